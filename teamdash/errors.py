@@ -1,0 +1,98 @@
+"""Domain exceptions: every error a user can cause has a message written for them.
+
+The CLI prints ``str(error)`` on one line and exits 2; the UI shows it next to the
+field or in a dialog. Anything that is not a ``TeamDashError`` is a bug.
+"""
+
+from __future__ import annotations
+
+
+class TeamDashError(Exception):
+    """Base of every error whose message is meant for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(TeamDashError):
+    """Bad input. ``field`` names the form field; ``row``/``column``/``sheet`` locate
+    a cell in an imported file."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        sheet: str | None = None,
+    ):
+        self.field = field
+        self.row = row
+        self.column = column
+        self.sheet = sheet
+        super().__init__(self._located(message))
+
+    def _located(self, message: str) -> str:
+        where = []
+        if self.sheet is not None:
+            where.append(f"sheet {self.sheet!r}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        if where:
+            return f"{', '.join(where)}: {message}"
+        if self.field is not None and not message.lower().startswith(self.field.replace("_", " ")):
+            return f"{self.field}: {message}"
+        return message
+
+
+class InvalidResponse(ValidationError):
+    """An item response outside its allowed values, non-numeric, or missing beyond
+    the instrument's missing-item rule."""
+
+    def __init__(self, message: str, *, instrument: str, item: int | None, allowed: str | None = None):
+        self.instrument = instrument
+        self.item = item
+        self.allowed = allowed
+        super().__init__(message, field=f"item {item}" if item is not None else "responses")
+
+
+class NotFound(TeamDashError):
+    """A record, instrument or user that does not exist."""
+
+
+class UnknownInstrument(NotFound):
+    def __init__(self, instrument_id: str, known: list[str] | None = None):
+        self.instrument_id = instrument_id
+        hint = f" (known: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f"unknown instrument {instrument_id!r}{hint}")
+
+
+class Conflict(TeamDashError):
+    """A write that lost a race: someone else changed or deleted the record first,
+    or the write would create a duplicate."""
+
+
+class PermissionDenied(TeamDashError):
+    """The acting user's role does not allow this action."""
+
+
+class DatabaseUnavailable(TeamDashError):
+    """The database cannot be opened, is locked, or is not a TeamDash database."""
+
+
+class SchemaTooNew(DatabaseUnavailable):
+    """The database was written by a newer TeamDash than this one."""
+
+
+class Cancelled(TeamDashError):
+    """A long job stopped because the user asked it to."""
+
+    def __init__(self, message: str = "cancelled by the user"):
+        super().__init__(message)
