@@ -1,0 +1,8 @@
+"""Start the TeamDash dashboard: ``python main.py [--db URL]`` (same as ``teamdash gui``)."""
+
+import sys
+
+from teamdash.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["gui", *sys.argv[1:]]))

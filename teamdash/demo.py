@@ -1,0 +1,577 @@
+"""A deterministic, realistic synthetic clinic for demonstrations, tests and benchmarks.
+
+Every person in it is invented (the surnames are plainly made up). Patient *i* is the
+same whatever the clinic's size, for a given seed and date: each patient draws from its
+own random stream. Trajectories cover what a team meets: steady improvers, slow
+improvers, plateaus, relapses, drop-outs, and a patient or two with a positive PHQ-9
+item 9. Rows go in with bulk inserts in one transaction, then the summaries are rebuilt
+once; the audit trail gets one event for the whole clinic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from teamdash import audit, auth, instruments, measurements, summaries
+from teamdash.auth import Actor
+from teamdash.db import database
+from teamdash.errors import ValidationError
+from teamdash.models import (
+    ActionItem,
+    CheckIn,
+    Course,
+    Decision,
+    Flare,
+    Goal,
+    GradedActivityPlan,
+    GradedActivityWeek,
+    Measurement,
+    Patient,
+    PlanItem,
+    PracticeWeek,
+    RtwPhase,
+    SafetyAcknowledgement,
+    Session,
+    SleepDiaryNight,
+    SupportContact,
+    User,
+)
+
+MAX_PATIENTS = 200_000
+
+STAFF = (
+    # username, full name, discipline, role, case manager
+    ("mquillfeather", "Morgan Quillfeather", None, "case_manager", True),
+    ("jambersmith", "Jordan Ambersmith", None, "case_manager", True),
+    ("rbrightwater", "Riley Brightwater", "pt", "clinician", False),
+    ("coakhollow", "Casey Oakhollow", "pt", "clinician", False),
+    ("athistledown", "Avery Thistledown", "psychology", "clinician", False),
+    ("qmarrowby", "Quinn Marrowby", "nutrition", "clinician", False),
+    ("rnightjar", "Rowan Nightjar", "sleep", "clinician", False),
+    ("ewrenfield", "Emerson Wrenfield", "social", "case_manager", True),
+)
+
+GIVEN = (
+    "Alex", "Blair", "Charlie", "Dana", "Eden", "Finley", "Gale", "Harper", "Indy", "Jesse", "Kai", "Lane",
+    "Milan", "Noel", "Oakley", "Parker", "Reese", "Sage", "Tatum", "Val", "Wren", "Yael", "Zion", "Ariel",
+    "Brook", "Cameron", "Drew", "Ellis", "Frankie", "Hollis", "Jamie", "Kerry", "Lou", "Marley", "Nico", "Robin",
+)
+SURNAME_HEAD = (
+    "Bramble", "Cinder", "Dapple", "Ember", "Fennel", "Gorse", "Hazel", "Ivy", "Juniper", "Kestrel", "Larch",
+    "Moss", "Nettle", "Otter", "Pebble", "Quince", "Rowan", "Sorrel", "Teasel", "Umber", "Vetch", "Willow",
+)
+SURNAME_TAIL = ("cott", "fell", "wick", "thorpe", "combe", "ridge", "brook", "stead", "holm", "mere", "by", "worth")
+
+TRAJECTORIES = (
+    # name, share of patients
+    ("improver", 0.38),
+    ("slow_improver", 0.17),
+    ("plateau", 0.18),
+    ("relapse", 0.14),
+    ("dropout", 0.13),
+)
+
+CHECKIN_SET = ("odi", "phq9", "gad7", "pcs", "tsk11", "pseq", "isi", "cpaq8", "wpai", "six_minute_walk", "chair_stand_30s")
+BASELINE_ONLY = ("startback", "psqi", "bmi", "waist")
+
+NARRATIVES = {
+    "improver": "Steady gains in function; pacing and graded walking well established.",
+    "slow_improver": "Gradual progress; confidence in activity building slowly.",
+    "plateau": "Little change since the last review; team to revisit goals and barriers.",
+    "relapse": "Setback after a flare; coping plan reviewed and graded activity rescaled.",
+    "dropout": "Attendance has fallen; case manager to make contact.",
+}
+
+
+@dataclass
+class DemoReport:
+    patients: int = 0
+    staff: int = 0
+    measurements: int = 0
+    sessions: int = 0
+    other_rows: int = 0
+
+
+@dataclass
+class _Rows:
+    """Column tuples per table, flushed in bulk."""
+
+    tables: dict[type, list[tuple]] = field(default_factory=dict)
+
+    def add(self, model: type, row: tuple) -> None:
+        self.tables.setdefault(model, []).append(row)
+
+
+# --- trajectories ------------------------------------------------------------------------
+
+
+def _severity_curve(kind: str, rng: random.Random, weeks: int) -> Callable[[float], float]:
+    """Badness 0 (none) to 1 (worst) over programme weeks for one patient."""
+    start = rng.uniform(0.5, 0.85)
+    floor = rng.uniform(0.12, 0.3)
+    rate = rng.uniform(0.07, 0.14)
+    if kind == "improver":
+        return lambda w: floor + (start - floor) * math.exp(-rate * w)
+    if kind == "slow_improver":
+        return lambda w: floor + (start - floor) * math.exp(-rate * 0.35 * w)
+    if kind == "plateau":
+        settle = start - rng.uniform(0.04, 0.1)
+        return lambda w: settle + (start - settle) * math.exp(-0.3 * w)
+    if kind == "relapse":
+        turn = rng.uniform(0.45, 0.7) * weeks
+        return lambda w: (floor + (start - floor) * math.exp(-rate * w)) + (
+            0.0 if w < turn else min(0.4, 0.12 * (w - turn))
+        )
+    # drop-out: some early change, then gone
+    return lambda w: start - 0.05 * min(w, 4) / 4
+
+
+def _responses(definition: instruments.Instrument, badness: float, rng: random.Random) -> list:
+    """Item responses for a sum/mean/percent questionnaire at the given badness."""
+    reverse = set(definition.scoring.reverse) if definition.scoring else set()
+    worse_up = definition.direction != "higher_better"
+    out = []
+    for item in definition.items:
+        lo, hi = item.minimum, item.maximum
+        level = badness if worse_up != (item.number in reverse) else 1 - badness
+        value = lo + (hi - lo) * min(1.0, max(0.0, level + rng.gauss(0, 0.12)))
+        out.append(int(round(value)))
+    return out
+
+
+def _special_responses(instrument_id: str, badness: float, rng: random.Random, person: dict) -> list | None:
+    if instrument_id == "nrs_pain":
+        return [max(0, min(10, round(10 * badness + rng.gauss(0, 0.8))))]
+    if instrument_id == "psfs":
+        return [max(0, min(10, round(10 * (1 - badness) + rng.gauss(0, 1)))) for _ in range(3)]
+    if instrument_id == "six_minute_walk":
+        return [max(60, round(person["walk_capacity"] * (1.05 - 0.55 * badness) + rng.gauss(0, 15)))]
+    if instrument_id == "chair_stand_30s":
+        return [max(2, round(18 * (1.05 - 0.6 * badness) + rng.gauss(0, 1.2)))]
+    if instrument_id == "bmi":
+        return [round(person["weight"] + rng.gauss(0, 0.6), 1), person["height"]]
+    if instrument_id == "waist":
+        return [round(person["waist"] + rng.gauss(0, 1.0), 1)]
+    if instrument_id == "wpai":
+        return _wpai(badness, rng, person["employed"])
+    if instrument_id == "psqi":
+        return _psqi(badness, rng)
+    if instrument_id == "startback":
+        high = badness > 0.6
+        items = [1 if rng.random() < badness + 0.1 else 0 for _ in range(8)]
+        return items + [rng.choice((3, 4)) if high else rng.choice((0, 1, 2))]
+    return None
+
+
+def _wpai(badness: float, rng: random.Random, employed: bool) -> list:
+    if not employed:
+        return [0, None, None, None, None, min(10, max(0, round(10 * badness + rng.gauss(0, 1))))]
+    missed = max(0, round(20 * badness * rng.uniform(0.2, 1.0)))
+    worked = max(0, round(38 - missed - rng.uniform(0, 4)))
+    effect = min(10, max(0, round(10 * badness + rng.gauss(0, 1))))
+    activity = min(10, max(0, round(10 * badness + rng.gauss(0, 1))))
+    return [1, missed, rng.choice((0, 0, 2, 4)), worked, effect, activity]
+
+
+def _psqi(badness: float, rng: random.Random) -> list:
+    bed = dt.datetime(2000, 1, 1, 22, 30) + dt.timedelta(minutes=rng.randint(0, 90))
+    latency = int(10 + 60 * badness * rng.uniform(0.5, 1.2))
+    hours_asleep = round(max(3.5, 8.0 - 3.5 * badness + rng.gauss(0, 0.4)), 1)
+    wake = bed + dt.timedelta(minutes=latency) + dt.timedelta(hours=hours_asleep + 0.6 * badness)
+
+    def level(spread: float = 0.25) -> int:
+        return min(3, max(0, round(3 * badness + rng.gauss(0, spread * 3))))
+
+    disturbances = [level() for _ in range(9)]  # 5a–5i
+    return [bed.strftime("%H:%M"), latency, wake.strftime("%H:%M"), hours_asleep, *disturbances, None, None,
+            level(), level(), level(), level()]
+
+
+# --- one patient -----------------------------------------------------------------------
+
+
+def _choose(rng: random.Random, shares) -> str:
+    x, acc = rng.random(), 0.0
+    for name, share in shares:
+        acc += share
+        if x < acc:
+            return name
+    return shares[-1][0]
+
+
+def _patient_values(i: int, rng: random.Random, today: dt.date, managers: list[int]) -> dict:
+    weeks = rng.randint(6, 52)
+    start = today - dt.timedelta(weeks=weeks, days=rng.randint(0, 6))
+    referral = start - dt.timedelta(days=rng.randint(14, 45))
+    dob = today - dt.timedelta(days=int(365.25 * rng.uniform(24, 68)))
+    sex = rng.choice(("female", "female", "male", "male", "other"))
+    height = rng.gauss(168 if sex == "female" else 178, 7)
+    bmi = rng.uniform(21, 36)
+    return {
+        "clinic_id": f"TD-{i:05d}",
+        "given_name": rng.choice(GIVEN),
+        "family_name": rng.choice(SURNAME_HEAD) + rng.choice(SURNAME_TAIL),
+        "date_of_birth": dob,
+        "sex": sex,
+        "referral_date": referral,
+        "programme_start": start,
+        "episode_start": referral,
+        "case_manager": rng.choice(managers),
+        "research_consent": rng.random() < 0.8,
+        "weeks": weeks,
+        "kind": _choose(rng, TRAJECTORIES),
+        "height": round(height),
+        "weight": round(bmi * (height / 100) ** 2, 1),
+        "waist": round(70 + (bmi - 20) * 2.4 + rng.gauss(0, 4), 1),
+        "walk_capacity": rng.uniform(420, 620),
+        "employed": rng.random() < 0.72,
+    }
+
+
+class _PatientBuilder:
+    """Generates one patient's clinical rows into ``rows``."""
+
+    def __init__(self, pid: int, person: dict, rng: random.Random, today: dt.date, staff: dict, rows: _Rows,
+                 safety: str | None):
+        self.pid, self.p, self.rng, self.today, self.staff, self.rows = pid, person, rng, today, staff, rows
+        self.safety = safety  # None | "open" | "acknowledged"
+        self.start: dt.date = person["programme_start"]
+        weeks_so_far = person["weeks"]
+        kind = person["kind"]
+        self.end_week = weeks_so_far if kind != "dropout" else rng.randint(3, max(4, min(weeks_so_far, 14)))
+        self.curve = _severity_curve(kind, rng, weeks_so_far)
+        self.entered_at = dt.datetime.combine(today, dt.time(8, 0))
+
+    def when(self, week: float, hour: int = 10) -> dt.datetime:
+        day = self.start + dt.timedelta(days=int(round(week * 7)))
+        return dt.datetime.combine(day, dt.time(hour, self.rng.choice((0, 15, 30, 45))))
+
+    def measure(self, instrument_id: str, week: float, *, badness: float | None = None, hour: int = 10) -> None:
+        taken_at = self.when(week, hour)
+        if taken_at.date() > self.today:
+            return
+        level = self.curve(max(0.0, week)) if badness is None else badness
+        definition = instruments.get(instrument_id)
+        responses = _special_responses(instrument_id, level, self.rng, self.p) or _responses(definition, level, self.rng)
+        if instrument_id == "phq9":
+            # Item 9 stays 0 except for the safety patients, positive at intake and first review.
+            responses[8] = 1 if self.safety and week <= 6 else 0
+        scored = instruments.score(instrument_id, responses)
+        clinician = self.staff.get(definition.discipline)
+        self.rows.add(
+            "measurement",
+            measurements.scored_row(self.pid, instrument_id, scored, taken_at, entered_by=clinician,
+                                    entered_at=self.entered_at, source="demo"),
+        )
+
+    def build(self) -> None:
+        self._measurements()
+        self._sessions()
+        self._checkins_goals_actions()
+        self._plans()
+
+    def _measurements(self) -> None:
+        # Intake assessment a week or two before the programme starts.
+        for instrument_id in ("nrs_pain", "psfs", *CHECKIN_SET, *BASELINE_ONLY):
+            self.measure(instrument_id, -1.5 + self.rng.random() * 0.5, badness=self.curve(0))
+        for week in range(1, self.end_week + 1):
+            self.measure("nrs_pain", week)
+            if week % 2 == 0:
+                self.measure("psfs", week)
+            if week % 6 == 0:
+                for instrument_id in CHECKIN_SET:
+                    self.measure(instrument_id, week)
+            if week % 12 == 0:
+                self.measure("bmi", week)
+                self.measure("waist", week)
+        if self.rng.random() < 0.15 and self.end_week > 2:  # a same-day repeat (entered twice, both kept)
+            self.measure("nrs_pain", self.end_week, hour=15)
+
+    def _sessions(self) -> None:
+        plan = (("pt", 1, "Graded activity"), ("psychology", 2, "CBT individual"), ("nutrition", 4, "Individual consultation"),
+                ("sleep", 2, "CBT-I individual"), ("social", 4, "Individual"))
+        dropout = self.p["kind"] == "dropout"
+        for discipline, every, kind in plan:
+            if discipline in ("nutrition", "sleep") and self.rng.random() < 0.35:
+                continue
+            for week in range(0, self.p["weeks"] + 2, every):
+                held = self.when(week, hour=9 + every)
+                late = dropout and week >= self.end_week - 2
+                if late and week > self.end_week + 1:
+                    break
+                x = self.rng.random()
+                attendance = "no_show" if (late and x < 0.7) or x < 0.06 else "cancelled" if x < 0.12 else "attended"
+                if held.date() > self.today:
+                    attendance = "attended"  # a booking: not yet held
+                minutes = 45 if attendance == "attended" else 0
+                self.rows.add("session", (self.pid, discipline, held, self.staff.get(discipline), kind, minutes, attendance, None))
+
+    def _checkins_goals_actions(self) -> None:
+        rng, held, number = self.rng, self.start + dt.timedelta(weeks=rng.choice((4, 5, 6))), 0
+        managers = [self.p["case_manager"], self.staff["pt"], self.staff["psychology"]]
+        last = None
+        while held <= self.today and (self.p["kind"] != "dropout" or held <= self.start + dt.timedelta(weeks=self.end_week + 2)):
+            number += 1
+            attendees = [{"user_id": u, "name": self.staff["names"][u], "discipline": self.staff["disc_of"][u]} for u in managers]
+            self.rows.add("checkin", (self.pid, held, attendees, NARRATIVES[self.p["kind"]], None, self.p["case_manager"],
+                                      dt.datetime.combine(held, dt.time(13, 0))))
+            last = held
+            held = held + dt.timedelta(weeks=rng.choice((4, 5, 6)))
+        self.p["next_checkin"] = (last or self.start) + dt.timedelta(weeks=5 if rng.random() < 0.8 else 3)
+        self.p["checkins"] = number
+        self._goals()
+
+    def _goals(self) -> None:
+        rng, start = self.rng, self.start
+        base_walk = round(self.p["walk_capacity"] * (1.05 - 0.55 * self.curve(0)))
+        goals = [
+            ("pt", "Walk 30 minutes on level ground without stopping", "six_minute_walk", base_walk, base_walk + 90, 16),
+            ("psychology", "Use the flare plan within a day of a setback", None, None, None, 12),
+            ("sleep", "Fall asleep within 30 minutes on most nights", "isi", None, None, 10),
+            ("social", "Return to work at 20 hours a week", None, None, None, 20),
+        ]
+        for discipline, text, instrument_id, baseline, target, due_weeks in goals:
+            if instrument_id == "isi":
+                baseline, target = 16 if self.curve(0) > 0.6 else 12, 7
+            due = start + dt.timedelta(weeks=due_weeks)
+            progress_share = 1 - self.curve(self.end_week) / max(self.curve(0), 0.01)
+            status = "achieved" if progress_share > 0.55 and due < self.today else "active"
+            if self.p["kind"] == "dropout" and due < self.today:
+                status = "discontinued"
+            manual = None if instrument_id else int(max(0, min(100, 100 * progress_share * 1.6)))
+            self.rows.add("goal", (self.pid, discipline, text, instrument_id, baseline, target, start, due, status, manual))
+
+    def _plans(self) -> None:
+        rng, start = self.rng, self.start
+        plan_weeks = min(self.end_week, 16)
+        level = float(rng.choice((5, 10, 15)))
+        self.rows.add("graded_plan", (self.pid, "Walking", "minutes", level, level + 5 * plan_weeks * 0.8, 45.0, 5.0, start,
+                                      "active" if self.p["kind"] != "dropout" else "paused"))
+        weeks = []
+        for w in range(plan_weeks):
+            planned = min(45.0, level + 5 * w)
+            achieved = round(planned * rng.uniform(0.7, 1.05)) if self.p["kind"] != "plateau" or w < 4 else round(planned * 0.6)
+            weeks.append((start + dt.timedelta(weeks=w), planned, achieved, rng.randint(50, 100), None))
+        self.rows.add("graded_weeks", weeks)
+        modules_done = min(8, self.end_week // 2)
+        practice = [(start + dt.timedelta(weeks=w), rng.randint(30, 150)) for w in range(min(self.end_week, 8))]
+        self.rows.add("course", (self.pid, "CBT for persistent pain", 8, modules_done, start,
+                                 "completed" if modules_done == 8 else "active", practice))
+        self._plan_items()
+        self._contacts_and_rtw()
+        self._flares()
+        self._sleep_diary()
+
+    def _plan_items(self) -> None:
+        rng, start = self.rng, self.start
+        items = (
+            ("nutrition", "meal_regularity", "Three regular meals, breakfast before 9:00"),
+            ("nutrition", "hydration", "1.5 litres of water a day"),
+            ("nutrition", "dietary_trigger", "Suspected: large late meals before poor nights"),
+            ("sleep", "wind_down", "Screens off and reading from 22:00"),
+            ("sleep", "caffeine_cutoff", "No caffeine after 14:00"),
+            ("social", "benefits", "Sickness benefit review due"),
+            ("social", "community_referral", "Referred to community walking group"),
+        )
+        for discipline, category, text in items:
+            if rng.random() < 0.55:
+                status = rng.choice(("planned", "in_progress", "in_progress", "done"))
+                self.rows.add("plan_item", (self.pid, discipline, category, text, status, rng.choice((None, 60, 80, 100)),
+                                            start + dt.timedelta(days=rng.randint(0, 21)), min(self.today, start + dt.timedelta(weeks=3))))
+
+    def _contacts_and_rtw(self) -> None:
+        rng = self.rng
+        people = (("Partner", "partner"), ("Sister", "sibling"), ("Friend", "friend"), ("Line manager", "employer"))
+        for who, relation in rng.sample(people, rng.randint(1, 3)):
+            self.rows.add("contact", (self.pid, f"{who} of {self.p['given_name']}", relation, rng.random() < 0.5, None))
+        if not self.p["employed"]:
+            self.rows.add("rtw", (self.pid, 9, self.start, None, None, None))
+            return
+        improving = self.p["kind"] in ("improver", "slow_improver")
+        phases = [(0, 0, None), (1, 2, None), (2, 6, 16.0), (3, 10, 24.0), (4, 16, 32.0), (5, 22, 37.5)]
+        for phase, week, hours in phases:
+            if week > self.end_week or (not improving and phase > 2):
+                break
+            duties = "No lifting over 10 kg; sit-stand desk" if phase in (2, 3, 4) else None
+            self.rows.add("rtw", (self.pid, phase, self.start + dt.timedelta(weeks=week), hours, duties, "HR adviser"))
+
+    def _flares(self) -> None:
+        rng = self.rng
+        count = rng.randint(0, 2) + (2 if self.p["kind"] == "relapse" else 0)
+        for _ in range(count):
+            day = self.start + dt.timedelta(days=rng.randint(7, max(8, self.end_week * 7)))
+            if day <= self.today:
+                self.rows.add("flare", (self.pid, day, rng.randint(5, 9), rng.choice(("Long car journey", "Gardening", "Stress at work", "Poor sleep")),
+                                        rng.choice(("Pacing and heat", "Breathing exercises", "Short walks", "Flare plan")), rng.randint(1, 10)))
+
+    def _sleep_diary(self) -> None:
+        if self.rng.random() > 0.5:
+            return
+        last = min(self.today, self.start + dt.timedelta(weeks=self.end_week))
+        badness = self.curve(self.end_week)
+        for n in range(14):
+            night = last - dt.timedelta(days=14 - n)
+            bed = dt.datetime.combine(night, dt.time(22, 30)) + dt.timedelta(minutes=self.rng.randint(0, 60))
+            sol = int(10 + 50 * badness * self.rng.random())
+            waso = int(5 + 60 * badness * self.rng.random())
+            wake = bed + dt.timedelta(hours=7.5, minutes=self.rng.randint(-30, 30))
+            self.rows.add("night", (self.pid, night, bed, sol, self.rng.randint(0, 4), waso, wake, self.rng.randint(1, 5)))
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def _create_staff() -> dict:
+    ids, names, disc_of, by_discipline = [], {}, {}, {}
+    for username, full_name, discipline, role, manager in STAFF:
+        user = User.create(username=username, full_name=full_name, discipline=discipline, role=role, is_case_manager=manager)
+        ids.append(user.id)
+        names[user.id] = full_name
+        disc_of[user.id] = discipline
+        if discipline and discipline not in by_discipline:
+            by_discipline[discipline] = user.id
+    return {**by_discipline, "names": names, "disc_of": disc_of, "managers": [i for i, s in zip(ids, STAFF) if s[4]]}
+
+
+def generate(actor: Actor, *, patients: int = 60, seed: int = 2026, today: dt.date | None = None,
+             progress: Callable[[int, int], None] | None = None) -> DemoReport:
+    """Fill an empty database with a demo clinic of ``patients`` patients."""
+    auth.require(actor, "write_patient")
+    if not 1 <= patients <= MAX_PATIENTS:
+        raise ValidationError(f"must be between 1 and {MAX_PATIENTS}", field="patients")
+    today = today or dt.date.today()
+    with database.atomic():
+        if Patient.select().exists() or User.select().exists():
+            raise ValidationError(
+                "the database already holds patients or staff; the demo clinic goes into an empty database "
+                "(use --db sqlite:///demo.sqlite3 for a new file)", field="database"
+            )
+        staff = _create_staff()
+        report = DemoReport(staff=len(STAFF))
+        chunk = 500
+        for first in range(0, patients, chunk):
+            _write_chunk(range(first, min(patients, first + chunk)), seed, today, staff, report)
+            if progress:
+                progress(min(patients, first + chunk), patients)
+        summaries.refresh_all()
+        audit.record(actor, "demo.generate", details={"patients": patients, "seed": seed, "today": today})
+    return report
+
+
+def _safety_for(i: int) -> str | None:
+    """Two patients in the first sixty have a positive PHQ-9 item 9: one still open, one
+    acknowledged; larger clinics keep roughly that rate."""
+    if i % 60 == 7:
+        return "open"
+    if i % 60 == 23:
+        return "acknowledged"
+    return None
+
+
+def _write_chunk(indexes: range, seed: int, today: dt.date, staff: dict, report: DemoReport) -> None:
+    rows = _Rows()
+    people = []
+    for i in indexes:
+        rng = random.Random(f"{seed}:{i}")
+        person = _patient_values(i + 1, rng, today, staff["managers"])
+        people.append((person, rng))
+    patient_fields = ("clinic_id", "given_name", "family_name", "date_of_birth", "sex", "referral_date",
+                      "programme_start", "episode_start", "case_manager", "research_consent")
+    for (person, rng), i in zip(people, indexes):
+        pid = Patient.insert({k: person[k] for k in patient_fields}).execute()
+        _PatientBuilder(pid, person, rng, today, staff, rows, _safety_for(i)).build()
+        _finish_patient(pid, person, today)
+    report.patients += len(people)
+    report.measurements += measurements.insert_scored(rows.tables.get("measurement", []))
+    report.sessions += _insert(Session, ("patient", "discipline", "held_at", "clinician", "kind", "minutes", "attendance", "note"),
+                               rows.tables.get("session", []))
+    report.other_rows += _insert_rest(rows, staff, today)
+    _acknowledge_safety(indexes, staff)
+
+
+def _finish_patient(pid: int, person: dict, today: dt.date) -> None:
+    values = {"next_checkin": person["next_checkin"]}
+    if person["kind"] == "dropout":
+        values.update(status="dropped_out", status_changed_on=min(today, person["programme_start"] + dt.timedelta(weeks=person["weeks"])))
+        values["next_checkin"] = None
+    elif person["weeks"] >= 40 and person["kind"] in ("improver", "slow_improver"):
+        values.update(status="discharged", status_changed_on=today - dt.timedelta(days=3), next_checkin=None)
+    Patient.update(values).where(Patient.id == pid).execute()
+
+
+def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> int:
+    columns = [getattr(model, f) for f in fields]
+    for start in range(0, len(rows), 500):
+        model.insert_many(rows[start:start + 500], fields=columns).execute()
+    return len(rows)
+
+
+def _insert_rest(rows: _Rows, staff: dict, today: dt.date) -> int:
+    t = rows.tables
+    n = _insert(Goal, ("patient", "discipline", "text", "instrument", "baseline_value", "target_value", "set_on", "due_on", "status", "progress"), t.get("goal", []))
+    n += _insert(PlanItem, ("patient", "discipline", "category", "text", "status", "adherence_pct", "started_on", "updated_on"), t.get("plan_item", []))
+    n += _insert(SupportContact, ("patient", "name", "relationship", "involved_in_goals", "contact"), t.get("contact", []))
+    n += _insert(RtwPhase, ("patient", "phase", "started_on", "hours_per_week", "modified_duties", "employer_contact"), t.get("rtw", []))
+    n += _insert(Flare, ("patient", "started_on", "severity", "suspected_trigger", "what_helped", "days_to_recover"), t.get("flare", []))
+    nights = [_night(r) for r in t.get("night", [])]
+    n += _insert(SleepDiaryNight, ("patient", "night_of", "bed_time", "lights_out", "sol_minutes", "awakenings", "waso_minutes",
+                                   "final_wake", "out_of_bed", "quality", "tib_minutes", "tst_minutes", "efficiency"), nights)
+    for plan, weeks in zip(t.get("graded_plan", []), t.get("graded_weeks", [])):
+        plan_id = GradedActivityPlan.insert(dict(zip(("patient", "activity", "unit", "baseline_tolerance", "current_level",
+                                                       "target_level", "weekly_increment", "started_on", "status"), plan))).execute()
+        n += 1 + _insert(GradedActivityWeek, ("plan", "week_start", "planned_level", "achieved_level", "adherence_pct", "note"),
+                         [(plan_id, *w) for w in weeks])
+    for *course, practice in t.get("course", []):
+        course_id = Course.insert(dict(zip(("patient", "kind", "modules_total", "modules_done", "started_on", "status"), course))).execute()
+        n += 1 + _insert(PracticeWeek, ("course", "week_start", "minutes"), [(course_id, *p) for p in practice])
+    n += _insert_checkins(t.get("checkin", []), staff, today)
+    return n
+
+
+def _night(row: tuple) -> tuple:
+    """A diary night's times and its scored TIB, TST and efficiency."""
+    pid, night, bed, sol, awakenings, waso, wake, quality = row
+    lights_out = bed + dt.timedelta(minutes=10)
+    out_of_bed = wake + dt.timedelta(minutes=15)
+    responses = [bed.strftime("%H:%M"), lights_out.strftime("%H:%M"), sol, awakenings, waso,
+                 wake.strftime("%H:%M"), out_of_bed.strftime("%H:%M"), quality]
+    derived = instruments.score("sleep_diary", responses).derived
+    return (pid, night, *responses[:7], quality, derived.get("tib"), derived.get("tst"), derived.get("se"))
+
+
+def _insert_checkins(checkins: list[tuple], staff: dict, today: dt.date) -> int:
+    n = 0
+    for pid, held_on, attendees, narrative, snapshot, created_by, created_at in checkins:
+        checkin_id = CheckIn.insert(patient=pid, held_on=held_on, attendees=attendees, narrative=narrative, snapshot=snapshot,
+                                    created_by=created_by, created_at=created_at).execute()
+        Decision.insert(patient=pid, checkin=checkin_id, text=narrative, made_by=created_by, made_at=created_at).execute()
+        status = "done" if held_on < today - dt.timedelta(weeks=5) else "open"
+        ActionItem.insert(patient=pid, checkin=checkin_id, text="Review graded activity targets with the patient",
+                          owner=staff["pt"], due_on=held_on + dt.timedelta(weeks=2), status=status,
+                          created_at=created_at, completed_at=created_at + dt.timedelta(days=10) if status == "done" else None).execute()
+        n += 3
+    return n
+
+
+def _acknowledge_safety(indexes: range, staff: dict) -> None:
+    """The 'acknowledged' safety patient's positive items were seen and acted on."""
+    clinic_ids = [f"TD-{i + 1:05d}" for i in indexes if _safety_for(i) == "acknowledged"]
+    if not clinic_ids:
+        return
+    psychologist = staff["psychology"]
+    positives = (
+        Measurement.select(Measurement.id, Measurement.taken_at)
+        .join(Patient)
+        .where(Patient.clinic_id.in_(clinic_ids) & (Measurement.safety == True))  # noqa: E712
+        .tuples()
+    )
+    for mid, taken_at in positives:
+        SafetyAcknowledgement.insert(
+            measurement=mid, acknowledged_by=psychologist, acknowledged_by_name=staff["names"][psychologist],
+            acknowledged_at=taken_at + dt.timedelta(hours=3),
+            action_taken="Risk assessment the same day; safety plan agreed; GP informed.",
+        ).execute()

@@ -1,0 +1,94 @@
+"""The programme's disciplines and shared vocabularies, loaded from resources/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from teamdash import resources
+from teamdash.errors import NotFound, ValidationError
+
+FILE = "disciplines.toml"
+
+
+@dataclass(frozen=True)
+class DisciplineDef:
+    code: str
+    name: str
+    short: str
+    colour: str
+    key_instruments: tuple[str, ...]
+    session_kinds: tuple[str, ...]
+    special_parts: tuple[str, ...]
+    plan_categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RtwPhaseDef:
+    code: int
+    label: str
+
+
+@cache
+def all_disciplines() -> tuple[DisciplineDef, ...]:
+    data = resources.load_toml(FILE)
+    return tuple(
+        DisciplineDef(
+            code=d["code"],
+            name=d["name"],
+            short=d["short"],
+            colour=d["colour"],
+            key_instruments=tuple(d["key_instruments"]),
+            session_kinds=tuple(d["session_kinds"]),
+            special_parts=tuple(d["special_parts"]),
+            plan_categories=tuple(d["plan_categories"]),
+        )
+        for d in data["discipline"]
+    )
+
+
+def codes() -> tuple[str, ...]:
+    return tuple(d.code for d in all_disciplines())
+
+
+def get(code: str) -> DisciplineDef:
+    for d in all_disciplines():
+        if d.code == code:
+            return d
+    raise NotFound(f"unknown discipline {code!r} (known: {', '.join(codes())})")
+
+
+def plan_category_label(category: str) -> str:
+    return resources.load_toml(FILE)["plan_category_labels"].get(category, category.replace("_", " ").capitalize())
+
+
+def discipline_of_plan_category(category: str) -> str:
+    for d in all_disciplines():
+        if category in d.plan_categories:
+            return d.code
+    raise ValidationError(f"unknown plan category {category!r}", field="category")
+
+
+@cache
+def rtw_phases() -> tuple[RtwPhaseDef, ...]:
+    return tuple(RtwPhaseDef(p["code"], p["label"]) for p in resources.load_toml(FILE)["rtw_phase"])
+
+
+def rtw_phase_label(code: int | None) -> str | None:
+    if code is None:
+        return None
+    for p in rtw_phases():
+        if p.code == code:
+            return p.label
+    return f"phase {code}"
+
+
+def vocabulary(name: str) -> tuple[str, ...]:
+    return tuple(resources.load_toml(FILE)["vocabularies"][name])
+
+
+def require_in(name: str, value: str, *, field: str) -> str:
+    allowed = vocabulary(name)
+    if value not in allowed:
+        raise ValidationError(f"{value!r} is not one of {', '.join(allowed)}", field=field)
+    return value

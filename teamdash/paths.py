@@ -1,0 +1,26 @@
+"""Per-user locations (data, logs, settings) from platformdirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "TeamDash"
+APP_AUTHOR = "TeamDash"
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR))
+
+
+def default_database_file() -> Path:
+    return data_dir() / "teamdash.sqlite3"
+
+
+def log_file() -> Path:
+    return log_dir() / "teamdash.log"
