@@ -1,0 +1,1018 @@
+"""Instrument definitions and scoring.
+
+Definitions are data: one TOML file per instrument in ``resources/instruments/`` (the
+format is documented in that folder's README). This module loads and validates them
+once, normalises item responses and scores them. It is pure: no database, no Qt.
+
+A new questionnaire of a known kind (sum, mean, percent of maximum, reversed items,
+subscales, multi-component, rule-based subgroups, named formulas) is a new file and no
+code. Formulas are a small closed set of named functions below; a definition refers to
+them by name, nothing in a definition is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from teamdash import resources
+from teamdash.errors import InvalidResponse, TeamDashError, UnknownInstrument
+
+DISCIPLINES = ("pt", "psychology", "nutrition", "sleep", "social")
+DIRECTIONS = ("higher_worse", "higher_better")
+ITEM_KINDS = ("int", "float", "bool", "time")
+METHODS = ("value", "sum", "mean", "percent_of_max", "components", "formula")
+Z95 = 1.96  # two-sided 95 % normal quantile used by Jacobson & Truax (1991)
+
+OPS: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">=": operator.ge,
+    ">": operator.gt,
+}
+
+
+class DefinitionError(TeamDashError):
+    """An instrument definition file is malformed. Not caused by a clinician's input,
+    but by whoever edited ``resources/instruments``: the message names file and key."""
+
+
+# --- public data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Band:
+    label: str
+    low: float  # inclusive
+    high: float  # inclusive
+    severity: int  # 0 = best
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``subject op value``: subject is an item number (int) or a score name (str:
+    "total" or a subscale name)."""
+
+    subject: int | str
+    op: str
+    value: float
+
+    def holds(self, actual: float | None) -> bool:
+        return actual is not None and OPS[self.op](actual, self.value)
+
+    def __str__(self) -> str:
+        subject = f"item {self.subject}" if isinstance(self.subject, int) else self.subject
+        return f"{subject} {self.op} {_fmt(self.value)}"
+
+
+@dataclass(frozen=True)
+class Item:
+    number: int
+    label: str | None
+    kind: str
+    minimum: float | None
+    maximum: float | None
+    choices: tuple[tuple[float, str], ...]
+    unit: str | None
+    optional: bool
+    # The item is required only while this condition on another item holds (WPAI's
+    # work questions are asked only of people in paid work).
+    required_when: Condition | None = None
+    # Scored as this value when left blank (PSQI 5j "other reason" per the
+    # University of Pittsburgh scoring instructions).
+    score_if_missing: float | None = None
+
+    def allowed(self) -> str:
+        """What a valid answer looks like, for error messages and input hints."""
+        if self.kind == "time":
+            return "a time of day HH:MM (00:00–23:59)"
+        if self.kind == "bool":
+            return "1 (yes) or 0 (no)"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{_fmt(self.minimum)}–{_fmt(self.maximum)}{unit}"
+
+    def choice_label(self, value: float) -> str | None:
+        return next((label for code, label in self.choices if code == value), None)
+
+
+@dataclass(frozen=True)
+class Steps:
+    """Maps a number to a score: the first step whose threshold the value meets
+    (``at_least``: value >= threshold; ``above``: value > threshold) gives the score,
+    otherwise ``otherwise``."""
+
+    rule: str
+    steps: tuple[tuple[float, float], ...]
+    otherwise: float
+
+    def apply(self, value: float) -> float:
+        meets = operator.ge if self.rule == "at_least" else operator.gt
+        return next((score for threshold, score in self.steps if meets(value, threshold)), self.otherwise)
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    items: tuple[int, ...]  # summed after per-item recode ...
+    recode: Mapping[int, Steps]
+    derived: str | None  # ... or one value from a derived formula
+    mapping: Steps | None  # then mapped to the component score
+
+
+@dataclass(frozen=True)
+class Derivation:
+    formula: str
+    inputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Subgroup:
+    label: str
+    severity: int
+    when: tuple[Condition, ...]  # all must hold
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    item: int
+    when: Condition
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Scoring:
+    method: str
+    reverse: tuple[int, ...]
+    recode: Mapping[int, Steps]
+    max_missing: int
+    subscales: Mapping[str, tuple[int, ...]]
+    components: tuple[Component, ...]
+    derivations: tuple[Derivation, ...]
+    total_key: str | None
+    subgroups: tuple[Subgroup, ...]
+    flags: tuple[FlagRule, ...]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str
+    name: str
+    short_name: str
+    discipline: str
+    key_measure: bool
+    items: tuple[Item, ...]
+    direction: str | None
+    total_min: float | None
+    total_max: float | None
+    unit: str | None
+    decimals: int
+    bands: tuple[Band, ...]
+    mcid_abs: float | None
+    mcid_pct: float | None
+    # |x2 - x1| must exceed this to be reliable (Jacobson & Truax: 1.96 * sqrt(2) * SEM),
+    # or, when ``reliable_change_inclusive``, reach it (published "N or more" criteria
+    # such as NHS Talking Therapies' PHQ-9 6 / GAD-7 4).
+    reliable_change: float | None
+    sem: float | None
+    loinc: str | None
+    licence: str
+    interval_days: int | None
+    sources: tuple[str, ...]
+    notes: str
+    subscale_names: tuple[str, ...]
+    component_names: tuple[str, ...]
+    reliable_change_inclusive: bool = False
+    band_ties: str = "lower"  # on a boundary shared by two bands, which one wins
+    derived_names: tuple[str, ...] = ()
+    subgroup_labels: tuple[str, ...] = ()
+    scoring: Scoring | None = None
+
+    def band_for(self, value: float | None) -> Band | None:
+        """The band holding ``value`` (unrounded). Rule-based instruments (STarT Back)
+        cannot be banded from the total alone: use ``score`` for them."""
+        if value is None or self.subgroup_labels:
+            return None
+        hits = [b for b in self.bands if b.contains(value)]
+        if not hits:
+            return None
+        pick = min if self.band_ties == "lower" else max
+        return pick(hits, key=lambda b: b.low)
+
+    def band_named(self, label: str | None) -> Band | None:
+        return next((b for b in self.bands if b.label == label), None)
+
+    def format(self, value: float | None) -> str:
+        """The value as the team reads it (the instrument's decimals)."""
+        if value is None:
+            return "–"
+        return f"{value:.{self.decimals}f}"
+
+
+@dataclass(frozen=True)
+class ItemFlag:
+    kind: str  # "safety"
+    item: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    instrument: str
+    total: float | None
+    band: str | None
+    band_severity: int | None
+    subscales: dict[str, float | None]
+    components: dict[str, float | None]
+    derived: dict[str, float | None]
+    missing_items: tuple[int, ...]
+    responses: tuple[float | str | None, ...]
+    flags: tuple[ItemFlag, ...]
+
+    @property
+    def has_safety_flag(self) -> bool:
+        return any(f.kind == "safety" for f in self.flags)
+
+
+# --- library ---------------------------------------------------------------------------
+
+
+@cache
+def library() -> dict[str, Instrument]:
+    """Every definition in ``resources/instruments``, loaded and validated once."""
+    folder = resources.path("instruments")
+    out: dict[str, Instrument] = {}
+    for file in sorted(folder.glob("*.toml")):
+        instrument = _parse_file(file.name, resources.load_toml("instruments", file.name))
+        out[instrument.id] = instrument
+    return out
+
+
+def get(instrument_id: str) -> Instrument:
+    try:
+        return library()[instrument_id]
+    except (KeyError, TypeError):
+        raise UnknownInstrument(str(instrument_id), list(library())) from None
+
+
+def parse_responses(text: str) -> list[str | None]:
+    """``"1,2,,3"`` -> ``["1", "2", None, "3"]``: the command line's response list,
+    an empty slot for a missing item."""
+    if text is None or not text.strip():
+        return []
+    return [part.strip() or None for part in text.split(",")]
+
+
+# --- scoring ---------------------------------------------------------------------------
+
+
+def score(instrument_id: str, responses: Sequence[str | int | float | None]) -> ScoreResult:
+    """Validate and score one administration. Raises ``InvalidResponse`` naming the item
+    and its allowed values, ``UnknownInstrument`` for a bad ID."""
+    inst = get(instrument_id)
+    spec = inst.scoring
+    values = _normalise_all(inst, responses)
+    missing = _check_missing(inst, values)
+    item_scores = _item_scores(inst, values)
+    derived = _derive(inst, values)
+    components = {c.name: _component(c, item_scores, derived) for c in spec.components}
+    subscales = {name: _sum_or_none(item_scores, items) for name, items in spec.subscales.items()}
+    total = _clean(_total(inst, item_scores, components, derived))
+    band, severity = _classify(inst, total, subscales)
+    return ScoreResult(
+        instrument=inst.id,
+        total=total,
+        band=band,
+        band_severity=severity,
+        subscales=subscales,
+        components=components,
+        derived={k: _clean(v) for k, v in derived.items()},
+        missing_items=missing,
+        responses=tuple(values),
+        flags=_flags(inst, values),
+    )
+
+
+def _clean(value: float | None) -> float | None:
+    # Float noise (18.499999999 for a BMI of 18.5) must not move a value across a band
+    # boundary; nine decimals are far below any instrument's display precision.
+    return None if value is None else round(value, 9) + 0.0
+
+
+def _invalid(inst: Instrument, item: Item, message: str) -> InvalidResponse:
+    return InvalidResponse(
+        f"item {item.number} of {inst.short_name}: {message}",
+        instrument=inst.id,
+        item=item.number,
+        allowed=item.allowed(),
+    )
+
+
+def _normalise_all(inst: Instrument, responses: Sequence) -> list[float | str | None]:
+    if isinstance(responses, (str, bytes)) or not isinstance(responses, Sequence):
+        raise InvalidResponse(
+            f"responses for {inst.short_name}: expected a list of {len(inst.items)} responses",
+            instrument=inst.id,
+            item=None,
+        )
+    if len(responses) != len(inst.items):
+        raise InvalidResponse(
+            f"responses for {inst.short_name}: expected {len(inst.items)} responses "
+            f"(one per item, blank for a missing item), got {len(responses)}",
+            instrument=inst.id,
+            item=None,
+        )
+    return [_normalise(inst, item, raw) for item, raw in zip(inst.items, responses)]
+
+
+def _is_blank(raw) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _normalise(inst: Instrument, item: Item, raw) -> float | str | None:
+    if _is_blank(raw):
+        return None
+    if item.kind == "time":
+        return _parse_time(inst, item, raw)
+    if item.kind == "bool":
+        return _parse_bool(inst, item, raw)
+    number = _parse_number(inst, item, raw)
+    if item.kind == "int":
+        if not float(number).is_integer():
+            raise _invalid(inst, item, f"{_fmt(number)} is not a whole number (allowed {item.allowed()})")
+        number = int(number)
+    if not item.minimum <= number <= item.maximum:
+        raise _invalid(inst, item, f"{_fmt(number)} is outside {item.allowed()}")
+    return number
+
+
+def _parse_number(inst: Instrument, item: Item, raw) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        raise _invalid(inst, item, f"{raw!r} is not a number (allowed {item.allowed()})")
+    try:
+        number = float(raw.strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
+    except ValueError:
+        raise _invalid(inst, item, f"{raw!r} is not a number (allowed {item.allowed()})") from None
+    if not math.isfinite(number):
+        raise _invalid(inst, item, f"{raw!r} is not a number (allowed {item.allowed()})")
+    return number
+
+
+_TRUE = {"1", "yes", "y", "true", "agree"}
+_FALSE = {"0", "no", "n", "false", "disagree"}
+
+
+def _parse_bool(inst: Instrument, item: Item, raw) -> int:
+    text = str(raw).strip().lower()
+    if isinstance(raw, float) and raw in (0.0, 1.0):
+        text = str(int(raw))
+    if text in _TRUE:
+        return 1
+    if text in _FALSE:
+        return 0
+    raise _invalid(inst, item, f"{raw!r} is not yes/no (allowed {item.allowed()})")
+
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _parse_time(inst: Instrument, item: Item, raw) -> str:
+    match = _TIME.match(raw.strip()) if isinstance(raw, str) else None
+    if match is None or int(match[1]) > 23 or int(match[2]) > 59:
+        raise _invalid(inst, item, f"{raw!r} is not {item.allowed()}")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _required(item: Item, values: Sequence) -> bool:
+    if item.required_when is not None:
+        return item.required_when.holds(_as_number(values[item.required_when.subject - 1]))
+    return not item.optional
+
+
+def _check_missing(inst: Instrument, values: Sequence) -> tuple[int, ...]:
+    missing = tuple(item.number for item, v in zip(inst.items, values) if v is None)
+    if len(missing) == len(values):
+        raise InvalidResponse(
+            f"responses for {inst.short_name}: no item was answered", instrument=inst.id, item=None
+        )
+    required = [item for item in inst.items if values[item.number - 1] is None and _required(item, values)]
+    allowed = inst.scoring.max_missing
+    if len(required) > allowed:
+        item = required[allowed]
+        rule = (
+            f"{inst.short_name} needs every item answered"
+            if allowed == 0
+            else f"at most {allowed} of {len(inst.items)} items may be missing"
+        )
+        numbers = ", ".join(str(i.number) for i in required)
+        raise _invalid(inst, item, f"missing — {rule} (missing items: {numbers}; allowed {item.allowed()})")
+    return missing
+
+
+def _as_number(value) -> float | None:
+    return value if isinstance(value, (int, float)) else None
+
+
+def _item_scores(inst: Instrument, values: Sequence) -> list[float | None]:
+    spec = inst.scoring
+    out: list[float | None] = []
+    for item, value in zip(inst.items, values):
+        number = _as_number(value)
+        if number is None:
+            out.append(item.score_if_missing)
+            continue
+        if item.number in spec.recode:
+            number = spec.recode[item.number].apply(number)
+        if item.number in spec.reverse:
+            number = item.minimum + item.maximum - number
+        out.append(number)
+    return out
+
+
+def _sum_or_none(item_scores: Sequence, items: Sequence[int]) -> float | None:
+    picked = [item_scores[i - 1] for i in items]
+    return None if any(v is None for v in picked) else float(sum(picked))
+
+
+def _derive(inst: Instrument, values: Sequence) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for d in inst.scoring.derivations:
+        args = [values[i - 1] for i in d.inputs]
+        try:
+            out.update(FORMULAS[d.formula].fn(args))
+        except FormulaInputError as problem:
+            raise _invalid(inst, inst.items[d.inputs[problem.position] - 1], problem.message) from None
+    return out
+
+
+def _component(c: Component, item_scores: Sequence, derived: Mapping) -> float | None:
+    if c.derived is not None:
+        raw = derived.get(c.derived)
+    else:
+        parts = []
+        for number in c.items:
+            value = item_scores[number - 1]
+            if value is not None and number in c.recode:
+                value = c.recode[number].apply(value)
+            parts.append(value)
+        raw = None if any(v is None for v in parts) else sum(parts)
+    if raw is None:
+        return None
+    return float(c.mapping.apply(raw) if c.mapping else raw)
+
+
+def _total(inst: Instrument, item_scores: Sequence, components: Mapping, derived: Mapping) -> float | None:
+    method = inst.scoring.method
+    answered = [v for v in item_scores if v is not None]
+    if method == "value":
+        return item_scores[0]
+    if method == "sum":
+        return float(sum(answered))
+    if method == "mean":
+        return sum(answered) / len(answered)
+    if method == "percent_of_max":
+        # Multiply before dividing so 9/45 gives exactly 20.0, not 20.000000000000004.
+        top = sum(item.maximum for item, v in zip(inst.items, item_scores) if v is not None)
+        return sum(answered) * 100 / top
+    if method == "components":
+        parts = list(components.values())
+        return None if any(v is None for v in parts) else float(sum(parts))
+    return derived.get(inst.scoring.total_key)  # "formula"
+
+
+def _classify(inst: Instrument, total: float | None, subscales: Mapping) -> tuple[str | None, int | None]:
+    if inst.scoring.subgroups:
+        scores = {"total": total, **subscales}
+        for group in inst.scoring.subgroups:
+            if all(c.holds(scores.get(c.subject)) for c in group.when):
+                return group.label, group.severity
+        return None, None
+    band = inst.band_for(total)
+    return (band.label, band.severity) if band else (None, None)
+
+
+def _flags(inst: Instrument, values: Sequence) -> tuple[ItemFlag, ...]:
+    out = []
+    for rule in inst.scoring.flags:
+        value = _as_number(values[rule.item - 1])
+        if rule.when.holds(value):
+            item = inst.items[rule.item - 1]
+            answer = item.choice_label(value) or _fmt(value)
+            reason = rule.reason.replace("{value}", _fmt(value)).replace("{answer}", answer)
+            out.append(ItemFlag(kind=rule.kind, item=rule.item, reason=reason))
+    return tuple(out)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# --- named formulas --------------------------------------------------------------------
+
+
+class FormulaInputError(Exception):
+    """An impossible combination of inputs; ``position`` indexes the formula's inputs so
+    the message can name the instrument's item."""
+
+    def __init__(self, position: int, message: str):
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Formula:
+    fn: Callable[[Sequence], dict[str, float | None]]
+    inputs: int
+    outputs: tuple[str, ...]
+
+
+def minutes_of_day(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def minutes_between(start: str, end: str) -> int:
+    """Clock minutes from ``start`` to the next ``end`` (crossing midnight): 23:00 ->
+    07:00 is 480. Equal times are 0 minutes apart."""
+    return (minutes_of_day(end) - minutes_of_day(start)) % 1440
+
+
+def bmi(args: Sequence) -> dict[str, float | None]:
+    """Body mass index from weight (kg) and height (cm), in that order."""
+    weight_kg, height_cm = args
+    return {"bmi": weight_kg / (height_cm / 100) ** 2}
+
+
+def _pct(numerator: float, denominator: float) -> float:
+    return numerator * 100 / denominator
+
+
+def wpai(args: Sequence) -> dict[str, float | None]:
+    """WPAI:SHP scores (Reilly Associates scoring): Q1 employed (1/0), Q2 hours missed
+    for the problem, Q3 hours missed for other reasons, Q4 hours worked, Q5 effect on
+    productivity while working (0-10), Q6 effect on regular activities (0-10). Work
+    scores exist only for people in paid work; each is None when undefined."""
+    employed, missed, _other, worked, at_work, activity = args
+    out = {"absenteeism_pct": None, "presenteeism_pct": None, "work_impairment_pct": None}
+    out["activity_impairment_pct"] = None if activity is None else _pct(activity, 10)
+    if employed != 1:
+        return out
+    hours = (missed or 0) + (worked or 0)
+    absent = missed / hours if missed is not None and worked is not None and hours > 0 else None
+    present = at_work / 10 if at_work is not None and worked else None
+    out["absenteeism_pct"] = None if absent is None else absent * 100
+    out["presenteeism_pct"] = None if present is None else present * 100
+    if absent is not None and present is not None:
+        out["work_impairment_pct"] = (absent + (1 - absent) * present) * 100
+    elif absent == 1:  # missed every hour: no hours worked to be impaired in
+        out["work_impairment_pct"] = 100.0
+    return out
+
+
+def sleep_diary(args: Sequence) -> dict[str, float | None]:
+    """One night of the Consensus Sleep Diary: into bed, lights out, sleep-onset latency
+    (min), awakenings, wake after sleep onset (min), final wake, out of bed, quality.
+    Clock times run forward across midnight in that order.
+    TIB = out of bed - into bed; TST = (final wake - lights out) - SOL - WASO;
+    SE = TST / TIB * 100."""
+    bed, lights, sol, _awakenings, waso, wake, out_of_bed, _quality = args
+    to_lights = minutes_between(bed, lights)
+    sleep_window = minutes_between(lights, wake)
+    to_rise = minutes_between(wake, out_of_bed)
+    tib = to_lights + sleep_window + to_rise
+    if tib == 0:
+        raise FormulaInputError(6, f"into bed at {bed} and out of bed at {out_of_bed} give no time in bed")
+    if tib >= 1440:
+        raise FormulaInputError(
+            6, f"into bed {bed}, lights out {lights}, final wake {wake}, out of bed {out_of_bed} span a day or more: check their order"
+        )
+    tst = sleep_window - sol - waso
+    if tst < 0:
+        raise FormulaInputError(
+            4,
+            f"sleep-onset latency {sol} min + wake after sleep onset {waso} min exceed the "
+            f"{sleep_window} min from lights out ({lights}) to final wake ({wake})",
+        )
+    return {"tib_min": float(tib), "tst_min": float(tst), "se_pct": _pct(tst, tib), "sol_min": float(sol), "waso_min": float(waso)}
+
+
+def psqi_sleep_efficiency(args: Sequence) -> dict[str, float | None]:
+    """PSQI habitual sleep efficiency: hours asleep (Q4) / hours in bed (Q1 bed time to
+    Q3 getting-up time, crossing midnight) * 100."""
+    bed, rise, asleep = args
+    if bed is None or rise is None or asleep is None:
+        return {"hours_in_bed": None, "sleep_efficiency_pct": None}
+    in_bed = minutes_between(bed, rise) / 60
+    if in_bed == 0:
+        raise FormulaInputError(1, f"bed time {bed} and getting-up time {rise} are the same")
+    if asleep > in_bed:
+        raise FormulaInputError(
+            2, f"{_fmt(asleep)} hours asleep is more than the {_fmt(round(in_bed, 2))} hours in bed (items 1 and 3)"
+        )
+    return {"hours_in_bed": in_bed, "sleep_efficiency_pct": _pct(asleep, in_bed)}
+
+
+FORMULAS: dict[str, Formula] = {
+    "bmi": Formula(bmi, 2, ("bmi",)),
+    "wpai": Formula(wpai, 6, ("absenteeism_pct", "presenteeism_pct", "work_impairment_pct", "activity_impairment_pct")),
+    "sleep_diary": Formula(sleep_diary, 8, ("tib_min", "tst_min", "se_pct", "sol_min", "waso_min")),
+    "psqi_sleep_efficiency": Formula(psqi_sleep_efficiency, 3, ("hours_in_bed", "sleep_efficiency_pct")),
+}
+
+
+# --- definition parsing ----------------------------------------------------------------
+
+
+class _Table:
+    """A TOML table that names the file and key in every complaint."""
+
+    def __init__(self, file: str, data: Mapping, where: str = ""):
+        self.file, self.data, self.where = file, data, where
+
+    def error(self, key: str, problem: str) -> DefinitionError:
+        return DefinitionError(f"instrument definition {self.file}: key '{self.where}{key}' {problem}")
+
+    def get(self, key: str, kinds: type | tuple, default=..., *, allow_none: bool = False):
+        if key not in self.data:
+            if default is ...:
+                raise self.error(key, "is required")
+            return default
+        value = self.data[key]
+        number_wanted = kinds in (float, (int, float))
+        if isinstance(value, bool) and kinds is not bool:
+            raise self.error(key, f"must be {_kind_name(kinds)}, not {value!r}")
+        if number_wanted and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, kinds):
+            raise self.error(key, f"must be {_kind_name(kinds)}, not {value!r}")
+        return value
+
+    def table(self, key: str, required: bool = False) -> _Table | None:
+        if key not in self.data and not required:
+            return None
+        value = self.get(key, dict)
+        return _Table(self.file, value, f"{self.where}{key}.")
+
+    def only(self, *keys: str) -> None:
+        """Reject keys the format does not know: a misplaced key (TOML puts a key under
+        the last table header above it) must fail loudly, not be ignored."""
+        unknown = sorted(set(self.data) - set(keys))
+        if unknown:
+            raise self.error(unknown[0], f"is not a known key here (known: {', '.join(keys)})")
+
+    def tables(self, key: str) -> list[_Table]:
+        rows = self.get(key, list, [])
+        out = []
+        for n, row in enumerate(rows):
+            if not isinstance(row, dict):
+                raise self.error(f"{key}[{n}]", "must be a table")
+            out.append(_Table(self.file, row, f"{self.where}{key}[{n}]."))
+        return out
+
+
+def _kind_name(kinds) -> str:
+    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
+    if isinstance(kinds, tuple):
+        return " or ".join(names.get(k, k.__name__) for k in kinds)
+    return names.get(kinds, kinds.__name__)
+
+
+TOP_KEYS = (
+    "id", "name", "short_name", "discipline", "key_measure", "direction", "unit", "decimals",
+    "total_min", "total_max", "band_ties", "interval_days", "loinc", "licence", "sources", "notes",
+    "items", "item", "scoring", "bands", "subgroups", "flags", "mcid", "reliability",
+)
+
+
+def _parse_file(file: str, data: Mapping) -> Instrument:
+    t = _Table(file, data)
+    t.only(*TOP_KEYS)
+    inst_id = t.get("id", str)
+    if inst_id != file.removesuffix(".toml"):
+        raise t.error("id", f"must match the file name ({file.removesuffix('.toml')!r}), not {inst_id!r}")
+    discipline = t.get("discipline", str)
+    if discipline not in DISCIPLINES:
+        raise t.error("discipline", f"must be one of {', '.join(DISCIPLINES)}, not {discipline!r}")
+    direction = t.get("direction", str, None)
+    if direction not in (None, *DIRECTIONS):
+        raise t.error("direction", f"must be one of {', '.join(DIRECTIONS)} or absent, not {direction!r}")
+    items = _parse_items(t)
+    scoring = _parse_scoring(t, items)
+    reliability = _parse_reliability(t)
+    mcid = t.table("mcid")
+    if mcid:
+        mcid.only("abs", "pct")
+    band_ties = t.get("band_ties", str, "lower")
+    if band_ties not in ("lower", "upper"):
+        raise t.error("band_ties", "must be 'lower' or 'upper'")
+    bands = _parse_bands(t)
+    instrument = Instrument(
+        id=inst_id,
+        name=t.get("name", str),
+        short_name=t.get("short_name", str),
+        discipline=discipline,
+        key_measure=t.get("key_measure", bool),
+        items=items,
+        direction=direction,
+        total_min=t.get("total_min", float, None),
+        total_max=t.get("total_max", float, None),
+        unit=t.get("unit", str, None),
+        decimals=t.get("decimals", int, 0),
+        bands=bands,
+        mcid_abs=mcid.get("abs", float, None) if mcid else None,
+        mcid_pct=mcid.get("pct", float, None) if mcid else None,
+        reliable_change=reliability[0],
+        sem=reliability[1],
+        reliable_change_inclusive=reliability[2],
+        loinc=t.get("loinc", str, None),
+        licence=t.get("licence", str),
+        interval_days=t.get("interval_days", int, None),
+        sources=tuple(_strings(t, "sources")),
+        notes=t.get("notes", str, ""),
+        subscale_names=tuple(scoring.subscales),
+        component_names=tuple(c.name for c in scoring.components),
+        band_ties=band_ties,
+        derived_names=tuple(o for d in scoring.derivations for o in FORMULAS[d.formula].outputs),
+        subgroup_labels=tuple(g.label for g in scoring.subgroups),
+        scoring=scoring,
+    )
+    _check_consistency(t, instrument)
+    return instrument
+
+
+def _strings(t: _Table, key: str) -> list[str]:
+    values = t.get(key, list, [])
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise t.error(key, "must be a non-empty list of texts")
+    return values
+
+
+def _parse_items(t: _Table) -> tuple[Item, ...]:
+    spec = t.table("items", required=True)
+    spec.only("count", "kind", "min", "max", "unit", "labels", "choices", "optional")
+    count = spec.get("count", int)
+    if count < 1:
+        raise spec.error("count", "must be at least 1")
+    labels = spec.get("labels", list, [None] * count)
+    if len(labels) != count:
+        raise spec.error("labels", f"must have {count} entries, one per item")
+    overrides = {}
+    for row in t.tables("item"):
+        row.only("number", "kind", "min", "max", "unit", "label", "choices", "optional", "required_when", "score_if_missing")
+        number = row.get("number", int)
+        if not 1 <= number <= count:
+            raise row.error("number", f"must be 1–{count}")
+        overrides[number] = row
+    return tuple(_parse_item(n, spec, overrides.get(n), labels[n - 1]) for n in range(1, count + 1))
+
+
+def _pick(default: _Table, override: _Table | None, key: str, kinds, fallback=...):
+    if override is not None and key in override.data:
+        return override.get(key, kinds)
+    return default.get(key, kinds, fallback)
+
+
+def _parse_item(number: int, spec: _Table, row: _Table | None, label) -> Item:
+    where = row or spec
+    kind = _pick(spec, row, "kind", str, "int")
+    if kind not in ITEM_KINDS:
+        raise where.error("kind", f"must be one of {', '.join(ITEM_KINDS)}, not {kind!r}")
+    low = high = None
+    if kind in ("int", "float"):
+        low, high = _pick(spec, row, "min", float), _pick(spec, row, "max", float)
+        if low > high:
+            raise where.error("min", f"({_fmt(low)}) must not exceed max ({_fmt(high)})")
+    elif kind == "bool":
+        low, high = 0.0, 1.0
+    choices = _choices(where, _pick(spec, row, "choices", list, []))
+    if row is not None and "label" in row.data:
+        label = row.get("label", str)
+    required_when = None
+    if row is not None and "required_when" in row.data:
+        required_when = _condition(row, "required_when", items=True)
+    return Item(
+        number=number,
+        label=label,
+        kind=kind,
+        minimum=low,
+        maximum=high,
+        choices=choices,
+        unit=_pick(spec, row, "unit", str, None) if kind in ("int", "float") else None,
+        optional=_pick(spec, row, "optional", bool, False),
+        required_when=required_when,
+        score_if_missing=row.get("score_if_missing", float, None) if row is not None else None,
+    )
+
+
+def _choices(t: _Table, raw: list) -> tuple[tuple[float, str], ...]:
+    if not all(isinstance(c, list) and len(c) == 2 and _is_number(c[0]) and isinstance(c[1], str) for c in raw):
+        raise t.error("choices", "must be a list of [code, label] pairs")
+    return tuple((float(code), text) for code, text in raw)
+
+
+def _condition(t: _Table, key: str, *, items: bool) -> Condition:
+    raw = t.get(key, list)
+    if len(raw) != 3 or raw[1] not in OPS or isinstance(raw[2], bool) or not isinstance(raw[2], (int, float)):
+        raise t.error(key, f"must be [subject, operator, number] with an operator from {' '.join(OPS)}, not {raw!r}")
+    subject = raw[0]
+    if items and (isinstance(subject, bool) or not isinstance(subject, int)):
+        raise t.error(key, f"must name an item number, not {subject!r}")
+    if not isinstance(subject, (int, str)) or isinstance(subject, bool):
+        raise t.error(key, f"subject must be an item number or a score name, not {subject!r}")
+    return Condition(subject, raw[1], float(raw[2]))
+
+
+def _steps(t: _Table) -> Steps:
+    t.only("rule", "steps", "otherwise")
+    rule = t.get("rule", str)
+    if rule not in ("at_least", "above"):
+        raise t.error("rule", "must be 'at_least' or 'above'")
+    steps = []
+    for n, pair in enumerate(t.get("steps", list)):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(_is_number(x) for x in pair)):
+            raise t.error(f"steps[{n}]", "must be [threshold, score]")
+        steps.append((float(pair[0]), float(pair[1])))
+    return Steps(rule, tuple(steps), t.get("otherwise", float))
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _item_list(t: _Table, key: str, count: int) -> tuple[int, ...]:
+    raw = t.get(key, list)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= count for n in raw):
+        raise t.error(key, f"must list item numbers 1–{count}, not {raw!r}")
+    return tuple(raw)
+
+
+def _recode_table(t: _Table | None, count: int) -> dict[int, Steps]:
+    if t is None:
+        return {}
+    out = {}
+    for key in t.data:
+        if not key.isdigit() or not 1 <= int(key) <= count:
+            raise t.error(key, f"must be an item number 1–{count}")
+        out[int(key)] = _steps(t.table(key))
+    return out
+
+
+def _parse_scoring(t: _Table, items: tuple[Item, ...]) -> Scoring:
+    s = t.table("scoring", required=True)
+    s.only("method", "reverse", "recode", "max_missing", "subscales", "derived", "total", "components")
+    count = len(items)
+    method = s.get("method", str)
+    if method not in METHODS:
+        raise s.error("method", f"must be one of {', '.join(METHODS)}, not {method!r}")
+    reverse = _item_list(s, "reverse", count) if "reverse" in s.data else ()
+    for number in reverse:
+        if items[number - 1].kind not in ("int", "float"):
+            raise s.error("reverse", f"item {number} is not numeric and cannot be reversed")
+    subscales = {}
+    if (table := s.table("subscales")) is not None:
+        subscales = {name: _item_list(table, name, count) for name in table.data}
+    derivations = tuple(_derivation(d, count) for d in s.tables("derived"))
+    return Scoring(
+        method=method,
+        reverse=reverse,
+        recode=_recode_table(s.table("recode"), count),
+        max_missing=s.get("max_missing", int, 0),
+        subscales=subscales,
+        components=tuple(_component_spec(c, count) for c in s.tables("components")),
+        derivations=derivations,
+        total_key=s.get("total", str, None),
+        subgroups=tuple(_subgroup(g) for g in t.tables("subgroups")),
+        flags=tuple(_flag_rule(f, count) for f in t.tables("flags")),
+    )
+
+
+def _derivation(d: _Table, count: int) -> Derivation:
+    d.only("formula", "inputs")
+    name = d.get("formula", str)
+    if name not in FORMULAS:
+        raise d.error("formula", f"names no known formula ({', '.join(FORMULAS)}), not {name!r}")
+    inputs = _item_list(d, "inputs", count)
+    if len(inputs) != FORMULAS[name].inputs:
+        raise d.error("inputs", f"must list {FORMULAS[name].inputs} items for formula {name!r}")
+    return Derivation(name, inputs)
+
+
+def _component_spec(c: _Table, count: int) -> Component:
+    c.only("name", "items", "recode", "derived", "map")
+    derived = c.get("derived", str, None)
+    items = _item_list(c, "items", count) if "items" in c.data else ()
+    if (derived is None) == (not items):
+        raise c.error("items", "give either 'items' or 'derived' for a component")
+    mapping = c.table("map")
+    return Component(
+        name=c.get("name", str),
+        items=items,
+        recode=_recode_table(c.table("recode"), count),
+        derived=derived,
+        mapping=_steps(mapping) if mapping else None,
+    )
+
+
+def _subgroup(g: _Table) -> Subgroup:
+    g.only("label", "severity", "when")
+    when = g.get("when", list)
+    conditions = []
+    for n, _ in enumerate(when):
+        row = _Table(g.file, {"c": when[n]}, f"{g.where}when[{n}].")
+        conditions.append(_condition(row, "c", items=False))
+    return Subgroup(g.get("label", str), g.get("severity", int), tuple(conditions))
+
+
+def _flag_rule(f: _Table, count: int) -> FlagRule:
+    f.only("item", "when", "kind", "reason")
+    item = f.get("item", int)
+    if not 1 <= item <= count:
+        raise f.error("item", f"must be 1–{count}")
+    when = _condition(_Table(f.file, {"when": [item, *f.get("when", list)]}, f.where), "when", items=True)
+    kind = f.get("kind", str)
+    if kind != "safety":
+        raise f.error("kind", "must be 'safety'")
+    return FlagRule(item, when, kind, f.get("reason", str))
+
+
+def _parse_bands(t: _Table) -> tuple[Band, ...]:
+    bands = []
+    for b in t.tables("bands"):
+        b.only("label", "low", "high", "severity")
+        band = Band(b.get("label", str), b.get("low", float), b.get("high", float), b.get("severity", int))
+        if band.low > band.high:
+            raise b.error("low", f"({_fmt(band.low)}) must not exceed high ({_fmt(band.high)})")
+        bands.append(band)
+    labels = [b.label for b in bands]
+    if len(set(labels)) != len(labels):
+        raise t.error("bands", "must not repeat a label")
+    if any(b.severity < 0 for b in bands):
+        raise t.error("bands", "severity must be 0 (best) or more")
+    ordered = sorted(bands, key=lambda b: b.low)
+    for prev, band in zip(ordered, ordered[1:]):
+        if band.low < prev.high:
+            raise t.error("bands", f"'{prev.label}' and '{band.label}' overlap")
+    return tuple(bands)
+
+
+def _parse_reliability(t: _Table) -> tuple[float | None, float | None, bool]:
+    """(reliable change threshold, SEM, threshold is inclusive) from one of: a published
+    SEM; SD and test-retest r (SEM = SD * sqrt(1 - r)); a published MDC95; or a
+    published minimum reliable change ("N or more points")."""
+    r = t.table("reliability")
+    if r is None:
+        return None, None, False
+    r.only("sem", "sd", "retest_r", "mdc95", "min_change")
+    given = [k for k in ("sem", "sd", "mdc95", "min_change") if k in r.data]
+    if len(given) != 1:
+        raise r.error("sem", "give exactly one of sem, sd (with retest_r), mdc95 or min_change")
+    if "min_change" in r.data:
+        return r.get("min_change", float), None, True
+    if "mdc95" in r.data:
+        sem = r.get("mdc95", float) / (Z95 * math.sqrt(2))
+    elif "sd" in r.data:
+        retest = r.get("retest_r", float)
+        if not 0 <= retest < 1:
+            raise r.error("retest_r", "must be between 0 and 1")
+        sem = r.get("sd", float) * math.sqrt(1 - retest)
+    else:
+        sem = r.get("sem", float)
+    if sem <= 0:
+        raise r.error("sem", "must be positive")
+    return Z95 * math.sqrt(2) * sem, sem, False
+
+
+def _check_consistency(t: _Table, inst: Instrument) -> None:
+    spec = inst.scoring
+    if spec.method == "value" and len(inst.items) != 1:
+        raise t.error("scoring.method", "'value' needs exactly one item")
+    if spec.method == "formula" and spec.total_key not in inst.derived_names:
+        raise t.error("scoring.total", f"must name a derived value ({', '.join(inst.derived_names)})")
+    if spec.method in ("sum", "mean", "percent_of_max") and any(i.kind == "time" for i in inst.items):
+        raise t.error("scoring.method", f"'{spec.method}' cannot add up time-of-day items")
+    if spec.method == "sum" and spec.max_missing:
+        raise t.error("scoring.max_missing", "a sum cannot allow missing items: use percent_of_max or mean")
+    for c in spec.components:
+        if c.derived is not None and c.derived not in inst.derived_names:
+            raise t.error("scoring.components", f"component {c.name!r} uses unknown derived value {c.derived!r}")
+    names = {"total", *spec.subscales}
+    for g in spec.subgroups:
+        for cond in g.when:
+            if cond.subject not in names:
+                raise t.error("subgroups", f"{g.label!r} tests {cond.subject!r}, which is not total or a subscale")
+    if spec.subgroups and inst.bands:
+        raise t.error("bands", "an instrument with subgroups is classified by them, not by bands")

@@ -1,0 +1,139 @@
+"""Property tests: any valid response list scores inside the instrument's range, and any
+out-of-range item raises naming its item number."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from teamdash import instruments
+from teamdash.errors import InvalidResponse
+
+LIBRARY = instruments.library()
+# Instruments whose inputs must agree with each other get their own strategies below.
+SPECIAL = {"psqi", "sleep_diary"}
+
+
+def times() -> st.SearchStrategy[str]:
+    return st.builds(lambda m: f"{m // 60:02d}:{m % 60:02d}", st.integers(0, 1439))
+
+
+def answer(item: instruments.Item) -> st.SearchStrategy:
+    if item.kind == "bool":
+        return st.sampled_from([0, 1, "yes", "no"])
+    if item.kind == "time":
+        return times()
+    if item.kind == "int":
+        return st.integers(int(item.minimum), int(item.maximum))
+    return st.floats(item.minimum, item.maximum, allow_nan=False)
+
+
+def valid_responses(inst: instruments.Instrument) -> st.SearchStrategy[list]:
+    """Every item answered, except optional ones, which may be blank."""
+    parts = [st.one_of(st.none(), answer(i)) if i.optional else answer(i) for i in inst.items]
+    return st.tuples(*parts).map(list)
+
+
+@st.composite
+def psqi_responses(draw) -> list:
+    bed = draw(st.integers(0, 1439))
+    in_bed = draw(st.integers(1, 1439))  # minutes, so getting up differs from bed time
+    rise = (bed + in_bed) % 1440
+    asleep = draw(st.floats(0, in_bed / 60, allow_nan=False))
+    clock = lambda m: f"{m // 60:02d}:{m % 60:02d}"  # noqa: E731
+    rest = draw(st.lists(st.integers(0, 3), min_size=14, max_size=14))
+    q5j = draw(st.one_of(st.none(), st.integers(0, 3)))
+    q10 = draw(st.one_of(st.none(), st.integers(0, 3)))
+    return [clock(bed), draw(st.integers(0, 720)), clock(rise), asleep, *rest[:9], q5j, *rest[9:13], q10]
+
+
+@st.composite
+def diary_responses(draw) -> list:
+    clock = lambda m: f"{m // 60:02d}:{m % 60:02d}"  # noqa: E731
+    bed = draw(st.integers(0, 1439))
+    to_lights = draw(st.integers(0, 120))
+    window = draw(st.integers(1, 720))
+    sol = draw(st.integers(0, window))
+    waso = draw(st.integers(0, window - sol))
+    to_rise = draw(st.integers(0, 120))
+    lights, wake = bed + to_lights, bed + to_lights + window
+    return [
+        clock(bed), clock(lights % 1440), sol, draw(st.one_of(st.none(), st.integers(0, 50))),
+        waso, clock(wake % 1440), clock((wake + to_rise) % 1440), draw(st.one_of(st.none(), st.integers(1, 5))),
+    ]
+
+
+def strategy_for(instrument_id: str) -> st.SearchStrategy[list]:
+    if instrument_id == "psqi":
+        return psqi_responses()
+    if instrument_id == "sleep_diary":
+        return diary_responses()
+    return valid_responses(LIBRARY[instrument_id])
+
+
+@pytest.mark.parametrize("instrument_id", sorted(LIBRARY))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_valid_response_list_scores_inside_the_range(instrument_id, data):
+    inst = LIBRARY[instrument_id]
+    result = instruments.score(instrument_id, data.draw(strategy_for(instrument_id)))
+    assert result.total is not None
+    assert inst.total_min - 1e-9 <= result.total <= inst.total_max + 1e-9
+    if inst.subgroup_labels:
+        assert result.band in inst.subgroup_labels  # every response set falls in a subgroup
+    else:
+        expected = inst.band_for(result.total)
+        assert result.band == (expected.label if expected else None)
+    if inst.bands and instrument_id != "pcs":  # PCS labels only 30 and over
+        assert result.band is not None, "the bands must cover every possible total"
+    for value in (*result.subscales.values(), *result.components.values()):
+        assert value is None or value >= 0
+    if instrument_id == "psqi":
+        assert all(0 <= c <= 3 for c in result.components.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_out_of_range_item_raises_naming_its_item(data):
+    instrument_id = data.draw(st.sampled_from(sorted(LIBRARY)))
+    inst = LIBRARY[instrument_id]
+    numeric = [i for i in inst.items if i.kind in ("int", "float", "bool")]
+    item = data.draw(st.sampled_from(numeric))
+    responses = data.draw(strategy_for(instrument_id))
+    if item.kind == "bool":
+        bad = data.draw(st.integers(2, 99) | st.integers(-99, -1))
+    else:
+        step = data.draw(st.integers(1, 1000))
+        bad = data.draw(st.sampled_from([item.maximum + step, item.minimum - step]))
+        bad = int(bad) if item.kind == "int" else bad
+    responses[item.number - 1] = bad
+    with pytest.raises(InvalidResponse) as info:
+        instruments.score(instrument_id, responses)
+    assert info.value.item == item.number
+    assert str(info.value).startswith(f"item {item.number} of {inst.short_name}: ")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=9, max_size=9))
+def test_phq9_safety_flag_iff_item9_positive(responses):
+    result = instruments.score("phq9", responses)
+    assert result.has_safety_flag == (responses[8] > 0)
+    assert result.total == sum(responses)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=10, max_size=10), st.integers(0, 9))
+def test_odi_one_missing_section_is_the_mean_of_the_rest(responses, missing):
+    responses[missing] = None
+    answered = [r for r in responses if r is not None]
+    assert instruments.score("odi", responses).total == pytest.approx(sum(answered) * 100 / 45)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=8, max_size=8))
+def test_cpaq8_total_is_engagement_plus_reversed_willingness(responses):
+    result = instruments.score("cpaq8", responses)
+    ae = sum(responses[i - 1] for i in (1, 2, 3, 6))
+    pw = sum(6 - responses[i - 1] for i in (4, 5, 7, 8))
+    assert (result.subscales["activity_engagement"], result.subscales["pain_willingness"], result.total) == (ae, pw, ae + pw)
