@@ -272,6 +272,22 @@ def parse_responses(text: str) -> list[str | None]:
     return [part.strip() or None for part in text.split(",")]
 
 
+def result_json(result: ScoreResult) -> dict:
+    """A ScoreResult as plain JSON-ready data (the CLI's ``--json`` and stored details)."""
+    return {
+        "instrument": result.instrument,
+        "total": result.total,
+        "band": result.band,
+        "band_severity": result.band_severity,
+        "subscales": dict(result.subscales),
+        "components": dict(result.components),
+        "derived": dict(result.derived),
+        "missing_items": list(result.missing_items),
+        "responses": list(result.responses),
+        "flags": [{"kind": f.kind, "item": f.item, "reason": f.reason} for f in result.flags],
+    }
+
+
 # --- scoring ---------------------------------------------------------------------------
 
 
@@ -701,57 +717,65 @@ TOP_KEYS = (
 def _parse_file(file: str, data: Mapping) -> Instrument:
     t = _Table(file, data)
     t.only(*TOP_KEYS)
-    inst_id = t.get("id", str)
-    if inst_id != file.removesuffix(".toml"):
-        raise t.error("id", f"must match the file name ({file.removesuffix('.toml')!r}), not {inst_id!r}")
-    discipline = t.get("discipline", str)
-    if discipline not in DISCIPLINES:
-        raise t.error("discipline", f"must be one of {', '.join(DISCIPLINES)}, not {discipline!r}")
-    direction = t.get("direction", str, None)
-    if direction not in (None, *DIRECTIONS):
-        raise t.error("direction", f"must be one of {', '.join(DIRECTIONS)} or absent, not {direction!r}")
     items = _parse_items(t)
     scoring = _parse_scoring(t, items)
-    reliability = _parse_reliability(t)
-    mcid = t.table("mcid")
-    if mcid:
-        mcid.only("abs", "pct")
-    band_ties = t.get("band_ties", str, "lower")
-    if band_ties not in ("lower", "upper"):
-        raise t.error("band_ties", "must be 'lower' or 'upper'")
-    bands = _parse_bands(t)
+    reliable_change, sem, inclusive = _parse_reliability(t)
     instrument = Instrument(
-        id=inst_id,
-        name=t.get("name", str),
-        short_name=t.get("short_name", str),
-        discipline=discipline,
-        key_measure=t.get("key_measure", bool),
+        **_header(t, file),
         items=items,
-        direction=direction,
-        total_min=t.get("total_min", float, None),
-        total_max=t.get("total_max", float, None),
-        unit=t.get("unit", str, None),
-        decimals=t.get("decimals", int, 0),
-        bands=bands,
-        mcid_abs=mcid.get("abs", float, None) if mcid else None,
-        mcid_pct=mcid.get("pct", float, None) if mcid else None,
-        reliable_change=reliability[0],
-        sem=reliability[1],
-        reliable_change_inclusive=reliability[2],
-        loinc=t.get("loinc", str, None),
-        licence=t.get("licence", str),
-        interval_days=t.get("interval_days", int, None),
-        sources=tuple(_strings(t, "sources")),
-        notes=t.get("notes", str, ""),
+        bands=_parse_bands(t),
+        **_parse_mcid(t),
+        reliable_change=reliable_change,
+        sem=sem,
+        reliable_change_inclusive=inclusive,
         subscale_names=tuple(scoring.subscales),
         component_names=tuple(c.name for c in scoring.components),
-        band_ties=band_ties,
         derived_names=tuple(o for d in scoring.derivations for o in FORMULAS[d.formula].outputs),
         subgroup_labels=tuple(g.label for g in scoring.subgroups),
         scoring=scoring,
     )
     _check_consistency(t, instrument)
     return instrument
+
+
+def _choice(t: _Table, key: str, allowed: tuple, default=...):
+    value = t.get(key, str, default)
+    if value not in allowed:
+        shown = ", ".join(str(a) for a in allowed if a is not None)
+        raise t.error(key, f"must be one of {shown}{' or absent' if None in allowed else ''}, not {value!r}")
+    return value
+
+
+def _header(t: _Table, file: str) -> dict:
+    inst_id = t.get("id", str)
+    if inst_id != file.removesuffix(".toml"):
+        raise t.error("id", f"must match the file name ({file.removesuffix('.toml')!r}), not {inst_id!r}")
+    return {
+        "id": inst_id,
+        "name": t.get("name", str),
+        "short_name": t.get("short_name", str),
+        "discipline": _choice(t, "discipline", DISCIPLINES),
+        "key_measure": t.get("key_measure", bool),
+        "direction": _choice(t, "direction", (None, *DIRECTIONS), None),
+        "total_min": t.get("total_min", float, None),
+        "total_max": t.get("total_max", float, None),
+        "unit": t.get("unit", str, None),
+        "decimals": t.get("decimals", int, 0),
+        "band_ties": _choice(t, "band_ties", ("lower", "upper"), "lower"),
+        "loinc": t.get("loinc", str, None),
+        "licence": t.get("licence", str),
+        "interval_days": t.get("interval_days", int, None),
+        "sources": tuple(_strings(t, "sources")),
+        "notes": t.get("notes", str, ""),
+    }
+
+
+def _parse_mcid(t: _Table) -> dict:
+    mcid = t.table("mcid")
+    if mcid is None:
+        return {"mcid_abs": None, "mcid_pct": None}
+    mcid.only("abs", "pct")
+    return {"mcid_abs": mcid.get("abs", float, None), "mcid_pct": mcid.get("pct", float, None)}
 
 
 def _strings(t: _Table, key: str) -> list[str]:

@@ -343,3 +343,13 @@ def test_a_new_questionnaire_of_a_known_kind_is_a_file(definitions):
     assert result.total == pytest.approx(7 / 3)
     assert result.subscales == {"first": 5.0}
     assert result.flags[0].reason == "item 4 is 2"
+
+
+def test_result_json_is_plain_data():
+    import json
+
+    data = instruments.result_json(instruments.score("phq9", [1, 2, 3, 0, 1, 2, 3, 0, 1]))
+    assert json.loads(json.dumps(data)) == data
+    assert (data["instrument"], data["total"], data["band"]) == ("phq9", 13.0, "Moderate")
+    assert data["flags"] == [{"kind": "safety", "item": 9, "reason": data["flags"][0]["reason"]}]
+    assert data["responses"] == [1, 2, 3, 0, 1, 2, 3, 0, 1]
