@@ -489,9 +489,21 @@ def measure_due_date(instrument: Instrument, last_taken: dt.date | dt.datetime |
     return _day(last_taken) + dt.timedelta(days=instrument.interval_days)
 
 
+def overdue_grace(instrument: Instrument) -> dt.timedelta:
+    """Days a measure may slip before it is flagged: a weekly pain rating a day late is
+    noise at a team meeting, a six-weekly questionnaire a week late is not."""
+    return dt.timedelta(days=max(2, (instrument.interval_days or 0) // 6))
+
+
+def measure_overdue_after(instrument: Instrument, last_taken: dt.date | dt.datetime | None) -> dt.date | None:
+    """The last day before the measure counts as overdue (due date + grace)."""
+    due = measure_due_date(instrument, last_taken)
+    return None if due is None else due + overdue_grace(instrument)
+
+
 def _overdue_measure(instrument: Instrument, due: dt.date, today: dt.date, last: dt.date | None = None) -> Flag | None:
     late = (today - due).days
-    if late <= 0:
+    if today <= due + overdue_grace(instrument):
         return None
     taken = f"last taken {last:%Y-%m-%d}; " if last else ""
     reason = f"{instrument.short_name} overdue by {late} day{'s' if late != 1 else ''} ({taken}due every {instrument.interval_days} days, by {due:%Y-%m-%d})"
@@ -499,8 +511,8 @@ def _overdue_measure(instrument: Instrument, due: dt.date, today: dt.date, last:
 
 
 def overdue_measure(instrument: Instrument, last_taken: dt.date | dt.datetime | None, today: dt.date) -> Flag | None:
-    """Overdue when today is past last taken + interval. A measure never taken has no
-    interval to be late for (its baseline is the intake's business), so no flag."""
+    """Overdue when today is past last taken + interval + grace. A measure never taken
+    has no interval to be late for (its baseline is the intake's business), so no flag."""
     due = measure_due_date(instrument, last_taken)
     return _overdue_measure(instrument, due, today, _day(last_taken)) if due else None
 
@@ -531,17 +543,18 @@ def review_flag(note: str | None = None) -> Flag:
 def date_flags(
     *,
     today: dt.date,
-    next_measure_due: dt.date | None = None,
-    next_measure_instrument: str | None = None,
+    measure_overdue_after: dt.date | None = None,
+    measure_overdue_instrument: str | None = None,
     goal_due_min: dt.date | None = None,
     next_checkin: dt.date | None = None,
 ) -> list[Flag]:
-    """The flags that depend on today's date, from stored due dates: the earliest measure
-    due, the earliest due date among open goals, and the next check-in."""
+    """The flags that depend on today's date, from stored dates: the day after which the
+    earliest measure is overdue, the earliest due date among open goals, and the next
+    check-in."""
     out = []
-    if next_measure_due is not None and next_measure_instrument:
-        flag = _overdue_measure(instruments.get(next_measure_instrument), next_measure_due, today)
-        out.append(flag)
+    if measure_overdue_after is not None and measure_overdue_instrument:
+        instrument = instruments.get(measure_overdue_instrument)
+        out.append(_overdue_measure(instrument, measure_overdue_after - overdue_grace(instrument), today))
     out.append(goal_past_due(goal_due_min, "active", today))
     out.append(checkin_overdue(next_checkin, today))
     return [f for f in out if f is not None]

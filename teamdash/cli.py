@@ -23,6 +23,8 @@ EXIT_USER_ERROR = 2
 EXIT_BUG = 1
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+# `gui` is registered by ui.cli (the console script's entry point): the core never
+# imports the Qt front end, and a core-only install says so instead of failing.
 
 
 def command(name: str):
@@ -91,13 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_json(data) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-@command("gui")
-def _gui(args: argparse.Namespace) -> int:
-    from ui.app import run
-
-    return run(db_url=args.db, screenshot=args.screenshot, patient=args.patient, size=args.size, tab=args.tab, user=args.user)
 
 
 @command("demo")
@@ -224,10 +219,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if not args.command:  # plain `teamdash` starts the dashboard
             args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "gui"])
+        if args.command not in COMMANDS:
+            raise TeamDashError(f"the {args.command!r} command is not available in this installation")
         return COMMANDS[args.command](args)
     except TeamDashError as exc:
         print(f"teamdash: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except BrokenPipeError:  # output piped into `head`: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("teamdash: interrupted", file=sys.stderr)
         return 130

@@ -10,16 +10,22 @@ once; the audit trail gets one event for the whole clinic.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import datetime as dt
+import functools
+import itertools
 import math
+import multiprocessing
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from teamdash import audit, auth, instruments, measurements, summaries
+from teamdash import audit, auth, instruments, measurements, records, summaries
 from teamdash.auth import Actor
 from teamdash.db import database
-from teamdash.errors import ValidationError
+from teamdash.errors import Cancelled, ValidationError
 from teamdash.models import (
     ActionItem,
     CheckIn,
@@ -30,6 +36,7 @@ from teamdash.models import (
     GradedActivityPlan,
     GradedActivityWeek,
     Measurement,
+    encode_json,
     Patient,
     PlanItem,
     PracticeWeek,
@@ -75,8 +82,9 @@ TRAJECTORIES = (
     ("dropout", 0.13),
 )
 
-CHECKIN_SET = ("odi", "phq9", "gad7", "pcs", "tsk11", "pseq", "isi", "cpaq8", "wpai", "six_minute_walk", "chair_stand_30s")
-BASELINE_ONLY = ("startback", "psqi", "bmi", "waist")
+CHECKIN_SET = ("odi", "phq9", "gad7", "pcs", "tsk11", "pseq", "isi", "psqi", "cpaq8", "wpai", "six_minute_walk",
+               "chair_stand_30s", "bmi", "waist")
+BASELINE_ONLY = ("startback",)
 
 NARRATIVES = {
     "improver": "Steady gains in function; pacing and graded walking well established.",
@@ -147,7 +155,7 @@ def _special_responses(instrument_id: str, badness: float, rng: random.Random, p
     if instrument_id == "nrs_pain":
         return [max(0, min(10, round(10 * badness + rng.gauss(0, 0.8))))]
     if instrument_id == "psfs":
-        return [max(0, min(10, round(10 * (1 - badness) + rng.gauss(0, 1)))) for _ in range(3)]
+        return [max(0, min(10, round(10 * (1 - badness) + rng.gauss(0, 1)))) for _ in range(3)] + [None, None]
     if instrument_id == "six_minute_walk":
         return [max(60, round(person["walk_capacity"] * (1.05 - 0.55 * badness) + rng.gauss(0, 15)))]
     if instrument_id == "chair_stand_30s":
@@ -187,8 +195,18 @@ def _psqi(badness: float, rng: random.Random) -> list:
         return min(3, max(0, round(3 * badness + rng.gauss(0, spread * 3))))
 
     disturbances = [level() for _ in range(9)]  # 5a–5i
-    return [bed.strftime("%H:%M"), latency, wake.strftime("%H:%M"), hours_asleep, *disturbances, None, None,
-            level(), level(), level(), level()]
+    # Q1–Q4, Q5a–Q5i, Q5j (other reason: none), Q6–Q9.
+    return [bed.strftime("%H:%M"), latency, wake.strftime("%H:%M"), hours_asleep, *disturbances, None,
+            level(), level(), level(), level(), None]  # Q10 (bed partner) is not scored
+
+
+@functools.lru_cache(maxsize=200_000)
+def _scored_columns(instrument_id: str, responses: tuple) -> dict:
+    """Weekly pain ratings repeat a lot: score and encode each distinct answer set once."""
+    columns = measurements.scored_columns(instruments.score(instrument_id, responses))
+    columns["responses"] = encode_json(columns["responses"])
+    columns["details"] = encode_json(columns["details"])
+    return columns
 
 
 # --- one patient -----------------------------------------------------------------------
@@ -243,6 +261,7 @@ class _PatientBuilder:
         weeks_so_far = person["weeks"]
         kind = person["kind"]
         self.end_week = weeks_so_far if kind != "dropout" else rng.randint(3, max(4, min(weeks_so_far, 14)))
+        person["end_week"] = self.end_week
         self.curve = _severity_curve(kind, rng, weeks_so_far)
         self.entered_at = dt.datetime.combine(today, dt.time(8, 0))
 
@@ -260,12 +279,11 @@ class _PatientBuilder:
         if instrument_id == "phq9":
             # Item 9 stays 0 except for the safety patients, positive at intake and first review.
             responses[8] = 1 if self.safety and week <= 6 else 0
-        scored = instruments.score(instrument_id, responses)
-        clinician = self.staff.get(definition.discipline)
         self.rows.add(
             "measurement",
-            measurements.scored_row(self.pid, instrument_id, scored, taken_at, entered_by=clinician,
-                                    entered_at=self.entered_at, source="demo"),
+            measurements.scored_row(self.pid, instrument_id, _scored_columns(instrument_id, tuple(responses)), taken_at,
+                                    entered_by=self.staff.get(definition.discipline), entered_at=self.entered_at,
+                                    source="demo"),
         )
 
     def build(self) -> None:
@@ -280,14 +298,10 @@ class _PatientBuilder:
             self.measure(instrument_id, -1.5 + self.rng.random() * 0.5, badness=self.curve(0))
         for week in range(1, self.end_week + 1):
             self.measure("nrs_pain", week)
-            if week % 2 == 0:
-                self.measure("psfs", week)
+            self.measure("psfs", week)
             if week % 6 == 0:
                 for instrument_id in CHECKIN_SET:
                     self.measure(instrument_id, week)
-            if week % 12 == 0:
-                self.measure("bmi", week)
-                self.measure("waist", week)
         if self.rng.random() < 0.15 and self.end_week > 2:  # a same-day repeat (entered twice, both kept)
             self.measure("nrs_pain", self.end_week, hour=15)
 
@@ -311,7 +325,8 @@ class _PatientBuilder:
                 self.rows.add("session", (self.pid, discipline, held, self.staff.get(discipline), kind, minutes, attendance, None))
 
     def _checkins_goals_actions(self) -> None:
-        rng, held, number = self.rng, self.start + dt.timedelta(weeks=rng.choice((4, 5, 6))), 0
+        rng, number = self.rng, 0
+        held = self.start + dt.timedelta(weeks=rng.choice((4, 5, 6)))
         managers = [self.p["case_manager"], self.staff["pt"], self.staff["psychology"]]
         last = None
         while held <= self.today and (self.p["kind"] != "dropout" or held <= self.start + dt.timedelta(weeks=self.end_week + 2)):
@@ -339,9 +354,14 @@ class _PatientBuilder:
                 baseline, target = 16 if self.curve(0) > 0.6 else 12, 7
             due = start + dt.timedelta(weeks=due_weeks)
             progress_share = 1 - self.curve(self.end_week) / max(self.curve(0), 0.01)
-            status = "achieved" if progress_share > 0.55 and due < self.today else "active"
-            if self.p["kind"] == "dropout" and due < self.today:
-                status = "discontinued"
+            status = "active"
+            if due < self.today:  # reviewed at the check-in after its due date, mostly
+                status = ("achieved" if progress_share > 0.5 else "partly_achieved" if progress_share > 0.2
+                          else "not_achieved")
+                if self.p["kind"] == "dropout":
+                    status = "discontinued"
+                elif rng.random() < 0.08:
+                    status = "active"  # not yet reviewed: the team sees it flagged
             manual = None if instrument_id else int(max(0, min(100, 100 * progress_share * 1.6)))
             self.rows.add("goal", (self.pid, discipline, text, instrument_id, baseline, target, start, due, status, manual))
 
@@ -438,7 +458,8 @@ def _create_staff() -> dict:
 
 
 def generate(actor: Actor, *, patients: int = 60, seed: int = 2026, today: dt.date | None = None,
-             progress: Callable[[int, int], None] | None = None) -> DemoReport:
+             progress: Callable[[int, int], None] | None = None,
+             cancelled: Callable[[], bool] | None = None) -> DemoReport:
     """Fill an empty database with a demo clinic of ``patients`` patients."""
     auth.require(actor, "write_patient")
     if not 1 <= patients <= MAX_PATIENTS:
@@ -452,11 +473,12 @@ def generate(actor: Actor, *, patients: int = 60, seed: int = 2026, today: dt.da
             )
         staff = _create_staff()
         report = DemoReport(staff=len(STAFF))
-        chunk = 500
-        for first in range(0, patients, chunk):
-            _write_chunk(range(first, min(patients, first + chunk)), seed, today, staff, report)
+        for indexes, built in _built_chunks(patients, seed, today, staff):
+            if cancelled is not None and cancelled():
+                raise Cancelled("demo clinic not created: cancelled")  # rolls the whole load back
+            _write_chunk(indexes, built, today, staff, report)
             if progress:
-                progress(min(patients, first + chunk), patients)
+                progress(indexes.stop, patients)
         summaries.refresh_all()
         audit.record(actor, "demo.generate", details={"patients": patients, "seed": seed, "today": today})
     return report
@@ -472,45 +494,91 @@ def _safety_for(i: int) -> str | None:
     return None
 
 
-def _write_chunk(indexes: range, seed: int, today: dt.date, staff: dict, report: DemoReport) -> None:
+PATIENT_COLUMNS = ("clinic_id", "given_name", "family_name", "date_of_birth", "sex", "referral_date", "programme_start",
+                   "episode_start", "case_manager", "research_consent", "status", "status_changed_on", "next_checkin")
+
+
+CHUNK = 500
+PARALLEL_FROM = 2000  # below this, starting a worker process costs more than it saves
+
+
+def _build_chunk(indexes: range, seed: int, today: dt.date, staff: dict) -> tuple[list[dict], dict]:
+    """Patients and their rows, keyed 0..n-1 within the chunk (pure: runs in a worker)."""
     rows = _Rows()
     people = []
-    for i in indexes:
+    for local, i in enumerate(indexes):
         rng = random.Random(f"{seed}:{i}")
         person = _patient_values(i + 1, rng, today, staff["managers"])
-        people.append((person, rng))
-    patient_fields = ("clinic_id", "given_name", "family_name", "date_of_birth", "sex", "referral_date",
-                      "programme_start", "episode_start", "case_manager", "research_consent")
-    for (person, rng), i in zip(people, indexes):
-        pid = Patient.insert({k: person[k] for k in patient_fields}).execute()
-        _PatientBuilder(pid, person, rng, today, staff, rows, _safety_for(i)).build()
-        _finish_patient(pid, person, today)
+        _PatientBuilder(local, person, rng, today, staff, rows, _safety_for(i)).build()
+        person.update(_final_status(person, today))
+        people.append(person)
+    return people, rows.tables
+
+
+def _built_chunks(patients: int, seed: int, today: dt.date, staff: dict):
+    """Chunks in order. Large clinics build in a worker process while this one writes
+    the previous chunk (each patient has its own random stream, so the result is the
+    same either way); at most a few chunks wait in memory."""
+    ranges = [range(a, min(patients, a + CHUNK)) for a in range(0, patients, CHUNK)]
+    workers = max(1, (os.cpu_count() or 1) - 1)
+    if patients < PARALLEL_FROM:
+        for r in ranges:
+            yield r, _build_chunk(r, seed, today, staff)
+        return
+    context = multiprocessing.get_context("spawn")  # never fork a process that may host Qt threads
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = collections.deque()
+        queue = iter(ranges)
+        for r in itertools.islice(queue, workers + 1):
+            pending.append((r, pool.submit(_build_chunk, r, seed, today, staff)))
+        while pending:
+            r, future = pending.popleft()
+            following = next(queue, None)
+            if following is not None:
+                pending.append((following, pool.submit(_build_chunk, following, seed, today, staff)))
+            yield r, future.result()
+
+
+def _write_chunk(indexes: range, built: tuple[list[dict], dict], today: dt.date, staff: dict, report: DemoReport) -> None:
+    """Insert the chunk's patients, then every other row with the chunk-local key
+    replaced by the patient's id."""
+    people, tables = built
+    rows = _Rows(tables)
+    _insert(Patient, PATIENT_COLUMNS, [tuple(p[c] for c in PATIENT_COLUMNS) for p in people])
+    ids = dict(Patient.select(Patient.clinic_id, Patient.id).where(Patient.clinic_id.in_([p["clinic_id"] for p in people])).tuples())
+    patient_ids = [ids[p["clinic_id"]] for p in people]
+    for table, table_rows in rows.tables.items():
+        if table != "graded_weeks":  # nested per plan, not keyed by patient
+            rows.tables[table] = [(patient_ids[r[0]], *r[1:]) for r in table_rows]
     report.patients += len(people)
     report.measurements += measurements.insert_scored(rows.tables.get("measurement", []))
     report.sessions += _insert(Session, ("patient", "discipline", "held_at", "clinician", "kind", "minutes", "attendance", "note"),
                                rows.tables.get("session", []))
-    report.other_rows += _insert_rest(rows, staff, today)
+    report.other_rows += _insert_rest(rows, staff, today, patient_ids)
     _acknowledge_safety(indexes, staff)
 
 
-def _finish_patient(pid: int, person: dict, today: dt.date) -> None:
-    values = {"next_checkin": person["next_checkin"]}
+def _final_status(person: dict, today: dt.date) -> dict:
+    """Drop-outs and long-standing improvers have left the programme."""
     if person["kind"] == "dropout":
-        values.update(status="dropped_out", status_changed_on=min(today, person["programme_start"] + dt.timedelta(weeks=person["weeks"])))
-        values["next_checkin"] = None
-    elif person["weeks"] >= 40 and person["kind"] in ("improver", "slow_improver"):
-        values.update(status="discharged", status_changed_on=today - dt.timedelta(days=3), next_checkin=None)
-    Patient.update(values).where(Patient.id == pid).execute()
+        left = min(today, person["programme_start"] + dt.timedelta(weeks=person["end_week"] + 2))
+        return {"status": "dropped_out", "status_changed_on": left, "next_checkin": None}
+    if person["weeks"] >= 40 and person["kind"] in ("improver", "slow_improver"):
+        return {"status": "discharged", "status_changed_on": today - dt.timedelta(days=3), "next_checkin": None}
+    return {"status": "active", "status_changed_on": None, "next_checkin": person["next_checkin"]}
 
 
 def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> int:
-    columns = [getattr(model, f) for f in fields]
-    for start in range(0, len(rows), 500):
-        model.insert_many(rows[start:start + 500], fields=columns).execute()
-    return len(rows)
+    return records.bulk_insert(model, [getattr(model, f) for f in fields], rows)
 
 
-def _insert_rest(rows: _Rows, staff: dict, today: dt.date) -> int:
+def _ids_by_patient(model, patient_ids: list[int], *keys: str) -> dict[tuple, int]:
+    """Ids of rows just bulk-inserted, by (patient, *keys): bulk inserts return none."""
+    columns = [model.id, model.patient, *(getattr(model, k) for k in keys)]
+    return {tuple(rest): row_id for row_id, *rest in model.select(*columns).where(model.patient.in_(patient_ids)).tuples()}
+
+
+def _insert_rest(rows: _Rows, staff: dict, today: dt.date, patient_ids: list[int]) -> int:
     t = rows.tables
     n = _insert(Goal, ("patient", "discipline", "text", "instrument", "baseline_value", "target_value", "set_on", "due_on", "status", "progress"), t.get("goal", []))
     n += _insert(PlanItem, ("patient", "discipline", "category", "text", "status", "adherence_pct", "started_on", "updated_on"), t.get("plan_item", []))
@@ -520,15 +588,18 @@ def _insert_rest(rows: _Rows, staff: dict, today: dt.date) -> int:
     nights = [_night(r) for r in t.get("night", [])]
     n += _insert(SleepDiaryNight, ("patient", "night_of", "bed_time", "lights_out", "sol_minutes", "awakenings", "waso_minutes",
                                    "final_wake", "out_of_bed", "quality", "tib_minutes", "tst_minutes", "efficiency"), nights)
-    for plan, weeks in zip(t.get("graded_plan", []), t.get("graded_weeks", [])):
-        plan_id = GradedActivityPlan.insert(dict(zip(("patient", "activity", "unit", "baseline_tolerance", "current_level",
-                                                       "target_level", "weekly_increment", "started_on", "status"), plan))).execute()
-        n += 1 + _insert(GradedActivityWeek, ("plan", "week_start", "planned_level", "achieved_level", "adherence_pct", "note"),
-                         [(plan_id, *w) for w in weeks])
-    for *course, practice in t.get("course", []):
-        course_id = Course.insert(dict(zip(("patient", "kind", "modules_total", "modules_done", "started_on", "status"), course))).execute()
-        n += 1 + _insert(PracticeWeek, ("course", "week_start", "minutes"), [(course_id, *p) for p in practice])
-    n += _insert_checkins(t.get("checkin", []), staff, today)
+    plans = t.get("graded_plan", [])
+    n += _insert(GradedActivityPlan, ("patient", "activity", "unit", "baseline_tolerance", "current_level", "target_level",
+                                      "weekly_increment", "started_on", "status"), plans)
+    plan_ids = _ids_by_patient(GradedActivityPlan, patient_ids)
+    n += _insert(GradedActivityWeek, ("plan", "week_start", "planned_level", "achieved_level", "adherence_pct", "note"),
+                 [(plan_ids[(plan[0],)], *w) for plan, weeks in zip(plans, t.get("graded_weeks", [])) for w in weeks])
+    courses = t.get("course", [])
+    n += _insert(Course, ("patient", "kind", "modules_total", "modules_done", "started_on", "status"), [c[:-1] for c in courses])
+    course_ids = _ids_by_patient(Course, patient_ids)
+    n += _insert(PracticeWeek, ("course", "week_start", "minutes"),
+                 [(course_ids[(c[0],)], *p) for c in courses for p in c[-1]])
+    n += _insert_checkins(t.get("checkin", []), staff, today, patient_ids)
     return n
 
 
@@ -540,20 +611,22 @@ def _night(row: tuple) -> tuple:
     responses = [bed.strftime("%H:%M"), lights_out.strftime("%H:%M"), sol, awakenings, waso,
                  wake.strftime("%H:%M"), out_of_bed.strftime("%H:%M"), quality]
     derived = instruments.score("sleep_diary", responses).derived
-    return (pid, night, *responses[:7], quality, derived.get("tib"), derived.get("tst"), derived.get("se"))
+    return (pid, night, *responses[:7], quality, derived.get("tib_min"), derived.get("tst_min"), derived.get("se_pct"))
 
 
-def _insert_checkins(checkins: list[tuple], staff: dict, today: dt.date) -> int:
-    n = 0
-    for pid, held_on, attendees, narrative, snapshot, created_by, created_at in checkins:
-        checkin_id = CheckIn.insert(patient=pid, held_on=held_on, attendees=attendees, narrative=narrative, snapshot=snapshot,
-                                    created_by=created_by, created_at=created_at).execute()
-        Decision.insert(patient=pid, checkin=checkin_id, text=narrative, made_by=created_by, made_at=created_at).execute()
-        status = "done" if held_on < today - dt.timedelta(weeks=5) else "open"
-        ActionItem.insert(patient=pid, checkin=checkin_id, text="Review graded activity targets with the patient",
-                          owner=staff["pt"], due_on=held_on + dt.timedelta(weeks=2), status=status,
-                          created_at=created_at, completed_at=created_at + dt.timedelta(days=10) if status == "done" else None).execute()
-        n += 3
+def _insert_checkins(checkins: list[tuple], staff: dict, today: dt.date, patient_ids: list[int]) -> int:
+    n = _insert(CheckIn, ("patient", "held_on", "attendees", "narrative", "snapshot", "created_by", "created_at"), checkins)
+    ids = _ids_by_patient(CheckIn, patient_ids, "held_on")
+    decisions, actions = [], []
+    for pid, held_on, _attendees, narrative, _snapshot, created_by, created_at in checkins:
+        checkin_id = ids[(pid, held_on)]
+        decisions.append((pid, checkin_id, narrative, created_by, created_at))
+        done = held_on < today - dt.timedelta(weeks=5)
+        actions.append((pid, checkin_id, "Review graded activity targets with the patient", staff["pt"],
+                        held_on + dt.timedelta(weeks=2), "done" if done else "open", created_at,
+                        created_at + dt.timedelta(days=10) if done else None))
+    n += _insert(Decision, ("patient", "checkin", "text", "made_by", "made_at"), decisions)
+    n += _insert(ActionItem, ("patient", "checkin", "text", "owner", "due_on", "status", "created_at", "completed_at"), actions)
     return n
 
 

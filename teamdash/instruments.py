@@ -355,6 +355,8 @@ def _is_blank(raw) -> bool:
 
 
 def _normalise(inst: Instrument, item: Item, raw) -> float | str | None:
+    if type(raw) is int and item.kind in ("int", "float") and item.minimum <= raw <= item.maximum:
+        return raw if item.kind == "int" else float(raw)  # the common case, checked cheaply
     if _is_blank(raw):
         return None
     if item.kind == "time":

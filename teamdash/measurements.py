@@ -18,7 +18,6 @@ from teamdash.results import build
 
 # A clock a few minutes ahead on another workstation must not block entry.
 CLOCK_SKEW = dt.timedelta(minutes=10)
-BATCH = 500  # rows per INSERT: well under SQLite's 32766 bound parameters
 
 
 @dataclass(frozen=True)
@@ -96,7 +95,8 @@ def _taken_at(value, patient: Patient, now: dt.datetime) -> dt.datetime:
     return taken_at
 
 
-def _scored_fields(scored: instruments.ScoreResult) -> dict:
+def scored_columns(scored: instruments.ScoreResult) -> dict:
+    """The measurement columns that come from scoring."""
     return {
         "responses": list(scored.responses),
         "total": scored.total,
@@ -158,7 +158,7 @@ def record_measurement(
                 "taken_at": when,
                 "entered_by": actor.user_id,
                 "note": note,
-                **_scored_fields(scored),
+                **scored_columns(scored),
             },
             action="measurement.create",
         )
@@ -183,7 +183,7 @@ def update_measurement(
         row = records.get_row(Measurement, measurement_id, "measurement")
         changes: dict = {}
         if responses is not None:
-            changes.update(_scored_fields(instruments.score(row.instrument, responses)))
+            changes.update(scored_columns(instruments.score(row.instrument, responses)))
         if taken_at is not None:
             patient = records.get_row(Patient, row.__data__["patient"], "patient")
             changes["taken_at"] = _taken_at(taken_at, patient, now)
@@ -274,26 +274,15 @@ INSERT_FIELDS = (
 
 def insert_scored(rows: Iterable[tuple]) -> int:
     """Insert already validated and scored rows (tuples in ``INSERT_FIELDS`` order) in
-    batches; the caller holds the transaction, writes the audit event and refreshes
+    bulk; the caller holds the transaction, writes the audit event and refreshes
     summaries. Returns the number of rows."""
-    count = 0
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            Measurement.insert_many(batch, fields=INSERT_FIELDS).execute()
-            count += len(batch)
-            batch = []
-    if batch:
-        Measurement.insert_many(batch, fields=INSERT_FIELDS).execute()
-        count += len(batch)
-    return count
+    return records.bulk_insert(Measurement, INSERT_FIELDS, rows)
 
 
 def scored_row(
     patient_id: int,
     instrument_id: str,
-    scored: instruments.ScoreResult,
+    scored: instruments.ScoreResult | dict,
     taken_at: dt.datetime,
     *,
     entered_by: int | None,
@@ -301,7 +290,7 @@ def scored_row(
     note: str | None = None,
     source: str = "import",
 ) -> tuple:
-    f = _scored_fields(scored)
+    f = scored if isinstance(scored, dict) else scored_columns(scored)
     return (
         patient_id,
         instrument_id,

@@ -15,11 +15,21 @@ import peewee as pw
 from teamdash.db import database
 
 
+class EncodedJSON(str):
+    """JSON text already encoded (bulk loads encode a repeated value once)."""
+
+
+def encode_json(value) -> EncodedJSON:
+    return EncodedJSON(json.dumps(value, separators=(",", ":"), sort_keys=True))
+
+
 class JSONText(pw.TextField):
     """JSON stored as text: the same on SQLite and PostgreSQL, readable in any tool."""
 
     def db_value(self, value):
-        return None if value is None else json.dumps(value, separators=(",", ":"), sort_keys=True)
+        if value is None or isinstance(value, EncodedJSON):
+            return value
+        return encode_json(value)
 
     def python_value(self, value):
         return None if value is None else json.loads(value)
@@ -342,8 +352,9 @@ class PatientSummary(BaseModel):
     disability_change = pw.FloatField(null=True)
     disability_verdict = pw.CharField(max_length=16, null=True)
     last_measured_at = pw.DateTimeField(null=True)
-    next_measure_due = pw.DateField(null=True, index=True)
-    next_measure_instrument = pw.CharField(max_length=32, null=True)
+    # The earliest day after which one of the patient's measures counts as overdue.
+    measure_overdue_after = pw.DateField(null=True, index=True)
+    measure_overdue_instrument = pw.CharField(max_length=32, null=True)
     disability_norm = pw.FloatField(null=True)  # latest disability as % of its range, to sort ODI and RMDQ together
     safety_open = pw.IntegerField(default=0)
     deterioration = pw.IntegerField(default=0)

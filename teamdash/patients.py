@@ -167,7 +167,7 @@ def _flag_rank(today: dt.date) -> pw.Node:
     other = (
         (s.missed_streak >= summaries.MISSED_STREAK_FLAG)
         | (Patient.flagged_for_review == True)  # noqa: E712
-        | (active & (s.next_measure_due < today))
+        | (active & (s.measure_overdue_after < today))
         | (active & (s.goal_due_min < today))
         | (active & (Patient.next_checkin < today))
     )

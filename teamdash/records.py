@@ -4,13 +4,16 @@ update/delete that refuse to overwrite someone else's newer edit."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 import peewee as pw
 
 from teamdash import audit
 from teamdash.auth import Actor
+from teamdash.db import database
 from teamdash.errors import Conflict, NotFound
+from teamdash.models import JSONText
 
 M = TypeVar("M", bound=pw.Model)
 
@@ -174,3 +177,40 @@ def restore_children(children: dict[str, list[dict]]) -> None:
     for table, rows in children.items():
         model = by_table[table]
         model.insert_many([from_plain(model, r) for r in rows]).execute()
+
+
+def bulk_insert(model: type[pw.Model], fields: Sequence[pw.Field], rows: Iterable[tuple], *, batch: int = 5000) -> int:
+    """Insert many rows with one prepared statement (``executemany``): the demo and
+    import path, several times faster than building an INSERT per batch. Columns left
+    out get their model default. The caller holds the transaction and audits."""
+    names = {f.name for f in fields}
+    defaults = [
+        (f, f.default() if callable(f.default) else f.default)
+        for f in model._meta.sorted_fields
+        if f.name not in names and not f.primary_key and f.default is not None
+    ]
+    columns = [*fields, *(f for f, _ in defaults)]
+    constant = tuple(f.db_value(v) for f, v in defaults)
+    sql = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
+        model._meta.table_name,
+        ", ".join(f'"{f.column_name}"' for f in columns),
+        ", ".join([database.param] * len(columns)),
+    )
+    # Numbers, text, booleans, dates and ids go to the driver as they are; only JSON
+    # columns need converting (a per-value db_value call doubles the time of the load).
+    json_columns = [i for i, f in enumerate(fields) if isinstance(f, JSONText)]
+    cursor = database.cursor()
+    count, chunk = 0, []
+    for row in rows:
+        if json_columns:
+            row = list(row)
+            for i in json_columns:
+                row[i] = fields[i].db_value(row[i])
+        chunk.append((*row, *constant))
+        if len(chunk) == batch:
+            cursor.executemany(sql, chunk)
+            count, chunk = count + len(chunk), []
+    if chunk:
+        cursor.executemany(sql, chunk)
+        count += len(chunk)
+    return count

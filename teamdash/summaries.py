@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from teamdash import analytics, instruments
+from teamdash.db import database
 from teamdash.analytics import Flag
 from teamdash.models import Goal, Measurement, Patient, PatientSummary, RtwPhase, SafetyAcknowledgement, Session
 
@@ -31,8 +32,8 @@ SUMMARY_LIST_COLUMNS = (
     PatientSummary.disability_band,
     PatientSummary.disability_change,
     PatientSummary.disability_verdict,
-    PatientSummary.next_measure_due,
-    PatientSummary.next_measure_instrument,
+    PatientSummary.measure_overdue_after,
+    PatientSummary.measure_overdue_instrument,
     PatientSummary.goal_due_min,
     PatientSummary.missed_streak,
     PatientSummary.safety_open,
@@ -48,6 +49,7 @@ class PatientFacts:
 
     patient_id: int
     episode_start: dt.date
+    active: bool
     # (measurement id, instrument, taken_at, total, band, safety) in time order
     measurements: list[tuple]
     acknowledged: set[int]
@@ -77,18 +79,19 @@ def compute(facts: PatientFacts) -> dict:
 
     deteriorations = [f for f in (analytics.deterioration_flag(instruments.get(i), pts) for i, pts in series.items()) if f]
     flags += deteriorations
-    missed = analytics.missed_session_streak(facts.attendance)
+    # Missed sessions matter while the patient is in the programme.
+    missed = analytics.missed_session_streak(facts.attendance) if facts.active else 0
     missed_flag = analytics.missed_sessions_flag(missed)
     if missed_flag:
         flags.append(missed_flag)
 
-    due, due_instrument = _next_due(series)
+    due, due_instrument = _first_overdue(series)
     last = max((pts[-1].taken_at for pts in series.values()), default=None)
     row.update(
         deterioration=len(deteriorations),
         missed_streak=missed,
-        next_measure_due=due,
-        next_measure_instrument=due_instrument,
+        measure_overdue_after=due,
+        measure_overdue_instrument=due_instrument,
         goal_due_min=facts.goal_due_min,
         rtw_phase=facts.rtw_phase,
         last_measured_at=last,
@@ -126,10 +129,10 @@ def _normalised(instrument_id: str | None, value: float | None) -> float | None:
     return 100.0 * (value - definition.total_min) / (definition.total_max - definition.total_min)
 
 
-def _next_due(series: dict[str, list]) -> tuple[dt.date | None, str | None]:
+def _first_overdue(series: dict[str, list]) -> tuple[dt.date | None, str | None]:
     best: tuple[dt.date | None, str | None] = (None, None)
     for instrument_id, points in series.items():
-        due = analytics.measure_due_date(instruments.get(instrument_id), points[-1].taken_at)
+        due = analytics.measure_overdue_after(instruments.get(instrument_id), analytics.latest(points).taken_at)
         if due is not None and (best[0] is None or due < best[0]):
             best = (due, instrument_id)
     return best
@@ -144,14 +147,15 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
     def restrict(query: pw.ModelSelect, field: pw.Field) -> pw.ModelSelect:
         return query if patient_ids is None else query.where(field.in_(patient_ids))
 
-    patients = restrict(Patient.select(Patient.id, Patient.episode_start), Patient.id).tuples()
+    patients = restrict(Patient.select(Patient.id, Patient.episode_start, Patient.status), Patient.id).tuples()
     measurements: dict[int, list] = defaultdict(list)
-    for pid, *rest in restrict(
+    # Raw rows: Peewee's per-value conversion costs more than the query here.
+    for pid, mid, instrument_id, taken_at, total, band, safety in database.execute(restrict(
         Measurement.select(Measurement.patient, Measurement.id, Measurement.instrument, Measurement.taken_at,
                            Measurement.total, Measurement.band, Measurement.safety),
         Measurement.patient,
-    ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id).tuples():
-        measurements[pid].append(tuple(rest))
+    ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id)):
+        measurements[pid].append((mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety)))
     acknowledged = {
         mid for (mid,) in restrict(
             SafetyAcknowledgement.select(SafetyAcknowledgement.measurement).join(Measurement), Measurement.patient
@@ -176,11 +180,15 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
         RtwPhase.patient, RtwPhase.started_on, RtwPhase.id
     ).tuples():
         rtw[pid] = phase  # the last row per patient is its current phase
-    for pid, episode_start in patients:
+    for pid, episode_start, status in patients:
         yield PatientFacts(
-            pid, episode_start, measurements.get(pid, []), acknowledged, attendance.get(pid, []),
+            pid, episode_start, status == "active", measurements.get(pid, []), acknowledged, attendance.get(pid, []),
             _as_date(goal_due.get(pid)), rtw.get(pid), last_session.get(pid),
         )
+
+
+def _as_datetime(value) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
 
 def _as_date(value) -> dt.date | None:
@@ -219,8 +227,8 @@ def flags_from_row(d: dict, today: dt.date) -> list[Flag]:
     if d.get("status") == "active":
         flags += analytics.date_flags(
             today=today,
-            next_measure_due=_as_date(d.get("next_measure_due")),
-            next_measure_instrument=d.get("next_measure_instrument"),
+            measure_overdue_after=_as_date(d.get("measure_overdue_after")),
+            measure_overdue_instrument=d.get("measure_overdue_instrument"),
             goal_due_min=_as_date(d.get("goal_due_min")),
             next_checkin=_as_date(d.get("next_checkin")),
         )

@@ -476,13 +476,22 @@ def test_measure_due_date():
     assert analytics.measure_due_date(inst("phq9"), None) is None
 
 
-def test_overdue_measure():
-    phq9 = inst("phq9")
+def test_overdue_measure_after_its_grace():
+    phq9 = inst("phq9")  # every 42 days, 7 days' grace
+    assert analytics.overdue_grace(phq9) == dt.timedelta(days=7)
     assert analytics.overdue_measure(phq9, D(2024, 1, 1), D(2024, 2, 12)) is None  # due today
-    flag = analytics.overdue_measure(phq9, D(2024, 1, 1), D(2024, 2, 13))
+    assert analytics.overdue_measure(phq9, D(2024, 1, 1), D(2024, 2, 19)) is None  # last day of grace
+    flag = analytics.overdue_measure(phq9, D(2024, 1, 1), D(2024, 2, 20))
     assert (flag.kind, flag.instrument, flag.since) == ("overdue_measure", "phq9", D(2024, 2, 12))
-    assert flag.reason == "PHQ-9 overdue by 1 day (last taken 2024-01-01; due every 42 days, by 2024-02-12)"
+    assert flag.reason == "PHQ-9 overdue by 8 days (last taken 2024-01-01; due every 42 days, by 2024-02-12)"
     assert "overdue by 9 days" in analytics.overdue_measure(phq9, T(2024, 1, 1, 15), D(2024, 2, 21)).reason
+
+
+def test_weekly_measure_has_two_days_grace():
+    nrs = inst("nrs_pain")  # every 7 days
+    assert analytics.measure_overdue_after(nrs, D(2024, 1, 1)) == D(2024, 1, 10)
+    assert analytics.overdue_measure(nrs, D(2024, 1, 1), D(2024, 1, 10)) is None
+    assert analytics.overdue_measure(nrs, D(2024, 1, 1), D(2024, 1, 11)).reason.startswith("NRS pain overdue by 3 days")
 
 
 def test_no_overdue_flag_without_interval_or_first_measurement():
@@ -518,8 +527,8 @@ def test_review_flag():
 def test_date_flags_from_stored_due_dates():
     flags = analytics.date_flags(
         today=D(2024, 5, 10),
-        next_measure_due=D(2024, 5, 1),
-        next_measure_instrument="odi",
+        measure_overdue_after=D(2024, 5, 1) + analytics.overdue_grace(inst("odi")),
+        measure_overdue_instrument="odi",
         goal_due_min=D(2024, 5, 9),
         next_checkin=D(2024, 5, 10),
     )
@@ -537,7 +546,7 @@ def test_flags_sort_safety_first_then_deterioration():
         analytics.missed_sessions_flag(3),
         analytics.reliable_deterioration(change("phq9", 5, 12)),
         analytics.safety_flag("phq9", D(2024, 5, 2), 1),
-        analytics.overdue_measure(inst("odi"), D(2024, 1, 1), D(2024, 5, 9)),
+        analytics.overdue_measure(inst("odi"), D(2024, 1, 1), D(2024, 5, 29)),
     ]
     assert [f.kind for f in analytics.sort_flags(flags)] == [
         "safety", "deterioration", "missed_sessions", "checkin_overdue", "overdue_measure",

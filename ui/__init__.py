@@ -1,0 +1,1 @@
+"""TeamDash's Qt front end: thin widgets over the ``teamdash`` services."""
