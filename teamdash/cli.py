@@ -88,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     instruments = add("instruments", help="list the instrument library")
     instruments.add_argument("--json", action="store_true")
+
+    from teamdash import cli_exchange  # export / import subcommands
+
+    cli_exchange.add_parsers(add)
     return parser
 
 

@@ -1,0 +1,78 @@
+"""Shared fixtures: a fresh temp-file database, a demo clinic (built once per session,
+copied per test), the acting users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Keep the user's real data and log directories out of the tests.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from teamdash import db, demo, staff  # noqa: E402
+from teamdash.auth import SYSTEM, Actor  # noqa: E402
+
+# The date the demo clinic is generated for; tests that judge dates pass it explicitly.
+DEMO_TODAY = dt.date(2026, 11, 27)
+DEMO_PATIENTS = 60
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("TEAMDASH_LOG_FILE", str(home / "teamdash.log"))
+    monkeypatch.delenv("TEAMDASH_DATABASE_URL", raising=False)
+    yield
+    db.close()
+
+
+@pytest.fixture
+def db_file(tmp_path) -> Path:
+    return tmp_path / "clinic.sqlite3"
+
+
+@pytest.fixture
+def database(db_file):
+    """An empty, migrated TeamDash database in a temp file."""
+    db.connect(f"sqlite:///{db_file}")
+    yield db_file
+    db.close()
+
+
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+    db.connect(f"sqlite:///{path}")
+    demo.generate(SYSTEM, patients=DEMO_PATIENTS, today=DEMO_TODAY)
+    db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
+@pytest.fixture
+def clinic(_demo_template, tmp_path):
+    """A copy of the 60-patient demo clinic (generated for DEMO_TODAY), connected."""
+    path = tmp_path / "clinic.sqlite3"
+    shutil.copy(_demo_template, path)
+    db.connect(f"sqlite:///{path}")
+    yield path
+    db.close()
+
+
+@pytest.fixture
+def clinician(database) -> Actor:
+    member = staff.create_user(SYSTEM, username="tpt", full_name="Test Physio", role="clinician", discipline="pt")
+    return Actor(member.id, member.username, member.full_name, member.role)
+
+
+@pytest.fixture
+def case_manager(database) -> Actor:
+    member = staff.create_user(SYSTEM, username="tcm", full_name="Test Manager", role="case_manager", is_case_manager=True)
+    return Actor(member.id, member.username, member.full_name, member.role)

@@ -1,0 +1,30 @@
+"""What changed after a write, broadcast once (after Anki's OpChanges): the patient
+list, the open patient and the timelines each reload only what concerns them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+
+
+@dataclass(frozen=True)
+class Changes:
+    # None: anything may have changed (import, demo, another workstation).
+    patient_ids: frozenset[int] | None = None
+    # What kind of rows: "patient", "measurement", "session", "goal", "plan", "checkin", "action", "staff" …
+    kinds: frozenset[str] = field(default_factory=frozenset)
+
+    def touches(self, patient_id: int | None) -> bool:
+        return self.patient_ids is None or (patient_id is not None and patient_id in self.patient_ids)
+
+    @staticmethod
+    def of(patient_id: int | None, *kinds: str) -> Changes:
+        return Changes(None if patient_id is None else frozenset({patient_id}), frozenset(kinds))
+
+
+class ChangeBus(QObject):
+    changed = Signal(object)  # Changes
+
+    def emit(self, changes: Changes) -> None:
+        self.changed.emit(changes)
