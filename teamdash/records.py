@@ -28,6 +28,8 @@ def get_row(model: type[M], row_id: int, what: str) -> M:
 def _patient_id_of(row: pw.Model) -> int | None:
     if "patient" in row._meta.fields:
         return row.__data__.get("patient")
+    if row._meta.table_name == "patient":
+        return row.get_id()
     return None
 
 
