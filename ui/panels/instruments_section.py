@@ -1,0 +1,151 @@
+"""The instruments part of every discipline panel: one line per measure with its latest
+value, coloured band, change from baseline and from the last check-in (with MCID and
+reliable-change verdicts), a sparkline and the next due date."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGridLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from teamdash.record import PatientRecord
+from ui.panels import palette
+from ui.panels.instrument_rows import InstrumentRow, describe_change, instrument_row
+from ui.panels.widgets import Card, Sparkline, muted, set_chip
+
+HEADERS = ("Measure", "Latest", "Band", "Since baseline", "Since last check-in", "Course", "Next due", "")
+
+
+def _change_label() -> QLabel:
+    label = QLabel()
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    label.setMinimumWidth(150)
+    return label
+
+
+class InstrumentLine:
+    """The widgets of one instrument's line, created once and refilled per record."""
+
+    def __init__(self, section: InstrumentsSection, instrument_id: str):
+        self.instrument_id = instrument_id
+        self.name = QLabel()
+        self.name.setWordWrap(True)
+        bold = QFont(self.name.font())
+        bold.setBold(True)
+        self.name.setFont(bold)
+        self.count = muted()
+        self.value = QLabel()
+        big = QFont(self.value.font())
+        big.setBold(True)
+        big.setPointSizeF(big.pointSizeF() * 1.25)
+        self.value.setFont(big)
+        self.taken = muted()
+        self.band = QLabel()
+        self.from_baseline = _change_label()
+        self.from_checkin = _change_label()
+        self.sparkline = Sparkline()
+        self.due = QLabel()
+        self.record = QToolButton()
+        self.record.setText("Record…")
+        self.record.setObjectName(f"record_{instrument_id}")
+        self.record.clicked.connect(lambda: section.record_requested.emit(instrument_id))
+        self.history = QToolButton()
+        self.history.setText("History…")
+        self.history.setObjectName(f"history_{instrument_id}")
+        self.history.clicked.connect(lambda: section.history_requested.emit(instrument_id))
+
+    def place(self, grid: QGridLayout, row: int) -> None:
+        name_box = QVBoxLayout()
+        name_box.setSpacing(0)
+        name_box.addWidget(self.name)
+        name_box.addWidget(self.count)
+        value_box = QVBoxLayout()
+        value_box.setSpacing(0)
+        value_box.addWidget(self.value)
+        value_box.addWidget(self.taken)
+        buttons = QVBoxLayout()
+        buttons.setSpacing(2)
+        buttons.addWidget(self.record)
+        buttons.addWidget(self.history)
+        grid.addLayout(name_box, row, 0)
+        grid.addLayout(value_box, row, 1)
+        grid.addWidget(self.band, row, 2, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+        grid.addWidget(self.from_baseline, row, 3)
+        grid.addWidget(self.from_checkin, row, 4)
+        grid.addWidget(self.sparkline, row, 5)
+        grid.addWidget(self.due, row, 6)
+        grid.addLayout(buttons, row, 7)
+
+    def show(self, data: InstrumentRow) -> None:
+        inst = data.instrument
+        self.name.setText(inst.short_name)
+        self.name.setToolTip(inst.name)
+        self.count.setText(f"{data.count} this episode" if data.count else "not recorded this episode")
+        latest = data.latest
+        unit = f" {inst.unit}" if inst.unit and inst.unit not in ("points",) else ""
+        self.value.setText(f"{inst.format(latest.total)}{unit}" if latest else "–")
+        self.taken.setText(f"{latest.taken_at:%d %b %Y}" if latest else "")
+        if latest and latest.band:
+            set_chip(self.band, latest.band, palette.severity_colour(inst, latest.band_severity))
+        else:
+            set_chip(self.band, "no band" if latest else "", None)
+        self.from_baseline.setText(_change_html(data, data.from_baseline, "baseline"))
+        self.from_checkin.setText(_change_html(data, data.from_checkin, "check-in"))
+        colour = palette.severity_colour(inst, latest.band_severity) if latest and latest.band else palette.NEUTRAL
+        span = (inst.total_min, inst.total_max) if inst.total_min is not None and inst.total_max is not None else None
+        self.sparkline.set_series(data.history, value_range=span, colour=colour)
+        self._show_due(data)
+        self.history.setEnabled(data.count > 0)
+
+    def _show_due(self, data: InstrumentRow) -> None:
+        if data.due_on is None:
+            self.due.setText("")
+            self.due.setStyleSheet("")
+        elif data.overdue:
+            self.due.setText(f"Overdue since\n{data.due_on:%d %b %Y}")
+            self.due.setStyleSheet(f"color: {palette.OVERDUE}; font-weight: bold;")
+        else:
+            self.due.setText(f"{data.due_on:%d %b %Y}")
+            self.due.setStyleSheet("")
+
+
+def _change_html(data: InstrumentRow, change, since: str) -> str:
+    text = describe_change(data.instrument, change)
+    if text is None:
+        reason = "no baseline yet" if since == "baseline" else "no check-in value"
+        if data.latest is None:
+            reason = ""
+        return f"<span style='color:{palette.MUTED}'>{reason}</span>"
+    colour = palette.TONES[text.tone]
+    verdicts = " · ".join(text.verdicts)
+    detail = f"<br><span style='color:{palette.NEUTRAL}; font-size:small'>{verdicts}</span>" if verdicts else ""
+    return f"<b style='color:{colour}'>{text.headline}</b> {change.verdict or ''}{detail}"
+
+
+class InstrumentsSection(Card):
+    record_requested = Signal(str)  # instrument id
+    history_requested = Signal(str)
+
+    def __init__(self, instrument_ids: tuple[str, ...], parent: QWidget | None = None):
+        super().__init__("Measures", parent, object_name="instruments_card")
+        self.grid = QGridLayout()
+        self.grid.setHorizontalSpacing(14)
+        self.grid.setVerticalSpacing(8)
+        for column, text in enumerate(HEADERS):
+            header = muted(text)
+            self.grid.addWidget(header, 0, column)
+        self.lines = {i: InstrumentLine(self, i) for i in instrument_ids}
+        for row, line in enumerate(self.lines.values(), start=1):
+            line.place(self.grid, row)
+        self.grid.setColumnStretch(3, 2)
+        self.grid.setColumnStretch(4, 2)
+        self.body.addLayout(self.grid)
+
+    def set_record(self, record: PatientRecord) -> None:
+        rows = [instrument_row(record, i) for i in self.lines]
+        for data in rows:
+            self.lines[data.instrument.id].show(data)
+        overdue = sum(1 for r in rows if r.overdue)
+        self.summary.setText(f"{overdue} overdue" if overdue else "")
+        self.summary.setStyleSheet(f"color: {palette.OVERDUE}; font-weight: bold;" if overdue else "")
