@@ -83,8 +83,12 @@ def get_checkin(actor: Actor, checkin_id: int) -> CheckInResult:
 
 def list_checkins(actor: Actor, patient_id: int) -> list[CheckInResult]:
     auth.require(actor, "read")
-    query = CheckIn.select().where(CheckIn.patient == patient_id).order_by(CheckIn.held_on, CheckIn.id)
-    return [build(CheckInResult, d) for d in query.dicts()]
+    return [build(CheckInResult, d) for d in _BY_PATIENT.dicts(patient_id)]
+
+
+_BY_PATIENT = records.Prepared(
+    lambda patient_id: CheckIn.select().where(CheckIn.patient == patient_id).order_by(CheckIn.held_on, CheckIn.id)
+)
 
 
 def last_checkin_before(checkins: list[CheckInResult], when: dt.date) -> CheckInResult | None:

@@ -46,6 +46,8 @@ class RecordKind(Generic[R]):
         # Child rows (a week of a plan) reach their patient through the parent row.
         self.parent = parent
         self.permission = permission
+        owner_field = getattr(model, parent[1] if parent else "patient")
+        self._list_query = records.Prepared(lambda owner: model.select().where(owner_field == owner).order_by(*self.order_by))
 
     # --- reading ---------------------------------------------------------------------
 
@@ -56,9 +58,7 @@ class RecordKind(Generic[R]):
     def list(self, actor: Actor, owner_id: int) -> list[R]:
         """Rows of a patient (or of the parent row, for child kinds)."""
         auth.require(actor, "read")
-        owner_field = getattr(self.model, self.parent[1] if self.parent else "patient")
-        query = self.model.select().where(owner_field == owner_id).order_by(*self.order_by)
-        return [build(self.result, d) for d in query.dicts()]
+        return [build(self.result, d) for d in self._list_query.dicts(owner_id)]
 
     # --- writing ---------------------------------------------------------------------
 

@@ -82,10 +82,13 @@ def get_measurement(actor: Actor, measurement_id: int) -> MeasurementResult:
 def list_measurements(actor: Actor, patient_id: int, instrument: str | None = None) -> list[MeasurementResult]:
     """A patient's measurements in time order (same-day repeats all kept)."""
     auth.require(actor, "read")
-    query = _select().where(Measurement.patient == patient_id)
-    if instrument is not None:
-        query = query.where(Measurement.instrument == instrument)
-    return [_result(d) for d in query.order_by(Measurement.taken_at, Measurement.id).dicts()]
+    rows = [_result(d) for d in _BY_PATIENT.dicts(patient_id)]
+    return rows if instrument is None else [m for m in rows if m.instrument == instrument]
+
+
+_BY_PATIENT = records.Prepared(
+    lambda patient_id: _select().where(Measurement.patient == patient_id).order_by(Measurement.taken_at, Measurement.id)
+)
 
 
 def _taken_at(value, patient: Patient, now: dt.datetime) -> dt.datetime:

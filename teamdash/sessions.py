@@ -154,10 +154,13 @@ def get_session(actor: Actor, session_id: int) -> SessionResult:
 
 def list_sessions(actor: Actor, patient_id: int, discipline: str | None = None) -> list[SessionResult]:
     auth.require(actor, "read")
-    query = _select().where(Session.patient == patient_id)
-    if discipline:
-        query = query.where(Session.discipline == discipline)
-    return [build(SessionResult, d) for d in query.order_by(Session.held_at, Session.id).dicts()]
+    rows = [build(SessionResult, d) for d in _BY_PATIENT.dicts(patient_id)]
+    return rows if not discipline else [s for s in rows if s.discipline == discipline]
+
+
+_BY_PATIENT = records.Prepared(
+    lambda patient_id: _select().where(Session.patient == patient_id).order_by(Session.held_at, Session.id)
+)
 
 
 def attendance(sessions: list[SessionResult], discipline: str | None = None, *, until: dt.datetime | None = None) -> Attendance:
