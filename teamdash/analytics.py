@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import NamedTuple
 
 from teamdash import instruments
@@ -448,13 +448,25 @@ def reliable_deterioration(change: Change, *, measurement_id: int | None = None,
                  since=_day(since) if since is not None else None)
 
 
-def deterioration_flag(instrument: Instrument, points: Iterable, episode_start: dt.date | None = None) -> Flag | None:
-    """Reliable deterioration from the episode's baseline to the latest measurement."""
-    pts = _points(points)
-    first, last = baseline(pts, episode_start), latest(pts)
+def deterioration_flag(instrument: Instrument, points: Iterable, episode_start: dt.date | None = None,
+                       last_checkin_at: dt.date | dt.datetime | None = None) -> Flag | None:
+    """Reliable deterioration of the latest measurement from the episode's baseline or,
+    failing that, from the value at the last check-in: a relapse after good progress
+    can still sit below baseline, and the team needs to see it."""
+    pts = [p for p in _points(points) if episode_start is None or _day(p.taken_at) >= _day(episode_start)]
+    first, last = baseline(pts), latest(pts)
     if first is None or last is None or first == last:
         return None
-    return reliable_deterioration(change(instrument, first.value, last.value), measurement_id=last.id, since=last.taken_at)
+    flag = reliable_deterioration(change(instrument, first.value, last.value), measurement_id=last.id, since=last.taken_at)
+    if flag is not None or last_checkin_at is None:
+        return flag
+    reviewed = at_or_before(pts, last_checkin_at)
+    if reviewed is None or reviewed in (first, last):
+        return None
+    flag = reliable_deterioration(change(instrument, reviewed.value, last.value), measurement_id=last.id, since=last.taken_at)
+    if flag is None:
+        return None
+    return replace(flag, reason=f"{flag.reason} since the check-in of {_day(last_checkin_at):%Y-%m-%d}")
 
 
 def missed_session_streak(attendance_in_date_order: Sequence[str]) -> int:

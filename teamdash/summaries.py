@@ -17,7 +17,7 @@ import peewee as pw
 from teamdash import analytics, instruments
 from teamdash.db import database
 from teamdash.analytics import Flag
-from teamdash.models import Goal, Measurement, Patient, PatientSummary, RtwPhase, SafetyAcknowledgement, Session
+from teamdash.models import CheckIn, Goal, Measurement, Patient, PatientSummary, RtwPhase, SafetyAcknowledgement, Session
 
 PAIN = "nrs_pain"
 DISABILITY = ("odi", "rmdq")  # the first one a patient has in this episode is shown
@@ -58,6 +58,7 @@ class PatientFacts:
     goal_due_min: dt.date | None
     rtw_phase: int | None
     last_session_on: dt.date | None
+    last_checkin: dt.date | None = None
 
 
 def compute(facts: PatientFacts) -> dict:
@@ -77,7 +78,10 @@ def compute(facts: PatientFacts) -> dict:
     row["disability_instrument"] = disability
     row["disability_norm"] = _normalised(disability, row["disability_latest"])
 
-    deteriorations = [f for f in (analytics.deterioration_flag(instruments.get(i), pts) for i, pts in series.items()) if f]
+    deteriorations = [
+        f for f in (analytics.deterioration_flag(instruments.get(i), pts, last_checkin_at=facts.last_checkin)
+                    for i, pts in series.items()) if f
+    ]
     flags += deteriorations
     # Missed sessions matter while the patient is in the programme.
     missed = analytics.missed_session_streak(facts.attendance) if facts.active else 0
@@ -180,10 +184,13 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
         RtwPhase.patient, RtwPhase.started_on, RtwPhase.id
     ).tuples():
         rtw[pid] = phase  # the last row per patient is its current phase
+    last_checkin = dict(
+        restrict(CheckIn.select(CheckIn.patient, pw.fn.MAX(CheckIn.held_on)), CheckIn.patient).group_by(CheckIn.patient).tuples()
+    )
     for pid, episode_start, status in patients:
         yield PatientFacts(
             pid, episode_start, status == "active", measurements.get(pid, []), acknowledged, attendance.get(pid, []),
-            _as_date(goal_due.get(pid)), rtw.get(pid), last_session.get(pid),
+            _as_date(goal_due.get(pid)), rtw.get(pid), last_session.get(pid), _as_date(last_checkin.get(pid)),
         )
 
 

@@ -562,3 +562,16 @@ def test_flag_round_trips_through_json():
 def test_flag_from_minimal_dict_takes_severity_from_kind():
     flag = analytics.flag_from_dict({"kind": "deterioration", "reason": "ODI worse"})
     assert (flag.severity, flag.since, flag.instrument) == (1, None, None)
+
+
+def test_deterioration_since_the_last_checkin_after_good_progress():
+    phq9 = inst("phq9")
+    points = [Point(T(2026, 1, 5, 10), 18, 1), Point(T(2026, 2, 16, 10), 6, 2), Point(T(2026, 3, 30, 10), 14, 3)]
+    # 18 -> 14 is an improvement from baseline, but 6 -> 14 (+8) since the check-in of 20 Feb is reliable worsening.
+    assert analytics.deterioration_flag(phq9, points) is None
+    flag = analytics.deterioration_flag(phq9, points, last_checkin_at=D(2026, 2, 20))
+    assert flag.kind == "deterioration" and flag.measurement_id == 3
+    assert flag.reason.endswith("since the check-in of 2026-02-20")
+    assert "6 → 14" in flag.reason
+    # A check-in before any measurement, or one whose value is the baseline, adds nothing.
+    assert analytics.deterioration_flag(phq9, points, last_checkin_at=D(2026, 1, 6)) is None
