@@ -21,6 +21,7 @@ class DisciplineDef:
     session_kinds: tuple[str, ...]
     special_parts: tuple[str, ...]
     plan_categories: tuple[str, ...]
+    plan_title: str = ""  # what the discipline calls its structured plan items ("Sleep hygiene")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ def all_disciplines() -> tuple[DisciplineDef, ...]:
             session_kinds=tuple(d["session_kinds"]),
             special_parts=tuple(d["special_parts"]),
             plan_categories=tuple(d["plan_categories"]),
+            plan_title=d.get("plan_title", ""),
         )
         for d in data["discipline"]
     )
