@@ -369,13 +369,16 @@ class _PatientBuilder:
         rng, start = self.rng, self.start
         plan_weeks = min(self.end_week, 16)
         level = float(rng.choice((5, 10, 15)))
-        self.rows.add("graded_plan", (self.pid, "Walking", "minutes", level, level + 5 * plan_weeks * 0.8, 45.0, 5.0, start,
-                                      "active" if self.p["kind"] != "dropout" else "paused"))
         weeks = []
         for w in range(plan_weeks):
             planned = min(45.0, level + 5 * w)
             achieved = round(planned * rng.uniform(0.7, 1.05)) if self.p["kind"] != "plateau" or w < 4 else round(planned * 0.6)
             weeks.append((start + dt.timedelta(weeks=w), planned, achieved, rng.randint(50, 100), None))
+        # The current level is what the patient manages now: the last logged week's
+        # (it was once baseline + 4 a week, which ran past the 45-minute target).
+        current = float(weeks[-1][2]) if weeks else level
+        self.rows.add("graded_plan", (self.pid, "Walking", "minutes", level, current, 45.0, 5.0, start,
+                                      "active" if self.p["kind"] != "dropout" else "paused"))
         self.rows.add("graded_weeks", weeks)
         modules_done = min(8, self.end_week // 2)
         practice = [(start + dt.timedelta(weeks=w), rng.randint(30, 150)) for w in range(min(self.end_week, 8))]
