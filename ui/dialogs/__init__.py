@@ -1,0 +1,12 @@
+"""Data-entry dialogs and the Patient menu actions that open them.
+
+``install_actions(window)`` needs only the main window's contract: ``menus["Patient"]``,
+``current_patient_id()``, the ``patient_changed(int)`` signal and ``context``; a child
+with a ``measurement_selected(int)`` signal (the timeline) enables the correction of
+the selected measurement."""
+
+from __future__ import annotations
+
+from ui.dialogs.actions import PatientActions, install_actions
+
+__all__ = ["PatientActions", "install_actions"]

@@ -1,0 +1,245 @@
+"""Form fields as data: each ``Field`` names the service's value, how it is entered and
+what it may hold; ``make_editor`` builds the matching widget with ``get``/``set``.
+The services stay the judges of validity: editors only make valid input easy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDateTimeEdit,
+    QLineEdit,
+    QPlainTextEdit,
+    QSpinBox,
+    QTimeEdit,
+    QWidget,
+)
+
+KINDS = ("text", "note", "int", "number", "date", "optional_date", "datetime", "choice", "suggest", "bool", "time", "clock")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str  # the service's keyword
+    label: str
+    kind: str = "text"
+    choices: tuple[tuple[Any, str], ...] = ()  # (stored value, shown text); suggestions for "suggest"
+    minimum: float = 0
+    maximum: float = 100_000
+    suffix: str = ""
+    required: bool = True
+    hint: str = ""  # shown under the field
+    aliases: tuple[str, ...] = ()  # other names the service uses in errors ("item 3")
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown field kind {self.kind!r}")
+
+
+def changed_signal(editor: Editor):
+    """The signal a live preview listens to, whatever the widget."""
+    widget = editor.widget
+    for name in ("currentIndexChanged", "textChanged", "valueChanged", "dateTimeChanged", "dateChanged", "timeChanged",
+                 "toggled"):
+        if hasattr(widget, name):
+            return getattr(widget, name)
+    return None
+
+
+class NoteEdit(QPlainTextEdit):
+    """Free text in a form: Enter saves the form like every other field, Shift+Enter
+    starts a new line, Tab moves on."""
+
+    submitted = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class Editor:
+    """A field's widget with plain-Python ``get``/``set``."""
+
+    def __init__(self, field: Field, widget: QWidget):
+        self.field = field
+        self.widget = widget
+        widget.setObjectName(f"field_{field.name}")
+
+    def get(self) -> Any:  # pragma: no cover - every kind overrides
+        raise NotImplementedError
+
+    def set(self, value: Any) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class TextEditor(Editor):
+    def get(self):
+        return self.widget.text().strip() or None
+
+    def set(self, value):
+        self.widget.setText("" if value is None else str(value))
+
+
+class NoteEditor(Editor):
+    def get(self):
+        return self.widget.toPlainText().strip() or None
+
+    def set(self, value):
+        self.widget.setPlainText(value or "")
+
+
+class IntEditor(Editor):
+    def get(self):
+        return self.widget.value()
+
+    def set(self, value):
+        self.widget.setValue(int(value or 0))
+
+
+def _number_text(value) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class NumberEditor(Editor):
+    """Decimal or optional numbers as text: blank means 'not given'; the service
+    parses and range-checks, and its message appears under the field."""
+
+    def get(self):
+        return self.widget.text().strip() or None
+
+    def set(self, value):
+        self.widget.setText(_number_text(value))
+
+
+class DateEditor(Editor):
+    def get(self):
+        return self.widget.date().toPython()
+
+    def set(self, value):
+        self.widget.setDate(QDate(value) if value else QDate.currentDate())
+
+
+class OptionalDateEditor(Editor):
+    def get(self):
+        return self.widget.text().strip() or None
+
+    def set(self, value):
+        self.widget.setText(value.isoformat() if isinstance(value, dt.date) else (value or ""))
+
+
+class DateTimeEditor(Editor):
+    def get(self):
+        return self.widget.dateTime().toPython().replace(second=0, microsecond=0)
+
+    def set(self, value):
+        self.widget.setDateTime(QDateTime(value) if value else QDateTime.currentDateTime())
+
+
+class ChoiceEditor(Editor):
+    def get(self):
+        return self.widget.currentData()
+
+    def set(self, value):
+        index = self.widget.findData(value)
+        if index < 0 and value is not None:  # a stored value no longer offered: keep it
+            self.widget.addItem(str(value), value)
+            index = self.widget.count() - 1
+        self.widget.setCurrentIndex(max(index, 0))
+
+
+class SuggestEditor(Editor):
+    def get(self):
+        return self.widget.currentText().strip() or None
+
+    def set(self, value):
+        self.widget.setCurrentText(value or "")
+
+
+class BoolEditor(Editor):
+    def get(self):
+        return self.widget.isChecked()
+
+    def set(self, value):
+        self.widget.setChecked(bool(value))
+
+
+class TimeEditor(Editor):
+    def get(self):
+        return self.widget.time().toString("HH:mm")
+
+    def set(self, value):
+        self.widget.setTime(QTime.fromString(value, "HH:mm") if value else QTime(0, 0))
+
+
+def _combo(field: Field, editable: bool) -> QComboBox:
+    combo = QComboBox()
+    combo.setEditable(editable)
+    for value, text in field.choices:
+        combo.addItem(text, value)
+    if editable:
+        combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        combo.setCurrentText("")
+    return combo
+
+
+def _line(field: Field, placeholder: str) -> QLineEdit:
+    line = QLineEdit()
+    line.setPlaceholderText(placeholder)
+    return line
+
+
+def make_editor(field: Field) -> Editor:
+    kind = field.kind
+    if kind == "text":
+        return TextEditor(field, _line(field, "" if field.required else "optional"))
+    if kind == "note":
+        return NoteEditor(field, NoteEdit())
+    if kind == "int":
+        spin = QSpinBox()
+        spin.setRange(int(field.minimum), int(field.maximum))
+        if field.suffix:
+            spin.setSuffix(f" {field.suffix}")
+        return IntEditor(field, spin)
+    if kind == "number":
+        unit = f" {field.suffix}" if field.suffix else ""
+        return NumberEditor(field, _line(field, f"{field.minimum:g}–{field.maximum:g}{unit}" + ("" if field.required else " (optional)")))
+    if kind == "date":
+        edit = QDateEdit()
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        return DateEditor(field, edit)
+    if kind == "optional_date":
+        return OptionalDateEditor(field, _line(field, "YYYY-MM-DD (optional)"))
+    if kind == "datetime":
+        edit = QDateTimeEdit()
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        return DateTimeEditor(field, edit)
+    if kind == "choice":
+        return ChoiceEditor(field, _combo(field, editable=False))
+    if kind == "suggest":
+        return SuggestEditor(field, _combo(field, editable=True))
+    if kind == "bool":
+        return BoolEditor(field, QCheckBox())
+    if kind == "clock":  # a time of day that may be left blank (questionnaire items)
+        return TextEditor(field, _line(field, "HH:MM" + ("" if field.required else " (optional)")))
+    edit = QTimeEdit()  # "time"
+    edit.setDisplayFormat("HH:mm")
+    return TimeEditor(field, edit)

@@ -1,0 +1,421 @@
+"""How each kind of clinical record is entered: its form fields (built from
+``resources/`` vocabularies and the discipline definitions) and the service calls that
+add, change, delete and restore it. The dialogs and panels are generic over these."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from teamdash import disciplines, instruments, sessions, staff
+from teamdash.actions import ACTION_ITEMS
+from teamdash.auth import Actor
+from teamdash.crud import RecordKind
+from teamdash.flares import FLARES
+from teamdash.goals import GOALS
+from teamdash.plans import COURSES, CONTACTS, GRADED_PLANS, GRADED_WEEKS, PLAN_ITEMS, PRACTICE, RTW_PHASES
+from teamdash.record import PatientRecord
+from teamdash.sleep import NIGHTS
+from ui.dialogs.fields import Field
+
+
+def label_of(code: str) -> str:
+    """A stored vocabulary code as people read it: ``no_show`` -> 'No show'."""
+    return code.replace("_", " ").capitalize()
+
+
+def vocabulary_choices(name: str) -> tuple[tuple[str, str], ...]:
+    return tuple((code, label_of(code)) for code in disciplines.vocabulary(name))
+
+
+def suggestions(name: str) -> tuple[tuple[str, str], ...]:
+    return tuple((text, text) for text in disciplines.vocabulary(name))
+
+
+@dataclass(frozen=True)
+class FormContext:
+    """What a form may draw on: the discipline it was opened from, the open patient's
+    record (for defaults such as a goal's baseline) and options loaded for it."""
+
+    discipline: str | None
+    record: PatientRecord | None
+    options: dict
+    today: dt.date
+
+
+@dataclass(frozen=True)
+class KindUi:
+    key: str
+    noun: str  # "session", in messages and titles
+    change_kind: str  # for the change bus
+    fields: Callable[[FormContext], list[Field]]
+    add: Callable[[Actor, int, dict], Any]
+    update: Callable[[Actor, int, int, dict], Any]
+    delete: Callable[[Actor, int, int], dict]
+    restore: Callable[[Actor, dict], Any]
+    values_of: Callable[[Any], dict]
+    describe: Callable[[Any], str]  # "session on 20 Nov 2026 (Graded activity)"
+    defaults: Callable[[FormContext], dict] = lambda _ctx: {}
+    prepare: Callable[[Actor], dict] | None = None  # options loaded on the DB thread first
+    # Connects fields that depend on each other once the form exists (form, ctx).
+    wire: Callable[[Any, FormContext], None] | None = None
+
+
+def _crud(kind: RecordKind, names: tuple[str, ...]) -> dict:
+    return {
+        "add": lambda actor, owner, values: kind.add(actor, owner, **values),
+        "update": lambda actor, row_id, version, changes: kind.update(actor, row_id, version, **changes),
+        "delete": kind.delete,
+        "restore": kind.restore,
+        "values_of": lambda row: {name: getattr(row, name) for name in names},
+    }
+
+
+def _date(value: dt.date | dt.datetime | None) -> str:
+    return f"{value:%d %b %Y}" if value else "no date"
+
+
+def _discipline_choices() -> tuple[tuple[str, str], ...]:
+    return tuple((d.code, d.name) for d in disciplines.all_disciplines())
+
+
+def _discipline_default(ctx: FormContext) -> str:
+    return ctx.discipline or ctx.options.get("my_discipline") or disciplines.codes()[0]
+
+
+# --- sessions ----------------------------------------------------------------------------
+
+SESSION_NAMES = ("discipline", "held_at", "kind", "minutes", "attendance", "clinician", "note")
+
+
+def _session_fields(ctx: FormContext) -> list[Field]:
+    code = _discipline_default(ctx)
+    kinds = tuple((k, k) for k in disciplines.get(code).session_kinds)
+    clinicians = ((None, "— not recorded —"), *((s.id, s.full_name) for s in ctx.options.get("staff", ())))
+    return [
+        Field("discipline", "Discipline", "choice", _discipline_choices()),
+        Field("held_at", "Date and time", "datetime"),
+        Field("kind", "Kind of session", "suggest", kinds),
+        Field("minutes", "Minutes", "int", maximum=600, suffix="min", hint="Counted only for attended sessions"),
+        Field("attendance", "Attendance", "choice", vocabulary_choices("attendance")),
+        Field("clinician", "Clinician", "choice", clinicians, required=False),
+        Field("note", "Note", "note", required=False),
+    ]
+
+
+def _session_defaults(ctx: FormContext) -> dict:
+    now = dt.datetime.now().replace(second=0, microsecond=0)
+    code = _discipline_default(ctx)
+    return {"discipline": code, "held_at": now, "kind": disciplines.get(code).session_kinds[0], "minutes": 45,
+            "attendance": "attended", "clinician": ctx.options.get("me")}
+
+
+def _load_staff(actor: Actor) -> dict:
+    members = staff.list_staff(actor)
+    me = next((m for m in members if m.id == actor.user_id), None)
+    return {"staff": members, "me": actor.user_id if me else None, "my_discipline": me.discipline if me else None}
+
+
+def _wire_session(form, ctx: FormContext) -> None:
+    """The kinds of session offered follow the discipline chosen."""
+    discipline, kind = form.editors["discipline"], form.editors["kind"].widget
+
+    def offer(_index: int) -> None:
+        current = kind.currentText()
+        kind.clear()
+        for text in disciplines.get(discipline.get()).session_kinds:
+            kind.addItem(text, text)
+        kind.setCurrentText(current)
+
+    discipline.widget.currentIndexChanged.connect(offer)
+
+
+SESSION = KindUi(
+    key="session", noun="session", change_kind="session",
+    fields=_session_fields,
+    add=lambda actor, patient, v: sessions.add_session(actor, patient, **v),
+    update=lambda actor, row_id, version, ch: sessions.update_session(actor, row_id, version, **ch),
+    delete=sessions.delete_session,
+    restore=sessions.restore_session,
+    values_of=lambda s: {name: getattr(s, name) for name in SESSION_NAMES},
+    describe=lambda s: f"{disciplines.get(s.discipline).short} session of {s.held_at:%d %b %Y %H:%M} ({s.kind})",
+    defaults=_session_defaults,
+    prepare=_load_staff,
+    wire=_wire_session,
+)
+
+
+# --- goals --------------------------------------------------------------------------------
+
+GOAL_NAMES = ("discipline", "text", "instrument", "baseline_value", "target_value", "set_on", "due_on", "status", "progress")
+
+
+def _goal_fields(ctx: FormContext) -> list[Field]:
+    measures = ((None, "— none (progress set by hand) —"),
+                *((i.id, f"{i.short_name} — {i.name}") for i in instruments.library().values() if i.direction))
+    return [
+        Field("discipline", "Discipline", "choice", _discipline_choices()),
+        Field("text", "Goal", "note", hint="Specific, measurable, achievable, relevant, time-bound"),
+        Field("instrument", "Linked measure", "choice", measures, required=False),
+        Field("baseline_value", "Baseline", "number", maximum=100_000, required=False,
+              hint="Filled from the patient's first score when a measure is chosen"),
+        Field("target_value", "Target", "number", maximum=100_000, required=False),
+        Field("set_on", "Set on", "date"),
+        Field("due_on", "Due by", "optional_date", required=False),
+        Field("status", "Status", "choice", vocabulary_choices("goal_status")),
+        Field("progress", "Progress (%)", "number", maximum=100, required=False, hint="Only when no measure is linked"),
+    ]
+
+
+def goal_baseline(record: PatientRecord | None, instrument_id: str | None) -> float | None:
+    """The patient's first score of this episode on the measure: a goal's natural baseline."""
+    if record is None or not instrument_id:
+        return None
+    start = record.patient.episode_start
+    series = [m for m in record.series(instrument_id) if m.total is not None and m.taken_at.date() >= start]
+    return series[0].total if series else None
+
+
+def _wire_goal(form, ctx: FormContext) -> None:
+    """Choosing a measure fills an empty baseline with the patient's first score."""
+    measure, baseline = form.editors["instrument"], form.editors["baseline_value"]
+
+    def fill(_index: int) -> None:
+        value = goal_baseline(ctx.record, measure.get())
+        if baseline.get() is None and value is not None:
+            baseline.set(value)
+
+    measure.widget.currentIndexChanged.connect(fill)
+
+
+GOAL = KindUi(
+    key="goal", noun="goal", change_kind="goal",
+    fields=_goal_fields, **_crud(GOALS, GOAL_NAMES),
+    describe=lambda g: f"goal “{g.text[:60]}”",
+    defaults=lambda ctx: {"discipline": _discipline_default(ctx), "set_on": ctx.today, "status": "active"},
+    prepare=_load_staff,
+    wire=_wire_goal,
+)
+
+
+# --- PT: graded activity -------------------------------------------------------------------
+
+GRADED_PLAN_NAMES = ("activity", "unit", "baseline_tolerance", "current_level", "target_level", "weekly_increment",
+                     "started_on", "status")
+
+GRADED_PLAN = KindUi(
+    key="graded_plan", noun="graded activity plan", change_kind="plan",
+    fields=lambda ctx: [
+        Field("activity", "Activity", hint="The activity the patient builds up or is exposed to, e.g. walking"),
+        Field("unit", "Measured in", "suggest", suggestions("graded_activity_units")),
+        Field("baseline_tolerance", "Baseline tolerance", "number"),
+        Field("current_level", "Current level", "number"),
+        Field("target_level", "Target", "number"),
+        Field("weekly_increment", "Weekly increase", "number", maximum=10_000),
+        Field("started_on", "Started on", "date"),
+        Field("status", "Status", "choice", vocabulary_choices("graded_plan_status")),
+    ],
+    **_crud(GRADED_PLANS, GRADED_PLAN_NAMES),
+    describe=lambda p: f"graded activity plan “{p.activity}”",
+    defaults=lambda ctx: {"unit": "minutes", "started_on": ctx.today, "status": "active"},
+)
+
+GRADED_WEEK_NAMES = ("week_start", "planned_level", "achieved_level", "adherence_pct", "note")
+
+GRADED_WEEK = KindUi(
+    key="graded_week", noun="graded activity week", change_kind="plan",
+    fields=lambda ctx: [
+        Field("week_start", "Week starting", "date"),
+        Field("planned_level", "Planned level", "number"),
+        Field("achieved_level", "Achieved level", "number", required=False),
+        Field("adherence_pct", "Exercise adherence (%)", "number", maximum=100, required=False,
+              hint="Share of the planned home-exercise sessions done that week"),
+        Field("note", "Note", "note", required=False),
+    ],
+    **_crud(GRADED_WEEKS, GRADED_WEEK_NAMES),
+    describe=lambda w: f"graded activity week of {_date(w.week_start)}",
+    defaults=lambda ctx: {"week_start": ctx.today - dt.timedelta(days=ctx.today.weekday())},
+)
+
+
+# --- psychology: courses -------------------------------------------------------------------
+
+COURSE_NAMES = ("kind", "modules_total", "modules_done", "started_on", "status")
+
+COURSE = KindUi(
+    key="course", noun="course", change_kind="plan",
+    fields=lambda ctx: [
+        Field("kind", "Course", "suggest", suggestions("course_kinds")),
+        Field("modules_total", "Modules in the course", "int", minimum=1, maximum=100),
+        Field("modules_done", "Modules done", "int", maximum=100),
+        Field("started_on", "Started on", "date"),
+        Field("status", "Status", "choice", vocabulary_choices("course_status")),
+    ],
+    **_crud(COURSES, COURSE_NAMES),
+    describe=lambda c: f"course “{c.kind}”",
+    defaults=lambda ctx: {"kind": disciplines.vocabulary("course_kinds")[0], "modules_total": 8, "started_on": ctx.today,
+                          "status": "active"},
+)
+
+PRACTICE_WEEK = KindUi(
+    key="practice", noun="practice week", change_kind="plan",
+    fields=lambda ctx: [
+        Field("week_start", "Week starting", "date"),
+        Field("minutes", "Practice minutes that week", "int", maximum=7 * 24 * 60, suffix="min"),
+    ],
+    **_crud(PRACTICE, ("week_start", "minutes")),
+    describe=lambda p: f"practice week of {_date(p.week_start)}",
+    defaults=lambda ctx: {"week_start": ctx.today - dt.timedelta(days=ctx.today.weekday())},
+)
+
+
+# --- structured plan items (nutrition, sleep hygiene, social work) ---------------------------
+
+PLAN_ITEM_NAMES = ("category", "text", "status", "adherence_pct", "started_on", "note")
+
+
+def _plan_item_fields(ctx: FormContext) -> list[Field]:
+    codes = disciplines.get(ctx.discipline).plan_categories if ctx.discipline else tuple(
+        c for d in disciplines.all_disciplines() for c in d.plan_categories)
+    return [
+        Field("category", "Category", "choice", tuple((c, disciplines.plan_category_label(c)) for c in codes)),
+        Field("text", "What", "note"),
+        Field("status", "Status", "choice", vocabulary_choices("plan_item_status")),
+        Field("adherence_pct", "Adherence (%)", "number", maximum=100, required=False),
+        Field("started_on", "Started on", "date"),
+        Field("note", "Note", "note", required=False),
+    ]
+
+
+PLAN_ITEM = KindUi(
+    key="plan_item", noun="plan item", change_kind="plan",
+    fields=_plan_item_fields, **_crud(PLAN_ITEMS, PLAN_ITEM_NAMES),
+    describe=lambda p: f"{p.category_label.lower()} “{p.text[:50]}”",
+    defaults=lambda ctx: {"started_on": ctx.today, "status": "planned"},
+)
+
+
+# --- sleep diary ---------------------------------------------------------------------------
+
+NIGHT_NAMES = ("night_of", "bed_time", "lights_out", "sol_minutes", "awakenings", "waso_minutes", "final_wake",
+               "out_of_bed", "quality", "note")
+
+
+def _night_fields(ctx: FormContext) -> list[Field]:
+    diary = instruments.get("sleep_diary")
+    quality = ((None, "— not rated —"), *((int(v), f"{int(v)} {text}") for v, text in diary.items[7].choices))
+    item = lambda n: (f"item {n}",)  # noqa: E731 - the diary instrument names its items by number
+    return [
+        Field("night_of", "Night of", "date", hint="The evening the night began"),
+        Field("bed_time", "Into bed", "time", aliases=item(1)),
+        Field("lights_out", "Lights out", "time", aliases=item(2)),
+        Field("sol_minutes", "Minutes to fall asleep", "int", maximum=720, suffix="min", aliases=item(3)),
+        Field("awakenings", "Awakenings", "int", maximum=50, aliases=item(4)),
+        Field("waso_minutes", "Minutes awake after sleep onset", "int", maximum=720, suffix="min", aliases=item(5)),
+        Field("final_wake", "Final awakening", "time", aliases=item(6)),
+        Field("out_of_bed", "Out of bed", "time", aliases=item(7)),
+        Field("quality", "Sleep quality", "choice", quality, required=False, aliases=item(8)),
+        Field("note", "Note", "note", required=False),
+    ]
+
+
+NIGHT = KindUi(
+    key="night", noun="sleep diary night", change_kind="sleep",
+    fields=_night_fields, **_crud(NIGHTS, NIGHT_NAMES),
+    describe=lambda n: f"sleep diary night of {_date(n.night_of)}",
+    defaults=lambda ctx: {"night_of": ctx.today - dt.timedelta(days=1), "bed_time": "22:30", "lights_out": "23:00",
+                          "final_wake": "06:30", "out_of_bed": "07:00"},
+)
+
+
+# --- social work ---------------------------------------------------------------------------
+
+CONTACT_NAMES = ("name", "relationship", "involved_in_goals", "contact", "note")
+
+CONTACT = KindUi(
+    key="contact", noun="support contact", change_kind="plan",
+    fields=lambda ctx: [
+        Field("name", "Person"),
+        Field("relationship", "Relationship", "suggest", suggestions("contact_relationships")),
+        Field("involved_in_goals", "Involved in goals", "bool", required=False),
+        Field("contact", "Contact details", required=False),
+        Field("note", "Note", "note", required=False),
+    ],
+    **_crud(CONTACTS, CONTACT_NAMES),
+    describe=lambda c: f"support contact {c.name}",
+)
+
+RTW_NAMES = ("phase", "started_on", "hours_per_week", "modified_duties", "employer_contact", "note")
+
+RTW_PHASE = KindUi(
+    key="rtw_phase", noun="return-to-work phase", change_kind="plan",
+    fields=lambda ctx: [
+        Field("phase", "Phase", "choice", tuple((p.code, p.label) for p in disciplines.rtw_phases())),
+        Field("started_on", "From", "date"),
+        Field("hours_per_week", "Hours per week", "number", maximum=80, required=False, suffix="h"),
+        Field("modified_duties", "Modified duties", "note", required=False),
+        Field("employer_contact", "Employer contact", required=False),
+        Field("note", "Note", "note", required=False),
+    ],
+    **_crud(RTW_PHASES, RTW_NAMES),
+    describe=lambda p: f"return-to-work phase “{p.label}” from {_date(p.started_on)}",
+    defaults=lambda ctx: _next_rtw_defaults(ctx),
+)
+
+
+def _next_rtw_defaults(ctx: FormContext) -> dict:
+    """A new phase usually continues the current one: same employer contact and duties."""
+    current = ctx.record.current_rtw_phase if ctx.record else None
+    codes = [p.code for p in disciplines.rtw_phases()]
+    if current is None:
+        return {"phase": codes[0], "started_on": ctx.today}
+    following = [c for c in codes if c > current.phase and c != 9]
+    return {"phase": following[0] if following else current.phase, "started_on": ctx.today,
+            "hours_per_week": current.hours_per_week, "modified_duties": current.modified_duties,
+            "employer_contact": current.employer_contact}
+
+
+# --- flares ----------------------------------------------------------------------------------
+
+FLARE_NAMES = ("started_on", "severity", "suspected_trigger", "what_helped", "days_to_recover", "note")
+
+FLARE = KindUi(
+    key="flare", noun="flare", change_kind="flare",
+    fields=lambda ctx: [
+        Field("started_on", "Started on", "date"),
+        Field("severity", "Severity (0–10)", "int", maximum=10),
+        Field("suspected_trigger", "Suspected trigger", "note", required=False),
+        Field("what_helped", "What helped", "note", required=False),
+        Field("days_to_recover", "Days to recover", "number", maximum=365, required=False,
+              hint="Leave blank while the flare is ongoing"),
+        Field("note", "Note", "note", required=False),
+    ],
+    **_crud(FLARES, FLARE_NAMES),
+    describe=lambda f: f"flare of {_date(f.started_on)} (severity {f.severity})",
+    defaults=lambda ctx: {"started_on": ctx.today, "severity": 5},
+)
+
+
+# --- team action items ---------------------------------------------------------------------
+
+ACTION_NAMES = ("text", "owner", "due_on", "status")
+
+ACTION_ITEM = KindUi(
+    key="action", noun="action item", change_kind="action",
+    fields=lambda ctx: [
+        Field("text", "Action", "note"),
+        Field("owner", "Owner", "choice", ((None, "— unassigned —"), *((s.id, s.full_name) for s in ctx.options.get("staff", ()))),
+              required=False),
+        Field("due_on", "Due by", "optional_date", required=False),
+        Field("status", "Status", "choice", vocabulary_choices("action_status")),
+    ],
+    **_crud(ACTION_ITEMS, ACTION_NAMES),
+    describe=lambda a: f"action item “{a.text[:50]}”",
+    defaults=lambda ctx: {"status": "open", "owner": ctx.options.get("me")},
+    prepare=_load_staff,
+)
+
+ALL = {k.key: k for k in (SESSION, GOAL, GRADED_PLAN, GRADED_WEEK, COURSE, PRACTICE_WEEK, PLAN_ITEM, NIGHT, CONTACT,
+                          RTW_PHASE, FLARE, ACTION_ITEM)}

@@ -1,0 +1,324 @@
+"""Record (or correct) one administration of an instrument. The form is generated from
+the instrument's definition: one control per item offering its allowed values, a live
+total and band, missing items only as the scoring rule allows. Nothing is saved until
+the service has scored the whole form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+
+from teamdash import instruments, measurements
+from teamdash.errors import InvalidResponse, TeamDashError
+from teamdash.instruments import Instrument, Item
+from teamdash.measurements import MeasurementResult
+from teamdash.patients import PatientDetail
+from ui.context import AppContext
+from ui.dialogs.confirm import confirm
+from ui.dialogs.fields import Field, changed_signal
+from ui.dialogs.form import FormDialog, field_message
+from ui.dialogs.record_dialog import patient_label
+from ui.dialogs.writes import run_write
+from ui.errors import show_error
+from ui.panels import palette
+from ui.panels.widgets import set_chip
+from ui.undo import UndoEntry
+
+# Up to this many allowed values an item is a drop-down (type the digit to pick it);
+# wider ranges (minutes, metres, kilograms) are typed.
+MAX_LISTED_VALUES = 11
+
+# Recorded elsewhere: the sleep diary is entered night by night in the sleep panel.
+NOT_RECORDED_HERE = frozenset({"sleep_diary"})
+
+
+def recordable() -> list[Instrument]:
+    return [i for i in instruments.library().values() if i.id not in NOT_RECORDED_HERE]
+
+
+def _number(value: float, kind: str) -> int | float:
+    return int(value) if kind in ("int", "bool") else float(value)
+
+
+def _item_hint(inst: Instrument, item: Item) -> str:
+    parts = []
+    if item.required_when is not None:
+        other = inst.items[int(item.required_when.subject) - 1]
+        parts.append(f"Required when {other.label or f'item {other.number}'} is {_answer(other, item.required_when.value)}")
+    elif item.optional:
+        parts.append("Optional")
+    if item.score_if_missing is not None:
+        parts.append(f"blank scores {item.score_if_missing:g}")
+    return "; ".join(parts)
+
+
+def _answer(item: Item, value: float) -> str:
+    if item.kind == "bool":
+        return "yes" if value == 1 else "no"
+    return item.choice_label(value) or f"{value:g}"
+
+
+def item_field(inst: Instrument, item: Item) -> Field:
+    """One item as a form field: its allowed values listed, or typed with its range."""
+    name, label = f"item_{item.number}", f"{item.number}. {item.label or f'Item {item.number}'}"
+    required = item.required_when is None and not item.optional
+    common = dict(required=required, hint=_item_hint(inst, item), aliases=(f"item {item.number}",))
+    if item.kind == "bool":
+        return Field(name, label, "choice", ((None, "—"), (1, "Yes"), (0, "No")), **common)
+    if item.kind == "time":
+        return Field(name, label, "clock", **common)
+    span = item.maximum - item.minimum
+    if item.choices or (item.kind == "int" and span < MAX_LISTED_VALUES):
+        values = [code for code, _ in item.choices] or [item.minimum + n for n in range(int(span) + 1)]
+        shown = tuple((_number(v, item.kind), _choice_text(item, v)) for v in values)
+        return Field(name, label, "choice", ((None, "—"), *shown), **common)
+    return Field(name, label, "number", minimum=item.minimum, maximum=item.maximum, suffix=item.unit or "", **common)
+
+
+def _choice_text(item: Item, value: float) -> str:
+    text = item.choice_label(value)
+    return f"{value:g} — {text}" if text else f"{value:g}"
+
+
+def measurement_fields(inst: Instrument) -> list[Field]:
+    return [
+        Field("taken_at", "Taken at", "datetime", aliases=("taken_at",)),
+        *(item_field(inst, item) for item in inst.items),
+        Field("note", "Note", "note", required=False),
+    ]
+
+
+class MeasurementDialog(FormDialog):
+    """Opened for a new measurement (instrument chosen here unless given) or, with
+    ``existing``, to correct one."""
+
+    def __init__(self, context: AppContext, patient: PatientDetail, *, instrument_id: str | None = None,
+                 existing: MeasurementResult | None = None, parent: QWidget | None = None,
+                 after_save: Callable[[MeasurementResult], None] | None = None):
+        self.context, self.patient, self.existing, self.after_save = context, patient, existing, after_save
+        first = existing.instrument if existing else (instrument_id or recordable()[0].id)
+        self.instrument = instruments.get(first)
+        verb = "Correct" if existing else "Record"
+        self.chooser: QComboBox | None = None
+        super().__init__(f"{verb} measurement — {patient_label(patient, context)}", [], parent)
+        self.setObjectName("dialog_measurement")
+        if existing is None and instrument_id is None:
+            self._add_chooser()
+        self._add_preview()
+        self._show_instrument(self.instrument)
+        if existing is not None:
+            self._fill(existing)
+        self.result_row: MeasurementResult | None = None
+
+    # --- building ------------------------------------------------------------------------
+
+    def _add_chooser(self) -> None:
+        row = QHBoxLayout()
+        label = QLabel("&Instrument")
+        self.chooser = QComboBox()
+        self.chooser.setObjectName("instrument")
+        for inst in recordable():
+            self.chooser.addItem(f"{inst.short_name} — {inst.name}", inst.id)
+        self.chooser.setCurrentIndex(self.chooser.findData(self.instrument.id))
+        label.setBuddy(self.chooser)
+        row.addWidget(label)
+        row.addWidget(self.chooser, 1)
+        self.top.addLayout(row)
+        self.chooser.currentIndexChanged.connect(lambda _i: self._show_instrument(instruments.get(self.chooser.currentData())))
+
+    def leading_widgets(self) -> list[QWidget]:
+        return [self.chooser] if self.chooser is not None else []
+
+    def _add_preview(self) -> None:
+        row = QHBoxLayout()
+        self.total_label = QLabel()
+        self.total_label.setObjectName("live_total")
+        font = self.total_label.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.total_label.setFont(font)
+        self.band_label = QLabel()
+        self.band_label.setObjectName("live_band")
+        row.addWidget(self.total_label)
+        row.addWidget(self.band_label)
+        row.addStretch(1)
+        self.extra.addLayout(row)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("live_status")
+        self.status_label.setWordWrap(True)
+        self.extra.addWidget(self.status_label)
+        self.safety_label = QLabel()
+        self.safety_label.setObjectName("live_safety")
+        self.safety_label.setWordWrap(True)
+        self.safety_label.setStyleSheet(
+            f"background: {palette.SAFETY_BACKGROUND}; color: {palette.SAFETY}; border: 1px solid {palette.SAFETY};"
+            " border-radius: 4px; padding: 6px; font-weight: bold;")
+        self.safety_label.hide()
+        self.extra.addWidget(self.safety_label)
+
+    def _show_instrument(self, inst: Instrument) -> None:
+        taken = self.editors["taken_at"].get() if "taken_at" in self.editors else None
+        note = self.editors["note"].get() if "note" in self.editors else None
+        self.instrument = inst
+        self.rebuild(measurement_fields(inst))
+        self.editors["taken_at"].set(taken or dt.datetime.now().replace(second=0, microsecond=0))
+        self.editors["note"].set(note)
+        for editor in self.editors.values():
+            signal = changed_signal(editor)
+            if signal is not None and editor.field.name.startswith("item_"):
+                signal.connect(self.update_preview)
+        self.setToolTip(inst.licence)
+        self.update_preview()
+
+    def _fill(self, existing: MeasurementResult) -> None:
+        self.editors["taken_at"].set(existing.taken_at)
+        self.editors["note"].set(existing.note)
+        for item, value in zip(self.instrument.items, existing.responses):
+            editor = self.editors[f"item_{item.number}"]
+            editor.set(_number(value, item.kind) if isinstance(value, (int, float)) and editor.field.kind == "choice" else value)
+        self.update_preview()
+
+    # --- live total ---------------------------------------------------------------------------
+
+    def responses(self) -> list[Any]:
+        return [self.editors[f"item_{item.number}"].get() for item in self.instrument.items]
+
+    def update_preview(self, *_args) -> None:
+        """Score as the user types. A wrong value is named under its item at once; items
+        still missing are only listed (the form is being filled in, not yet wrong)."""
+        for item in self.instrument.items:
+            self.errors[f"item_{item.number}"].hide()
+        inst = self.instrument
+        try:
+            scored = instruments.score(inst.id, self.responses())
+        except InvalidResponse as exc:
+            self._preview_incomplete(exc)
+            return
+        unit = f" {inst.unit}" if inst.unit else ""
+        self.total_label.setText(f"{inst.short_name}: {inst.format(scored.total)}{unit}" if scored.total is not None
+                                 else f"{inst.short_name}: no total")
+        set_chip(self.band_label, scored.band or "", palette.severity_colour(inst, scored.band_severity) if scored.band else None)
+        missing = scored.missing_items
+        self.status_label.setText(
+            f"Items {', '.join(map(str, missing))} left blank (allowed by the {inst.short_name} scoring rule)" if missing else "")
+        self._preview_safety(scored)
+
+    def _preview_incomplete(self, exc: InvalidResponse) -> None:
+        self.total_label.setText(f"{self.instrument.short_name}: incomplete")
+        set_chip(self.band_label, "", None)
+        self.safety_label.hide()
+        answered = [r for r in self.responses() if r not in (None, "")]
+        if "missing" in exc.message or not answered:
+            blank = [str(i.number) for i, r in zip(self.instrument.items, self.responses()) if r in (None, "")]
+            self.status_label.setText(f"Not yet answered: item{'s' if len(blank) != 1 else ''} {', '.join(blank)}")
+            return
+        self.status_label.setText("")
+        name = self.field_for(exc.field)
+        if name:
+            self.errors[name].setText(field_message(exc, exc.field))
+            self.errors[name].show()
+
+    def _preview_safety(self, scored) -> None:
+        flags = [f for f in scored.flags if f.kind == "safety"]
+        self.safety_label.setVisible(bool(flags))
+        if flags:
+            self.safety_label.setText("⚠ Safety item positive. " + flags[0].reason
+                                      + ". After saving you will be asked to record what was done.")
+
+    # --- saving -------------------------------------------------------------------------------
+
+    def write(self, values: dict[str, Any]) -> bool | None:
+        responses, taken_at, note = self.responses(), values["taken_at"], values["note"]
+        if self.existing is None:
+            self._record(responses, taken_at, note)
+            return None
+        return self._correct(responses, taken_at, note)
+
+    def _record(self, responses, taken_at, note) -> None:
+        patient_id, instrument_id = self.patient.id, self.instrument.id
+        run_write(
+            self.context,
+            lambda actor: measurements.record_measurement(actor, patient_id, instrument_id, responses, taken_at=taken_at, note=note),
+            patient_id=patient_id, kinds=("measurement",),
+            undo=lambda m: UndoEntry(f"Record {self.instrument.short_name}", patient_id, ("measurement",),
+                                     lambda actor: measurements.delete_measurement(actor, m.id, m.version)),
+            on_done=self._saved, on_error=self.show_failure,
+        )
+
+    def _correct(self, responses, taken_at, note) -> bool | None:
+        old = self.existing
+        unchanged = _normalised(self.instrument, responses) == tuple(old.responses)
+        if unchanged and taken_at == old.taken_at and (note or None) == (old.note or None):
+            self.set_busy(False)
+            self.accept()
+            return None
+        if not confirm(self, "Correct measurement",
+                       f"Save the corrected {self.instrument.short_name} of {old.taken_at:%d %b %Y %H:%M}?",
+                       detail="The previous values stay in the audit trail; Ctrl+Z puts them back.", action="Save correction"):
+            return False
+        run_write(
+            self.context,
+            lambda actor: measurements.update_measurement(actor, old.id, old.version, responses=responses, taken_at=taken_at,
+                                                          note=note or ""),
+            patient_id=self.patient.id, kinds=("measurement",),
+            undo=lambda m: UndoEntry(f"Correct {self.instrument.short_name}", self.patient.id, ("measurement",),
+                                     lambda actor: measurements.update_measurement(
+                                         actor, m.id, m.version, responses=old.responses, taken_at=old.taken_at,
+                                         note=old.note or "")),
+            on_done=self._saved, on_error=self.show_failure,
+        )
+        return None
+
+    def _saved(self, result: MeasurementResult) -> None:
+        self.result_row = result
+        self.succeeded(result)
+        if self.after_save:
+            self.after_save(result)
+
+
+def _normalised(inst: Instrument, responses: list) -> tuple | None:
+    """Responses as the service stores them (typed numbers arrive as text from the form)."""
+    try:
+        return tuple(instruments.score(inst.id, responses).responses)
+    except TeamDashError:
+        return None
+
+
+def delete_measurement(parent: QWidget | None, context: AppContext, measurement: MeasurementResult,
+                       on_done: Callable[[dict], None] | None = None) -> bool:
+    """Ask, then delete. The audit trail keeps a full copy; Ctrl+Z restores it."""
+    inst = instruments.get(measurement.instrument)
+    if not confirm(parent, "Delete measurement",
+                   f"Delete the {inst.short_name} of {measurement.taken_at:%d %b %Y %H:%M} "
+                   f"(total {inst.format(measurement.total)})?",
+                   detail="The audit trail keeps a copy of the deleted measurement; Ctrl+Z restores it.",
+                   action="Delete", destructive=True):
+        return False
+    run_write(
+        context, lambda actor: measurements.delete_measurement(actor, measurement.id, measurement.version),
+        patient_id=measurement.patient, kinds=("measurement",),
+        undo=lambda before: UndoEntry(f"Delete {inst.short_name}", measurement.patient, ("measurement",),
+                                      lambda actor: measurements.restore_measurement(actor, before)),
+        on_done=on_done, on_error=lambda exc: show_error(parent, exc),
+    )
+    return True
+
+
+
+def open_measurement_dialog(parent: QWidget | None, context: AppContext, patient: PatientDetail, *,
+                            instrument_id: str | None = None, existing: MeasurementResult | None = None) -> MeasurementDialog:
+    """Open the form; a saved administration with a positive safety item leads straight
+    to its acknowledgement (which the clinician may postpone: the flag then stays open)."""
+    from ui.dialogs.safety_dialog import AcknowledgeDialog
+
+    def after_save(result: MeasurementResult) -> None:
+        if result.safety_open:
+            AcknowledgeDialog(context, patient, result, parent).open()
+
+    dialog = MeasurementDialog(context, patient, instrument_id=instrument_id, existing=existing, parent=parent,
+                               after_save=after_save)
+    dialog.open()
+    return dialog

@@ -1,0 +1,161 @@
+"""Add, edit and delete any kind of record described in ``kinds``: one dialog for all,
+with confirmation before an edit or a deletion and an Undo entry for each."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+from teamdash.patients import PatientDetail
+from teamdash.record import PatientRecord
+from ui.context import AppContext
+from ui.dialogs.confirm import confirm
+from ui.dialogs.form import FormDialog
+from ui.dialogs.kinds import FormContext, KindUi
+from ui.dialogs.writes import run_write
+from ui.errors import show_error
+from ui.undo import UndoEntry
+
+
+def patient_label(patient: PatientDetail, context: AppContext) -> str:
+    """How a dialog names the patient: ID and initials in presentation (privacy) mode."""
+    if context.presentation.privacy:
+        return f"{patient.initials} · {patient.clinic_id}"
+    return f"{patient.full_name} · {patient.clinic_id}"
+
+
+def same_value(new: Any, old: Any) -> bool:
+    """Whether a form value (text for numbers and optional dates) equals the stored one."""
+    if new in (None, "") or old in (None, ""):
+        return new in (None, "") and old in (None, "")
+    if isinstance(old, bool) or isinstance(new, bool):
+        return bool(new) == bool(old)
+    if isinstance(old, (int, float)):
+        try:
+            return float(str(new).replace(",", ".")) == float(old)
+        except ValueError:
+            return False
+    if isinstance(old, dt.date) and isinstance(new, str):
+        return new.strip() == old.isoformat()
+    return new == old
+
+
+def _shown(value: Any) -> str:
+    if value in (None, ""):
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+class RecordDialog(FormDialog):
+    def __init__(self, context: AppContext, kind: KindUi, form_ctx: FormContext, *, patient_id: int, owner_id: int,
+                 patient_text: str, existing: Any = None, parent: QWidget | None = None):
+        verb = "Edit" if existing is not None else "Add"
+        super().__init__(f"{verb} {kind.noun} — {patient_text}", kind.fields(form_ctx), parent)
+        self.setObjectName(f"dialog_{kind.key}")
+        self.context, self.kind, self.existing = context, kind, existing
+        self.patient_id, self.owner_id = patient_id, owner_id
+        self.set_values(kind.values_of(existing) if existing is not None else kind.defaults(form_ctx))
+        if kind.wire:
+            kind.wire(self, form_ctx)
+        self.result_row = None  # the saved row, for callers and tests
+
+    def changes(self) -> dict[str, Any]:
+        old = self.kind.values_of(self.existing)
+        return {name: value for name, value in self.values().items() if not same_value(value, old.get(name))}
+
+    def write(self, values: dict[str, Any]) -> bool | None:
+        if self.existing is None:
+            return self._add(values)
+        return self._edit()
+
+    def _add(self, values: dict[str, Any]) -> None:
+        kind, owner = self.kind, self.owner_id
+        run_write(
+            self.context, lambda actor: kind.add(actor, owner, values),
+            patient_id=self.patient_id, kinds=(kind.change_kind,),
+            undo=lambda row: UndoEntry(f"Add {kind.noun}", self.patient_id, (kind.change_kind,),
+                                       lambda actor: kind.delete(actor, row.id, row.version)),
+            on_done=self._saved, on_error=self.show_failure,
+        )
+
+    def _edit(self) -> bool | None:
+        changes = self.changes()
+        if not changes:  # nothing to save: closing is the honest outcome
+            self.set_busy(False)
+            self.accept()
+            return None
+        old = self.kind.values_of(self.existing)
+        detail = "\n".join(f"{self._label(name)}: {_shown(old.get(name))} → {_shown(value)}" for name, value in changes.items())
+        if not confirm(self, f"Save changes to {self.kind.noun}",
+                       f"Save these changes to the {self.kind.describe(self.existing)}?", action="Save changes",
+                       detail=detail):
+            return False
+        kind, row = self.kind, self.existing
+        previous = {name: old.get(name) for name in changes}
+        run_write(
+            self.context, lambda actor: kind.update(actor, row.id, row.version, changes),
+            patient_id=self.patient_id, kinds=(kind.change_kind,),
+            undo=lambda saved: UndoEntry(f"Edit {kind.noun}", self.patient_id, (kind.change_kind,),
+                                         lambda actor: kind.update(actor, saved.id, saved.version, previous)),
+            on_done=self._saved, on_error=self.show_failure,
+        )
+        return None
+
+    def _label(self, name: str) -> str:
+        return next((e.field.label for n, e in self.editors.items() if n == name), name)
+
+    def _saved(self, row: Any) -> None:
+        self.result_row = row
+        self.succeeded(row)
+
+
+def open_record_dialog(parent: QWidget | None, context: AppContext, kind: KindUi, *, patient: PatientDetail,
+                       owner_id: int | None = None, discipline: str | None = None, record: PatientRecord | None = None,
+                       existing: Any = None, on_open: Callable[[RecordDialog], None] | None = None) -> None:
+    """Open the add (or, with ``existing``, edit) dialog. Options the form needs (the staff
+    list) are loaded on the database thread first, so the dialog may appear a moment later;
+    ``on_open`` receives it."""
+
+    def build(options: dict) -> None:
+        form_ctx = FormContext(discipline, record, options, context.today())
+        dialog = RecordDialog(context, kind, form_ctx, patient_id=patient.id, owner_id=owner_id or patient.id,
+                              patient_text=patient_label(patient, context), existing=existing, parent=parent)
+        dialog.open()
+        if on_open:
+            on_open(dialog)
+
+    if kind.prepare is None:
+        build({})
+        return
+    actor = context.actor
+    context.jobs.run(lambda _p, _c: kind.prepare(actor), on_done=build, on_error=lambda exc: show_error(parent, exc))
+
+
+def delete_record(parent: QWidget | None, context: AppContext, kind: KindUi, row: Any, *, patient_id: int,
+                  on_done: Callable[[dict], None] | None = None) -> bool:
+    """Ask, then delete; the deletion is undoable (Ctrl+Z) and kept in the audit trail.
+    Returns whether the deletion was started."""
+    what = kind.describe(row)
+    if not confirm(parent, f"Delete {kind.noun}", f"Delete the {what}?",
+                   detail="You can undo this with Ctrl+Z; the audit trail keeps a copy.", action="Delete", destructive=True):
+        return False
+    run_write(
+        context, lambda actor: kind.delete(actor, row.id, row.version),
+        patient_id=patient_id, kinds=(kind.change_kind,),
+        undo=lambda before: UndoEntry(f"Delete {kind.noun}", patient_id, (kind.change_kind,),
+                                      lambda actor: kind.restore(actor, before)),
+        on_done=on_done, on_error=lambda exc: show_error(parent, exc),
+    )
+    return True
