@@ -16,6 +16,33 @@ from ui.panels.widgets import Card, Sparkline, muted, set_chip
 HEADERS = ("Measure", "Latest", "Band", "Since baseline", "Since last check-in", "Course", "Next due", "")
 
 
+def unit_suffix(unit: str | None) -> str:
+    """'7 %', '525 m', '1/10'; 'points' goes without saying."""
+    if not unit or unit == "points":
+        return ""
+    return unit if unit.startswith("/") else f" {unit}"
+
+
+def _pretty(name: str) -> str:
+    return name.replace("_pct", " %").replace("_min", " (min)").replace("_", " ").capitalize()
+
+
+def score_details(inst, measurement) -> str:
+    """Subscales, components and derived scores of the latest administration (PCS
+    subscales, PSQI components, WPAI's four percentages) for the value's tooltip."""
+    details = measurement.details or {}
+    lines = [f"{inst.name}", f"Taken {measurement.taken_at:%d %b %Y %H:%M}"
+             + (f" by {measurement.entered_by_name}" if measurement.entered_by_name else "")]
+    for group in ("subscales", "components", "derived"):
+        for name, value in (details.get(group) or {}).items():
+            if value is not None:
+                lines.append(f"{_pretty(name)}: {value:.{max(inst.decimals, 0)}f}" if isinstance(value, float) else f"{_pretty(name)}: {value}")
+    missing = details.get("missing_items") or []
+    if missing:
+        lines.append(f"Items left blank: {', '.join(map(str, missing))}")
+    return "\n".join(lines)
+
+
 def _change_label() -> QLabel:
     label = QLabel()
     label.setTextFormat(Qt.TextFormat.RichText)
@@ -42,6 +69,8 @@ class InstrumentLine:
         self.value.setFont(big)
         self.taken = muted()
         self.band = QLabel()
+        self.band.setWordWrap(True)
+        self.band.setMaximumWidth(190)
         self.from_baseline = _change_label()
         self.from_checkin = _change_label()
         self.sparkline = Sparkline()
@@ -83,13 +112,15 @@ class InstrumentLine:
         self.name.setToolTip(inst.name)
         self.count.setText(f"{data.count} this episode" if data.count else "not recorded this episode")
         latest = data.latest
-        unit = f" {inst.unit}" if inst.unit and inst.unit not in ("points",) else ""
-        self.value.setText(f"{inst.format(latest.total)}{unit}" if latest else "–")
+        self.value.setText(f"{inst.format(latest.total)}{unit_suffix(inst.unit)}" if latest else "–")
+        self.value.setToolTip(score_details(inst, latest) if latest else "")
         self.taken.setText(f"{latest.taken_at:%d %b %Y}" if latest else "")
         if latest and latest.band:
             set_chip(self.band, latest.band, palette.severity_colour(inst, latest.band_severity))
         else:
-            set_chip(self.band, "no band" if latest else "", None)
+            # Many measures have no validated bands (instruments.md): say so quietly.
+            set_chip(self.band, "—" if latest else "", None)
+            self.band.setToolTip("" if inst.bands else f"{inst.short_name} has no validated severity bands")
         self.from_baseline.setText(_change_html(data, data.from_baseline, "baseline"))
         self.from_checkin.setText(_change_html(data, data.from_checkin, "check-in"))
         colour = palette.severity_colour(inst, latest.band_severity) if latest and latest.band else palette.NEUTRAL
@@ -113,9 +144,14 @@ class InstrumentLine:
 def _change_html(data: InstrumentRow, change, since: str) -> str:
     text = describe_change(data.instrument, change)
     if text is None:
-        reason = "no baseline yet" if since == "baseline" else "no check-in value"
         if data.latest is None:
             reason = ""
+        elif since == "baseline":
+            reason = "baseline only" if data.count == 1 else "no change"
+        elif data.at_checkin is not None and data.at_checkin.id == data.latest.id:
+            reason = "no new value since the check-in"
+        else:
+            reason = "no value at the last check-in" if data.at_checkin is None else ""
         return f"<span style='color:{palette.MUTED}'>{reason}</span>"
     colour = palette.TONES[text.tone]
     verdicts = " · ".join(text.verdicts)

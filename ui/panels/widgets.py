@@ -29,8 +29,10 @@ class Card(QFrame):
         super().__init__(parent)
         self.setObjectName(object_name or "card")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        # Styled by a property, not the object name, so subclasses may rename the card.
+        self.setProperty("card", True)
         self.setStyleSheet(
-            f"#{self.objectName()} {{ background: palette(base); border: 1px solid {palette.CARD_BORDER}; border-radius: 6px; }}"
+            f'QFrame[card="true"] {{ background: palette(base); border: 1px solid {palette.CARD_BORDER}; border-radius: 6px; }}'
         )
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 8, 12, 10)

@@ -1,0 +1,164 @@
+"""Psychology: CBT / mindfulness course progress (modules done of total) and home
+practice minutes per week."""
+
+from __future__ import annotations
+
+from statistics import mean
+
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from teamdash.record import CourseWithPractice, PatientRecord
+from ui.context import AppContext
+from ui.dialogs.kinds import COURSE, PRACTICE_WEEK, label_of
+from ui.dialogs.record_dialog import delete_record, open_record_dialog
+from ui.panels.charts import SmallChart
+from ui.panels.record_list import RecordListCard
+from ui.panels.table import Column
+from ui.panels.widgets import Card, muted, progress_bar, set_progress
+
+RECENT_WEEKS = 4
+
+
+def practice_text(practice) -> str:
+    if not practice:
+        return "Home practice: not logged yet"
+    recent = [p.minutes for p in practice[-RECENT_WEEKS:]]
+    return (f"Home practice: {mean(recent):.0f} min/week over the last {len(recent)} logged week{'s' if len(recent) != 1 else ''}"
+            f" · {sum(p.minutes for p in practice)} min in total")
+
+
+class CourseCard(Card):
+    def __init__(self, context: AppContext, on_course_changed):
+        super().__init__("CBT / mindfulness course", object_name="card_course")
+        self.context = context
+        self.record: PatientRecord | None = None
+        self._on_course_changed = on_course_changed
+        self.chooser = QComboBox()
+        self.chooser.setObjectName("course_chooser")
+        self.chooser.currentIndexChanged.connect(lambda _i: self._show_selected())
+        self._actions.addWidget(self.chooser)
+        self.add_button = self.add_action("New course…", "Enrol the patient in a course", self.add, name="add_course")
+        self.edit_button = self.add_action("Edit course…", "Update modules done or status", self.edit, name="edit_course")
+        self.delete_button = self.add_action("Delete course…", "Delete the course and its practice log", self.delete,
+                                             name="delete_course")
+        self.empty = muted("No course yet.")
+        self.body.addWidget(self.empty)
+        self.content = QWidget()
+        row = QHBoxLayout(self.content)
+        row.setContentsMargins(0, 0, 0, 0)
+        left = QVBoxLayout()
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        self.figures: dict[str, QLabel] = {}
+        for n, (key, text) in enumerate((("kind", "Course"), ("started", "Started"), ("status", "Status"))):
+            grid.addWidget(muted(text), n, 0)
+            self.figures[key] = QLabel()
+            self.figures[key].setObjectName(f"course_{key}")
+            grid.addWidget(self.figures[key], n, 1)
+        left.addLayout(grid)
+        self.modules = progress_bar(None)
+        self.modules.setObjectName("course_modules")
+        left.addWidget(self.modules)
+        self.practice = QLabel()
+        self.practice.setObjectName("course_practice")
+        self.practice.setWordWrap(True)
+        left.addWidget(self.practice)
+        left.addStretch(1)
+        row.addLayout(left, 0)
+        self.chart = SmallChart(height=170, y_label="min/week")
+        row.addWidget(self.chart, 1)
+        self.body.addWidget(self.content)
+
+    def selected(self) -> CourseWithPractice | None:
+        if self.record is None:
+            return None
+        course_id = self.chooser.currentData()
+        return next((c for c in self.record.courses if c.course.id == course_id), None)
+
+    def set_record(self, record: PatientRecord) -> None:
+        keep = self.chooser.currentData()
+        self.record = record
+        self.chooser.blockSignals(True)
+        self.chooser.clear()
+        for c in record.courses:
+            self.chooser.addItem(f"{c.course.kind} (from {c.course.started_on:%d %b %Y})", c.course.id)
+        active = [c for c in record.courses if c.course.status == "active"] or list(record.courses)
+        wanted = keep if any(c.course.id == keep for c in record.courses) else (active[-1].course.id if active else None)
+        self.chooser.setCurrentIndex(max(0, self.chooser.findData(wanted)))
+        self.chooser.blockSignals(False)
+        self.chooser.setVisible(len(record.courses) > 1)
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        chosen = self.selected()
+        writable = self.context.actor.can("write_clinical")
+        self.add_button.setEnabled(writable and self.record is not None)
+        self.edit_button.setEnabled(writable and chosen is not None)
+        self.delete_button.setEnabled(writable and chosen is not None)
+        self.empty.setVisible(chosen is None)
+        self.content.setVisible(chosen is not None)
+        if chosen is not None:
+            self._show_course(chosen)
+        self._on_course_changed()
+
+    def _show_course(self, chosen: CourseWithPractice) -> None:
+        course, practice = chosen.course, chosen.practice
+        self.figures["kind"].setText(f"<b>{course.kind}</b>")
+        self.figures["started"].setText(f"{course.started_on:%d %b %Y}")
+        self.figures["status"].setText(label_of(course.status))
+        share = round(course.modules_done * 100 / course.modules_total)
+        set_progress(self.modules, share, f"{course.modules_done} of {course.modules_total} modules done")
+        self.practice.setText(practice_text(practice))
+        self.chart.reset()
+        if practice:
+            self.chart.bars([p.week_start for p in practice], [p.minutes for p in practice], colour="#8e7cc3")
+            recent = [p.minutes for p in practice[-RECENT_WEEKS:]]
+            self.chart.hline(mean(recent), colour="#6a4c93", label=f"recent mean {mean(recent):.0f}")
+            self.chart.setYRange(0, max(p.minutes for p in practice) * 1.15, padding=0)
+
+    def add(self) -> None:
+        if self.record is not None:
+            open_record_dialog(self, self.context, COURSE, patient=self.record.patient, record=self.record,
+                               discipline="psychology")
+
+    def edit(self) -> None:
+        chosen = self.selected()
+        if chosen is not None:
+            open_record_dialog(self, self.context, COURSE, patient=self.record.patient, record=self.record,
+                               discipline="psychology", existing=chosen.course)
+
+    def delete(self) -> None:
+        chosen = self.selected()
+        if chosen is not None:
+            delete_record(self, self.context, COURSE, chosen.course, patient_id=self.record.patient.id)
+
+
+PRACTICE_COLUMNS = (
+    Column("Week of", lambda p: f"{p.week_start:%d %b %Y}"),
+    Column("Practice minutes", lambda p: f"{p.minutes} min", numeric=True),
+)
+
+
+class CoursesPart(QWidget):
+    def __init__(self, context: AppContext):
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        self.practice = RecordListCard(
+            "Practice log", PRACTICE_WEEK, PRACTICE_COLUMNS,
+            rows=lambda _record: list(reversed(self.course.selected().practice)) if self.course.selected() else [],
+            context=context, discipline="psychology",
+            owner=lambda _record: self.course.selected().course.id if self.course.selected() else None,
+            empty="No practice logged for this course.", max_rows=6, table_width=320,
+        )
+        self.course = CourseCard(context, self._course_changed)
+        layout.addWidget(self.course)
+        layout.addWidget(self.practice)
+
+    def _course_changed(self) -> None:
+        if self.course.record is not None:
+            self.practice.set_record(self.course.record)
+
+    def set_record(self, record: PatientRecord) -> None:
+        self.course.set_record(record)

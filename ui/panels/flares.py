@@ -1,0 +1,55 @@
+"""The flare / setback log: date, severity, suspected trigger, what helped, days to
+recover. The programme teaches patients to manage fluctuations; the team reviews them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from statistics import median
+
+from teamdash.flares import FlareResult
+from teamdash.record import PatientRecord
+from ui.context import AppContext
+from ui.dialogs.kinds import FLARE
+from ui.panels import palette
+from ui.panels.record_list import RecordListCard
+from ui.panels.table import Column
+
+RECENT_DAYS = 90
+
+
+def severity_colour(severity: int) -> str:
+    steps = palette.SEVERITY_STEPS
+    return steps[min(len(steps) - 1, severity * len(steps) // 11)]
+
+
+def flare_summary(record: PatientRecord, rows: list[FlareResult]) -> str:
+    if not rows:
+        return ""
+    recent = [f for f in rows if f.started_on >= record.today - dt.timedelta(days=RECENT_DAYS)]
+    recovered = [f.days_to_recover for f in rows if f.days_to_recover is not None]
+    ongoing = sum(1 for f in rows if f.days_to_recover is None)
+    parts = [f"{len(recent)} in the last {RECENT_DAYS} days"]
+    if recovered:
+        parts.append(f"median recovery {median(recovered):g} days")
+    if ongoing:
+        parts.append(f"{ongoing} not yet recovered")
+    return " · ".join(parts)
+
+
+COLUMNS = (
+    Column("Started", lambda f: f"{f.started_on:%d %b %Y}"),
+    Column("Severity", lambda f: f"{f.severity}/10", numeric=True, colour=lambda f: severity_colour(f.severity)),
+    Column("Suspected trigger", lambda f: (f.suspected_trigger or "—").replace("\n", " "), stretch=True),
+    Column("What helped", lambda f: (f.what_helped or "—").replace("\n", " "), stretch=True),
+    Column("Recovered in", lambda f: "ongoing" if f.days_to_recover is None else f"{f.days_to_recover} days", numeric=True,
+           colour=lambda f: palette.OVERDUE if f.days_to_recover is None else None),
+)
+
+
+class FlaresSection(RecordListCard):
+    def __init__(self, context: AppContext):
+        super().__init__(
+            "Flares and setbacks", FLARE, COLUMNS,
+            rows=lambda record: sorted(record.flares, key=lambda f: f.started_on, reverse=True), context=context,
+            empty="No flares logged.", summary=flare_summary, max_rows=6,
+        )

@@ -1,0 +1,145 @@
+"""Sleep: the sleep diary night by night (bed time, latency, awakenings, wake after
+sleep onset, final wake, rise time, quality) with total sleep time and sleep efficiency
+computed per night (by the ``sleep_diary`` instrument), and weekly averages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from teamdash import sleep
+from teamdash.record import PatientRecord
+from teamdash.sleep import NightResult, SleepWeek
+from ui.context import AppContext
+from ui.dialogs.kinds import NIGHT
+from ui.panels import palette
+from ui.panels.charts import SmallChart
+from ui.panels.record_list import RecordListCard
+from ui.panels.table import Column, RecordTable
+from ui.panels.widgets import Card, muted
+
+# The usual treatment target for sleep efficiency (instruments.md: SE >= 85 %).
+SE_TARGET = 85.0
+
+
+def hours(minutes: float | None) -> str:
+    if minutes is None:
+        return "—"
+    whole = int(round(minutes))
+    return f"{whole // 60} h {whole % 60:02d}"
+
+
+def se_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} %"
+
+
+def se_colour(value: float | None) -> str | None:
+    if value is None:
+        return None
+    return palette.BETTER if value >= SE_TARGET else (palette.OVERDUE if value >= 75 else palette.WORSE)
+
+
+def _quality(n: NightResult) -> str:
+    return "—" if n.quality is None else f"{n.quality}/5"
+
+
+NIGHT_COLUMNS = (
+    Column("Night of", lambda n: f"{n.night_of:%a %d %b}"),
+    Column("Into bed", lambda n: n.bed_time),
+    Column("Lights out", lambda n: n.lights_out),
+    Column("Latency", lambda n: f"{n.sol_minutes} min", numeric=True),
+    Column("Awakenings", lambda n: str(n.awakenings), numeric=True),
+    Column("WASO", lambda n: f"{n.waso_minutes} min", numeric=True),
+    Column("Final wake", lambda n: n.final_wake),
+    Column("Out of bed", lambda n: n.out_of_bed),
+    Column("Quality", _quality),
+    Column("Time in bed", lambda n: hours(n.tib_minutes), numeric=True),
+    Column("Total sleep", lambda n: hours(n.tst_minutes), numeric=True),
+    Column("Efficiency", lambda n: se_text(n.efficiency), numeric=True, colour=lambda n: se_colour(n.efficiency)),
+    Column("Note", lambda n: (n.note or "").replace("\n", " "), stretch=True),
+)
+
+WEEK_COLUMNS = (
+    Column("Week of", lambda w: f"{w.week_start:%d %b %Y}"),
+    Column("Nights", lambda w: str(w.nights), numeric=True),
+    Column("Mean total sleep", lambda w: hours(w.tst_minutes), numeric=True),
+    Column("Mean efficiency", lambda w: se_text(w.efficiency), numeric=True, colour=lambda w: se_colour(w.efficiency)),
+    Column("Mean latency", lambda w: "—" if w.sol_minutes is None else f"{w.sol_minutes:.0f} min", numeric=True),
+    Column("Mean WASO", lambda w: "—" if w.waso_minutes is None else f"{w.waso_minutes:.0f} min", numeric=True, stretch=True),
+)
+
+
+def diary_summary(weeks: list[SleepWeek]) -> str:
+    if not weeks:
+        return ""
+    last = weeks[-1]
+    text = f"Week of {last.week_start:%d %b}: {hours(last.tst_minutes)} sleep, efficiency {se_text(last.efficiency)}"
+    if len(weeks) > 1 and weeks[0].efficiency is not None and last.efficiency is not None:
+        change = last.efficiency - weeks[0].efficiency
+        text += f" ({'+' if change >= 0 else '−'}{abs(change):.0f} percentage points since the first week)"
+    return text
+
+
+class SleepTrendCard(Card):
+    """Efficiency and total sleep per night with the 85 % target, and weekly means."""
+
+    def __init__(self):
+        super().__init__("Sleep diary: weekly averages", object_name="card_sleep_weeks")
+        row = QHBoxLayout()
+        self.weeks = RecordTable(WEEK_COLUMNS, max_rows=8)
+        self.weeks.setObjectName("table_sleep_weeks")
+        self.weeks.setMinimumWidth(460)
+        left = QVBoxLayout()
+        left.addWidget(self.weeks)
+        left.addStretch(1)
+        row.addLayout(left, 1)
+        self.chart = SmallChart(height=200, y_label="efficiency %")
+        self.chart.add_legend()
+        row.addWidget(self.chart, 1)
+        self.empty = muted("No diary nights recorded yet.")
+        self.body.addWidget(self.empty)
+        self.content = QWidget()
+        self.content.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.body.addWidget(self.content)
+
+    def set_record(self, record: PatientRecord) -> None:
+        nights = list(record.sleep_nights)
+        weeks = sleep.weekly_means(nights)
+        self.weeks.set_rows(list(reversed(weeks)))
+        self.summary.setText(diary_summary(weeks))
+        self.empty.setVisible(not nights)
+        self.content.setVisible(bool(nights))
+        self.chart.reset()
+        if nights:
+            self.chart.band(SE_TARGET, 100, colour=palette.BETTER)
+            self.chart.line([n.night_of for n in nights], [n.efficiency for n in nights], colour="#9bb7d4", name="per night",
+                            symbol="o")
+            # A week's mean sits mid-week (Thursday), among the nights it summarises.
+            self.chart.line([w.week_start + dt.timedelta(days=3) for w in weeks], [w.efficiency for w in weeks],
+                            colour="#2b6cb0", name="weekly mean",
+                            symbol="s")
+            low = min([n.efficiency for n in nights if n.efficiency is not None] + [SE_TARGET])
+            self.chart.setYRange(max(0, low - 10), 100, padding=0)
+
+
+class SleepDiaryPart(QWidget):
+    def __init__(self, context: AppContext):
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        self.trend = SleepTrendCard()
+        self.nights = RecordListCard(
+            "Sleep diary", NIGHT, NIGHT_COLUMNS,
+            rows=lambda record: sorted(record.sleep_nights, key=lambda n: n.night_of, reverse=True),
+            context=context, discipline="sleep", empty="No diary nights recorded yet.", max_rows=10,
+            summary=lambda _record, rows: f"{len(rows)} night{'s' if len(rows) != 1 else ''}" if rows else "",
+        )
+        layout.addWidget(self.trend)
+        layout.addWidget(self.nights)
+
+    def set_record(self, record: PatientRecord) -> None:
+        self.trend.set_record(record)
+        self.nights.set_record(record)
