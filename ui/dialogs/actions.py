@@ -132,9 +132,13 @@ class PatientActions(QObject):
 
 
 def connect_timeline(window: QWidget, slot: Callable[[int], None]) -> int:
-    """Connect every child that offers ``measurement_selected(int)`` (the timeline) to
-    ``slot``; returns how many were found. The integrator may also call this later for a
+    """Connect the window's ``measurement_selected(int)`` or, if it has none, every child
+    that offers one (the timeline) to ``slot``; returns how many were connected. The integrator may also call this later for a
     timeline created after ``install_actions``."""
+    own = getattr(window, "measurement_selected", None)
+    if isinstance(own, SignalInstance):  # the window forwards its timelines' selections
+        own.connect(slot)
+        return 1
     found = 0
     candidates = [getattr(window, "timeline", None), *window.findChildren(QObject)]
     seen: set[int] = set()

@@ -53,6 +53,26 @@ def changed_signal(editor: Editor):
     return None
 
 
+class _TabLeaves:
+    """Qt's date and time edits use Tab to step between their day/month/hour sections;
+    in a form Tab must move to the next field (sections: type on, or Left/Right)."""
+
+    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802 - Qt override
+        return QWidget.focusNextPrevChild(self, forward)
+
+
+class FormDateEdit(_TabLeaves, QDateEdit):
+    pass
+
+
+class FormDateTimeEdit(_TabLeaves, QDateTimeEdit):
+    pass
+
+
+class FormTimeEdit(_TabLeaves, QTimeEdit):
+    pass
+
+
 class NoteEdit(QPlainTextEdit):
     """Free text in a form: Enter saves the form like every other field, Shift+Enter
     starts a new line, Tab moves on."""
@@ -221,14 +241,14 @@ def make_editor(field: Field) -> Editor:
         unit = f" {field.suffix}" if field.suffix else ""
         return NumberEditor(field, _line(field, f"{field.minimum:g}–{field.maximum:g}{unit}" + ("" if field.required else " (optional)")))
     if kind == "date":
-        edit = QDateEdit()
+        edit = FormDateEdit()
         edit.setCalendarPopup(True)
         edit.setDisplayFormat("yyyy-MM-dd")
         return DateEditor(field, edit)
     if kind == "optional_date":
         return OptionalDateEditor(field, _line(field, "YYYY-MM-DD (optional)"))
     if kind == "datetime":
-        edit = QDateTimeEdit()
+        edit = FormDateTimeEdit()
         edit.setCalendarPopup(True)
         edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         return DateTimeEditor(field, edit)
@@ -240,6 +260,6 @@ def make_editor(field: Field) -> Editor:
         return BoolEditor(field, QCheckBox())
     if kind == "clock":  # a time of day that may be left blank (questionnaire items)
         return TextEditor(field, _line(field, "HH:MM" + ("" if field.required else " (optional)")))
-    edit = QTimeEdit()  # "time"
+    edit = FormTimeEdit()  # "time"
     edit.setDisplayFormat("HH:mm")
     return TimeEditor(field, edit)

@@ -66,6 +66,9 @@ class DisciplinePanel(QScrollArea):
                            f" (known: {', '.join(sorted(known_parts()))})")
         self.context = context
         self.record: PatientRecord | None = None
+        # A host that reloads the record itself after writes and calls set_record (the
+        # patient view) may turn this off to save the panel's own reload.
+        self.auto_reload = True
         self._stale = False
         self._loading = False
         self.setObjectName(f"panel_{discipline_code}")
@@ -128,6 +131,7 @@ class DisciplinePanel(QScrollArea):
         self.setEnabled(True)
         for section in self.sections:
             section.set_record(record)
+        self.instruments.set_writable(self.context.actor.can("write_clinical"))
         self.record_loaded.emit(record)
 
     def patient_id(self) -> int | None:
@@ -135,9 +139,11 @@ class DisciplinePanel(QScrollArea):
 
     # --- actions ------------------------------------------------------------------------------
 
-    def record_measurement(self, instrument_id: str | None) -> None:
+    def record_measurement(self, instrument_id: str | None):
+        """Open the measurement form (for one instrument, or with a chooser); returns it."""
         if self.record is not None and self.context.actor.can("write_clinical"):
-            open_measurement_dialog(self, self.context, self.record.patient, instrument_id=instrument_id)
+            return open_measurement_dialog(self, self.context, self.record.patient, instrument_id=instrument_id)
+        return None
 
     def show_history(self, instrument_id: str) -> MeasurementHistoryDialog | None:
         if self.record is None:
@@ -150,7 +156,7 @@ class DisciplinePanel(QScrollArea):
     # --- refreshing after writes ------------------------------------------------------------
 
     def _on_changes(self, changes: Changes) -> None:
-        if self.record is None or not changes.touches(self.patient_id()):
+        if not self.auto_reload or self.record is None or not changes.touches(self.patient_id()):
             return
         self._stale = True
         if self.isVisible():

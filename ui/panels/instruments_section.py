@@ -178,6 +178,12 @@ class InstrumentsSection(Card):
         self.grid.setColumnStretch(4, 2)
         self.body.addLayout(self.grid)
 
+    def set_writable(self, writable: bool) -> None:
+        for line in self.lines.values():
+            line.record.setEnabled(writable)
+        for button in self.findChildren(QToolButton, "record_measurement"):
+            button.setEnabled(writable)
+
     def set_record(self, record: PatientRecord) -> None:
         rows = [instrument_row(record, i) for i in self.lines]
         for data in rows:
