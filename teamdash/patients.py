@@ -415,6 +415,23 @@ def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> P
     return get_patient(actor, row.id, today=today)
 
 
+def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
+    """``create_patient``'s checks on one new patient's fields, without writing (bulk
+    import validates many rows, then inserts them in one go). Returns the clean column
+    values; raises ``ValidationError`` naming the field."""
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"unknown patient field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    values = dict(values)
+    for required in ("clinic_id", "given_name", "family_name", "date_of_birth", "referral_date"):
+        values.setdefault(required, None)
+    clean = _clean(values, _today(today))
+    if clean.get("episode_start") is None:
+        clean["episode_start"] = clean["referral_date"]
+    _check_dates(clean)
+    return clean
+
+
 def update_patient(actor: Actor, patient_id: int, expected_version: int, *, today: dt.date | None = None, **changes) -> PatientDetail:
     auth.require(actor, "write_patient")
     unknown = set(changes) - set(EDITABLE)

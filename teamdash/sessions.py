@@ -76,6 +76,12 @@ def _clean(values: dict, now: dt.datetime) -> dict:
     return out
 
 
+def validate_new(values: dict, *, now: dt.datetime | None = None) -> dict:
+    """``add_session``'s checks on one session's fields (discipline, held_at, kind,
+    minutes, attendance, clinician, note), without writing: for bulk import."""
+    return _clean(values, now or dt.datetime.now())
+
+
 def add_session(
     actor: Actor,
     patient_id: int,
