@@ -214,6 +214,16 @@ def refresh(patient_id: int) -> None:
     _store([compute(f) for f in _facts_for([patient_id], dt.datetime.now())])
 
 
+def refresh_many(patient_ids, chunk: int = 500) -> int:
+    """Recompute the summaries of some patients (a bulk import's), a few queries per
+    ``chunk`` patients; call inside the writing transaction."""
+    ids = sorted(set(patient_ids))
+    now = dt.datetime.now()
+    for start in range(0, len(ids), chunk):
+        _store([compute(f) for f in _facts_for(ids[start:start + chunk], now)])
+    return len(ids)
+
+
 def refresh_all(progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute every summary (after a migration, the demo, an import)."""
     rows = [compute(f) for f in _facts_for(None, dt.datetime.now())]
