@@ -1,0 +1,742 @@
+"""Outcome timelines (pyqtgraph): one small plot per measure, or several measures on a
+normalised 0–100 worse→better axis.
+
+The data comes ready-shaped from ``teamdash.timelines``; this module only maps it onto
+plot items. Plots, bands and marker pools are created once per instrument and reused:
+switching patient calls ``setData``/``setValue`` on existing items, never rebuilds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QFont
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from teamdash import disciplines, instruments, timelines
+from teamdash.record import PatientRecord
+from teamdash.timelines import MeasurePoint, MeasureSeries, PatientTimeline
+
+pg.setConfigOptions(antialias=True, background="w", foreground="#3c4650")
+
+MODE_PER_MEASURE = "per_measure"
+MODE_NORMALISED = "normalised"
+RANGE_ALL, RANGE_12M, RANGE_3M, RANGE_CUSTOM = "all", "12m", "3m", "custom"
+
+# Severity ramp for band shading, best to worst; drawn faintly behind the data.
+BAND_RAMP = ("#2e7d32", "#9a8a00", "#e07b00", "#c62828", "#7b1010")
+BAND_ALPHA = 34
+SAFETY_COLOUR = "#c62828"
+CHECKIN_COLOUR = "#3b5b92"
+FLARE_COLOUR = "#d9480f"
+TODAY_COLOUR = "#8a939c"
+ATTENDANCE_COLOUR = {"no_show": "#c62828", "cancelled": "#9aa3ab"}
+# Distinct colours for measures sharing the normalised axis (Okabe–Ito, then Tableau).
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f3c8d", "#3969ac",
+           "#11a579", "#e73f74", "#80ba5a", "#f2b701", "#008695", "#a5aa99")
+
+MIN_PLOT_HEIGHT = 140
+MIN_COLUMN_WIDTH = 340
+MAX_COLUMNS = 3
+LEFT_AXIS_WIDTH = 46
+DAY = 86400.0
+CHECKIN_LABEL_PX = 48  # room a check-in date label needs before the next one
+
+
+def _colour(hex_colour: str, alpha: int = 255) -> QColor:
+    colour = QColor(hex_colour)
+    colour.setAlpha(alpha)
+    return colour
+
+
+def _small_font() -> QFont:
+    font = QFont()
+    font.setPointSizeF(7.5)
+    return font
+
+
+def band_colour(severity: int, worst: int) -> QColor:
+    share = severity / worst if worst else 0.0
+    return _colour(BAND_RAMP[round(share * (len(BAND_RAMP) - 1))], BAND_ALPHA)
+
+
+def _when(moment: dt.datetime | dt.date) -> str:
+    if isinstance(moment, dt.datetime):
+        return f"{moment:%a %d %b %Y, %H:%M}"
+    return f"{moment:%a %d %b %Y}"
+
+
+def with_unit(inst: instruments.Instrument, value: float | None) -> str:
+    """``1/10``, ``16 %``, ``525 m``; scores in plain points carry no unit."""
+    text = inst.format(value)
+    if value is None or not inst.unit or inst.unit == "points":
+        return text
+    return f"{text}{inst.unit}" if inst.unit.startswith("/") else f"{text} {inst.unit}"
+
+
+def measurement_tip(series: MeasureSeries, point: MeasurePoint) -> str:
+    """The hover text of one measurement: what, when, value, band, who entered it."""
+    inst = series.instrument
+    lines = [f"{inst.short_name}: {with_unit(inst, point.value)}", _when(point.taken_at)]
+    if point.band:
+        lines.append(f"Band: {point.band}")
+    if series.baseline is not None and point.measurement_id == series.baseline.measurement_id:
+        lines.append("Baseline of this episode")
+    lines.append(f"Entered by {point.entered_by or 'import / system'}")
+    if point.safety:
+        lines.append("Safety item answered positively")
+    if point.note:
+        lines.append(f"Note: {point.note}")
+    return "\n".join(lines)
+
+
+def session_tip(tick: timelines.SessionTick) -> str:
+    name = disciplines.get(tick.discipline).name
+    who = f" with {tick.clinician}" if tick.clinician else ""
+    minutes = f", {tick.minutes} min" if tick.minutes else ""
+    return f"{name} session {_when(tick.held_at)}\n{tick.kind}{who}{minutes}\n{tick.attendance.replace('_', '-')}"
+
+
+def goal_tip(series: MeasureSeries, goal: timelines.GoalTarget) -> str:
+    due = f" by {goal.due_on:%d %b %Y}" if goal.due_on else ""
+    return f"Goal: {goal.text}\nTarget {series.format(goal.value)}{due} ({goal.status.replace('_', ' ')})"
+
+
+class _TimeViewBox(pg.ViewBox):
+    """Drag pans in time; Ctrl+wheel zooms in time; a plain wheel scrolls the page."""
+
+    def wheelEvent(self, ev, axis=None):
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis=0)
+        else:
+            ev.ignore()
+
+
+def _new_plot() -> pg.PlotItem:
+    plot = pg.PlotItem(viewBox=_TimeViewBox(), axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.getViewBox().setMouseEnabled(x=True, y=False)
+    plot.showGrid(x=True, y=True, alpha=0.12)
+    plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+    plot.setContentsMargins(2, 2, 6, 2)
+    return plot
+
+
+def _pool(plot: pg.PlotItem, pool: list, count: int, factory: Callable[[], pg.GraphicsObject]) -> list:
+    """Grow ``pool`` to ``count`` items on ``plot``; hide the ones not needed."""
+    while len(pool) < count:
+        item = factory()
+        plot.addItem(item)
+        pool.append(item)
+    for i, item in enumerate(pool):
+        item.setVisible(i < count)
+    return pool[:count]
+
+
+class _Markers:
+    """What every plot shares: today, check-in lines, flare and session markers."""
+
+    def __init__(self, plot: pg.PlotItem):
+        self.plot = plot
+        self.today = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(TODAY_COLOUR, width=1, style=Qt.PenStyle.DotLine))
+        plot.addItem(self.today)
+        self.checkin_lines: list[pg.InfiniteLine] = []
+        self.sessions = pg.ScatterPlotItem(symbol="|", size=7, hoverable=True, tip=lambda x, y, data: session_tip(data))
+        self.flares = pg.ScatterPlotItem(symbol="t", size=10, pen=pg.mkPen("w", width=0.8), brush=pg.mkBrush(FLARE_COLOUR),
+                                         hoverable=True, tip=lambda x, y, data: data.text)
+        for item in (self.sessions, self.flares):
+            item.setZValue(5)
+            plot.addItem(item)
+        self.labelled = False
+        self._shown: list[tuple[pg.InfiniteLine, timelines.CheckInMarker]] = []
+        plot.getViewBox().sigXRangeChanged.connect(self.relabel)
+        plot.getViewBox().sigResized.connect(self.relabel)
+
+    def _checkin_line(self) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_colour(CHECKIN_COLOUR, 150), width=1.2, style=Qt.PenStyle.DashLine),
+                               label="", labelOpts={"position": 0.99, "color": CHECKIN_COLOUR, "anchors": [(-0.05, 0), (-0.05, 0)]})
+        line.setZValue(-5)
+        line.label.setFont(_small_font())
+        return line
+
+    def update(self, timeline: PatientTimeline, sessions: list[timelines.SessionTick], lanes: tuple[float, float], labelled: bool) -> None:
+        """``lanes``: the y of the session ticks (below the data) and of the flare marks (above)."""
+        session_y, flare_y = lanes
+        self.today.setValue(timeline.today_x)
+        self.labelled = labelled
+        self._shown = list(zip(_pool(self.plot, self.checkin_lines, len(timeline.checkins), self._checkin_line), timeline.checkins))
+        for line, marker in self._shown:
+            line.setValue(marker.x)
+            line.setToolTip(marker.label)
+        self.relabel()
+        self.sessions.setData(
+            x=np.array([s.x for s in sessions], dtype=float),
+            y=np.full(len(sessions), session_y),
+            brush=[pg.mkBrush(ATTENDANCE_COLOUR.get(s.attendance, s.colour)) for s in sessions],
+            pen=[pg.mkPen(ATTENDANCE_COLOUR.get(s.attendance, s.colour), width=1.2) for s in sessions],
+            data=list(sessions),
+        )
+        self.flares.setData(
+            x=np.array([f.x for f in timeline.flares], dtype=float),
+            y=np.full(len(timeline.flares), flare_y),
+            data=list(timeline.flares),
+        )
+
+
+    def relabel(self, *_args) -> None:
+        """Date labels on check-in lines, skipping any that would overlap the previous
+        one at the current zoom (re-run after every pan, zoom and resize)."""
+        vb = self.plot.getViewBox()
+        (x0, x1), width = vb.viewRange()[0], vb.width()
+        px_per_second = width / (x1 - x0) if x1 > x0 and width > 0 else 0.0
+        last_px = -math.inf
+        for line, marker in self._shown:
+            px = (marker.x - x0) * px_per_second
+            show = self.labelled and px_per_second > 0 and px - last_px >= CHECKIN_LABEL_PX
+            text = marker.label.removeprefix("Check-in ") if show else ""
+            if line.label.format != text:
+                line.label.format = text
+                line.label.valueChanged()
+            if show:
+                last_px = px
+
+
+def lanes(y_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The view's y range with a lane below the data for session ticks and one above
+    for flares, so markers never sit on top of a measurement; and the lanes' y."""
+    lo, hi = y_range
+    span = (hi - lo) or 1.0
+    view = (lo - 0.16 * span, hi + 0.1 * span)
+    return view, (lo - 0.09 * span, hi + 0.05 * span)
+
+
+class MeasurePlot:
+    """One measure: bands, baseline and MCID lines, goal targets, points and markers."""
+
+    def __init__(self, instrument: instruments.Instrument, on_click: Callable[[int], None]):
+        self.instrument = instrument
+        self.plot = _new_plot()
+        self.series: MeasureSeries | None = None
+        self.bands = [self._band(b) for b in timelines._bands(instrument)]
+        self.markers = _Markers(self.plot)
+        decimals = instrument.decimals
+        self.baseline = pg.InfiniteLine(
+            angle=0, movable=False, pen=pg.mkPen("#5b6670", width=1.2, style=Qt.PenStyle.DashDotLine),
+            label=f"Baseline {{value:.{decimals}f}}", labelOpts={"position": 0.03, "color": "#4a5560", "anchors": [(0, 1), (0, 1)]},
+        )
+        self.mcid = pg.InfiniteLine(
+            angle=0, movable=False, pen=pg.mkPen("#2e7d32", width=1.2, style=Qt.PenStyle.DashLine),
+            label=f"MCID {{value:.{decimals}f}}", labelOpts={"position": 0.97, "color": "#2e7d32", "anchors": [(1, 1), (1, 1)]},
+        )
+        self.curve = pg.PlotDataItem(connect="finite")
+        self.points = pg.ScatterPlotItem(size=8, hoverable=True, tip=self._tip, hoverSize=11)
+        self.points.sigClicked.connect(lambda _item, spots, _ev: spots and on_click(spots[0].data().measurement_id))
+        self.selected = pg.ScatterPlotItem(size=17, pen=pg.mkPen("#111111", width=2), brush=None)
+        self.goal_lines: list[pg.PlotDataItem] = []
+        self.goal_ends = pg.ScatterPlotItem(symbol="d", size=10, hoverable=True, tip=self._goal_tip)
+        for item, z in ((self.baseline, 1), (self.mcid, 1), (self.curve, 2), (self.goal_ends, 3), (self.points, 4), (self.selected, 6)):
+            item.setZValue(z)
+            self.plot.addItem(item)
+
+    def _band(self, band: timelines.BandRegion) -> pg.LinearRegionItem:
+        region = pg.LinearRegionItem(values=(band.low, band.high), orientation="horizontal", movable=False,
+                                     brush=pg.mkBrush(band_colour(band.severity, band.worst_severity)), pen=pg.mkPen(None))
+        region.setZValue(-10)
+        region.setToolTip(band.label)
+        self.plot.addItem(region)
+        return region
+
+    def _tip(self, x, y, data) -> str:
+        return measurement_tip(self.series, data)
+
+    def _goal_tip(self, x, y, data) -> str:
+        return goal_tip(self.series, data)
+
+    def _goal_line(self) -> pg.PlotDataItem:
+        return pg.PlotDataItem(pen=pg.mkPen(self.series.colour, width=1.6, style=Qt.PenStyle.DashLine))
+
+    def update(self, series: MeasureSeries, timeline: PatientTimeline, labelled: bool) -> None:
+        self.series = series
+        colour = series.colour
+        valued = [p for p in series.points if p.value is not None]
+        self.curve.setData(np.array(series.line_x, dtype=float), np.array(series.line_y, dtype=float),
+                           pen=pg.mkPen(_colour(colour, 200), width=2))
+        self.points.setData(
+            x=np.array([p.x for p in valued], dtype=float),
+            y=np.array([p.value for p in valued], dtype=float),
+            brush=[pg.mkBrush(SAFETY_COLOUR if p.safety else colour) for p in valued],
+            pen=[pg.mkPen("#7b1010" if p.safety else "w", width=1.5 if p.safety else 1) for p in valued],
+            symbol=["star" if p.safety else "o" for p in valued],
+            data=valued,
+        )
+        self.selected.setData([], [])
+        self._set_line(self.baseline, series.baseline.value if series.baseline else None)
+        self._set_line(self.mcid, series.mcid_threshold)
+        self._update_goals(series)
+        own = [s for s in timeline.sessions if s.discipline == series.discipline]
+        view, marker_lanes = lanes(series.y_range)
+        self.markers.update(timeline, own, marker_lanes, labelled)
+        self.plot.getViewBox().setYRange(*view, padding=0)
+        self.plot.setTitle(self.title(series), size="9pt", justify="left")
+
+    @staticmethod
+    def _set_line(line: pg.InfiniteLine, value: float | None) -> None:
+        line.setVisible(value is not None)
+        if value is not None:
+            line.setValue(value)
+
+    def _update_goals(self, series: MeasureSeries) -> None:
+        lines = _pool(self.plot, self.goal_lines, len(series.goals), self._goal_line)
+        for line, goal in zip(lines, series.goals):
+            line.setData([goal.start_x, goal.end_x], [goal.value, goal.value])
+            line.setPen(pg.mkPen(series.colour, width=1.6, style=Qt.PenStyle.DashLine))
+            line.setZValue(3)
+        self.goal_ends.setData(
+            x=np.array([g.end_x for g in series.goals], dtype=float),
+            y=np.array([g.value for g in series.goals], dtype=float),
+            brush=pg.mkBrush("w"), pen=pg.mkPen(series.colour, width=1.6), data=list(series.goals),
+        )
+
+    @staticmethod
+    def title(series: MeasureSeries) -> str:
+        inst = series.instrument
+        parts = [f"<b>{inst.short_name}</b>"]
+        if series.latest is not None:
+            parts.append(with_unit(inst, series.latest.value))
+            if series.latest.band:
+                parts.append(f"<span style='color:#5b6670'>{series.latest.band}</span>")
+        change = series.change
+        if change.points is not None and change.verdict in ("better", "worse") and series.latest is not series.baseline:
+            colour = "#2e7d32" if change.verdict == "better" else "#c62828"
+            arrow = "▲" if change.points > 0 else "▼"
+            mcid = " · MCID met" if change.mcid_met else ""
+            parts.append(f"<span style='color:{colour}'>{arrow}{inst.format(abs(change.points))}{mcid}</span>")
+        return " &nbsp;".join(parts)
+
+    def select(self, measurement_id: int | None) -> bool:
+        point = next((p for p in (self.series.points if self.series else ()) if p.measurement_id == measurement_id), None)
+        if point is None or point.value is None:
+            self.selected.setData([], [])
+            return False
+        self.selected.setData([point.x], [point.value])
+        return True
+
+
+class NormalisedPlot:
+    """Several measures on one 0–100 axis, 0 = worst possible, 100 = best possible."""
+
+    def __init__(self, on_click: Callable[[int], None]):
+        self.plot = _new_plot()
+        self.plot.setLabel("left", "worse  ←  0–100  →  better")
+        self.on_click = on_click
+        self.markers = _Markers(self.plot)
+        self.curves: dict[str, tuple[pg.PlotDataItem, pg.ScatterPlotItem, list[pg.PlotDataItem]]] = {}
+        self.series: dict[str, MeasureSeries] = {}
+        self.legend = pg.LegendItem(colCount=6, labelTextSize="8pt", verSpacing=-4, horSpacing=14)
+        self.selected = pg.ScatterPlotItem(size=17, pen=pg.mkPen("#111111", width=2), brush=None)
+        self.selected.setZValue(6)
+        self.plot.addItem(self.selected)
+
+    def _items_for(self, series: MeasureSeries, colour: str):
+        if series.id not in self.curves:
+            curve = pg.PlotDataItem(connect="finite")
+            points = pg.ScatterPlotItem(size=7, hoverable=True, hoverSize=10,
+                                        tip=lambda x, y, data: measurement_tip(self.series[data[0]], data[1]) + f"\nNormalised: {y:.0f}/100")
+            points.sigClicked.connect(lambda _item, spots, _ev: spots and self.on_click(spots[0].data()[1].measurement_id))
+            for item, z in ((curve, 2), (points, 4)):
+                item.setZValue(z)
+                self.plot.addItem(item)
+            self.curves[series.id] = (curve, points, [])
+        return self.curves[series.id]
+
+    def update(self, shown: list[MeasureSeries], timeline: PatientTimeline) -> None:
+        self.series = {s.id: s for s in shown}
+        self.legend.clear()
+        for key, (curve, points, goals) in self.curves.items():
+            visible = key in self.series
+            for item in (curve, points, *goals):
+                item.setVisible(visible)
+        for index, series in enumerate(shown):
+            colour = PALETTE[index % len(PALETTE)]
+            curve, points, goals = self._items_for(series, colour)
+            curve.setData(np.array(series.line_x, dtype=float), np.array(series.line_norm, dtype=float), pen=pg.mkPen(colour, width=2))
+            valued = [p for p in series.points if p.normalised is not None]
+            points.setData(
+                x=np.array([p.x for p in valued], dtype=float), y=np.array([p.normalised for p in valued], dtype=float),
+                brush=[pg.mkBrush(SAFETY_COLOUR if p.safety else colour) for p in valued],
+                pen=pg.mkPen("w", width=1), symbol=["star" if p.safety else "o" for p in valued],
+                data=[(series.id, p) for p in valued],
+            )
+            self._update_goals(series, goals, colour)
+            self.legend.addItem(curve, series.instrument.short_name)
+        self.selected.setData([], [])
+        view, marker_lanes = lanes((0.0, 100.0))
+        self.markers.update(timeline, list(timeline.sessions), marker_lanes, True)
+        self.plot.getViewBox().setYRange(*view, padding=0)
+
+    def _update_goals(self, series: MeasureSeries, pool: list, colour: str) -> None:
+        targets = [g for g in series.goals if g.normalised is not None]
+        factory = lambda: pg.PlotDataItem()  # noqa: E731
+        for line, goal in zip(_pool(self.plot, pool, len(targets), factory), targets):
+            line.setData([goal.start_x, goal.end_x], [goal.normalised, goal.normalised],
+                         pen=pg.mkPen(colour, width=1.4, style=Qt.PenStyle.DashLine))
+            line.setZValue(3)
+
+    def select(self, measurement_id: int | None) -> bool:
+        for series in self.series.values():
+            for p in series.points:
+                if p.measurement_id == measurement_id and p.normalised is not None:
+                    self.selected.setData([p.x], [p.normalised])
+                    return True
+        self.selected.setData([], [])
+        return False
+
+
+class TimelineView(QWidget):
+    """The outcome timelines of the open patient, with their controls."""
+
+    measurement_selected = Signal(int)
+    selection_changed = Signal(object)  # the instrument ids the user chose, None = key measures
+    mode_changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self.timeline: PatientTimeline | None = None
+        self.plots: dict[str, MeasurePlot] = {}
+        self.normalised = NormalisedPlot(self._clicked)
+        self.mode = MODE_PER_MEASURE
+        self.range_preset = RANGE_ALL
+        self.custom_selection: tuple[str, ...] | None = None
+        self.selected_measurement: int | None = None
+        self._layout_key: tuple | None = None
+        self._syncing = False
+        self._build_controls()
+        self._build_canvas()
+        for vb in self._all_viewboxes():
+            vb.sigXRangeChanged.connect(self._x_range_changed)
+
+    # --- widgets ---------------------------------------------------------------------------
+
+    def _segment(self, group: QButtonGroup, text: str, key: str, tip: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setCheckable(True)
+        button.setToolTip(tip)
+        button.setProperty("key", key)
+        button.setProperty("segment", True)
+        group.addButton(button)
+        return button
+
+    def _build_controls(self) -> None:
+        self.mode_group = QButtonGroup(self)
+        self.per_measure_button = self._segment(self.mode_group, "Per measure", MODE_PER_MEASURE, "One plot per measure, in its own units")
+        self.normalised_button = self._segment(self.mode_group, "Normalised", MODE_NORMALISED,
+                                               "All selected measures on one 0–100 axis: 0 = worst possible, 100 = best possible")
+        self.per_measure_button.setChecked(True)
+        self.mode_group.buttonClicked.connect(lambda b: self.set_mode(b.property("key")))
+        self.measures_button = QToolButton(self)
+        self.measures_button.setText("Measures")
+        self.measures_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.measures_menu = QMenu(self)
+        self.measures_button.setMenu(self.measures_menu)
+        self.range_group = QButtonGroup(self)
+        self.range_buttons = {
+            RANGE_ALL: self._segment(self.range_group, "Fit all", RANGE_ALL, "Show the whole record"),
+            RANGE_12M: self._segment(self.range_group, "12 mo", RANGE_12M, "Show the last 12 months"),
+            RANGE_3M: self._segment(self.range_group, "3 mo", RANGE_3M, "Show the last 3 months"),
+        }
+        self.range_buttons[RANGE_ALL].setChecked(True)
+        self.range_group.buttonClicked.connect(lambda b: self.show_range(b.property("key")))
+        self.hint = QLabel("Hover a point for details · drag to pan · Ctrl+wheel to zoom", self)
+        self.hint.setObjectName("hint")
+        self.hint.setMinimumWidth(0)
+        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(0)
+        for b in (self.per_measure_button, self.normalised_button):
+            bar.addWidget(b)
+        bar.addSpacing(10)
+        bar.addWidget(self.measures_button)
+        bar.addSpacing(12)
+        bar.addWidget(self.hint, 1)
+        for b in self.range_buttons.values():
+            bar.addWidget(b)
+        self._bar = bar
+
+    def _build_canvas(self) -> None:
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.canvas.setObjectName("timelineCanvas")
+        self.canvas.ci.setContentsMargins(0, 0, 0, 0)
+        self.canvas.ci.setSpacing(4)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.canvas)
+        self.empty = QLabel("No measurements recorded for this patient yet.", self)
+        self.empty.setObjectName("emptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(self.empty)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(self._bar)
+        layout.addWidget(self.stack, 1)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:
+        return QSize(800, 560)
+
+    # --- data --------------------------------------------------------------------------------
+
+    def set_record(self, record: PatientRecord) -> None:
+        self.set_timeline(timelines.build(record))
+
+    def set_timeline(self, timeline: PatientTimeline) -> None:
+        same_patient = self.timeline is not None and self.timeline.patient_id == timeline.patient_id
+        self.timeline = timeline
+        if not same_patient:
+            self.selected_measurement = None
+        self._rebuild_measures_menu()
+        self._refresh()
+        if not same_patient or self.range_preset != RANGE_CUSTOM:
+            self.show_range(self.range_preset if self.range_preset != RANGE_CUSTOM else RANGE_ALL)
+
+    def clear(self) -> None:
+        self.timeline = None
+        self.canvas.ci.clear()
+        self._layout_key = None
+        self.stack.setCurrentWidget(self.empty)
+
+    def shown_series(self) -> list[MeasureSeries]:
+        """The series currently selected for display, in display order."""
+        if self.timeline is None:
+            return []
+        wanted = self.custom_selection if self.custom_selection is not None else self.timeline.default_selection
+        shown = self.timeline.selected(wanted)
+        if self.mode == MODE_NORMALISED:
+            shown = [s for s in shown if s.instrument.direction is not None]
+        return shown
+
+    def _refresh(self) -> None:
+        shown = self.shown_series() if self.timeline else []
+        if not shown:
+            self.empty.setText("No measurements recorded for this patient yet." if self.timeline and not self.timeline.series
+                               else "No measure selected: choose some under “Measures”.")
+            self.stack.setCurrentWidget(self.empty)
+            return
+        self.stack.setCurrentWidget(self.scroll)
+        self._arrange(shown)
+        if self.mode == MODE_NORMALISED:
+            self.normalised.update(shown, self.timeline)
+            self.normalised.select(self.selected_measurement)
+            return
+        columns = self._columns(len(shown))
+        for index, series in enumerate(shown):
+            plot = self.plot_for(series.id)
+            plot.update(series, self.timeline, labelled=index < columns)
+            plot.select(self.selected_measurement)
+
+    def plot_for(self, instrument_id: str) -> MeasurePlot:
+        if instrument_id not in self.plots:
+            plot = MeasurePlot(instruments.get(instrument_id), self._clicked)
+            plot.plot.getViewBox().sigXRangeChanged.connect(self._x_range_changed)
+            self.plots[instrument_id] = plot
+        return self.plots[instrument_id]
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def _columns(self, count: int) -> int:
+        width = self.scroll.viewport().width() or self.width()
+        return max(1, min(MAX_COLUMNS, count, width // MIN_COLUMN_WIDTH))
+
+    def _arrange(self, shown: list[MeasureSeries]) -> None:
+        """Lay the plots out in a grid; only when the set, mode or column count changed."""
+        columns = 1 if self.mode == MODE_NORMALISED else self._columns(len(shown))
+        key = (self.mode, tuple(s.id for s in shown), columns)
+        if key == self._layout_key:
+            return
+        self._layout_key = key
+        layout = self.canvas.ci
+        layout.clear()
+        if self.mode == MODE_NORMALISED:
+            layout.addItem(self.normalised.plot, 0, 0)
+            layout.addItem(self.normalised.legend, 1, 0)
+            self.canvas.setMinimumHeight(2 * MIN_PLOT_HEIGHT)
+            return
+        for index, series in enumerate(shown):
+            layout.addItem(self.plot_for(series.id).plot, index // columns, index % columns)
+        rows = math.ceil(len(shown) / columns)
+        self.canvas.setMinimumHeight(rows * MIN_PLOT_HEIGHT)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.timeline is not None and self.mode == MODE_PER_MEASURE:
+            shown = self.shown_series()
+            if shown and self._layout_key and self._layout_key[2] != self._columns(len(shown)):
+                self._refresh()  # new column count: re-label the top row too
+
+    # --- mode, selection, range --------------------------------------------------------------
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in (MODE_PER_MEASURE, MODE_NORMALISED):
+            raise ValueError(mode)
+        x_range = self.x_range()
+        self.mode = mode
+        (self.per_measure_button if mode == MODE_PER_MEASURE else self.normalised_button).setChecked(True)
+        self._refresh()
+        if x_range is not None:
+            self._apply_x_range(*x_range)
+        self.mode_changed.emit(mode)
+
+    def set_selection(self, instrument_ids: Iterable[str] | None) -> None:
+        """Show these measures (None: the patient's key measures)."""
+        self.custom_selection = None if instrument_ids is None else tuple(instrument_ids)
+        x_range = self.x_range()
+        self._sync_measures_menu()
+        self._refresh()
+        if x_range is not None:
+            self._apply_x_range(*x_range)
+        self.selection_changed.emit(self.custom_selection)
+
+    def _rebuild_measures_menu(self) -> None:
+        menu = self.measures_menu
+        menu.clear()
+        if self.timeline is None:
+            return
+        reset = menu.addAction("Key measures of this patient")
+        reset.triggered.connect(lambda: self.set_selection(None))
+        current_discipline = None
+        for series in self.timeline.series.values():
+            if series.discipline != current_discipline:
+                current_discipline = series.discipline
+                menu.addSection(disciplines.get(current_discipline).name)
+            action = QAction(f"{series.instrument.short_name}  ({len(series.points)})", menu)
+            action.setCheckable(True)
+            action.setData(series.id)
+            action.toggled.connect(self._measure_toggled)
+            menu.addAction(action)
+        self._sync_measures_menu()
+
+    def _sync_measures_menu(self) -> None:
+        """Tick the measures shown (without re-announcing them) and count them on the button."""
+        if self.timeline is None:
+            return
+        wanted = set(self.custom_selection if self.custom_selection is not None else self.timeline.default_selection)
+        for action in self.measures_menu.actions():
+            if action.isCheckable():
+                action.blockSignals(True)
+                action.setChecked(action.data() in wanted)
+                action.blockSignals(False)
+        self.measures_button.setText(f"Measures ({len(wanted & set(self.timeline.series))})")
+
+    def _measure_toggled(self) -> None:
+        chosen = tuple(a.data() for a in self.measures_menu.actions() if a.isCheckable() and a.isChecked())
+        self.set_selection(chosen)
+
+    def show_range(self, preset: str) -> None:
+        if self.timeline is None:
+            return
+        today = dt.date.fromtimestamp(self.timeline.today_x)
+        if preset == RANGE_ALL:
+            lo, hi = self.timeline.fit_range
+        elif preset == RANGE_12M:
+            lo, hi = timelines.last_months(today, 12)
+        elif preset == RANGE_3M:
+            lo, hi = timelines.last_months(today, 3)
+        else:
+            raise ValueError(preset)
+        self.range_preset = preset
+        self.range_buttons[preset].setChecked(True)
+        self._apply_x_range(lo, hi)
+
+    def x_range(self) -> tuple[float, float] | None:
+        vb = next(iter(self._visible_viewboxes()), None)
+        return tuple(vb.viewRange()[0]) if vb is not None else None
+
+    def _all_viewboxes(self):
+        return [self.normalised.plot.getViewBox(), *(p.plot.getViewBox() for p in self.plots.values())]
+
+    def _visible_viewboxes(self):
+        if self.timeline is None:
+            return []
+        if self.mode == MODE_NORMALISED:
+            return [self.normalised.plot.getViewBox()]
+        return [self.plots[s.id].plot.getViewBox() for s in self.shown_series() if s.id in self.plots]
+
+    def _apply_x_range(self, lo: float, hi: float) -> None:
+        self._syncing = True
+        try:
+            for vb in self._visible_viewboxes():
+                vb.setXRange(lo, hi, padding=0)
+        finally:
+            self._syncing = False
+
+    def _x_range_changed(self, vb, x_range) -> None:
+        """A user panned or zoomed one plot: follow in the others (pyqtgraph's own X
+        link lines views up by screen position, which is wrong for side-by-side columns)."""
+        if self._syncing:
+            return
+        self.range_preset = RANGE_CUSTOM
+        checked = self.range_group.checkedButton()
+        if checked is not None:
+            self.range_group.setExclusive(False)
+            checked.setChecked(False)
+            self.range_group.setExclusive(True)
+        self._syncing = True
+        try:
+            for other in self._visible_viewboxes():
+                if other is not vb:
+                    other.setXRange(*x_range, padding=0)
+        finally:
+            self._syncing = False
+
+    # --- measurement selection ---------------------------------------------------------------
+
+    def _clicked(self, measurement_id: int) -> None:
+        self.select_measurement(measurement_id)
+        self.measurement_selected.emit(measurement_id)
+
+    def select_measurement(self, measurement_id: int | None) -> None:
+        self.selected_measurement = measurement_id
+        if self.mode == MODE_NORMALISED:
+            self.normalised.select(measurement_id)
+            return
+        for series in self.shown_series():
+            self.plots[series.id].select(measurement_id)
+
+    # --- scale -------------------------------------------------------------------------------
+
+    def apply_scale(self, scale: float) -> None:
+        """Tick and title fonts follow the UI scale (Ctrl+= / Ctrl+-)."""
+        font = QFont()
+        font.setPointSizeF(8.0 * scale)
+        for plot in [self.normalised.plot, *(p.plot for p in self.plots.values())]:
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setStyle(tickFont=font)
+            plot.getAxis("left").setWidth(int(LEFT_AXIS_WIDTH * scale))
+        self.canvas.setMinimumHeight(int(self.canvas.minimumHeight()))
+        if self.timeline is not None:
+            self._layout_key = None
+            self._refresh()
