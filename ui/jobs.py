@@ -100,6 +100,10 @@ class JobRunner(QObject):
         self.db_pool.start(_Runnable(fn, handle))
         return handle
 
+    def idle(self) -> bool:
+        """No job queued, running, or waiting for its result to reach the GUI thread."""
+        return not self._handles
+
     def wait(self, msecs: int = -1) -> bool:
         """Block until queued jobs finish (tests, shutdown)."""
         return self.db_pool.waitForDone(msecs)
