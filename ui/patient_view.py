@@ -1,0 +1,532 @@
+"""The open patient: a header (identity, programme facts, flags), then tabs: an overview
+(outcome timelines and one compact card per discipline plus the team's items) and one
+tab per discipline, whose panels come from ``ui.panels``.
+
+The record is read on the database thread; a late answer for a patient no longer shown
+is dropped. Panels are created when their tab is first opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics, QMouseEvent, QPainter
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from teamdash import disciplines, goals, instruments, record as records, sessions, timelines
+from teamdash.analytics import Flag
+from teamdash.disciplines import DisciplineDef
+from teamdash.record import PatientRecord
+from teamdash.timelines import MeasureSeries, PatientTimeline
+from ui.changes import Changes
+from ui.context import AppContext
+from ui.errors import show_error
+from ui.panels.palette import severity_colour
+from ui.timeline import TimelineView, with_unit
+
+OVERVIEW = "overview"
+CARD_MEASURES = 3
+CARD_GOALS = 2
+BETTER, WORSE, MUTED, OVERDUE = "#2e7d32", "#c62828", "#6b7580", "#c62828"
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text))
+
+
+def _day(day: dt.date | None, today: dt.date | None = None) -> str:
+    if day is None:
+        return "–"
+    if today is not None and day == today:
+        return "today"
+    return f"{day.day} {day:%b %Y}"
+
+
+class ElidedLabel(QLabel):
+    """One line of text cut with … to the width available; the full text is the tooltip."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        self.full_text = text
+        self.setToolTip(text)
+        super().setText(text)
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        elided = QFontMetrics(self.font()).elidedText(self.full_text, Qt.TextElideMode.ElideRight, rect.width())
+        painter.setPen(self.palette().windowText().color())
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), elided)
+
+
+# --- header ------------------------------------------------------------------------------------
+
+
+class PatientHeader(QFrame):
+    """Who the patient is and what needs attention. Flags cannot be hidden; in privacy
+    mode initials and ID replace the name and date of birth."""
+
+    MAX_OTHER_FLAGS = 3
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("patientHeader")
+        self.context = context
+        self.record: PatientRecord | None = None
+        self.clinic_id = QLabel(self)
+        self.clinic_id.setObjectName("clinicId")
+        self.name = QLabel(self)
+        self.name.setObjectName("patientName")
+        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = QLabel(self)
+        self.status.setObjectName("statusChip")
+        self.facts = ElidedLabel("", self)
+        self.facts.setObjectName("patientFacts")
+        self.programme = ElidedLabel("", self)
+        self.programme.setObjectName("patientFacts")
+        self.actions = ElidedLabel("", self)
+        self.actions.setObjectName("patientActions")
+        self.flag_box = QVBoxLayout()
+        self.flag_box.setSpacing(3)
+        self.flag_labels: list[QLabel] = []
+        top = QHBoxLayout()
+        top.setSpacing(10)
+        top.addWidget(self.clinic_id)
+        top.addWidget(self.name)
+        top.addStretch(1)
+        top.addWidget(self.status)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        layout.setSpacing(3)
+        layout.addLayout(top)
+        layout.addWidget(self.facts)
+        layout.addWidget(self.programme)
+        layout.addWidget(self.actions)
+        layout.addLayout(self.flag_box)
+        context.presentation.privacy_changed.connect(lambda _on: self.record and self.set_record(self.record))
+
+    def set_record(self, record: PatientRecord, *, panels: bool = True) -> None:
+        self.record = record
+        p = record.patient
+        privacy = self.context.presentation.privacy
+        self.clinic_id.setText(p.clinic_id)
+        self.name.setText(p.initials if privacy else p.full_name)
+        self.status.setText(p.status.replace("_", " ").capitalize())
+        self.status.setProperty("status", p.status)
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+        self.facts.setText(" · ".join(self._identity_facts(record, privacy)))
+        self.programme.setText(" · ".join(self._programme_facts(record)))
+        self.actions.setText(self._actions_text(record))
+        overdue = any(a.overdue(record.today) for a in record.open_actions)
+        self.actions.setProperty("overdue", overdue)
+        self.actions.style().unpolish(self.actions)
+        self.actions.style().polish(self.actions)
+        self._set_flags(record.flags)
+
+    @staticmethod
+    def _identity_facts(record: PatientRecord, privacy: bool) -> list[str]:
+        p = record.patient
+        facts = [f"{p.age} years" if p.age is not None else "age unknown"]
+        if p.sex and p.sex != "unknown":
+            facts.append(p.sex)
+        if not privacy:
+            facts.append(f"born {_day(p.date_of_birth)}")
+        if p.weeks_in_programme is not None:
+            facts.append(f"week {p.weeks_in_programme} of programme")
+        else:
+            facts.append(f"referred {_day(p.referral_date)}, programme not started")
+        facts.append(f"case manager {p.case_manager_name or 'not assigned'}")
+        return facts
+
+    @staticmethod
+    def _programme_facts(record: PatientRecord) -> list[str]:
+        p, today = record.patient, record.today
+        phase = record.current_rtw_phase
+        facts = [f"Return to work: {phase.label} since {_day(phase.started_on)}" if phase else "Return to work: no plan recorded"]
+        if phase and phase.hours_per_week:
+            facts[-1] += f" ({phase.hours_per_week:g} h/week)"
+        if p.status == "active":
+            if p.next_checkin is None:
+                facts.append("next check-in not booked")
+            elif p.next_checkin < today:
+                facts.append(f"check-in overdue since {_day(p.next_checkin)}")
+            else:
+                facts.append(f"next check-in {_day(p.next_checkin, today)}")
+        last = record.last_checkin
+        if last:
+            facts.append(f"last check-in {_day(last.held_on)}")
+        if record.flares:
+            flare = max(record.flares, key=lambda f: f.started_on)
+            facts.append(f"last flare {_day(flare.started_on)} ({flare.severity}/10)")
+        return facts
+
+    @staticmethod
+    def _actions_text(record: PatientRecord) -> str:
+        actions = sorted(record.open_actions, key=lambda a: (a.due_on or dt.date.max, a.id))
+        if not actions:
+            return "No open action items"
+        def one(a) -> str:
+            if a.due_on is None:
+                return a.text
+            return f"{a.text} (due {_day(a.due_on, record.today)}{', overdue' if a.overdue(record.today) else ''})"
+        noun = "action item" if len(actions) == 1 else "action items"
+        return f"{len(actions)} open {noun}: " + "; ".join(one(a) for a in actions)
+
+    def _set_flags(self, flags: tuple[Flag, ...]) -> None:
+        safety = [f for f in flags if f.kind == "safety"]
+        others = [f for f in flags if f.kind != "safety"]
+        shown = safety + others[: self.MAX_OTHER_FLAGS]
+        hidden = others[self.MAX_OTHER_FLAGS:]
+        lines = [(f"⚠  {f.reason}" if f.kind == "safety" else f"•  {f.reason}", f.kind) for f in shown]
+        if hidden:
+            lines.append((f"+ {len(hidden)} more: " + "; ".join(f.reason for f in hidden), "more"))
+        for label in self.flag_labels:
+            self.flag_box.removeWidget(label)
+            label.deleteLater()
+        self.flag_labels = [self._flag_label(text, kind) for text, kind in lines]
+        for label in self.flag_labels:
+            self.flag_box.addWidget(label)
+
+    def _flag_label(self, text: str, kind: str) -> QLabel:
+        """A safety flag wraps so none of it is ever cut; other flags keep to one line."""
+        if kind == "safety":
+            label = QLabel(text, self)
+            label.setWordWrap(True)
+            label.setObjectName("safetyFlag")
+        else:
+            label = ElidedLabel(text, self)
+            label.setObjectName("flag")
+        label.setProperty("kind", kind)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
+
+    def flag_texts(self) -> list[str]:
+        return [getattr(label, "full_text", label.text()) for label in self.flag_labels]
+
+
+# --- overview cards --------------------------------------------------------------------------
+
+
+class _Card(QFrame):
+    clicked = Signal()
+
+    def __init__(self, title: str, colour: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.setStyleSheet(f"#card {{ border-top: 4px solid {colour}; }}")
+        self.title = QLabel(title, self)
+        self.title.setObjectName("cardTitle")
+        self.aside = QLabel(self)
+        self.aside.setObjectName("cardAside")
+        head = QHBoxLayout()
+        head.setSpacing(6)
+        head.addWidget(self.title)
+        head.addStretch(1)
+        head.addWidget(self.aside)
+        self.body = QLabel(self)
+        self.body.setObjectName("cardBody")
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setWordWrap(True)
+        self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.body.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 8)
+        layout.setSpacing(4)
+        layout.addLayout(head)
+        layout.addWidget(self.body, 1)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+def _measure_line(series: MeasureSeries) -> str:
+    inst = series.instrument
+    latest = series.latest
+    colour = severity_colour(inst, latest.band_severity).name() if latest and latest.band_severity is not None else MUTED
+    parts = [f"<b>{_esc(inst.short_name)}</b> {_esc(with_unit(inst, latest.value if latest else None))}"]
+    if latest and latest.band:
+        parts.append(f"<span style='color:{colour}'>● {_esc(latest.band)}</span>")
+    change = series.change
+    if change.points and change.verdict in ("better", "worse") and latest is not series.baseline:
+        tone = BETTER if change.verdict == "better" else WORSE
+        arrow = "▲" if change.points > 0 else "▼"
+        mcid = " MCID" if change.mcid_met else ""
+        parts.append(f"<span style='color:{tone}'>{arrow}{_esc(inst.format(abs(change.points)))}{mcid}</span>")
+    return " ".join(parts)
+
+
+def card_measures(discipline: DisciplineDef, timeline: PatientTimeline) -> list[MeasureSeries]:
+    """The discipline's key measures the patient has, most important first."""
+    library = instruments.library()
+    ids = [i for i in discipline.key_instruments if i in timeline.series]
+    ids.sort(key=lambda i: not library[i].key_measure)  # stable: listed order within each group
+    return [timeline.series[i] for i in ids[:CARD_MEASURES]]
+
+
+def next_session(record: PatientRecord, discipline: str, now: dt.datetime) -> sessions.SessionResult | None:
+    upcoming = [s for s in record.sessions if s.discipline == discipline and s.held_at > now and s.attendance != "cancelled"]
+    return min(upcoming, key=lambda s: s.held_at) if upcoming else None
+
+
+class DisciplineCard(_Card):
+    """One discipline at a glance: key measures with band and change, attendance, next
+    session, open goals. Clicking opens the discipline's tab."""
+
+    def __init__(self, discipline: DisciplineDef, parent: QWidget | None = None):
+        super().__init__(discipline.name, discipline.colour, parent)
+        self.discipline = discipline
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip(f"Open the {discipline.name} tab")
+        self.setMinimumWidth(140)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # "Physical therapy" would be cut on a narrow card: say "PT" instead.
+        room = self.contentsRect().width() - self.aside.sizeHint().width() - 30
+        fits = self.title.fontMetrics().horizontalAdvance(self.discipline.name) <= room
+        self.title.setText(self.discipline.name if fits else self.discipline.short)
+
+    def set_record(self, record: PatientRecord, timeline: PatientTimeline, now: dt.datetime) -> None:
+        code = self.discipline.code
+        attendance = sessions.attendance(list(record.sessions), code, until=now)
+        due = attendance.attended + attendance.no_show + attendance.cancelled
+        self.aside.setText(f"{attendance.attended}/{due}" if due else "")
+        self.aside.setToolTip(f"{attendance.attended} of {due} sessions attended" if due else "")
+        lines = [_measure_line(s) for s in card_measures(self.discipline, timeline)] or [f"<span style='color:{MUTED}'>No measures yet</span>"]
+        coming = next_session(record, code, now)
+        lines.append(f"Next {coming.held_at:%a} {coming.held_at.day} {coming.held_at:%b}: {_esc(coming.kind)}" if coming
+                     else f"<span style='color:{MUTED}'>No session booked</span>")
+        lines += self._goal_lines(record, timeline)
+        self.body.setText("<br>".join(lines))
+
+    def _goal_lines(self, record: PatientRecord, timeline: PatientTimeline) -> list[str]:
+        open_goals = [g for g in record.goals if g.discipline == self.discipline.code and g.status == "active"]
+        if not open_goals:
+            return [f"<span style='color:{MUTED}'>No open goals</span>"]
+        lines = [f"<b>{len(open_goals)} open goal{'s' if len(open_goals) != 1 else ''}</b>"]
+        for goal in open_goals[:CARD_GOALS]:
+            series = timeline.series.get(goal.instrument) if goal.instrument else None
+            done = goals.progress(goal, series.latest.value if series and series.latest else None)
+            late = goal.past_due(record.today)
+            progress = f" <span style='color:{MUTED}'>{done}%</span>" if done is not None else ""
+            due = f" <span style='color:{OVERDUE}'>past due</span>" if late else ""
+            lines.append(f"◦ {_esc(goal.text)}{progress}{due}")
+        return lines
+
+
+class Cards(QScrollArea):
+    """One card per discipline: one row when there is room, else rows of three. Scrolls
+    rather than clipping when the window is short."""
+
+    open_tab = Signal(str)
+    ONE_ROW_FROM = 760  # px of width
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("cards")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        content = QWidget(self)
+        content.setObjectName("cardsContent")
+        self.discipline_cards = {d.code: DisciplineCard(d, content) for d in disciplines.all_disciplines()}
+        for code, card in self.discipline_cards.items():
+            card.clicked.connect(lambda code=code: self.open_tab.emit(code))
+        self.grid = QGridLayout(content)
+        self.grid.setContentsMargins(10, 6, 10, 8)
+        self.grid.setSpacing(8)
+        self.setWidget(content)
+        self._columns = 0
+        self._arrange()
+
+    def cards(self) -> list[DisciplineCard]:
+        return list(self.discipline_cards.values())
+
+    def _arrange(self) -> None:
+        columns = len(self.cards()) if self.width() >= self.ONE_ROW_FROM else 3
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for card in self.cards():
+            self.grid.removeWidget(card)
+        for i, card in enumerate(self.cards()):
+            self.grid.addWidget(card, i // columns, i % columns, Qt.AlignmentFlag.AlignTop)
+        for c in range(len(self.cards())):
+            self.grid.setColumnStretch(c, 1 if c < columns else 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def set_record(self, record: PatientRecord, timeline: PatientTimeline, now: dt.datetime) -> None:
+        for card in self.cards():
+            card.set_record(record, timeline, now)
+
+    def content_height(self) -> int:
+        """The height the cards need at the current width (wrapped lines included)."""
+        content = self.widget()
+        width = self.viewport().width()
+        return content.heightForWidth(width) if content.hasHeightForWidth() else content.sizeHint().height()
+
+
+# --- the view ------------------------------------------------------------------------------------
+
+
+class PatientView(QWidget):
+    """Header and tabs for one patient; ``show_patient`` loads, ``set_record`` fills."""
+
+    record_shown = Signal(object)  # PatientRecord, after the view shows it
+    measurement_selected = Signal(int)
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("patientView")
+        self.context = context
+        self.patient_id: int | None = None
+        self.record: PatientRecord | None = None
+        self.timeline_data: PatientTimeline | None = None
+        self._generation = 0
+        self.auto_split = True  # size the overview's split to the cards once (unless restored)
+        self.header = PatientHeader(context, self)
+        self.timeline = TimelineView(self)
+        self.timeline.measurement_selected.connect(self.measurement_selected)
+        self.cards = Cards(self)
+        self.cards.open_tab.connect(self.show_tab)
+        self.overview = QSplitter(Qt.Orientation.Vertical, self)
+        self.overview.setObjectName("overviewSplitter")
+        self.overview.setChildrenCollapsible(False)
+        self.overview.addWidget(self._padded(self.timeline))
+        self.overview.addWidget(self.cards)
+        self.overview.setStretchFactor(0, 3)
+        self.overview.setStretchFactor(1, 1)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("patientTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.overview, "Overview")
+        self.tab_codes = [OVERVIEW]
+        self.panels: dict[str, QWidget] = {}
+        self._panel_records: dict[str, int] = {}  # code -> id() of the record it shows
+        for d in disciplines.all_disciplines():
+            holder = QWidget()
+            QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+            self.tabs.addTab(holder, d.name)
+            self.tab_codes.append(d.code)
+        self.tabs.currentChanged.connect(lambda _i: self._fill_current_panel())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.tabs, 1)
+        context.changes.changed.connect(self._on_changes)
+
+    @staticmethod
+    def _padded(widget: QWidget) -> QWidget:
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(10, 8, 10, 4)
+        layout.addWidget(widget)
+        return holder
+
+    # --- loading --------------------------------------------------------------------------------
+
+    def show_patient(self, patient_id: int) -> None:
+        """Load and show a patient (on the database thread)."""
+        self.patient_id = patient_id
+        self._load()
+
+    def _load(self, *, panels: bool = True) -> None:
+        self._generation += 1
+        generation, patient_id = self._generation, self.patient_id
+        actor, today = self.context.actor, self.context.today()
+        self.context.jobs.run(lambda _p, _c: records.get_record(actor, patient_id, today=today),
+                              on_done=lambda record: self._loaded(generation, record, panels), on_error=self._failed)
+
+    def _loaded(self, generation: int, record: PatientRecord, panels: bool) -> None:
+        if generation == self._generation:
+            self.set_record(record, panels=panels)
+
+    def _failed(self, exc: BaseException) -> None:
+        show_error(self, exc)
+
+    def set_record(self, record: PatientRecord, *, panels: bool = True) -> None:
+        self.record = record
+        self.patient_id = record.patient.id
+        self.timeline_data = timelines.build(record)
+        self.header.set_record(record)
+        self.timeline.set_timeline(self.timeline_data)
+        self.cards.set_record(record, self.timeline_data, self._now())
+        if self.auto_split:
+            QTimer.singleShot(0, self._fit_cards)
+        if panels:
+            self._fill_current_panel()
+        self.record_shown.emit(record)
+
+    def _fit_cards(self) -> None:
+        """First patient without a remembered split: the cards get the height they need,
+        at most 40 % of the overview; the timelines get the rest."""
+        total = sum(self.overview.sizes())
+        if not self.auto_split or total <= 0 or not self.isVisible():
+            return
+        self.auto_split = False
+        cards = min(self.cards.content_height() + 2, int(total * 0.4))
+        self.overview.setSizes([total - cards, cards])
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.combine(self.context.today(), dt.datetime.now().time())
+
+    def _on_changes(self, changes: Changes) -> None:
+        # Staff names appear in the header and hover texts, whoever the change was for.
+        if self.patient_id is not None and (changes.touches(self.patient_id) or "staff" in changes.kinds):
+            self._load(panels=False)  # panels reload themselves on the same signal
+
+    # --- tabs -----------------------------------------------------------------------------------
+
+    def current_tab(self) -> str:
+        return self.tab_codes[self.tabs.currentIndex()]
+
+    def show_tab(self, code: str) -> None:
+        if code not in self.tab_codes:
+            raise ValueError(f"unknown tab {code!r}; choose one of {', '.join(self.tab_codes)}")
+        self.tabs.setCurrentIndex(self.tab_codes.index(code))
+
+    def panel(self, code: str) -> QWidget:
+        """The discipline's panel, created on first use."""
+        if code not in self.panels:
+            from ui.panels import create_panel
+
+            holder = self.tabs.widget(self.tab_codes.index(code))
+            panel = create_panel(code, self.context, holder)
+            holder.layout().addWidget(panel)
+            self.panels[code] = panel
+        return self.panels[code]
+
+    def _fill_current_panel(self) -> None:
+        code = self.current_tab()
+        if code == OVERVIEW or self.record is None:
+            return
+        panel = self.panel(code)
+        if self._panel_records.get(code) != id(self.record):
+            self._panel_records[code] = id(self.record)
+            panel.set_record(self.record)
