@@ -58,6 +58,7 @@ def export(
     module = {"cohort": cohort, "long": long, "patient": patient}[options.kind]
     key = deid.database_key() if options.deidentify else None  # may create it: before the read snapshot
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    book = sheets.Book()
     try:
         with database.atomic():  # one snapshot: counts and rows agree while others write
             job = Job(actor, options, now=now, progress=progress, cancelled=cancelled, key=key)
@@ -65,7 +66,6 @@ def export(
                 raise NotFound("the patient does not exist or does not match the filters; nothing was exported")
             job.total = module.count(job)
             job.check()
-            book = sheets.Book()
             module.write(job, book, path.name)
             job.check()
             book.save(partial)
@@ -77,6 +77,7 @@ def export(
                 field="out",
             ) from exc
     except BaseException:
+        book.discard()
         partial.unlink(missing_ok=True)
         raise
     job.finished()

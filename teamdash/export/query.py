@@ -5,8 +5,9 @@ Filters, as the About sheet states them:
 - status, case manager: the patient's current status and case manager;
 - discipline: patients with a session or a measure of that discipline; their
   measurements, sessions and goals of that discipline only;
-- date range: patients whose programme (referral to discharge or drop-out, or today)
-  overlaps it; their rows dated inside it; baseline and latest from inside it;
+- date range: patients referred by its end who were in the programme during it
+  (referral to discharge or drop-out, or today) or had a measurement or session in it;
+  their rows dated inside it; baseline and latest from inside it;
 - de-identified: patients with research consent only.
 """
 
@@ -80,9 +81,13 @@ class Selection:
         if o.deidentify:
             cond &= Patient.research_consent == True  # noqa: E712
         if o.date_to is not None:
-            cond &= pw.fn.COALESCE(Patient.programme_start, Patient.referral_date) <= o.date_to
+            cond &= Patient.referral_date <= o.date_to
         if o.date_from is not None:
-            cond &= (Patient.status == "active") | Patient.status_changed_on.is_null() | (Patient.status_changed_on >= o.date_from)
+            # In the programme during the range, or seen in it (a follow-up after discharge).
+            measured = Measurement.select(Measurement.patient).where(self._in_range(Measurement.taken_at, datetime_field=True))
+            seen = Session.select(Session.patient).where(self._in_range(Session.held_at, datetime_field=True))
+            cond &= ((Patient.status == "active") | Patient.status_changed_on.is_null()
+                     | (Patient.status_changed_on >= o.date_from) | Patient.id.in_(measured) | Patient.id.in_(seen))
         if o.discipline:
             sessions = Session.select(Session.patient).where(Session.discipline == o.discipline)
             measured = Measurement.select(Measurement.patient).where(Measurement.instrument.in_(self.discipline_instruments))

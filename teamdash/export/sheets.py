@@ -207,6 +207,23 @@ class Book:
     def save(self, path) -> None:
         self.wb.save(path)
 
+    def discard(self) -> None:
+        """Give up on a workbook being written (Cancel, an error): close each sheet's
+        stream and delete its temporary file, so nothing is left half-written."""
+        for ws in self.wb.worksheets:
+            writer = getattr(ws, "_writer", None)
+            if writer is None:
+                continue
+            try:
+                if not ws.closed:
+                    ws.close()
+            except Exception:  # noqa: BLE001 - discarding: the sheet's content no longer matters
+                pass
+            try:
+                writer.cleanup()
+            except OSError:
+                pass
+
 
 def header_cell(ws, text: str) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=clean_text(text))

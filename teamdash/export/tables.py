@@ -318,8 +318,8 @@ def about_rows(job: Job, file_name: str, instrument_ids: list[str]) -> list[tupl
         ("Filters", "How filters apply",
          "Status and case manager are the patient's current ones. A discipline keeps patients with a session or "
          "measure of that discipline and only that discipline's measures, sessions and goals. A date range keeps "
-         "patients whose programme (referral to discharge or drop-out, or today) overlaps it, and only rows dated "
-         "inside it (goals set up to its end)."),
+         "patients who were in the programme during it (referral to discharge or drop-out, or today) or had a "
+         "measurement or session in it, and only rows dated inside it (goals set up to its end)."),
         ("Contents", "Patients", len(job.patients)),
     ]
     rows += [("Contents", f"Rows in '{name}'", count) for name, count in job.rows.items()]
