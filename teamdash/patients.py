@@ -53,8 +53,22 @@ class PatientQuery:
         return replace(self, offset=offset)
 
 
+class _Named:
+    given_name: str
+    family_name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def initials(self) -> str:
+        """For privacy mode on a projector: initials instead of the name."""
+        return name_initials(self.full_name)
+
+
 @dataclass(frozen=True)
-class PatientRow:
+class PatientRow(_Named):
     """One line of the patient list."""
 
     id: int
@@ -82,13 +96,6 @@ class PatientRow:
     rtw_phase: int | None
     flags: tuple[Flag, ...] = ()
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
-
-    @property
-    def initials(self) -> str:
-        return name_initials(self.full_name)
 
     @property
     def rtw_phase_label(self) -> str | None:
@@ -107,7 +114,7 @@ class PatientPage:
 
 
 @dataclass(frozen=True)
-class PatientDetail:
+class PatientDetail(_Named):
     id: int
     clinic_id: str
     given_name: str
@@ -130,13 +137,6 @@ class PatientDetail:
     weeks_in_programme: int | None = None
     extra: dict = field(default_factory=dict)
 
-    @property
-    def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
-
-    @property
-    def initials(self) -> str:
-        return name_initials(self.full_name)
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -277,14 +277,18 @@ def count_patients(actor: Actor, query: PatientQuery = PatientQuery()) -> int:
     return _filtered(query, _today(query.today), [Patient.id]).count()
 
 
-def _row(d: dict, today: dt.date) -> PatientRow:
+def _ages(d: dict, today: dt.date) -> dict:
+    """Age today, and weeks in the programme (until today, or until the patient left)."""
     end = d["status_changed_on"] if d["status"] != "active" and d["status_changed_on"] else today
+    return {"age": age_on(d["date_of_birth"], today), "weeks_in_programme": weeks_between(d["programme_start"], end)}
+
+
+def _row(d: dict, today: dt.date) -> PatientRow:
     active = d["status"] == "active"
     return build(
         PatientRow,
         d,
-        age=age_on(d["date_of_birth"], today),
-        weeks_in_programme=weeks_between(d["programme_start"], end),
+        **_ages(d, today),
         checkin_overdue=bool(active and d["next_checkin"] and d["next_checkin"] < today),
         flags=tuple(summaries.flags_from_row(d, today)),
     )
@@ -315,13 +319,7 @@ def find_by_clinic_id(actor: Actor, clinic_id: str) -> PatientDetail:
 
 
 def _detail(d: dict, today: dt.date) -> PatientDetail:
-    end = d["status_changed_on"] if d["status"] != "active" and d["status_changed_on"] else today
-    return build(
-        PatientDetail,
-        d,
-        age=age_on(d["date_of_birth"], today),
-        weeks_in_programme=weeks_between(d["programme_start"], end),
-    )
+    return build(PatientDetail, d, **_ages(d, today))
 
 
 # --- writing ---------------------------------------------------------------------------

@@ -66,15 +66,7 @@ def update_versioned(
     if updated != 1:  # another workstation committed between our read and our write
         raise Conflict(f"this {what} was changed by someone else just now; reload it and apply your change again")
     row = get_row(model, row_id, what)
-    audit.record(
-        actor,
-        action,
-        patient_id=patient_id if patient_id is not None else _patient_id_of(row),
-        entity=model._meta.table_name,
-        entity_id=row_id,
-        before=before,
-        after=audit.row_dict(row),
-    )
+    _audit(actor, action, row, patient_id, before=before, after=audit.row_dict(row))
     return row
 
 
@@ -98,28 +90,27 @@ def delete_versioned(
     if extra:
         before = {**before, **extra}
     model.delete().where(model._meta.primary_key == row_id).execute()
-    audit.record(
-        actor,
-        action,
-        patient_id=patient_id if patient_id is not None else _patient_id_of(row),
-        entity=model._meta.table_name,
-        entity_id=row_id,
-        before=before,
-    )
+    _audit(actor, action, row, patient_id, before=before)
     return before
 
 
 def create_audited(actor: Actor, model: type[M], values: dict[str, Any], *, action: str, patient_id: int | None = None) -> M:
     row = model.create(**values)
+    _audit(actor, action, row, patient_id, after=audit.row_dict(row))
+    return row
+
+
+def _audit(actor: Actor, action: str, row: pw.Model, patient_id: int | None, *, before: dict | None = None,
+           after: dict | None = None) -> None:
     audit.record(
         actor,
         action,
         patient_id=patient_id if patient_id is not None else _patient_id_of(row),
-        entity=model._meta.table_name,
+        entity=row._meta.table_name,
         entity_id=row.get_id(),
-        after=audit.row_dict(row),
+        before=before,
+        after=after,
     )
-    return row
 
 
 def _from_plain(field: pw.Field, value: Any) -> Any:
