@@ -262,7 +262,7 @@ def _point(m, instrument: Instrument) -> MeasurePoint:
     )
 
 
-def _bands(instrument: Instrument) -> tuple[BandRegion, ...]:
+def band_regions(instrument: Instrument) -> tuple[BandRegion, ...]:
     worst = max((b.severity for b in instrument.bands), default=0)
     return tuple(BandRegion(b.label, b.low, b.high, b.severity, worst) for b in instrument.bands)
 
@@ -314,7 +314,7 @@ def _series(record: PatientRecord, instrument: Instrument, measurements: list, c
         line_y=line_y,
         line_norm=tuple(_norm_or_nan(instrument, y) for y in line_y),
         y_range=display_range(instrument, extent),
-        bands=_bands(instrument),
+        bands=band_regions(instrument),
         baseline=baseline,
         mcid_threshold=threshold,
         goals=goals,

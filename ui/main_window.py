@@ -127,7 +127,6 @@ class MainWindow(QMainWindow):
         self.right.setCurrentWidget(self.patient_view)
         self.patient_view.show_patient(patient_id)
         self.list_panel.select_patient(patient_id)
-        self.settings.save_last_patient(patient_id)
         self.patient_changed.emit(patient_id)
 
     # --- building -----------------------------------------------------------------------------
@@ -296,6 +295,7 @@ class MainWindow(QMainWindow):
         s.save_splitter("overview", self.patient_view.overview.saveState())
         s.save_list_header(self.list_panel.header_state())
         s.save_scale(self.scale)
+        s.save_last_patient(self._patient_id)  # on close, not per switch: no file write while browsing
         s.sync()
 
     def _save_sort(self) -> None:

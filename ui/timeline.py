@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from functools import cache
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QGraphicsGridLayout,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -43,6 +46,9 @@ RANGE_ALL, RANGE_12M, RANGE_3M, RANGE_CUSTOM = "all", "12m", "3m", "custom"
 BAND_RAMP = ("#2e7d32", "#9a8a00", "#e07b00", "#c62828", "#7b1010")
 BAND_ALPHA = 34
 SAFETY_COLOUR = "#c62828"
+BASELINE_COLOUR = "#4a5560"
+LABEL_BACKGROUND = QColor(255, 255, 255, 190)
+MCID_COLOUR = "#2e7d32"
 CHECKIN_COLOUR = "#3b5b92"
 FLARE_COLOUR = "#d9480f"
 TODAY_COLOUR = "#8a939c"
@@ -55,8 +61,23 @@ MIN_PLOT_HEIGHT = 140
 MIN_COLUMN_WIDTH = 340
 MAX_COLUMNS = 3
 LEFT_AXIS_WIDTH = 46
+TITLE_HEIGHT = 22
 DAY = 86400.0
 CHECKIN_LABEL_PX = 48  # room a check-in date label needs before the next one
+
+
+@cache
+def _pen(colour: str, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine, alpha: int = 255) -> QPen:
+    """Shared pens and brushes: pyqtgraph's symbol atlas keys on the objects themselves,
+    so a fresh pen per point would re-render every symbol on every patient switch."""
+    pen = pg.mkPen(_colour(colour, alpha), width=width)
+    pen.setStyle(style)
+    return pen
+
+
+@cache
+def _brush(colour: str, alpha: int = 255) -> QBrush:
+    return pg.mkBrush(_colour(colour, alpha))
 
 
 def _colour(hex_colour: str, alpha: int = 255) -> QColor:
@@ -65,9 +86,9 @@ def _colour(hex_colour: str, alpha: int = 255) -> QColor:
     return colour
 
 
-def _small_font() -> QFont:
+def _small_font(scale: float = 1.0) -> QFont:
     font = QFont()
-    font.setPointSizeF(7.5)
+    font.setPointSizeF(7.5 * scale)
     return font
 
 
@@ -118,6 +139,39 @@ def goal_tip(series: MeasureSeries, goal: timelines.GoalTarget) -> str:
     return f"Goal: {goal.text}\nTarget {series.format(goal.value)}{due} ({goal.status.replace('_', ' ')})"
 
 
+class _DateAxis(pg.DateAxisItem):
+    """A DateAxisItem whose tick positions and labels are computed once per range and
+    width for all plots: the small multiples share their time range, so the other ten
+    axes reuse the first one's ticks instead of redoing the calendar arithmetic."""
+
+    _memo: OrderedDict = OrderedDict()
+    MEMO_SIZE = 64
+
+    @classmethod
+    def _remember(cls, key, compute):
+        if key in cls._memo:
+            cls._memo.move_to_end(key)
+            return cls._memo[key]
+        value = cls._memo[key] = compute()
+        if len(cls._memo) > cls.MEMO_SIZE:
+            cls._memo.popitem(last=False)
+        return value
+
+    def _font_key(self):
+        return self.fontMetrics.height(), self.fontMetrics.averageCharWidth()
+
+    def tickValues(self, minVal, maxVal, size):
+        def compute():
+            values = super(_DateAxis, self).tickValues(minVal, maxVal, size)
+            return self.zoomLevel, self.minSpacing, values
+        self.zoomLevel, self.minSpacing, values = self._remember(("values", minVal, maxVal, size, self._font_key()), compute)
+        return [(spacing, list(ticks)) for spacing, ticks in values]
+
+    def tickStrings(self, values, scale, spacing):
+        key = ("strings", tuple(values), spacing, id(self.zoomLevel))
+        return list(self._remember(key, lambda: super(_DateAxis, self).tickStrings(values, scale, spacing)))
+
+
 class _TimeViewBox(pg.ViewBox):
     """Drag pans in time; Ctrl+wheel zooms in time; a plain wheel scrolls the page."""
 
@@ -128,18 +182,69 @@ class _TimeViewBox(pg.ViewBox):
             ev.ignore()
 
 
-def _new_plot() -> pg.PlotItem:
-    plot = pg.PlotItem(viewBox=_TimeViewBox(), axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
-    plot.setMenuEnabled(False)
-    plot.hideButtons()
-    plot.getViewBox().setMouseEnabled(x=True, y=False)
-    plot.showGrid(x=True, y=True, alpha=0.12)
-    plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
-    plot.setContentsMargins(2, 2, 6, 2)
-    return plot
+class TimePlot(pg.GraphicsWidget):
+    """A title, a value axis, a date axis and a view: what a PlotItem offers here,
+    without the context menu PlotItem builds for every plot (a form with some forty
+    widgets, most of a PlotItem's construction time, never shown: the menu is off)."""
+
+    def __init__(self):
+        super().__init__()
+        self.vb = _TimeViewBox(enableMenu=False)  # its menu too costs more than the whole view
+        self.vb.setMouseEnabled(x=True, y=False)
+        self.axes = {"left": pg.AxisItem("left"), "bottom": _DateAxis(orientation="bottom")}
+        self.title_label = pg.LabelItem("", size="9pt", justify="left")
+        grid = QGraphicsGridLayout()
+        grid.setContentsMargins(2, 2, 6, 2)
+        grid.setSpacing(0)
+        grid.addItem(self.title_label, 0, 1)
+        grid.addItem(self.axes["left"], 1, 0)
+        grid.addItem(self.vb, 1, 1)
+        grid.addItem(self.axes["bottom"], 2, 1)
+        grid.setRowFixedHeight(0, TITLE_HEIGHT)
+        grid.setRowStretchFactor(1, 100)
+        grid.setColumnStretchFactor(1, 100)
+        self.setLayout(grid)
+        for axis in self.axes.values():
+            axis.linkToView(self.vb)
+            axis.setZValue(0.5)
+        self.axes["left"].setWidth(LEFT_AXIS_WIDTH)
+
+    def getViewBox(self) -> pg.ViewBox:  # noqa: N802 - the PlotItem name, kept for familiarity
+        return self.vb
+
+    def getAxis(self, name: str) -> pg.AxisItem:  # noqa: N802
+        return self.axes[name]
+
+    def addItem(self, item, ignoreBounds: bool = False) -> None:  # noqa: N802, N803
+        self.vb.addItem(item, ignoreBounds=ignoreBounds)
+
+    def setTitle(self, html: str, size: str) -> None:  # noqa: N802
+        self.title_label.setText(html, size=size)
+
+    def setLabel(self, axis: str, text: str) -> None:  # noqa: N802
+        self.axes[axis].setLabel(text)
 
 
-def _pool(plot: pg.PlotItem, pool: list, count: int, factory: Callable[[], pg.GraphicsObject]) -> list:
+def _new_plot() -> TimePlot:
+    return TimePlot()
+
+
+def _style_plot(plot: TimePlot, scale: float) -> None:
+    font = QFont()
+    font.setPointSizeF(8.0 * scale)
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setStyle(tickFont=font)
+    plot.getAxis("left").setWidth(int(LEFT_AXIS_WIDTH * scale))
+    plot.layout().setRowFixedHeight(0, TITLE_HEIGHT * scale)
+
+
+def _set_points(item: pg.ScatterPlotItem, **data) -> None:
+    """``setData`` unless the item is empty and stays empty (most flare and goal items)."""
+    if len(data["x"]) or len(item.data):
+        item.setData(**data)
+
+
+def _pool(plot: TimePlot, pool: list, count: int, factory: Callable[[], pg.GraphicsObject]) -> list:
     """Grow ``pool`` to ``count`` items on ``plot``; hide the ones not needed."""
     while len(pool) < count:
         item = factory()
@@ -151,71 +256,28 @@ def _pool(plot: pg.PlotItem, pool: list, count: int, factory: Callable[[], pg.Gr
 
 
 class _Markers:
-    """What every plot shares: today, check-in lines, flare and session markers."""
+    """Session ticks (below the data) and flare marks (above it): hoverable points."""
 
-    def __init__(self, plot: pg.PlotItem):
-        self.plot = plot
-        self.today = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(TODAY_COLOUR, width=1, style=Qt.PenStyle.DotLine))
-        plot.addItem(self.today)
-        self.checkin_lines: list[pg.InfiniteLine] = []
+    def __init__(self, plot: TimePlot):
         self.sessions = pg.ScatterPlotItem(symbol="|", size=7, hoverable=True, tip=lambda x, y, data: session_tip(data))
-        self.flares = pg.ScatterPlotItem(symbol="t", size=10, pen=pg.mkPen("w", width=0.8), brush=pg.mkBrush(FLARE_COLOUR),
+        self.flares = pg.ScatterPlotItem(symbol="t", size=10, pen=_pen("#ffffff", 0.8), brush=_brush(FLARE_COLOUR),
                                          hoverable=True, tip=lambda x, y, data: data.text)
         for item in (self.sessions, self.flares):
             item.setZValue(5)
             plot.addItem(item)
-        self.labelled = False
-        self._shown: list[tuple[pg.InfiniteLine, timelines.CheckInMarker]] = []
-        plot.getViewBox().sigXRangeChanged.connect(self.relabel)
-        plot.getViewBox().sigResized.connect(self.relabel)
 
-    def _checkin_line(self) -> pg.InfiniteLine:
-        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(_colour(CHECKIN_COLOUR, 150), width=1.2, style=Qt.PenStyle.DashLine),
-                               label="", labelOpts={"position": 0.99, "color": CHECKIN_COLOUR, "anchors": [(-0.05, 0), (-0.05, 0)]})
-        line.setZValue(-5)
-        line.label.setFont(_small_font())
-        return line
-
-    def update(self, timeline: PatientTimeline, sessions: list[timelines.SessionTick], lanes: tuple[float, float], labelled: bool) -> None:
-        """``lanes``: the y of the session ticks (below the data) and of the flare marks (above)."""
+    def update(self, timeline: PatientTimeline, sessions: list[timelines.SessionTick], lanes: tuple[float, float]) -> None:
+        """``lanes``: the y of the session ticks and of the flare marks."""
         session_y, flare_y = lanes
-        self.today.setValue(timeline.today_x)
-        self.labelled = labelled
-        self._shown = list(zip(_pool(self.plot, self.checkin_lines, len(timeline.checkins), self._checkin_line), timeline.checkins))
-        for line, marker in self._shown:
-            line.setValue(marker.x)
-            line.setToolTip(marker.label)
-        self.relabel()
         self.sessions.setData(
             x=np.array([s.x for s in sessions], dtype=float),
             y=np.full(len(sessions), session_y),
-            brush=[pg.mkBrush(ATTENDANCE_COLOUR.get(s.attendance, s.colour)) for s in sessions],
-            pen=[pg.mkPen(ATTENDANCE_COLOUR.get(s.attendance, s.colour), width=1.2) for s in sessions],
+            brush=[_brush(ATTENDANCE_COLOUR.get(s.attendance, s.colour)) for s in sessions],
+            pen=[_pen(ATTENDANCE_COLOUR.get(s.attendance, s.colour), 1.2) for s in sessions],
             data=list(sessions),
         )
-        self.flares.setData(
-            x=np.array([f.x for f in timeline.flares], dtype=float),
-            y=np.full(len(timeline.flares), flare_y),
-            data=list(timeline.flares),
-        )
-
-
-    def relabel(self, *_args) -> None:
-        """Date labels on check-in lines, skipping any that would overlap the previous
-        one at the current zoom (re-run after every pan, zoom and resize)."""
-        vb = self.plot.getViewBox()
-        (x0, x1), width = vb.viewRange()[0], vb.width()
-        px_per_second = width / (x1 - x0) if x1 > x0 and width > 0 else 0.0
-        last_px = -math.inf
-        for line, marker in self._shown:
-            px = (marker.x - x0) * px_per_second
-            show = self.labelled and px_per_second > 0 and px - last_px >= CHECKIN_LABEL_PX
-            text = marker.label.removeprefix("Check-in ") if show else ""
-            if line.label.format != text:
-                line.label.format = text
-                line.label.valueChanged()
-            if show:
-                last_px = px
+        _set_points(self.flares, x=np.array([f.x for f in timeline.flares], dtype=float),
+                    y=np.full(len(timeline.flares), flare_y), data=list(timeline.flares))
 
 
 def lanes(y_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -227,6 +289,114 @@ def lanes(y_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[floa
     return view, (lo - 0.09 * span, hi + 0.05 * span)
 
 
+def checkin_labels(checkins, x0: float, x1: float, width_px: float) -> list[timelines.CheckInMarker]:
+    """The check-ins whose date fits above their line at this zoom: in view, and far
+    enough from the previous dated one not to overlap it."""
+    if x1 <= x0 or width_px <= 0:
+        return []
+    px_per_second = width_px / (x1 - x0)
+    shown, last_px = [], -math.inf
+    for marker in checkins:
+        px = (marker.x - x0) * px_per_second
+        if 0 <= px <= width_px and px - last_px >= CHECKIN_LABEL_PX:
+            shown.append(marker)
+            last_px = px
+    return shown
+
+
+class Backdrop(pg.GraphicsObject):
+    """Everything behind a plot's data, drawn by one item: severity bands, check-in
+    lines with their dates, today, and the baseline and MCID lines with their values.
+
+    One cheap item instead of a LinearRegionItem per band and an InfiniteLine (with a
+    TextItem label) per line: those re-measure themselves on every pan and re-position
+    their labels during paint, which costs a second frame on each patient switch.
+    Text is drawn in device pixels, so it stays crisp and upright at any zoom."""
+
+    def __init__(self, bands: tuple[timelines.BandRegion, ...], decimals: int = 0):
+        super().__init__()
+        self.bands = bands
+        self.band_brushes = [QBrush(band_colour(b.severity, b.worst_severity)) for b in bands]
+        self.decimals = decimals
+        self.checkins: tuple[timelines.CheckInMarker, ...] = ()
+        self.dated = False  # top-row plots carry the check-in dates
+        self.today_x: float | None = None
+        self.baseline: float | None = None
+        self.mcid: float | None = None
+        self.font = _small_font()
+        self.setZValue(-10)
+        if bands:
+            self.setToolTip("\n".join(f"{b.label}: {b.low:g}–{b.high:g}" for b in bands))
+
+    def set_state(self, *, checkins, dated: bool, today_x: float, baseline: float | None, mcid: float | None) -> None:
+        self.checkins, self.dated, self.today_x, self.baseline, self.mcid = checkins, dated, today_x, baseline, mcid
+        self.update()
+
+    def _view(self) -> tuple[float, float, float, float, float]:
+        view = self.getViewBox()
+        if view is None:
+            return 0.0, 1.0, 0.0, 1.0, 0.0
+        (x0, x1), (y0, y1) = view.viewRange()
+        return x0, x1, y0, y1, view.width()
+
+    def boundingRect(self) -> QRectF:
+        x0, x1, y0, y1, _w = self._view()
+        return QRectF(x0, y0, x1 - x0, y1 - y0)
+
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+
+    def dated_checkins(self) -> list[timelines.CheckInMarker]:
+        """The check-ins whose date this plot shows at the current zoom."""
+        if not self.dated:
+            return []
+        x0, x1, _y0, _y1, width = self._view()
+        return checkin_labels(self.checkins, x0, x1, width)
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        x0, x1, y0, y1, _w = self._view()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for band, brush in zip(self.bands, self.band_brushes):
+            painter.setBrush(brush)
+            painter.drawRect(QRectF(x0, band.low, x1 - x0, band.high - band.low))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(_pen(CHECKIN_COLOUR, 1.2, alpha=110))
+        for marker in self.checkins:
+            painter.drawLine(QPointF(marker.x, y0), QPointF(marker.x, y1))
+        if self.today_x is not None:
+            painter.setPen(_pen(TODAY_COLOUR, 1, Qt.PenStyle.DotLine))
+            painter.drawLine(QPointF(self.today_x, y0), QPointF(self.today_x, y1))
+        for value, colour, style in ((self.baseline, BASELINE_COLOUR, Qt.PenStyle.DashDotLine),
+                                     (self.mcid, MCID_COLOUR, Qt.PenStyle.DashLine)):
+            if value is not None:
+                painter.setPen(_pen(colour, 1.2, style))
+                painter.drawLine(QPointF(x0, value), QPointF(x1, value))
+        self._paint_text(painter, x0, x1, y1)
+
+    def _paint_text(self, painter: QPainter, x0: float, x1: float, y1: float) -> None:
+        to_device = painter.transform()
+        painter.save()
+        painter.resetTransform()
+        painter.setFont(self.font)
+        metrics = painter.fontMetrics()
+        labels = [(to_device.map(QPointF(m.x, y1)) + QPointF(3, 1), m.label.removeprefix("Check-in "), CHECKIN_COLOUR, False)
+                  for m in self.dated_checkins()]
+        if self.baseline is not None:
+            at = to_device.map(QPointF(x0, self.baseline))
+            labels.append((at + QPointF(4, -metrics.height() - 1), f"Baseline {self.baseline:.{self.decimals}f}", BASELINE_COLOUR, False))
+        if self.mcid is not None:
+            at = to_device.map(QPointF(x1, self.mcid))
+            labels.append((at + QPointF(-4, -metrics.height() - 1), f"MCID {self.mcid:.{self.decimals}f}", MCID_COLOUR, True))
+        for top_left, text, colour, from_right in labels:
+            rect = QRectF(metrics.boundingRect(text)).adjusted(-2, 0, 2, 0)
+            rect.moveTopLeft(top_left - QPointF(rect.width(), 0) if from_right else top_left)
+            painter.fillRect(rect, LABEL_BACKGROUND)  # legible over bands and points
+            painter.setPen(QColor(colour))
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+
 class MeasurePlot:
     """One measure: bands, baseline and MCID lines, goal targets, points and markers."""
 
@@ -234,34 +404,27 @@ class MeasurePlot:
         self.instrument = instrument
         self.plot = _new_plot()
         self.series: MeasureSeries | None = None
-        self.bands = [self._band(b) for b in timelines._bands(instrument)]
+        self.scale = 1.0
+        self._title = ""
+        self._y_view: tuple[float, float] | None = None
+        self.backdrop = Backdrop(timelines.band_regions(instrument), instrument.decimals)
+        self.plot.addItem(self.backdrop, ignoreBounds=True)
         self.markers = _Markers(self.plot)
-        decimals = instrument.decimals
-        self.baseline = pg.InfiniteLine(
-            angle=0, movable=False, pen=pg.mkPen("#5b6670", width=1.2, style=Qt.PenStyle.DashDotLine),
-            label=f"Baseline {{value:.{decimals}f}}", labelOpts={"position": 0.03, "color": "#4a5560", "anchors": [(0, 1), (0, 1)]},
-        )
-        self.mcid = pg.InfiniteLine(
-            angle=0, movable=False, pen=pg.mkPen("#2e7d32", width=1.2, style=Qt.PenStyle.DashLine),
-            label=f"MCID {{value:.{decimals}f}}", labelOpts={"position": 0.97, "color": "#2e7d32", "anchors": [(1, 1), (1, 1)]},
-        )
         self.curve = pg.PlotDataItem(connect="finite")
         self.points = pg.ScatterPlotItem(size=8, hoverable=True, tip=self._tip, hoverSize=11)
         self.points.sigClicked.connect(lambda _item, spots, _ev: spots and on_click(spots[0].data().measurement_id))
         self.selected = pg.ScatterPlotItem(size=17, pen=pg.mkPen("#111111", width=2), brush=None)
         self.goal_lines: list[pg.PlotDataItem] = []
         self.goal_ends = pg.ScatterPlotItem(symbol="d", size=10, hoverable=True, tip=self._goal_tip)
-        for item, z in ((self.baseline, 1), (self.mcid, 1), (self.curve, 2), (self.goal_ends, 3), (self.points, 4), (self.selected, 6)):
+        for item, z in ((self.curve, 2), (self.goal_ends, 3), (self.points, 4), (self.selected, 6)):
             item.setZValue(z)
             self.plot.addItem(item)
 
-    def _band(self, band: timelines.BandRegion) -> pg.LinearRegionItem:
-        region = pg.LinearRegionItem(values=(band.low, band.high), orientation="horizontal", movable=False,
-                                     brush=pg.mkBrush(band_colour(band.severity, band.worst_severity)), pen=pg.mkPen(None))
-        region.setZValue(-10)
-        region.setToolTip(band.label)
-        self.plot.addItem(region)
-        return region
+    def set_scale(self, scale: float) -> None:
+        self.scale = scale
+        self._title = ""  # re-set at the new size on the next update
+        self.backdrop.font = _small_font(scale)
+        _style_plot(self.plot, scale)
 
     def _tip(self, x, y, data) -> str:
         return measurement_tip(self.series, data)
@@ -270,49 +433,46 @@ class MeasurePlot:
         return goal_tip(self.series, data)
 
     def _goal_line(self) -> pg.PlotDataItem:
-        return pg.PlotDataItem(pen=pg.mkPen(self.series.colour, width=1.6, style=Qt.PenStyle.DashLine))
+        return pg.PlotDataItem(pen=_pen(self.series.colour, 1.6, Qt.PenStyle.DashLine))
 
     def update(self, series: MeasureSeries, timeline: PatientTimeline, labelled: bool) -> None:
         self.series = series
         colour = series.colour
         valued = [p for p in series.points if p.value is not None]
         self.curve.setData(np.array(series.line_x, dtype=float), np.array(series.line_y, dtype=float),
-                           pen=pg.mkPen(_colour(colour, 200), width=2))
+                           pen=_pen(colour, 2, alpha=200))
         self.points.setData(
             x=np.array([p.x for p in valued], dtype=float),
             y=np.array([p.value for p in valued], dtype=float),
-            brush=[pg.mkBrush(SAFETY_COLOUR if p.safety else colour) for p in valued],
-            pen=[pg.mkPen("#7b1010" if p.safety else "w", width=1.5 if p.safety else 1) for p in valued],
+            brush=[_brush(SAFETY_COLOUR if p.safety else colour) for p in valued],
+            pen=[_pen("#7b1010", 1.5) if p.safety else _pen("#ffffff") for p in valued],
             symbol=["star" if p.safety else "o" for p in valued],
             data=valued,
         )
-        self.selected.setData([], [])
-        self._set_line(self.baseline, series.baseline.value if series.baseline else None)
-        self._set_line(self.mcid, series.mcid_threshold)
+        _set_points(self.selected, x=[], y=[])
+        self.backdrop.set_state(checkins=timeline.checkins, dated=labelled, today_x=timeline.today_x,
+                                baseline=series.baseline.value if series.baseline else None, mcid=series.mcid_threshold)
         self._update_goals(series)
         own = [s for s in timeline.sessions if s.discipline == series.discipline]
         view, marker_lanes = lanes(series.y_range)
-        self.markers.update(timeline, own, marker_lanes, labelled)
-        self.plot.getViewBox().setYRange(*view, padding=0)
-        self.plot.setTitle(self.title(series), size="9pt", justify="left")
-
-    @staticmethod
-    def _set_line(line: pg.InfiniteLine, value: float | None) -> None:
-        line.setVisible(value is not None)
-        if value is not None:
-            line.setValue(value)
+        if view != self._y_view:
+            self._y_view = view
+            self.plot.getViewBox().setYRange(*view, padding=0)
+        self.markers.update(timeline, own, marker_lanes)
+        title = self.title(series)
+        if title != self._title:  # laying out HTML is one of the dearer steps of a switch
+            self._title = title
+            self.plot.setTitle(title, size=f"{9 * self.scale:.1f}pt")
 
     def _update_goals(self, series: MeasureSeries) -> None:
         lines = _pool(self.plot, self.goal_lines, len(series.goals), self._goal_line)
         for line, goal in zip(lines, series.goals):
             line.setData([goal.start_x, goal.end_x], [goal.value, goal.value])
-            line.setPen(pg.mkPen(series.colour, width=1.6, style=Qt.PenStyle.DashLine))
+            line.setPen(_pen(series.colour, 1.6, Qt.PenStyle.DashLine))
             line.setZValue(3)
-        self.goal_ends.setData(
-            x=np.array([g.end_x for g in series.goals], dtype=float),
-            y=np.array([g.value for g in series.goals], dtype=float),
-            brush=pg.mkBrush("w"), pen=pg.mkPen(series.colour, width=1.6), data=list(series.goals),
-        )
+        _set_points(self.goal_ends, x=np.array([g.end_x for g in series.goals], dtype=float),
+                    y=np.array([g.value for g in series.goals], dtype=float),
+                    brush=_brush("#ffffff"), pen=_pen(series.colour, 1.6), data=list(series.goals))
 
     @staticmethod
     def title(series: MeasureSeries) -> str:
@@ -345,11 +505,15 @@ class NormalisedPlot:
     def __init__(self, on_click: Callable[[int], None]):
         self.plot = _new_plot()
         self.plot.setLabel("left", "worse  ←  0–100  →  better")
+        self.plot.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)]])  # not the marker lanes
         self.on_click = on_click
+        self.backdrop = Backdrop(())
+        self.plot.addItem(self.backdrop, ignoreBounds=True)
         self.markers = _Markers(self.plot)
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.ScatterPlotItem, list[pg.PlotDataItem]]] = {}
         self.series: dict[str, MeasureSeries] = {}
         self.legend = pg.LegendItem(colCount=6, labelTextSize="8pt", verSpacing=-4, horSpacing=14)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.selected = pg.ScatterPlotItem(size=17, pen=pg.mkPen("#111111", width=2), brush=None)
         self.selected.setZValue(6)
         self.plot.addItem(self.selected)
@@ -376,27 +540,28 @@ class NormalisedPlot:
         for index, series in enumerate(shown):
             colour = PALETTE[index % len(PALETTE)]
             curve, points, goals = self._items_for(series, colour)
-            curve.setData(np.array(series.line_x, dtype=float), np.array(series.line_norm, dtype=float), pen=pg.mkPen(colour, width=2))
+            curve.setData(np.array(series.line_x, dtype=float), np.array(series.line_norm, dtype=float), pen=_pen(colour, 2))
             valued = [p for p in series.points if p.normalised is not None]
             points.setData(
                 x=np.array([p.x for p in valued], dtype=float), y=np.array([p.normalised for p in valued], dtype=float),
-                brush=[pg.mkBrush(SAFETY_COLOUR if p.safety else colour) for p in valued],
-                pen=pg.mkPen("w", width=1), symbol=["star" if p.safety else "o" for p in valued],
+                brush=[_brush(SAFETY_COLOUR if p.safety else colour) for p in valued],
+                pen=_pen("#ffffff"), symbol=["star" if p.safety else "o" for p in valued],
                 data=[(series.id, p) for p in valued],
             )
             self._update_goals(series, goals, colour)
             self.legend.addItem(curve, series.instrument.short_name)
         self.selected.setData([], [])
         view, marker_lanes = lanes((0.0, 100.0))
-        self.markers.update(timeline, list(timeline.sessions), marker_lanes, True)
         self.plot.getViewBox().setYRange(*view, padding=0)
+        self.backdrop.set_state(checkins=timeline.checkins, dated=True, today_x=timeline.today_x, baseline=None, mcid=None)
+        self.markers.update(timeline, list(timeline.sessions), marker_lanes)
 
     def _update_goals(self, series: MeasureSeries, pool: list, colour: str) -> None:
         targets = [g for g in series.goals if g.normalised is not None]
         factory = lambda: pg.PlotDataItem()  # noqa: E731
         for line, goal in zip(_pool(self.plot, pool, len(targets), factory), targets):
             line.setData([goal.start_x, goal.end_x], [goal.normalised, goal.normalised],
-                         pen=pg.mkPen(colour, width=1.4, style=Qt.PenStyle.DashLine))
+                         pen=_pen(colour, 1.4, Qt.PenStyle.DashLine))
             line.setZValue(3)
 
     def select(self, measurement_id: int | None) -> bool:
@@ -424,6 +589,7 @@ class TimelineView(QWidget):
         self.normalised = NormalisedPlot(self._clicked)
         self.mode = MODE_PER_MEASURE
         self.range_preset = RANGE_ALL
+        self.scale = 1.0
         self.custom_selection: tuple[str, ...] | None = None
         self.selected_measurement: int | None = None
         self._layout_key: tuple | None = None
@@ -562,6 +728,8 @@ class TimelineView(QWidget):
         if instrument_id not in self.plots:
             plot = MeasurePlot(instruments.get(instrument_id), self._clicked)
             plot.plot.getViewBox().sigXRangeChanged.connect(self._x_range_changed)
+            if self.scale != 1.0:
+                plot.set_scale(self.scale)
             self.plots[instrument_id] = plot
         return self.plots[instrument_id]
 
@@ -583,12 +751,14 @@ class TimelineView(QWidget):
         if self.mode == MODE_NORMALISED:
             layout.addItem(self.normalised.plot, 0, 0)
             layout.addItem(self.normalised.legend, 1, 0)
-            self.canvas.setMinimumHeight(2 * MIN_PLOT_HEIGHT)
+            layout.layout.setRowStretchFactor(0, 100)
+            layout.layout.setRowStretchFactor(1, 0)
+            self.canvas.setMinimumHeight(int(2 * MIN_PLOT_HEIGHT * self.scale))
             return
         for index, series in enumerate(shown):
             layout.addItem(self.plot_for(series.id).plot, index // columns, index % columns)
         rows = math.ceil(len(shown) / columns)
-        self.canvas.setMinimumHeight(rows * MIN_PLOT_HEIGHT)
+        self.canvas.setMinimumHeight(int(rows * MIN_PLOT_HEIGHT * self.scale))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -729,14 +899,12 @@ class TimelineView(QWidget):
     # --- scale -------------------------------------------------------------------------------
 
     def apply_scale(self, scale: float) -> None:
-        """Tick and title fonts follow the UI scale (Ctrl+= / Ctrl+-)."""
-        font = QFont()
-        font.setPointSizeF(8.0 * scale)
-        for plot in [self.normalised.plot, *(p.plot for p in self.plots.values())]:
-            for name in ("left", "bottom"):
-                plot.getAxis(name).setStyle(tickFont=font)
-            plot.getAxis("left").setWidth(int(LEFT_AXIS_WIDTH * scale))
-        self.canvas.setMinimumHeight(int(self.canvas.minimumHeight()))
+        """Tick, title and label fonts follow the UI scale (Ctrl+= / Ctrl+-)."""
+        self.scale = scale
+        _style_plot(self.normalised.plot, scale)
+        self.normalised.backdrop.font = _small_font(scale)
+        for plot in self.plots.values():
+            plot.set_scale(scale)
         if self.timeline is not None:
             self._layout_key = None
             self._refresh()

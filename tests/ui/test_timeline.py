@@ -18,6 +18,7 @@ from teamdash.auth import SYSTEM
 from tests.conftest import DEMO_TODAY
 from tests.ui.shell_helpers import OFFSCREEN_NOISE, SAFETY_PATIENT
 from ui.timeline import MODE_NORMALISED, RANGE_3M, RANGE_12M, TimelineView
+from ui.timeline import checkin_labels as timelines_labels
 
 pytestmark = OFFSCREEN_NOISE
 
@@ -66,23 +67,33 @@ def test_bands_baseline_and_mcid_lines(view):
     view.set_record(rec)
     odi = view.plot_for("odi")
     definition = instruments.get("odi")
-    assert [tuple(r.getRegion()) for r in odi.bands] == [(b.low, b.high) for b in definition.bands]
+    assert [(r.low, r.high, r.label) for r in odi.backdrop.bands] == [(b.low, b.high, b.label) for b in definition.bands]
     first = rec.series("odi")[0]
-    assert odi.baseline.isVisible() and odi.baseline.value() == first.total
-    assert odi.mcid.isVisible() and odi.mcid.value() == timelines.mcid_threshold(definition, first.total)
+    assert odi.backdrop.baseline == first.total
+    assert odi.backdrop.mcid == timelines.mcid_threshold(definition, first.total)
     phq9 = view.plot_for("phq9")
-    assert not phq9.mcid.isVisible()  # PHQ-9 has no MCID in its definition: no line rather than a guess
+    assert phq9.backdrop.mcid is None  # PHQ-9 has no MCID in its definition: no line rather than a guess
 
 
 def test_check_ins_are_vertical_lines_labelled_with_their_date(view):
     rec = patient_record()
     view.set_record(rec)
-    first_plot = view.plots[view.shown_series()[0].id]
-    lines = [line for line in first_plot.markers.checkin_lines if line.isVisible()]
-    assert [line.value() for line in lines] == epochs(c.held_on for c in rec.checkins)
-    labels = [line.label.format for line in lines if line.label.format]
-    assert labels and all(any(label == f"{c.held_on.day} {c.held_on:%b}" for c in rec.checkins) for label in labels)
-    assert lines[0].toolTip() == f"Check-in {rec.checkins[0].held_on.day} {rec.checkins[0].held_on:%b}"
+    top = view.plots[view.shown_series()[0].id].backdrop
+    assert [c.x for c in top.checkins] == epochs(c.held_on for c in rec.checkins)
+    label = lambda c: f"{c.held_on.day} {c.held_on:%b}"  # noqa: E731
+    dated = [c.label.removeprefix("Check-in ") for c in top.dated_checkins()]
+    assert dated and set(dated) <= {label(c) for c in rec.checkins}  # overlapping dates are left out
+    view.range_buttons[RANGE_3M].click()  # zoomed in, every check-in in view gets its date
+    recent = [label(c) for c in rec.checkins if c.held_on >= DEMO_TODAY - dt.timedelta(days=91)]
+    assert [c.label.removeprefix("Check-in ") for c in top.dated_checkins()] == recent
+    lower = view.plots[view.shown_series()[-1].id].backdrop
+    assert lower.checkins == top.checkins and lower.dated_checkins() == []  # lower rows: lines only
+
+
+def test_check_in_dates_never_overlap():
+    markers = [timelines.CheckInMarker(i, dt.date(2026, 1, 1), float(x), "Check-in 1 Jan") for i, x in enumerate([0, 10, 60, 200])]
+    shown = timelines_labels(markers, 0.0, 200.0, 200.0)
+    assert [m.checkin_id for m in shown] == [0, 2, 3]  # 10 px after the first: left out
 
 
 def test_sessions_are_ticks_on_their_disciplines_plots(view):
@@ -191,11 +202,11 @@ def test_panning_one_plot_moves_them_all(view):
 def test_switching_patient_updates_the_same_plot_items(view):
     view.set_record(patient_record(SAFETY_PATIENT))
     odi = view.plot_for("odi")
-    items = (odi.plot, odi.curve, odi.points, odi.bands[0])
+    items = (odi.plot, odi.curve, odi.points, odi.backdrop)
     other = patient_record(1)
     view.set_record(other)
     assert view.plot_for("odi") is odi
-    assert (odi.plot, odi.curve, odi.points, odi.bands[0]) == items
+    assert (odi.plot, odi.curve, odi.points, odi.backdrop) == items
     xs, ys = odi.points.getData()
     assert list(ys) == [m.total for m in other.series("odi") if m.total is not None]
 
