@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -49,17 +50,21 @@ from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
 
-FIRST_PAGE = 100  # enough to fill a tall screen twice; small enough to come back in a frame
+FIRST_PAGE = 60  # two screens of rows on a 1080p projector; small enough to come back in a frame
 PAGE = 200
 SEARCH_DEBOUNCE_MS = 150
 # Change kinds that cannot alter a list column or flag: the list does not reload for them.
 KINDS_NOT_IN_LIST = frozenset({"plan", "plan_item", "course", "practice", "graded_plan", "graded_week", "night", "sleep",
                                "contact", "decision", "flare", "action"})
 
-FLAGS_ROLE = Qt.ItemDataRole.UserRole + 1  # tuple of flag kinds, most urgent first
-ROW_ROLE = Qt.ItemDataRole.UserRole + 2  # the PatientRow
+FLAGS_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # tuple of flag kinds, most urgent first
+ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 2  # the PatientRow
+DISPLAY, FOREGROUND, TOOLTIP, ALIGNMENT, FONT, ACCESSIBLE = (int(r) for r in (
+    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.FontRole, Qt.ItemDataRole.AccessibleTextRole))
 
 BETTER, WORSE, OVERDUE, MUTED = "#2e7d32", "#c62828", "#c62828", "#6b7580"
+COLOURS = {name: QColor(name) for name in (BETTER, WORSE, OVERDUE, MUTED)}
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ COLUMNS = (
     Column("case_manager", "Case manager", 150),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+ALIGNMENTS = tuple(int(c.align | Qt.AlignmentFlag.AlignVCenter) for c in COLUMNS)
 assert set(COLUMN_KEYS) == set(patients.SORT_KEYS), "every column sorts in SQL"
 
 # Flag kind -> (glyph, colour, label). Colour is never the only cue: each badge has a glyph
@@ -99,6 +105,13 @@ FLAG_BADGES = {
     "overdue_measure": ("…", "#546e7a", "Measure overdue"),
 }
 STATUS_LABELS = {"active": "Active", "discharged": "Discharged", "dropped_out": "Dropped out"}
+
+
+@cache
+def bold_font() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
 
 
 def status_label(status: str) -> str:
@@ -124,7 +137,7 @@ def change_text(value: float | None, change: float | None, decimals: int = 0) ->
 
 
 def verdict_colour(verdict: str | None) -> QColor | None:
-    return QColor(BETTER) if verdict == "better" else QColor(WORSE) if verdict == "worse" else None
+    return COLOURS[BETTER] if verdict == "better" else COLOURS[WORSE] if verdict == "worse" else None
 
 
 class PatientListModel(QAbstractTableModel):
@@ -145,6 +158,7 @@ class PatientListModel(QAbstractTableModel):
         self._generation = 0
         self._fetching = False
         self._started = False  # no query runs before the first reload()
+        self._roles = self._role_handlers()
         context.presentation.privacy_changed.connect(self._privacy_changed)
 
     # --- the query --------------------------------------------------------------------------
@@ -301,29 +315,29 @@ class PatientListModel(QAbstractTableModel):
         return self.rows[row]
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self.rows):
+        # Called several times per visible cell on every paint: dispatch on the role's
+        # int value (comparing with enum members is slow in PySide6) and bail out early
+        # for the many roles this model does not provide.
+        handler = self._roles.get(int(role))
+        if handler is None or not index.isValid():
             return None
-        row = self.rows[index.row()]
-        key = COLUMNS[index.column()].key
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, key)
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self._foreground(row, key)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(row, key)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(COLUMNS[index.column()].align | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and key == "next_checkin" and row.checkin_overdue:
-            font = QFont()
-            font.setBold(True)
-            return font
-        if role == FLAGS_ROLE:
-            return tuple(dict.fromkeys(f.kind for f in row.flags))
-        if role == ROW_ROLE:
-            return row
-        if role == Qt.ItemDataRole.AccessibleTextRole and key == "flags":
-            return "; ".join(f.reason for f in row.flags) or "no flags"
-        return None
+        r = index.row()
+        if r >= len(self.rows):
+            return None
+        return handler(self.rows[r], index.column())
+
+    def _role_handlers(self) -> dict:
+        keys = COLUMN_KEYS
+        return {
+            DISPLAY: lambda row, c: self._display(row, keys[c]),
+            FOREGROUND: lambda row, c: self._foreground(row, keys[c]),
+            TOOLTIP: lambda row, c: self._tooltip(row, keys[c]),
+            ALIGNMENT: lambda row, c: ALIGNMENTS[c],
+            FONT: lambda row, c: bold_font() if keys[c] == "next_checkin" and row.checkin_overdue else None,
+            FLAGS_ROLE: lambda row, c: tuple(dict.fromkeys(f.kind for f in row.flags)),
+            ROW_ROLE: lambda row, c: row,
+            ACCESSIBLE: lambda row, c: ("; ".join(f.reason for f in row.flags) or "no flags") if keys[c] == "flags" else None,
+        }
 
     def _display(self, row: PatientRow, key: str) -> str:
         if key == "flags":
@@ -355,13 +369,13 @@ class PatientListModel(QAbstractTableModel):
 
     def _foreground(self, row: PatientRow, key: str):
         if key == "next_checkin" and row.checkin_overdue:
-            return QColor(OVERDUE)
+            return COLOURS[OVERDUE]
         if key == "pain":
             return verdict_colour(row.pain_verdict)
         if key == "disability":
             return verdict_colour(row.disability_verdict)
         if key == "status" and row.status != "active":
-            return QColor(MUTED)
+            return COLOURS[MUTED]
         return None
 
     def _tooltip(self, row: PatientRow, key: str) -> str | None:
