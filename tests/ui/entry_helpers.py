@@ -26,6 +26,18 @@ SAFETY_PATIENT = 8  # demo patient with two open PHQ-9 item 9 flags
 PLAIN_PATIENT = 1
 
 
+@pytest.fixture(autouse=True)
+def error_boxes(monkeypatch) -> list[str]:
+    """Error and apology boxes are recorded instead of blocking the test in a modal
+    loop; a test that expects none asserts the list is empty (see ``no_errors``)."""
+    shown: list[str] = []
+    import ui.errors
+
+    monkeypatch.setattr(ui.errors.QMessageBox, "warning", staticmethod(lambda _p, _t, text, *a, **k: shown.append(text)))
+    monkeypatch.setattr(ui.errors.QMessageBox, "critical", staticmethod(lambda _p, _t, text, *a, **k: shown.append(text)))
+    return shown
+
+
 @pytest.fixture
 def actor(clinic) -> Actor:
     return actor_for("athistledown")  # a psychologist: a clinician who may write clinical data
@@ -95,6 +107,7 @@ def press_enter(widget: QWidget) -> None:
 
 def choose(combo, text_start: str) -> None:
     """Pick a combo box entry by typing its first characters, like a keyboard user."""
+    activate(combo)
     combo.setFocus()
     # A person pauses between fields; a test types at once, and Qt would append these
     # keys to the previous search ("2" then "2" = "22"). An empty search starts afresh.
@@ -102,8 +115,29 @@ def choose(combo, text_start: str) -> None:
     QTest.keyClicks(combo, text_start)
 
 
+def activate(widget: QWidget) -> None:
+    """Keys go to the active window only; a test has no user clicking it to the front."""
+    window = widget.window()
+    if not window.isActiveWindow():
+        window.activateWindow()
+        for _ in range(50):
+            QCoreApplication.processEvents()
+            if window.isActiveWindow():
+                break
+
+
+def type_clock(widget, digits: str) -> None:
+    """Type a date or time into a date/time edit from its first section ('20261120',
+    '2315'), as the keyboard user does after tabbing in."""
+    activate(widget)
+    widget.setFocus()
+    widget.setSelectedSection(widget.sectionAt(0))  # what tabbing into the field selects
+    QTest.keyClicks(widget, digits)
+
+
 def type_into(widget, text: str) -> None:
     """Replace a field's text by typing."""
+    activate(widget)
     widget.setFocus()
     if hasattr(widget, "selectAll"):
         widget.selectAll()

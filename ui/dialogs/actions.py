@@ -58,7 +58,7 @@ class PatientActions(QObject):
         menu.addAction(self.correct_measurement)
         menu.addAction(self.delete_measurement)
         menu.addSeparator()
-        self.undo = self._action("Undo", QKeySequence(QKeySequence.StandardKey.Undo), lambda: self.undo_stack.undo(window))
+        self.undo = self._action("Undo", QKeySequence(QKeySequence.StandardKey.Undo), self.undo_last)
         menu.addAction(self.undo)
         window.patient_changed.connect(self._patient_changed)
         self.undo_stack.changed.connect(self._update)
@@ -90,8 +90,16 @@ class PatientActions(QObject):
             action.setEnabled(has_patient and writable)
         for action in (self.correct_measurement, self.delete_measurement):
             action.setEnabled(has_patient and writable and self.selected_measurement is not None)
-        self.undo.setEnabled(self.undo_stack.can_undo())
+        # Undo acts on the open patient only: reversing an entry made for someone else
+        # while this patient is on screen (on a projector) would go unnoticed.
+        top = self.undo_stack.top()
+        current = self.window.current_patient_id()
+        self.undo.setEnabled(self.undo_stack.can_undo() and top is not None and top.patient_id in (None, current))
         self.undo.setText(self.undo_stack.text())
+
+    def undo_last(self) -> None:
+        if self.undo.isEnabled():
+            self.undo_stack.undo(self.window)
 
     # --- opening dialogs --------------------------------------------------------------------------
 

@@ -45,6 +45,18 @@ def field_message(exc: ValidationError, field: str | None) -> str:
     return text[:1].upper() + text[1:]
 
 
+_OPEN: set[QDialog] = set()
+
+
+def show_dialog(dialog: QDialog) -> QDialog:
+    """Open ``dialog`` (window-modal, not blocking) and keep it alive until it closes:
+    a dialog opened without a parent would otherwise be collected at once."""
+    _OPEN.add(dialog)
+    dialog.finished.connect(lambda _result: _OPEN.discard(dialog))
+    dialog.open()
+    return dialog
+
+
 class FormDialog(QDialog):
     """Subclasses supply the fields and ``write(values)``; this class lays out, collects,
     shows errors and keeps the dialog open until the write succeeds."""

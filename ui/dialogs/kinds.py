@@ -179,13 +179,18 @@ def goal_baseline(record: PatientRecord | None, instrument_id: str | None) -> fl
 
 
 def _wire_goal(form, ctx: FormContext) -> None:
-    """Choosing a measure fills an empty baseline with the patient's first score."""
+    """Choosing a measure fills the baseline with the patient's first score, unless the
+    user typed one (a value filled for a measure chosen earlier is replaced: typing
+    "PHQ" passes through "PCS" on the way)."""
     measure, baseline = form.editors["instrument"], form.editors["baseline_value"]
+    filled: list[str | None] = [None]
 
     def fill(_index: int) -> None:
         value = goal_baseline(ctx.record, measure.get())
-        if baseline.get() is None and value is not None:
-            baseline.set(value)
+        if baseline.get() not in (None, filled[0]):
+            return
+        baseline.set(value)
+        filled[0] = baseline.get()
 
     measure.widget.currentIndexChanged.connect(fill)
 

@@ -19,7 +19,7 @@ from teamdash.patients import PatientDetail
 from ui.context import AppContext
 from ui.dialogs.confirm import confirm
 from ui.dialogs.fields import Field, changed_signal
-from ui.dialogs.form import FormDialog, field_message
+from ui.dialogs.form import FormDialog, field_message, show_dialog
 from ui.dialogs.record_dialog import patient_label
 from ui.dialogs.writes import run_write
 from ui.errors import show_error
@@ -316,9 +316,8 @@ def open_measurement_dialog(parent: QWidget | None, context: AppContext, patient
 
     def after_save(result: MeasurementResult) -> None:
         if result.safety_open:
-            AcknowledgeDialog(context, patient, result, parent).open()
+            show_dialog(AcknowledgeDialog(context, patient, result, parent))
 
     dialog = MeasurementDialog(context, patient, instrument_id=instrument_id, existing=existing, parent=parent,
                                after_save=after_save)
-    dialog.open()
-    return dialog
+    return show_dialog(dialog)

@@ -13,7 +13,7 @@ from teamdash.patients import PatientDetail
 from teamdash.record import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.confirm import confirm
-from ui.dialogs.form import FormDialog
+from ui.dialogs.form import FormDialog, show_dialog
 from ui.dialogs.kinds import FormContext, KindUi
 from ui.dialogs.writes import run_write
 from ui.errors import show_error
@@ -132,7 +132,7 @@ def open_record_dialog(parent: QWidget | None, context: AppContext, kind: KindUi
         form_ctx = FormContext(discipline, record, options, context.today())
         dialog = RecordDialog(context, kind, form_ctx, patient_id=patient.id, owner_id=owner_id or patient.id,
                               patient_text=patient_label(patient, context), existing=existing, parent=parent)
-        dialog.open()
+        show_dialog(dialog)
         if on_open:
             on_open(dialog)
 

@@ -15,6 +15,7 @@ from teamdash.errors import NotFound
 from teamdash.record import PatientRecord
 from ui.changes import Changes
 from ui.context import AppContext
+from ui.dialogs.form import show_dialog
 from ui.dialogs.history_dialog import MeasurementHistoryDialog
 from ui.dialogs.measurement_dialog import open_measurement_dialog
 from ui.errors import show_error
@@ -148,10 +149,8 @@ class DisciplinePanel(QScrollArea):
     def show_history(self, instrument_id: str) -> MeasurementHistoryDialog | None:
         if self.record is None:
             return None
-        dialog = MeasurementHistoryDialog(self.context, self.record.patient, instrument_id,
-                                          self.record.series(instrument_id), self)
-        dialog.open()
-        return dialog
+        return show_dialog(MeasurementHistoryDialog(self.context, self.record.patient, instrument_id,
+                                                    self.record.series(instrument_id), self))
 
     # --- refreshing after writes ------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 from teamdash.measurements import MeasurementResult
 from teamdash.record import PatientRecord
 from ui.context import AppContext
+from ui.dialogs.form import show_dialog
 from ui.dialogs.safety_dialog import AcknowledgeDialog, flag_reason
 from ui.panels import palette
 from ui.panels.widgets import muted
@@ -96,6 +97,4 @@ class SafetySection(QWidget):
     def acknowledge(self, measurement: MeasurementResult) -> AcknowledgeDialog | None:
         if self.record is None:
             return None
-        dialog = AcknowledgeDialog(self.context, self.record.patient, measurement, self)
-        dialog.open()
-        return dialog
+        return show_dialog(AcknowledgeDialog(self.context, self.record.patient, measurement, self))
