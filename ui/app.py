@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from teamdash import auth, db, logs, patients
 from teamdash.errors import TeamDashError
-from ui import settings as ui_settings
 from ui.changes import ChangeBus
 from ui.context import AppContext
 from ui.errors import install_excepthook
@@ -59,8 +58,7 @@ def open_session(db_url: str | None, user: str | None, qsettings: QSettings | No
     from ui.main_window import MainWindow  # after QApplication: pyqtgraph reads the screen on import
 
     window = MainWindow(context, database=info.display)
-    ui_settings.apply_scale(app, window.scale)
-    window.list_panel.apply_row_height()
+    window.set_scale(window.scale)  # the remembered scale: fonts, stylesheet, list, timelines
     return Session(app, context, window)
 
 

@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
         if s.splitter("overview") is not None:
             self.patient_view.overview.restoreState(s.splitter("overview"))
             self.patient_view.auto_split = False
-        self.list_panel.restore_header_state(s.list_header())
+        self.list_panel.restore_header_state(s.list_header(), s.scale())
         sort = s.list_sort()
         if sort and sort[0] in COLUMN_KEYS:
             model = self.list_panel.model
@@ -438,9 +438,9 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             ui_settings.apply_scale(app, self.scale)
-        self.list_panel.apply_row_height()
+        self.list_panel.apply_scale(self.scale)
         self.patient_view.timeline.apply_scale(self.scale)
-        self.statusBar().showMessage(f"Scale {round(self.scale * 100)} %", 2000)
+        self.zoom_reset_action.setText(f"Actual size (now {round(self.scale * 100)} %)")
 
     def _import_action(self) -> QAction | None:
         """File → Import…, when the import feature has added it."""

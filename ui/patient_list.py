@@ -79,9 +79,9 @@ class Column:
 # next check-in is and how pain and disability moved; the rest scrolls into view.
 COLUMNS = (
     Column("flags", "Flags", 66),
-    Column("clinic_id", "ID", 80),
+    Column("clinic_id", "ID", 88),
     Column("name", "Name", 156),
-    Column("next_checkin", "Next check-in", 104),
+    Column("next_checkin", "Next check-in", 110),
     Column("pain", "Pain", 62),
     Column("disability", "Disability", 104),
     Column("age", "Age", 44, Qt.AlignmentFlag.AlignRight),
@@ -469,6 +469,7 @@ class PatientListPanel(QWidget):
         self.context = context
         self.model = PatientListModel(context, self)
         self._current_id: int | None = None
+        self._scale = 1.0
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
@@ -559,9 +560,16 @@ class PatientListPanel(QWidget):
         table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         return table
 
-    def apply_row_height(self) -> None:
-        """Rows follow the font (UI scale)."""
+    def apply_scale(self, scale: float) -> None:
+        """Rows and columns follow the UI scale (Ctrl+= / Ctrl+-), keeping the user's
+        own column widths in proportion."""
+        ratio = scale / self._scale
+        self._scale = scale
         self.table.verticalHeader().setDefaultSectionSize(int(self.table.fontMetrics().height() * 1.75))
+        header = self.table.horizontalHeader()
+        if ratio != 1.0:
+            for section in range(header.count()):
+                header.resizeSection(section, round(header.sectionSize(section) * ratio))
 
     # --- behaviour --------------------------------------------------------------------------
 
@@ -670,6 +678,7 @@ class PatientListPanel(QWidget):
     def header_state(self):
         return self.table.horizontalHeader().saveState()
 
-    def restore_header_state(self, state) -> None:
-        if state:
-            self.table.horizontalHeader().restoreState(state)
+    def restore_header_state(self, state, scale: float) -> None:
+        """Column order, widths and hidden columns as saved, at the scale they were saved at."""
+        if state and self.table.horizontalHeader().restoreState(state):
+            self._scale = scale

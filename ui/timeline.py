@@ -597,7 +597,7 @@ class TimelineView(QWidget):
         self._build_controls()
         self._build_canvas()
         for vb in self._all_viewboxes():
-            vb.sigXRangeChanged.connect(self._x_range_changed)
+            vb.sigRangeChangedManually.connect(lambda _mask, vb=vb: self._panned(vb))
 
     # --- widgets ---------------------------------------------------------------------------
 
@@ -727,7 +727,8 @@ class TimelineView(QWidget):
     def plot_for(self, instrument_id: str) -> MeasurePlot:
         if instrument_id not in self.plots:
             plot = MeasurePlot(instruments.get(instrument_id), self._clicked)
-            plot.plot.getViewBox().sigXRangeChanged.connect(self._x_range_changed)
+            vb = plot.plot.getViewBox()
+            vb.sigRangeChangedManually.connect(lambda _mask, vb=vb: self._panned(vb))
             if self.scale != 1.0:
                 plot.set_scale(self.scale)
             self.plots[instrument_id] = plot
@@ -863,11 +864,14 @@ class TimelineView(QWidget):
         finally:
             self._syncing = False
 
-    def _x_range_changed(self, vb, x_range) -> None:
-        """A user panned or zoomed one plot: follow in the others (pyqtgraph's own X
-        link lines views up by screen position, which is wrong for side-by-side columns)."""
+    def _panned(self, vb: pg.ViewBox) -> None:
+        """A user dragged or Ctrl+wheeled one plot: the others follow (pyqtgraph's own X
+        link lines views up by screen position, which is wrong for side-by-side columns),
+        and no preset button claims the range any more. Only the user's own moves count:
+        layout passes that nudge a range are not a choice of range."""
         if self._syncing:
             return
+        x_range = vb.viewRange()[0]
         self.range_preset = RANGE_CUSTOM
         checked = self.range_group.checkedButton()
         if checked is not None:

@@ -135,8 +135,11 @@ def test_ctrl_plus_and_minus_scale_the_whole_ui(qtbot, window):
     app = QApplication.instance()
     font, sheet = app.font(), app.styleSheet()
     try:
+        header = window.list_panel.table.horizontalHeader()
+        id_width = header.sectionSize(COLUMN_KEYS.index("clinic_id"))
         QTest.keyClick(window, Qt.Key.Key_Equal, Qt.KeyboardModifier.ControlModifier)
         assert window.scale == pytest.approx(1.1)
+        assert header.sectionSize(COLUMN_KEYS.index("clinic_id")) == round(id_width * 1.1)  # columns grow with the text
         assert app.font().pointSizeF() == pytest.approx(11.0)
         assert "font-size: 12.1pt" in app.styleSheet()  # the search box's 11pt, scaled
         QTest.keyClick(window, Qt.Key.Key_Minus, Qt.KeyboardModifier.ControlModifier)
