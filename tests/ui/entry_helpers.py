@@ -113,6 +113,7 @@ def choose(combo, text_start: str) -> None:
     # keys to the previous search ("2" then "2" = "22"). An empty search starts afresh.
     combo.view().keyboardSearch("")
     QTest.keyClicks(combo, text_start)
+    QCoreApplication.processEvents()  # the user's next key comes after the screen updated
 
 
 def activate(widget: QWidget) -> None:
