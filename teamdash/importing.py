@@ -163,18 +163,20 @@ class Table:
         self.estimated_rows = estimated_rows
         self.columns = columns  # column letters (A, B, …) or numbers for CSV
 
-    def rows(self) -> Iterator[tuple[int, list]]:
+    def rows(self) -> Iterator[tuple[int, list, bool]]:
+        """(row number, values, suspect): ``suspect`` rows may hold a formula or a cell
+        too long for a spreadsheet, and get the cell-by-cell check."""
         width = len(self.headers)
-        for number, values in self._rows:
-            if not any(v is not None and v != "" for v in values):
-                continue
+        for number, values, suspect in self._rows:
+            if values.count(None) + values.count("") == len(values):
+                continue  # a blank row
             if len(values) < width:
                 values = list(values) + [None] * (width - len(values))
-            yield number, values
+            yield number, values, suspect
 
     def preview(self, n: int = 20) -> list[list]:
         out = []
-        for _number, values in self.rows():
+        for _number, values, _suspect in self.rows():
             out.append(values[: len(self.headers)])
             if len(out) >= n:
                 break
@@ -293,9 +295,14 @@ class SpreadsheetFile:
             raise MalformedFile(f"sheet {name!r} is a chart sheet, not a table", sheet=name)
         merged = _merged_ranges(self.path, ws)
 
-        def cells() -> Iterator[tuple[int, list]]:
+        def cells() -> Iterator[tuple[int, list, bool]]:
             for number, row in enumerate(ws.iter_rows(), start=1):
-                yield number, [_cell_value(c) for c in row]
+                values = [_cell_value(c) for c in row]
+                types = set(map(type, values))
+                suspect = Formula in types or (
+                    str in types and max(len(v) for v in values if type(v) is str) > MAX_CELL
+                )
+                yield number, values, suspect
 
         rows = cells()
         headers, header_row = _find_header(rows, name)
@@ -308,12 +315,14 @@ class SpreadsheetFile:
         name = self.path.stem
         handle = self.path.open("r", encoding=encoding, newline="")
 
-        def records() -> Iterator[tuple[int, list]]:
+        def records() -> Iterator[tuple[int, list, bool]]:
             reader = csv.reader(handle, delimiter=delimiter)
             number = 0
             try:
                 for number, values in enumerate(reader, start=1):
-                    yield number, [v if v != "" else None for v in values]
+                    # CSV holds no formulas; a cell can only be too long.
+                    suspect = bool(values) and max(map(len, values)) > MAX_CELL
+                    yield number, [v if v != "" else None for v in values], suspect
             except csv.Error as exc:
                 raise MalformedFile(
                     f"{self.path.name}, line {reader.line_num}: {exc} — a cell longer than {csv.field_size_limit():,} "
@@ -345,9 +354,9 @@ def _cell_value(cell):
     return value
 
 
-def _find_header(rows: Iterator[tuple[int, list]], sheet: str) -> tuple[list[str], int]:
+def _find_header(rows: Iterator[tuple[int, list, bool]], sheet: str) -> tuple[list[str], int]:
     """The first row with at least two filled cells (a title row above it is skipped)."""
-    for number, values in rows:
+    for number, values, _suspect in rows:
         filled = [v for v in values if v is not None and str(v).strip() != ""]
         if len(filled) >= 2:
             while values and (values[-1] is None or str(values[-1]).strip() == ""):
@@ -707,6 +716,11 @@ def as_datetime(value) -> dt.datetime | None:
         return dt.datetime.combine(value, dt.time(12, 0))
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > 10:
+            try:
+                return dt.datetime.fromisoformat(text).replace(microsecond=0, tzinfo=None)  # the common case
+            except ValueError:
+                pass
         parsed = _parse_iso(text)
         if parsed is None:
             raise CellProblem(f"{text!r} is not a date and time (write YYYY-MM-DD HH:MM, e.g. 2026-03-01 10:30)",
@@ -740,7 +754,13 @@ def as_bool(value) -> bool | None:
 
 
 def as_response(value):
-    """An item response as the scorer takes it."""
+    """An item response as the scorer takes it (whole numbers typed as text become
+    numbers: the scorer's fast path)."""
+    if type(value) is str:
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        return text
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
     if isinstance(value, dt.datetime):
@@ -807,6 +827,7 @@ class _Run:
         self.session_keys: dict[int, set] = {}
         self._error_book = None
         self._error_sheets: dict[str, object] = {}
+        self._item_cache: dict[tuple, tuple] = {}
 
     # --- bookkeeping ------------------------------------------------------------------------
 
@@ -898,11 +919,11 @@ class _Run:
     def rows(self, table: Table, plan: Plan, sheet: SheetReport):
         """Data rows with the generic cell checks done: formulas and over-long cells."""
         mapped = sorted(set(plan.mapping.values()))
-        for number, values in table.rows():
+        for number, values, suspect in table.rows():
             sheet.rows += 1
             self.tick()
             problems = []
-            for i in mapped:
+            for i in (mapped if suspect else ()):
                 v = values[i]
                 if isinstance(v, Formula):
                     problems.append(Problem(plan.sheet, number, plan.headers[i],
@@ -1090,6 +1111,7 @@ class _Run:
         m = plan.mapping
         headers = plan.headers
         items = sorted((int(name[5:]), i) for name, i in m.items() if name.startswith("item_"))
+        self._item_cache = {}  # keyed by this sheet's item list
         item_count = max((n for n, _ in items), default=0)
         item_column = {n: headers[i] for n, i in items}
         p_col, i_col, t_col = m["patient"], m["instrument"], m["taken_at"]
@@ -1204,22 +1226,20 @@ class _Run:
         inst = instruments.get(instrument_id)
         n = len(inst.items)
         earlier = len(problems)  # this row's other problems: still score it, to report all of them
-        responses = [None] * n
-        given = False
-        for item, index in items:
-            v = values[index]
-            if v is None or v == "":
-                continue
-            if item > n:
+        within, beyond = self._item_columns(items, n)
+        responses = [values[i] if i is not None else None for i in within]
+        given = responses.count(None) + responses.count("") < n
+        if given:
+            responses = [None if v is None or v == "" else as_response(v) for v in responses]
+        for item, index in beyond:
+            if values[index] is not None and values[index] != "":
                 problems.append(Problem(plan.sheet, number, item_column[item],
                                         f"{inst.short_name} has {n} items; this column must be empty", "out_of_range"))
-                continue
-            responses[item - 1] = as_response(v)
-            given = True
         total = None
         if total_col is not None and values[total_col] not in (None, ""):
             try:
-                total = validation.number(values[total_col], "total")
+                raw = values[total_col]
+                total = raw if type(raw) in (int, float) else validation.number(raw, "total")
             except ValidationError as exc:
                 problems.append(Problem(plan.sheet, number, plan.headers[total_col], _bare(exc), "invalid"))
                 return None
@@ -1255,6 +1275,17 @@ class _Run:
                                         "invalid"))
                 return None
         return scored
+
+    def _item_columns(self, items: list[tuple[int, int]], n: int) -> tuple[list[int | None], list[tuple[int, int]]]:
+        """For an instrument of ``n`` items: the column of each item (None when not
+        mapped), and the mapped item columns beyond ``n`` (which must stay empty)."""
+        key = (id(items), n)
+        found = self._item_cache.get(key)
+        if found is None:
+            by_item = dict(items)
+            found = ([by_item.get(k) for k in range(1, n + 1)], [(k, i) for k, i in items if k > n])
+            self._item_cache[key] = found
+        return found
 
     def _total_only(self, plan, number, problems, inst, total, total_col):
         """A total without item responses (scores kept from before TeamDash): checked

@@ -1,0 +1,334 @@
+"""Spreadsheet export and import at scale, each against the plain libraries doing the
+same work, in one run (``python -m benchmarks exchange``).
+
+Export: a database of 1,000,000 measurements (a demo clinic; sessions, goals and the
+rest removed so that the measurements are the work). TeamDash's long-format export
+(Patients, Staff, Measurements, the empty long sheets, About) against a bare openpyxl
+write-only loop writing the same rows: the same values read with sqlite3, appended as
+they come. Each runs in its own process; the peak RSS is the child's own high-water
+mark (``VmHWM``) and psutil's samples of it, whichever is higher.
+
+Import: 100,000 measurement rows for patients already registered. ``import_file``
+(read, map, validate every row, score, duplicate checks, bulk insert, summaries,
+audit) against reading the same file with the plain reader (openpyxl read-only /
+csv) and inserting its rows with sqlite3 ``executemany`` in one transaction. Both from
+an .xlsx and from a .csv.
+
+The databases and files are built once and kept in the temp folder.
+``OPENPYXL_LXML=False`` or a PYTHONPATH holding lxml switch openpyxl's XML backend;
+the run prints which one it used.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import Timing, compare, figure
+
+EXPORT_ROWS = 1_000_000
+IMPORT_ROWS = 100_000
+DEMO_TODAY = dt.date(2026, 11, 27)
+NOW = dt.datetime(2026, 12, 31, 12, 0)  # after every demo measurement
+CACHE = Path(tempfile.gettempdir()) / "teamdash-bench-exchange"
+ROOT = Path(__file__).resolve().parent.parent
+ITEMS = 24  # the widest instrument (RMDQ): the long sheet's item columns
+
+
+# --- fixtures ----------------------------------------------------------------------------
+
+
+def _demo_db(path: Path, patients: int) -> None:
+    from teamdash import db, demo
+    from teamdash.auth import SYSTEM
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    db.connect(f"sqlite:///{path}")
+    demo.generate(SYSTEM, patients=patients, today=DEMO_TODAY)
+    db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
+def export_db() -> Path:
+    """A clinic of exactly EXPORT_ROWS measurements and nothing else clinical."""
+    path = CACHE / f"export-{EXPORT_ROWS}.sqlite3"
+    if path.exists():
+        return path
+    print(f"building the {EXPORT_ROWS:,}-measurement clinic (once) ...", flush=True)
+    building = path.with_suffix(".building")
+    _demo_db(building, patients=EXPORT_ROWS // 120)
+    with sqlite3.connect(building) as conn:
+        for table in ("decision", "action_item", "check_in", "session", "goal", "graded_activity_week",
+                      "graded_activity_plan", "practice_week", "course", "sleep_diary_night", "plan_item",
+                      "support_contact", "rtw_phase", "flare", "safety_acknowledgement"):
+            conn.execute(f'DELETE FROM "{table}"')
+        have = conn.execute("SELECT count(*) FROM measurement").fetchone()[0]
+        if have < EXPORT_ROWS:
+            raise RuntimeError(f"the demo clinic has {have:,} measurements, fewer than {EXPORT_ROWS:,}")
+        conn.execute("DELETE FROM measurement WHERE id NOT IN (SELECT id FROM measurement ORDER BY id LIMIT ?)",
+                     (EXPORT_ROWS,))
+        conn.execute("DELETE FROM patient WHERE id NOT IN (SELECT DISTINCT patient_id FROM measurement)")
+    with sqlite3.connect(building) as conn:
+        conn.execute("VACUUM")
+    for suffix in ("-wal", "-shm"):
+        Path(f"{building}{suffix}").unlink(missing_ok=True)
+    building.rename(path)
+    return path
+
+
+def import_fixtures() -> tuple[Path, Path, Path]:
+    """(database with the patients and no measurements, .xlsx, .csv) of IMPORT_ROWS rows."""
+    target = CACHE / f"import-{IMPORT_ROWS}.sqlite3"
+    xlsx, csv_path = CACHE / f"import-{IMPORT_ROWS}.xlsx", CACHE / f"import-{IMPORT_ROWS}.csv"
+    if target.exists() and xlsx.exists() and csv_path.exists():
+        return target, xlsx, csv_path
+    print(f"building the {IMPORT_ROWS:,}-row import files (once) ...", flush=True)
+    source = CACHE / "import-source.sqlite3"
+    _demo_db(source, patients=IMPORT_ROWS // 110)
+    headers = ["Patient ID", "Instrument", "Taken at", "Total", "Band", *(f"Item {n}" for n in range(1, ITEMS + 1)), "Note"]
+    with sqlite3.connect(source) as conn:
+        rows = conn.execute(
+            "SELECT p.clinic_id, m.instrument, m.taken_at, m.total, m.band, m.responses, m.note FROM measurement m "
+            "JOIN patient p ON p.id = m.patient_id ORDER BY m.id LIMIT ?", (IMPORT_ROWS,)
+        ).fetchall()
+    if len(rows) < IMPORT_ROWS:
+        raise RuntimeError(f"the demo clinic has {len(rows):,} measurements, fewer than {IMPORT_ROWS:,}")
+    table = []
+    for clinic_id, instrument, taken_at, total, band, responses, note in rows:
+        items = json.loads(responses)
+        table.append([clinic_id, instrument, dt.datetime.fromisoformat(taken_at), total, band,
+                      *(items + [None] * ITEMS)[:ITEMS], note])
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Measurements")
+    ws.append(headers)
+    for row in table:
+        ws.append(row)
+    wb.save(xlsx)
+    with csv_path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(headers)
+        for row in table:
+            writer.writerow(["" if v is None else (v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, dt.datetime) else v)
+                             for v in row])
+    shutil.copy(source, target)
+    with sqlite3.connect(target) as conn:
+        conn.execute("DELETE FROM safety_acknowledgement")
+        conn.execute("DELETE FROM measurement")
+        conn.execute("DELETE FROM audit_event")
+    with sqlite3.connect(target) as conn:
+        conn.execute("VACUUM")
+    return target, xlsx, csv_path
+
+
+# --- the export children (run in their own processes) --------------------------------------------
+
+
+def _child_export_ours(db_path: str, out: str) -> None:
+    from teamdash import db
+    from teamdash.auth import SYSTEM
+    from teamdash.export import ExportOptions, export
+
+    db.connect(f"sqlite:///{db_path}")
+    result = export(SYSTEM, out, ExportOptions(kind="long"), now=NOW)
+    print(json.dumps({"rows": result.rows}))
+
+
+def _child_export_plain(db_path: str, out: str) -> None:
+    """The same sheets with the same values: sqlite3 rows appended to openpyxl."""
+    from openpyxl import Workbook
+
+    conn = sqlite3.connect(db_path)
+    wb = Workbook(write_only=True)
+    staff = dict(conn.execute("SELECT id, full_name FROM user"))
+    ws = wb.create_sheet("Patients")
+    ws.append(["Patient ID", "Given name", "Family name", "Date of birth", "Sex", "Referral date", "Programme start",
+               "Episode start", "Status", "Status since", "Case manager", "Next check-in", "Research consent",
+               "Flagged for review", "Flag note"])
+    date = dt.date.fromisoformat
+    for (cid, given, family, dob, sex, referral, start, episode, status, since, manager, next_checkin, consent,
+         flagged, note) in conn.execute(
+        "SELECT clinic_id, given_name, family_name, date_of_birth, sex, referral_date, programme_start, episode_start, "
+        "status, status_changed_on, case_manager_id, next_checkin, research_consent, flagged_for_review, flag_note "
+        "FROM patient ORDER BY clinic_id"
+    ):
+        ws.append([cid, given, family, date(dob), sex, date(referral), start and date(start), date(episode), status,
+                   since and date(since), staff.get(manager), next_checkin and date(next_checkin), bool(consent),
+                   bool(flagged), note])
+    ws = wb.create_sheet("Staff")
+    ws.append(["Username", "Full name", "Role", "Discipline", "Case manager", "Active"])
+    for row in conn.execute("SELECT username, full_name, role, discipline_id, is_case_manager, active FROM user "
+                            "ORDER BY full_name"):
+        ws.append([*row[:4], bool(row[4]), bool(row[5])])
+    ws = wb.create_sheet("Measurements")
+    ws.append(["Patient ID", "Instrument", "Measure", "Taken at", "Total", "Band", "Safety item positive",
+               *(f"Item {n}" for n in range(1, ITEMS + 1)), "Entered by", "Source", "Note"])
+    from teamdash import instruments
+
+    short = {i.id: i.short_name for i in instruments.library().values()}
+    clinic = dict(conn.execute("SELECT id, clinic_id FROM patient"))
+    blank = [None] * ITEMS
+    loads, parse = json.loads, dt.datetime.fromisoformat
+    for pid, inst, taken_at, responses, total, band, safety, entered_by, source, note in conn.execute(
+        "SELECT patient_id, instrument, taken_at, responses, total, band, safety, entered_by_id, source, note "
+        "FROM measurement ORDER BY patient_id, instrument, taken_at, id"
+    ):
+        ws.append([clinic[pid], inst, short[inst], parse(taken_at), total, band, bool(safety),
+                   *(loads(responses) + blank)[:ITEMS], staff.get(entered_by), source, note])
+    wb.save(out)
+
+
+def _high_water_mb() -> float:
+    """This process's peak resident set size (Linux VmHWM; else ru_maxrss)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _run_child(kind: str, db_path: Path, out: Path) -> tuple[float, float, str]:
+    """Wall time and peak RSS (MB) of one export in a fresh interpreter."""
+    import psutil
+
+    # The child's own high-water mark: VmHWM belongs to its address space, which exec
+    # starts afresh (ru_maxrss would carry over the parent's peak across fork + exec).
+    code = (
+        "import json; from benchmarks import bench_exchange as b; "
+        f"b._child_export_{kind}({str(db_path)!r}, {str(out)!r}); "
+        "print(json.dumps({'maxrss_mb': b._high_water_mb()}))"
+    )
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    watched, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, watched.memory_info().rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    seconds = time.perf_counter() - start
+    out_text, err_text = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"{kind} export failed:\n{err_text}")
+    lines = [json.loads(line) for line in out_text.splitlines() if line.startswith("{")]
+    maxrss = lines[-1]["maxrss_mb"]
+    return seconds, max(maxrss, peak / 2**20), out_text
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+def _fresh(template: Path) -> Path:
+    copy = CACHE / "import-run.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    shutil.copy(template, copy)
+    return copy
+
+
+def _import_ours(template: Path, path: Path) -> float:
+    from teamdash import db, importing
+    from teamdash.auth import SYSTEM
+
+    copy = _fresh(template)
+    db.connect(f"sqlite:///{copy}")
+    start = time.perf_counter()
+    report = importing.import_file(SYSTEM, path, kind="measurements", now=NOW)
+    seconds = time.perf_counter() - start
+    assert report.imported("measurements") == IMPORT_ROWS, report.summary()
+    db.close()
+    return seconds
+
+
+def _plain_rows(path: Path):
+    if path.suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            next(reader)
+            for row in reader:
+                yield [v if v != "" else None for v in row]
+        return
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    rows = wb["Measurements"].iter_rows(values_only=True)
+    next(rows)
+    yield from rows
+    wb.close()
+
+
+def _import_plain(template: Path, path: Path) -> float:
+    """Read the file with the plain reader, insert its rows with sqlite3 executemany."""
+    copy = _fresh(template)
+    conn = sqlite3.connect(copy, isolation_level=None)
+    start = time.perf_counter()
+    ids = dict(conn.execute("SELECT clinic_id, id FROM patient"))
+    now = NOW.strftime("%Y-%m-%d %H:%M:%S")
+    conn.execute("BEGIN")
+    sql = ("INSERT INTO measurement (patient_id, instrument, taken_at, responses, total, band, safety, entered_at, "
+           "source, version) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'import', 1)")
+    batch = []
+    dumps = json.dumps
+    for row in _plain_rows(path):
+        taken_at = row[2] if isinstance(row[2], str) else row[2].strftime("%Y-%m-%d %H:%M:%S")
+        batch.append((ids[row[0]], row[1], taken_at, dumps([v for v in row[5:5 + ITEMS]]), row[3], row[4], now))
+        if len(batch) == 5000:
+            conn.executemany(sql, batch)
+            batch = []
+    conn.executemany(sql, batch)
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    assert conn.execute("SELECT count(*) FROM measurement").fetchone()[0] == IMPORT_ROWS
+    conn.close()
+    return seconds
+
+
+def _timing(seconds: float) -> Timing:
+    return Timing(seconds, seconds)
+
+
+def run() -> None:
+    import openpyxl
+
+    CACHE.mkdir(parents=True, exist_ok=True)
+    figure("openpyxl XML backend", "lxml" if openpyxl.LXML else "xml.etree (lxml not installed or disabled)")
+
+    db_path = export_db()
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute("SELECT count(*) FROM measurement").fetchone()[0]
+        patients = conn.execute("SELECT count(*) FROM patient").fetchone()[0]
+    figure("export database", f"{rows:,} measurements, {patients:,} patients")
+    ours_file, plain_file = CACHE / "export-ours.xlsx", CACHE / "export-plain.xlsx"
+    ours_s, ours_rss, _ = _run_child("ours", db_path, ours_file)
+    plain_s, plain_rss, _ = _run_child("plain", db_path, plain_file)
+    compare(f"export {rows:,} measurements (long workbook)", _timing(ours_s), _timing(plain_s), target_ratio=1.2,
+            plain_label="bare openpyxl")
+    figure("  peak RSS, TeamDash export", f"{ours_rss:7.1f} MB  target < 150 MB: {'OK' if ours_rss < 150 else 'OVER'}")
+    figure("  peak RSS, bare openpyxl loop", f"{plain_rss:7.1f} MB")
+    figure("  file sizes", f"TeamDash {ours_file.stat().st_size / 2**20:.1f} MB, bare {plain_file.stat().st_size / 2**20:.1f} MB")
+    figure("  throughput", f"{rows / ours_s:,.0f} rows/s")
+
+    template, xlsx, csv_path = import_fixtures()
+    for label, path in (("xlsx", xlsx), ("csv", csv_path)):
+        ours = min(_import_ours(template, path) for _ in range(2))
+        plain = min(_import_plain(template, path) for _ in range(2))
+        compare(f"import {IMPORT_ROWS:,} measurement rows from .{label}", _timing(ours), _timing(plain),
+                target_ratio=2.0, plain_label="read + sqlite3")
