@@ -313,7 +313,7 @@ def test_diary_night_with_computed_sleep_time_and_efficiency(qtbot, ui_context, 
     row = next(n for n, r in enumerate(card.table.rows_model.rows) if r.id == saved.id)
     model = card.table.rows_model
     shown = {model.headerData(c, Qt.Orientation.Horizontal): model.index(row, c).data() for c in range(model.columnCount())}
-    assert (shown["Total sleep"], shown["Efficiency"], shown["Time in bed"]) == ("6 h 30", "79 %", "8 h 15")
+    assert (shown["TST"], shown["SE"], shown["TIB"]) == ("6 h 30", "79 %", "8 h 15")
     weeks = panel.parts["sleep_diary"].trend.weeks.rows_model.rows
     assert any(w.week_start == night - dt.timedelta(days=night.weekday()) for w in weeks)
 

@@ -25,6 +25,14 @@ def flag_reason(measurement: MeasurementResult) -> str:
     return reasons[0] if reasons else f"{inst.short_name}: a safety item was answered positively"
 
 
+def flag_item(measurement: MeasurementResult) -> str:
+    """'PHQ-9 item 9': which answer raised the flag."""
+    flags = (measurement.details or {}).get("flags") or []
+    items = [f["item"] for f in flags if f.get("kind") == "safety"]
+    name = instruments.get(measurement.instrument).short_name
+    return f"{name} item {items[0]}" if items else f"{name} safety item"
+
+
 class AcknowledgeDialog(FormDialog):
     def __init__(self, context: AppContext, patient: PatientDetail, measurement: MeasurementResult,
                  parent: QWidget | None = None):

@@ -117,6 +117,9 @@ class InstrumentLine:
         self.taken.setText(f"{latest.taken_at:%d %b %Y}" if latest else "")
         if latest and latest.band:
             set_chip(self.band, latest.band, palette.severity_colour(inst, latest.band_severity))
+            # Short bands stay on one line; only a long one ("No clinically significant
+            # insomnia") wraps inside the column.
+            self.band.setWordWrap(len(latest.band) > 20)
         else:
             # Many measures have no validated bands (instruments.md): say so quietly.
             set_chip(self.band, "—" if latest else "", None)

@@ -10,7 +10,7 @@ from teamdash.measurements import MeasurementResult
 from teamdash.record import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.form import show_dialog
-from ui.dialogs.safety_dialog import AcknowledgeDialog, flag_reason
+from ui.dialogs.safety_dialog import AcknowledgeDialog, flag_item, flag_reason
 from ui.panels import palette
 from ui.panels.widgets import muted
 
@@ -59,6 +59,33 @@ class FlagBox(QFrame):
             row.addWidget(button)
 
 
+class FlagStrip(QFrame):
+    """One slim red bar for the other tabs: how many flags are open and when, with the
+    acknowledgement of the newest one a click away. Never hidden while a flag is open."""
+
+    def __init__(self, open_flags: list[MeasurementResult], on_acknowledge, *, writable: bool):
+        super().__init__()
+        self.setObjectName("safety_strip")
+        self.setStyleSheet(box_style("safety_strip", True))
+        row = QHBoxLayout(self)
+        row.setContentsMargins(10, 4, 6, 4)
+        dates = ", ".join(f"{m.taken_at:%d %b %Y}" for m in open_flags)
+        count = len(open_flags)
+        text = QLabel(f"<span style='color:{palette.SAFETY}; font-weight:bold'>⚠ {count} safety flag{'s' if count != 1 else ''}"
+                      f" not yet acknowledged</span> — {flag_item(open_flags[0])} positive on {dates}")
+        text.setObjectName("safety_text")
+        text.setWordWrap(True)
+        text.setToolTip("\n\n".join(flag_reason(m) for m in open_flags))
+        row.addWidget(text, 1)
+        newest = open_flags[0]
+        button = QPushButton("Acknowledge…")
+        button.setObjectName(f"acknowledge_{newest.id}")
+        button.setToolTip(f"Acknowledge the flag of {newest.taken_at:%d %b %Y}")
+        button.setEnabled(writable)
+        button.clicked.connect(lambda: on_acknowledge(newest))
+        row.addWidget(button)
+
+
 class SafetySection(QWidget):
     """``compact``: only open flags, nothing when there are none (the other tabs);
     otherwise the full history with a quiet line when there is nothing (psychology)."""
@@ -68,7 +95,8 @@ class SafetySection(QWidget):
         self.setObjectName("safety_compact" if compact else "safety_full")
         self.context, self.compact = context, compact
         self.record: PatientRecord | None = None
-        self.boxes: list[FlagBox] = []
+        self.boxes: list[QFrame] = []
+        self.shown: list[MeasurementResult] = []
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.layout_.setSpacing(6)
@@ -83,16 +111,20 @@ class SafetySection(QWidget):
         shown = safety_measurements(record)
         if self.compact:
             shown = [m for m in shown if m.safety_open]
+        self.shown = shown
         writable = self.context.actor.can("write_clinical")
-        for m in shown:
-            box = FlagBox(m, self.acknowledge, writable=writable)
+        if self.compact and shown:
+            self.boxes.append(FlagStrip(shown, self.acknowledge, writable=writable))
+        elif not self.compact:
+            self.boxes.extend(FlagBox(m, self.acknowledge, writable=writable) for m in shown)
+        for box in self.boxes:
             self.layout_.addWidget(box)
-            self.boxes.append(box)
         self.none.setVisible(not shown and not self.compact)
         self.setVisible(bool(shown) or not self.compact)
 
     def open_count(self) -> int:
-        return sum(1 for b in self.boxes if b.findChild(QPushButton) is not None)
+        """Open (unacknowledged) flags on show."""
+        return sum(1 for m in self.shown if m.safety_open)
 
     def acknowledge(self, measurement: MeasurementResult) -> AcknowledgeDialog | None:
         if self.record is None:

@@ -44,29 +44,36 @@ def _quality(n: NightResult) -> str:
     return "—" if n.quality is None else f"{n.quality}/5"
 
 
+# The sleep team's usual abbreviations keep thirteen columns readable on a laptop;
+# each header explains itself in its tooltip.
 NIGHT_COLUMNS = (
     Column("Night of", lambda n: f"{n.night_of:%a %d %b}"),
-    Column("Into bed", lambda n: n.bed_time),
+    Column("In bed", lambda n: n.bed_time, explain="Into bed"),
     Column("Lights out", lambda n: n.lights_out),
-    Column("Latency", lambda n: f"{n.sol_minutes} min", numeric=True),
-    Column("Awakenings", lambda n: str(n.awakenings), numeric=True),
-    Column("WASO", lambda n: f"{n.waso_minutes} min", numeric=True),
-    Column("Final wake", lambda n: n.final_wake),
-    Column("Out of bed", lambda n: n.out_of_bed),
-    Column("Quality", _quality),
-    Column("Time in bed", lambda n: hours(n.tib_minutes), numeric=True),
-    Column("Total sleep", lambda n: hours(n.tst_minutes), numeric=True),
-    Column("Efficiency", lambda n: se_text(n.efficiency), numeric=True, colour=lambda n: se_colour(n.efficiency)),
+    Column("SOL", lambda n: f"{n.sol_minutes} min", numeric=True, explain="Sleep-onset latency: minutes to fall asleep"),
+    Column("Wakes", lambda n: str(n.awakenings), numeric=True, explain="Number of awakenings"),
+    Column("WASO", lambda n: f"{n.waso_minutes} min", numeric=True, explain="Wake after sleep onset (minutes)"),
+    Column("Woke", lambda n: n.final_wake, explain="Final awakening"),
+    Column("Up", lambda n: n.out_of_bed, explain="Out of bed"),
+    Column("Quality", _quality, explain="Sleep quality, 1 very poor – 5 very good"),
+    Column("TIB", lambda n: hours(n.tib_minutes), numeric=True, explain="Time in bed: out of bed − into bed"),
+    Column("TST", lambda n: hours(n.tst_minutes), numeric=True,
+           explain="Total sleep time: (final wake − lights out) − SOL − WASO"),
+    Column("SE", lambda n: se_text(n.efficiency), numeric=True, colour=lambda n: se_colour(n.efficiency),
+           explain=f"Sleep efficiency: TST / TIB × 100 (target ≥ {SE_TARGET:.0f} %)"),
     Column("Note", lambda n: (n.note or "").replace("\n", " "), stretch=True),
 )
 
 WEEK_COLUMNS = (
     Column("Week of", lambda w: f"{w.week_start:%d %b %Y}"),
     Column("Nights", lambda w: str(w.nights), numeric=True),
-    Column("Mean total sleep", lambda w: hours(w.tst_minutes), numeric=True),
-    Column("Mean efficiency", lambda w: se_text(w.efficiency), numeric=True, colour=lambda w: se_colour(w.efficiency)),
-    Column("Mean latency", lambda w: "—" if w.sol_minutes is None else f"{w.sol_minutes:.0f} min", numeric=True),
-    Column("Mean WASO", lambda w: "—" if w.waso_minutes is None else f"{w.waso_minutes:.0f} min", numeric=True, stretch=True),
+    Column("TST", lambda w: hours(w.tst_minutes), numeric=True, explain="Mean total sleep time"),
+    Column("SE", lambda w: se_text(w.efficiency), numeric=True, colour=lambda w: se_colour(w.efficiency),
+           explain="Mean sleep efficiency"),
+    Column("SOL", lambda w: "—" if w.sol_minutes is None else f"{w.sol_minutes:.0f} min", numeric=True,
+           explain="Mean sleep-onset latency"),
+    Column("WASO", lambda w: "—" if w.waso_minutes is None else f"{w.waso_minutes:.0f} min", numeric=True, stretch=True,
+           explain="Mean wake after sleep onset"),
 )
 
 
@@ -77,7 +84,8 @@ def diary_summary(weeks: list[SleepWeek]) -> str:
     text = f"Week of {last.week_start:%d %b}: {hours(last.tst_minutes)} sleep, efficiency {se_text(last.efficiency)}"
     if len(weeks) > 1 and weeks[0].efficiency is not None and last.efficiency is not None:
         change = last.efficiency - weeks[0].efficiency
-        text += f" ({'+' if change >= 0 else '−'}{abs(change):.0f} percentage points since the first week)"
+        points = round(abs(change))
+        text += f" ({'+' if change >= 0 else '−'}{points} percentage point{'s' if points != 1 else ''} since the first week)"
     return text
 
 
@@ -85,11 +93,11 @@ class SleepTrendCard(Card):
     """Efficiency and total sleep per night with the 85 % target, and weekly means."""
 
     def __init__(self):
-        super().__init__("Sleep diary: weekly averages", object_name="card_sleep_weeks")
+        super().__init__("Sleep diary: weekly means", object_name="card_sleep_weeks")
         row = QHBoxLayout()
         self.weeks = RecordTable(WEEK_COLUMNS, max_rows=8)
         self.weeks.setObjectName("table_sleep_weeks")
-        self.weeks.setMinimumWidth(460)
+        self.weeks.setMinimumWidth(360)
         left = QVBoxLayout()
         left.addWidget(self.weeks)
         left.addStretch(1)

@@ -28,6 +28,7 @@ class Column:
     progress: Callable[[Any], int | None] | None = None  # painted as a bar with the text on it
     numeric: bool = False  # right-aligned
     stretch: bool = False  # takes the spare width (free text)
+    explain: str | None = None  # the header's tooltip (abbreviations such as SOL, WASO)
 
 
 class RowsModel(QAbstractTableModel):
@@ -48,8 +49,12 @@ class RowsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return self.columns[section].header
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.columns[section].explain
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -147,9 +152,15 @@ class RecordTable(QTableView):
     def _fit_height(self) -> None:
         shown = max(1, min(self.rows_model.rowCount(), self.max_rows))
         height = self.horizontalHeader().sizeHint().height() + shown * self.verticalHeader().defaultSectionSize() + 2 * self.frameWidth()
-        if self.horizontalScrollBar().isVisible():
+        # A narrow window scrolls wide tables sideways: keep the last row above the bar.
+        if self.horizontalHeader().length() > self.viewport().width():
             height += self.horizontalScrollBar().sizeHint().height()
-        self.setFixedHeight(height + 2)
+        if height + 2 != self.height():
+            self.setFixedHeight(height + 2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit_height()
 
     def row_at(self, n: int) -> Any:
         return self.rows_model.rows[n] if 0 <= n < len(self.rows_model.rows) else None
