@@ -77,7 +77,7 @@ def test_phq9_recorded_from_the_panel_shows_live_total_and_updates_the_panel(qtb
     qtbot.waitUntil(lambda: psychology.instruments.lines["phq9"].value.text() == "8")
     line = psychology.instruments.lines["phq9"]
     assert line.band.text() == "Mild"
-    assert line.count.text() == f"{len([m for m in after if m.taken_at.date() >= psychology.record.patient.episode_start])} this episode"
+    assert line.count.text() == f"n = {len([m for m in after if m.taken_at.date() >= psychology.record.patient.episode_start])}"
 
 
 def test_a_missing_phq9_item_is_named_under_the_item_and_nothing_is_saved(qtbot, ui_context, psychology):

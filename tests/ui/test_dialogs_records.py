@@ -208,7 +208,7 @@ def test_new_graded_plan_and_a_logged_week(qtbot, ui_context, panel_for):
     assert part.plan.chooser.isVisibleTo(part.plan)  # several plans: a chooser appears
     part.plan.chooser.setCurrentIndex(part.plan.chooser.findData(plan.id))
     assert part.plan.figures["target"].text() == "60 minutes"
-    assert "0 % of the way" in part.plan.progress.format()
+    assert "0 % of the way to target" in part.plan.progress.format()
     click(part.weeks.add_button)
     week = top_dialog(qtbot, "dialog_graded_week")
     for name, value in (("planned_level", "25"), ("achieved_level", "22"), ("adherence_pct", "140")):

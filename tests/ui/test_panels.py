@@ -116,7 +116,7 @@ def test_a_measure_never_taken_says_so(qtbot, ui_context, panel_for):
     panel = panel_for("pt")
     rmdq = panel.instruments.lines["rmdq"]  # the demo records ODI, not RMDQ
     assert rmdq.value.text() == "–"
-    assert rmdq.count.text() == "not recorded this episode"
+    assert rmdq.count.text() == "not recorded"
     assert not rmdq.history.isEnabled() and rmdq.record.isEnabled()
 
 

@@ -59,7 +59,7 @@ class BodyMeasuresCard(Card):
             label = QLabel(f"<b>{title}</b>")
             headline = muted()
             headline.setObjectName(f"body_{key}")
-            chart = SmallChart(height=150, y_label=unit)
+            chart = SmallChart(height=150, y_label=unit, min_width=170)
             grid.addWidget(label, 0, column)
             grid.addWidget(headline, 1, column)
             grid.addWidget(chart, 2, column)

@@ -63,10 +63,10 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 class SmallChart(pg.PlotWidget):
-    def __init__(self, *, height: int = 170, y_label: str | None = None, parent=None):
+    def __init__(self, *, height: int = 170, y_label: str | None = None, min_width: int = 240, parent=None):
         super().__init__(parent, background="w", axisItems={"bottom": DayAxis()})
         self.setFixedHeight(height)
-        self.setMinimumWidth(280)
+        self.setMinimumWidth(min_width)
         plot = self.getPlotItem()
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
@@ -84,7 +84,8 @@ class SmallChart(pg.PlotWidget):
         self.legend = None
 
     def add_legend(self) -> None:
-        self.legend = self.getPlotItem().addLegend(offset=(-8, 6), labelTextSize="8pt", labelTextColor="#3b4552")
+        # Bottom right: the lines of these charts rise towards the top right.
+        self.legend = self.getPlotItem().addLegend(offset=(-8, -8), labelTextSize="8pt", labelTextColor="#3b4552")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
 
     def line(self, days: Sequence[dt.date | dt.datetime], values: Sequence[float | None], *, colour: str, name: str | None = None,

@@ -135,7 +135,8 @@ class GradedPlanCard(Card):
         f["status"].setText(label_of(plan.status))
         eta = plan.weeks_to_target
         f["eta"].setText("reached" if eta == 0 else ("—" if eta is None else f"about {eta}"))
-        set_progress(self.progress, plan.progress, f"{plan.progress} % of the way from baseline to target")
+        set_progress(self.progress, plan.progress, f"{plan.progress} % of the way to target")
+        self.progress.setToolTip("Current level's share of the way from baseline tolerance to target")
         self.adherence.setText(adherence_text(weeks))
         self._plot(chosen)
         self.summary.setText(f"{len(weeks)} week{'s' if len(weeks) != 1 else ''} logged" if weeks else "")

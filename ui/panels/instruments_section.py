@@ -47,7 +47,7 @@ def _change_label() -> QLabel:
     label = QLabel()
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setWordWrap(True)
-    label.setMinimumWidth(150)
+    label.setMinimumWidth(120)
     return label
 
 
@@ -110,7 +110,8 @@ class InstrumentLine:
         inst = data.instrument
         self.name.setText(inst.short_name)
         self.name.setToolTip(inst.name)
-        self.count.setText(f"{data.count} this episode" if data.count else "not recorded this episode")
+        self.count.setText(f"n = {data.count}" if data.count else "not recorded")
+        self.count.setToolTip("Administrations this episode")
         latest = data.latest
         self.value.setText(f"{inst.format(latest.total)}{unit_suffix(inst.unit)}" if latest else "–")
         self.value.setToolTip(score_details(inst, latest) if latest else "")
@@ -177,6 +178,7 @@ class InstrumentsSection(Card):
         self.lines = {i: InstrumentLine(self, i) for i in instrument_ids}
         for row, line in enumerate(self.lines.values(), start=1):
             line.place(self.grid, row)
+        self.grid.setColumnMinimumWidth(0, 110)
         self.grid.setColumnStretch(3, 2)
         self.grid.setColumnStretch(4, 2)
         self.body.addLayout(self.grid)

@@ -128,7 +128,7 @@ class Sparkline(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:
-        return QSize(120, 30)
+        return QSize(100, 30)
 
     def set_series(
         self,
