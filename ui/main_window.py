@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self._restore()
+        self._sync_tab_actions()
         self.poll = QTimer(self)
         self.poll.setInterval(POLL_MS)
         self.poll.timeout.connect(self._poll_other_workstations)
@@ -157,7 +158,7 @@ class MainWindow(QMainWindow):
         names = [("Overview", OVERVIEW)] + [(d.name, d.code) for d in disciplines.all_disciplines()]
         for number, (label, code) in enumerate(names, start=1):
             self.tab_actions.append(a(label, lambda _=False, code=code: self._show_tab(code), f"Ctrl+{number}",
-                                      tip=f"Show the {label} tab", name=f"tab_{code}"))
+                                      tip=f"Show the {label} tab", checkable=True, name=f"tab_{code}"))
         self.per_measure_action = a("Timelines: one plot per measure", lambda: self._set_timeline_mode(MODE_PER_MEASURE),
                                     checkable=True, name="timeline_per_measure")
         self.normalised_action = a("Timelines: normalised 0–100", lambda: self._set_timeline_mode(MODE_NORMALISED),
@@ -328,6 +329,8 @@ class MainWindow(QMainWindow):
         self.counts_label.setText(f"{counts.total:,} patients · {counts.active:,} active · {counts.flagged:,} flagged · "
                                   f"{counts.due:,} due for check-in")
         empty = counts.total == 0
+        leaving_first_start = not empty and self.pages.currentWidget() is self.first_start
+        open_first = open_first or leaving_first_start  # e.g. right after an import
         self.pages.setCurrentWidget(self.first_start if empty else self.splitter)
         for action in (self.find_action, self.previous_action, self.next_action, *self.tab_actions):
             action.setEnabled(not empty)
@@ -402,11 +405,11 @@ class MainWindow(QMainWindow):
     def _show_tab(self, code: str) -> None:
         if self.right.currentWidget() is self.patient_view:
             self.patient_view.show_tab(code)
+        self._sync_tab_actions()  # a checkable action unticks itself when triggered twice
 
     def _sync_tab_actions(self) -> None:
         current = self.patient_view.current_tab()
         for action in self.tab_actions:
-            action.setCheckable(True)
             action.setChecked(action.objectName() == f"tab_{current}")
 
     def _set_timeline_mode(self, mode: str) -> None:

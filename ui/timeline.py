@@ -2,8 +2,8 @@
 normalised 0–100 worse→better axis.
 
 The data comes ready-shaped from ``teamdash.timelines``; this module only maps it onto
-plot items. Plots, bands and marker pools are created once per instrument and reused:
-switching patient calls ``setData``/``setValue`` on existing items, never rebuilds.
+plot items. A plot and its items are created once per instrument and reused: switching
+patient calls ``setData`` on existing items, never rebuilds them.
 """
 
 from __future__ import annotations
@@ -62,7 +62,6 @@ MIN_COLUMN_WIDTH = 340
 MAX_COLUMNS = 3
 LEFT_AXIS_WIDTH = 46
 TITLE_HEIGHT = 22
-DAY = 86400.0
 CHECKIN_LABEL_PX = 48  # room a check-in date label needs before the next one
 
 
@@ -223,10 +222,6 @@ class TimePlot(pg.GraphicsWidget):
 
     def setLabel(self, axis: str, text: str) -> None:  # noqa: N802
         self.axes[axis].setLabel(text)
-
-
-def _new_plot() -> TimePlot:
-    return TimePlot()
 
 
 def _style_plot(plot: TimePlot, scale: float) -> None:
@@ -402,7 +397,7 @@ class MeasurePlot:
 
     def __init__(self, instrument: instruments.Instrument, on_click: Callable[[int], None]):
         self.instrument = instrument
-        self.plot = _new_plot()
+        self.plot = TimePlot()
         self.series: MeasureSeries | None = None
         self.scale = 1.0
         self._title = ""
@@ -503,7 +498,7 @@ class NormalisedPlot:
     """Several measures on one 0–100 axis, 0 = worst possible, 100 = best possible."""
 
     def __init__(self, on_click: Callable[[int], None]):
-        self.plot = _new_plot()
+        self.plot = TimePlot()
         self.plot.setLabel("left", "worse  ←  0–100  →  better")
         self.plot.getAxis("left").setTicks([[(v, str(v)) for v in range(0, 101, 20)]])  # not the marker lanes
         self.on_click = on_click
