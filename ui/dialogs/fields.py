@@ -37,6 +37,7 @@ class Field:
     required: bool = True
     hint: str = ""  # shown under the field
     aliases: tuple[str, ...] = ()  # other names the service uses in errors ("item 3")
+    placeholder: str | None = None  # grey text in an empty field (default: the allowed range)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -239,7 +240,8 @@ def make_editor(field: Field) -> Editor:
         return IntEditor(field, spin)
     if kind == "number":
         unit = f" {field.suffix}" if field.suffix else ""
-        return NumberEditor(field, _line(field, f"{field.minimum:g}–{field.maximum:g}{unit}" + ("" if field.required else " (optional)")))
+        shown = field.placeholder or f"{field.minimum:g}–{field.maximum:g}{unit}" + ("" if field.required else " (optional)")
+        return NumberEditor(field, _line(field, shown))
     if kind == "date":
         edit = FormDateEdit()
         edit.setCalendarPopup(True)

@@ -159,9 +159,9 @@ def _goal_fields(ctx: FormContext) -> list[Field]:
         Field("discipline", "Discipline", "choice", _discipline_choices()),
         Field("text", "Goal", "note", hint="Specific, measurable, achievable, relevant, time-bound"),
         Field("instrument", "Linked measure", "choice", measures, required=False),
-        Field("baseline_value", "Baseline", "number", maximum=100_000, required=False,
+        Field("baseline_value", "Baseline", "number", maximum=100_000, required=False, placeholder="score (optional)",
               hint="Filled from the patient's first score when a measure is chosen"),
-        Field("target_value", "Target", "number", maximum=100_000, required=False),
+        Field("target_value", "Target", "number", maximum=100_000, required=False, placeholder="score (optional)"),
         Field("set_on", "Set on", "date"),
         Field("due_on", "Due by", "optional_date", required=False),
         Field("status", "Status", "choice", vocabulary_choices("goal_status")),
@@ -186,6 +186,12 @@ def _wire_goal(form, ctx: FormContext) -> None:
     filled: list[str | None] = [None]
 
     def fill(_index: int) -> None:
+        chosen = instruments.get(measure.get()) if measure.get() else None
+        for editor in (baseline, form.editors["target_value"]):
+            editor.widget.setPlaceholderText(
+                f"{chosen.short_name} {chosen.total_min:g}–{chosen.total_max:g}, "
+                f"{'lower' if chosen.direction == 'higher_worse' else 'higher'} is better"
+                if chosen and chosen.total_min is not None else "score (optional)")
         value = goal_baseline(ctx.record, measure.get())
         if baseline.get() not in (None, filled[0]):
             return
