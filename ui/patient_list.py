@@ -189,6 +189,8 @@ class PatientListModel(QAbstractTableModel):
     def refresh(self) -> None:
         """Re-read the rows already shown after a write: same rows in place when the
         order did not change, else a reset. Scroll position survives the common case."""
+        if not self._started:
+            return
         self._generation += 1
         generation = self._generation
         wanted = max(FIRST_PAGE, len(self.rows))
@@ -665,8 +667,6 @@ class PatientListPanel(QWidget):
 
     def _on_changes(self, changes: Changes) -> None:
         if changes.kinds and changes.kinds <= KINDS_NOT_IN_LIST:
-            return
-        if changes.patient_ids is not None and changes.kinds == frozenset({"staff"}):
             return
         self.model.refresh()
         if changes.patient_ids is None or "staff" in changes.kinds:

@@ -513,7 +513,7 @@ class NormalisedPlot:
         self.selected.setZValue(6)
         self.plot.addItem(self.selected)
 
-    def _items_for(self, series: MeasureSeries, colour: str):
+    def _items_for(self, series: MeasureSeries):
         if series.id not in self.curves:
             curve = pg.PlotDataItem(connect="finite")
             points = pg.ScatterPlotItem(size=7, hoverable=True, hoverSize=10,
@@ -534,7 +534,7 @@ class NormalisedPlot:
                 item.setVisible(visible)
         for index, series in enumerate(shown):
             colour = PALETTE[index % len(PALETTE)]
-            curve, points, goals = self._items_for(series, colour)
+            curve, points, goals = self._items_for(series)
             curve.setData(np.array(series.line_x, dtype=float), np.array(series.line_norm, dtype=float), pen=_pen(colour, 2))
             valued = [p for p in series.points if p.normalised is not None]
             points.setData(
