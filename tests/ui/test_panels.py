@@ -235,6 +235,17 @@ def test_return_to_work_timeline_and_plan_items(qtbot, ui_context, panel_for):
     assert panel.plan_items.title.text() == disciplines.get("social").plan_title
 
 
+def test_presentation_mode_shows_supporters_by_initials(qtbot, ui_context, panel_for):
+    panel = panel_for("social")
+    card = panel.parts["support_network"]
+    names = [c.name for c in panel.record.contacts]
+    assert [r["Person"] for r in cell_texts(card.table)] == names
+    ui_context.presentation.set_privacy(True)
+    shown = [r["Person"] for r in cell_texts(card.table)]
+    assert all(name not in shown for name in names)
+    assert shown[0] == "".join(p[0].upper() + "." for p in names[0].split())
+
+
 def test_flare_log_lists_newest_first(qtbot, ui_context, panel_for):
     panel = panel_for("pt", SAFETY_PATIENT)
     rows = panel.parts["flares"].table.rows_model.rows

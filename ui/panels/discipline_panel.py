@@ -87,6 +87,7 @@ class DisciplinePanel(QScrollArea):
         self.setWidget(content)
         self.setEnabled(False)
         context.changes.changed.connect(self._on_changes)
+        context.presentation.privacy_changed.connect(self._privacy_changed)
 
     # --- building -------------------------------------------------------------------------
 
@@ -134,6 +135,10 @@ class DisciplinePanel(QScrollArea):
             section.set_record(record)
         self.instruments.set_writable(self.context.actor.can("write_clinical"))
         self.record_loaded.emit(record)
+
+    def _privacy_changed(self, _on: bool) -> None:
+        if self.record is not None:  # redraw names (supporters) for the new mode
+            self.set_record(self.record)
 
     def patient_id(self) -> int | None:
         return self.record.patient.id if self.record else None

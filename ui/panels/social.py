@@ -135,8 +135,18 @@ class ReturnToWorkPart(RecordListCard):
                                  f"<span style='color:{palette.NEUTRAL}'>{since}</span>{duties}{employer}")
 
 
+def initials(name: str) -> str:
+    return "".join(part[0].upper() + "." for part in name.split() if part[:1].isalpha()) or "—"
+
+
+def contact_columns(context: AppContext) -> tuple[Column, ...]:
+    """Supporters are named in full, except in presentation (privacy) mode on a shared
+    screen, where their initials stand in, as the patient's do."""
+    person = Column("Person", lambda c: initials(c.name) if context.presentation.privacy else c.name)
+    return (person, *CONTACT_COLUMNS)
+
+
 CONTACT_COLUMNS = (
-    Column("Person", lambda c: c.name),
     Column("Relationship", lambda c: c.relationship),
     Column("Involved in goals", lambda c: "yes" if c.involved_in_goals else "no",
            colour=lambda c: palette.BETTER if c.involved_in_goals else palette.MUTED),
@@ -148,7 +158,7 @@ CONTACT_COLUMNS = (
 class SupportNetworkSection(RecordListCard):
     def __init__(self, context: AppContext):
         super().__init__(
-            "Support network", CONTACT, CONTACT_COLUMNS, rows=lambda record: list(record.contacts), context=context,
+            "Support network", CONTACT, contact_columns(context), rows=lambda record: list(record.contacts), context=context,
             discipline="social", empty="No supporters recorded yet.",
             summary=lambda _record, rows: (f"{sum(1 for c in rows if c.involved_in_goals)} of {len(rows)} involved in goals"
                                            if rows else ""),
