@@ -247,7 +247,6 @@ class MainWindow(QMainWindow):
         timeline = self.patient_view.timeline
         timeline.mode_changed.connect(self._timeline_mode_changed)
         timeline.selection_changed.connect(self.settings.save_timeline_measures)
-        self.list_panel.model.modelReset.connect(self._save_sort)
 
     # --- settings -----------------------------------------------------------------------------
 
@@ -296,12 +295,9 @@ class MainWindow(QMainWindow):
         s.save_splitter("overview", self.patient_view.overview.saveState())
         s.save_list_header(self.list_panel.header_state())
         s.save_scale(self.scale)
-        s.save_last_patient(self._patient_id)  # on close, not per switch: no file write while browsing
+        s.save_last_patient(self._patient_id)  # on close, not per switch or search: no file writes while browsing
+        s.save_list_sort(self.list_panel.model.query.sort, self.list_panel.model.query.descending)
         s.sync()
-
-    def _save_sort(self) -> None:
-        query = self.list_panel.model.query
-        self.settings.save_list_sort(query.sort, query.descending)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.poll.stop()

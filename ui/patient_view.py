@@ -427,7 +427,7 @@ class PatientView(QWidget):
         self.tabs.addTab(self.overview, "Overview")
         self.tab_codes = [OVERVIEW]
         self.panels: dict[str, QWidget] = {}
-        self._panel_records: dict[str, int] = {}  # code -> id() of the record it shows
+        self._panel_records: dict[str, PatientRecord] = {}  # the record each panel was given
         for d in disciplines.all_disciplines():
             holder = QWidget()
             QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
@@ -527,6 +527,6 @@ class PatientView(QWidget):
         if code == OVERVIEW or self.record is None:
             return
         panel = self.panel(code)
-        if self._panel_records.get(code) != id(self.record):
-            self._panel_records[code] = id(self.record)
+        if self._panel_records.get(code) is not self.record:
+            self._panel_records[code] = self.record
             panel.set_record(self.record)

@@ -157,6 +157,7 @@ def test_geometry_splitters_and_last_patient_survive_a_restart(qtbot, context, t
     first = open_window(qtbot, context)
     other = first.list_panel.model.patient_at(3).id
     first.open_patient(other)
+    first.list_panel.model.sort(COLUMN_KEYS.index("age"), Qt.SortOrder.DescendingOrder)
     settle(qtbot, context)
     first.resize(780, 560)  # small: restoreGeometry keeps a window on the (800x800 offscreen) screen
     remembered = first.size()  # no narrower than the window's minimum
@@ -171,6 +172,7 @@ def test_geometry_splitters_and_last_patient_survive_a_restart(qtbot, context, t
     assert again.current_patient_id() == other
     assert again.size() == remembered  # not the 1440x900 of a first start
     assert not again.patient_view.auto_split  # the overview split came from the settings
+    assert (again.list_panel.model.query.sort, again.list_panel.model.query.descending) == ("age", True)
 
 
 def test_a_patient_chosen_at_start_is_opened(qtbot, context):
