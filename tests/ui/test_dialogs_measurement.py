@@ -146,6 +146,19 @@ def test_taken_at_in_the_future_and_duplicates_are_refused_next_to_the_date(qtbo
     assert stored(ui_context, "phq9") == before
 
 
+def test_the_chooser_starts_at_the_panels_first_measure_and_then_the_last_one_used(qtbot, ui_context, psychology):
+    dialog = psychology.record_measurement(None)
+    assert dialog.chooser.currentData() == "phq9"  # psychology's first key measure
+    choose(dialog.chooser, "GAD")
+    answer(dialog, {n: "1" for n in range(1, 8)})
+    press_enter(dialog.save_button)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    from ui.dialogs.measurement_dialog import MeasurementDialog
+
+    from_menu = MeasurementDialog(ui_context, psychology.record.patient)  # no discipline: Ctrl+M
+    assert from_menu.chooser.currentData() == "gad7"
+
+
 def test_escape_cancels_without_saving(qtbot, ui_context, psychology):
     before = stored(ui_context, "phq9")
     dialog = open_form(qtbot, psychology, "phq9")

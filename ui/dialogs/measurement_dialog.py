@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from teamdash import instruments, measurements
+from teamdash import disciplines, instruments, measurements
 from teamdash.errors import InvalidResponse, TeamDashError
 from teamdash.instruments import Instrument, Item
 from teamdash.measurements import MeasurementResult
@@ -35,8 +35,28 @@ MAX_LISTED_VALUES = 11
 NOT_RECORDED_HERE = frozenset({"sleep_diary"})
 
 
+LAST_INSTRUMENT_KEY = "entry/last_instrument"
+
+
 def recordable() -> list[Instrument]:
-    return [i for i in instruments.library().values() if i.id not in NOT_RECORDED_HERE]
+    """Every instrument entered here, in the order of the disciplines' key measures in
+    resources/disciplines.toml (PT's first), then any others."""
+    library = instruments.library()
+    ordered = [i for d in disciplines.all_disciplines() for i in d.key_instruments if i in library]
+    ordered += [i for i in library if i not in ordered]
+    return [library[i] for i in dict.fromkeys(ordered) if i not in NOT_RECORDED_HERE]
+
+
+def default_instrument(context: AppContext, discipline: str | None) -> str:
+    """The discipline's first key measure when opened from its panel, else the one
+    recorded last on this workstation."""
+    ids = [i.id for i in recordable()]
+    if discipline:
+        first = next((i for i in disciplines.get(discipline).key_instruments if i in ids), None)
+        if first:
+            return first
+    last = context.settings.value(LAST_INSTRUMENT_KEY)
+    return last if last in ids else ids[0]
 
 
 def _number(value: float, kind: str) -> int | float:
@@ -97,9 +117,9 @@ class MeasurementDialog(FormDialog):
 
     def __init__(self, context: AppContext, patient: PatientDetail, *, instrument_id: str | None = None,
                  existing: MeasurementResult | None = None, parent: QWidget | None = None,
-                 after_save: Callable[[MeasurementResult], None] | None = None):
+                 after_save: Callable[[MeasurementResult], None] | None = None, discipline: str | None = None):
         self.context, self.patient, self.existing, self.after_save = context, patient, existing, after_save
-        first = existing.instrument if existing else (instrument_id or recordable()[0].id)
+        first = existing.instrument if existing else (instrument_id or default_instrument(context, discipline))
         self.instrument = instruments.get(first)
         verb = "Correct" if existing else "Record"
         self.chooser: QComboBox | None = None
@@ -121,7 +141,7 @@ class MeasurementDialog(FormDialog):
         self.chooser = QComboBox()
         self.chooser.setObjectName("instrument")
         for inst in recordable():
-            self.chooser.addItem(f"{inst.short_name} — {inst.name}", inst.id)
+            self.chooser.addItem(f"{inst.short_name} — {inst.name} ({disciplines.get(inst.discipline).short})", inst.id)
         self.chooser.setCurrentIndex(self.chooser.findData(self.instrument.id))
         label.setBuddy(self.chooser)
         row.addWidget(label)
@@ -274,6 +294,7 @@ class MeasurementDialog(FormDialog):
 
     def _saved(self, result: MeasurementResult) -> None:
         self.result_row = result
+        self.context.settings.setValue(LAST_INSTRUMENT_KEY, result.instrument)
         self.succeeded(result)
         if self.after_save:
             self.after_save(result)
@@ -309,7 +330,8 @@ def delete_measurement(parent: QWidget | None, context: AppContext, measurement:
 
 
 def open_measurement_dialog(parent: QWidget | None, context: AppContext, patient: PatientDetail, *,
-                            instrument_id: str | None = None, existing: MeasurementResult | None = None) -> MeasurementDialog:
+                            instrument_id: str | None = None, existing: MeasurementResult | None = None,
+                            discipline: str | None = None) -> MeasurementDialog:
     """Open the form; a saved administration with a positive safety item leads straight
     to its acknowledgement (which the clinician may postpone: the flag then stays open)."""
     from ui.dialogs.safety_dialog import AcknowledgeDialog
@@ -319,5 +341,5 @@ def open_measurement_dialog(parent: QWidget | None, context: AppContext, patient
             show_dialog(AcknowledgeDialog(context, patient, result, parent))
 
     dialog = MeasurementDialog(context, patient, instrument_id=instrument_id, existing=existing, parent=parent,
-                               after_save=after_save)
+                               after_save=after_save, discipline=discipline)
     return show_dialog(dialog)

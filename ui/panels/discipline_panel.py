@@ -148,7 +148,8 @@ class DisciplinePanel(QScrollArea):
     def record_measurement(self, instrument_id: str | None):
         """Open the measurement form (for one instrument, or with a chooser); returns it."""
         if self.record is not None and self.context.actor.can("write_clinical"):
-            return open_measurement_dialog(self, self.context, self.record.patient, instrument_id=instrument_id)
+            return open_measurement_dialog(self, self.context, self.record.patient, instrument_id=instrument_id,
+                                           discipline=self.discipline.code)
         return None
 
     def show_history(self, instrument_id: str) -> MeasurementHistoryDialog | None:
