@@ -371,3 +371,21 @@ def test_next_return_to_work_phase_continues_the_current_one(qtbot, ui_context, 
     settle(ui_context)
     assert [p.id for p in plans.RTW_PHASES.list(ui_context.actor, PLAIN_PATIENT)] == [p.id for p in phases[:-1]]
     qtbot.waitUntil(lambda: len(part.timeline.spans) == len(phases) - 1)
+
+
+def test_an_edit_that_lost_the_race_says_so_and_overwrites_nothing(qtbot, ui_context, panel_for):
+    panel = panel_for("pt")
+    table = panel.sessions.table
+    target = select_row(table, lambda s: s.attendance == "attended" and s.held_at < dt.datetime.now())
+    panel.sessions.edit_selected()
+    dialog = top_dialog(qtbot, "dialog_session")
+    # Meanwhile, on another workstation:
+    theirs = sessions.update_session(ui_context.actor, target.id, target.version, note="Entered at reception")
+    type_into(dialog.editors["minutes"].widget, "20")
+    answer_next_question("confirm_yes")
+    press_enter(dialog.save_button)
+    qtbot.waitUntil(lambda: dialog.banner.isVisible())
+    assert "changed by someone else" in dialog.banner.text()
+    now = sessions.get_session(ui_context.actor, target.id)
+    assert (now.minutes, now.note, now.version) == (target.minutes, "Entered at reception", theirs.version)
+    assert dialog.isVisible()
