@@ -137,6 +137,8 @@ class FirstStartPage(QWidget):
         self.progress.canceled.connect(self.job.cancel)
 
     def _demo_progress(self, done: int, total: int) -> None:
+        if self.progress is not None and self.job is not None and self.progress.wasCanceled():
+            self.job.cancel()  # Esc or closing the dialog cancels as well as the button
         if self.progress is not None:
             self.progress.setMaximum(total)
             self.progress.setValue(done)

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 
 from teamdash import measurements, patients, record
 from teamdash.auth import SYSTEM
@@ -217,6 +217,25 @@ def test_an_empty_database_offers_the_demo_clinic(qtbot, database, tmp_path):
     assert window.counts.total == 4
     assert window.list_panel.model.total == patients.count_patients(SYSTEM, PatientQuery(status="active", today=DEMO_TODAY))
     ctx.jobs.wait()
+
+
+def test_cancelling_the_demo_clinic_leaves_the_database_empty(qtbot, database, tmp_path):
+    ctx = make_context(tmp_path)
+    window = MainWindow(ctx, database=str(database))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.ready, timeout=10000):
+        window.start()
+    page = window.first_start
+    page.demo_size.setValue(1200)  # three chunks: cancelling is checked between them
+    page.demo_button.click()
+    assert page.progress is not None and page.job is not None
+    cancel = next(b for b in page.progress.findChildren(QPushButton) if b.text() == "Cancel")
+    cancel.click()
+    qtbot.waitUntil(lambda: page.job is None, timeout=30000)  # the job ended (rolled back, no error dialog)
+    settle(qtbot, ctx)
+    assert patients.count_patients(SYSTEM) == 0
+    assert window.pages.currentWidget() is page and page.demo_button.isEnabled()
 
 
 def test_first_start_import_uses_file_import_when_it_exists(qtbot, database, tmp_path):
