@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QToolButton
+from PySide6.QtWidgets import QApplication, QPushButton
 
 from teamdash import audit, instruments, measurements
 from tests.ui.entry_helpers import (  # noqa: F401 - fixtures
@@ -277,4 +277,4 @@ def test_a_viewer_cannot_open_data_entry(qtbot, ui_context, psychology):
     assert not [w for w in QApplication.topLevelWidgets() if w.objectName() == "dialog_measurement" and w.isVisible()]
     assert not psychology.sessions.add_button.isEnabled()
     assert not psychology.instruments.lines["phq9"].record.isEnabled()
-    assert not psychology.instruments.findChild(QToolButton, "record_measurement").isEnabled()
+    assert not psychology.instruments.findChild(QPushButton, "record_measurement").isEnabled()

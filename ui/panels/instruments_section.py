@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGridLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from teamdash.record import PatientRecord
 from ui.panels import palette
@@ -75,11 +75,11 @@ class InstrumentLine:
         self.from_checkin = _change_label()
         self.sparkline = Sparkline()
         self.due = QLabel()
-        self.record = QToolButton()
+        self.record = QPushButton()
         self.record.setText("Record…")
         self.record.setObjectName(f"record_{instrument_id}")
         self.record.clicked.connect(lambda: section.record_requested.emit(instrument_id))
-        self.history = QToolButton()
+        self.history = QPushButton()
         self.history.setText("History…")
         self.history.setObjectName(f"history_{instrument_id}")
         self.history.clicked.connect(lambda: section.history_requested.emit(instrument_id))
@@ -186,7 +186,7 @@ class InstrumentsSection(Card):
     def set_writable(self, writable: bool) -> None:
         for line in self.lines.values():
             line.record.setEnabled(writable)
-        for button in self.findChildren(QToolButton, "record_measurement"):
+        for button in self.findChildren(QPushButton, "record_measurement"):
             button.setEnabled(writable)
 
     def set_record(self, record: PatientRecord) -> None:

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QPushButton,
     QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -56,11 +56,10 @@ class Card(QFrame):
         self.body.setSpacing(6)
         outer.addLayout(self.body)
 
-    def add_action(self, text: str, tip: str, slot, *, name: str | None = None) -> QToolButton:
-        button = QToolButton(self)
+    def add_action(self, text: str, tip: str, slot, *, name: str | None = None) -> QPushButton:
+        button = QPushButton(self)
         button.setText(text)
         button.setToolTip(tip)
-        button.setAutoRaise(False)
         if name:
             button.setObjectName(name)
         button.clicked.connect(slot)
