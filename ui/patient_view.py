@@ -55,6 +55,15 @@ def _day(day: dt.date | None, today: dt.date | None = None) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+def _set_style_property(widget: QWidget, name: str, value) -> None:
+    """A property the stylesheet selects on; re-polishing only when it changed, since a
+    re-polish re-lays out and repaints around the widget."""
+    if widget.property(name) != value:
+        widget.setProperty(name, value)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+
 class ElidedLabel(QLabel):
     """One line of text cut with … to the width available; the full text is the tooltip."""
 
@@ -65,6 +74,8 @@ class ElidedLabel(QLabel):
         self.setText(text)
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+        if text == self.full_text and text:
+            return
         self.full_text = text
         self.setToolTip(text)
         super().setText(text)
@@ -107,6 +118,7 @@ class PatientHeader(QFrame):
         self.flag_box = QVBoxLayout()
         self.flag_box.setSpacing(3)
         self.flag_labels: list[QLabel] = []
+        self._flag_lines: list[tuple[str, str]] = []
         top = QHBoxLayout()
         top.setSpacing(10)
         top.addWidget(self.clinic_id)
@@ -130,16 +142,11 @@ class PatientHeader(QFrame):
         self.clinic_id.setText(p.clinic_id)
         self.name.setText(p.initials if privacy else p.full_name)
         self.status.setText(p.status.replace("_", " ").capitalize())
-        self.status.setProperty("status", p.status)
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
+        _set_style_property(self.status, "status", p.status)
         self.facts.setText(" · ".join(self._identity_facts(record, privacy)))
         self.programme.setText(" · ".join(self._programme_facts(record)))
         self.actions.setText(self._actions_text(record))
-        overdue = any(a.overdue(record.today) for a in record.open_actions)
-        self.actions.setProperty("overdue", overdue)
-        self.actions.style().unpolish(self.actions)
-        self.actions.style().polish(self.actions)
+        _set_style_property(self.actions, "overdue", any(a.overdue(record.today) for a in record.open_actions))
         self._set_flags(record.flags)
 
     @staticmethod
@@ -199,6 +206,9 @@ class PatientHeader(QFrame):
         lines = [(f"⚠  {f.reason}" if f.kind == "safety" else f"•  {f.reason}", f.kind) for f in shown]
         if hidden:
             lines.append((f"+ {len(hidden)} more: " + "; ".join(f.reason for f in hidden), "more"))
+        if lines == self._flag_lines:
+            return  # same flags (the usual refresh): no new labels, no relayout of the window
+        self._flag_lines = lines
         for label in self.flag_labels:
             self.flag_box.removeWidget(label)
             label.deleteLater()
@@ -319,7 +329,9 @@ class DisciplineCard(_Card):
         lines.append(f"Next {coming.held_at:%a} {coming.held_at.day} {coming.held_at:%b}: {_esc(coming.kind)}" if coming
                      else f"<span style='color:{MUTED}'>No session booked</span>")
         lines += self._goal_lines(record, timeline)
-        self.body.setText("<br>".join(lines))
+        text = "<br>".join(lines)
+        if text != self.body.text():  # a rich-text relayout is the dear part of a card
+            self.body.setText(text)
 
     def _goal_lines(self, record: PatientRecord, timeline: PatientTimeline) -> list[str]:
         open_goals = [g for g in record.goals if g.discipline == self.discipline.code and g.status == "active"]

@@ -63,6 +63,7 @@ MAX_COLUMNS = 3
 LEFT_AXIS_WIDTH = 46
 TITLE_HEIGHT = 22
 CHECKIN_LABEL_PX = 48  # room a check-in date label needs before the next one
+REFIT_PX = 48  # the timelines re-fit their height when the view changes by more than this
 
 
 @cache
@@ -588,6 +589,8 @@ class TimelineView(QWidget):
         self.custom_selection: tuple[str, ...] | None = None
         self.selected_measurement: int | None = None
         self._layout_key: tuple | None = None
+        self._rows = 1
+        self._fitted_for = 0
         self._syncing = False
         self._build_controls()
         self._build_canvas()
@@ -652,6 +655,8 @@ class TimelineView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Always shown: a scroll bar coming and going would change the width and re-lay out every plot.
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.scroll.setWidget(self.canvas)
         self.empty = QLabel("No measurements recorded for this patient yet.", self)
         self.empty.setObjectName("emptyState")
@@ -749,16 +754,31 @@ class TimelineView(QWidget):
             layout.addItem(self.normalised.legend, 1, 0)
             layout.layout.setRowStretchFactor(0, 100)
             layout.layout.setRowStretchFactor(1, 0)
-            self.canvas.setMinimumHeight(int(2 * MIN_PLOT_HEIGHT * self.scale))
+            self._rows = 2  # the plot and its legend share what two rows would
+            self._fit_height()
             return
         for index, series in enumerate(shown):
             layout.addItem(self.plot_for(series.id).plot, index // columns, index % columns)
-        rows = math.ceil(len(shown) / columns)
-        self.canvas.setMinimumHeight(int(rows * MIN_PLOT_HEIGHT * self.scale))
+        self._rows = math.ceil(len(shown) / columns)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Give the plots the height in view (at least a readable minimum each, scrolling
+        beyond). The canvas keeps that height until the view changes by more than a line
+        or two: the header growing by one flag line must not re-lay out and repaint every
+        plot on a patient switch."""
+        available = self.scroll.viewport().height()
+        self._fitted_for = available
+        row = max(int(MIN_PLOT_HEIGHT * self.scale), available // max(self._rows, 1))
+        self.canvas.setFixedHeight(row * max(self._rows, 1))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self.timeline is not None and self.mode == MODE_PER_MEASURE:
+        if self.timeline is None:
+            return
+        if abs(self.scroll.viewport().height() - self._fitted_for) > REFIT_PX:
+            self._fit_height()
+        if self.mode == MODE_PER_MEASURE:
             shown = self.shown_series()
             if shown and self._layout_key and self._layout_key[2] != self._columns(len(shown)):
                 self._refresh()  # new column count: re-label the top row too
