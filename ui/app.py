@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from teamdash import auth, db, logs, patients
@@ -59,7 +59,19 @@ def open_session(db_url: str | None, user: str | None, qsettings: QSettings | No
 
     window = MainWindow(context, database=info.display)
     window.set_scale(window.scale)  # the remembered scale: fonts, stylesheet, list, timelines
+    # The data-entry and exchange actions are added through the window's contract (menus,
+    # current_patient_id, patient_changed, context), one event-loop turn after start so
+    # their imports do not delay the first painted window.
+    QTimer.singleShot(0, lambda: install_extensions(window))
     return Session(app, context, window)
+
+
+def install_extensions(window) -> None:
+    """Patient → Record measurement… (Ctrl+M), Add …, Undo; File → Import…, Export…."""
+    from ui import dialogs, exchange
+
+    dialogs.install_actions(window)
+    exchange.install_actions(window)
 
 
 def parse_size(size: str | None) -> tuple[int, int]:

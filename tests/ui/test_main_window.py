@@ -252,3 +252,30 @@ def test_first_start_import_uses_file_import_when_it_exists(qtbot, database, tmp
     window.first_start.import_button.click()
     assert triggered == [True]
     ctx.jobs.wait()
+
+
+def test_the_app_installs_data_entry_and_exchange_actions(qtbot, clinic, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from ui.app import open_session, settle as settle_app
+
+    app = QApplication.instance()
+    font, sheet = app.font(), app.styleSheet()  # open_session styles the whole application
+    try:
+        session = open_session(f"sqlite:///{clinic}", None, QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat))
+        window = session.window
+        qtbot.addWidget(window)
+        window.resize(1300, 850)
+        window.show()
+        window.start()
+        assert settle_app(session, timeout=30)
+        file_actions = {a.objectName() for a in window.menus["File"].actions()}
+        patient_actions = {a.text().replace("&", ""): a for a in window.menus["Patient"].actions()}
+        assert {"import", "export"} <= file_actions
+        record = patient_actions["Record measurement…"]
+        assert record.shortcut().toString() == "Ctrl+M" and record.isEnabled()  # a patient is open
+        window.poll.stop()
+        session.context.jobs.wait()
+    finally:
+        app.setFont(font)
+        app.setStyleSheet(sheet)
