@@ -1536,8 +1536,8 @@ def import_file(
         except _Rollback:
             pass
         except BaseException:
-            if run._error_book is not None and report.error_file is None and error_path is not None:
-                error_path.unlink(missing_ok=True)
+            if run._error_book is not None and report.error_file is None:
+                run._error_book.discard()  # nothing imported: no error workbook either
             raise
     if report.problem_count and not skip_bad_rows:
         raise ImportFailed(report)

@@ -278,6 +278,7 @@ class ExportDialog(QDialog):
         )
 
     def _set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(True)
         for widget in (self.kind, self.patient, self.use_from, self.use_to, self.status, self.case_manager,
                        self.discipline, self.deidentify, self.out, self.choose, self.export_button):
             widget.setEnabled(not running)
@@ -327,7 +328,6 @@ class ExportDialog(QDialog):
             self.handle.cancel()
             self.message.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
-            self.failed.connect(lambda _e: self.cancel_button.setEnabled(True))
         else:
             self.reject()
 
@@ -371,6 +371,26 @@ class ImportWizard(QWizard):
         for page in (self.file_page, self.mapping_page, self.check_page, self.run_page):
             self.addPage(page)
         self.resize(860, 600)
+
+    def busy(self) -> bool:
+        """A job of this wizard is running on the database thread."""
+        return any(page.handle is not None for page in (self.file_page, self.check_page, self.run_page))
+
+    def reject(self) -> None:
+        """Cancel or the window's close button: stop a running job first (its answer
+        must not reach a closed wizard), then close."""
+        if self.busy():
+            for page in (self.file_page, self.check_page, self.run_page):
+                if page.handle is not None:
+                    page.handle.cancel()
+            self._close_when_idle = True
+            return
+        super().reject()
+
+    def _job_ended(self) -> None:
+        if getattr(self, "_close_when_idle", False) and not self.busy():
+            self._close_when_idle = False
+            super().reject()
 
     # --- what was chosen ------------------------------------------------------------------------
 
@@ -433,6 +453,7 @@ class FilePage(QWizardPage):
         self.sheet.currentIndexChanged.connect(self._describe)
         self.kind.currentIndexChanged.connect(self._describe)
         self._loading = False
+        self.handle = None
 
     def _choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import from", _folder(self.wiz.context),
@@ -450,10 +471,11 @@ class FilePage(QWizardPage):
         self.info.setText("Reading the file…")
         self._loading = True
         self.completeChanged.emit()
-        self.wiz.context.jobs.run(lambda _p, _c: importing.inspect(path), on_done=self._inspected,
-                                  on_error=self._unreadable)
+        self.handle = self.wiz.context.jobs.run(lambda _p, _c: importing.inspect(path), on_done=self._inspected,
+                                                on_error=self._unreadable)
 
     def _inspected(self, sheets: list) -> None:
+        self.handle = None
         self._loading = False
         self.wiz.sheets = sheets
         self.sheet.blockSignals(True)
@@ -467,14 +489,17 @@ class FilePage(QWizardPage):
         self.sheet.blockSignals(False)
         self._describe()
         self.completeChanged.emit()
+        self.wiz._job_ended()
 
     def _unreadable(self, exc: BaseException) -> None:
+        self.handle = None
         self._loading = False
         self.wiz.sheets = []
         self.info.setText(str(exc) if isinstance(exc, TeamDashError) else "The file could not be read.")
         if not isinstance(exc, TeamDashError):
             show_error(self, exc, title="Import")
         self.completeChanged.emit()
+        self.wiz._job_ended()
 
     def _describe(self) -> None:
         if self.wiz.whole_workbook:
@@ -606,6 +631,7 @@ class CheckPage(QWizardPage):
         layout.addWidget(self.result, 2)
         self.checked: importing.ImportReport | None = None
         self.problems = False
+        self.handle = None
         self.skip.toggled.connect(self._reset)
 
     def initializePage(self) -> None:  # noqa: N802 - Qt override
@@ -649,9 +675,10 @@ class CheckPage(QWizardPage):
             except importing.ImportFailed as exc:
                 return exc.report
 
-        self.wiz.context.jobs.run(check, on_done=self._checked, on_error=self._check_failed)
+        self.handle = self.wiz.context.jobs.run(check, on_done=self._checked, on_error=self._check_failed)
 
     def _checked(self, report: importing.ImportReport) -> None:
+        self.handle = None
         self.check_button.setEnabled(True)
         self.checked = report
         self.problems = report.problem_count > 0 and not report.skip_bad_rows
@@ -669,14 +696,17 @@ class CheckPage(QWizardPage):
             lines.insert(0, "Ready: " + report.summary().replace("; nothing was changed (dry run)", "") + ".")
         self.result.setPlainText("\n".join(lines))
         self.completeChanged.emit()
+        self.wiz._job_ended()
 
     def _check_failed(self, exc: BaseException) -> None:
+        self.handle = None
         self.check_button.setEnabled(True)
         self.checked = None
         self.result.setPlainText(str(exc) if isinstance(exc, TeamDashError) else "The check failed.")
         if not isinstance(exc, TeamDashError):
             show_error(self, exc, title="Import")
         self.completeChanged.emit()
+        self.wiz._job_ended()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt override
         return self.checked is not None and not self.problems
@@ -738,6 +768,7 @@ class RunPage(QWizardPage):
         self.wiz.context.changes.emit(Changes(None, frozenset({"import"})))
         self.wiz.imported.emit(report)
         self.completeChanged.emit()
+        self.wiz._job_ended()
 
     def _failed(self, exc: BaseException) -> None:
         self.handle = None
@@ -753,6 +784,7 @@ class RunPage(QWizardPage):
             self.message.setText("The import failed; nothing was imported.")
             show_error(self, exc, title="Import")
         self.completeChanged.emit()
+        self.wiz._job_ended()
 
     def cancel(self) -> None:
         if self.handle is not None:

@@ -311,3 +311,16 @@ def test_actions_are_disabled_for_roles_without_the_permission(qtbot, clinic, tm
     assert export_action.isEnabled() and not import_action.isEnabled()
     assert "may not import" in import_action.toolTip()
     context.jobs.wait()
+
+
+def test_closing_the_wizard_during_a_check_cancels_it_first(qtbot, context, tmp_path):
+    rows = [f"TD-00001,nrs_pain,2026-11-{1 + i // 24:02d} {i % 24:02d}:00,{i % 10}," for i in range(400)]
+    path = write_csv(tmp_path / "many.csv", rows)
+    wizard = open_wizard(qtbot, context, path)
+    wizard.next()
+    wizard.next()  # the check starts on the database thread
+    assert wizard.busy()
+    wizard.reject()
+    assert wizard.isVisible()  # not while its job could still answer
+    qtbot.waitUntil(lambda: not wizard.isVisible(), timeout=WAIT)
+    assert not wizard.busy()
