@@ -10,7 +10,7 @@ import peewee as pw
 from teamdash import auth, disciplines, records, summaries, validation
 from teamdash.auth import Actor
 from teamdash.db import database
-from teamdash.errors import Conflict, ValidationError
+from teamdash.errors import ValidationError
 from teamdash.models import Patient, Session, User
 from teamdash.results import build
 
@@ -108,7 +108,10 @@ def add_session(
             (Session.patient == patient_id) & (Session.discipline == values["discipline"]) & (Session.held_at == values["held_at"])
         )
         if duplicate.exists():
-            raise Conflict(f"a {values['discipline']} session at {values['held_at']:%Y-%m-%d %H:%M} is already recorded")
+            raise ValidationError(
+                f"a {values['discipline']} session at {values['held_at']:%Y-%m-%d %H:%M} is already recorded (duplicate session)",
+                field="held_at",
+            )
         row = records.create_audited(actor, Session, {"patient": patient_id, **values}, action="session.create")
         summaries.refresh(patient_id)
     return get_session(actor, row.id)

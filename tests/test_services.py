@@ -272,3 +272,11 @@ def test_full_record_holds_everything(clinic):
     assert {m.instrument for m in full.measurements} >= {"nrs_pain", "odi", "phq9"}
     assert [m.taken_at for m in full.measurements] == sorted(m.taken_at for m in full.measurements)
     assert full.flags and [f.reason for f in full.flags] == [f.reason for f in row.flags]
+
+
+def test_a_duplicate_session_is_named_at_its_time(patient, clinician):
+    _session(clinician, patient.id, "2026-09-01 10:00")
+    with pytest.raises(ValidationError, match="duplicate session") as err:
+        _session(clinician, patient.id, "2026-09-01 10:00")
+    assert err.value.field == "held_at"
+    assert Session.select().count() == 1

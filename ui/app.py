@@ -18,11 +18,12 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from teamdash import auth, db, logs, patients
+from teamdash import db, logs, patients
 from teamdash.errors import TeamDashError
 from ui.changes import ChangeBus
 from ui.context import AppContext
 from ui.errors import install_excepthook
+from ui import user_switch
 from ui.jobs import JobRunner
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ def open_session(db_url: str | None, user: str | None, qsettings: QSettings | No
     ``TeamDashError`` when the database cannot be opened or the user is unknown."""
     app = application()
     info = db.connect(db_url)
-    actor = auth.actor_for(user) if user else auth.SYSTEM
     qsettings = qsettings or QSettings()
+    actor = user_switch.remembered_actor(qsettings, user)
     context = AppContext(actor=actor, jobs=JobRunner(app), changes=ChangeBus(app), settings=qsettings)
     from ui.main_window import MainWindow  # after QApplication: pyqtgraph reads the screen on import
 
@@ -72,6 +73,7 @@ def install_extensions(window) -> None:
 
     dialogs.install_actions(window)
     exchange.install_actions(window)
+    user_switch.install_actions(window)
 
 
 def parse_size(size: str | None) -> tuple[int, int]:
