@@ -76,7 +76,7 @@ def test_cells_are_typed_dates_numbers_percentages_and_booleans(cohort):
     pct = [c for c in column(ws, "ODI % change") if c.value is not None]
     assert pct and all(c.data_type == "n" and "%" in c.number_format and -1.5 < c.value < 1.5 for c in pct)
     flags = [c for c in column(ws, "ODI MCID met") if c.value is not None]
-    assert flags and all(c.data_type == "b" for c in flags)
+    assert flags and all(c.data_type == "b" and c.number_format == '"TRUE";"TRUE";"FALSE"' for c in flags)
     ws = wb["Measurements"]
     for cell in column(ws, "Taken at")[:200]:
         assert isinstance(cell.value, dt.datetime) and cell.number_format == "yyyy-mm-dd hh:mm"

@@ -51,6 +51,9 @@ DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
 INT_FORMAT = "0"
+# Excel shows a boolean cell as TRUE/FALSE whatever its format; LibreOffice shows 1/0
+# unless the format says otherwise.
+BOOL_FORMAT = '"TRUE";"TRUE";"FALSE"'
 
 MAX_CELL_TEXT = 32_767  # Excel's limit for one cell
 TRUNCATED = " …[cut: longer than a spreadsheet cell holds]"
@@ -67,6 +70,7 @@ HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 SECTION_FONT = Font(bold=True, size=12)
 WRAP_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
 WRAP_FROM = 90  # a mixed-value cell with longer text wraps (the column is this wide)
+WRAPPED_TEXT = 24  # how wide free text below a sheet's first table may make a column
 
 # Band severity 0 (best) to worst: green, pale green, amber, orange, red.
 BAND_FILLS = ("C6EFCE", "E2F0CB", "FFEB9C", "FCD5B4", "FFC7CE")
@@ -83,7 +87,8 @@ class Column:
     def format(self) -> str | None:
         if self.number_format:
             return self.number_format
-        return {DATE: DATE_FORMAT, DATETIME: DATETIME_FORMAT, PERCENT: PERCENT_FORMAT, INT: INT_FORMAT}.get(self.kind)
+        return {DATE: DATE_FORMAT, DATETIME: DATETIME_FORMAT, PERCENT: PERCENT_FORMAT, INT: INT_FORMAT,
+                BOOL: BOOL_FORMAT}.get(self.kind)
 
 
 # --- safe text ---------------------------------------------------------------------------
@@ -179,11 +184,30 @@ def display_length(kind: str, value, number_format: str | None = None) -> int:
     return max((len(line) for line in text.splitlines()), default=0)
 
 
+def header_width(header: str) -> int:
+    """Characters a header needs: on one line when short, else on two (the header row
+    is two lines high then and wraps), never less than its longest word."""
+    if len(header) <= 12:
+        return len(header)
+    words = header.split()
+    half = (len(header) + 1) // 2
+    # the narrowest split of the words into two lines
+    best = min(
+        (max(len(" ".join(words[:k])), len(" ".join(words[k:]))) for k in range(1, len(words))),
+        default=len(header),
+    )
+    return max(best, half) if len(words) > 1 else len(header)
+
+
 def fit_width(column: Column, longest: int) -> float:
     if column.width is not None:
         return column.width
-    header = min(len(column.header), 24) + FILTER_BUTTON  # long headers wrap
+    header = header_width(column.header) + FILTER_BUTTON
     return float(max(MIN_WIDTH, min(MAX_WIDTH, max(header, longest + 2))))
+
+
+def header_wraps(column: Column, width: float) -> bool:
+    return len(column.header) + FILTER_BUTTON > width
 
 
 # --- the workbook ------------------------------------------------------------------------------
@@ -247,13 +271,14 @@ class RowMaker:
     the columns with a number format, safe text for text columns. Styled cells are
     reused from row to row: write-only mode serialises a row during ``append``."""
 
-    def __init__(self, ws, columns: Sequence[Column]):
+    def __init__(self, ws, columns: Sequence[Column], *, wrap_text: bool = False):
         self.ws = ws
         self.columns = list(columns)
+        self.wrap_text = wrap_text  # free text wraps in its cell (stacked tables)
         self.styled: list[tuple[int, WriteOnlyCell, bool]] = []
         self.text: list[int] = []
         self.labels: list[int] = []
-        self.bools: list[int] = []
+        self.bools: list[tuple[int, WriteOnlyCell]] = []
         self.mixed: list[int] = []
         for i, c in enumerate(self.columns):
             if c.kind == TEXT:
@@ -263,7 +288,9 @@ class RowMaker:
             elif c.kind == LABEL:
                 self.labels.append(i)
             elif c.kind == BOOL:
-                self.bools.append(i)
+                cell = WriteOnlyCell(ws)
+                cell.number_format = c.format
+                self.bools.append((i, cell))
             elif c.format:
                 cell = WriteOnlyCell(ws)
                 cell.number_format = c.format
@@ -276,6 +303,10 @@ class RowMaker:
             v = row[i]
             if v is not None:
                 row[i] = safe(self.ws, v)
+                if self.wrap_text and row[i] is not None:
+                    cell = row[i] if isinstance(row[i], Cell) else WriteOnlyCell(self.ws, value=row[i])
+                    cell.alignment = WRAP_ALIGNMENT
+                    row[i] = cell
         if self.labels:
             cache = self._label_cache
             for i in self.labels:
@@ -290,10 +321,11 @@ class RowMaker:
                     # A text cell is written once; plain safe strings are remembered.
                     if not isinstance(made, Cell) and len(cache) < 100_000:
                         cache[v] = made
-        for i in self.bools:
+        for i, cell in self.bools:
             v = row[i]
             if v is not None:
-                row[i] = bool(v)
+                cell.value = bool(v)
+                row[i] = cell
         for i in self.mixed:
             row[i] = typed_value(self.ws, row[i])
         for i, cell, percent in self.styled:
@@ -354,10 +386,11 @@ class TableSheet:
                     if n > longest[i]:
                         longest[i] = n
         ws = self.ws
-        for i, c in enumerate(self.columns):
-            ws.column_dimensions[get_column_letter(i + 1)].width = fit_width(c, longest[i])
-        if any(len(c.header) > 24 or c.width is not None and len(c.header) + FILTER_BUTTON > c.width for c in self.columns):
-            ws.row_dimensions[1].height = 30
+        widths = [fit_width(c, longest[i]) for i, c in enumerate(self.columns)]
+        for i, width in enumerate(widths):
+            ws.column_dimensions[get_column_letter(i + 1)].width = width
+        if any(header_wraps(c, w) for c, w in zip(self.columns, widths)):
+            ws.row_dimensions[1].height = 30  # two lines
         ws.freeze_panes = f"{get_column_letter(self.freeze_columns + 1)}2"
         ws.print_title_rows = "1:1"
         ws.page_setup.orientation = "landscape"
@@ -443,14 +476,21 @@ class BlockSheet:
         ws = self.ws
         longest = [0] * self.width
         minimum = [0.0] * self.width
-        for b in self.blocks:
+        for n, b in enumerate(self.blocks):
             for i, c in enumerate(b.columns):
                 minimum[i] = max(minimum[i], fit_width(c, 0))
+                # The tables share columns: free text of a table below the first wraps
+                # instead of widening a column the first table uses for numbers.
+                cap = WRAPPED_TEXT if n and c.kind == TEXT else MAX_WIDTH
                 for row in b.rows[:SAMPLE]:
                     if row[i] is not None:
-                        longest[i] = max(longest[i], display_length(c.kind, row[i], c.format))
-        for i in range(self.width):
-            ws.column_dimensions[get_column_letter(i + 1)].width = max(minimum[i], min(MAX_WIDTH, longest[i] + 2))
+                        longest[i] = max(longest[i], min(cap, display_length(c.kind, row[i], c.format)))
+        widths = [max(minimum[i], min(MAX_WIDTH, longest[i] + 2)) for i in range(self.width)]
+        for i, width in enumerate(widths):
+            ws.column_dimensions[get_column_letter(i + 1)].width = width
+        for b in self.blocks:
+            if any(header_wraps(c, widths[i]) for i, c in enumerate(b.columns)):
+                ws.row_dimensions[b.first_row].height = 30
         ws.freeze_panes = "A2"
         ws.page_setup.orientation = "landscape"
         ws.sheet_properties.pageSetUpPr.fitToPage = True  # printed: all columns on one page width
@@ -468,7 +508,7 @@ class BlockSheet:
                 current += 1
             ws.append([header_cell(ws, c.header) for c in b.columns])
             current += 1
-            make = RowMaker(ws, b.columns)
+            make = RowMaker(ws, b.columns, wrap_text=b is not self.blocks[0])
             for row in b.rows or [[None] * len(b.columns)]:
                 ws.append(make(row))
                 current += 1
@@ -522,7 +562,11 @@ def typed_value(ws, value):
         cell = WriteOnlyCell(ws, value=value)
         cell.number_format = DATE_FORMAT
         return cell
-    if isinstance(value, (bool, int, float)) or value is None:
+    if isinstance(value, bool):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.number_format = BOOL_FORMAT
+        return cell
+    if isinstance(value, (int, float)) or value is None:
         return value
     made = safe(ws, value)
     if isinstance(made, str) and len(made) > WRAP_FROM:
