@@ -92,6 +92,7 @@ class ExportDialog(QDialog):
         self.handle = None
         self.result_: ExportResult | None = None
         self.error: BaseException | None = None
+        self.current_clinic_id: str | None = None  # the open patient's, once loaded
 
         self.kind = QComboBox(self)
         for kind in ("cohort", "long", "patient"):
@@ -197,21 +198,25 @@ class ExportDialog(QDialog):
         managers, clinic_id = loaded
         for name, user_id in managers:
             self.case_manager.addItem(name, user_id)
-        if clinic_id and not self.patient.text():
-            self.patient.setText(clinic_id)
-            self.patient.setProperty("current_patient", clinic_id)
-            if not self.out.text():
-                self._suggest_name()
+        self.current_clinic_id = clinic_id
+        self._kind_changed()
 
     def _kind_changed(self) -> None:
+        """The open patient is offered for a per-patient workbook only: a cohort export
+        limited to one patient because a patient happened to be open would surprise."""
         kind = self.kind.currentData()
         per_patient = kind == "patient"
         self.deidentify.setEnabled(not per_patient and self.context.actor.can("export"))
+        current = getattr(self, "current_clinic_id", None)
         if per_patient:
             self.deidentify.setChecked(False)
             self.patient.setPlaceholderText("the patient's clinic ID")
+            if current and not self.patient.text().strip():
+                self.patient.setText(current)
         else:
             self.patient.setPlaceholderText("all patients (or a clinic ID)")
+            if current and self.patient.text().strip() == current and not self.patient.isModified():
+                self.patient.clear()
         self._suggest_name()
 
     def _suggest_name(self) -> None:

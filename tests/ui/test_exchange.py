@@ -91,13 +91,17 @@ def test_filters_in_the_dialog_become_export_options(qtbot, context):
     assert clinic_id is None and isinstance(manager, int)
     dialog.kind.setCurrentIndex(dialog.kind.findData("patient"))
     assert not dialog.deidentify.isEnabled() and not dialog.deidentify.isChecked()
+    dialog.kind.setCurrentIndex(dialog.kind.findData("cohort"))
+    assert dialog.deidentify.isEnabled() and dialog.patient.text() == ""
 
 
 def test_the_current_patient_is_offered_for_a_per_patient_workbook(qtbot, context, tmp_path):
     patient = Patient.get(Patient.clinic_id == "TD-00008")
     dialog = export_dialog(qtbot, context, patient_id=patient.id)
-    qtbot.waitUntil(lambda: dialog.patient.text() == "TD-00008", timeout=WAIT)
+    qtbot.waitUntil(lambda: dialog.current_clinic_id == "TD-00008", timeout=WAIT)
+    assert dialog.patient.text() == ""  # a cohort export is not narrowed to the open patient
     dialog.kind.setCurrentIndex(dialog.kind.findData("patient"))
+    assert dialog.patient.text() == "TD-00008"
     assert dialog.out.text().endswith("teamdash-patient-TD-00008-2026-11-27.xlsx")
     path = tmp_path / "one.xlsx"
     dialog.out.setText(str(path))
@@ -297,7 +301,7 @@ def test_install_actions_adds_import_and_export_above_quit(qtbot, context):
     export_action.trigger()
     dialog = window.findChild(exchange.ExportDialog)
     assert dialog is not None and dialog.isVisible()
-    qtbot.waitUntil(lambda: dialog.patient.text() == "TD-00004", timeout=WAIT)
+    qtbot.waitUntil(lambda: dialog.current_clinic_id == "TD-00004", timeout=WAIT)
     dialog.close()
     import_action.trigger()
     assert window.findChild(exchange.ImportWizard).isVisible()
