@@ -830,11 +830,18 @@ def install_actions(window) -> tuple[QAction, QAction]:
     export_action.setObjectName("export")
     export_action.setStatusTip("Export a cohort, long-format or per-patient Excel workbook")
     export_action.triggered.connect(lambda: open_export(window))
-    actor = window.context.actor
-    import_action.setEnabled(actor.can("import"))
-    export_action.setEnabled(actor.can("export"))
-    if not actor.can("import"):
-        import_action.setToolTip(f"{actor.display_name} ({actor.role}) may not import")
+    def permissions(changes: Changes | None = None) -> None:
+        """Enabled for roles that may import/export; again after File → Switch user."""
+        if changes is not None and "user" not in changes.kinds:
+            return
+        actor = window.context.actor
+        for action, permission, verb in ((import_action, "import", "import"), (export_action, "export", "export")):
+            allowed = actor.can(permission)
+            action.setEnabled(allowed)
+            action.setToolTip("" if allowed else f"{actor.display_name} ({actor.role}) may not {verb}")
+
+    permissions()
+    window.context.changes.changed.connect(permissions)
     first = menu.actions()[0] if menu.actions() else None
     if first is not None:
         menu.insertAction(first, import_action)

@@ -18,7 +18,7 @@ from teamdash.export import ExportOptions
 from teamdash.models import Measurement, Patient
 from tests.conftest import DEMO_TODAY
 from ui import exchange
-from ui.changes import ChangeBus
+from ui.changes import ChangeBus, Changes
 from ui.context import AppContext
 from ui.jobs import JobRunner
 
@@ -314,6 +314,15 @@ def test_actions_are_disabled_for_roles_without_the_permission(qtbot, clinic, tm
     import_action, export_action = exchange.install_actions(window)
     assert export_action.isEnabled() and not import_action.isEnabled()
     assert "may not import" in import_action.toolTip()
+    # File → Switch user: a case manager takes the workstation.
+    context.actor = Actor(None, "m", "Max Manager", "case_manager")
+    context.changes.emit(Changes(None, frozenset({"user"})))
+    assert import_action.isEnabled() and "may not" not in import_action.toolTip()
+    context.actor = Actor(None, "v", "Vera Viewer", "viewer")
+    context.changes.emit(Changes(None, frozenset({"measurement"})))  # not a user switch: unchanged
+    assert import_action.isEnabled()
+    context.changes.emit(Changes(None, frozenset({"user"})))
+    assert not import_action.isEnabled() and not export_action.isEnabled()
     context.jobs.wait()
 
 
