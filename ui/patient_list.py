@@ -152,6 +152,7 @@ class PatientListModel(QAbstractTableModel):
         self.context = context
         self.query = query or PatientQuery(sort="flags", limit=FIRST_PAGE)
         self.rows: list[PatientRow] = []
+        self._cells: dict[tuple[int, int, int], object] = {}
         self.has_more = False
         self.total: int | None = None
         self._generation = 0
@@ -215,6 +216,7 @@ class PatientListModel(QAbstractTableModel):
             return  # an older query answered late
         self.beginResetModel()
         self.rows = list(page.rows)
+        self._cells.clear()
         self.has_more = page.has_more
         self.endResetModel()
         self._set_fetching(False)
@@ -226,11 +228,13 @@ class PatientListModel(QAbstractTableModel):
         new_rows = list(page.rows)
         if [r.id for r in new_rows] == [r.id for r in self.rows]:
             self.rows = new_rows
+            self._cells.clear()
             if self.rows:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
         else:
             self.beginResetModel()
             self.rows = new_rows
+            self._cells.clear()
             self.endResetModel()
         self.has_more = page.has_more
         self._set_fetching(False)
@@ -319,13 +323,20 @@ class PatientListModel(QAbstractTableModel):
         # Called several times per visible cell on every paint: dispatch on the role's
         # int value (comparing with enum members is slow in PySide6) and bail out early
         # for the many roles this model does not provide.
-        handler = self._roles.get(int(role))
+        # Cells are computed once per loaded row and kept until the rows change: a repaint
+        # asks again for every visible cell and role.
+        role = int(role)
+        handler = self._roles.get(role)
         if handler is None or not index.isValid():
             return None
-        r = index.row()
+        r, c = index.row(), index.column()
+        key = (r, c, role)
+        if key in self._cells:
+            return self._cells[key]
         if r >= len(self.rows):
             return None
-        return handler(self.rows[r], index.column())
+        value = self._cells[key] = handler(self.rows[r], c)
+        return value
 
     def _role_handlers(self) -> dict:
         keys = COLUMN_KEYS
@@ -395,6 +406,7 @@ class PatientListModel(QAbstractTableModel):
         return None
 
     def _privacy_changed(self, _on: bool) -> None:
+        self._cells.clear()
         if self.rows:
             column = COLUMN_KEYS.index("name")
             self.dataChanged.emit(self.index(0, column), self.index(len(self.rows) - 1, column))
