@@ -34,7 +34,8 @@ MISSED_STREAK_THRESHOLD = 2
 # the streak: it must not flag a patient whose clinician was ill, nor hide two no-shows
 # around it. An attended session ends the streak.
 MISSED_ATTENDANCE = frozenset({"no_show", "cancelled_by_patient"})
-NEUTRAL_ATTENDANCE = frozenset({"cancelled", "cancelled_by_clinic"})
+# A booked session whose outcome is not recorded yet neither ends nor extends a streak.
+NEUTRAL_ATTENDANCE = frozenset({"cancelled", "cancelled_by_clinic", "scheduled"})
 ATTENDED = frozenset({"attended"})
 
 # Goals in these states are finished and cannot be past due; any other state is open.

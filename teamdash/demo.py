@@ -279,6 +279,8 @@ class _PatientBuilder:
         if instrument_id == "phq9":
             # Item 9 stays 0 except for the safety patients, positive at intake and first review.
             responses[8] = 1 if self.safety and week <= 6 else 0
+        if taken_at.date() == self.today:
+            return  # today's appointment may not have happened yet (responses drawn all the same: same clinic)
         self.rows.add(
             "measurement",
             measurements.scored_row(self.pid, instrument_id, _scored_columns(instrument_id, tuple(responses)), taken_at,
@@ -320,7 +322,7 @@ class _PatientBuilder:
                 x = self.rng.random()
                 attendance = "no_show" if (late and x < 0.7) or x < 0.06 else "cancelled" if x < 0.12 else "attended"
                 if held.date() > self.today:
-                    attendance = "attended"  # a booking: not yet held
+                    attendance = "scheduled"  # a booking: not yet held
                 minutes = 45 if attendance == "attended" else 0
                 self.rows.add("session", (self.pid, discipline, held, self.staff.get(discipline), kind, minutes, attendance, None))
 

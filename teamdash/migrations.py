@@ -20,7 +20,7 @@ from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
 from teamdash import db, disciplines
 from teamdash.errors import DatabaseUnavailable, SchemaTooNew
-from teamdash.models import ALL_MODELS, Discipline, PatientSummary, SchemaVersion
+from teamdash.models import ALL_MODELS, DeidentificationKey, Discipline, PatientSummary, SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,13 @@ def _v2_patient_summary(database: pw.Database, migrator: SchemaMigrator) -> None
     database.create_tables([PatientSummary])
 
 
+def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) -> None:
+    database.create_tables([DeidentificationKey])
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
+    Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"

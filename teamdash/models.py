@@ -366,6 +366,18 @@ class PatientSummary(BaseModel):
     refreshed_at = pw.DateTimeField(default=_now)
 
 
+class DeidentificationKey(BaseModel):
+    """The per-database secret behind the pseudonymous codes of de-identified exports
+    (one row, created on first use)."""
+
+    id = pw.IntegerField(primary_key=True)
+    key = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "deidentification_key"
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     Discipline,
@@ -389,4 +401,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     ActionItem,
     AuditEvent,
     PatientSummary,
+    DeidentificationKey,
 )

@@ -132,3 +132,10 @@ def test_large_clinics_build_in_a_worker_process_with_the_same_result(tmp_path, 
     monkeypatch.setattr(demo, "CHUNK", 5)
     _build(tmp_path / "parallel.sqlite3", patients=12)
     assert _fingerprint(tmp_path / "inline.sqlite3") == _fingerprint(tmp_path / "parallel.sqlite3")
+
+
+def test_nothing_is_recorded_that_has_not_happened_yet(clinic):
+    """Today's and future appointments are bookings: no score, no attendance yet."""
+    assert not Measurement.select().where(Measurement.taken_at >= DEMO_TODAY.isoformat()).exists()
+    ahead = list(Session.select(Session.attendance).where(Session.held_at >= DEMO_TODAY.isoformat()))
+    assert ahead and {s.attendance for s in ahead} == {"scheduled"}

@@ -11,14 +11,15 @@ import pytest
 from teamdash import db, migrations, patients
 from teamdash.auth import SYSTEM
 from teamdash.errors import SchemaTooNew
-from teamdash.models import ALL_MODELS, PatientSummary, SchemaVersion
+from teamdash.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
 
 
 def _make_v1_file(path):
-    """A database as schema version 1 wrote it: every table but the patient summary
-    (added by migration 2), holding one patient and one PHQ-9."""
+    """A database as schema version 1 wrote it: every table but those added by later
+    steps (the patient summary, the de-identification key), holding one patient and one
+    pain rating."""
     legacy = pw.SqliteDatabase(str(path), pragmas={"foreign_keys": 1})
-    models = [m for m in ALL_MODELS if m is not PatientSummary]
+    models = [m for m in ALL_MODELS if m not in (PatientSummary, DeidentificationKey)]
     with legacy.bind_ctx(models):
         legacy.create_tables(models)
         SchemaVersion.create(version=1, description="initial schema")
@@ -50,7 +51,8 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     path = tmp_path / "clinic.sqlite3"
     _make_v1_file(path)
     db.connect(f"sqlite:///{path}")
-    assert _versions(path) == [1, 2]
+    assert _versions(path) == [1, 2, 3]
+    assert "deidentification_key" in db.database.get_tables()
     backups = list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as old:
@@ -67,7 +69,7 @@ def test_opening_an_up_to_date_database_again_changes_nothing(tmp_path):
     db.connect(f"sqlite:///{path}")
     db.close()
     db.connect(f"sqlite:///{path}")
-    assert _versions(path) == [1, 2]
+    assert _versions(path) == [1, 2, 3]
     assert len(list(tmp_path.glob("*.bak"))) == 1
 
 

@@ -21,10 +21,7 @@ import hashlib
 import hmac
 import secrets
 
-import peewee as pw
-
-from teamdash.db import database
-from teamdash.models import BaseModel
+from teamdash.models import DeidentificationKey
 
 METHOD_CODES = (
     "Patients are identified by pseudonymous codes (P-…): HMAC-SHA256 of the patient's internal "
@@ -45,21 +42,9 @@ METHOD_LEFT_OUT = (
 AGE_CAP = 90
 
 
-class DeidentificationKey(BaseModel):
-    """The per-database secret behind pseudonymous codes (one row)."""
-
-    id = pw.IntegerField(primary_key=True)
-    key = pw.CharField(max_length=64)
-    created_at = pw.DateTimeField(default=lambda: dt.datetime.now().replace(microsecond=0))
-
-    class Meta:
-        table_name = "deidentification_key"
-
-
 def database_key() -> bytes:
     """This database's secret, created on first use. Two workstations creating it at
     the same moment both end up with the one that was stored first."""
-    database.create_tables([DeidentificationKey], safe=True)
     row = DeidentificationKey.get_or_none(DeidentificationKey.id == 1)
     if row is None:
         DeidentificationKey.insert(id=1, key=secrets.token_hex(32)).on_conflict_ignore().execute()

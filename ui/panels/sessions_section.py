@@ -13,7 +13,8 @@ from ui.panels import palette
 from ui.panels.record_list import RecordListCard
 from ui.panels.table import Column
 
-ATTENDANCE_COLOURS = {"attended": palette.BETTER, "cancelled": palette.NEUTRAL, "no_show": palette.WORSE}
+ATTENDANCE_COLOURS = {"attended": palette.BETTER, "cancelled": palette.NEUTRAL, "no_show": palette.WORSE,
+                      "scheduled": palette.NEUTRAL}
 
 
 def attendance_summary(record: PatientRecord, discipline: str) -> str:
