@@ -321,7 +321,7 @@ class _PatientBuilder:
                     break
                 x = self.rng.random()
                 attendance = "no_show" if (late and x < 0.7) or x < 0.06 else "cancelled" if x < 0.12 else "attended"
-                if held.date() > self.today:
+                if held.date() >= self.today:
                     attendance = "scheduled"  # a booking: not yet held
                 minutes = 45 if attendance == "attended" else 0
                 self.rows.add("session", (self.pid, discipline, held, self.staff.get(discipline), kind, minutes, attendance, None))
