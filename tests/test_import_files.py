@@ -14,7 +14,6 @@ import pytest
 from openpyxl import Workbook
 
 from teamdash import importing, patients
-from teamdash.auth import SYSTEM
 from teamdash.importing import ImportFailed, MalformedFile
 from teamdash.models import AuditEvent, Measurement, Patient
 from tests.test_export_support import NOW

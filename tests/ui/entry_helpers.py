@@ -6,56 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-import pytest
-from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
 from teamdash import record as records
-from teamdash.auth import Actor, actor_for
-from tests.conftest import DEMO_TODAY
-from ui.changes import ChangeBus
 from ui.context import AppContext
-from ui.jobs import JobRunner
-
-# The offscreen platform cannot resize windows to their size hints and says so for every
-# message box and dialog; on a real display this warning does not exist.
-OFFSCREEN_NOISE = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
 SAFETY_PATIENT = 8  # demo patient with two open PHQ-9 item 9 flags
 PLAIN_PATIENT = 1
-
-
-@pytest.fixture(autouse=True)
-def error_boxes(monkeypatch) -> list[str]:
-    """Error and apology boxes are recorded instead of blocking the test in a modal
-    loop; a test that expects none asserts the list is empty (see ``no_errors``)."""
-    shown: list[str] = []
-    import ui.errors
-
-    monkeypatch.setattr(ui.errors.QMessageBox, "warning", staticmethod(lambda _p, _t, text, *a, **k: shown.append(text)))
-    monkeypatch.setattr(ui.errors.QMessageBox, "critical", staticmethod(lambda _p, _t, text, *a, **k: shown.append(text)))
-    return shown
-
-
-@pytest.fixture
-def actor(clinic) -> Actor:
-    return actor_for("athistledown")  # a psychologist: a clinician who may write clinical data
-
-
-@pytest.fixture
-def ui_context(qtbot, clinic, actor, tmp_path):
-    jobs = JobRunner()
-    context = AppContext(actor=actor, jobs=jobs, changes=ChangeBus(),
-                         settings=QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat), fixed_today=DEMO_TODAY)
-    yield context
-    jobs.wait()
-    QCoreApplication.processEvents()
-    for widget in QApplication.topLevelWidgets():  # dialogs a test left open
-        if isinstance(widget, QDialog) and widget.isVisible():
-            widget.reject()
-            widget.deleteLater()
-    QCoreApplication.processEvents()
 
 
 def settle(context: AppContext, rounds: int = 6) -> None:

@@ -11,10 +11,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from teamdash import audit, instruments, measurements
-from tests.ui.entry_helpers import (  # noqa: F401 - fixtures
-    OFFSCREEN_NOISE,
+from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
-    actor,
     answer_next_question,
     choose,
     get_record,
@@ -22,12 +20,10 @@ from tests.ui.entry_helpers import (  # noqa: F401 - fixtures
     settle,
     top_dialog,
     type_into,
-    ui_context,
 )
 from ui.panels import create_panel
 from ui.undo import stack_for
 
-pytestmark = OFFSCREEN_NOISE
 
 
 @pytest.fixture

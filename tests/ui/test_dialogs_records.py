@@ -11,11 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from teamdash import flares, goals, plans, sessions, sleep
-from tests.ui.entry_helpers import (  # noqa: F401 - fixtures
-    OFFSCREEN_NOISE,
+from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     activate,
-    actor,
     answer_next_question,
     choose,
     get_record,
@@ -24,12 +22,10 @@ from tests.ui.entry_helpers import (  # noqa: F401 - fixtures
     top_dialog,
     type_clock,
     type_into,
-    ui_context,
 )
 from ui.panels import create_panel
 from ui.undo import stack_for
 
-pytestmark = OFFSCREEN_NOISE
 
 
 @pytest.fixture

@@ -8,34 +8,19 @@ import datetime as dt
 
 import pytest
 from openpyxl import load_workbook
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from teamdash import audit
-from teamdash.auth import SYSTEM, Actor
+from teamdash.auth import Actor
 from teamdash.errors import Cancelled, NotFound
 from teamdash.export import ExportOptions
 from teamdash.models import Measurement, Patient
-from tests.conftest import DEMO_TODAY
+from tests.ui.shell_helpers import make_context
 from ui import exchange
-from ui.changes import ChangeBus, Changes
-from ui.context import AppContext
-from ui.jobs import JobRunner
+from ui.changes import Changes
 
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 WAIT = 60_000
-
-
-def make_context(tmp_path, actor=SYSTEM) -> AppContext:
-    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    return AppContext(actor=actor, jobs=JobRunner(), changes=ChangeBus(), settings=settings, fixed_today=DEMO_TODAY)
-
-
-@pytest.fixture
-def context(qtbot, clinic, tmp_path):
-    ctx = make_context(tmp_path)
-    yield ctx
-    ctx.jobs.wait()
 
 
 @pytest.fixture(autouse=True)

@@ -14,13 +14,12 @@ from teamdash import measurements, patients, record
 from teamdash.auth import SYSTEM
 from teamdash.patients import PatientQuery
 from tests.conftest import DEMO_TODAY
-from tests.ui.shell_helpers import OFFSCREEN_NOISE, SAFETY_PATIENT, context, make_context, settle  # noqa: F401 - fixture
+from tests.ui.shell_helpers import make_context, settle
 from ui.changes import Changes
 from ui.main_window import MainWindow
 from ui.patient_list import COLUMN_KEYS
 from ui.settings import Settings
 
-pytestmark = OFFSCREEN_NOISE
 
 
 def open_window(qtbot, context, patient_id=None, *, size=(1400, 900)) -> MainWindow:

@@ -12,21 +12,17 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from teamdash import analytics, disciplines, goals, instruments, measurements, sessions, sleep
 from teamdash.errors import NotFound
 from teamdash.flares import FLARES
-from tests.ui.entry_helpers import (  # noqa: F401 - fixtures
-    OFFSCREEN_NOISE,
+from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     SAFETY_PATIENT,
-    actor,
     get_record,
     settle,
-    ui_context,
 )
 from ui.changes import Changes
 from ui.panels import create_panel
 from ui.panels.discipline_panel import known_parts
 from ui.panels.instrument_rows import describe_change, instrument_row
 
-pytestmark = OFFSCREEN_NOISE
 
 
 @pytest.fixture

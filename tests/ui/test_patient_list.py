@@ -11,12 +11,11 @@ from teamdash import measurements, patients, staff
 from teamdash.auth import SYSTEM
 from teamdash.patients import PatientQuery
 from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
-from tests.ui.shell_helpers import OFFSCREEN_NOISE, context, settle  # noqa: F401 - fixture
+from tests.ui.shell_helpers import settle
 from ui import patient_list
 from ui.changes import Changes
 from ui.patient_list import COLUMN_KEYS, FLAGS_ROLE, PatientListModel, PatientListPanel
 
-pytestmark = OFFSCREEN_NOISE
 
 
 def column(key: str) -> int:

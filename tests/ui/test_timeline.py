@@ -16,11 +16,10 @@ from PySide6.QtTest import QTest
 from teamdash import instruments, record, timelines
 from teamdash.auth import SYSTEM
 from tests.conftest import DEMO_TODAY
-from tests.ui.shell_helpers import OFFSCREEN_NOISE, SAFETY_PATIENT
+from tests.ui.shell_helpers import SAFETY_PATIENT
 from ui.timeline import MODE_NORMALISED, RANGE_3M, RANGE_12M, TimelineView
 from ui.timeline import checkin_labels as timelines_labels
 
-pytestmark = OFFSCREEN_NOISE
 
 
 @pytest.fixture

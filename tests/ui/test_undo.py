@@ -9,33 +9,28 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QMainWindow
 
 from teamdash import measurements, plans, sessions
 from teamdash.errors import NotFound
 from teamdash.flares import FLARES
 from teamdash.goals import GOALS
-from tests.ui.entry_helpers import (  # noqa: F401 - fixtures
-    OFFSCREEN_NOISE,
+from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     activate,
-    actor,
     answer_next_question,
     choose,
-    error_boxes,
     get_record,
     press_enter,
     settle,
     top_dialog,
     type_into,
-    ui_context,
 )
 from ui.dialogs import install_actions
 from ui.dialogs.kinds import CONTACT, FLARE, GOAL, SESSION
 from ui.dialogs.record_dialog import delete_record, open_record_dialog
 from ui.undo import stack_for
 
-pytestmark = OFFSCREEN_NOISE
 
 
 class FakeMainWindow(QMainWindow):

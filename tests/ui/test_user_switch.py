@@ -9,11 +9,10 @@ from PySide6.QtCore import QSettings
 from teamdash import auth, staff
 from teamdash.auth import SYSTEM
 from teamdash.errors import NotFound
-from tests.ui.shell_helpers import OFFSCREEN_NOISE, context, settle  # noqa: F401 - fixture
+from tests.ui.shell_helpers import settle
 from tests.ui.test_main_window import open_window
 from ui import user_switch
 
-pytestmark = OFFSCREEN_NOISE
 
 
 def _psychologist():

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from statistics import mean
 
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from teamdash.record import CourseWithPractice, PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import COURSE, PRACTICE_WEEK, label_of
-from ui.dialogs.record_dialog import delete_record, open_record_dialog
 from ui.panels.charts import SmallChart
+from ui.panels.chosen_plan import ChosenPlanCard, content_row
 from ui.panels.record_list import RecordListCard
 from ui.panels.table import Column
-from ui.panels.widgets import Card, muted, progress_bar, set_progress
+from ui.panels.widgets import muted, progress_bar, set_progress
 
 RECENT_WEEKS = 4
 
@@ -27,25 +27,19 @@ def practice_text(practice) -> str:
             f" · {sum(p.minutes for p in practice)} min in total")
 
 
-class CourseCard(Card):
+class CourseCard(ChosenPlanCard):
+    kind = COURSE
+    discipline = "psychology"
+
     def __init__(self, context: AppContext, on_course_changed):
-        super().__init__("CBT / mindfulness course", object_name="card_course")
-        self.context = context
-        self.record: PatientRecord | None = None
-        self._on_course_changed = on_course_changed
-        self.chooser = QComboBox()
-        self.chooser.setObjectName("course_chooser")
-        self.chooser.currentIndexChanged.connect(lambda _i: self._show_selected())
-        self._actions.addWidget(self.chooser)
-        self.add_button = self.add_action("New course…", "Enrol the patient in a course", self.add, name="add_course")
-        self.edit_button = self.add_action("Edit course…", "Update modules done or status", self.edit, name="edit_course")
-        self.delete_button = self.add_action("Delete course…", "Delete the course and its practice log", self.delete,
-                                             name="delete_course")
-        self.empty = muted("No course yet.")
-        self.body.addWidget(self.empty)
-        self.content = QWidget()
-        row = QHBoxLayout(self.content)
-        row.setContentsMargins(0, 0, 0, 0)
+        super().__init__(
+            context, on_course_changed, title="CBT / mindfulness course", object_name="card_course",
+            chooser_name="course_chooser", empty="No course yet.",
+            buttons=(("New course…", "Enrol the patient in a course", "add_course"),
+                     ("Edit course…", "Update modules done or status", "edit_course"),
+                     ("Delete course…", "Delete the course and its practice log", "delete_course")),
+        )
+        row = content_row(self)
         left = QVBoxLayout()
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
@@ -67,39 +61,18 @@ class CourseCard(Card):
         row.addLayout(left, 0)
         self.chart = SmallChart(height=170, y_label="min/week")
         row.addWidget(self.chart, 1)
-        self.body.addWidget(self.content)
 
-    def selected(self) -> CourseWithPractice | None:
-        if self.record is None:
-            return None
-        course_id = self.chooser.currentData()
-        return next((c for c in self.record.courses if c.course.id == course_id), None)
+    def plans(self, record: PatientRecord):
+        return record.courses
 
-    def set_record(self, record: PatientRecord) -> None:
-        keep = self.chooser.currentData()
-        self.record = record
-        self.chooser.blockSignals(True)
-        self.chooser.clear()
-        for c in record.courses:
-            self.chooser.addItem(f"{c.course.kind} (from {c.course.started_on:%d %b %Y})", c.course.id)
-        active = [c for c in record.courses if c.course.status == "active"] or list(record.courses)
-        wanted = keep if any(c.course.id == keep for c in record.courses) else (active[-1].course.id if active else None)
-        self.chooser.setCurrentIndex(max(0, self.chooser.findData(wanted)))
-        self.chooser.blockSignals(False)
-        self.chooser.setVisible(len(record.courses) > 1)
-        self._show_selected()
+    def plan_of(self, item: CourseWithPractice):
+        return item.course
 
-    def _show_selected(self) -> None:
-        chosen = self.selected()
-        writable = self.context.actor.can("write_clinical")
-        self.add_button.setEnabled(writable and self.record is not None)
-        self.edit_button.setEnabled(writable and chosen is not None)
-        self.delete_button.setEnabled(writable and chosen is not None)
-        self.empty.setVisible(chosen is None)
-        self.content.setVisible(chosen is not None)
-        if chosen is not None:
-            self._show_course(chosen)
-        self._on_course_changed()
+    def label(self, item: CourseWithPractice) -> str:
+        return f"{item.course.kind} (from {item.course.started_on:%d %b %Y})"
+
+    def show_plan(self, chosen: CourseWithPractice) -> None:
+        self._show_course(chosen)
 
     def _show_course(self, chosen: CourseWithPractice) -> None:
         course, practice = chosen.course, chosen.practice
@@ -115,22 +88,6 @@ class CourseCard(Card):
             recent = [p.minutes for p in practice[-RECENT_WEEKS:]]
             self.chart.hline(mean(recent), colour="#6a4c93", label=f"recent mean {mean(recent):.0f}")
             self.chart.setYRange(0, max(p.minutes for p in practice) * 1.15, padding=0)
-
-    def add(self) -> None:
-        if self.record is not None:
-            open_record_dialog(self, self.context, COURSE, patient=self.record.patient, record=self.record,
-                               discipline="psychology")
-
-    def edit(self) -> None:
-        chosen = self.selected()
-        if chosen is not None:
-            open_record_dialog(self, self.context, COURSE, patient=self.record.patient, record=self.record,
-                               discipline="psychology", existing=chosen.course)
-
-    def delete(self) -> None:
-        chosen = self.selected()
-        if chosen is not None:
-            delete_record(self, self.context, COURSE, chosen.course, patient_id=self.record.patient.id)
 
 
 PRACTICE_COLUMNS = (

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from statistics import mean
 
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from teamdash.record import GradedPlanWithWeeks, PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import GRADED_PLAN, GRADED_WEEK, label_of
-from ui.dialogs.record_dialog import delete_record, open_record_dialog
 from ui.panels import palette
 from ui.panels.charts import SmallChart
+from ui.panels.chosen_plan import ChosenPlanCard, content_row
 from ui.panels.record_list import RecordListCard
 from ui.panels.table import Column
-from ui.panels.widgets import Card, muted, progress_bar, set_progress
+from ui.panels.widgets import muted, progress_bar, set_progress
 
 RECENT_WEEKS = 4
 
@@ -36,33 +36,25 @@ def _number(value: float | None, unit: str = "") -> str:
     return f"{value:g}{' ' + unit if unit else ''}"
 
 
-class GradedPlanCard(Card):
+class GradedPlanCard(ChosenPlanCard):
     """The plan's figures and chart, with a chooser when the patient has several plans."""
 
+    kind = GRADED_PLAN
+    discipline = "pt"
+
     def __init__(self, context: AppContext, on_plan_changed):
-        super().__init__("Graded activity / exposure plan", object_name="card_graded_plan")
-        self.context = context
-        self.record: PatientRecord | None = None
-        self._on_plan_changed = on_plan_changed
-        self.chooser = QComboBox()
-        self.chooser.setObjectName("graded_plan_chooser")
-        self.chooser.currentIndexChanged.connect(lambda _i: self._show_selected())
-        self._actions.addWidget(self.chooser)
-        self.add_button = self.add_action("New plan…", "Start a graded activity plan", self.add, name="add_graded_plan")
-        self.edit_button = self.add_action("Edit plan…", "Edit the plan's levels, target or status", self.edit,
-                                           name="edit_graded_plan")
-        self.delete_button = self.add_action("Delete plan…", "Delete the plan and its weekly log", self.delete,
-                                             name="delete_graded_plan")
-        self.empty = muted("No graded activity plan yet.")
-        self.body.addWidget(self.empty)
-        self.content = QWidget()
-        row = QHBoxLayout(self.content)
-        row.setContentsMargins(0, 0, 0, 0)
+        super().__init__(
+            context, on_plan_changed, title="Graded activity / exposure plan", object_name="card_graded_plan",
+            chooser_name="graded_plan_chooser", empty="No graded activity plan yet.",
+            buttons=(("New plan…", "Start a graded activity plan", "add_graded_plan"),
+                     ("Edit plan…", "Edit the plan's levels, target or status", "edit_graded_plan"),
+                     ("Delete plan…", "Delete the plan and its weekly log", "delete_graded_plan")),
+        )
+        row = content_row(self)
         row.addLayout(self._figures(), 0)
         self.chart = SmallChart(height=190, y_label="level")
         self.chart.add_legend()
         row.addWidget(self.chart, 1)
-        self.body.addWidget(self.content)
 
     def _figures(self) -> QVBoxLayout:
         box = QVBoxLayout()
@@ -90,39 +82,17 @@ class GradedPlanCard(Card):
 
     # --- data ----------------------------------------------------------------------------------
 
-    def selected(self) -> GradedPlanWithWeeks | None:
-        if self.record is None:
-            return None
-        plan_id = self.chooser.currentData()
-        return next((p for p in self.record.graded_plans if p.plan.id == plan_id), None)
+    def plans(self, record: PatientRecord):
+        return record.graded_plans
 
-    def set_record(self, record: PatientRecord) -> None:
-        keep = self.chooser.currentData()
-        self.record = record
-        plans = record.graded_plans
-        self.chooser.blockSignals(True)
-        self.chooser.clear()
-        for p in plans:
-            self.chooser.addItem(f"{p.plan.activity} (from {p.plan.started_on:%d %b %Y})", p.plan.id)
-        # Keep the plan the user chose; otherwise show the newest active one.
-        active = [p for p in plans if p.plan.status == "active"] or list(plans)
-        wanted = keep if any(p.plan.id == keep for p in plans) else (active[-1].plan.id if active else None)
-        self.chooser.setCurrentIndex(max(0, self.chooser.findData(wanted)))
-        self.chooser.blockSignals(False)
-        self.chooser.setVisible(len(plans) > 1)
-        self._show_selected()
+    def plan_of(self, item: GradedPlanWithWeeks):
+        return item.plan
 
-    def _show_selected(self) -> None:
-        chosen = self.selected()
-        writable = self.context.actor.can("write_clinical")
-        self.add_button.setEnabled(writable and self.record is not None)
-        self.edit_button.setEnabled(writable and chosen is not None)
-        self.delete_button.setEnabled(writable and chosen is not None)
-        self.empty.setVisible(chosen is None)
-        self.content.setVisible(chosen is not None)
-        if chosen is not None:
-            self._show_plan(chosen)
-        self._on_plan_changed()
+    def label(self, item: GradedPlanWithWeeks) -> str:
+        return f"{item.plan.activity} (from {item.plan.started_on:%d %b %Y})"
+
+    def show_plan(self, chosen: GradedPlanWithWeeks) -> None:
+        self._show_plan(chosen)
 
     def _show_plan(self, chosen: GradedPlanWithWeeks) -> None:
         plan, weeks = chosen.plan, chosen.weeks
@@ -153,24 +123,6 @@ class GradedPlanCard(Card):
         self.chart.line(days, [w.achieved_level for w in weeks], colour="#2f7d4f", name="achieved")
         top = max([plan.target_level, *(w.planned_level for w in weeks), *(w.achieved_level or 0 for w in weeks)])
         self.chart.setYRange(0, top * 1.12, padding=0)
-
-    # --- actions -------------------------------------------------------------------------------
-
-    def add(self) -> None:
-        if self.record is not None:
-            open_record_dialog(self, self.context, GRADED_PLAN, patient=self.record.patient, record=self.record,
-                               discipline="pt")
-
-    def edit(self) -> None:
-        chosen = self.selected()
-        if chosen is not None:
-            open_record_dialog(self, self.context, GRADED_PLAN, patient=self.record.patient, record=self.record,
-                               discipline="pt", existing=chosen.plan)
-
-    def delete(self) -> None:
-        chosen = self.selected()
-        if chosen is not None:
-            delete_record(self, self.context, GRADED_PLAN, chosen.plan, patient_id=self.record.patient.id)
 
 
 WEEK_COLUMNS = (
