@@ -80,16 +80,7 @@ def _band_rules(inst: instruments.Instrument) -> tuple[list[tuple[str, int]], in
 
 def cohort_columns(job: Job, measures: list[instruments.Instrument]) -> tuple[list[Column], int]:
     if job.deidentify:
-        base = [
-            Column("Patient code", LABEL),
-            Column("Age at programme start", INT),
-            Column("Sex", LABEL),
-            Column("Status", LABEL),
-            Column("Status since (week)", NUMBER, "0.0"),
-            Column("Weeks in programme", INT),
-            Column("Case manager", LABEL),
-            Column("Return-to-work phase", LABEL),
-        ]
+        base = [*tables.DEID_PATIENT_COLUMNS, Column("Return-to-work phase", LABEL)]
         frozen = 1
     else:
         base = [
