@@ -45,14 +45,28 @@ def identifiers() -> dict[str, set]:
     return out
 
 
-@pytest.fixture
-def deidentified(clinic, tmp_path):
+@pytest.fixture(scope="module")
+def _deidentified_exports(_demo_template, tmp_path_factory):
+    """The clinic with free text added, and its de-identified cohort and long workbooks,
+    made once for this module (the tests only read them)."""
+    folder = tmp_path_factory.mktemp("deid")
+    path = folder / "clinic.sqlite3"
+    shutil.copy(_demo_template, path)
+    db.connect(f"sqlite:///{path}")
     _add_free_text()
     wbs = {}
     for kind in ("cohort", "long"):
-        path = tmp_path / f"{kind}.xlsx"
-        export(SYSTEM, path, ExportOptions(kind=kind, deidentify=True), now=NOW)
-        wbs[kind] = reopen(path)
+        out = folder / f"{kind}.xlsx"
+        export(SYSTEM, out, ExportOptions(kind=kind, deidentify=True), now=NOW)
+        wbs[kind] = reopen(out)
+    db.close()
+    return path, wbs
+
+
+@pytest.fixture
+def deidentified(_deidentified_exports):
+    path, wbs = _deidentified_exports
+    db.connect(f"sqlite:///{path}")
     return wbs
 
 
