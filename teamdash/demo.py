@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import datetime as dt
-import functools
 import itertools
 import math
 import multiprocessing
@@ -36,7 +35,6 @@ from teamdash.models import (
     GradedActivityPlan,
     GradedActivityWeek,
     Measurement,
-    encode_json,
     Patient,
     PlanItem,
     PracticeWeek,
@@ -200,15 +198,6 @@ def _psqi(badness: float, rng: random.Random) -> list:
             level(), level(), level(), level(), None]  # Q10 (bed partner) is not scored
 
 
-@functools.lru_cache(maxsize=200_000)
-def _scored_columns(instrument_id: str, responses: tuple) -> dict:
-    """Weekly pain ratings repeat a lot: score and encode each distinct answer set once."""
-    columns = measurements.scored_columns(instruments.score(instrument_id, responses))
-    columns["responses"] = encode_json(columns["responses"])
-    columns["details"] = encode_json(columns["details"])
-    return columns
-
-
 # --- one patient -----------------------------------------------------------------------
 
 
@@ -283,7 +272,8 @@ class _PatientBuilder:
             return  # today's appointment may not have happened yet (responses drawn all the same: same clinic)
         self.rows.add(
             "measurement",
-            measurements.scored_row(self.pid, instrument_id, _scored_columns(instrument_id, tuple(responses)), taken_at,
+            measurements.scored_row(self.pid, instrument_id,
+                                    measurements.encoded_scored_columns(instrument_id, tuple(responses)), taken_at,
                                     entered_by=self.staff.get(definition.discipline), entered_at=self.entered_at,
                                     source="demo"),
         )

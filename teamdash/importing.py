@@ -27,7 +27,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import functools
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
@@ -770,17 +769,6 @@ def as_response(value):
     return value
 
 
-@functools.lru_cache(maxsize=50_000)
-def _scored(instrument_id: str, responses: tuple) -> dict:
-    """Score once per distinct answer set (pure): weekly pain ratings repeat a lot."""
-    from teamdash.models import encode_json
-
-    columns = measurements.scored_columns(instruments.score(instrument_id, responses))
-    columns["responses"] = encode_json(columns["responses"])
-    columns["details"] = encode_json(columns["details"])
-    return columns
-
-
 # --- the import run ----------------------------------------------------------------------------
 
 
@@ -1255,7 +1243,7 @@ class _Run:
             else:
                 return self._total_only(plan, number, problems, inst, total, total_col)
         try:
-            scored = _scored(instrument_id, tuple(responses))
+            scored = measurements.encoded_scored_columns(instrument_id, tuple(responses))
         except InvalidResponse as exc:
             column = item_column.get(exc.item) if exc.item is not None else None
             problems.append(Problem(plan.sheet, number, column, exc.message, "out_of_range"))

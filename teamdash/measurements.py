@@ -4,6 +4,7 @@ acknowledge positive safety items."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from teamdash import audit, auth, instruments, records, summaries, validation
 from teamdash.auth import Actor
 from teamdash.db import database
 from teamdash.errors import Conflict, NotFound, ValidationError
-from teamdash.models import Measurement, Patient, SafetyAcknowledgement, User
+from teamdash.models import Measurement, Patient, SafetyAcknowledgement, User, encode_json
 from teamdash.results import build
 
 # A clock a few minutes ahead on another workstation must not block entry.
@@ -280,6 +281,16 @@ def insert_scored(rows: Iterable[tuple]) -> int:
     bulk; the caller holds the transaction, writes the audit event and refreshes
     summaries. Returns the number of rows."""
     return records.bulk_insert(Measurement, INSERT_FIELDS, rows)
+
+
+@functools.lru_cache(maxsize=200_000)
+def encoded_scored_columns(instrument_id: str, responses: tuple) -> dict:
+    """``scored_columns`` with the JSON already encoded, once per distinct answer set:
+    bulk loads (demo, import) meet the same weekly pain rating thousands of times."""
+    columns = scored_columns(instruments.score(instrument_id, responses))
+    columns["responses"] = encode_json(columns["responses"])
+    columns["details"] = encode_json(columns["details"])
+    return columns
 
 
 def scored_row(

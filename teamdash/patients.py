@@ -396,15 +396,8 @@ def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> P
     """Register a patient. Required: clinic_id, given_name, family_name, date_of_birth,
     referral_date. The episode (baseline anchor) starts at the referral date unless given."""
     auth.require(actor, "write_patient")
-    unknown = set(values) - set(EDITABLE)
-    if unknown:
-        raise ValidationError(f"unknown patient field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     today = _today(today)
-    for required in ("clinic_id", "given_name", "family_name", "date_of_birth", "referral_date"):
-        values.setdefault(required, None)
-    clean = _clean(values, today)
-    clean.setdefault("episode_start", clean["referral_date"])
-    _check_dates(clean)
+    clean = validate_new(values, today=today)
     with database.atomic():
         if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
             raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")

@@ -163,9 +163,5 @@ def count(job: Job) -> int:
 
 def write(job: Job, book: Book, file_name: str) -> None:
     write_cohort(job, book)
-    tables.write_measurements(job, book)
-    tables.write_sessions(job, book)
-    tables.write_goals(job, book)
-    tables.write_checkins(job, book)
-    tables.write_actions(job, book)
+    tables.write_record_sheets(job, book)
     tables.write_about(job, book, file_name, tables.instruments_in_export(job))

@@ -18,9 +18,5 @@ def write(job: Job, book: Book, file_name: str) -> None:
     tables.write_patients(job, book)
     if not job.deidentify:
         tables.write_staff(job, book)
-    tables.write_measurements(job, book)
-    tables.write_sessions(job, book)
-    tables.write_goals(job, book)
-    tables.write_checkins(job, book)
-    tables.write_actions(job, book)
+    tables.write_record_sheets(job, book)
     tables.write_about(job, book, file_name, tables.instruments_in_export(job))

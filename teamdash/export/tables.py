@@ -385,3 +385,12 @@ def instruments_in_export(job: Job) -> list[str]:
     return sorted(ids, key=lambda i: (library[i].discipline, library[i].short_name))
 
 
+
+
+def write_record_sheets(job: Job, book: Book) -> None:
+    """The long sheets both the cohort and the long workbook carry."""
+    write_measurements(job, book)
+    write_sessions(job, book)
+    write_goals(job, book)
+    write_checkins(job, book)
+    write_actions(job, book)
