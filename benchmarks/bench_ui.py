@@ -171,13 +171,15 @@ def cold_start(db_path: Path, runs: int = 7) -> None:
 def _context(tmp: Path):
     from PySide6.QtCore import QSettings
 
+    from teamdash import clock
     from teamdash.auth import SYSTEM
     from ui.changes import ChangeBus
     from ui.context import AppContext
     from ui.jobs import JobRunner
 
+    clock.set_clock(clock.FixedClock(DEMO_TODAY))  # the cached demo clinic's day
     return AppContext(actor=SYSTEM, jobs=JobRunner(), changes=ChangeBus(),
-                      settings=QSettings(str(tmp / "bench.ini"), QSettings.Format.IniFormat), fixed_today=DEMO_TODAY)
+                      settings=QSettings(str(tmp / "bench.ini"), QSettings.Format.IniFormat))
 
 
 def _wait(signal, start) -> None:

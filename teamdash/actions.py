@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from teamdash import disciplines, validation
+from teamdash import clock, disciplines, validation
 from teamdash.crud import RecordKind
 from teamdash.errors import ValidationError
 from teamdash.models import ActionItem, CheckIn, Decision, User
@@ -58,7 +58,7 @@ def _clean_action(values: dict, current: dict | None) -> dict:
         out["status"] = validation.choice(values.get("status", "open"), "status", disciplines.vocabulary("action_status"))
         was_open = current is None or current.get("status") == "open"
         if out["status"] != "open" and was_open:
-            out["completed_at"] = dt.datetime.now().replace(microsecond=0)
+            out["completed_at"] = clock.now()
         elif out["status"] == "open":
             out["completed_at"] = None
     return out

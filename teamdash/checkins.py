@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from teamdash import auth, records, summaries, validation
+from teamdash import auth, clock, records, summaries, validation
 from teamdash.auth import Actor
 from teamdash.db import database
 from teamdash.errors import ValidationError
@@ -47,7 +47,7 @@ def record_checkin(
 ) -> CheckInResult:
     """Save a check-in and, when given, the date of the next one."""
     auth.require(actor, "write_clinical")
-    held_on = validation.date(held_on, "held_on", not_after=dt.date.today() + dt.timedelta(days=1))
+    held_on = validation.date(held_on, "held_on", not_after=clock.today() + dt.timedelta(days=1))
     next_checkin = validation.date(next_checkin, "next_checkin", required=False)
     if next_checkin is not None and next_checkin <= held_on:
         raise ValidationError("must be after the check-in date", field="next_checkin")

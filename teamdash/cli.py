@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from teamdash import __version__, db, logs
+from teamdash import __version__, clock, db, logs
 from teamdash.auth import SYSTEM
 from teamdash.errors import TeamDashError
 
@@ -106,7 +106,7 @@ def _demo(args: argparse.Namespace) -> int:
     from teamdash import demo, validation
 
     db.connect(args.db)
-    today = validation.date(args.today, "--today") if args.today else dt.date.today()
+    today = validation.date(args.today, "--today") if args.today else clock.today()
     report = demo.generate(SYSTEM, patients=args.patients, seed=args.seed, today=today)
     print(f"demo clinic: {report.patients} patients, {report.staff} staff, {report.measurements} measurements, "
           f"{report.sessions} sessions in {db.info().display}")

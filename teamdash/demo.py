@@ -21,7 +21,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from teamdash import audit, auth, instruments, measurements, records, summaries
+from teamdash import audit, auth, clock, instruments, measurements, records, summaries
 from teamdash.auth import Actor
 from teamdash.db import database
 from teamdash.errors import Cancelled, ValidationError
@@ -459,7 +459,7 @@ def generate(actor: Actor, *, patients: int = 60, seed: int = 2026, today: dt.da
     auth.require(actor, "write_patient")
     if not 1 <= patients <= MAX_PATIENTS:
         raise ValidationError(f"must be between 1 and {MAX_PATIENTS}", field="patients")
-    today = today or dt.date.today()
+    today = today or clock.today()
     with database.atomic():
         if Patient.select().exists() or User.select().exists():
             raise ValidationError(

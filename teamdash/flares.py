@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from teamdash import validation
+from teamdash import clock, validation
 from teamdash.crud import RecordKind
 from teamdash.models import Flare
 
@@ -26,7 +26,7 @@ class FlareResult:
 def _clean(values: dict, current: dict | None) -> dict:
     out = {}
     if current is None or "started_on" in values:
-        out["started_on"] = validation.date(values.get("started_on"), "started_on", not_after=dt.date.today())
+        out["started_on"] = validation.date(values.get("started_on"), "started_on", not_after=clock.today())
     if current is None or "severity" in values:
         out["severity"] = validation.number(values.get("severity"), "severity", minimum=0, maximum=10, integer=True)
     for name in ("suspected_trigger", "what_helped", "note"):

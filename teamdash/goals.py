@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from teamdash import disciplines, instruments, validation
+from teamdash import clock, disciplines, instruments, validation
 from teamdash.crud import RecordKind
 from teamdash.errors import ValidationError
 from teamdash.models import Goal
@@ -38,7 +38,7 @@ def _clean(values: dict, current: dict | None) -> dict:
     if current is None or "text" in values:
         out["text"] = validation.text(values.get("text"), "text", max_length=1000)
     if current is None or "set_on" in values:
-        out["set_on"] = validation.date(values.get("set_on") or dt.date.today(), "set_on")
+        out["set_on"] = validation.date(values.get("set_on") or clock.today(), "set_on")
     if "due_on" in values:
         out["due_on"] = validation.date(values["due_on"], "due_on", required=False)
     if current is None or "status" in values:

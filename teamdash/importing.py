@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from teamdash import audit, auth, disciplines, instruments, measurements, patients, sessions, staff, summaries, validation
+from teamdash import audit, auth, clock, disciplines, instruments, measurements, patients, sessions, staff, summaries, validation
 from teamdash.auth import Actor
 from teamdash.db import database
 from teamdash.errors import Cancelled, InvalidResponse, TeamDashError, ValidationError
@@ -1501,7 +1501,7 @@ def import_file(
     either, nor by a dry run."""
     auth.require(actor, "import")
     path = Path(path).expanduser()
-    now = (now or dt.datetime.now()).replace(microsecond=0)
+    now = (now or clock.now()).replace(microsecond=0)
     report = ImportReport(path, dry_run, skip_bad_rows)
     error_path = Path(error_file).expanduser() if error_file else None
     with SpreadsheetFile(path) as f:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from teamdash import audit, auth, instruments, records, summaries, validation
+from teamdash import audit, auth, clock, instruments, records, summaries, validation
 from teamdash.auth import Actor
 from teamdash.db import database
 from teamdash.errors import Conflict, NotFound, ValidationError
@@ -147,7 +147,7 @@ def record_measurement(
     naming the item; nothing is written unless everything is valid."""
     auth.require(actor, "write_clinical")
     scored = instruments.score(instrument_id, responses)
-    now = now or dt.datetime.now()
+    now = now or clock.now()
     note = validation.note(note)
     with database.atomic():
         patient = records.get_row(Patient, patient_id, "patient")
@@ -182,7 +182,7 @@ def update_measurement(
 ) -> MeasurementResult:
     """Correct a measurement (responses, time taken, note); the audit keeps the old one."""
     auth.require(actor, "write_clinical")
-    now = now or dt.datetime.now()
+    now = now or clock.now()
     with database.atomic():
         row = records.get_row(Measurement, measurement_id, "measurement")
         changes: dict = {}
@@ -247,7 +247,7 @@ def acknowledge_safety(actor: Actor, measurement_id: int, action_taken: str, *, 
                 "measurement": measurement_id,
                 "acknowledged_by": actor.user_id,
                 "acknowledged_by_name": actor.display_name,
-                "acknowledged_at": (now or dt.datetime.now()).replace(microsecond=0),
+                "acknowledged_at": (now or clock.now()).replace(microsecond=0),
                 "action_taken": action_taken,
             },
             action="safety.acknowledge",

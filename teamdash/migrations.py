@@ -18,7 +18,7 @@ from pathlib import Path
 import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
-from teamdash import db, disciplines
+from teamdash import clock, db, disciplines
 from teamdash.errors import DatabaseUnavailable, SchemaTooNew
 from teamdash.models import ALL_MODELS, DeidentificationKey, Discipline, PatientSummary, SchemaVersion
 
@@ -85,7 +85,7 @@ def _backup_before_migrating(version: int) -> Path | None:
     target = db.info()
     if target.backend != "sqlite" or target.path is None:
         return None
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     dest = target.path.with_name(f"{target.path.name}.v{version}-{stamp}.bak")
     with sqlite3.connect(dest) as copy:
         db.database.connection().backup(copy)

@@ -13,6 +13,7 @@ import json
 import peewee as pw
 
 from teamdash.db import database
+from teamdash import clock
 
 
 class EncodedJSON(str):
@@ -36,7 +37,7 @@ class JSONText(pw.TextField):
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
+    return clock.now()
 
 
 class BaseModel(pw.Model):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import peewee as pw
 
-from teamdash import audit, auth, disciplines, records, summaries, validation
+from teamdash import audit, auth, clock, disciplines, records, summaries, validation
 from teamdash.analytics import Flag
 from teamdash.auth import Actor
 from teamdash.db import database
@@ -143,7 +143,7 @@ class PatientDetail(_Named):
 
 
 def _today(query_today: dt.date | None) -> dt.date:
-    return query_today or dt.date.today()
+    return query_today or clock.today()
 
 
 def _search_condition(search: str) -> pw.Expression | None:
@@ -437,7 +437,7 @@ def update_patient(actor: Actor, patient_id: int, expected_version: int, *, toda
         if "clinic_id" in clean and clean["clinic_id"] != current.clinic_id:
             if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
                 raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
-        clean["updated_at"] = dt.datetime.now().replace(microsecond=0)
+        clean["updated_at"] = clock.now()
         records.update_versioned(actor, Patient, patient_id, expected_version, clean, what="patient", action="patient.update", patient_id=patient_id)
         summaries.refresh(patient_id)
     return get_patient(actor, patient_id, today=today)
@@ -447,14 +447,14 @@ def set_status(actor: Actor, patient_id: int, expected_version: int, status: str
     """Discharge, mark as dropped out, or re-activate a patient."""
     auth.require(actor, "write_patient")
     status = validation.choice(status, "status", disciplines.vocabulary("patient_status"))
-    on = validation.date(on or dt.date.today(), "status date")
+    on = validation.date(on or clock.today(), "status date")
     with database.atomic():
         records.update_versioned(
             actor,
             Patient,
             patient_id,
             expected_version,
-            {"status": status, "status_changed_on": on, "updated_at": dt.datetime.now().replace(microsecond=0)},
+            {"status": status, "status_changed_on": on, "updated_at": clock.now()},
             what="patient",
             action=f"patient.status.{status}",
             patient_id=patient_id,

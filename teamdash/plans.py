@@ -8,7 +8,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from teamdash import disciplines, validation
+from teamdash import clock, disciplines, validation
 from teamdash.crud import RecordKind
 from teamdash.errors import ValidationError
 from teamdash.models import (
@@ -73,7 +73,7 @@ def _clean_graded_plan(values: dict, current: dict | None) -> dict:
     if _required(current, values, "weekly_increment"):
         out["weekly_increment"] = validation.number(values.get("weekly_increment"), "weekly_increment", minimum=0, maximum=10_000)
     if _required(current, values, "started_on"):
-        out["started_on"] = validation.date(values.get("started_on") or dt.date.today(), "started_on")
+        out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
     if _required(current, values, "status"):
         out["status"] = validation.choice(values.get("status", "active"), "status", disciplines.vocabulary("graded_plan_status"))
     merged = {**(current or {}), **out}
@@ -145,7 +145,7 @@ def _clean_course(values: dict, current: dict | None) -> dict:
     if _required(current, values, "modules_done"):
         out["modules_done"] = validation.number(values.get("modules_done", 0), "modules_done", minimum=0, maximum=100, integer=True)
     if _required(current, values, "started_on"):
-        out["started_on"] = validation.date(values.get("started_on") or dt.date.today(), "started_on")
+        out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
     if _required(current, values, "status"):
         out["status"] = validation.choice(values.get("status", "active"), "status", disciplines.vocabulary("course_status"))
     merged = {**(current or {}), **out}
@@ -217,10 +217,10 @@ def _clean_plan_item(values: dict, current: dict | None) -> dict:
     if "adherence_pct" in values:
         out["adherence_pct"] = validation.number(values["adherence_pct"], "adherence_pct", required=False, minimum=0, maximum=100, integer=True)
     if _required(current, values, "started_on"):
-        out["started_on"] = validation.date(values.get("started_on") or dt.date.today(), "started_on")
+        out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
     if "note" in values:
         out["note"] = validation.note(values["note"])
-    out["updated_on"] = validation.date(values.get("updated_on") or dt.date.today(), "updated_on")
+    out["updated_on"] = validation.date(values.get("updated_on") or clock.today(), "updated_on")
     return out
 
 
@@ -291,7 +291,7 @@ def _clean_rtw(values: dict, current: dict | None) -> dict:
             raise ValidationError(f"{phase} is not a return-to-work phase ({', '.join(map(str, codes))})", field="phase")
         out["phase"] = phase
     if _required(current, values, "started_on"):
-        out["started_on"] = validation.date(values.get("started_on") or dt.date.today(), "started_on")
+        out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
     if "hours_per_week" in values:
         out["hours_per_week"] = validation.number(values["hours_per_week"], "hours_per_week", required=False, minimum=0, maximum=80)
     for name in ("modified_duties", "note"):

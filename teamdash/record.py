@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from teamdash import auth, checkins, flares, goals, measurements, patients, plans, sessions, summaries
+from teamdash import auth, checkins, clock, flares, goals, measurements, patients, plans, sessions, summaries
 from teamdash.actions import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.analytics import Flag
 from teamdash.auth import Actor
@@ -72,7 +72,7 @@ def _flags(patient_id: int, detail: patients.PatientDetail, today: dt.date) -> t
 
 def get_record(actor: Actor, patient_id: int, *, today: dt.date | None = None) -> PatientRecord:
     auth.require(actor, "read")
-    today = today or dt.date.today()
+    today = today or clock.today()
     detail = patients.get_patient(actor, patient_id, today=today)
     graded = tuple(
         GradedPlanWithWeeks(p, tuple(plans.GRADED_WEEKS.list(actor, p.id))) for p in plans.GRADED_PLANS.list(actor, patient_id)

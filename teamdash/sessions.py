@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from teamdash import auth, disciplines, records, summaries, validation
+from teamdash import auth, clock, disciplines, records, summaries, validation
 from teamdash.auth import Actor
 from teamdash.db import database
 from teamdash.errors import ValidationError
@@ -79,7 +79,7 @@ def _clean(values: dict, now: dt.datetime) -> dict:
 def validate_new(values: dict, *, now: dt.datetime | None = None) -> dict:
     """``add_session``'s checks on one session's fields (discipline, held_at, kind,
     minutes, attendance, clinician, note), without writing: for bulk import."""
-    return _clean(values, now or dt.datetime.now())
+    return _clean(values, now or clock.now())
 
 
 def add_session(
@@ -98,7 +98,7 @@ def add_session(
     auth.require(actor, "write_clinical")
     values = _clean(
         dict(discipline=discipline, held_at=held_at, kind=kind, minutes=minutes, attendance=attendance, clinician=clinician, note=note),
-        now or dt.datetime.now(),
+        now or clock.now(),
     )
     with database.atomic():
         patient = records.get_row(Patient, patient_id, "patient")
@@ -125,7 +125,7 @@ def update_session(actor: Actor, session_id: int, expected_version: int, *, now:
     with database.atomic():
         current = records.get_row(Session, session_id, "session")
         merged = {**{k: current.__data__[k] for k in allowed}, **changes}
-        values = {k: v for k, v in _clean(merged, now or dt.datetime.now()).items() if k in changes or k == "minutes"}
+        values = {k: v for k, v in _clean(merged, now or clock.now()).items() if k in changes or k == "minutes"}
         records.update_versioned(actor, Session, session_id, expected_version, values, what="session", action="session.update")
         summaries.refresh(current.__data__["patient"])
     return get_session(actor, session_id)
@@ -174,7 +174,7 @@ _BY_PATIENT = records.Prepared(
 
 def attendance(sessions: list[SessionResult], discipline: str | None = None, *, until: dt.datetime | None = None) -> Attendance:
     """Counts over sessions already held (future bookings are not yet attended or missed)."""
-    until = until or dt.datetime.now()
+    until = until or clock.now()
     held = [s for s in sessions if s.held_at <= until and (discipline is None or s.discipline == discipline)]
     count = {kind: sum(1 for s in held if s.attendance == kind) for kind in ("attended", "cancelled", "no_show")}
     return Attendance(discipline, len(held), count["attended"], count["cancelled"], count["no_show"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from teamdash import instruments, validation
+from teamdash import clock, instruments, validation
 from teamdash.crud import RecordKind
 from teamdash.models import SleepDiaryNight
 
@@ -50,7 +50,7 @@ def _clean(values: dict, current: dict | None) -> dict:
     merged = {**(current or {}), **values}
     out = {}
     if current is None or "night_of" in values:
-        out["night_of"] = validation.date(values.get("night_of"), "night_of", not_after=dt.date.today())
+        out["night_of"] = validation.date(values.get("night_of"), "night_of", not_after=clock.today())
     if "note" in values:
         out["note"] = validation.note(values["note"])
     # Score the whole night: the instrument checks every item and names the bad one.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from teamdash import analytics, instruments
+from teamdash import analytics, clock, instruments
 from teamdash.db import database
 from teamdash.analytics import Flag
 from teamdash.models import CheckIn, Goal, Measurement, Patient, PatientSummary, RtwPhase, SafetyAcknowledgement, Session
@@ -101,7 +101,7 @@ def compute(facts: PatientFacts) -> dict:
         last_measured_at=last,
         last_session_on=facts.last_session_on,
         flag_reasons=[analytics.flag_to_dict(f) for f in flags],
-        refreshed_at=dt.datetime.now().replace(microsecond=0),
+        refreshed_at=clock.now(),
     )
     return row
 
@@ -211,14 +211,14 @@ def _store(rows: list[dict]) -> None:
 
 def refresh(patient_id: int) -> None:
     """Recompute one patient's summary; call inside the writing transaction."""
-    _store([compute(f) for f in _facts_for([patient_id], dt.datetime.now())])
+    _store([compute(f) for f in _facts_for([patient_id], clock.now())])
 
 
 def refresh_many(patient_ids, chunk: int = 500) -> int:
     """Recompute the summaries of some patients (a bulk import's), a few queries per
     ``chunk`` patients; call inside the writing transaction."""
     ids = sorted(set(patient_ids))
-    now = dt.datetime.now()
+    now = clock.now()
     for start in range(0, len(ids), chunk):
         _store([compute(f) for f in _facts_for(ids[start:start + chunk], now)])
     return len(ids)
@@ -226,7 +226,7 @@ def refresh_many(patient_ids, chunk: int = 500) -> int:
 
 def refresh_all(progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute every summary (after a migration, the demo, an import)."""
-    rows = [compute(f) for f in _facts_for(None, dt.datetime.now())]
+    rows = [compute(f) for f in _facts_for(None, clock.now())]
     _store(rows)
     if progress:
         progress(len(rows), len(rows))

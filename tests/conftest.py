@@ -13,12 +13,21 @@ import pytest
 # Keep the user's real data and log directories out of the tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from teamdash import db, demo, staff  # noqa: E402
+from teamdash import clock, db, demo, staff  # noqa: E402
 from teamdash.auth import SYSTEM, Actor  # noqa: E402
 
-# The date the demo clinic is generated for; tests that judge dates pass it explicitly.
-DEMO_TODAY = dt.date(2026, 11, 27)
+# The moment every test runs at: the app's one clock stands still here, so no test
+# depends on the day (or the hour) the suite runs. The demo clinic is generated for it.
+DEMO_NOW = dt.datetime(2026, 11, 27, 14, 30)
+DEMO_TODAY = DEMO_NOW.date()
 DEMO_PATIENTS = 60
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    """The app's clock for this test (``fixed_clock.advance`` moves it)."""
+    with clock.use(clock.FixedClock(DEMO_NOW)) as pinned:
+        yield pinned
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +58,9 @@ def database(db_file):
 @pytest.fixture(scope="session")
 def _demo_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
-    db.connect(f"sqlite:///{path}")
-    demo.generate(SYSTEM, patients=DEMO_PATIENTS, today=DEMO_TODAY)
+    with clock.use(clock.FixedClock(DEMO_NOW)):
+        db.connect(f"sqlite:///{path}")
+        demo.generate(SYSTEM, patients=DEMO_PATIENTS, today=DEMO_TODAY)
     db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return path

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from teamdash import clock
 from teamdash.auth import Actor
 from ui.changes import ChangeBus
 from ui.jobs import JobRunner
@@ -35,7 +36,9 @@ class AppContext:
     changes: ChangeBus
     settings: QSettings
     presentation: Presentation = field(default_factory=Presentation)
-    fixed_today: dt.date | None = None  # tests and screenshots pin the date
 
     def today(self) -> dt.date:
-        return self.fixed_today or dt.date.today()
+        return clock.today()
+
+    def now(self) -> dt.datetime:
+        return clock.now()

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from teamdash import disciplines, goals, instruments, record as records, sessions, timelines
+from teamdash import clock, disciplines, goals, instruments, record as records, sessions, timelines
 from teamdash.analytics import Flag
 from teamdash.disciplines import DisciplineDef
 from teamdash.record import PatientRecord
@@ -506,7 +506,7 @@ class PatientView(QWidget):
         self.overview.setSizes([total - cards, cards])
 
     def _now(self) -> dt.datetime:
-        return dt.datetime.combine(self.context.today(), dt.datetime.now().time())
+        return self.context.now()
 
     def _on_changes(self, changes: Changes) -> None:
         # Staff names appear in the header and hover texts, whoever the change was for.

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from teamdash import audit, auth
+from teamdash import audit, auth, clock
 from teamdash.auth import Actor
 from teamdash.db import database
 from teamdash.errors import NotFound, ValidationError
@@ -50,7 +50,7 @@ def export(
     auth.require(actor, "export")
     options = options.checked()
     path = _target(path)
-    now = (now or dt.datetime.now()).replace(microsecond=0)
+    now = (now or clock.now()).replace(microsecond=0)
 
     from teamdash.export import cohort, deid, long, patient, sheets  # imports openpyxl
     from teamdash.export.job import Job

@@ -10,7 +10,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
-from teamdash import record as records
+from teamdash import clock, record as records
 from ui.context import AppContext
 
 SAFETY_PATIENT = 8  # demo patient with two open PHQ-9 item 9 flags
@@ -110,4 +110,4 @@ def wait_for(qtbot, condition: Callable[[], bool]) -> None:
     qtbot.waitUntil(condition)
 
 
-NOW = dt.datetime.now
+NOW = clock.now

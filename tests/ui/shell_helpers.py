@@ -6,7 +6,6 @@ from __future__ import annotations
 from PySide6.QtCore import QSettings
 
 from teamdash.auth import SYSTEM
-from tests.conftest import DEMO_TODAY
 from ui.changes import ChangeBus
 from ui.context import AppContext
 from ui.jobs import JobRunner
@@ -16,7 +15,7 @@ SAFETY_PATIENT = 8  # demo patient with two open PHQ-9 item 9 flags
 
 def make_context(tmp_path, actor=SYSTEM) -> AppContext:
     settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
-    return AppContext(actor=actor, jobs=JobRunner(), changes=ChangeBus(), settings=settings, fixed_today=DEMO_TODAY)
+    return AppContext(actor=actor, jobs=JobRunner(), changes=ChangeBus(), settings=settings)
 
 
 def settle(qtbot, context: AppContext, timeout: int = 15000) -> None:

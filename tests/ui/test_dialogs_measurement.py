@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from teamdash import audit, instruments, measurements
+from teamdash import audit, clock, instruments, measurements
 from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     answer_next_question,
@@ -58,7 +58,7 @@ def test_phq9_recorded_from_the_panel_shows_live_total_and_updates_the_panel(qtb
     dialog = open_form(qtbot, psychology, "phq9")
     assert dialog.chooser is None  # opened for PHQ-9: no instrument to choose
     taken = dialog.editors["taken_at"].get()
-    assert abs(taken - dt.datetime.now()) < dt.timedelta(minutes=2)  # defaults to now
+    assert abs(taken - clock.now()) < dt.timedelta(minutes=2)  # defaults to now
     answer(dialog, PHQ9_MILD)
     assert dialog.total_label.text() == "PHQ-9: 8 points"
     assert dialog.band_label.text() == "Mild"
@@ -101,7 +101,7 @@ def test_odi_allows_one_missing_section_but_not_two(qtbot, ui_context, psycholog
     dialog.save()
     qtbot.waitUntil(lambda: dialog.errors["item_10"].isVisible())
     assert "at most 1 of 10 items may be missing" in dialog.errors["item_10"].text()
-    assert measurements.list_measurements(ui_context.actor, PLAIN_PATIENT, "odi")[-1].taken_at.date() < dt.date.today()
+    assert measurements.list_measurements(ui_context.actor, PLAIN_PATIENT, "odi")[-1].taken_at.date() < clock.today()
     choose(dialog.editors["item_9"].widget, "2")
     dialog.save()
     qtbot.waitUntil(lambda: not dialog.isVisible())
@@ -132,7 +132,7 @@ def test_taken_at_in_the_future_and_duplicates_are_refused_next_to_the_date(qtbo
     before = stored(ui_context, "phq9")
     dialog = open_form(qtbot, psychology, "phq9")
     answer(dialog, PHQ9_MILD)
-    dialog.editors["taken_at"].set(dt.datetime.now() + dt.timedelta(days=2))
+    dialog.editors["taken_at"].set(clock.now() + dt.timedelta(days=2))
     press_enter(dialog.editors["item_1"].widget)
     qtbot.waitUntil(lambda: dialog.errors["taken_at"].isVisible())
     assert "is in the future" in dialog.errors["taken_at"].text()

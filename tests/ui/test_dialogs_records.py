@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from teamdash import flares, goals, plans, sessions, sleep
+from teamdash import clock, flares, goals, plans, sessions, sleep
 from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     activate,
@@ -91,7 +91,7 @@ def test_add_session_from_the_keyboard(qtbot, ui_context, panel_for):
     assert (s.kind, s.minutes, s.attendance, s.clinician_name, s.note) == (
         "Group exercise", 60, "attended", "Riley Brightwater", "Lifting practice went well")
     qtbot.waitUntil(lambda: any(r.id == s.id for r in panel.sessions.table.rows_model.rows))
-    held = sessions.attendance(pt_sessions(ui_context), "pt", until=dt.datetime.now() + dt.timedelta(minutes=1))
+    held = sessions.attendance(pt_sessions(ui_context), "pt", until=clock.now() + dt.timedelta(minutes=1))
     assert f"{held.attended} of {held.booked} attended" in panel.sessions.summary.text()
 
 
@@ -104,7 +104,7 @@ def test_session_errors_appear_under_their_fields_and_nothing_is_saved(qtbot, ui
     dialog.editors["kind"].widget.setCurrentText("")
     refused(qtbot, dialog, "kind", "Is required")
     dialog.editors["kind"].set("Review")
-    dialog.editors["held_at"].set(dt.datetime.now().replace(second=0, microsecond=0) + dt.timedelta(days=3))
+    dialog.editors["held_at"].set(clock.now().replace(second=0) + dt.timedelta(days=3))
     refused(qtbot, dialog, "attendance", "cannot be marked attended")
     assert not dialog.errors["kind"].isVisible()  # the earlier complaint is gone
     assert pt_sessions(ui_context) == before
@@ -113,7 +113,7 @@ def test_session_errors_appear_under_their_fields_and_nothing_is_saved(qtbot, ui
 def test_edit_session_asks_first_shows_the_change_and_undo_reverts_it(qtbot, ui_context, panel_for):
     panel = panel_for("pt")
     table = panel.sessions.table
-    target = select_row(table, lambda s: s.attendance == "attended" and s.held_at < dt.datetime.now())
+    target = select_row(table, lambda s: s.attendance == "attended" and s.held_at < clock.now())
     activate(table)
     table.setFocus()
     QTest.keyClick(table, Qt.Key.Key_Return)  # Enter on a row edits it
@@ -225,16 +225,16 @@ def test_log_a_flare_and_refuse_one_in_the_future(qtbot, ui_context, panel_for):
     before = flares.FLARES.list(ui_context.actor, PLAIN_PATIENT)
     click(card.add_button)
     dialog = top_dialog(qtbot, "dialog_flare")
-    dialog.editors["started_on"].set(dt.date.today() + dt.timedelta(days=3))
+    dialog.editors["started_on"].set(clock.today() + dt.timedelta(days=3))
     refused(qtbot, dialog, "started_on", "is after")
-    type_clock(dialog.editors["started_on"].widget, (dt.date.today() - dt.timedelta(days=2)).strftime("%Y%m%d"))
+    type_clock(dialog.editors["started_on"].widget, (clock.today() - dt.timedelta(days=2)).strftime("%Y%m%d"))
     type_into(dialog.editors["severity"].widget, "7")
     type_into(dialog.editors["suspected_trigger"].widget, "Long drive")
     type_into(dialog.editors["what_helped"].widget, "Pacing, heat, short walks")
     save_and_wait(qtbot, dialog)
     added = [f for f in flares.FLARES.list(ui_context.actor, PLAIN_PATIENT) if f.id not in {b.id for b in before}]
     assert [(f.started_on, f.severity, f.suspected_trigger, f.days_to_recover) for f in added] == [
-        (dt.date.today() - dt.timedelta(days=2), 7, "Long drive", None)]
+        (clock.today() - dt.timedelta(days=2), 7, "Long drive", None)]
     qtbot.waitUntil(lambda: any(r.id == added[0].id for r in card.table.rows_model.rows))
     assert "not yet recovered" in card.summary.text()
 
@@ -290,7 +290,7 @@ def test_diary_night_with_computed_sleep_time_and_efficiency(qtbot, ui_context, 
     card = panel.parts["sleep_diary"].nights
     click(card.add_button)
     dialog = top_dialog(qtbot, "dialog_night")
-    night = dt.date.today() - dt.timedelta(days=20)
+    night = clock.today() - dt.timedelta(days=20)
     type_clock(dialog.editors["night_of"].widget, night.strftime("%Y%m%d"))
     for name, digits in (("bed_time", "2245"), ("lights_out", "2300"), ("final_wake", "0630"), ("out_of_bed", "0700")):
         type_clock(dialog.editors[name].widget, digits)
@@ -319,7 +319,7 @@ def test_a_night_in_the_future_is_refused(qtbot, ui_context, panel_for):
     before = sleep.NIGHTS.list(ui_context.actor, 8)
     click(panel.parts["sleep_diary"].nights.add_button)
     dialog = top_dialog(qtbot, "dialog_night")
-    dialog.editors["night_of"].set(dt.date.today() + dt.timedelta(days=1))
+    dialog.editors["night_of"].set(clock.today() + dt.timedelta(days=1))
     refused(qtbot, dialog, "night_of", "is after")
     assert sleep.NIGHTS.list(ui_context.actor, 8) == before
 
@@ -372,7 +372,7 @@ def test_next_return_to_work_phase_continues_the_current_one(qtbot, ui_context, 
 def test_an_edit_that_lost_the_race_says_so_and_overwrites_nothing(qtbot, ui_context, panel_for):
     panel = panel_for("pt")
     table = panel.sessions.table
-    target = select_row(table, lambda s: s.attendance == "attended" and s.held_at < dt.datetime.now())
+    target = select_row(table, lambda s: s.attendance == "attended" and s.held_at < clock.now())
     panel.sessions.edit_selected()
     dialog = top_dialog(qtbot, "dialog_session")
     # Meanwhile, on another workstation:

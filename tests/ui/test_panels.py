@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from teamdash import analytics, disciplines, goals, instruments, measurements, sessions, sleep
+from teamdash import analytics, clock, disciplines, goals, instruments, measurements, sessions, sleep
 from teamdash.errors import NotFound
 from teamdash.flares import FLARES
 from tests.ui.entry_helpers import (
@@ -124,7 +124,7 @@ def test_sessions_table_and_attendance_rate(qtbot, ui_context, panel_for):
     own = [s for s in sessions.list_sessions(ui_context.actor, PLAIN_PATIENT) if s.discipline == "pt"]
     rows = panel.sessions.table.rows_model.rows
     assert [r.id for r in rows] == [s.id for s in sorted(own, key=lambda s: s.held_at, reverse=True)]
-    now = dt.datetime.combine(panel.record.today, dt.datetime.now().time())
+    now = clock.now()
     counts = sessions.attendance(own, "pt", until=now)
     assert panel.sessions.summary.text().startswith(f"Attendance {counts.rate:.0%} · {counts.attended} of {counts.booked} attended")
     shown = cell_texts(panel.sessions.table)

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMainWindow
 
-from teamdash import measurements, plans, sessions
+from teamdash import clock, measurements, plans, sessions
 from teamdash.errors import NotFound
 from teamdash.flares import FLARES
 from teamdash.goals import GOALS
@@ -130,7 +130,7 @@ def test_undo_goes_back_one_action_at_a_time(qtbot, ui_context):
 
 def test_undo_never_overwrites_someone_elses_later_change(qtbot, ui_context, error_boxes):
     session = next(s for s in sessions.list_sessions(ui_context.actor, PLAIN_PATIENT)
-                   if s.attendance == "attended" and s.held_at < dt.datetime.now())
+                   if s.attendance == "attended" and s.held_at < clock.now())
     record = get_record(ui_context, PLAIN_PATIENT)
     open_record_dialog(None, ui_context, SESSION, patient=record.patient, record=record, existing=session)
     dialog = top_dialog(qtbot, "dialog_session")

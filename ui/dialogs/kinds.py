@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from teamdash import disciplines, instruments, sessions, staff
+from teamdash import clock, disciplines, instruments, sessions, staff
 from teamdash.actions import ACTION_ITEMS
 from teamdash.auth import Actor
 from teamdash.crud import RecordKind
@@ -106,7 +106,7 @@ def _session_fields(ctx: FormContext) -> list[Field]:
 
 
 def _session_defaults(ctx: FormContext) -> dict:
-    now = dt.datetime.now().replace(second=0, microsecond=0)
+    now = clock.now().replace(second=0)
     code = _discipline_default(ctx)
     return {"discipline": code, "held_at": now, "kind": disciplines.get(code).session_kinds[0], "minutes": 45,
             "attendance": "attended", "clinician": ctx.options.get("me")}

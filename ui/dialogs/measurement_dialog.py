@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from teamdash import disciplines, instruments, measurements
+from teamdash import clock, disciplines, instruments, measurements
 from teamdash.errors import InvalidResponse, TeamDashError
 from teamdash.instruments import Instrument, Item
 from teamdash.measurements import MeasurementResult
@@ -184,7 +184,7 @@ class MeasurementDialog(FormDialog):
         note = self.editors["note"].get() if "note" in self.editors else None
         self.instrument = inst
         self.rebuild(measurement_fields(inst))
-        self.editors["taken_at"].set(taken or dt.datetime.now().replace(second=0, microsecond=0))
+        self.editors["taken_at"].set(taken or clock.now().replace(second=0))
         self.editors["note"].set(note)
         for editor in self.editors.values():
             signal = changed_signal(editor)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from teamdash import sessions
+from teamdash import clock, sessions
 from teamdash.record import PatientRecord
 from teamdash.sessions import SessionResult
 from ui.context import AppContext
@@ -19,7 +19,7 @@ ATTENDANCE_COLOURS = {"attended": palette.BETTER, "cancelled": palette.NEUTRAL, 
 
 def attendance_summary(record: PatientRecord, discipline: str) -> str:
     """'Attendance 85 % · 17 of 20 held (2 cancelled, 1 no-show) · 3 booked ahead'."""
-    now = dt.datetime.combine(record.today, dt.datetime.now().time())
+    now = clock.now()
     counts = sessions.attendance(list(record.sessions), discipline, until=now)
     ahead = sum(1 for s in record.sessions if s.discipline == discipline and s.held_at > now)
     if counts.rate is None:
