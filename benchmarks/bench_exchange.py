@@ -49,8 +49,9 @@ ITEMS = 24  # the widest instrument (RMDQ): the long sheet's item columns
 
 
 def _demo_db(path: Path, patients: int) -> None:
-    from teamdash import db, demo
-    from teamdash.auth import SYSTEM
+    from teamdash import demo
+    from teamdash.storage import db
+    from teamdash.services.auth import SYSTEM
 
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -138,9 +139,9 @@ def import_fixtures() -> tuple[Path, Path, Path]:
 
 
 def _child_export_ours(db_path: str, out: str) -> None:
-    from teamdash import db
-    from teamdash.auth import SYSTEM
-    from teamdash.export import ExportOptions, export
+    from teamdash.storage import db
+    from teamdash.services.auth import SYSTEM
+    from teamdash.exchange.export import ExportOptions, export
 
     db.connect(f"sqlite:///{db_path}")
     result = export(SYSTEM, out, ExportOptions(kind="long"), now=NOW)
@@ -176,7 +177,7 @@ def _child_export_plain(db_path: str, out: str) -> None:
     ws = wb.create_sheet("Measurements")
     ws.append(["Patient ID", "Instrument", "Measure", "Taken at", "Total", "Band", "Safety item positive",
                *(f"Item {n}" for n in range(1, ITEMS + 1)), "Entered by", "Source", "Note"])
-    from teamdash import instruments
+    from teamdash.clinical import instruments
 
     short = {i.id: i.short_name for i in instruments.library().values()}
     clinic = dict(conn.execute("SELECT id, clinic_id FROM patient"))
@@ -246,8 +247,9 @@ def _fresh(template: Path) -> Path:
 
 
 def _import_ours(template: Path, path: Path) -> float:
-    from teamdash import db, importing
-    from teamdash.auth import SYSTEM
+    from teamdash.exchange import importing
+    from teamdash.storage import db
+    from teamdash.services.auth import SYSTEM
 
     copy = _fresh(template)
     db.connect(f"sqlite:///{copy}")

@@ -15,10 +15,12 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import absolute, compare, figure, measure
-from teamdash import db, demo, measurements, patients, record
-from teamdash.auth import SYSTEM
-from teamdash.models import Measurement, Patient
-from teamdash.patients import PatientQuery
+from teamdash import demo
+from teamdash.services import chart, measurements, patients
+from teamdash.storage import db
+from teamdash.services.auth import SYSTEM
+from teamdash.storage.models import Measurement, Patient
+from teamdash.services.patients import PatientQuery
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 TODAY = dt.date(2026, 11, 27)
@@ -131,9 +133,9 @@ def bench_list_and_record(patients_count: int = 10_000) -> None:
 
     ids = [pid for (pid,) in Patient.select(Patient.id).order_by(Patient.id).tuples()]
     sample = ids[:: max(1, len(ids) // 50)]
-    full = measure(lambda: [record.get_record(SYSTEM, pid, today=TODAY) for pid in sample], repeat=3)
+    full = measure(lambda: [chart.get_record(SYSTEM, pid, today=TODAY) for pid in sample], repeat=3)
     per_record = type(full)(full.best / len(sample), full.median / len(sample))
-    rows = sum(len(record.get_record(SYSTEM, pid, today=TODAY).measurements) for pid in sample) / len(sample)
+    rows = sum(len(chart.get_record(SYSTEM, pid, today=TODAY).measurements) for pid in sample) / len(sample)
     absolute(f"one patient's full record at {patients_count:,}", per_record, target_ms=5,
              note=f"(mean of {len(sample)} patients, ~{rows:.0f} measurements each)")
     raw.close()

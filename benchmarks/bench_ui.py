@@ -42,8 +42,9 @@ SORTS = (("name", False), ("age", False), ("pain", True), ("flags", False), ("ne
 def demo_db(patients: int) -> Path:
     path = CACHE / f"demo-{patients}-{DEMO_TODAY}.sqlite3"
     if not path.exists():
-        from teamdash import db, demo
-        from teamdash.auth import SYSTEM
+        from teamdash import demo
+        from teamdash.storage import db
+        from teamdash.services.auth import SYSTEM
 
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -65,7 +66,7 @@ def scaled_db(source: Path, copies: int) -> Path:
     path = CACHE / f"list-{patients}-{DEMO_TODAY}.sqlite3"
     if path.exists():
         return path
-    from teamdash import db
+    from teamdash.storage import db
 
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
@@ -172,7 +173,7 @@ def _context(tmp: Path):
     from PySide6.QtCore import QSettings
 
     from teamdash import clock
-    from teamdash.auth import SYSTEM
+    from teamdash.services.auth import SYSTEM
     from ui.changes import ChangeBus
     from ui.context import AppContext
     from ui.jobs import JobRunner
@@ -203,8 +204,9 @@ def _settle(app, context) -> None:
 def list_figures(db_path: Path, label: str, search_ms: float, sort_ms: float) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from teamdash import db, patients
-    from teamdash.patients import PatientQuery
+    from teamdash.services import patients
+    from teamdash.storage import db
+    from teamdash.services.patients import PatientQuery
     from ui import patient_list
     from ui.patient_list import COLUMN_KEYS, PatientListPanel
 
@@ -265,8 +267,9 @@ def list_figures(db_path: Path, label: str, search_ms: float, sort_ms: float) ->
 def switch_figures(db_path: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
-    from teamdash import db, patients, record, timelines
-    from teamdash.patients import PatientQuery
+    from teamdash.services import chart, patients, timelines
+    from teamdash.storage import db
+    from teamdash.services.patients import PatientQuery
     from ui.main_window import MainWindow
     from ui.timeline import TimelineView
 
@@ -305,9 +308,9 @@ def switch_figures(db_path: Path) -> None:
         figure("  GUI thread CPU: fill widgets / layout + paint",
                f"{min(cpu['fill']) * 1000:.1f} / {min(cpu['paint']) * 1000:.1f} ms best, "
                f"{statistics.median(cpu['fill']) * 1000:.1f} / {statistics.median(cpu['paint']) * 1000:.1f} ms median")
-        fetch = measure(lambda: record.get_record(context.actor, next(cycle), today=DEMO_TODAY), repeat=20)
+        fetch = measure(lambda: chart.get_record(context.actor, next(cycle), today=DEMO_TODAY), repeat=20)
         figure("  read the record (database thread)", f"{fetch.ms:.1f} ms best, {fetch.median * 1000:.1f} ms median")
-        records = [record.get_record(context.actor, i, today=DEMO_TODAY) for i in ids[:20]]
+        records = [chart.get_record(context.actor, i, today=DEMO_TODAY) for i in ids[:20]]
         shape = measure(lambda: timelines.build(records[0]), repeat=20)
         figure("  shape the timeline data (teamdash.timelines)", f"{shape.ms:.2f} ms best")
 

@@ -21,11 +21,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from teamdash import audit, auth, clock, instruments, measurements, records, summaries
-from teamdash.auth import Actor
-from teamdash.db import database
+from teamdash import clock
+from teamdash.clinical import instruments
+from teamdash.services import audit, auth, list_summary, measurements, row_ops
+from teamdash.services.auth import Actor
+from teamdash.storage.db import database
 from teamdash.errors import Cancelled, ValidationError
-from teamdash.models import (
+from teamdash.storage.models import (
     ActionItem,
     CheckIn,
     Course,
@@ -474,7 +476,7 @@ def generate(actor: Actor, *, patients: int = 60, seed: int = 2026, today: dt.da
             _write_chunk(indexes, built, today, staff, report)
             if progress:
                 progress(indexes.stop, patients)
-        summaries.refresh_all()
+        list_summary.refresh_all()
         audit.record(actor, "demo.generate", details={"patients": patients, "seed": seed, "today": today})
     return report
 
@@ -564,7 +566,7 @@ def _final_status(person: dict, today: dt.date) -> dict:
 
 
 def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> int:
-    return records.bulk_insert(model, [getattr(model, f) for f in fields], rows)
+    return row_ops.bulk_insert(model, [getattr(model, f) for f in fields], rows)
 
 
 def _ids_by_patient(model, patient_ids: list[int], *keys: str) -> dict[tuple, int]:

@@ -13,8 +13,10 @@ import pytest
 # Keep the user's real data and log directories out of the tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from teamdash import clock, db, demo, staff  # noqa: E402
-from teamdash.auth import SYSTEM, Actor  # noqa: E402
+from teamdash import clock, demo  # noqa: E402
+from teamdash.services import staff
+from teamdash.storage import db
+from teamdash.services.auth import SYSTEM, Actor  # noqa: E402
 
 # The moment every test runs at: the app's one clock stands still here, so no test
 # depends on the day (or the hour) the suite runs. The demo clinic is generated for it.

@@ -10,8 +10,8 @@ import math
 
 import pytest
 
-from teamdash import analytics, instruments
-from teamdash.analytics import Acknowledgement, Point, SafetyFact
+from teamdash.clinical import analytics, instruments
+from teamdash.clinical.analytics import Acknowledgement, Point, SafetyFact
 from teamdash.errors import ValidationError
 
 

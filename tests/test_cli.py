@@ -111,12 +111,15 @@ def test_demo_command_fills_a_new_file(tmp_path, capsys):
 
 
 def test_a_bug_is_logged_not_shown(capsys, monkeypatch, tmp_path):
-    from teamdash import cli, logs
+    import dataclasses
+
+    from teamdash import logs
+    from teamdash.cli.registry import COMMANDS
 
     def explode(args):
         raise RuntimeError("internal detail that users should not see")
 
-    monkeypatch.setitem(cli.COMMANDS, "instruments", explode)
+    monkeypatch.setitem(COMMANDS, "instruments", dataclasses.replace(COMMANDS["instruments"], run=explode))
     code, out, err = run(capsys, "instruments")
     assert code == 1
     assert "unexpected error" in err and "internal detail" not in err and "Traceback" not in err

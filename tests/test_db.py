@@ -7,8 +7,10 @@ import sqlite3
 
 import pytest
 
-from teamdash import db, paths, patients
-from teamdash.auth import SYSTEM
+from teamdash import paths
+from teamdash.services import patients
+from teamdash.storage import db
+from teamdash.services.auth import SYSTEM
 from teamdash.errors import DatabaseUnavailable, ValidationError
 
 

@@ -9,11 +9,13 @@ from collections import Counter
 
 import pytest
 
-from teamdash import db, demo, patients
-from teamdash.auth import SYSTEM
+from teamdash import demo
+from teamdash.services import patients
+from teamdash.storage import db
+from teamdash.services.auth import SYSTEM
 from teamdash.errors import ValidationError
-from teamdash.models import CheckIn, Measurement, PatientSummary, RtwPhase, SafetyAcknowledgement, Session, User
-from teamdash.patients import PatientQuery
+from teamdash.storage.models import CheckIn, Measurement, PatientSummary, RtwPhase, SafetyAcknowledgement, Session, User
+from teamdash.services.patients import PatientQuery
 from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
 
 TABLES = ("patient", "measurement", "session", "goal", "check_in", "action_item", "rtw_phase", "sleep_diary_night",

@@ -1,8 +1,8 @@
 """Demo graded activity plans are internally consistent: the plan's current level is the
 level the patient last achieved, not a figure beyond every logged week."""
 
-from teamdash import plans
-from teamdash.auth import SYSTEM
+from teamdash.services import plans
+from teamdash.services.auth import SYSTEM
 
 
 def test_current_level_is_the_last_logged_week(clinic):

@@ -1,6 +1,6 @@
 """The discipline definitions that drive the panels: plan titles and suggestion lists."""
 
-from teamdash import disciplines
+from teamdash.clinical import disciplines
 
 
 def test_every_discipline_with_plan_items_names_them():

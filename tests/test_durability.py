@@ -8,15 +8,17 @@ import subprocess
 import sys
 import textwrap
 
-from teamdash import db, measurements, patients
-from teamdash.auth import SYSTEM
-from teamdash.patients import PatientQuery
+from teamdash.services import measurements, patients
+from teamdash.storage import db
+from teamdash.services.auth import SYSTEM
+from teamdash.services.patients import PatientQuery
 
 WRITER = textwrap.dedent(
     """
     import datetime as dt, sys
-    from teamdash import db, measurements
-    from teamdash.auth import SYSTEM
+    from teamdash.services import measurements
+    from teamdash.storage import db
+    from teamdash.services.auth import SYSTEM
     db.connect(sys.argv[1])
     start = dt.datetime(2026, 1, 1, 8, 0)
     for i in range(100000):

@@ -9,11 +9,12 @@ import datetime as dt
 import pytest
 from openpyxl.chart import LineChart
 
-from teamdash import analytics, audit, instruments, measurements, staff
-from teamdash.auth import SYSTEM, Actor
+from teamdash.clinical import analytics, instruments
+from teamdash.services import audit, measurements, staff
+from teamdash.services.auth import SYSTEM, Actor
 from teamdash.errors import Cancelled, NotFound, PermissionDenied, ValidationError
-from teamdash.export import ExportOptions, export
-from teamdash.models import ActionItem, CheckIn, Goal, Measurement, Patient, Session
+from teamdash.exchange.export import ExportOptions, export
+from teamdash.storage.models import ActionItem, CheckIn, Goal, Measurement, Patient, Session
 from tests.conftest import DEMO_PATIENTS
 from tests.test_export_support import NOW, all_cells, column, header, records, reopen
 

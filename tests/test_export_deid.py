@@ -9,10 +9,10 @@ import shutil
 
 import pytest
 
-from teamdash import db
-from teamdash.auth import SYSTEM
-from teamdash.export import ExportOptions, deid, export
-from teamdash.models import ActionItem, CheckIn, Decision, Goal, Measurement, Patient, Session, SupportContact, User
+from teamdash.storage import db
+from teamdash.services.auth import SYSTEM
+from teamdash.exchange.export import ExportOptions, deid, export
+from teamdash.storage.models import ActionItem, CheckIn, Decision, Goal, Measurement, Patient, Session, SupportContact, User
 from tests.test_export_support import NOW, all_cells, column, header, records, reopen
 
 FREE_TEXT_NOTE = "Lives with her sister Jo at 14 Elm Row; call after 5"

@@ -9,12 +9,14 @@ import datetime as dt
 import pytest
 from openpyxl import Workbook
 
-from teamdash import audit, db, importing, patients, staff
-from teamdash.auth import SYSTEM, Actor
+from teamdash.exchange import importing
+from teamdash.services import audit, patients, staff
+from teamdash.storage import db
+from teamdash.services.auth import SYSTEM, Actor
 from teamdash.errors import PermissionDenied
-from teamdash.export import ExportOptions, export
-from teamdash.importing import ImportFailed, MalformedFile
-from teamdash.models import AuditEvent, Measurement, Patient, PatientSummary, Session, User
+from teamdash.exchange.export import ExportOptions, export
+from teamdash.exchange.importing import ImportFailed, MalformedFile
+from teamdash.storage.models import AuditEvent, Measurement, Patient, PatientSummary, Session, User
 from tests.test_export_support import AFTER_BOOKINGS, NOW, records, reopen
 
 HEADERS = ["Patient ID", "Instrument", "Taken at", "Item 1", "Item 2", "Item 3", "Item 4", "Item 5", "Item 6",

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from teamdash import importing, patients
-from teamdash.importing import ImportFailed, MalformedFile
-from teamdash.models import AuditEvent, Measurement, Patient
+from teamdash.exchange import importing
+from teamdash.services import patients
+from teamdash.exchange.importing import ImportFailed, MalformedFile
+from teamdash.storage.models import AuditEvent, Measurement, Patient
 from tests.test_export_support import NOW
 from ui.cli import main
 

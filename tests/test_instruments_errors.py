@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from teamdash import instruments
+from teamdash.clinical import instruments
 from teamdash.errors import InvalidResponse, UnknownInstrument, ValidationError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from teamdash.instruments import (
+from teamdash.clinical.instruments import (
     FORMULAS,
     FormulaInputError,
     bmi,

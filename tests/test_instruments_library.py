@@ -8,8 +8,9 @@ import textwrap
 
 import pytest
 
-from teamdash import instruments, resources
-from teamdash.instruments import DefinitionError
+from teamdash import resources
+from teamdash.clinical import instruments
+from teamdash.clinical.instruments import DefinitionError
 
 IDS = [
     "nrs_pain", "odi", "rmdq", "psfs", "phq9", "gad7", "pcs", "tsk11", "pseq", "cpaq8", "isi",

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teamdash import instruments
+from teamdash.clinical import instruments
 from teamdash.errors import InvalidResponse
 
 LIBRARY = instruments.library()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from teamdash import instruments
+from teamdash.clinical import instruments
 
 
 def fill(count: int, item_max: int, total: int, item_min: int = 0) -> list[int]:

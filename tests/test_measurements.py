@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
-from teamdash import audit, measurements, patients
-from teamdash.auth import SYSTEM
+from teamdash.services import audit, measurements, patients
+from teamdash.services.auth import SYSTEM
 from teamdash.errors import Conflict, InvalidResponse, UnknownInstrument, ValidationError
-from teamdash.models import Measurement
-from teamdash.patients import PatientQuery
+from teamdash.storage.models import Measurement
+from teamdash.services.patients import PatientQuery
 
 NOW = dt.datetime(2026, 11, 27, 12, 0)
 

@@ -8,10 +8,11 @@ import sqlite3
 import peewee as pw
 import pytest
 
-from teamdash import db, migrations, patients
-from teamdash.auth import SYSTEM
+from teamdash.services import patients
+from teamdash.storage import db, migrations
+from teamdash.services.auth import SYSTEM
 from teamdash.errors import SchemaTooNew
-from teamdash.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
 
 
 def _make_v1_file(path):
@@ -106,7 +107,7 @@ def test_every_model_has_its_table(database):
 
 
 def test_disciplines_are_seeded_from_resources(database):
-    from teamdash.models import Discipline
+    from teamdash.storage.models import Discipline
 
     assert [d.code for d in Discipline.select().order_by(Discipline.sort_order)] == [
         "pt", "psychology", "nutrition", "sleep", "social"

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from teamdash import audit, patients, staff
-from teamdash.auth import SYSTEM, Actor
+from teamdash.services import audit, patients, staff
+from teamdash.services.auth import SYSTEM, Actor
 from teamdash.errors import Conflict, PermissionDenied, ValidationError
-from teamdash.patients import PatientQuery
+from teamdash.services.patients import PatientQuery
 from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
 
 GOOD = dict(

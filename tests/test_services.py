@@ -8,13 +8,13 @@ import datetime as dt
 
 import pytest
 
-from teamdash import audit, checkins, goals, patients, plans, record, sessions, sleep
-from teamdash.actions import ACTION_ITEMS, DECISIONS
-from teamdash.auth import SYSTEM
+from teamdash.services import audit, chart, checkins, goals, patients, plans, sessions, sleep_diary
+from teamdash.services.action_items import ACTION_ITEMS, DECISIONS
+from teamdash.services.auth import SYSTEM
 from teamdash.errors import Conflict, NotFound, UnknownInstrument, ValidationError
-from teamdash.flares import FLARES
-from teamdash.models import Goal, GradedActivityWeek, Session
-from teamdash.patients import PatientQuery
+from teamdash.services.flares import FLARES
+from teamdash.storage.models import Goal, GradedActivityWeek, Session
+from teamdash.services.patients import PatientQuery
 
 NOW = dt.datetime(2026, 11, 27, 12, 0)
 TODAY = NOW.date()
@@ -196,24 +196,24 @@ def test_return_to_work_phase_history_and_current_phase(patient, clinician):
     with pytest.raises(ValidationError, match="not a return-to-work phase") as err:
         plans.RTW_PHASES.add(clinician, patient.id, phase=7, started_on="2026-10-10")
     assert err.value.field == "phase"
-    full = record.get_record(SYSTEM, patient.id, today=TODAY)
+    full = chart.get_record(SYSTEM, patient.id, today=TODAY)
     assert [p.phase for p in full.rtw_phases] == [0, 2]
     assert full.current_rtw_phase.label == "Phased return: reduced hours"
     assert patients.list_patients(SYSTEM, PatientQuery(search="S-1")).rows[0].rtw_phase_label == "Phased return: reduced hours"
 
 
 def test_sleep_diary_night_is_scored_and_averaged_by_week(patient, clinician):
-    night = sleep.NIGHTS.add(clinician, patient.id, night_of="2026-11-02", bed_time="22:30", lights_out="23:00",
+    night = sleep_diary.NIGHTS.add(clinician, patient.id, night_of="2026-11-02", bed_time="22:30", lights_out="23:00",
                              sol_minutes=30, awakenings=2, waso_minutes=30, final_wake="06:30", out_of_bed="07:00", quality=3)
     # TIB 22:30→07:00 = 510; TST = (06:30 − 23:00) 450 − 30 − 30 = 390; SE = 390/510 = 76.5 %
     assert (night.tib_minutes, night.tst_minutes, round(night.efficiency, 1)) == (510, 390, 76.5)
-    sleep.NIGHTS.add(clinician, patient.id, night_of="2026-11-03", bed_time="23:00", lights_out="23:00",
+    sleep_diary.NIGHTS.add(clinician, patient.id, night_of="2026-11-03", bed_time="23:00", lights_out="23:00",
                      sol_minutes=10, awakenings=0, waso_minutes=0, final_wake="07:00", out_of_bed="07:00")
-    weeks = sleep.weekly_means(sleep.NIGHTS.list(SYSTEM, patient.id))
+    weeks = sleep_diary.weekly_means(sleep_diary.NIGHTS.list(SYSTEM, patient.id))
     assert len(weeks) == 1 and weeks[0].week_start == dt.date(2026, 11, 2) and weeks[0].nights == 2
     assert weeks[0].tst_minutes == (390 + 470) / 2
     with pytest.raises(ValidationError, match="item 2") as err:
-        sleep.NIGHTS.add(clinician, patient.id, night_of="2026-11-04", bed_time="22:30", lights_out="25:00",
+        sleep_diary.NIGHTS.add(clinician, patient.id, night_of="2026-11-04", bed_time="22:30", lights_out="25:00",
                          sol_minutes=30, awakenings=0, waso_minutes=0, final_wake="06:30", out_of_bed="07:00")
     assert "HH:MM" in str(err.value)
 
@@ -266,7 +266,7 @@ def test_action_items_complete_and_reopen(patient, clinician, case_manager):
 
 def test_full_record_holds_everything(clinic):
     row = patients.list_patients(SYSTEM, PatientQuery(limit=1, status="active", sort="flags", today=TODAY)).rows[0]
-    full = record.get_record(SYSTEM, row.id, today=dt.date(2026, 11, 27))
+    full = chart.get_record(SYSTEM, row.id, today=dt.date(2026, 11, 27))
     assert full.patient.clinic_id == row.clinic_id
     assert full.measurements and full.sessions and full.goals and full.checkins and full.graded_plans
     assert {m.instrument for m in full.measurements} >= {"nrs_pain", "odi", "phq9"}

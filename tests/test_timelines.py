@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from teamdash import analytics, checkins, goals, instruments, measurements, patients, record, sessions, timelines
-from teamdash.auth import SYSTEM
+from teamdash.clinical import analytics, instruments
+from teamdash.services import chart, checkins, goals, measurements, patients, sessions, timelines
+from teamdash.services.auth import SYSTEM
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -126,7 +127,7 @@ def test_build_shapes_a_patients_record(patient):
                                    minutes=45, now=now)
     checkin = checkins.record_checkin(SYSTEM, patient.id, held_on=dt.date(2026, 4, 10), attendees=[])
 
-    built = timelines.build(record.get_record(SYSTEM, patient.id, today=TODAY))
+    built = timelines.build(chart.get_record(SYSTEM, patient.id, today=TODAY))
 
     odi = built.series["odi"]
     assert [p.measurement_id for p in odi.points] == [before_episode.id, first.id, morning.id, evening.id]
@@ -152,12 +153,12 @@ def test_default_selection_is_the_key_measures_of_the_patients_disciplines(patie
     now = dt.datetime(2026, 11, 27, 12)
     measurements.record_measurement(SYSTEM, patient.id, "odi", _odi(40), taken_at=dt.datetime(2026, 3, 2, 9), now=now)
     measurements.record_measurement(SYSTEM, patient.id, "cpaq8", [3] * 8, taken_at=dt.datetime(2026, 3, 2, 9), now=now)
-    built = timelines.build(record.get_record(SYSTEM, patient.id, today=TODAY))
+    built = timelines.build(chart.get_record(SYSTEM, patient.id, today=TODAY))
     assert set(built.series) == {"odi", "cpaq8"}
     assert built.default_selection == ("odi",)  # CPAQ-8 is not a key measure: chosen by hand only
 
 
 def test_a_patient_without_measurements_has_an_empty_timeline(patient):
-    built = timelines.build(record.get_record(SYSTEM, patient.id, today=TODAY))
+    built = timelines.build(chart.get_record(SYSTEM, patient.id, today=TODAY))
     assert built.series == {} and built.default_selection == ()
     assert built.fit_range[0] < built.today_x < built.fit_range[1]

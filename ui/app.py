@@ -18,7 +18,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from teamdash import db, logs, patients
+from teamdash import logs
+from teamdash.services import patients
+from teamdash.storage import db
 from teamdash.errors import TeamDashError
 from ui.changes import ChangeBus
 from ui.context import AppContext

@@ -1,24 +1,35 @@
-"""The ``teamdash`` console script: the core command line plus ``gui``."""
+"""The ``teamdash`` console script: the core command line plus ``gui``, whose options
+are declared here, beside the front end they drive."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from teamdash import cli
+from teamdash.cli import main as core
+from teamdash.cli.registry import command
 
 
-@cli.command("gui")
+def _gui_arguments(gui: argparse.ArgumentParser) -> None:
+    gui.add_argument("--screenshot", metavar="FILE.png", type=Path, help="render the main window to a PNG and exit")
+    gui.add_argument("--patient", metavar="CLINIC_ID", help="patient to show (default: the first flagged)")
+    gui.add_argument("--size", default="1600x1000", help="window size for --screenshot, WxH")
+    gui.add_argument("--tab", help="tab to show for --screenshot: overview|pt|psychology|nutrition|sleep|social")
+    gui.add_argument("--user", help="act as this staff username")
+
+
+@command("gui", help="start the dashboard", arguments=_gui_arguments)
 def _gui(args: argparse.Namespace) -> int:
-    from ui.app import run
+    from ui.app import run  # Qt loads only for the dashboard, not for `teamdash score`
 
     return run(db_url=getattr(args, "db", None), screenshot=args.screenshot, patient=args.patient,
                size=args.size, tab=args.tab, user=args.user)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.main(argv)
+    return core.main(argv)
 
 
 if __name__ == "__main__":

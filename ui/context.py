@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from teamdash import clock
-from teamdash.auth import Actor
+from teamdash.services.auth import Actor
 from ui.changes import ChangeBus
 from ui.jobs import JobRunner
 

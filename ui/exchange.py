@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from teamdash import disciplines, importing, patients, staff
+from teamdash.clinical import disciplines
+from teamdash.exchange import importing
+from teamdash.services import patients, staff
 from teamdash.errors import Cancelled, TeamDashError
-from teamdash.export import KIND_LABELS, ExportOptions, ExportResult, export
+from teamdash.exchange.export import KIND_LABELS, ExportOptions, ExportResult, export
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error

@@ -25,8 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from teamdash import audit, disciplines, logs, patients
-from teamdash.patients import PatientQuery
+from teamdash import logs
+from teamdash.clinical import disciplines
+from teamdash.services import audit, patients
+from teamdash.services.patients import PatientQuery
 from ui import settings as ui_settings
 from ui.changes import Changes
 from ui.context import AppContext

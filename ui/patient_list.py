@@ -43,8 +43,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from teamdash import disciplines, instruments, patients, staff
-from teamdash.patients import PatientQuery, PatientRow
+from teamdash.clinical import disciplines, instruments
+from teamdash.services import patients, staff
+from teamdash.services.patients import PatientQuery, PatientRow
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error

@@ -26,11 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from teamdash import clock, disciplines, goals, instruments, record as records, sessions, timelines
-from teamdash.analytics import Flag
-from teamdash.disciplines import DisciplineDef
-from teamdash.record import PatientRecord
-from teamdash.timelines import MeasureSeries, PatientTimeline
+from teamdash.clinical import disciplines, instruments
+from teamdash.services import chart, goals, sessions, timelines
+from teamdash.clinical.analytics import Flag
+from teamdash.clinical.disciplines import DisciplineDef
+from teamdash.services.chart import PatientRecord
+from teamdash.services.timelines import MeasureSeries, PatientTimeline
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
@@ -472,7 +473,7 @@ class PatientView(QWidget):
         self._generation += 1
         generation, patient_id = self._generation, self.patient_id
         actor, today = self.context.actor, self.context.today()
-        self.context.jobs.run(lambda _p, _c: records.get_record(actor, patient_id, today=today),
+        self.context.jobs.run(lambda _p, _c: chart.get_record(actor, patient_id, today=today),
                               on_done=lambda record: self._loaded(generation, record, panels), on_error=self._failed)
 
     def _loaded(self, generation: int, record: PatientRecord, panels: bool) -> None:

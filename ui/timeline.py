@@ -32,9 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from teamdash import disciplines, instruments, timelines
-from teamdash.record import PatientRecord
-from teamdash.timelines import MeasurePoint, MeasureSeries, PatientTimeline
+from teamdash.clinical import disciplines, instruments
+from teamdash.services import timelines
+from teamdash.services.chart import PatientRecord
+from teamdash.services.timelines import MeasurePoint, MeasureSeries, PatientTimeline
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#3c4650")
 

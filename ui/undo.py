@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from teamdash.auth import Actor
+from teamdash.services.auth import Actor
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from teamdash import auth, staff
-from teamdash.auth import Actor
+from teamdash.services import auth, staff
+from teamdash.services.auth import Actor
 from teamdash.errors import TeamDashError
 from ui.changes import Changes
 from ui.context import AppContext

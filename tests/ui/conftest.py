@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QDialog
 
-from teamdash.auth import Actor, actor_for
+from teamdash.services.auth import Actor, actor_for
 from tests.ui.shell_helpers import make_context
 
 

@@ -3,14 +3,14 @@ acting as a demo clinician, and helpers that drive dialogs the way a user does."
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
-from teamdash import clock, record as records
+from teamdash import clock
+from teamdash.services import chart
 from ui.context import AppContext
 
 SAFETY_PATIENT = 8  # demo patient with two open PHQ-9 item 9 flags
@@ -25,7 +25,7 @@ def settle(context: AppContext, rounds: int = 6) -> None:
 
 
 def get_record(context: AppContext, patient_id: int):
-    return records.get_record(context.actor, patient_id, today=context.today())
+    return chart.get_record(context.actor, patient_id, today=context.today())
 
 
 def top_dialog(qtbot, object_name: str) -> QWidget:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from teamdash.auth import SYSTEM
+from teamdash.services.auth import SYSTEM
 from ui.changes import ChangeBus
 from ui.context import AppContext
 from ui.jobs import JobRunner

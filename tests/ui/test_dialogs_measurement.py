@@ -10,7 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from teamdash import audit, clock, instruments, measurements
+from teamdash import clock
+from teamdash.clinical import instruments
+from teamdash.services import audit, measurements
 from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     answer_next_question,
@@ -264,7 +266,7 @@ def test_cancel_at_the_delete_question_keeps_the_measurement(qtbot, ui_context, 
 
 
 def test_a_viewer_cannot_open_data_entry(qtbot, ui_context, psychology):
-    from teamdash.auth import Actor
+    from teamdash.services.auth import Actor
 
     ui_context.actor = Actor(None, "viewer", "Read Only", "viewer")
     psychology.set_record(get_record(ui_context, PLAIN_PATIENT))

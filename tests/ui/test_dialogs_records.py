@@ -10,7 +10,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from teamdash import clock, flares, goals, plans, sessions, sleep
+from teamdash import clock
+from teamdash.services import flares, goals, plans, sessions, sleep_diary
 from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     activate,
@@ -302,7 +303,7 @@ def test_diary_night_with_computed_sleep_time_and_efficiency(qtbot, ui_context, 
     type_into(dialog.editors["awakenings"].widget, "2")
     choose(dialog.editors["quality"].widget, "4")
     save_and_wait(qtbot, dialog)
-    saved = next(n for n in sleep.NIGHTS.list(ui_context.actor, 8) if n.night_of == night)
+    saved = next(n for n in sleep_diary.NIGHTS.list(ui_context.actor, 8) if n.night_of == night)
     assert (saved.tib_minutes, saved.tst_minutes) == (495.0, 390.0)  # 22:45→07:00; 450 − 20 − 40
     assert round(saved.efficiency, 1) == 78.8
     qtbot.waitUntil(lambda: any(r.id == saved.id for r in card.table.rows_model.rows))
@@ -316,12 +317,12 @@ def test_diary_night_with_computed_sleep_time_and_efficiency(qtbot, ui_context, 
 
 def test_a_night_in_the_future_is_refused(qtbot, ui_context, panel_for):
     panel = panel_for("sleep", 8)
-    before = sleep.NIGHTS.list(ui_context.actor, 8)
+    before = sleep_diary.NIGHTS.list(ui_context.actor, 8)
     click(panel.parts["sleep_diary"].nights.add_button)
     dialog = top_dialog(qtbot, "dialog_night")
     dialog.editors["night_of"].set(clock.today() + dt.timedelta(days=1))
     refused(qtbot, dialog, "night_of", "is after")
-    assert sleep.NIGHTS.list(ui_context.actor, 8) == before
+    assert sleep_diary.NIGHTS.list(ui_context.actor, 8) == before
 
 
 # --- social work: contacts and return-to-work phases -----------------------------------------------

@@ -11,11 +11,11 @@ from openpyxl import load_workbook
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from teamdash import audit
-from teamdash.auth import Actor
+from teamdash.services import audit
+from teamdash.services.auth import Actor
 from teamdash.errors import Cancelled, NotFound
-from teamdash.export import ExportOptions
-from teamdash.models import Measurement, Patient
+from teamdash.exchange.export import ExportOptions
+from teamdash.storage.models import Measurement, Patient
 from tests.ui.shell_helpers import make_context
 from ui import exchange
 from ui.changes import Changes
@@ -221,7 +221,7 @@ def test_wizard_mapping_can_be_changed_by_hand(qtbot, context, tmp_path):
 
 
 def test_wizard_imports_a_whole_teamdash_workbook(qtbot, database, tmp_path):
-    from teamdash.models import User
+    from teamdash.storage.models import User
     from tests.test_export_support import NOW
 
     path = tmp_path / "team.xlsx"

@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 
-from teamdash import measurements, patients, record
-from teamdash.auth import SYSTEM
-from teamdash.patients import PatientQuery
+from teamdash.services import chart, measurements, patients
+from teamdash.services.auth import SYSTEM
+from teamdash.services.patients import PatientQuery
 from tests.conftest import DEMO_TODAY
 from tests.ui.shell_helpers import make_context, settle
 from ui.changes import Changes
@@ -63,7 +63,7 @@ def test_choosing_a_patient_in_the_list_updates_header_timeline_and_cards(qtbot,
     view = window.patient_view
     assert view.header.name.text() == target.full_name
     assert f"case manager {target.case_manager}" in view.header.facts.full_text
-    rec = record.get_record(SYSTEM, target.id, today=DEMO_TODAY)
+    rec = chart.get_record(SYSTEM, target.id, today=DEMO_TODAY)
     odi = [m.total for m in rec.series("odi")]
     if odi:
         assert list(view.timeline.plot_for("odi").points.getData()[1]) == odi

@@ -9,9 +9,11 @@ import datetime as dt
 import pytest
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from teamdash import analytics, clock, disciplines, goals, instruments, measurements, sessions, sleep
+from teamdash import clock
+from teamdash.clinical import analytics, disciplines, instruments
+from teamdash.services import goals, measurements, sessions, sleep_diary
 from teamdash.errors import NotFound
-from teamdash.flares import FLARES
+from teamdash.services.flares import FLARES
 from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     SAFETY_PATIENT,
@@ -197,7 +199,7 @@ def test_course_progress_and_practice(qtbot, ui_context, panel_for):
 
 def test_sleep_diary_nights_and_weekly_means(qtbot, ui_context, panel_for):
     panel = panel_for("sleep", SAFETY_PATIENT)
-    nights = sleep.NIGHTS.list(ui_context.actor, SAFETY_PATIENT)
+    nights = sleep_diary.NIGHTS.list(ui_context.actor, SAFETY_PATIENT)
     assert nights, "the demo patient keeps a diary"
     part = panel.parts["sleep_diary"]
     shown = cell_texts(part.nights.table)
@@ -205,7 +207,7 @@ def test_sleep_diary_nights_and_weekly_means(qtbot, ui_context, panel_for):
     tst = int(round(newest.tst_minutes))
     assert shown[0]["TST"] == f"{tst // 60} h {tst % 60:02d}"
     assert shown[0]["SE"] == f"{newest.efficiency:.0f} %"
-    weeks = sleep.weekly_means(nights)
+    weeks = sleep_diary.weekly_means(nights)
     assert [w.week_start for w in part.trend.weeks.rows_model.rows] == [w.week_start for w in reversed(weeks)]
     assert f"efficiency {weeks[-1].efficiency:.0f} %" in part.trend.summary.text()
     assert "sleep_diary" not in panel.instruments.lines  # the diary has its own part

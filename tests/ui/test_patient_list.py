@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from teamdash import measurements, patients, staff
-from teamdash.auth import SYSTEM
-from teamdash.patients import PatientQuery
+from teamdash.services import measurements, patients, staff
+from teamdash.services.auth import SYSTEM
+from teamdash.services.patients import PatientQuery
 from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
 from tests.ui.shell_helpers import settle
 from ui import patient_list

@@ -13,8 +13,9 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from teamdash import instruments, record, timelines
-from teamdash.auth import SYSTEM
+from teamdash.clinical import instruments
+from teamdash.services import chart, timelines
+from teamdash.services.auth import SYSTEM
 from tests.conftest import DEMO_TODAY
 from tests.ui.shell_helpers import SAFETY_PATIENT
 from ui.timeline import MODE_NORMALISED, RANGE_3M, RANGE_12M, TimelineView
@@ -32,7 +33,7 @@ def view(qtbot, clinic):
 
 
 def patient_record(patient_id: int = SAFETY_PATIENT):
-    return record.get_record(SYSTEM, patient_id, today=DEMO_TODAY)
+    return chart.get_record(SYSTEM, patient_id, today=DEMO_TODAY)
 
 
 def epochs(moments) -> list[float]:

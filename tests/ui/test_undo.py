@@ -4,17 +4,17 @@ never overwritten."""
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMainWindow
 
-from teamdash import clock, measurements, plans, sessions
+from teamdash import clock
+from teamdash.services import measurements, plans, sessions
 from teamdash.errors import NotFound
-from teamdash.flares import FLARES
-from teamdash.goals import GOALS
+from teamdash.services.flares import FLARES
+from teamdash.services.goals import GOALS
 from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
     activate,

@@ -10,9 +10,9 @@ from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from teamdash import measurements
-from teamdash import record as records
-from teamdash.record import PatientRecord
+from teamdash.services import measurements
+from teamdash.services import chart
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs import kinds
 from ui.dialogs.kinds import KindUi
@@ -110,7 +110,7 @@ class PatientActions(QObject):
         if patient_id is None:
             return
         actor, today = self.context.actor, self.context.today()
-        self.context.jobs.run(lambda _p, _c: records.get_record(actor, patient_id, today=today),
+        self.context.jobs.run(lambda _p, _c: chart.get_record(actor, patient_id, today=today),
                               on_done=then, on_error=lambda exc: show_error(self.window, exc))
 
     def open_measurement(self) -> None:
@@ -127,7 +127,7 @@ class PatientActions(QObject):
         actor, today = self.context.actor, self.context.today()
 
         def load(_p, _c):  # on the database thread: only plain values captured above
-            return records.get_record(actor, patient_id, today=today), measurements.get_measurement(actor, measurement_id)
+            return chart.get_record(actor, patient_id, today=today), measurements.get_measurement(actor, measurement_id)
 
         self.context.jobs.run(load, on_done=lambda pair: then(*pair), on_error=lambda exc: show_error(self.window, exc))
 

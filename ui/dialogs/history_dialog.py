@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from teamdash import instruments, measurements
-from teamdash.measurements import MeasurementResult
-from teamdash.patients import PatientDetail
+from teamdash.clinical import instruments
+from teamdash.services import measurements
+from teamdash.services.measurements import MeasurementResult
+from teamdash.services.patients import PatientDetail
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.dialogs.measurement_dialog import delete_measurement, open_measurement_dialog

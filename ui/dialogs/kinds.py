@@ -9,15 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from teamdash import clock, disciplines, instruments, sessions, staff
-from teamdash.actions import ACTION_ITEMS
-from teamdash.auth import Actor
-from teamdash.crud import RecordKind
-from teamdash.flares import FLARES
-from teamdash.goals import GOALS
-from teamdash.plans import COURSES, CONTACTS, GRADED_PLANS, GRADED_WEEKS, PLAN_ITEMS, PRACTICE, RTW_PHASES
-from teamdash.record import PatientRecord
-from teamdash.sleep import NIGHTS
+from teamdash import clock
+from teamdash.clinical import disciplines, instruments
+from teamdash.services import sessions, staff
+from teamdash.services.action_items import ACTION_ITEMS
+from teamdash.services.auth import Actor
+from teamdash.services.record_kinds import RecordKind
+from teamdash.services.flares import FLARES
+from teamdash.services.goals import GOALS
+from teamdash.services.plans import COURSES, CONTACTS, GRADED_PLANS, GRADED_WEEKS, PLAN_ITEMS, PRACTICE, RTW_PHASES
+from teamdash.services.chart import PatientRecord
+from teamdash.services.sleep_diary import NIGHTS
 from ui.dialogs.fields import Field
 
 

@@ -5,17 +5,18 @@ the service has scored the whole form."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
-from teamdash import clock, disciplines, instruments, measurements
+from teamdash import clock
+from teamdash.clinical import disciplines, instruments
+from teamdash.services import measurements
 from teamdash.errors import InvalidResponse, TeamDashError
-from teamdash.instruments import Instrument, Item
-from teamdash.measurements import MeasurementResult
-from teamdash.patients import PatientDetail
+from teamdash.clinical.instruments import Instrument, Item
+from teamdash.services.measurements import MeasurementResult
+from teamdash.services.patients import PatientDetail
 from ui.context import AppContext
 from ui.dialogs.confirm import confirm
 from ui.dialogs.fields import Field, changed_signal

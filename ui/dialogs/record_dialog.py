@@ -9,8 +9,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from teamdash.patients import PatientDetail
-from teamdash.record import PatientRecord
+from teamdash.services.patients import PatientDetail
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.confirm import confirm
 from ui.dialogs.form import FormDialog, show_dialog

@@ -8,9 +8,10 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from teamdash import instruments, measurements
-from teamdash.measurements import MeasurementResult
-from teamdash.patients import PatientDetail
+from teamdash.clinical import instruments
+from teamdash.services import measurements
+from teamdash.services.measurements import MeasurementResult
+from teamdash.services.patients import PatientDetail
 from ui.context import AppContext
 from ui.dialogs.fields import Field
 from ui.dialogs.form import FormDialog

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from teamdash.auth import Actor
+from teamdash.services.auth import Actor
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.undo import UndoEntry, stack_for

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QGridLayout, QLabel
 
-from teamdash import instruments
-from teamdash.record import PatientRecord
+from teamdash.clinical import instruments
+from teamdash.services.chart import PatientRecord
 from ui.panels import palette
 from ui.panels.charts import SmallChart
 from ui.panels.widgets import Card, muted

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
-from teamdash.record import PatientRecord
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.record_dialog import delete_record, open_record_dialog
 from ui.panels.widgets import Card, muted

@@ -7,7 +7,7 @@ from statistics import mean
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from teamdash.record import CourseWithPractice, PatientRecord
+from teamdash.services.chart import CourseWithPractice, PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import COURSE, PRACTICE_WEEK, label_of
 from ui.panels.charts import SmallChart

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
-from teamdash import disciplines
-from teamdash import record as records
+from teamdash.clinical import disciplines
+from teamdash.services import chart
 from teamdash.errors import NotFound
-from teamdash.record import PatientRecord
+from teamdash.services.chart import PatientRecord
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.dialogs.form import show_dialog
@@ -179,7 +179,7 @@ class DisciplinePanel(QScrollArea):
         self._stale = False
         patient_id, actor, today = self.patient_id(), self.context.actor, self.context.today()
         self.context.jobs.run(
-            lambda _progress, _cancelled: records.get_record(actor, patient_id, today=today),
+            lambda _progress, _cancelled: chart.get_record(actor, patient_id, today=today),
             on_done=self._loaded,
             on_error=self._failed,
         )

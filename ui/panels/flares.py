@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from statistics import median
 
-from teamdash.flares import FlareResult
-from teamdash.record import PatientRecord
+from teamdash.services.flares import FlareResult
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import FLARE
 from ui.panels import palette

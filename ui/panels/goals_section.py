@@ -3,10 +3,10 @@ progress computed from the linked measure's latest value where there is one."""
 
 from __future__ import annotations
 
-from teamdash import goals as goal_rules
-from teamdash import instruments
-from teamdash.goals import GoalResult
-from teamdash.record import PatientRecord
+from teamdash.services import goals as goal_rules
+from teamdash.clinical import instruments
+from teamdash.services.goals import GoalResult
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import GOAL, label_of
 from ui.panels import palette

@@ -7,7 +7,7 @@ from statistics import mean
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from teamdash.record import GradedPlanWithWeeks, PatientRecord
+from teamdash.services.chart import GradedPlanWithWeeks, PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import GRADED_PLAN, GRADED_WEEK, label_of
 from ui.panels import palette

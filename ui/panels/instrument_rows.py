@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from teamdash import analytics, instruments
-from teamdash.analytics import Change, Point
-from teamdash.instruments import Instrument
-from teamdash.measurements import MeasurementResult
-from teamdash.record import PatientRecord
+from teamdash.clinical import analytics, instruments
+from teamdash.clinical.analytics import Change, Point
+from teamdash.clinical.instruments import Instrument
+from teamdash.services.measurements import MeasurementResult
+from teamdash.services.chart import PatientRecord
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from teamdash.record import PatientRecord
+from teamdash.services.chart import PatientRecord
 from ui.panels import palette
 from ui.panels.instrument_rows import InstrumentRow, describe_change, instrument_row
 from ui.panels.widgets import Card, Sparkline, muted, set_chip

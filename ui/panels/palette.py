@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-from teamdash.instruments import Instrument
+from teamdash.clinical.instruments import Instrument
 
 # Best to worst: green, yellow-green, amber, orange, red (readable on a projector).
 SEVERITY_STEPS = ("#2e7d32", "#7cb342", "#f9a825", "#ef6c00", "#c62828")

@@ -4,9 +4,9 @@ financial stressors, community referrals), from the discipline's ``plan_categori
 
 from __future__ import annotations
 
-from teamdash import disciplines
-from teamdash.plans import PlanItemResult
-from teamdash.record import PatientRecord
+from teamdash.clinical import disciplines
+from teamdash.services.plans import PlanItemResult
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import PLAN_ITEM, label_of
 from ui.panels import palette

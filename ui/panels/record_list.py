@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from teamdash.record import PatientRecord
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import KindUi
 from ui.dialogs.record_dialog import delete_record, open_record_dialog

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from teamdash.measurements import MeasurementResult
-from teamdash.record import PatientRecord
+from teamdash.services.measurements import MeasurementResult
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.form import show_dialog
 from ui.dialogs.safety_dialog import AcknowledgeDialog, flag_item, flag_reason

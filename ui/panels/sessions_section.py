@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
-from teamdash import clock, sessions
-from teamdash.record import PatientRecord
-from teamdash.sessions import SessionResult
+from teamdash import clock
+from teamdash.services import sessions
+from teamdash.services.chart import PatientRecord
+from teamdash.services.sessions import SessionResult
 from ui.context import AppContext
 from ui.dialogs.kinds import SESSION, label_of
 from ui.panels import palette

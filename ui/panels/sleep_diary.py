@@ -8,9 +8,9 @@ import datetime as dt
 
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from teamdash import sleep
-from teamdash.record import PatientRecord
-from teamdash.sleep import NightResult, SleepWeek
+from teamdash.services import sleep_diary
+from teamdash.services.chart import PatientRecord
+from teamdash.services.sleep_diary import NightResult, SleepWeek
 from ui.context import AppContext
 from ui.dialogs.kinds import NIGHT
 from ui.panels import palette
@@ -114,7 +114,7 @@ class SleepTrendCard(Card):
 
     def set_record(self, record: PatientRecord) -> None:
         nights = list(record.sleep_nights)
-        weeks = sleep.weekly_means(nights)
+        weeks = sleep_diary.weekly_means(nights)
         self.weeks.set_rows(list(reversed(weeks)))
         self.summary.setText(diary_summary(weeks))
         self.empty.setVisible(not nights)

@@ -10,9 +10,9 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from teamdash import disciplines
-from teamdash.plans import RtwPhaseResult
-from teamdash.record import PatientRecord
+from teamdash.clinical import disciplines
+from teamdash.services.plans import RtwPhaseResult
+from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import CONTACT, RTW_PHASE
 from ui.panels import palette

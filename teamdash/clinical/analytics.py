@@ -1,0 +1,598 @@
+"""Clinical analytics on plain values: change from baseline, clinically meaningful change
+(MCID), reliable change (Jacobson & Truax), band movement, NHS Talking Therapies outcomes,
+the flags a team reviews, and which of several measurements counts as baseline or latest.
+
+Pure: plain values in, frozen dataclasses out. No database, no Peewee, no Qt. The services
+gather the facts; this module decides what they mean.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import NamedTuple
+
+from teamdash.clinical import instruments
+from teamdash.errors import ValidationError
+from teamdash.clinical.instruments import Instrument, ItemFlag
+
+Z95 = 1.96  # |RCI| must exceed this (Jacobson & Truax 1991); exactly 1.96 is not reliable
+EPS = 1e-9  # float noise allowance when comparing a change with a threshold
+
+# NHS Talking Therapies (formerly IAPT) caseness: PHQ-9 >= 10 or GAD-7 >= 8 (IAPT Data
+# Handbook 2011; NHS Digital definitions). Reliable change thresholds come from the
+# instrument definitions (PHQ-9 6, GAD-7 4).
+PHQ9_CASENESS = 10
+GAD7_CASENESS = 8
+
+# Missed sessions: a streak of this many consecutive missed sessions raises a flag.
+MISSED_STREAK_THRESHOLD = 2
+# Counted as missed: a no-show, or a cancellation recorded as made by the patient. A plain
+# "cancelled" (who cancelled is not recorded; often the clinic) neither counts nor breaks
+# the streak: it must not flag a patient whose clinician was ill, nor hide two no-shows
+# around it. An attended session ends the streak.
+MISSED_ATTENDANCE = frozenset({"no_show", "cancelled_by_patient"})
+# A booked session whose outcome is not recorded yet neither ends nor extends a streak.
+NEUTRAL_ATTENDANCE = frozenset({"cancelled", "cancelled_by_clinic", "scheduled"})
+ATTENDED = frozenset({"attended"})
+
+# Goals in these states are finished and cannot be past due; any other state is open.
+CLOSED_GOAL_STATUSES = frozenset({"achieved", "partly_achieved", "not_achieved", "discontinued", "completed", "cancelled"})
+
+# Flag kinds in agenda order: safety first, then worsening, then the rest.
+FLAG_SEVERITY = {
+    "safety": 0,
+    "deterioration": 1,
+    "review": 2,
+    "missed_sessions": 3,
+    "checkin_overdue": 4,
+    "goal_past_due": 5,
+    "overdue_measure": 6,
+}
+
+
+# --- measurement points: baseline, latest, at check-in ---------------------------------
+
+
+class Point(NamedTuple):
+    """One measurement's value: ``(taken_at, value, id)``. ``taken_at`` is a date or a
+    datetime; ``id`` orders entries made for the same moment."""
+
+    taken_at: dt.date | dt.datetime
+    value: float | None
+    id: int | None = None
+
+
+def _moment(when: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(when, dt.datetime):
+        return when
+    return dt.datetime.combine(when, dt.time.min)
+
+
+def _day(when: dt.date | dt.datetime) -> dt.date:
+    return when.date() if isinstance(when, dt.datetime) else when
+
+
+def _points(points: Iterable) -> list[Point]:
+    """Points with a value (a PSQI with a missing component has none), as ``Point``s."""
+    return [p for p in (Point(*raw) for raw in points) if p.value is not None]
+
+
+def _order(point: Point) -> tuple:
+    # Later time wins; for an identical time the later entry (higher id) wins, because
+    # it was entered to replace or correct the first. Both rows are kept by the caller.
+    return (_moment(point.taken_at), point.id if point.id is not None else -1)
+
+
+def latest(points: Iterable) -> Point | None:
+    """The measurement taken last (ties: the later entry). Out-of-order entry does not
+    matter: the time taken decides, not the order of the list."""
+    valid = _points(points)
+    return max(valid, key=_order) if valid else None
+
+
+def baseline(points: Iterable, episode_start: dt.date | dt.datetime | None = None) -> Point | None:
+    """The first measurement of the episode (taken on or after ``episode_start``). When two
+    share the first moment, the later entry is taken, as for ``latest``."""
+    valid = _points(points)
+    if episode_start is not None:
+        valid = [p for p in valid if _day(p.taken_at) >= _day(episode_start)]
+    if not valid:
+        return None
+    first = min(_moment(p.taken_at) for p in valid)
+    return max((p for p in valid if _moment(p.taken_at) == first), key=_order)
+
+
+def at_or_before(points: Iterable, when: dt.date | dt.datetime) -> Point | None:
+    """The latest measurement taken at or before ``when`` (a date includes that whole
+    day): the value the team saw at a check-in."""
+    limit = when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time.max)
+    return latest(p for p in _points(points) if _moment(p.taken_at) <= limit)
+
+
+# --- change -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    instrument: str
+    baseline: float | None
+    current: float | None
+    points: float | None  # current - baseline
+    percent: float | None  # of baseline; None when the baseline is 0
+    verdict: str | None  # "better" / "worse" / "unchanged"; None without values or direction
+    improvement: float | None  # points in the better direction (negative = worse)
+    mcid_met: bool | None  # a clinically meaningful improvement; None when no MCID is known
+    meaningful_deterioration: bool | None
+    rci: float | None  # (x2 - x1) / S_diff; None when only a published threshold is known
+    rci_verdict: str | None  # "reliable improvement" / "reliable deterioration" / "no reliable change"
+    reliable_threshold: float | None  # the change that is more than measurement error
+    band_from: str | None
+    band_to: str | None
+    band_movement: str | None  # "Moderate → Mild" when the band changed
+    band_direction: str | None  # "better" / "worse" / "same"
+
+    @property
+    def reliable_improvement(self) -> bool:
+        return self.rci_verdict == "reliable improvement"
+
+    @property
+    def reliable_deterioration(self) -> bool:
+        return self.rci_verdict == "reliable deterioration"
+
+
+def change(
+    instrument: Instrument,
+    baseline: float | None,
+    current: float | None,
+    *,
+    band_from: str | None = None,
+    band_to: str | None = None,
+) -> Change:
+    """Change from ``baseline`` to ``current``, direction-aware. MCID and reliable change
+    are judged separately: one asks whether it matters to the patient, the other whether
+    it is more than measurement noise. ``band_from``/``band_to`` override the bands looked
+    up from the values (rule-based instruments such as STarT Back store their subgroup)."""
+    band_from = band_from or _band_label(instrument, baseline)
+    band_to = band_to or _band_label(instrument, current)
+    if baseline is None or current is None:
+        return Change(instrument.id, baseline, current, None, None, None, None, None, None, None, None,
+                      instrument.reliable_change, band_from, band_to, None, None)
+    points = _tidy(current - baseline)
+    improvement = _improvement(instrument, points)
+    rci, rci_verdict = _reliable(instrument, points, improvement)
+    return Change(
+        instrument=instrument.id,
+        baseline=baseline,
+        current=current,
+        points=points,
+        percent=_tidy(points * 100 / baseline) if baseline else None,
+        verdict=_verdict(points, improvement),
+        improvement=improvement,
+        mcid_met=_meaningful(instrument, improvement, baseline),
+        meaningful_deterioration=_meaningful(instrument, None if improvement is None else -improvement, baseline, worse=True),
+        rci=rci,
+        rci_verdict=rci_verdict,
+        reliable_threshold=instrument.reliable_change,
+        band_from=band_from,
+        band_to=band_to,
+        band_movement=f"{band_from} → {band_to}" if band_from and band_to and band_from != band_to else None,
+        band_direction=_band_direction(instrument, band_from, band_to),
+    )
+
+
+def _tidy(value: float) -> float:
+    return round(value, 9) + 0.0
+
+
+def _improvement(instrument: Instrument, points: float) -> float | None:
+    if instrument.direction == "higher_better":
+        return points
+    if instrument.direction == "higher_worse":
+        return -points
+    return None
+
+
+def _verdict(points: float, improvement: float | None) -> str | None:
+    if abs(points) <= EPS:
+        return "unchanged"
+    if improvement is None:
+        return None
+    return "better" if improvement > 0 else "worse"
+
+
+def _meaningful(instrument: Instrument, gain: float | None, baseline: float, *, worse: bool = False) -> bool | None:
+    """Did the change move ``gain`` points in one direction by at least the MCID? The
+    absolute MCID or the percent-of-baseline MCID, whichever the definition gives (pain and
+    disability carry both: Ostelo 2008's 2/10/5 points or 30 %). For deterioration the
+    absolute MCID is used when there is one: a 1-point rise from a baseline of 2 is +50 %
+    but not a meaningful worsening."""
+    if gain is None or (instrument.mcid_abs is None and instrument.mcid_pct is None):
+        return None
+    if instrument.mcid_abs is not None and gain >= instrument.mcid_abs - EPS:
+        return True
+    use_pct = instrument.mcid_pct is not None and baseline and not (worse and instrument.mcid_abs is not None)
+    return bool(use_pct and gain * 100 / abs(baseline) >= instrument.mcid_pct - EPS)
+
+
+def _reliable(instrument: Instrument, points: float, improvement: float | None) -> tuple[float | None, str | None]:
+    if instrument.sem is not None:
+        rci = points / (math.sqrt(2) * instrument.sem)
+        # rounding first keeps a change of exactly 1.96 S_diff on the 'not reliable' side
+        reliable = round(abs(rci), 9) > Z95
+    elif instrument.reliable_change is not None:
+        rci = None  # a published "N or more points" criterion: no S_diff to divide by
+        reliable = abs(points) >= instrument.reliable_change - EPS
+    else:
+        return None, None
+    if improvement is None:
+        return rci, None
+    if not reliable:
+        return rci, "no reliable change"
+    return rci, "reliable improvement" if improvement > 0 else "reliable deterioration"
+
+
+def _band_label(instrument: Instrument, value: float | None) -> str | None:
+    band = instrument.band_for(value)
+    return band.label if band else None
+
+
+def band_severity(instrument: Instrument, label: str | None) -> int | None:
+    """The severity rank of a band or subgroup label (0 = best)."""
+    band = instrument.band_named(label)
+    if band is not None:
+        return band.severity
+    groups = instrument.scoring.subgroups if instrument.scoring else ()
+    return next((g.severity for g in groups if g.label == label), None)
+
+
+def _band_direction(instrument: Instrument, band_from: str | None, band_to: str | None) -> str | None:
+    before, after = band_severity(instrument, band_from), band_severity(instrument, band_to)
+    if before is None or after is None:
+        return None
+    return "same" if before == after else ("better" if after < before else "worse")
+
+
+# --- progress over an episode ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    instrument: str
+    baseline: Point | None
+    last_checkin: Point | None
+    latest: Point | None
+    from_baseline: Change
+    from_checkin: Change | None
+
+
+def progress(
+    instrument: Instrument,
+    points: Iterable,
+    episode_start: dt.date | dt.datetime | None = None,
+    last_checkin_at: dt.date | dt.datetime | None = None,
+) -> Progress:
+    """Baseline (first in the episode), value at the last check-in, latest, and the
+    change from baseline and from the last check-in."""
+    pts = [p for p in _points(points) if episode_start is None or _day(p.taken_at) >= _day(episode_start)]
+    first, last = baseline(pts), latest(pts)
+    at_checkin = at_or_before(pts, last_checkin_at) if last_checkin_at is not None else None
+    value = lambda p: p.value if p else None  # noqa: E731
+    return Progress(
+        instrument=instrument.id,
+        baseline=first,
+        last_checkin=at_checkin,
+        latest=last,
+        from_baseline=change(instrument, value(first), value(last)),
+        from_checkin=change(instrument, value(at_checkin), value(last)) if last_checkin_at is not None else None,
+    )
+
+
+# --- NHS Talking Therapies outcomes ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IaptOutcome:
+    case_at_start: bool
+    case_at_end: bool
+    phq9_change: float
+    gad7_change: float
+    reliable_improvement: bool
+    reliable_deterioration: bool
+    recovery: bool | None  # None: not a case at the start, so recovery does not apply
+    reliable_recovery: bool | None
+
+    @property
+    def summary(self) -> str:
+        if self.reliable_recovery:
+            return "Reliable recovery"
+        if self.recovery:
+            return "Recovery"
+        if self.reliable_improvement:
+            return "Reliable improvement"
+        if self.reliable_deterioration:
+            return "Reliable deterioration"
+        return "No reliable change" if self.case_at_start else "Not a case at the start"
+
+
+def iapt_outcome(phq9_first: float, phq9_last: float, gad7_first: float, gad7_last: float) -> IaptOutcome:
+    """NHS Talking Therapies (IAPT) outcome from first and last PHQ-9 and GAD-7 totals.
+    Caseness: PHQ-9 >= 10 or GAD-7 >= 8. Reliable improvement: PHQ-9 down 6 or more or
+    GAD-7 down 4 or more, with no reliable deterioration on the other; reliable
+    deterioration mirrors it. Recovery: a case at the start and below caseness on both at
+    the end. Reliable recovery: both."""
+    values = (phq9_first, phq9_last, gad7_first, gad7_last)
+    if any(v is None for v in values):
+        raise ValidationError("an NHS Talking Therapies outcome needs first and last PHQ-9 and GAD-7 totals")
+    phq9, gad7 = instruments.get("phq9"), instruments.get("gad7")
+    phq_change, gad_change = _tidy(phq9_last - phq9_first), _tidy(gad7_last - gad7_first)
+    improved = [c <= -r.reliable_change for c, r in ((phq_change, phq9), (gad_change, gad7))]
+    worse = [c >= r.reliable_change for c, r in ((phq_change, phq9), (gad_change, gad7))]
+    case_start = phq9_first >= PHQ9_CASENESS or gad7_first >= GAD7_CASENESS
+    case_end = phq9_last >= PHQ9_CASENESS or gad7_last >= GAD7_CASENESS
+    reliable_improvement = any(improved) and not any(worse)
+    recovery = (not case_end) if case_start else None
+    return IaptOutcome(
+        case_at_start=case_start,
+        case_at_end=case_end,
+        phq9_change=phq_change,
+        gad7_change=gad_change,
+        reliable_improvement=reliable_improvement,
+        reliable_deterioration=any(worse) and not any(improved),
+        recovery=recovery,
+        reliable_recovery=(recovery and reliable_improvement) if case_start else None,
+    )
+
+
+# --- flags ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str  # safety, deterioration, review, missed_sessions, checkin_overdue, goal_past_due, overdue_measure
+    severity: int  # 0 = most urgent (safety); the agenda sorts by it
+    reason: str  # what a clinician reads
+    instrument: str | None = None
+    measurement_id: int | None = None
+    since: dt.date | None = None  # when the flagged state began (measurement or due date)
+    acknowledged_by: str | None = None
+    acknowledged_at: dt.datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        """A safety flag stays open until acknowledged; other flags are open while true."""
+        return self.acknowledged_at is None
+
+
+def _flag(kind: str, reason: str, **extra) -> Flag:
+    return Flag(kind=kind, severity=FLAG_SEVERITY[kind], reason=reason, **extra)
+
+
+def sort_flags(flags: Iterable[Flag]) -> list[Flag]:
+    """Safety first, then worsening, then the rest; older first within a kind."""
+    return sorted(flags, key=lambda f: (f.severity, f.since or dt.date.max, f.reason))
+
+
+class Acknowledgement(NamedTuple):
+    by: str
+    at: dt.datetime
+
+
+class SafetyFact(NamedTuple):
+    """A measurement's safety-relevant facts: its item flags from ``ScoreResult.flags``."""
+
+    measurement_id: int | None
+    instrument: str
+    taken_at: dt.date | dt.datetime
+    item_flags: tuple[ItemFlag, ...]
+
+
+def safety_flag(instrument_id: str, taken_at: dt.date | dt.datetime, measurement_id: int | None = None,
+                item_flag: ItemFlag | None = None, acknowledgement: Acknowledgement | None = None) -> Flag:
+    """The flag for one measurement with a positive safety item. Without the item flag's
+    own text (only 'safety' stored), the reason is built from the definition."""
+    inst = instruments.get(instrument_id)
+    if item_flag is not None:
+        detail = item_flag.reason
+    else:
+        rule = next((r for r in inst.scoring.flags if r.kind == "safety"), None)
+        item = inst.items[rule.item - 1] if rule else None
+        what = f"item {rule.item}" + (f" ({item.label})" if item and item.label else "") if rule else "a safety item"
+        detail = f"{inst.short_name} {what} answered positively: assess risk and follow the safety protocol"
+    return _flag(
+        "safety",
+        f"{_day(taken_at):%Y-%m-%d}: {detail}",
+        instrument=instrument_id,
+        measurement_id=measurement_id,
+        since=_day(taken_at),
+        acknowledged_by=acknowledgement.by if acknowledgement else None,
+        acknowledged_at=acknowledgement.at if acknowledgement else None,
+    )
+
+
+def safety_flags(
+    facts: Iterable[SafetyFact],
+    acknowledgements: Mapping[int, Acknowledgement] | Collection[int] = (),
+    *,
+    include_acknowledged: bool = False,
+) -> list[Flag]:
+    """Safety flags from positive safety items. They cannot be hidden: each stays open
+    until a clinician's acknowledgement (who and when) is recorded for its measurement;
+    acknowledged ones are returned only when asked for, marked with who and when."""
+    by_id = acknowledgements if isinstance(acknowledgements, Mapping) else dict.fromkeys(acknowledgements)
+    out = []
+    for fact in facts:
+        ack = by_id.get(fact.measurement_id)
+        if fact.measurement_id in by_id and not include_acknowledged:
+            continue
+        for item_flag in (f for f in fact.item_flags if f.kind == "safety"):
+            out.append(safety_flag(fact.instrument, fact.taken_at, fact.measurement_id, item_flag, ack))
+    return sort_flags(out)
+
+
+def reliable_deterioration(change: Change, *, measurement_id: int | None = None,
+                           since: dt.date | dt.datetime | None = None) -> Flag | None:
+    """A deterioration flag when the change is a reliable deterioration."""
+    if not change.reliable_deterioration:
+        return None
+    inst = instruments.get(change.instrument)
+    band = f"; {change.band_movement}" if change.band_movement else ""
+    threshold = f"{inst.reliable_change:.1f}".rstrip("0").rstrip(".")
+    rule = "or more" if inst.reliable_change_inclusive else "exceeded"
+    reason = (
+        f"{inst.short_name} reliably worse: {inst.format(change.baseline)} → {inst.format(change.current)} "
+        f"({change.points:+.{inst.decimals}f}{band}); reliable change {threshold} points {rule}"
+    )
+    return _flag("deterioration", reason, instrument=inst.id, measurement_id=measurement_id,
+                 since=_day(since) if since is not None else None)
+
+
+def deterioration_flag(instrument: Instrument, points: Iterable, episode_start: dt.date | None = None,
+                       last_checkin_at: dt.date | dt.datetime | None = None) -> Flag | None:
+    """Reliable deterioration of the latest measurement from the episode's baseline or,
+    failing that, from the value at the last check-in: a relapse after good progress
+    can still sit below baseline, and the team needs to see it."""
+    pts = [p for p in _points(points) if episode_start is None or _day(p.taken_at) >= _day(episode_start)]
+    first, last = baseline(pts), latest(pts)
+    if first is None or last is None or first == last:
+        return None
+    flag = reliable_deterioration(change(instrument, first.value, last.value), measurement_id=last.id, since=last.taken_at)
+    if flag is not None or last_checkin_at is None:
+        return flag
+    reviewed = at_or_before(pts, last_checkin_at)
+    if reviewed is None or reviewed in (first, last):
+        return None
+    flag = reliable_deterioration(change(instrument, reviewed.value, last.value), measurement_id=last.id, since=last.taken_at)
+    if flag is None:
+        return None
+    return replace(flag, reason=f"{flag.reason} since the check-in of {_day(last_checkin_at):%Y-%m-%d}")
+
+
+def missed_session_streak(attendance_in_date_order: Sequence[str]) -> int:
+    """How many of the most recent sessions in a row were missed (no-show or cancelled
+    by the patient). Plain cancellations are skipped; an attended session ends the streak."""
+    streak = 0
+    for status in reversed(list(attendance_in_date_order)):
+        if status in MISSED_ATTENDANCE:
+            streak += 1
+        elif status in ATTENDED:
+            break
+        elif status not in NEUTRAL_ATTENDANCE:
+            raise ValueError(f"unknown attendance {status!r}")
+    return streak
+
+
+def missed_sessions_flag(streak: int | Sequence[str], discipline: str | None = None) -> Flag | None:
+    """A flag at ``MISSED_STREAK_THRESHOLD`` or more consecutive missed sessions. Takes
+    the streak or the attendance list itself."""
+    if not isinstance(streak, int):
+        streak = missed_session_streak(streak)
+    if streak < MISSED_STREAK_THRESHOLD:
+        return None
+    where = f" ({discipline})" if discipline else ""
+    return _flag("missed_sessions", f"{streak} sessions in a row missed{where}: no-show or cancelled by the patient")
+
+
+def measure_due_date(instrument: Instrument, last_taken: dt.date | dt.datetime | None) -> dt.date | None:
+    """When the measure is next due: last taken + the suggested interval."""
+    if last_taken is None or instrument.interval_days is None:
+        return None
+    return _day(last_taken) + dt.timedelta(days=instrument.interval_days)
+
+
+def overdue_grace(instrument: Instrument) -> dt.timedelta:
+    """Days a measure may slip before it is flagged: a weekly pain rating a day late is
+    noise at a team meeting, a six-weekly questionnaire a week late is not."""
+    return dt.timedelta(days=max(2, (instrument.interval_days or 0) // 6))
+
+
+def measure_overdue_after(instrument: Instrument, last_taken: dt.date | dt.datetime | None) -> dt.date | None:
+    """The last day before the measure counts as overdue (due date + grace)."""
+    due = measure_due_date(instrument, last_taken)
+    return None if due is None else due + overdue_grace(instrument)
+
+
+def _overdue_measure(instrument: Instrument, due: dt.date, today: dt.date, last: dt.date | None = None) -> Flag | None:
+    late = (today - due).days
+    if today <= due + overdue_grace(instrument):
+        return None
+    taken = f"last taken {last:%Y-%m-%d}; " if last else ""
+    reason = f"{instrument.short_name} overdue by {late} day{'s' if late != 1 else ''} ({taken}due every {instrument.interval_days} days, by {due:%Y-%m-%d})"
+    return _flag("overdue_measure", reason, instrument=instrument.id, since=due)
+
+
+def overdue_measure(instrument: Instrument, last_taken: dt.date | dt.datetime | None, today: dt.date) -> Flag | None:
+    """Overdue when today is past last taken + interval + grace. A measure never taken
+    has no interval to be late for (its baseline is the intake's business), so no flag."""
+    due = measure_due_date(instrument, last_taken)
+    return _overdue_measure(instrument, due, today, _day(last_taken)) if due else None
+
+
+def goal_past_due(due: dt.date | None, status: str, today: dt.date, title: str | None = None) -> Flag | None:
+    """An unfinished goal whose due date has passed (the due day itself is not late)."""
+    if due is None or status in CLOSED_GOAL_STATUSES or today <= due:
+        return None
+    late = (today - due).days
+    what = f"Goal '{title}'" if title else "A goal"
+    return _flag("goal_past_due", f"{what} was due {due:%Y-%m-%d} ({late} day{'s' if late != 1 else ''} ago) and is still {status.replace('_', ' ')}", since=due)
+
+
+def checkin_overdue(next_checkin: dt.date | None, today: dt.date) -> Flag | None:
+    """The team check-in date has passed without a check-in (due today is not overdue)."""
+    if next_checkin is None or today <= next_checkin:
+        return None
+    late = (today - next_checkin).days
+    return _flag("checkin_overdue", f"Check-in overdue by {late} day{'s' if late != 1 else ''} (was due {next_checkin:%Y-%m-%d})", since=next_checkin)
+
+
+def review_flag(note: str | None = None) -> Flag:
+    """A clinician flagged the patient for the next team meeting."""
+    text = (note or "").strip()
+    return _flag("review", f"Flagged for team review: {text}" if text else "Flagged for team review")
+
+
+def date_flags(
+    *,
+    today: dt.date,
+    measure_overdue_after: dt.date | None = None,
+    measure_overdue_instrument: str | None = None,
+    goal_due_min: dt.date | None = None,
+    next_checkin: dt.date | None = None,
+) -> list[Flag]:
+    """The flags that depend on today's date, from stored dates: the day after which the
+    earliest measure is overdue, the earliest due date among open goals, and the next
+    check-in."""
+    out = []
+    if measure_overdue_after is not None and measure_overdue_instrument:
+        instrument = instruments.get(measure_overdue_instrument)
+        out.append(_overdue_measure(instrument, measure_overdue_after - overdue_grace(instrument), today))
+    out.append(goal_past_due(goal_due_min, "active", today))
+    out.append(checkin_overdue(next_checkin, today))
+    return [f for f in out if f is not None]
+
+
+# --- storage form -----------------------------------------------------------------------
+
+
+def flag_to_dict(flag: Flag) -> dict:
+    """A JSON-ready form (dates as ISO text) for storing flags with a summary row."""
+    out = asdict(flag)
+    out["since"] = flag.since.isoformat() if flag.since else None
+    out["acknowledged_at"] = flag.acknowledged_at.isoformat() if flag.acknowledged_at else None
+    return out
+
+
+def flag_from_dict(d: Mapping) -> Flag:
+    kind = d["kind"]
+    return Flag(
+        kind=kind,
+        severity=d.get("severity", FLAG_SEVERITY.get(kind, max(FLAG_SEVERITY.values()))),
+        reason=d["reason"],
+        instrument=d.get("instrument"),
+        measurement_id=d.get("measurement_id"),
+        since=dt.date.fromisoformat(d["since"]) if d.get("since") else None,
+        acknowledged_by=d.get("acknowledged_by"),
+        acknowledged_at=dt.datetime.fromisoformat(d["acknowledged_at"]) if d.get("acknowledged_at") else None,
+    )

@@ -1,0 +1,253 @@
+"""The export's reads: which patients a set of filters selects, and their rows streamed
+from the database cursor (a million measurements never sit in memory at once).
+
+Filters, as the About sheet states them:
+- status, case manager: the patient's current status and case manager;
+- discipline: patients with a session or a measure of that discipline; their
+  measurements, sessions and goals of that discipline only;
+- date range: patients referred by its end who were in the programme during it
+  (referral to discharge or drop-out, or today) or had a measurement or session in it;
+  their rows dated inside it; baseline and latest from inside it;
+- de-identified: patients with research consent only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import peewee as pw
+
+from teamdash.clinical import instruments
+from teamdash.storage.db import database
+from teamdash.storage.models import ActionItem, CheckIn, Decision, Goal, Measurement, Patient, RtwPhase, Session, User
+
+
+@dataclass(frozen=True, slots=True)
+class PatientInfo:
+    id: int
+    clinic_id: str
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    sex: str
+    referral_date: dt.date
+    programme_start: dt.date | None
+    episode_start: dt.date
+    status: str
+    status_changed_on: dt.date | None
+    case_manager: int | None
+    next_checkin: dt.date | None
+    research_consent: bool
+    flagged_for_review: bool
+    flag_note: str | None
+
+    def programme_end(self, today: dt.date) -> dt.date:
+        if self.status != "active" and self.status_changed_on:
+            return self.status_changed_on
+        return today
+
+
+def discipline_instruments(discipline: str | None) -> tuple[str, ...] | None:
+    if discipline is None:
+        return None
+    return tuple(i.id for i in instruments.library().values() if i.discipline == discipline)
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min)
+
+
+class Selection:
+    """The filters turned into SQL conditions."""
+
+    def __init__(self, options):
+        self.o = options
+        self.discipline_instruments = discipline_instruments(options.discipline)
+
+    # --- patients -----------------------------------------------------------------------
+
+    def patient_condition(self) -> pw.Expression:
+        o = self.o
+        cond = Patient.id.is_null(False)
+        if o.patient_id is not None:
+            cond &= Patient.id == o.patient_id
+        if o.status:
+            cond &= Patient.status == o.status
+        if o.case_manager_id is not None:
+            cond &= Patient.case_manager == o.case_manager_id
+        if o.deidentify:
+            cond &= Patient.research_consent == True  # noqa: E712
+        if o.date_to is not None:
+            cond &= Patient.referral_date <= o.date_to
+        if o.date_from is not None:
+            # In the programme during the range, or seen in it (a follow-up after discharge).
+            measured = Measurement.select(Measurement.patient).where(self._in_range(Measurement.taken_at, datetime_field=True))
+            seen = Session.select(Session.patient).where(self._in_range(Session.held_at, datetime_field=True))
+            cond &= ((Patient.status == "active") | Patient.status_changed_on.is_null()
+                     | (Patient.status_changed_on >= o.date_from) | Patient.id.in_(measured) | Patient.id.in_(seen))
+        if o.discipline:
+            sessions = Session.select(Session.patient).where(Session.discipline == o.discipline)
+            measured = Measurement.select(Measurement.patient).where(Measurement.instrument.in_(self.discipline_instruments))
+            cond &= Patient.id.in_(sessions) | Patient.id.in_(measured)
+        return cond
+
+    def patient_ids(self) -> pw.ModelSelect:
+        return Patient.select(Patient.id).where(self.patient_condition())
+
+    def patients(self) -> list[PatientInfo]:
+        fields = [getattr(Patient, name) for name in PatientInfo.__slots__]
+        query = (
+            Patient.select(*fields)
+            .where(self.patient_condition())
+            .order_by(Patient.clinic_id)
+            .tuples()
+        )
+        return [PatientInfo(*row) for row in query]
+
+    # --- rows ---------------------------------------------------------------------------
+
+    def _in_range(self, field: pw.Field, *, datetime_field: bool) -> pw.Expression | None:
+        o = self.o
+        cond = None
+        if o.date_from is not None:
+            cond = field >= (_start_of(o.date_from) if datetime_field else o.date_from)
+        if o.date_to is not None:
+            upper = field < _start_of(o.date_to + dt.timedelta(days=1)) if datetime_field else field <= o.date_to
+            cond = upper if cond is None else cond & upper
+        return cond
+
+    def _where(self, query: pw.ModelSelect, patient_field: pw.Field, *conditions, patient_ids=None) -> pw.ModelSelect:
+        query = query.where(patient_field.in_(self.patient_ids() if patient_ids is None else patient_ids))
+        for c in conditions:
+            if c is not None:
+                query = query.where(c)
+        return query
+
+    def measurement_query(self, instrument_ids: tuple[str, ...] | None = None, patient_ids: list[int] | None = None) -> pw.ModelSelect:
+        m = Measurement
+        query = m.select(
+            m.patient, m.instrument, m.taken_at, m.responses, m.total, m.band, m.safety, m.entered_by, m.source,
+            m.note, m.id,
+        )
+        wanted = instrument_ids if instrument_ids is not None else self.discipline_instruments
+        return self._where(
+            query,
+            m.patient,
+            self._in_range(m.taken_at, datetime_field=True),
+            m.instrument.in_(wanted) if wanted is not None else None,
+            patient_ids=patient_ids,
+        )
+
+    def measurements(self, instrument_ids: tuple[str, ...] | None = None, *, light: bool = False,
+                     patient_ids: list[int] | None = None) -> Iterator[tuple]:
+        """(patient, instrument, taken_at, responses, total, band, safety, entered_by,
+        source, note, id) in patient, instrument, time order (the table's unique index:
+        no sort). ``light`` skips decoding responses (the cohort needs totals only);
+        ``patient_ids`` reads these (already selected) patients only."""
+        query = self.measurement_query(instrument_ids, patient_ids).order_by(
+            Measurement.patient, Measurement.instrument, Measurement.taken_at, Measurement.id
+        )
+        loads = json.loads
+        cursor = database.execute(query)
+        for pid, inst, taken_at, responses, total, band, safety, entered_by, source, note, mid in cursor:
+            if not isinstance(taken_at, dt.datetime):
+                taken_at = dt.datetime.fromisoformat(taken_at)
+            if not light and isinstance(responses, str):
+                responses = loads(responses)
+            yield pid, inst, taken_at, responses, total, band, bool(safety), entered_by, source, note, mid
+
+    def count_measurements(self, instrument_ids: tuple[str, ...] | None = None) -> int:
+        return self.measurement_query(instrument_ids).count()
+
+    def session_query(self) -> pw.ModelSelect:
+        s = Session
+        query = s.select(s.patient, s.discipline, s.held_at, s.kind, s.minutes, s.attendance, s.clinician, s.note)
+        return self._where(
+            query,
+            s.patient,
+            self._in_range(s.held_at, datetime_field=True),
+            (s.discipline == self.o.discipline) if self.o.discipline else None,
+        )
+
+    def sessions(self) -> Iterator[tuple]:
+        query = self.session_query().order_by(Session.patient, Session.held_at, Session.id)
+        for pid, discipline, held_at, kind, minutes, attendance, clinician, note in database.execute(query):
+            if not isinstance(held_at, dt.datetime):
+                held_at = dt.datetime.fromisoformat(held_at)
+            yield pid, discipline, held_at, kind, minutes, attendance, clinician, note
+
+    def goal_query(self) -> pw.ModelSelect:
+        g = Goal
+        query = g.select(g.patient, g.discipline, g.text, g.instrument, g.baseline_value, g.target_value, g.set_on,
+                         g.due_on, g.status, g.progress)
+        # A goal set before the range is still worked on in it: only goals set after the
+        # range ends are left out.
+        return self._where(
+            query,
+            g.patient,
+            (g.set_on <= self.o.date_to) if self.o.date_to is not None else None,
+            (g.discipline == self.o.discipline) if self.o.discipline else None,
+        )
+
+    def goals(self) -> Iterator[tuple]:
+        query = self.goal_query().order_by(Goal.patient, Goal.discipline, Goal.set_on, Goal.id).tuples()
+        yield from query
+
+    def checkin_query(self) -> pw.ModelSelect:
+        c = CheckIn
+        query = c.select(c.id, c.patient, c.held_on, c.attendees, c.narrative, c.created_by)
+        return self._where(query, c.patient, self._in_range(c.held_on, datetime_field=False))
+
+    def checkins(self) -> Iterator[tuple]:
+        """(patient, held_on, attendees, narrative, created_by, decisions text list)."""
+        query = self.checkin_query().order_by(CheckIn.patient, CheckIn.held_on, CheckIn.id).tuples()
+        rows = list(query)
+        decisions: dict[int, list[str]] = {}
+        ids = [r[0] for r in rows]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for checkin_id, text in (
+                Decision.select(Decision.checkin, Decision.text)
+                .where(Decision.checkin.in_(chunk))
+                .order_by(Decision.made_at, Decision.id)
+                .tuples()
+            ):
+                decisions.setdefault(checkin_id, []).append(text)
+        for checkin_id, pid, held_on, attendees, narrative, created_by in rows:
+            yield pid, held_on, attendees or [], narrative, created_by, decisions.get(checkin_id, [])
+
+    def action_query(self) -> pw.ModelSelect:
+        a = ActionItem
+        query = a.select(a.patient, a.text, a.owner, a.due_on, a.status, a.created_at, a.completed_at)
+        return self._where(query, a.patient, self._in_range(a.created_at, datetime_field=True))
+
+    def actions(self) -> Iterator[tuple]:
+        query = self.action_query().order_by(ActionItem.patient, ActionItem.created_at, ActionItem.id).tuples()
+        yield from query
+
+    def rtw_phases(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        query = (
+            RtwPhase.select(RtwPhase.patient, RtwPhase.phase)
+            .where(RtwPhase.patient.in_(self.patient_ids()))
+            .order_by(RtwPhase.patient, RtwPhase.started_on, RtwPhase.id)
+            .tuples()
+        )
+        for pid, phase in query:
+            out[pid] = phase
+        return out
+
+
+def staff_names() -> dict[int, str]:
+    return dict(User.select(User.id, User.full_name).tuples())
+
+
+def staff_rows() -> list[tuple]:
+    return list(
+        User.select(User.id, User.username, User.full_name, User.role, User.discipline, User.is_case_manager, User.active)
+        .order_by(User.full_name)
+        .tuples()
+    )

@@ -1,0 +1,98 @@
+"""Team decisions and action items, typed in at check-ins or between them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from teamdash import clock, validation
+from teamdash.clinical import disciplines
+from teamdash.services.record_kinds import RecordKind
+from teamdash.errors import ValidationError
+from teamdash.storage.models import ActionItem, CheckIn, Decision, User
+
+
+@dataclass(frozen=True)
+class ActionItemResult:
+    id: int
+    patient: int
+    checkin: int | None
+    text: str
+    owner: int | None
+    due_on: dt.date | None
+    status: str
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+    version: int
+
+    def overdue(self, today: dt.date) -> bool:
+        return self.status == "open" and self.due_on is not None and self.due_on < today
+
+
+def _check_user(value, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if User.get_or_none(User.id == value) is None:
+        raise ValidationError(f"no staff member with id {value}", field=field)
+    return int(value)
+
+
+def _check_checkin(value) -> int | None:
+    if value in (None, ""):
+        return None
+    if CheckIn.get_or_none(CheckIn.id == value) is None:
+        raise ValidationError(f"no check-in with id {value}", field="checkin")
+    return int(value)
+
+
+def _clean_action(values: dict, current: dict | None) -> dict:
+    out = {}
+    if current is None or "text" in values:
+        out["text"] = validation.text(values.get("text"), "text", max_length=1000)
+    if "owner" in values:
+        out["owner"] = _check_user(values["owner"], "owner")
+    if "due_on" in values:
+        out["due_on"] = validation.date(values["due_on"], "due_on", required=False)
+    if "checkin" in values:
+        out["checkin"] = _check_checkin(values["checkin"])
+    if current is None or "status" in values:
+        out["status"] = validation.choice(values.get("status", "open"), "status", disciplines.vocabulary("action_status"))
+        was_open = current is None or current.get("status") == "open"
+        if out["status"] != "open" and was_open:
+            out["completed_at"] = clock.now()
+        elif out["status"] == "open":
+            out["completed_at"] = None
+    return out
+
+
+ACTION_ITEMS: RecordKind[ActionItemResult] = RecordKind(
+    ActionItem, ActionItemResult, _clean_action, what="action item", action="action",
+    order_by=(ActionItem.status, ActionItem.due_on, ActionItem.id),
+)
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    id: int
+    patient: int
+    checkin: int | None
+    text: str
+    made_by: int | None
+    made_at: dt.datetime
+    version: int
+
+
+def _clean_decision(values: dict, current: dict | None) -> dict:
+    out = {}
+    if current is None or "text" in values:
+        out["text"] = validation.text(values.get("text"), "text", max_length=4000)
+    if "checkin" in values:
+        out["checkin"] = _check_checkin(values["checkin"])
+    if "made_by" in values:
+        out["made_by"] = _check_user(values["made_by"], "made_by")
+    return out
+
+
+DECISIONS: RecordKind[DecisionResult] = RecordKind(
+    Decision, DecisionResult, _clean_decision, what="decision", action="decision", order_by=(Decision.made_at, Decision.id)
+)

@@ -1,0 +1,100 @@
+"""SMART goals per discipline, optionally linked to a measure that drives progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from teamdash import clock, validation
+from teamdash.clinical import disciplines, instruments
+from teamdash.services.record_kinds import RecordKind
+from teamdash.errors import ValidationError
+from teamdash.storage.models import Goal
+
+
+@dataclass(frozen=True)
+class GoalResult:
+    id: int
+    patient: int
+    discipline: str
+    text: str
+    instrument: str | None
+    baseline_value: float | None
+    target_value: float | None
+    set_on: dt.date
+    due_on: dt.date | None
+    status: str
+    progress: int | None
+    version: int
+
+    def past_due(self, today: dt.date) -> bool:
+        return self.status == "active" and self.due_on is not None and self.due_on < today
+
+
+def _clean(values: dict, current: dict | None) -> dict:
+    out: dict = {}
+    merged = {**(current or {}), **values}
+    if current is None or "discipline" in values:
+        out["discipline"] = validation.choice(values.get("discipline"), "discipline", disciplines.codes())
+    if current is None or "text" in values:
+        out["text"] = validation.text(values.get("text"), "text", max_length=1000)
+    if current is None or "set_on" in values:
+        out["set_on"] = validation.date(values.get("set_on") or clock.today(), "set_on")
+    if "due_on" in values:
+        out["due_on"] = validation.date(values["due_on"], "due_on", required=False)
+    if current is None or "status" in values:
+        out["status"] = validation.choice(values.get("status", "active"), "status", disciplines.vocabulary("goal_status"))
+    if "progress" in values:
+        out["progress"] = validation.number(values["progress"], "progress", required=False, minimum=0, maximum=100, integer=True)
+    if "instrument" in values:
+        out["instrument"] = values["instrument"] or None
+        if out["instrument"]:
+            instruments.get(out["instrument"])  # raises UnknownInstrument
+    merged.update(out)
+    out.update(_clean_values(values, merged))
+    set_on, due_on = merged.get("set_on"), merged.get("due_on")
+    if isinstance(set_on, dt.date) and isinstance(due_on, dt.date) and due_on < set_on:
+        raise ValidationError(f"{due_on.isoformat()} is before the date the goal was set ({set_on.isoformat()})", field="due_on")
+    return out
+
+
+def _clean_values(values: dict, merged: dict) -> dict:
+    """Baseline and target, inside the linked measure's range and pointing the better way."""
+    out = {}
+    definition = instruments.get(merged["instrument"]) if merged.get("instrument") else None
+    for name in ("baseline_value", "target_value"):
+        if name in values:
+            out[name] = validation.number(
+                values[name], name, required=False,
+                minimum=definition.total_min if definition else None,
+                maximum=definition.total_max if definition else None,
+            )
+    baseline = out.get("baseline_value", merged.get("baseline_value"))
+    target = out.get("target_value", merged.get("target_value"))
+    if definition and definition.direction and baseline is not None and target is not None:
+        better = target < baseline if definition.direction == "higher_worse" else target > baseline
+        if not better:
+            way = "below" if definition.direction == "higher_worse" else "above"
+            raise ValidationError(
+                f"for {definition.short_name} a better score is {way} the baseline ({baseline:g})", field="target_value"
+            )
+    return out
+
+
+GOALS: RecordKind[GoalResult] = RecordKind(
+    Goal, GoalResult, _clean, what="goal", action="goal", order_by=(Goal.status, Goal.due_on, Goal.id)
+)
+
+
+def progress(goal: GoalResult, latest_value: float | None) -> int | None:
+    """Percent of the way from baseline to target (0–100), from the linked measure's
+    latest value when there is one, else the progress set by hand."""
+    if goal.status == "achieved":
+        return 100
+    if goal.instrument and latest_value is not None and goal.baseline_value is not None and goal.target_value is not None:
+        span = goal.target_value - goal.baseline_value
+        if span == 0:
+            return 100
+        share = (latest_value - goal.baseline_value) / span
+        return int(round(max(0.0, min(1.0, share)) * 100))
+    return goal.progress

@@ -1,0 +1,253 @@
+"""The per-patient summary row behind the patient list: latest pain and disability with
+their change, and the flags. Kept current by every service write, in the same
+transaction, so a list page is one query however many patients and measurements there
+are. Flags that depend on today's date (overdue measure, goal past due, check-in
+overdue) are stored as dates and judged when read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import peewee as pw
+
+from teamdash import clock
+from teamdash.clinical import analytics, instruments
+from teamdash.storage.db import database
+from teamdash.clinical.analytics import Flag
+from teamdash.storage.models import CheckIn, Goal, Measurement, Patient, PatientSummary, RtwPhase, SafetyAcknowledgement, Session
+
+PAIN = "nrs_pain"
+DISABILITY = ("odi", "rmdq")  # the first one a patient has in this episode is shown
+MISSED_STREAK_FLAG = analytics.MISSED_STREAK_THRESHOLD
+
+SUMMARY_LIST_COLUMNS = (
+    PatientSummary.pain_latest,
+    PatientSummary.pain_change,
+    PatientSummary.pain_verdict,
+    PatientSummary.disability_instrument,
+    PatientSummary.disability_latest,
+    PatientSummary.disability_band,
+    PatientSummary.disability_change,
+    PatientSummary.disability_verdict,
+    PatientSummary.measure_overdue_after,
+    PatientSummary.measure_overdue_instrument,
+    PatientSummary.goal_due_min,
+    PatientSummary.missed_streak,
+    PatientSummary.safety_open,
+    PatientSummary.deterioration,
+    PatientSummary.rtw_phase,
+    PatientSummary.flag_reasons,
+)
+
+
+@dataclass(frozen=True)
+class PatientFacts:
+    """What a summary is computed from, gathered in a few queries (one patient or all)."""
+
+    patient_id: int
+    episode_start: dt.date
+    active: bool
+    # (measurement id, instrument, taken_at, total, band, safety) in time order
+    measurements: list[tuple]
+    acknowledged: set[int]
+    # attendance of sessions already held, in time order
+    attendance: list[str]
+    goal_due_min: dt.date | None
+    rtw_phase: int | None
+    last_session_on: dt.date | None
+    last_checkin: dt.date | None = None
+
+
+def compute(facts: PatientFacts) -> dict:
+    """The summary row's values (pure)."""
+    series: dict[str, list[analytics.Point]] = defaultdict(list)
+    flags: list[Flag] = []
+    for mid, instrument_id, taken_at, total, _band, safety in facts.measurements:
+        if safety and mid not in facts.acknowledged:
+            flags.append(analytics.safety_flag(instrument_id, taken_at, mid))
+        if total is not None and taken_at.date() >= facts.episode_start:
+            series[instrument_id].append(analytics.Point(taken_at, total, mid))
+
+    row = {"patient": facts.patient_id, "safety_open": len(flags)}
+    row.update(_measure_columns("pain", PAIN, series.get(PAIN)))
+    disability = next((i for i in DISABILITY if series.get(i)), None)
+    row.update(_measure_columns("disability", disability, series.get(disability) if disability else None))
+    row["disability_instrument"] = disability
+    row["disability_norm"] = _normalised(disability, row["disability_latest"])
+
+    deteriorations = [
+        f for f in (analytics.deterioration_flag(instruments.get(i), pts, last_checkin_at=facts.last_checkin)
+                    for i, pts in series.items()) if f
+    ]
+    flags += deteriorations
+    # Missed sessions matter while the patient is in the programme.
+    missed = analytics.missed_session_streak(facts.attendance) if facts.active else 0
+    missed_flag = analytics.missed_sessions_flag(missed)
+    if missed_flag:
+        flags.append(missed_flag)
+
+    due, due_instrument = _first_overdue(series)
+    last = max((pts[-1].taken_at for pts in series.values()), default=None)
+    row.update(
+        deterioration=len(deteriorations),
+        missed_streak=missed,
+        measure_overdue_after=due,
+        measure_overdue_instrument=due_instrument,
+        goal_due_min=facts.goal_due_min,
+        rtw_phase=facts.rtw_phase,
+        last_measured_at=last,
+        last_session_on=facts.last_session_on,
+        flag_reasons=[analytics.flag_to_dict(f) for f in flags],
+        refreshed_at=clock.now(),
+    )
+    return row
+
+
+def _measure_columns(prefix: str, instrument_id: str | None, points: list | None) -> dict:
+    """Latest value, change from baseline and its direction-aware verdict."""
+    out = {f"{prefix}_latest": None, f"{prefix}_change": None, f"{prefix}_verdict": None}
+    if prefix == "disability":
+        out["disability_band"] = None
+    if not points:
+        return out
+    definition = instruments.get(instrument_id)
+    latest = analytics.latest(points)
+    out[f"{prefix}_latest"] = latest.value
+    if prefix == "disability":
+        band = definition.band_for(latest.value)
+        out["disability_band"] = band.label if band else None
+    if len(points) > 1:
+        change = analytics.change(definition, analytics.baseline(points).value, latest.value)
+        out[f"{prefix}_change"] = change.points
+        out[f"{prefix}_verdict"] = change.verdict
+    return out
+
+
+def _normalised(instrument_id: str | None, value: float | None) -> float | None:
+    if instrument_id is None or value is None:
+        return None
+    definition = instruments.get(instrument_id)
+    return 100.0 * (value - definition.total_min) / (definition.total_max - definition.total_min)
+
+
+def _first_overdue(series: dict[str, list]) -> tuple[dt.date | None, str | None]:
+    best: tuple[dt.date | None, str | None] = (None, None)
+    for instrument_id, points in series.items():
+        due = analytics.measure_overdue_after(instruments.get(instrument_id), analytics.latest(points).taken_at)
+        if due is not None and (best[0] is None or due < best[0]):
+            best = (due, instrument_id)
+    return best
+
+
+# --- gathering facts -----------------------------------------------------------------
+
+
+def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[PatientFacts]:
+    """Facts for some patients (None: all) in five queries, whatever their number."""
+
+    def restrict(query: pw.ModelSelect, field: pw.Field) -> pw.ModelSelect:
+        return query if patient_ids is None else query.where(field.in_(patient_ids))
+
+    patients = restrict(Patient.select(Patient.id, Patient.episode_start, Patient.status), Patient.id).tuples()
+    measurements: dict[int, list] = defaultdict(list)
+    # Raw rows: Peewee's per-value conversion costs more than the query here.
+    for pid, mid, instrument_id, taken_at, total, band, safety in database.execute(restrict(
+        Measurement.select(Measurement.patient, Measurement.id, Measurement.instrument, Measurement.taken_at,
+                           Measurement.total, Measurement.band, Measurement.safety),
+        Measurement.patient,
+    ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id)):
+        measurements[pid].append((mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety)))
+    acknowledged = {
+        mid for (mid,) in restrict(
+            SafetyAcknowledgement.select(SafetyAcknowledgement.measurement).join(Measurement), Measurement.patient
+        ).tuples()
+    }
+    attendance: dict[int, list[str]] = defaultdict(list)
+    last_session: dict[int, dt.date] = {}
+    for pid, held_at, kind in restrict(
+        Session.select(Session.patient, Session.held_at, Session.attendance).where(Session.held_at <= now), Session.patient
+    ).order_by(Session.patient, Session.held_at).tuples():
+        attendance[pid].append(kind)
+        if kind == "attended":
+            last_session[pid] = held_at.date()
+    goal_due = dict(
+        restrict(
+            Goal.select(Goal.patient, pw.fn.MIN(Goal.due_on)).where((Goal.status == "active") & Goal.due_on.is_null(False)),
+            Goal.patient,
+        ).group_by(Goal.patient).tuples()
+    )
+    rtw: dict[int, int] = {}
+    for pid, phase in restrict(RtwPhase.select(RtwPhase.patient, RtwPhase.phase), RtwPhase.patient).order_by(
+        RtwPhase.patient, RtwPhase.started_on, RtwPhase.id
+    ).tuples():
+        rtw[pid] = phase  # the last row per patient is its current phase
+    last_checkin = dict(
+        restrict(CheckIn.select(CheckIn.patient, pw.fn.MAX(CheckIn.held_on)), CheckIn.patient).group_by(CheckIn.patient).tuples()
+    )
+    for pid, episode_start, status in patients:
+        yield PatientFacts(
+            pid, episode_start, status == "active", measurements.get(pid, []), acknowledged, attendance.get(pid, []),
+            _as_date(goal_due.get(pid)), rtw.get(pid), last_session.get(pid), _as_date(last_checkin.get(pid)),
+        )
+
+
+def _as_datetime(value) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _store(rows: list[dict]) -> None:
+    for start in range(0, len(rows), 200):
+        PatientSummary.insert_many(rows[start:start + 200]).on_conflict_replace().execute()
+
+
+def refresh(patient_id: int) -> None:
+    """Recompute one patient's summary; call inside the writing transaction."""
+    _store([compute(f) for f in _facts_for([patient_id], clock.now())])
+
+
+def refresh_many(patient_ids, chunk: int = 500) -> int:
+    """Recompute the summaries of some patients (a bulk import's), a few queries per
+    ``chunk`` patients; call inside the writing transaction."""
+    ids = sorted(set(patient_ids))
+    now = clock.now()
+    for start in range(0, len(ids), chunk):
+        _store([compute(f) for f in _facts_for(ids[start:start + chunk], now)])
+    return len(ids)
+
+
+def refresh_all(progress: Callable[[int, int], None] | None = None) -> int:
+    """Recompute every summary (after a migration, the demo, an import)."""
+    rows = [compute(f) for f in _facts_for(None, clock.now())]
+    _store(rows)
+    if progress:
+        progress(len(rows), len(rows))
+    return len(rows)
+
+
+# --- reading flags ---------------------------------------------------------------------
+
+
+def flags_from_row(d: dict, today: dt.date) -> list[Flag]:
+    """All flags of a list row: the stored ones plus those judged against today."""
+    flags = [analytics.flag_from_dict(f) for f in (d.get("flag_reasons") or [])]
+    if d.get("flagged_for_review"):
+        flags.append(analytics.review_flag(d.get("flag_note")))
+    if d.get("status") == "active":
+        flags += analytics.date_flags(
+            today=today,
+            measure_overdue_after=_as_date(d.get("measure_overdue_after")),
+            measure_overdue_instrument=d.get("measure_overdue_instrument"),
+            goal_due_min=_as_date(d.get("goal_due_min")),
+            next_checkin=_as_date(d.get("next_checkin")),
+        )
+    return sorted(flags, key=lambda f: f.severity)

@@ -1,0 +1,475 @@
+"""Patients: registration, demographics, status, and the patient list query.
+
+The list is one SQL query per page (search, filters, sort, paging) over the patient
+table joined to its maintained summary row; no Python loop ever walks all patients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+import peewee as pw
+
+from teamdash import clock, validation
+from teamdash.clinical import disciplines
+from teamdash.services import audit, auth, list_summary, row_ops
+from teamdash.clinical.analytics import Flag
+from teamdash.services.auth import Actor
+from teamdash.storage.db import database
+from teamdash.errors import Conflict, ValidationError
+from teamdash.storage.models import Patient, PatientSummary, User
+from teamdash.services.results import age_on, build, weeks_between
+from teamdash.services.staff import initials as name_initials
+
+SORT_KEYS = (
+    "clinic_id",
+    "name",
+    "age",
+    "case_manager",
+    "weeks",
+    "status",
+    "next_checkin",
+    "pain",
+    "disability",
+    "flags",
+)
+MAX_PAGE = 1000
+CaseManager = User.alias("case_manager_user")
+
+
+@dataclass(frozen=True)
+class PatientQuery:
+    search: str = ""
+    status: str | None = None  # None: every status
+    case_manager_id: int | None = None
+    flagged: bool = False
+    due_for_checkin: bool = False
+    sort: str = "name"
+    descending: bool = False
+    offset: int = 0
+    limit: int = 200
+    today: dt.date | None = None
+
+    def page(self, offset: int) -> PatientQuery:
+        return replace(self, offset=offset)
+
+
+class _Named:
+    given_name: str
+    family_name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def initials(self) -> str:
+        """For privacy mode on a projector: initials instead of the name."""
+        return name_initials(self.full_name)
+
+
+@dataclass(frozen=True)
+class PatientRow(_Named):
+    """One line of the patient list."""
+
+    id: int
+    clinic_id: str
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    age: int | None
+    sex: str
+    status: str
+    case_manager_id: int | None
+    case_manager: str | None
+    programme_start: dt.date | None
+    weeks_in_programme: int | None
+    next_checkin: dt.date | None
+    checkin_overdue: bool
+    pain_latest: float | None
+    pain_change: float | None
+    pain_verdict: str | None
+    disability_instrument: str | None
+    disability_latest: float | None
+    disability_band: str | None
+    disability_change: float | None
+    disability_verdict: str | None
+    rtw_phase: int | None
+    flags: tuple[Flag, ...] = ()
+
+
+    @property
+    def rtw_phase_label(self) -> str | None:
+        return disciplines.rtw_phase_label(self.rtw_phase)
+
+    @property
+    def has_safety_flag(self) -> bool:
+        return any(f.kind == "safety" for f in self.flags)
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    rows: tuple[PatientRow, ...]
+    offset: int
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class PatientDetail(_Named):
+    id: int
+    clinic_id: str
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    sex: str
+    referral_date: dt.date
+    programme_start: dt.date | None
+    episode_start: dt.date
+    status: str
+    status_changed_on: dt.date | None
+    case_manager: int | None
+    case_manager_name: str | None
+    next_checkin: dt.date | None
+    research_consent: bool
+    flagged_for_review: bool
+    flag_note: str | None
+    version: int
+    age: int | None = None
+    weeks_in_programme: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def _today(query_today: dt.date | None) -> dt.date:
+    return query_today or clock.today()
+
+
+def _search_condition(search: str) -> pw.Expression | None:
+    """Every word must match the given name, family name or clinic ID."""
+    condition = None
+    for word in search.split():
+        word = word.replace("\\", "")
+        term = (
+            Patient.family_name.contains(word)
+            | Patient.given_name.contains(word)
+            | Patient.clinic_id.contains(word)
+        )
+        condition = term if condition is None else condition & term
+    return condition
+
+
+def _flag_rank(today: dt.date) -> pw.Node:
+    """0 safety, 1 deterioration, 2 any other flag, 3 none: the agenda order."""
+    s = PatientSummary
+    active = Patient.status == "active"
+    other = (
+        (s.missed_streak >= list_summary.MISSED_STREAK_FLAG)
+        | (Patient.flagged_for_review == True)  # noqa: E712
+        | (active & (s.measure_overdue_after < today))
+        | (active & (s.goal_due_min < today))
+        | (active & (Patient.next_checkin < today))
+    )
+    return pw.Case(
+        None,
+        (
+            (pw.fn.COALESCE(s.safety_open, 0) > 0, 0),
+            (pw.fn.COALESCE(s.deterioration, 0) > 0, 1),
+            (other, 2),
+        ),
+        3,
+    )
+
+
+def _sort_columns(query: PatientQuery, today: dt.date) -> list[pw.Node]:
+    desc = query.descending
+    s = PatientSummary
+
+    def order(node: pw.Node, reverse: bool = False) -> pw.Node:
+        return node.desc(nulls="LAST") if desc != reverse else node.asc(nulls="LAST")
+
+    by = {
+        "clinic_id": [order(Patient.clinic_id)],
+        "name": [order(pw.fn.LOWER(Patient.family_name)), order(pw.fn.LOWER(Patient.given_name))],
+        "age": [order(Patient.date_of_birth, reverse=True)],
+        "case_manager": [order(CaseManager.full_name)],
+        "weeks": [order(Patient.programme_start, reverse=True)],
+        "status": [order(Patient.status)],
+        "next_checkin": [order(Patient.next_checkin)],
+        "pain": [order(s.pain_latest)],
+        "disability": [order(s.disability_norm)],
+        "flags": [order(_flag_rank(today))],
+    }
+    if query.sort not in by:
+        raise ValidationError(f"cannot sort by {query.sort!r}; choose one of {', '.join(SORT_KEYS)}", field="sort")
+    tiebreak = [Patient.family_name.asc(), Patient.id.asc()] if query.sort != "name" else [Patient.id.asc()]
+    return by[query.sort] + tiebreak
+
+
+def _filtered(query: PatientQuery, today: dt.date, columns: list[pw.Node]) -> pw.ModelSelect:
+    select = (
+        Patient.select(*columns)
+        .join(CaseManager, pw.JOIN.LEFT_OUTER, on=(Patient.case_manager == CaseManager.id))
+        .switch(Patient)
+        .join(PatientSummary, pw.JOIN.LEFT_OUTER, on=(PatientSummary.patient == Patient.id))
+    )
+    conditions = []
+    if query.search.strip():
+        conditions.append(_search_condition(query.search))
+    if query.status:
+        conditions.append(Patient.status == validation.choice(query.status, "status", disciplines.vocabulary("patient_status")))
+    if query.case_manager_id is not None:
+        conditions.append(Patient.case_manager == query.case_manager_id)
+    if query.flagged:
+        conditions.append(_flag_rank(today) < 3)
+    if query.due_for_checkin:
+        conditions.append(
+            (Patient.status == "active")
+            & ((Patient.next_checkin <= today) | (Patient.flagged_for_review == True))  # noqa: E712
+        )
+    for condition in conditions:
+        select = select.where(condition)
+    return select
+
+
+LIST_COLUMNS = (
+    Patient.id,
+    Patient.clinic_id,
+    Patient.given_name,
+    Patient.family_name,
+    Patient.date_of_birth,
+    Patient.sex,
+    Patient.status,
+    Patient.status_changed_on,
+    Patient.case_manager.alias("case_manager_id"),
+    CaseManager.full_name.alias("case_manager"),
+    Patient.programme_start,
+    Patient.next_checkin,
+    Patient.flagged_for_review,
+    Patient.flag_note,
+    *list_summary.SUMMARY_LIST_COLUMNS,
+)
+
+
+def list_patients(actor: Actor, query: PatientQuery = PatientQuery()) -> PatientPage:
+    """One page of the patient list: search, filters and sort run in SQL."""
+    auth.require(actor, "read")
+    if not 1 <= query.limit <= MAX_PAGE:
+        raise ValidationError(f"page size must be 1–{MAX_PAGE}", field="limit")
+    if query.offset < 0:
+        raise ValidationError("offset cannot be negative", field="offset")
+    today = _today(query.today)
+    select = (
+        _filtered(query, today, list(LIST_COLUMNS))
+        .order_by(*_sort_columns(query, today))
+        .offset(query.offset)
+        .limit(query.limit + 1)  # one extra row tells whether another page exists
+        .dicts()
+    )
+    rows = list(select)
+    has_more = len(rows) > query.limit
+    return PatientPage(tuple(_row(d, today) for d in rows[: query.limit]), query.offset, has_more)
+
+
+def count_patients(actor: Actor, query: PatientQuery = PatientQuery()) -> int:
+    auth.require(actor, "read")
+    return _filtered(query, _today(query.today), [Patient.id]).count()
+
+
+def _ages(d: dict, today: dt.date) -> dict:
+    """Age today, and weeks in the programme (until today, or until the patient left)."""
+    end = d["status_changed_on"] if d["status"] != "active" and d["status_changed_on"] else today
+    return {"age": age_on(d["date_of_birth"], today), "weeks_in_programme": weeks_between(d["programme_start"], end)}
+
+
+def _row(d: dict, today: dt.date) -> PatientRow:
+    active = d["status"] == "active"
+    return build(
+        PatientRow,
+        d,
+        **_ages(d, today),
+        checkin_overdue=bool(active and d["next_checkin"] and d["next_checkin"] < today),
+        flags=tuple(list_summary.flags_from_row(d, today)),
+    )
+
+
+def get_patient(actor: Actor, patient_id: int, *, today: dt.date | None = None) -> PatientDetail:
+    auth.require(actor, "read")
+    row = (
+        Patient.select(Patient, CaseManager.full_name.alias("case_manager_name"))
+        .join(CaseManager, pw.JOIN.LEFT_OUTER, on=(Patient.case_manager == CaseManager.id))
+        .where(Patient.id == patient_id)
+        .dicts()
+        .first()
+    )
+    if row is None:
+        row_ops.get_row(Patient, patient_id, "patient")  # raises NotFound
+    return _detail(row, _today(today))
+
+
+def find_by_clinic_id(actor: Actor, clinic_id: str) -> PatientDetail:
+    auth.require(actor, "read")
+    patient = Patient.get_or_none(Patient.clinic_id == clinic_id.strip())
+    if patient is None:
+        from teamdash.errors import NotFound
+
+        raise NotFound(f"no patient with clinic ID {clinic_id.strip()!r}")
+    return get_patient(actor, patient.id)
+
+
+def _detail(d: dict, today: dt.date) -> PatientDetail:
+    return build(PatientDetail, d, **_ages(d, today))
+
+
+# --- writing ---------------------------------------------------------------------------
+
+EDITABLE = (
+    "clinic_id",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "referral_date",
+    "programme_start",
+    "episode_start",
+    "case_manager",
+    "next_checkin",
+    "research_consent",
+    "flagged_for_review",
+    "flag_note",
+)
+
+
+def _clean(values: dict, today: dt.date) -> dict:
+    """Validate the given patient fields; each error names its field."""
+    out: dict = {}
+    if "clinic_id" in values:
+        out["clinic_id"] = validation.text(values["clinic_id"], "clinic_id", max_length=32)
+    for name in ("given_name", "family_name"):
+        if name in values:
+            out[name] = validation.text(values[name], name, max_length=100)
+    if "date_of_birth" in values:
+        out["date_of_birth"] = validation.date(values["date_of_birth"], "date_of_birth", not_after=today)
+    if "sex" in values:
+        out["sex"] = validation.choice(values["sex"] or "unknown", "sex", disciplines.vocabulary("sex"))
+    if "referral_date" in values:
+        out["referral_date"] = validation.date(values["referral_date"], "referral_date", not_after=today)
+    for name in ("programme_start", "next_checkin"):
+        if name in values:
+            out[name] = validation.date(values[name], name, required=False)
+    if "episode_start" in values:
+        out["episode_start"] = validation.date(values["episode_start"], "episode_start")
+    if "case_manager" in values:
+        out["case_manager"] = _case_manager_id(values["case_manager"])
+    for name in ("research_consent", "flagged_for_review"):
+        if name in values:
+            out[name] = bool(values[name])
+    if "flag_note" in values:
+        out["flag_note"] = validation.note(values["flag_note"], "flag_note")
+    return out
+
+
+def _case_manager_id(value) -> int | None:
+    if value in (None, ""):
+        return None
+    user = User.get_or_none(User.id == value)
+    if user is None or not user.active:
+        raise ValidationError(f"no active staff member with id {value}", field="case_manager")
+    if not user.is_case_manager:
+        raise ValidationError(f"{user.full_name} is not a case manager", field="case_manager")
+    return user.id
+
+
+def _check_dates(values: dict) -> None:
+    dob, referral = values.get("date_of_birth"), values.get("referral_date")
+    start = values.get("programme_start")
+    if dob and referral and referral < dob:
+        raise ValidationError("is before the date of birth", field="referral_date")
+    if referral and start and start < referral:
+        raise ValidationError("is before the referral date", field="programme_start")
+    if dob and start and start < dob:
+        raise ValidationError("is before the date of birth", field="programme_start")
+
+
+def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> PatientDetail:
+    """Register a patient. Required: clinic_id, given_name, family_name, date_of_birth,
+    referral_date. The episode (baseline anchor) starts at the referral date unless given."""
+    auth.require(actor, "write_patient")
+    today = _today(today)
+    clean = validate_new(values, today=today)
+    with database.atomic():
+        if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
+            raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
+        row = row_ops.create_audited(actor, Patient, {**clean, "status": "active"}, action="patient.create")
+        list_summary.refresh(row.id)
+    return get_patient(actor, row.id, today=today)
+
+
+def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
+    """``create_patient``'s checks on one new patient's fields, without writing (bulk
+    import validates many rows, then inserts them in one go). Returns the clean column
+    values; raises ``ValidationError`` naming the field."""
+    unknown = set(values) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"unknown patient field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    values = dict(values)
+    for required in ("clinic_id", "given_name", "family_name", "date_of_birth", "referral_date"):
+        values.setdefault(required, None)
+    clean = _clean(values, _today(today))
+    if clean.get("episode_start") is None:
+        clean["episode_start"] = clean["referral_date"]
+    _check_dates(clean)
+    return clean
+
+
+def update_patient(actor: Actor, patient_id: int, expected_version: int, *, today: dt.date | None = None, **changes) -> PatientDetail:
+    auth.require(actor, "write_patient")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"unknown patient field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    today = _today(today)
+    clean = _clean(changes, today)
+    with database.atomic():
+        current = row_ops.get_row(Patient, patient_id, "patient")
+        merged = {**current.__data__, **clean}
+        _check_dates(merged)
+        if "clinic_id" in clean and clean["clinic_id"] != current.clinic_id:
+            if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
+                raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
+        clean["updated_at"] = clock.now()
+        row_ops.update_versioned(actor, Patient, patient_id, expected_version, clean, what="patient", action="patient.update", patient_id=patient_id)
+        list_summary.refresh(patient_id)
+    return get_patient(actor, patient_id, today=today)
+
+
+def set_status(actor: Actor, patient_id: int, expected_version: int, status: str, *, on: dt.date | None = None) -> PatientDetail:
+    """Discharge, mark as dropped out, or re-activate a patient."""
+    auth.require(actor, "write_patient")
+    status = validation.choice(status, "status", disciplines.vocabulary("patient_status"))
+    on = validation.date(on or clock.today(), "status date")
+    with database.atomic():
+        row_ops.update_versioned(
+            actor,
+            Patient,
+            patient_id,
+            expected_version,
+            {"status": status, "status_changed_on": on, "updated_at": clock.now()},
+            what="patient",
+            action=f"patient.status.{status}",
+            patient_id=patient_id,
+        )
+        list_summary.refresh(patient_id)
+    return get_patient(actor, patient_id)
+
+
+def start_new_episode(actor: Actor, patient_id: int, expected_version: int, *, episode_start: dt.date) -> PatientDetail:
+    """Re-referral: later measurements get a new baseline; the old ones stay on record."""
+    return update_patient(actor, patient_id, expected_version, episode_start=episode_start)
+
+
+def audit_trail(actor: Actor, patient_id: int, limit: int = 200) -> list[audit.AuditEntry]:
+    auth.require(actor, "read")
+    return audit.events(patient_id=patient_id, limit=limit)

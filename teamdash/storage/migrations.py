@@ -1,0 +1,159 @@
+"""Schema migrations: numbered steps, each in its own transaction, after an online
+backup of the SQLite file (after Vorta).
+
+A new database is created at the latest schema in one go. An older one is backed up
+next to itself, then brought forward one version at a time. A database written by a
+newer TeamDash is refused, untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import peewee as pw
+from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+
+from teamdash import clock
+from teamdash.clinical import disciplines
+from teamdash.storage import db
+from teamdash.errors import DatabaseUnavailable, SchemaTooNew
+from teamdash.storage.models import ALL_MODELS, DeidentificationKey, Discipline, PatientSummary, SchemaVersion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    version: int
+    description: str
+    run: Callable[[pw.Database, SchemaMigrator], None]
+    # Derived tables cannot be rebuilt inside a step (the code that rebuilds them
+    # follows the latest models); steps ask for a rebuild after the last one instead.
+    rebuild_summaries: bool = False
+
+
+def _v2_patient_summary(database: pw.Database, migrator: SchemaMigrator) -> None:
+    database.create_tables([PatientSummary])
+
+
+def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) -> None:
+    database.create_tables([DeidentificationKey])
+
+
+STEPS: tuple[Step, ...] = (
+    Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
+    Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
+)
+LATEST = STEPS[-1].version if STEPS else 1
+INITIAL_DESCRIPTION = "initial schema"
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    current: int
+    latest: int
+    backup: Path | None = None
+    applied: tuple[int, ...] = ()
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.latest
+
+
+def _migrator(database: pw.Database) -> SchemaMigrator:
+    if isinstance(database, pw.PostgresqlDatabase):
+        return PostgresqlMigrator(database)
+    return SqliteMigrator(database)
+
+
+def current_version() -> int | None:
+    """The schema version of the open database, None when it has no TeamDash schema."""
+    database = db.database
+    if not database.table_exists(SchemaVersion._meta.table_name):
+        return None
+    return SchemaVersion.select(pw.fn.MAX(SchemaVersion.version)).scalar()
+
+
+def state() -> MigrationState:
+    return MigrationState(current_version() or 0, LATEST)
+
+
+def _backup_before_migrating(version: int) -> Path | None:
+    target = db.info()
+    if target.backend != "sqlite" or target.path is None:
+        return None
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+    dest = target.path.with_name(f"{target.path.name}.v{version}-{stamp}.bak")
+    with sqlite3.connect(dest) as copy:
+        db.database.connection().backup(copy)
+    copy.close()
+    log.info("backed up schema v%s database before migrating", version)
+    return dest
+
+
+def _create_fresh() -> MigrationState:
+    database = db.database
+    other_tables = [t for t in database.get_tables() if not t.startswith("sqlite_")]
+    if other_tables:
+        raise DatabaseUnavailable(
+            f"the database holds tables ({', '.join(sorted(other_tables)[:5])}) but no TeamDash schema; "
+            "it is not a TeamDash database"
+        )
+    with database.atomic():
+        database.create_tables(ALL_MODELS)
+        SchemaVersion.create(version=LATEST, description=INITIAL_DESCRIPTION)
+    return MigrationState(LATEST, LATEST, applied=(LATEST,))
+
+
+def migrate() -> MigrationState:
+    """Bring the open database to the latest schema and seed reference data."""
+    version = current_version()
+    if version is None:
+        result = _create_fresh()
+    elif version > LATEST:
+        raise SchemaTooNew(
+            f"this database uses schema version {version}, newer than this TeamDash "
+            f"understands ({LATEST}); update TeamDash to open it"
+        )
+    elif version < LATEST:
+        result = _upgrade(version)
+    else:
+        result = MigrationState(version, LATEST)
+    _seed_disciplines()
+    return result
+
+
+def _upgrade(version: int) -> MigrationState:
+    backup = _backup_before_migrating(version)
+    migrator = _migrator(db.database)
+    applied, rebuild = [], False
+    for step in STEPS:
+        if step.version <= version:
+            continue
+        with db.database.atomic():
+            step.run(db.database, migrator)
+            SchemaVersion.create(version=step.version, description=step.description)
+        applied.append(step.version)
+        rebuild = rebuild or step.rebuild_summaries
+        log.info("migrated schema to v%s", step.version)
+    if rebuild:
+        from teamdash.services import list_summary
+
+        list_summary.refresh_all()
+    return MigrationState(LATEST, LATEST, backup=backup, applied=tuple(applied))
+
+
+def _seed_disciplines() -> None:
+    """Disciplines are data in resources/; keep their table in step with the file."""
+    rows = [{"code": d.code, "name": d.name, "sort_order": i} for i, d in enumerate(disciplines.all_disciplines())]
+    with db.database.atomic():
+        for row in rows:
+            (
+                Discipline.insert(row)
+                .on_conflict(conflict_target=[Discipline.code], update={Discipline.name: row["name"], Discipline.sort_order: row["sort_order"]})
+                .execute()
+            )

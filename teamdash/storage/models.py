@@ -1,0 +1,406 @@
+"""Peewee models: the tables of a TeamDash clinic.
+
+Only services (``teamdash.<concept>``) touch these; the UI gets frozen result objects.
+Editable rows carry ``version``: an update states the version it read and fails with
+``Conflict`` when another workstation got there first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import peewee as pw
+
+from teamdash.storage.db import database
+from teamdash import clock
+
+
+class EncodedJSON(str):
+    """JSON text already encoded (bulk loads encode a repeated value once)."""
+
+
+def encode_json(value) -> EncodedJSON:
+    return EncodedJSON(json.dumps(value, separators=(",", ":"), sort_keys=True))
+
+
+class JSONText(pw.TextField):
+    """JSON stored as text: the same on SQLite and PostgreSQL, readable in any tool."""
+
+    def db_value(self, value):
+        if value is None or isinstance(value, EncodedJSON):
+            return value
+        return encode_json(value)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+def _now() -> dt.datetime:
+    return clock.now()
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaVersion(BaseModel):
+    """One row per applied schema version (the highest is the current schema)."""
+
+    version = pw.IntegerField(primary_key=True)
+    applied_at = pw.DateTimeField(default=_now)
+    description = pw.TextField()
+
+
+class Discipline(BaseModel):
+    code = pw.CharField(primary_key=True, max_length=32)
+    name = pw.CharField()
+    sort_order = pw.IntegerField(default=0)
+
+
+class User(BaseModel):
+    """A member of staff (clinician, case manager, administrator)."""
+
+    username = pw.CharField(unique=True, max_length=64)
+    full_name = pw.CharField()
+    discipline = pw.ForeignKeyField(Discipline, null=True, on_delete="SET NULL")
+    role = pw.CharField(max_length=32, default="clinician")
+    is_case_manager = pw.BooleanField(default=False)
+    active = pw.BooleanField(default=True)
+    password_hash = pw.TextField(null=True)  # set by the users/roles issue
+    created_at = pw.DateTimeField(default=_now)
+
+
+class Patient(BaseModel):
+    clinic_id = pw.CharField(unique=True, max_length=32)
+    given_name = pw.CharField()
+    family_name = pw.CharField(index=True)
+    date_of_birth = pw.DateField()
+    sex = pw.CharField(max_length=16, default="unknown")
+    referral_date = pw.DateField()
+    programme_start = pw.DateField(null=True)
+    # Baseline anchor: the first measurement on or after this date is the baseline.
+    episode_start = pw.DateField()
+    status = pw.CharField(max_length=16, default="active", index=True)
+    status_changed_on = pw.DateField(null=True)
+    case_manager = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=True)
+    next_checkin = pw.DateField(null=True, index=True)
+    research_consent = pw.BooleanField(default=False)
+    flagged_for_review = pw.BooleanField(default=False)
+    flag_note = pw.TextField(null=True)
+    created_at = pw.DateTimeField(default=_now)
+    updated_at = pw.DateTimeField(default=_now)
+    version = pw.IntegerField(default=1)
+
+
+class Measurement(BaseModel):
+    """One administration of an instrument: the item responses and their score."""
+
+    patient = pw.ForeignKeyField(Patient, backref="measurements", on_delete="CASCADE")
+    instrument = pw.CharField(max_length=32)
+    taken_at = pw.DateTimeField()
+    responses = JSONText()
+    total = pw.FloatField(null=True)
+    band = pw.CharField(null=True)
+    band_severity = pw.IntegerField(null=True)
+    details = JSONText(null=True)  # subscales, components, derived values, missing items
+    safety = pw.BooleanField(default=False)  # a safety item was positive (PHQ-9 item 9)
+    entered_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    entered_at = pw.DateTimeField(default=_now)
+    note = pw.TextField(null=True)
+    source = pw.CharField(max_length=16, default="entry")  # entry | import | demo
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("patient", "instrument", "taken_at"), True),)
+
+
+class SafetyAcknowledgement(BaseModel):
+    """A clinician has seen a positive safety item and recorded what was done."""
+
+    measurement = pw.ForeignKeyField(Measurement, unique=True, on_delete="CASCADE")
+    acknowledged_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    acknowledged_by_name = pw.CharField()
+    acknowledged_at = pw.DateTimeField(default=_now)
+    action_taken = pw.TextField()
+
+
+class Session(BaseModel):
+    patient = pw.ForeignKeyField(Patient, backref="sessions", on_delete="CASCADE")
+    discipline = pw.ForeignKeyField(Discipline)
+    held_at = pw.DateTimeField()
+    clinician = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    kind = pw.CharField()
+    minutes = pw.IntegerField(default=0)
+    attendance = pw.CharField(max_length=16, default="attended")  # attended | cancelled | no_show
+    note = pw.TextField(null=True)
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("patient", "held_at"), False),)
+
+
+class Goal(BaseModel):
+    """A SMART goal, optionally tied to a measure whose value drives its progress."""
+
+    patient = pw.ForeignKeyField(Patient, backref="goals", on_delete="CASCADE")
+    discipline = pw.ForeignKeyField(Discipline)
+    text = pw.TextField()
+    instrument = pw.CharField(max_length=32, null=True)
+    baseline_value = pw.FloatField(null=True)
+    target_value = pw.FloatField(null=True)
+    set_on = pw.DateField()
+    due_on = pw.DateField(null=True)
+    status = pw.CharField(max_length=16, default="active")
+    progress = pw.IntegerField(null=True)  # 0–100, set by hand when no measure is linked
+    version = pw.IntegerField(default=1)
+
+
+class GradedActivityPlan(BaseModel):
+    """PT graded activity / graded exposure: one activity built up week by week."""
+
+    patient = pw.ForeignKeyField(Patient, backref="graded_plans", on_delete="CASCADE")
+    activity = pw.CharField()
+    unit = pw.CharField(default="minutes")
+    baseline_tolerance = pw.FloatField()
+    current_level = pw.FloatField()
+    target_level = pw.FloatField()
+    weekly_increment = pw.FloatField()
+    started_on = pw.DateField()
+    status = pw.CharField(max_length=16, default="active")
+    version = pw.IntegerField(default=1)
+
+
+class GradedActivityWeek(BaseModel):
+    plan = pw.ForeignKeyField(GradedActivityPlan, backref="weeks", on_delete="CASCADE")
+    week_start = pw.DateField()
+    planned_level = pw.FloatField()
+    achieved_level = pw.FloatField(null=True)
+    adherence_pct = pw.IntegerField(null=True)  # home exercise adherence, % of prescribed
+    note = pw.TextField(null=True)
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("plan", "week_start"), True),)
+
+
+class Course(BaseModel):
+    """A psychology course (CBT, mindfulness, pain education) and its progress."""
+
+    patient = pw.ForeignKeyField(Patient, backref="courses", on_delete="CASCADE")
+    kind = pw.CharField()
+    modules_total = pw.IntegerField()
+    modules_done = pw.IntegerField(default=0)
+    started_on = pw.DateField()
+    status = pw.CharField(max_length=16, default="active")
+    version = pw.IntegerField(default=1)
+
+
+class PracticeWeek(BaseModel):
+    course = pw.ForeignKeyField(Course, backref="practice", on_delete="CASCADE")
+    week_start = pw.DateField()
+    minutes = pw.IntegerField()
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("course", "week_start"), True),)
+
+
+class SleepDiaryNight(BaseModel):
+    """One night of the Consensus Sleep Diary; the computed values are stored for lists."""
+
+    patient = pw.ForeignKeyField(Patient, backref="sleep_nights", on_delete="CASCADE")
+    night_of = pw.DateField()
+    bed_time = pw.CharField(max_length=5)
+    lights_out = pw.CharField(max_length=5)
+    sol_minutes = pw.IntegerField()
+    awakenings = pw.IntegerField()
+    waso_minutes = pw.IntegerField()
+    final_wake = pw.CharField(max_length=5)
+    out_of_bed = pw.CharField(max_length=5)
+    quality = pw.IntegerField(null=True)  # 1 very poor … 5 very good
+    tib_minutes = pw.FloatField(null=True)
+    tst_minutes = pw.FloatField(null=True)
+    efficiency = pw.FloatField(null=True)
+    note = pw.TextField(null=True)
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("patient", "night_of"), True),)
+
+
+class PlanItem(BaseModel):
+    """A structured plan entry of a discipline (nutrition, sleep hygiene, social work)."""
+
+    patient = pw.ForeignKeyField(Patient, backref="plan_items", on_delete="CASCADE")
+    discipline = pw.ForeignKeyField(Discipline)
+    category = pw.CharField(max_length=32)
+    text = pw.TextField()
+    status = pw.CharField(max_length=16, default="planned")
+    adherence_pct = pw.IntegerField(null=True)
+    started_on = pw.DateField()
+    updated_on = pw.DateField()
+    note = pw.TextField(null=True)
+    version = pw.IntegerField(default=1)
+
+
+class SupportContact(BaseModel):
+    """Someone in the patient's support network."""
+
+    patient = pw.ForeignKeyField(Patient, backref="contacts", on_delete="CASCADE")
+    name = pw.CharField()
+    relationship = pw.CharField()
+    involved_in_goals = pw.BooleanField(default=False)
+    contact = pw.CharField(null=True)
+    note = pw.TextField(null=True)
+    version = pw.IntegerField(default=1)
+
+
+class RtwPhase(BaseModel):
+    """One phase of the return-to-work plan; the latest by start date is current."""
+
+    patient = pw.ForeignKeyField(Patient, backref="rtw_phases", on_delete="CASCADE")
+    phase = pw.IntegerField()
+    started_on = pw.DateField()
+    hours_per_week = pw.FloatField(null=True)
+    modified_duties = pw.TextField(null=True)
+    employer_contact = pw.CharField(null=True)
+    note = pw.TextField(null=True)
+    version = pw.IntegerField(default=1)
+
+
+class Flare(BaseModel):
+    """A flare-up or setback: the programme teaches managing them, the team reviews them."""
+
+    patient = pw.ForeignKeyField(Patient, backref="flares", on_delete="CASCADE")
+    started_on = pw.DateField()
+    severity = pw.IntegerField()  # 0–10
+    suspected_trigger = pw.TextField(null=True)
+    what_helped = pw.TextField(null=True)
+    days_to_recover = pw.IntegerField(null=True)
+    note = pw.TextField(null=True)
+    version = pw.IntegerField(default=1)
+
+
+class CheckIn(BaseModel):
+    """A team check-in. ``snapshot`` is the summary as signed off: later edits to
+    scores never rewrite it."""
+
+    patient = pw.ForeignKeyField(Patient, backref="checkins", on_delete="CASCADE")
+    held_on = pw.DateField()
+    attendees = JSONText(default=list)  # [{"user_id": 3, "name": "…"}]
+    narrative = pw.TextField(null=True)
+    snapshot = JSONText(null=True)
+    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=_now)
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("patient", "held_on"), False),)
+
+
+class Decision(BaseModel):
+    patient = pw.ForeignKeyField(Patient, backref="decisions", on_delete="CASCADE")
+    checkin = pw.ForeignKeyField(CheckIn, null=True, backref="decisions", on_delete="SET NULL")
+    text = pw.TextField()
+    made_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    made_at = pw.DateTimeField(default=_now)
+    version = pw.IntegerField(default=1)
+
+
+class ActionItem(BaseModel):
+    patient = pw.ForeignKeyField(Patient, backref="actions", on_delete="CASCADE")
+    checkin = pw.ForeignKeyField(CheckIn, null=True, backref="actions", on_delete="SET NULL")
+    text = pw.TextField()
+    owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    due_on = pw.DateField(null=True)
+    status = pw.CharField(max_length=16, default="open")
+    created_at = pw.DateTimeField(default=_now)
+    completed_at = pw.DateTimeField(null=True)
+    version = pw.IntegerField(default=1)
+
+
+class AuditEvent(BaseModel):
+    """Who did what to which record, with the row before and after. Patient and actor
+    are plain ids so the trail outlives deleted rows."""
+
+    at = pw.DateTimeField(default=_now, index=True)
+    actor_id = pw.IntegerField(null=True)
+    actor_name = pw.CharField()
+    action = pw.CharField(max_length=64)
+    patient_id = pw.IntegerField(null=True, index=True)
+    entity = pw.CharField(max_length=32, null=True)
+    entity_id = pw.IntegerField(null=True)
+    before = JSONText(null=True)
+    after = JSONText(null=True)
+    details = JSONText(null=True)
+
+
+class PatientSummary(BaseModel):
+    """Per-patient figures the list shows and sorts on, kept current by the services
+    in the same transaction as the write that changes them (so a 100k-patient list
+    sorts on latest pain without scanning every measurement)."""
+
+    patient = pw.ForeignKeyField(Patient, primary_key=True, backref="summary", on_delete="CASCADE")
+    pain_latest = pw.FloatField(null=True)
+    pain_change = pw.FloatField(null=True)
+    pain_verdict = pw.CharField(max_length=16, null=True)
+    disability_instrument = pw.CharField(max_length=32, null=True)
+    disability_latest = pw.FloatField(null=True)
+    disability_band = pw.CharField(null=True)
+    disability_change = pw.FloatField(null=True)
+    disability_verdict = pw.CharField(max_length=16, null=True)
+    last_measured_at = pw.DateTimeField(null=True)
+    # The earliest day after which one of the patient's measures counts as overdue.
+    measure_overdue_after = pw.DateField(null=True, index=True)
+    measure_overdue_instrument = pw.CharField(max_length=32, null=True)
+    disability_norm = pw.FloatField(null=True)  # latest disability as % of its range, to sort ODI and RMDQ together
+    safety_open = pw.IntegerField(default=0)
+    deterioration = pw.IntegerField(default=0)
+    missed_streak = pw.IntegerField(default=0)
+    goal_due_min = pw.DateField(null=True)
+    last_session_on = pw.DateField(null=True)
+    rtw_phase = pw.IntegerField(null=True)
+    flag_reasons = JSONText(default=list)  # date-independent flags with their reason text
+    refreshed_at = pw.DateTimeField(default=_now)
+
+
+class DeidentificationKey(BaseModel):
+    """The per-database secret behind the pseudonymous codes of de-identified exports
+    (one row, created on first use)."""
+
+    id = pw.IntegerField(primary_key=True)
+    key = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "deidentification_key"
+
+
+ALL_MODELS: tuple[type[BaseModel], ...] = (
+    SchemaVersion,
+    Discipline,
+    User,
+    Patient,
+    Measurement,
+    SafetyAcknowledgement,
+    Session,
+    Goal,
+    GradedActivityPlan,
+    GradedActivityWeek,
+    Course,
+    PracticeWeek,
+    SleepDiaryNight,
+    PlanItem,
+    SupportContact,
+    RtwPhase,
+    Flare,
+    CheckIn,
+    Decision,
+    ActionItem,
+    AuditEvent,
+    PatientSummary,
+    DeidentificationKey,
+)
