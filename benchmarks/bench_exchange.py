@@ -21,6 +21,7 @@ the run prints which one it used.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -50,8 +51,8 @@ ITEMS = 24  # the widest instrument (RMDQ): the long sheet's item columns
 
 def _demo_db(path: Path, patients: int) -> None:
     from teamdash import demo
-    from teamdash.storage import db
     from teamdash.services.auth import SYSTEM
+    from teamdash.storage import db
 
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -71,15 +72,30 @@ def export_db() -> Path:
     building = path.with_suffix(".building")
     _demo_db(building, patients=EXPORT_ROWS // 120)
     with sqlite3.connect(building) as conn:
-        for table in ("decision", "action_item", "check_in", "session", "goal", "graded_activity_week",
-                      "graded_activity_plan", "practice_week", "course", "sleep_diary_night", "plan_item",
-                      "support_contact", "rtw_phase", "flare", "safety_acknowledgement"):
+        for table in (
+            "decision",
+            "action_item",
+            "check_in",
+            "session",
+            "goal",
+            "graded_activity_week",
+            "graded_activity_plan",
+            "practice_week",
+            "course",
+            "sleep_diary_night",
+            "plan_item",
+            "support_contact",
+            "rtw_phase",
+            "flare",
+            "safety_acknowledgement",
+        ):
             conn.execute(f'DELETE FROM "{table}"')
         have = conn.execute("SELECT count(*) FROM measurement").fetchone()[0]
         if have < EXPORT_ROWS:
             raise RuntimeError(f"the demo clinic has {have:,} measurements, fewer than {EXPORT_ROWS:,}")
-        conn.execute("DELETE FROM measurement WHERE id NOT IN (SELECT id FROM measurement ORDER BY id LIMIT ?)",
-                     (EXPORT_ROWS,))
+        conn.execute(
+            "DELETE FROM measurement WHERE id NOT IN (SELECT id FROM measurement ORDER BY id LIMIT ?)", (EXPORT_ROWS,)
+        )
         conn.execute("DELETE FROM patient WHERE id NOT IN (SELECT DISTINCT patient_id FROM measurement)")
     with sqlite3.connect(building) as conn:
         conn.execute("VACUUM")
@@ -98,19 +114,37 @@ def import_fixtures() -> tuple[Path, Path, Path]:
     print(f"building the {IMPORT_ROWS:,}-row import files (once) ...", flush=True)
     source = CACHE / "import-source.sqlite3"
     _demo_db(source, patients=IMPORT_ROWS // 110)
-    headers = ["Patient ID", "Instrument", "Taken at", "Total", "Band", *(f"Item {n}" for n in range(1, ITEMS + 1)), "Note"]
+    headers = [
+        "Patient ID",
+        "Instrument",
+        "Taken at",
+        "Total",
+        "Band",
+        *(f"Item {n}" for n in range(1, ITEMS + 1)),
+        "Note",
+    ]
     with sqlite3.connect(source) as conn:
         rows = conn.execute(
             "SELECT p.clinic_id, m.instrument, m.taken_at, m.total, m.band, m.responses, m.note FROM measurement m "
-            "JOIN patient p ON p.id = m.patient_id ORDER BY m.id LIMIT ?", (IMPORT_ROWS,)
+            "JOIN patient p ON p.id = m.patient_id ORDER BY m.id LIMIT ?",
+            (IMPORT_ROWS,),
         ).fetchall()
     if len(rows) < IMPORT_ROWS:
         raise RuntimeError(f"the demo clinic has {len(rows):,} measurements, fewer than {IMPORT_ROWS:,}")
     table = []
     for clinic_id, instrument, taken_at, total, band, responses, note in rows:
         items = json.loads(responses)
-        table.append([clinic_id, instrument, dt.datetime.fromisoformat(taken_at), total, band,
-                      *(items + [None] * ITEMS)[:ITEMS], note])
+        table.append(
+            [
+                clinic_id,
+                instrument,
+                dt.datetime.fromisoformat(taken_at),
+                total,
+                band,
+                *(items + [None] * ITEMS)[:ITEMS],
+                note,
+            ]
+        )
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
@@ -123,8 +157,12 @@ def import_fixtures() -> tuple[Path, Path, Path]:
         writer = csv.writer(f)
         writer.writerow(headers)
         for row in table:
-            writer.writerow(["" if v is None else (v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, dt.datetime) else v)
-                             for v in row])
+            writer.writerow(
+                [
+                    "" if v is None else (v.strftime("%Y-%m-%d %H:%M:%S") if isinstance(v, dt.datetime) else v)
+                    for v in row
+                ]
+            )
     shutil.copy(source, target)
     with sqlite3.connect(target) as conn:
         conn.execute("DELETE FROM safety_acknowledgement")
@@ -139,9 +177,9 @@ def import_fixtures() -> tuple[Path, Path, Path]:
 
 
 def _child_export_ours(db_path: str, out: str) -> None:
-    from teamdash.storage import db
-    from teamdash.services.auth import SYSTEM
     from teamdash.exchange.export import ExportOptions, export
+    from teamdash.services.auth import SYSTEM
+    from teamdash.storage import db
 
     db.connect(f"sqlite:///{db_path}")
     result = export(SYSTEM, out, ExportOptions(kind="long"), now=NOW)
@@ -156,27 +194,88 @@ def _child_export_plain(db_path: str, out: str) -> None:
     wb = Workbook(write_only=True)
     staff = dict(conn.execute("SELECT id, full_name FROM user"))
     ws = wb.create_sheet("Patients")
-    ws.append(["Patient ID", "Given name", "Family name", "Date of birth", "Sex", "Referral date", "Programme start",
-               "Episode start", "Status", "Status since", "Case manager", "Next check-in", "Research consent",
-               "Flagged for review", "Flag note"])
+    ws.append(
+        [
+            "Patient ID",
+            "Given name",
+            "Family name",
+            "Date of birth",
+            "Sex",
+            "Referral date",
+            "Programme start",
+            "Episode start",
+            "Status",
+            "Status since",
+            "Case manager",
+            "Next check-in",
+            "Research consent",
+            "Flagged for review",
+            "Flag note",
+        ]
+    )
     date = dt.date.fromisoformat
-    for (cid, given, family, dob, sex, referral, start, episode, status, since, manager, next_checkin, consent,
-         flagged, note) in conn.execute(
+    for (
+        cid,
+        given,
+        family,
+        dob,
+        sex,
+        referral,
+        start,
+        episode,
+        status,
+        since,
+        manager,
+        next_checkin,
+        consent,
+        flagged,
+        note,
+    ) in conn.execute(
         "SELECT clinic_id, given_name, family_name, date_of_birth, sex, referral_date, programme_start, episode_start, "
         "status, status_changed_on, case_manager_id, next_checkin, research_consent, flagged_for_review, flag_note "
         "FROM patient ORDER BY clinic_id"
     ):
-        ws.append([cid, given, family, date(dob), sex, date(referral), start and date(start), date(episode), status,
-                   since and date(since), staff.get(manager), next_checkin and date(next_checkin), bool(consent),
-                   bool(flagged), note])
+        ws.append(
+            [
+                cid,
+                given,
+                family,
+                date(dob),
+                sex,
+                date(referral),
+                start and date(start),
+                date(episode),
+                status,
+                since and date(since),
+                staff.get(manager),
+                next_checkin and date(next_checkin),
+                bool(consent),
+                bool(flagged),
+                note,
+            ]
+        )
     ws = wb.create_sheet("Staff")
     ws.append(["Username", "Full name", "Role", "Discipline", "Case manager", "Active"])
-    for row in conn.execute("SELECT username, full_name, role, discipline_id, is_case_manager, active FROM user "
-                            "ORDER BY full_name"):
+    for row in conn.execute(
+        "SELECT username, full_name, role, discipline_id, is_case_manager, active FROM user ORDER BY full_name"
+    ):
         ws.append([*row[:4], bool(row[4]), bool(row[5])])
     ws = wb.create_sheet("Measurements")
-    ws.append(["Patient ID", "Instrument", "Measure", "Taken at", "Total", "Band", "Safety item positive",
-               *(f"Item {n}" for n in range(1, ITEMS + 1)), "Entered by", "Source", "Note"])
+    ws.append(
+        [
+            "Patient ID",
+            "Instrument",
+            "Measure",
+            "Taken at",
+            "Total",
+            "Band",
+            "Safety item positive",
+            *(f"Item {n}" for n in range(1, ITEMS + 1)),
+            "Entered by",
+            "Source",
+            "Note",
+        ]
+    )
     from teamdash.clinical import instruments
 
     short = {i.id: i.short_name for i in instruments.library().values()}
@@ -187,8 +286,21 @@ def _child_export_plain(db_path: str, out: str) -> None:
         "SELECT patient_id, instrument, taken_at, responses, total, band, safety, entered_by_id, source, note "
         "FROM measurement ORDER BY patient_id, instrument, taken_at, id"
     ):
-        ws.append([clinic[pid], inst, short[inst], parse(taken_at), total, band, bool(safety),
-                   *(loads(responses) + blank)[:ITEMS], staff.get(entered_by), source, note])
+        ws.append(
+            [
+                clinic[pid],
+                inst,
+                short[inst],
+                parse(taken_at),
+                total,
+                band,
+                bool(safety),
+                *(loads(responses) + blank)[:ITEMS],
+                staff.get(entered_by),
+                source,
+                note,
+            ]
+        )
     wb.save(out)
 
 
@@ -217,14 +329,13 @@ def _run_child(kind: str, db_path: Path, out: Path) -> tuple[float, float, str]:
         "print(json.dumps({'maxrss_mb': b._high_water_mb()}))"
     )
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     watched, peak = psutil.Process(proc.pid), 0
     while proc.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):
             peak = max(peak, watched.memory_info().rss)
-        except psutil.Error:
-            pass
         time.sleep(0.05)
     seconds = time.perf_counter() - start
     out_text, err_text = proc.communicate()
@@ -248,8 +359,8 @@ def _fresh(template: Path) -> Path:
 
 def _import_ours(template: Path, path: Path) -> float:
     from teamdash.exchange import importing
-    from teamdash.storage import db
     from teamdash.services.auth import SYSTEM
+    from teamdash.storage import db
 
     copy = _fresh(template)
     db.connect(f"sqlite:///{copy}")
@@ -287,13 +398,15 @@ def _import_plain(template: Path, path: Path) -> float:
     ids = dict(conn.execute("SELECT clinic_id, id FROM patient"))
     now = NOW.strftime("%Y-%m-%d %H:%M:%S")
     conn.execute("BEGIN")
-    sql = ("INSERT INTO measurement (patient_id, instrument, taken_at, responses, total, band, safety, entered_at, "
-           "source, version) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'import', 1)")
+    sql = (
+        "INSERT INTO measurement (patient_id, instrument, taken_at, responses, total, band, safety, entered_at, "
+        "source, version) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 'import', 1)"
+    )
     batch = []
     dumps = json.dumps
     for row in _plain_rows(path):
         taken_at = row[2] if isinstance(row[2], str) else row[2].strftime("%Y-%m-%d %H:%M:%S")
-        batch.append((ids[row[0]], row[1], taken_at, dumps([v for v in row[5:5 + ITEMS]]), row[3], row[4], now))
+        batch.append((ids[row[0]], row[1], taken_at, dumps(list(row[5 : 5 + ITEMS])), row[3], row[4], now))
         if len(batch) == 5000:
             conn.executemany(sql, batch)
             batch = []
@@ -328,11 +441,19 @@ def run() -> None:
         plain_runs.append(_run_child("plain", db_path, plain_file))
     ours_s, ours_rss = min(r[0] for r in ours_runs), max(r[1] for r in ours_runs)
     plain_s, plain_rss = min(r[0] for r in plain_runs), max(r[1] for r in plain_runs)
-    compare(f"export {rows:,} measurements (long workbook)", _timing(ours_s), _timing(plain_s), target_ratio=1.2,
-            plain_label="bare openpyxl")
+    compare(
+        f"export {rows:,} measurements (long workbook)",
+        _timing(ours_s),
+        _timing(plain_s),
+        target_ratio=1.2,
+        plain_label="bare openpyxl",
+    )
     figure("  peak RSS, TeamDash export", f"{ours_rss:7.1f} MB  target < 150 MB: {'OK' if ours_rss < 150 else 'OVER'}")
     figure("  peak RSS, bare openpyxl loop", f"{plain_rss:7.1f} MB")
-    figure("  file sizes", f"TeamDash {ours_file.stat().st_size / 2**20:.1f} MB, bare {plain_file.stat().st_size / 2**20:.1f} MB")
+    figure(
+        "  file sizes",
+        f"TeamDash {ours_file.stat().st_size / 2**20:.1f} MB, bare {plain_file.stat().st_size / 2**20:.1f} MB",
+    )
     figure("  throughput", f"{rows / ours_s:,.0f} rows/s")
 
     template, xlsx, csv_path = import_fixtures()
@@ -342,5 +463,10 @@ def run() -> None:
             ours_runs.append(_import_ours(template, path))
             plain_runs.append(_import_plain(template, path))
         ours, plain = min(ours_runs), min(plain_runs)
-        compare(f"import {IMPORT_ROWS:,} measurement rows from .{label}", _timing(ours), _timing(plain),
-                target_ratio=2.0, plain_label="read + sqlite3")
+        compare(
+            f"import {IMPORT_ROWS:,} measurement rows from .{label}",
+            _timing(ours),
+            _timing(plain),
+            target_ratio=2.0,
+            plain_label="read + sqlite3",
+        )

@@ -17,10 +17,10 @@ from pathlib import Path
 from benchmarks.common import absolute, compare, figure, measure
 from teamdash import demo
 from teamdash.services import chart, measurements, patients
-from teamdash.storage import db
 from teamdash.services.auth import SYSTEM
-from teamdash.storage.models import Measurement, Patient
 from teamdash.services.patients import PatientQuery
+from teamdash.storage import db
+from teamdash.storage.models import Measurement, Patient
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 TODAY = dt.date(2026, 11, 27)
@@ -37,7 +37,9 @@ def demo_database(patients_count: int) -> Path:
         db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
         Path(f"{path}.part").rename(path)
-        figure(f"demo clinic generated ({patients_count} patients)", f"{(dt.datetime.now() - start).total_seconds():.1f} s")
+        figure(
+            f"demo clinic generated ({patients_count} patients)", f"{(dt.datetime.now() - start).total_seconds():.1f} s"
+        )
     return path
 
 
@@ -49,11 +51,23 @@ def _measurement_rows(count: int, patient_ids: list[int]) -> list[tuple]:
     for i in range(count):
         items = [rng.randint(0, 3) for _ in range(9)]
         total = sum(items)
-        rows.append((
-            patient_ids[i % len(patient_ids)], "phq9", base + dt.timedelta(minutes=i), items, float(total),
-            "Moderate", 2, {"subscales": {}, "components": {}, "derived": {}, "missing_items": [], "flags": []},
-            False, None, now, None, "import",
-        ))
+        rows.append(
+            (
+                patient_ids[i % len(patient_ids)],
+                "phq9",
+                base + dt.timedelta(minutes=i),
+                items,
+                float(total),
+                "Moderate",
+                2,
+                {"subscales": {}, "components": {}, "derived": {}, "missing_items": [], "flags": []},
+                False,
+                None,
+                now,
+                None,
+                "import",
+            )
+        )
     return rows
 
 
@@ -63,10 +77,19 @@ def bench_bulk_insert(count: int = 100_000) -> None:
         for path in (plain_file, ours_file):  # same schema in both files; ours stays open
             db.connect(f"sqlite:///{path}")
         with db.database.atomic():
-            Patient.insert_many([
-                dict(clinic_id=f"B-{i}", given_name="B", family_name=f"Bench{i}", date_of_birth=dt.date(1970, 1, 1),
-                     referral_date=dt.date(2025, 1, 1), episode_start=dt.date(2025, 1, 1)) for i in range(1000)
-            ]).execute()
+            Patient.insert_many(
+                [
+                    {
+                        "clinic_id": f"B-{i}",
+                        "given_name": "B",
+                        "family_name": f"Bench{i}",
+                        "date_of_birth": dt.date(1970, 1, 1),
+                        "referral_date": dt.date(2025, 1, 1),
+                        "episode_start": dt.date(2025, 1, 1),
+                    }
+                    for i in range(1000)
+                ]
+            ).execute()
         ids = [pid for (pid,) in Patient.select(Patient.id).tuples()]
         rows = _measurement_rows(count, ids)
 
@@ -89,11 +112,27 @@ def bench_bulk_insert(count: int = 100_000) -> None:
 
         def plain():
             plain_conn.execute("BEGIN")
-            plain_conn.executemany(sql, [
-                (p, inst, t.isoformat(" "), json.dumps(r, separators=(",", ":"), sort_keys=True), tot, band, sev,
-                 json.dumps(det, separators=(",", ":"), sort_keys=True), int(safe), by, at.isoformat(" "), note, src)
-                for p, inst, t, r, tot, band, sev, det, safe, by, at, note, src in rows
-            ])
+            plain_conn.executemany(
+                sql,
+                [
+                    (
+                        p,
+                        inst,
+                        t.isoformat(" "),
+                        json.dumps(r, separators=(",", ":"), sort_keys=True),
+                        tot,
+                        band,
+                        sev,
+                        json.dumps(det, separators=(",", ":"), sort_keys=True),
+                        int(safe),
+                        by,
+                        at.isoformat(" "),
+                        note,
+                        src,
+                    )
+                    for p, inst, t, r, tot, band, sev, det, safe, by, at, note, src in rows
+                ],
+            )
             plain_conn.execute("COMMIT")
 
         def clear():
@@ -111,8 +150,12 @@ def bench_list_and_record(patients_count: int = 10_000) -> None:
     path = demo_database(patients_count)
     db.connect(f"sqlite:///{path}")
     query = PatientQuery(limit=100, sort="name", today=TODAY)
-    select_sql, params = patients._filtered(query, TODAY, list(patients.LIST_COLUMNS)).order_by(
-        *patients._sort_columns(query, TODAY)).limit(101).sql()
+    select_sql, params = (
+        patients._filtered(query, TODAY, list(patients.LIST_COLUMNS))
+        .order_by(*patients._sort_columns(query, TODAY))
+        .limit(101)
+        .sql()
+    )
     raw = sqlite3.connect(path)
 
     def plain_page():
@@ -136,8 +179,12 @@ def bench_list_and_record(patients_count: int = 10_000) -> None:
     full = measure(lambda: [chart.get_record(SYSTEM, pid, today=TODAY) for pid in sample], repeat=3)
     per_record = type(full)(full.best / len(sample), full.median / len(sample))
     rows = sum(len(chart.get_record(SYSTEM, pid, today=TODAY).measurements) for pid in sample) / len(sample)
-    absolute(f"one patient's full record at {patients_count:,}", per_record, target_ms=5,
-             note=f"(mean of {len(sample)} patients, ~{rows:.0f} measurements each)")
+    absolute(
+        f"one patient's full record at {patients_count:,}",
+        per_record,
+        target_ms=5,
+        note=f"(mean of {len(sample)} patients, ~{rows:.0f} measurements each)",
+    )
     raw.close()
     db.close()
 

@@ -43,8 +43,8 @@ def demo_db(patients: int) -> Path:
     path = CACHE / f"demo-{patients}-{DEMO_TODAY}.sqlite3"
     if not path.exists():
         from teamdash import demo
-        from teamdash.storage import db
         from teamdash.services.auth import SYSTEM
+        from teamdash.storage import db
 
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -80,10 +80,15 @@ def scaled_db(source: Path, copies: int) -> Path:
     with con:
         con.execute("INSERT INTO user SELECT * FROM src.user")
         for k in range(copies):
-            values = [f"id + {k * offset}" if c == "id" else (f"clinic_id || '-{k}'" if c == "clinic_id" and k else c) for c in patient_cols]
+            values = [
+                f"id + {k * offset}" if c == "id" else (f"clinic_id || '-{k}'" if c == "clinic_id" and k else c)
+                for c in patient_cols
+            ]
             con.execute(f"INSERT INTO patient ({', '.join(patient_cols)}) SELECT {', '.join(values)} FROM src.patient")
             values = [f"patient_id + {k * offset}" if c == "patient_id" else c for c in summary_cols]
-            con.execute(f"INSERT INTO patient_summary ({', '.join(summary_cols)}) SELECT {', '.join(values)} FROM src.patient_summary")
+            con.execute(
+                f"INSERT INTO patient_summary ({', '.join(summary_cols)}) SELECT {', '.join(values)} FROM src.patient_summary"
+            )
     con.execute("ANALYZE")
     con.close()
     partial.rename(path)
@@ -144,7 +149,10 @@ def _run_child(code: str, db_path: Path | None = None) -> dict[str, float]:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
-    return {k: float(v) for k, v in (line.split() for line in done.stdout.splitlines() if line.split()[0] in ("painted", "patient"))}
+    return {
+        k: float(v)
+        for k, v in (line.split() for line in done.stdout.splitlines() if line.split()[0] in ("painted", "patient"))
+    }
 
 
 def _best(samples: list[float]) -> Timing:
@@ -161,9 +169,15 @@ def cold_start(db_path: Path, runs: int = 7) -> None:
         full.append(ours["patient"])
     b, f, p = _best(bare), _best(first), _best(full)
     compare("cold start: first painted window (60-patient demo)", f, b, plain_label="bare PySide6")
-    figure("  beyond the bare window", f"{(f.best - b.best) * 1000:.0f} ms (target <= 600 ms: {'OK' if f.best - b.best <= 0.6 else 'OVER'})")
+    figure(
+        "  beyond the bare window",
+        f"{(f.best - b.best) * 1000:.0f} ms (target <= 600 ms: {'OK' if f.best - b.best <= 0.6 else 'OVER'})",
+    )
     compare("cold start: list + first patient's timelines drawn", p, b, plain_label="bare PySide6")
-    figure("  beyond the bare window", f"{(p.best - b.best) * 1000:.0f} ms (target <= 600 ms: {'OK' if p.best - b.best <= 0.6 else 'OVER'})")
+    figure(
+        "  beyond the bare window",
+        f"{(p.best - b.best) * 1000:.0f} ms (target <= 600 ms: {'OK' if p.best - b.best <= 0.6 else 'OVER'})",
+    )
 
 
 # --- in-process: list and patient switch ---------------------------------------------------------
@@ -179,8 +193,12 @@ def _context(tmp: Path):
     from ui.jobs import JobRunner
 
     clock.set_clock(clock.FixedClock(DEMO_TODAY))  # the cached demo clinic's day
-    return AppContext(actor=SYSTEM, jobs=JobRunner(), changes=ChangeBus(),
-                      settings=QSettings(str(tmp / "bench.ini"), QSettings.Format.IniFormat))
+    return AppContext(
+        actor=SYSTEM,
+        jobs=JobRunner(),
+        changes=ChangeBus(),
+        settings=QSettings(str(tmp / "bench.ini"), QSettings.Format.IniFormat),
+    )
 
 
 def _wait(signal, start) -> None:
@@ -205,8 +223,8 @@ def list_figures(db_path: Path, label: str, search_ms: float, sort_ms: float) ->
     from PySide6.QtWidgets import QApplication
 
     from teamdash.services import patients
-    from teamdash.storage import db
     from teamdash.services.patients import PatientQuery
+    from teamdash.storage import db
     from ui import patient_list
     from ui.patient_list import COLUMN_KEYS, PatientListPanel
 
@@ -232,14 +250,20 @@ def list_figures(db_path: Path, label: str, search_ms: float, sort_ms: float) ->
 
         ours, plain = [], []
         for term in SEARCHES:
-            ours.append(measure(lambda: search(term), setup=clear))
-            query = PatientQuery(search=term, status="active", sort="flags", limit=patient_list.FIRST_PAGE, today=DEMO_TODAY)
-            plain.append(measure(lambda: patients.list_patients(context.actor, query)))
+            ours.append(measure(lambda term=term: search(term), setup=clear))
+            query = PatientQuery(
+                search=term, status="active", sort="flags", limit=patient_list.FIRST_PAGE, today=DEMO_TODAY
+            )
+            plain.append(measure(lambda query=query: patients.list_patients(context.actor, query)))
         for term, t, p in zip(SEARCHES, ours, plain):
             compare(f"search {term!r} -> list updated ({label})", t, p, plain_label="service")
         worst = max(ours, key=lambda t: t.best)
-        absolute(f"search keystroke -> list updated ({label}), slowest term", worst, target_ms=search_ms,
-                 note=f"{total:,} active patients; plus the {patient_list.SEARCH_DEBOUNCE_MS} ms debounce by design")
+        absolute(
+            f"search keystroke -> list updated ({label}), slowest term",
+            worst,
+            target_ms=search_ms,
+            note=f"{total:,} active patients; plus the {patient_list.SEARCH_DEBOUNCE_MS} ms debounce by design",
+        )
 
         sorts = []
         for key, descending in SORTS:
@@ -257,7 +281,9 @@ def list_figures(db_path: Path, label: str, search_ms: float, sort_ms: float) ->
 
             sorts.append((key, measure(sort, setup=reset)))
         worst_key, worst_sort = max(sorts, key=lambda s: s[1].best)
-        absolute(f"sort -> list updated ({label}), slowest key", worst_sort, target_ms=sort_ms, note=f"slowest: {worst_key}")
+        absolute(
+            f"sort -> list updated ({label}), slowest key", worst_sort, target_ms=sort_ms, note=f"slowest: {worst_key}"
+        )
         figure("  each key (best ms)", ", ".join(f"{k} {t.ms:.1f}" for k, t in sorts))
         panel.close()
         context.jobs.wait()
@@ -268,8 +294,8 @@ def switch_figures(db_path: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from teamdash.services import chart, patients, timelines
-    from teamdash.storage import db
     from teamdash.services.patients import PatientQuery
+    from teamdash.storage import db
     from ui.main_window import MainWindow
     from ui.timeline import TimelineView
 
@@ -282,7 +308,10 @@ def switch_figures(db_path: Path) -> None:
         window.show()
         _wait(window.ready, window.start)
         _settle(app, context)
-        ids = [r.id for r in patients.list_patients(context.actor, PatientQuery(sort="name", limit=40, today=DEMO_TODAY)).rows]
+        ids = [
+            r.id
+            for r in patients.list_patients(context.actor, PatientQuery(sort="name", limit=40, today=DEMO_TODAY)).rows
+        ]
         cycle = itertools.cycle(ids)
         view = window.patient_view
         cpu = {"fill": [], "paint": []}
@@ -303,11 +332,17 @@ def switch_figures(db_path: Path) -> None:
 
         total = measure(switch, repeat=30)
         plots = len(view.timeline.shown_series())
-        absolute("patient switch -> header, cards, timelines painted", total, target_ms=25,
-                 note=f"10k clinic, {plots} plots (key measures), 1600x1000")
-        figure("  GUI thread CPU: fill widgets / layout + paint",
-               f"{min(cpu['fill']) * 1000:.1f} / {min(cpu['paint']) * 1000:.1f} ms best, "
-               f"{statistics.median(cpu['fill']) * 1000:.1f} / {statistics.median(cpu['paint']) * 1000:.1f} ms median")
+        absolute(
+            "patient switch -> header, cards, timelines painted",
+            total,
+            target_ms=25,
+            note=f"10k clinic, {plots} plots (key measures), 1600x1000",
+        )
+        figure(
+            "  GUI thread CPU: fill widgets / layout + paint",
+            f"{min(cpu['fill']) * 1000:.1f} / {min(cpu['paint']) * 1000:.1f} ms best, "
+            f"{statistics.median(cpu['fill']) * 1000:.1f} / {statistics.median(cpu['paint']) * 1000:.1f} ms median",
+        )
         fetch = measure(lambda: chart.get_record(context.actor, next(cycle), today=DEMO_TODAY), repeat=20)
         figure("  read the record (database thread)", f"{fetch.ms:.1f} ms best, {fetch.median * 1000:.1f} ms median")
         records = [chart.get_record(context.actor, i, today=DEMO_TODAY) for i in ids[:20]]

@@ -32,7 +32,9 @@ def measure(fn: Callable[[], object], *, repeat: int = 5, setup: Callable[[], ob
     return Timing(min(times), statistics.median(times))
 
 
-def compare(name: str, ours: Timing, plain: Timing, *, target_ratio: float | None = None, plain_label: str = "plain") -> float:
+def compare(
+    name: str, ours: Timing, plain: Timing, *, target_ratio: float | None = None, plain_label: str = "plain"
+) -> float:
     ratio = ours.best / plain.best if plain.best else float("inf")
     verdict = ""
     if target_ratio is not None:
@@ -42,8 +44,12 @@ def compare(name: str, ours: Timing, plain: Timing, *, target_ratio: float | Non
 
 
 def absolute(name: str, ours: Timing, *, target_ms: float | None = None, note: str = "") -> None:
-    verdict = f"  target <= {target_ms:g} ms: {'OK' if ours.ms <= target_ms else 'OVER'}" if target_ms is not None else ""
-    print(f"{name:<52} best {ours.ms:9.2f} ms   median {ours.median * 1000:9.2f} ms{verdict}{('  ' + note) if note else ''}")
+    verdict = (
+        f"  target <= {target_ms:g} ms: {'OK' if ours.ms <= target_ms else 'OVER'}" if target_ms is not None else ""
+    )
+    print(
+        f"{name:<52} best {ours.ms:9.2f} ms   median {ours.median * 1000:9.2f} ms{verdict}{('  ' + note) if note else ''}"
+    )
 
 
 def figure(name: str, value: str) -> None:

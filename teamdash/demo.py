@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 from teamdash import clock
 from teamdash.clinical import instruments
+from teamdash.errors import Cancelled, ValidationError
 from teamdash.services import audit, auth, list_summary, measurements, row_ops
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
-from teamdash.errors import Cancelled, ValidationError
 from teamdash.storage.models import (
     ActionItem,
     CheckIn,
@@ -63,13 +63,66 @@ STAFF = (
 )
 
 GIVEN = (
-    "Alex", "Blair", "Charlie", "Dana", "Eden", "Finley", "Gale", "Harper", "Indy", "Jesse", "Kai", "Lane",
-    "Milan", "Noel", "Oakley", "Parker", "Reese", "Sage", "Tatum", "Val", "Wren", "Yael", "Zion", "Ariel",
-    "Brook", "Cameron", "Drew", "Ellis", "Frankie", "Hollis", "Jamie", "Kerry", "Lou", "Marley", "Nico", "Robin",
+    "Alex",
+    "Blair",
+    "Charlie",
+    "Dana",
+    "Eden",
+    "Finley",
+    "Gale",
+    "Harper",
+    "Indy",
+    "Jesse",
+    "Kai",
+    "Lane",
+    "Milan",
+    "Noel",
+    "Oakley",
+    "Parker",
+    "Reese",
+    "Sage",
+    "Tatum",
+    "Val",
+    "Wren",
+    "Yael",
+    "Zion",
+    "Ariel",
+    "Brook",
+    "Cameron",
+    "Drew",
+    "Ellis",
+    "Frankie",
+    "Hollis",
+    "Jamie",
+    "Kerry",
+    "Lou",
+    "Marley",
+    "Nico",
+    "Robin",
 )
 SURNAME_HEAD = (
-    "Bramble", "Cinder", "Dapple", "Ember", "Fennel", "Gorse", "Hazel", "Ivy", "Juniper", "Kestrel", "Larch",
-    "Moss", "Nettle", "Otter", "Pebble", "Quince", "Rowan", "Sorrel", "Teasel", "Umber", "Vetch", "Willow",
+    "Bramble",
+    "Cinder",
+    "Dapple",
+    "Ember",
+    "Fennel",
+    "Gorse",
+    "Hazel",
+    "Ivy",
+    "Juniper",
+    "Kestrel",
+    "Larch",
+    "Moss",
+    "Nettle",
+    "Otter",
+    "Pebble",
+    "Quince",
+    "Rowan",
+    "Sorrel",
+    "Teasel",
+    "Umber",
+    "Vetch",
+    "Willow",
 )
 SURNAME_TAIL = ("cott", "fell", "wick", "thorpe", "combe", "ridge", "brook", "stead", "holm", "mere", "by", "worth")
 
@@ -82,8 +135,22 @@ TRAJECTORIES = (
     ("dropout", 0.13),
 )
 
-CHECKIN_SET = ("odi", "phq9", "gad7", "pcs", "tsk11", "pseq", "isi", "psqi", "cpaq8", "wpai", "six_minute_walk",
-               "chair_stand_30s", "bmi", "waist")
+CHECKIN_SET = (
+    "odi",
+    "phq9",
+    "gad7",
+    "pcs",
+    "tsk11",
+    "pseq",
+    "isi",
+    "psqi",
+    "cpaq8",
+    "wpai",
+    "six_minute_walk",
+    "chair_stand_30s",
+    "bmi",
+    "waist",
+)
 BASELINE_ONLY = ("startback",)
 
 NARRATIVES = {
@@ -131,8 +198,8 @@ def _severity_curve(kind: str, rng: random.Random, weeks: int) -> Callable[[floa
         return lambda w: settle + (start - settle) * math.exp(-0.3 * w)
     if kind == "relapse":
         turn = rng.uniform(0.45, 0.7) * weeks
-        return lambda w: (floor + (start - floor) * math.exp(-rate * w)) + (
-            0.0 if w < turn else min(0.4, 0.12 * (w - turn))
+        return lambda w: (
+            (floor + (start - floor) * math.exp(-rate * w)) + (0.0 if w < turn else min(0.4, 0.12 * (w - turn)))
         )
     # drop-out: some early change, then gone
     return lambda w: start - 0.05 * min(w, 4) / 4
@@ -196,8 +263,19 @@ def _psqi(badness: float, rng: random.Random) -> list:
 
     disturbances = [level() for _ in range(9)]  # 5a–5i
     # Q1–Q4, Q5a–Q5i, Q5j (other reason: none), Q6–Q9.
-    return [bed.strftime("%H:%M"), latency, wake.strftime("%H:%M"), hours_asleep, *disturbances, None,
-            level(), level(), level(), level(), None]  # Q10 (bed partner) is not scored
+    return [
+        bed.strftime("%H:%M"),
+        latency,
+        wake.strftime("%H:%M"),
+        hours_asleep,
+        *disturbances,
+        None,
+        level(),
+        level(),
+        level(),
+        level(),
+        None,
+    ]  # Q10 (bed partner) is not scored
 
 
 # --- one patient -----------------------------------------------------------------------
@@ -244,8 +322,9 @@ def _patient_values(i: int, rng: random.Random, today: dt.date, managers: list[i
 class _PatientBuilder:
     """Generates one patient's clinical rows into ``rows``."""
 
-    def __init__(self, pid: int, person: dict, rng: random.Random, today: dt.date, staff: dict, rows: _Rows,
-                 safety: str | None):
+    def __init__(
+        self, pid: int, person: dict, rng: random.Random, today: dt.date, staff: dict, rows: _Rows, safety: str | None
+    ):
         self.pid, self.p, self.rng, self.today, self.staff, self.rows = pid, person, rng, today, staff, rows
         self.safety = safety  # None | "open" | "acknowledged"
         self.start: dt.date = person["programme_start"]
@@ -266,7 +345,9 @@ class _PatientBuilder:
             return
         level = self.curve(max(0.0, week)) if badness is None else badness
         definition = instruments.get(instrument_id)
-        responses = _special_responses(instrument_id, level, self.rng, self.p) or _responses(definition, level, self.rng)
+        responses = _special_responses(instrument_id, level, self.rng, self.p) or _responses(
+            definition, level, self.rng
+        )
         if instrument_id == "phq9":
             # Item 9 stays 0 except for the safety patients, positive at intake and first review.
             responses[8] = 1 if self.safety and week <= 6 else 0
@@ -274,10 +355,15 @@ class _PatientBuilder:
             return  # today's appointment may not have happened yet (responses drawn all the same: same clinic)
         self.rows.add(
             "measurement",
-            measurements.scored_row(self.pid, instrument_id,
-                                    measurements.encoded_scored_columns(instrument_id, tuple(responses)), taken_at,
-                                    entered_by=self.staff.get(definition.discipline), entered_at=self.entered_at,
-                                    source="demo"),
+            measurements.scored_row(
+                self.pid,
+                instrument_id,
+                measurements.encoded_scored_columns(instrument_id, tuple(responses)),
+                taken_at,
+                entered_by=self.staff.get(definition.discipline),
+                entered_at=self.entered_at,
+                source="demo",
+            ),
         )
 
     def build(self) -> None:
@@ -300,8 +386,13 @@ class _PatientBuilder:
             self.measure("nrs_pain", self.end_week, hour=15)
 
     def _sessions(self) -> None:
-        plan = (("pt", 1, "Graded activity"), ("psychology", 2, "CBT individual"), ("nutrition", 4, "Individual consultation"),
-                ("sleep", 2, "CBT-I individual"), ("social", 4, "Individual"))
+        plan = (
+            ("pt", 1, "Graded activity"),
+            ("psychology", 2, "CBT individual"),
+            ("nutrition", 4, "Individual consultation"),
+            ("sleep", 2, "CBT-I individual"),
+            ("social", 4, "Individual"),
+        )
         dropout = self.p["kind"] == "dropout"
         for discipline, every, kind in plan:
             if discipline in ("nutrition", "sleep") and self.rng.random() < 0.35:
@@ -316,18 +407,34 @@ class _PatientBuilder:
                 if held.date() >= self.today:
                     attendance = "scheduled"  # a booking: not yet held
                 minutes = 45 if attendance == "attended" else 0
-                self.rows.add("session", (self.pid, discipline, held, self.staff.get(discipline), kind, minutes, attendance, None))
+                self.rows.add(
+                    "session", (self.pid, discipline, held, self.staff.get(discipline), kind, minutes, attendance, None)
+                )
 
     def _checkins_goals_actions(self) -> None:
         rng, number = self.rng, 0
         held = self.start + dt.timedelta(weeks=rng.choice((4, 5, 6)))
         managers = [self.p["case_manager"], self.staff["pt"], self.staff["psychology"]]
         last = None
-        while held <= self.today and (self.p["kind"] != "dropout" or held <= self.start + dt.timedelta(weeks=self.end_week + 2)):
+        while held <= self.today and (
+            self.p["kind"] != "dropout" or held <= self.start + dt.timedelta(weeks=self.end_week + 2)
+        ):
             number += 1
-            attendees = [{"user_id": u, "name": self.staff["names"][u], "discipline": self.staff["disc_of"][u]} for u in managers]
-            self.rows.add("checkin", (self.pid, held, attendees, NARRATIVES[self.p["kind"]], None, self.p["case_manager"],
-                                      dt.datetime.combine(held, dt.time(13, 0))))
+            attendees = [
+                {"user_id": u, "name": self.staff["names"][u], "discipline": self.staff["disc_of"][u]} for u in managers
+            ]
+            self.rows.add(
+                "checkin",
+                (
+                    self.pid,
+                    held,
+                    attendees,
+                    NARRATIVES[self.p["kind"]],
+                    None,
+                    self.p["case_manager"],
+                    dt.datetime.combine(held, dt.time(13, 0)),
+                ),
+            )
             last = held
             held = held + dt.timedelta(weeks=rng.choice((4, 5, 6)))
         self.p["next_checkin"] = (last or self.start) + dt.timedelta(weeks=5 if rng.random() < 0.8 else 3)
@@ -338,7 +445,14 @@ class _PatientBuilder:
         rng, start = self.rng, self.start
         base_walk = round(self.p["walk_capacity"] * (1.05 - 0.55 * self.curve(0)))
         goals = [
-            ("pt", "Walk 30 minutes on level ground without stopping", "six_minute_walk", base_walk, base_walk + 90, 16),
+            (
+                "pt",
+                "Walk 30 minutes on level ground without stopping",
+                "six_minute_walk",
+                base_walk,
+                base_walk + 90,
+                16,
+            ),
             ("psychology", "Use the flare plan within a day of a setback", None, None, None, 12),
             ("sleep", "Fall asleep within 30 minutes on most nights", "isi", None, None, 10),
             ("social", "Return to work at 20 hours a week", None, None, None, 20),
@@ -350,14 +464,21 @@ class _PatientBuilder:
             progress_share = 1 - self.curve(self.end_week) / max(self.curve(0), 0.01)
             status = "active"
             if due < self.today:  # reviewed at the check-in after its due date, mostly
-                status = ("achieved" if progress_share > 0.5 else "partly_achieved" if progress_share > 0.2
-                          else "not_achieved")
+                status = (
+                    "achieved"
+                    if progress_share > 0.5
+                    else "partly_achieved"
+                    if progress_share > 0.2
+                    else "not_achieved"
+                )
                 if self.p["kind"] == "dropout":
                     status = "discontinued"
                 elif rng.random() < 0.08:
                     status = "active"  # not yet reviewed: the team sees it flagged
             manual = None if instrument_id else int(max(0, min(100, 100 * progress_share * 1.6)))
-            self.rows.add("goal", (self.pid, discipline, text, instrument_id, baseline, target, start, due, status, manual))
+            self.rows.add(
+                "goal", (self.pid, discipline, text, instrument_id, baseline, target, start, due, status, manual)
+            )
 
     def _plans(self) -> None:
         rng, start = self.rng, self.start
@@ -366,18 +487,44 @@ class _PatientBuilder:
         weeks = []
         for w in range(plan_weeks):
             planned = min(45.0, level + 5 * w)
-            achieved = round(planned * rng.uniform(0.7, 1.05)) if self.p["kind"] != "plateau" or w < 4 else round(planned * 0.6)
+            achieved = (
+                round(planned * rng.uniform(0.7, 1.05))
+                if self.p["kind"] != "plateau" or w < 4
+                else round(planned * 0.6)
+            )
             weeks.append((start + dt.timedelta(weeks=w), planned, achieved, rng.randint(50, 100), None))
         # The current level is what the patient manages now: the last logged week's
         # (it was once baseline + 4 a week, which ran past the 45-minute target).
         current = float(weeks[-1][2]) if weeks else level
-        self.rows.add("graded_plan", (self.pid, "Walking", "minutes", level, current, 45.0, 5.0, start,
-                                      "active" if self.p["kind"] != "dropout" else "paused"))
+        self.rows.add(
+            "graded_plan",
+            (
+                self.pid,
+                "Walking",
+                "minutes",
+                level,
+                current,
+                45.0,
+                5.0,
+                start,
+                "active" if self.p["kind"] != "dropout" else "paused",
+            ),
+        )
         self.rows.add("graded_weeks", weeks)
         modules_done = min(8, self.end_week // 2)
         practice = [(start + dt.timedelta(weeks=w), rng.randint(30, 150)) for w in range(min(self.end_week, 8))]
-        self.rows.add("course", (self.pid, "CBT for persistent pain", 8, modules_done, start,
-                                 "completed" if modules_done == 8 else "active", practice))
+        self.rows.add(
+            "course",
+            (
+                self.pid,
+                "CBT for persistent pain",
+                8,
+                modules_done,
+                start,
+                "completed" if modules_done == 8 else "active",
+                practice,
+            ),
+        )
         self._plan_items()
         self._contacts_and_rtw()
         self._flares()
@@ -397,8 +544,19 @@ class _PatientBuilder:
         for discipline, category, text in items:
             if rng.random() < 0.55:
                 status = rng.choice(("planned", "in_progress", "in_progress", "done"))
-                self.rows.add("plan_item", (self.pid, discipline, category, text, status, rng.choice((None, 60, 80, 100)),
-                                            start + dt.timedelta(days=rng.randint(0, 21)), min(self.today, start + dt.timedelta(weeks=3))))
+                self.rows.add(
+                    "plan_item",
+                    (
+                        self.pid,
+                        discipline,
+                        category,
+                        text,
+                        status,
+                        rng.choice((None, 60, 80, 100)),
+                        start + dt.timedelta(days=rng.randint(0, 21)),
+                        min(self.today, start + dt.timedelta(weeks=3)),
+                    ),
+                )
 
     def _contacts_and_rtw(self) -> None:
         rng = self.rng
@@ -422,8 +580,17 @@ class _PatientBuilder:
         for _ in range(count):
             day = self.start + dt.timedelta(days=rng.randint(7, max(8, self.end_week * 7)))
             if day <= self.today:
-                self.rows.add("flare", (self.pid, day, rng.randint(5, 9), rng.choice(("Long car journey", "Gardening", "Stress at work", "Poor sleep")),
-                                        rng.choice(("Pacing and heat", "Breathing exercises", "Short walks", "Flare plan")), rng.randint(1, 10)))
+                self.rows.add(
+                    "flare",
+                    (
+                        self.pid,
+                        day,
+                        rng.randint(5, 9),
+                        rng.choice(("Long car journey", "Gardening", "Stress at work", "Poor sleep")),
+                        rng.choice(("Pacing and heat", "Breathing exercises", "Short walks", "Flare plan")),
+                        rng.randint(1, 10),
+                    ),
+                )
 
     def _sleep_diary(self) -> None:
         if self.rng.random() > 0.5:
@@ -436,7 +603,9 @@ class _PatientBuilder:
             sol = int(10 + 50 * badness * self.rng.random())
             waso = int(5 + 60 * badness * self.rng.random())
             wake = bed + dt.timedelta(hours=7.5, minutes=self.rng.randint(-30, 30))
-            self.rows.add("night", (self.pid, night, bed, sol, self.rng.randint(0, 4), waso, wake, self.rng.randint(1, 5)))
+            self.rows.add(
+                "night", (self.pid, night, bed, sol, self.rng.randint(0, 4), waso, wake, self.rng.randint(1, 5))
+            )
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -445,7 +614,9 @@ class _PatientBuilder:
 def _create_staff() -> dict:
     ids, names, disc_of, by_discipline = [], {}, {}, {}
     for username, full_name, discipline, role, manager in STAFF:
-        user = User.create(username=username, full_name=full_name, discipline=discipline, role=role, is_case_manager=manager)
+        user = User.create(
+            username=username, full_name=full_name, discipline=discipline, role=role, is_case_manager=manager
+        )
         ids.append(user.id)
         names[user.id] = full_name
         disc_of[user.id] = discipline
@@ -454,9 +625,15 @@ def _create_staff() -> dict:
     return {**by_discipline, "names": names, "disc_of": disc_of, "managers": [i for i, s in zip(ids, STAFF) if s[4]]}
 
 
-def generate(actor: Actor, *, patients: int = 60, seed: int = 2026, today: dt.date | None = None,
-             progress: Callable[[int, int], None] | None = None,
-             cancelled: Callable[[], bool] | None = None) -> DemoReport:
+def generate(
+    actor: Actor,
+    *,
+    patients: int = 60,
+    seed: int = 2026,
+    today: dt.date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> DemoReport:
     """Fill an empty database with a demo clinic of ``patients`` patients."""
     auth.require(actor, "write_patient")
     if not 1 <= patients <= MAX_PATIENTS:
@@ -466,7 +643,8 @@ def generate(actor: Actor, *, patients: int = 60, seed: int = 2026, today: dt.da
         if Patient.select().exists() or User.select().exists():
             raise ValidationError(
                 "the database already holds patients or staff; the demo clinic goes into an empty database "
-                "(use --db sqlite:///demo.sqlite3 for a new file)", field="database"
+                "(use --db sqlite:///demo.sqlite3 for a new file)",
+                field="database",
             )
         staff = _create_staff()
         report = DemoReport(staff=len(STAFF))
@@ -491,8 +669,21 @@ def _safety_for(i: int) -> str | None:
     return None
 
 
-PATIENT_COLUMNS = ("clinic_id", "given_name", "family_name", "date_of_birth", "sex", "referral_date", "programme_start",
-                   "episode_start", "case_manager", "research_consent", "status", "status_changed_on", "next_checkin")
+PATIENT_COLUMNS = (
+    "clinic_id",
+    "given_name",
+    "family_name",
+    "date_of_birth",
+    "sex",
+    "referral_date",
+    "programme_start",
+    "episode_start",
+    "case_manager",
+    "research_consent",
+    "status",
+    "status_changed_on",
+    "next_checkin",
+)
 
 
 CHUNK = 500
@@ -536,21 +727,30 @@ def _built_chunks(patients: int, seed: int, today: dt.date, staff: dict):
             yield r, future.result()
 
 
-def _write_chunk(indexes: range, built: tuple[list[dict], dict], today: dt.date, staff: dict, report: DemoReport) -> None:
+def _write_chunk(
+    indexes: range, built: tuple[list[dict], dict], today: dt.date, staff: dict, report: DemoReport
+) -> None:
     """Insert the chunk's patients, then every other row with the chunk-local key
     replaced by the patient's id."""
     people, tables = built
     rows = _Rows(tables)
     _insert(Patient, PATIENT_COLUMNS, [tuple(p[c] for c in PATIENT_COLUMNS) for p in people])
-    ids = dict(Patient.select(Patient.clinic_id, Patient.id).where(Patient.clinic_id.in_([p["clinic_id"] for p in people])).tuples())
+    ids = dict(
+        Patient.select(Patient.clinic_id, Patient.id)
+        .where(Patient.clinic_id.in_([p["clinic_id"] for p in people]))
+        .tuples()
+    )
     patient_ids = [ids[p["clinic_id"]] for p in people]
     for table, table_rows in rows.tables.items():
         if table != "graded_weeks":  # nested per plan, not keyed by patient
             rows.tables[table] = [(patient_ids[r[0]], *r[1:]) for r in table_rows]
     report.patients += len(people)
     report.measurements += measurements.insert_scored(rows.tables.get("measurement", []))
-    report.sessions += _insert(Session, ("patient", "discipline", "held_at", "clinician", "kind", "minutes", "attendance", "note"),
-                               rows.tables.get("session", []))
+    report.sessions += _insert(
+        Session,
+        ("patient", "discipline", "held_at", "clinician", "kind", "minutes", "attendance", "note"),
+        rows.tables.get("session", []),
+    )
     report.other_rows += _insert_rest(rows, staff, today, patient_ids)
     _acknowledge_safety(indexes, staff)
 
@@ -572,30 +772,97 @@ def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> int:
 def _ids_by_patient(model, patient_ids: list[int], *keys: str) -> dict[tuple, int]:
     """Ids of rows just bulk-inserted, by (patient, *keys): bulk inserts return none."""
     columns = [model.id, model.patient, *(getattr(model, k) for k in keys)]
-    return {tuple(rest): row_id for row_id, *rest in model.select(*columns).where(model.patient.in_(patient_ids)).tuples()}
+    return {
+        tuple(rest): row_id for row_id, *rest in model.select(*columns).where(model.patient.in_(patient_ids)).tuples()
+    }
 
 
 def _insert_rest(rows: _Rows, staff: dict, today: dt.date, patient_ids: list[int]) -> int:
     t = rows.tables
-    n = _insert(Goal, ("patient", "discipline", "text", "instrument", "baseline_value", "target_value", "set_on", "due_on", "status", "progress"), t.get("goal", []))
-    n += _insert(PlanItem, ("patient", "discipline", "category", "text", "status", "adherence_pct", "started_on", "updated_on"), t.get("plan_item", []))
-    n += _insert(SupportContact, ("patient", "name", "relationship", "involved_in_goals", "contact"), t.get("contact", []))
-    n += _insert(RtwPhase, ("patient", "phase", "started_on", "hours_per_week", "modified_duties", "employer_contact"), t.get("rtw", []))
-    n += _insert(Flare, ("patient", "started_on", "severity", "suspected_trigger", "what_helped", "days_to_recover"), t.get("flare", []))
+    n = _insert(
+        Goal,
+        (
+            "patient",
+            "discipline",
+            "text",
+            "instrument",
+            "baseline_value",
+            "target_value",
+            "set_on",
+            "due_on",
+            "status",
+            "progress",
+        ),
+        t.get("goal", []),
+    )
+    n += _insert(
+        PlanItem,
+        ("patient", "discipline", "category", "text", "status", "adherence_pct", "started_on", "updated_on"),
+        t.get("plan_item", []),
+    )
+    n += _insert(
+        SupportContact, ("patient", "name", "relationship", "involved_in_goals", "contact"), t.get("contact", [])
+    )
+    n += _insert(
+        RtwPhase,
+        ("patient", "phase", "started_on", "hours_per_week", "modified_duties", "employer_contact"),
+        t.get("rtw", []),
+    )
+    n += _insert(
+        Flare,
+        ("patient", "started_on", "severity", "suspected_trigger", "what_helped", "days_to_recover"),
+        t.get("flare", []),
+    )
     nights = [_night(r) for r in t.get("night", [])]
-    n += _insert(SleepDiaryNight, ("patient", "night_of", "bed_time", "lights_out", "sol_minutes", "awakenings", "waso_minutes",
-                                   "final_wake", "out_of_bed", "quality", "tib_minutes", "tst_minutes", "efficiency"), nights)
+    n += _insert(
+        SleepDiaryNight,
+        (
+            "patient",
+            "night_of",
+            "bed_time",
+            "lights_out",
+            "sol_minutes",
+            "awakenings",
+            "waso_minutes",
+            "final_wake",
+            "out_of_bed",
+            "quality",
+            "tib_minutes",
+            "tst_minutes",
+            "efficiency",
+        ),
+        nights,
+    )
     plans = t.get("graded_plan", [])
-    n += _insert(GradedActivityPlan, ("patient", "activity", "unit", "baseline_tolerance", "current_level", "target_level",
-                                      "weekly_increment", "started_on", "status"), plans)
+    n += _insert(
+        GradedActivityPlan,
+        (
+            "patient",
+            "activity",
+            "unit",
+            "baseline_tolerance",
+            "current_level",
+            "target_level",
+            "weekly_increment",
+            "started_on",
+            "status",
+        ),
+        plans,
+    )
     plan_ids = _ids_by_patient(GradedActivityPlan, patient_ids)
-    n += _insert(GradedActivityWeek, ("plan", "week_start", "planned_level", "achieved_level", "adherence_pct", "note"),
-                 [(plan_ids[(plan[0],)], *w) for plan, weeks in zip(plans, t.get("graded_weeks", [])) for w in weeks])
+    n += _insert(
+        GradedActivityWeek,
+        ("plan", "week_start", "planned_level", "achieved_level", "adherence_pct", "note"),
+        [(plan_ids[(plan[0],)], *w) for plan, weeks in zip(plans, t.get("graded_weeks", [])) for w in weeks],
+    )
     courses = t.get("course", [])
-    n += _insert(Course, ("patient", "kind", "modules_total", "modules_done", "started_on", "status"), [c[:-1] for c in courses])
+    n += _insert(
+        Course, ("patient", "kind", "modules_total", "modules_done", "started_on", "status"), [c[:-1] for c in courses]
+    )
     course_ids = _ids_by_patient(Course, patient_ids)
-    n += _insert(PracticeWeek, ("course", "week_start", "minutes"),
-                 [(course_ids[(c[0],)], *p) for c in courses for p in c[-1]])
+    n += _insert(
+        PracticeWeek, ("course", "week_start", "minutes"), [(course_ids[(c[0],)], *p) for c in courses for p in c[-1]]
+    )
     n += _insert_checkins(t.get("checkin", []), staff, today, patient_ids)
     return n
 
@@ -605,25 +872,46 @@ def _night(row: tuple) -> tuple:
     pid, night, bed, sol, awakenings, waso, wake, quality = row
     lights_out = bed + dt.timedelta(minutes=10)
     out_of_bed = wake + dt.timedelta(minutes=15)
-    responses = [bed.strftime("%H:%M"), lights_out.strftime("%H:%M"), sol, awakenings, waso,
-                 wake.strftime("%H:%M"), out_of_bed.strftime("%H:%M"), quality]
+    responses = [
+        bed.strftime("%H:%M"),
+        lights_out.strftime("%H:%M"),
+        sol,
+        awakenings,
+        waso,
+        wake.strftime("%H:%M"),
+        out_of_bed.strftime("%H:%M"),
+        quality,
+    ]
     derived = instruments.score("sleep_diary", responses).derived
     return (pid, night, *responses[:7], quality, derived.get("tib_min"), derived.get("tst_min"), derived.get("se_pct"))
 
 
 def _insert_checkins(checkins: list[tuple], staff: dict, today: dt.date, patient_ids: list[int]) -> int:
-    n = _insert(CheckIn, ("patient", "held_on", "attendees", "narrative", "snapshot", "created_by", "created_at"), checkins)
+    n = _insert(
+        CheckIn, ("patient", "held_on", "attendees", "narrative", "snapshot", "created_by", "created_at"), checkins
+    )
     ids = _ids_by_patient(CheckIn, patient_ids, "held_on")
     decisions, actions = [], []
     for pid, held_on, _attendees, narrative, _snapshot, created_by, created_at in checkins:
         checkin_id = ids[(pid, held_on)]
         decisions.append((pid, checkin_id, narrative, created_by, created_at))
         done = held_on < today - dt.timedelta(weeks=5)
-        actions.append((pid, checkin_id, "Review graded activity targets with the patient", staff["pt"],
-                        held_on + dt.timedelta(weeks=2), "done" if done else "open", created_at,
-                        created_at + dt.timedelta(days=10) if done else None))
+        actions.append(
+            (
+                pid,
+                checkin_id,
+                "Review graded activity targets with the patient",
+                staff["pt"],
+                held_on + dt.timedelta(weeks=2),
+                "done" if done else "open",
+                created_at,
+                created_at + dt.timedelta(days=10) if done else None,
+            )
+        )
     n += _insert(Decision, ("patient", "checkin", "text", "made_by", "made_at"), decisions)
-    n += _insert(ActionItem, ("patient", "checkin", "text", "owner", "due_on", "status", "created_at", "completed_at"), actions)
+    n += _insert(
+        ActionItem, ("patient", "checkin", "text", "owner", "due_on", "status", "created_at", "completed_at"), actions
+    )
     return n
 
 
@@ -641,7 +929,9 @@ def _acknowledge_safety(indexes: range, staff: dict) -> None:
     )
     for mid, taken_at in positives:
         SafetyAcknowledgement.insert(
-            measurement=mid, acknowledged_by=psychologist, acknowledged_by_name=staff["names"][psychologist],
+            measurement=mid,
+            acknowledged_by=psychologist,
+            acknowledged_by_name=staff["names"][psychologist],
             acknowledged_at=taken_at + dt.timedelta(hours=3),
             action_taken="Risk assessment the same day; safety plan agreed; GP informed.",
         ).execute()

@@ -1,4 +1,8 @@
-"""Where the data files live (instrument and discipline definitions, styles, templates)."""
+"""Where the data files live (instrument and discipline definitions, styles).
+
+In a source checkout they are ``resources/`` at the top of the tree; an installed wheel
+carries the same folder inside the package as ``teamdash/resources_data``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,17 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-RESOURCES_DIR = Path(__file__).resolve().parent.parent / "resources"
+_PACKAGE = Path(__file__).resolve().parent
+_INSTALLED = _PACKAGE / "resources_data"
+_CHECKOUT = _PACKAGE.parent / "resources"
+
+
+def resources_dir() -> Path:
+    return _INSTALLED if _INSTALLED.is_dir() else _CHECKOUT
 
 
 def path(*parts: str) -> Path:
-    return RESOURCES_DIR.joinpath(*parts)
+    return resources_dir().joinpath(*parts)
 
 
 @cache

@@ -31,8 +31,14 @@ def note(value: Any, field: str = "note") -> str | None:
     return text(value, field, required=False, max_length=MAX_TEXT)
 
 
-def date(value: Any, field: str, *, required: bool = True, not_after: dt.date | None = None,
-         not_before: dt.date | None = EARLIEST_DATE) -> dt.date | None:
+def date(
+    value: Any,
+    field: str,
+    *,
+    required: bool = True,
+    not_after: dt.date | None = None,
+    not_before: dt.date | None = EARLIEST_DATE,
+) -> dt.date | None:
     if value is None or value == "":
         if required:
             raise ValidationError("is required", field=field)
@@ -73,8 +79,15 @@ def datetime(value: Any, field: str, *, not_after: dt.datetime | None = None) ->
     return value
 
 
-def number(value: Any, field: str, *, required: bool = True, minimum: float | None = None,
-           maximum: float | None = None, integer: bool = False) -> float | int | None:
+def number(
+    value: Any,
+    field: str,
+    *,
+    required: bool = True,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    integer: bool = False,
+) -> float | int | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValidationError("is required", field=field)

@@ -13,10 +13,10 @@ import pytest
 # Keep the user's real data and log directories out of the tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from teamdash import clock, demo  # noqa: E402
+from teamdash import clock, demo
 from teamdash.services import staff
+from teamdash.services.auth import SYSTEM, Actor
 from teamdash.storage import db
-from teamdash.services.auth import SYSTEM, Actor  # noqa: E402
 
 # The moment every test runs at: the app's one clock stands still here, so no test
 # depends on the day (or the hour) the suite runs. The demo clinic is generated for it.
@@ -86,5 +86,7 @@ def clinician(database) -> Actor:
 
 @pytest.fixture
 def case_manager(database) -> Actor:
-    member = staff.create_user(SYSTEM, username="tcm", full_name="Test Manager", role="case_manager", is_case_manager=True)
+    member = staff.create_user(
+        SYSTEM, username="tcm", full_name="Test Manager", role="case_manager", is_case_manager=True
+    )
     return Actor(member.id, member.username, member.full_name, member.role)

@@ -50,14 +50,21 @@ def test_missing_value_gives_no_change():
     "instrument_id, before, after, verdict",
     [
         # higher is better: a rise is an improvement
-        ("pseq", 20, 30, "better"), ("pseq", 30, 20, "worse"),
-        ("psfs", 3.0, 6.5, "better"), ("psfs", 6.5, 3.0, "worse"),
-        ("cpaq8", 18, 30, "better"), ("cpaq8", 30, 18, "worse"),
-        ("chair_stand_30s", 8, 12, "better"), ("chair_stand_30s", 12, 8, "worse"),
-        ("six_minute_walk", 350, 420, "better"), ("six_minute_walk", 420, 350, "worse"),
+        ("pseq", 20, 30, "better"),
+        ("pseq", 30, 20, "worse"),
+        ("psfs", 3.0, 6.5, "better"),
+        ("psfs", 6.5, 3.0, "worse"),
+        ("cpaq8", 18, 30, "better"),
+        ("cpaq8", 30, 18, "worse"),
+        ("chair_stand_30s", 8, 12, "better"),
+        ("chair_stand_30s", 12, 8, "worse"),
+        ("six_minute_walk", 350, 420, "better"),
+        ("six_minute_walk", 420, 350, "worse"),
         # higher is worse: a fall is an improvement
-        ("nrs_pain", 7, 4, "better"), ("nrs_pain", 4, 7, "worse"),
-        ("phq9", 15, 9, "better"), ("odi", 20, 30, "worse"),
+        ("nrs_pain", 7, 4, "better"),
+        ("nrs_pain", 4, 7, "worse"),
+        ("phq9", 15, 9, "better"),
+        ("odi", 20, 30, "worse"),
     ],
 )
 def test_direction_aware_verdict(instrument_id, before, after, verdict):
@@ -93,10 +100,13 @@ def test_no_direction_has_no_verdict_but_keeps_points():
         ("rmdq", 20, 15, True),  # -5 points (25 %)
         ("rmdq", 20, 16, False),  # -4 points (20 %)
         # absolute MCID only
-        ("tsk11", 30, 26, True), ("tsk11", 30, 27, False),
-        ("isi", 20, 14, True), ("isi", 20, 15, False),
+        ("tsk11", 30, 26, True),
+        ("tsk11", 30, 27, False),
+        ("isi", 20, 14, True),
+        ("isi", 20, 15, False),
         # higher is better: PSEQ MIC 5.5 (Chiarotto 2016)
-        ("pseq", 20, 26, True), ("pseq", 20, 25, False),
+        ("pseq", 20, 26, True),
+        ("pseq", 20, 25, False),
     ],
 )
 def test_mcid_for_improvement(instrument_id, before, after, met):
@@ -106,11 +116,14 @@ def test_mcid_for_improvement(instrument_id, before, after, met):
 @pytest.mark.parametrize(
     "instrument_id, before, after, deterioration",
     [
-        ("nrs_pain", 4, 6, True), ("nrs_pain", 4, 5, False),
+        ("nrs_pain", 4, 6, True),
+        ("nrs_pain", 4, 5, False),
         # +1 point from 2 is +50 % but not a meaningful worsening: the absolute MCID decides
         ("nrs_pain", 2, 3, False),
-        ("odi", 20, 30, True), ("odi", 20, 29, False),
-        ("pseq", 30, 24, True), ("pseq", 30, 25, False),
+        ("odi", 20, 30, True),
+        ("odi", 20, 29, False),
+        ("pseq", 30, 24, True),
+        ("pseq", 30, 25, False),
     ],
 )
 def test_meaningful_deterioration_is_separate(instrument_id, before, after, deterioration):
@@ -300,7 +313,12 @@ def test_missing_values_are_skipped_and_empty_gives_none():
 
 
 def test_value_at_last_checkin():
-    points = [Point(T(2024, 1, 5, 9), 8, 1), Point(T(2024, 2, 5, 9), 6, 2), Point(T(2024, 2, 5, 15), 5, 3), Point(T(2024, 3, 5, 9), 4, 4)]
+    points = [
+        Point(T(2024, 1, 5, 9), 8, 1),
+        Point(T(2024, 2, 5, 9), 6, 2),
+        Point(T(2024, 2, 5, 15), 5, 3),
+        Point(T(2024, 3, 5, 9), 4, 4),
+    ]
     assert analytics.at_or_before(points, D(2024, 2, 5)).id == 3  # a date includes the whole day
     assert analytics.at_or_before(points, T(2024, 2, 5, 12)).id == 2
     assert analytics.at_or_before(points, D(2024, 1, 1)) is None
@@ -409,7 +427,9 @@ def test_safety_flag_from_stored_boolean():
 def test_reliable_deterioration_flag():
     flag = analytics.reliable_deterioration(change("phq9", 8, 15), measurement_id=9, since=D(2024, 4, 1))
     assert (flag.kind, flag.severity, flag.instrument, flag.measurement_id) == ("deterioration", 1, "phq9", 9)
-    assert flag.reason == "PHQ-9 reliably worse: 8 → 15 (+7; Mild → Moderately severe); reliable change 6 points or more"
+    assert (
+        flag.reason == "PHQ-9 reliably worse: 8 → 15 (+7; Mild → Moderately severe); reliable change 6 points or more"
+    )
 
 
 def test_reliable_deterioration_flag_for_a_higher_better_measure():
@@ -418,7 +438,9 @@ def test_reliable_deterioration_flag_for_a_higher_better_measure():
     assert "11.5 points exceeded" in flag.reason
 
 
-@pytest.mark.parametrize("instrument_id, before, after", [("phq9", 15, 8), ("phq9", 8, 12), ("odi", 20, 60), ("pseq", 25, 40)])
+@pytest.mark.parametrize(
+    "instrument_id, before, after", [("phq9", 15, 8), ("phq9", 8, 12), ("odi", 20, 60), ("pseq", 25, 40)]
+)
 def test_no_deterioration_flag_without_reliable_deterioration(instrument_id, before, after):
     assert analytics.reliable_deterioration(change(instrument_id, before, after)) is None
 
@@ -464,7 +486,9 @@ def test_missed_sessions_flag_at_two():
     flag = analytics.missed_sessions_flag(2)
     assert (flag.kind, flag.severity) == ("missed_sessions", 3)
     assert flag.reason == "2 sessions in a row missed: no-show or cancelled by the patient"
-    assert analytics.missed_sessions_flag(["attended", "no_show", "no_show"], "PT").reason.startswith("2 sessions in a row missed (PT)")
+    assert analytics.missed_sessions_flag(["attended", "no_show", "no_show"], "PT").reason.startswith(
+        "2 sessions in a row missed (PT)"
+    )
 
 
 # --- dates ----------------------------------------------------------------------------------
@@ -549,7 +573,11 @@ def test_flags_sort_safety_first_then_deterioration():
         analytics.overdue_measure(inst("odi"), D(2024, 1, 1), D(2024, 5, 29)),
     ]
     assert [f.kind for f in analytics.sort_flags(flags)] == [
-        "safety", "deterioration", "missed_sessions", "checkin_overdue", "overdue_measure",
+        "safety",
+        "deterioration",
+        "missed_sessions",
+        "checkin_overdue",
+        "overdue_measure",
     ]
 
 

@@ -35,7 +35,9 @@ def test_patients_search_and_filters(clinic, capsys):
     assert code == 0 and [r["clinic_id"] for r in json.loads(out)] == ["TD-00012"]
     code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--status", "dropped_out", "--json")
     assert code == 0 and json.loads(out) and all(r["status"] == "dropped_out" for r in json.loads(out))
-    code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--case-manager", "Morgan Quillfeather", "--json")
+    code, out, _ = run(
+        capsys, "--db", f"sqlite:///{clinic}", "patients", "--case-manager", "Morgan Quillfeather", "--json"
+    )
     assert code == 0 and all(r["case_manager"] == "Morgan Quillfeather" for r in json.loads(out))
 
 
@@ -98,8 +100,27 @@ def test_instruments_lists_the_library(capsys):
     code, out, _ = run(capsys, "instruments", "--json")
     assert code == 0
     ids = {i["id"] for i in json.loads(out)}
-    assert {"nrs_pain", "odi", "rmdq", "psfs", "phq9", "gad7", "pcs", "tsk11", "pseq", "cpaq8", "isi", "psqi",
-            "startback", "wpai", "chair_stand_30s", "six_minute_walk", "bmi", "waist", "sleep_diary"} == ids
+    assert {
+        "nrs_pain",
+        "odi",
+        "rmdq",
+        "psfs",
+        "phq9",
+        "gad7",
+        "pcs",
+        "tsk11",
+        "pseq",
+        "cpaq8",
+        "isi",
+        "psqi",
+        "startback",
+        "wpai",
+        "chair_stand_30s",
+        "six_minute_walk",
+        "bmi",
+        "waist",
+        "sleep_diary",
+    } == ids
 
 
 def test_demo_command_fills_a_new_file(tmp_path, capsys):
@@ -129,6 +150,8 @@ def test_a_bug_is_logged_not_shown(capsys, monkeypatch, tmp_path):
 
 def test_console_script_runs_in_a_fresh_process(clinic):
     script = Path(sys.executable).parent / "teamdash"
-    done = subprocess.run([str(script), "--db", f"sqlite:///{clinic}", "check"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(script), "--db", f"sqlite:///{clinic}", "check"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert "integrity: ok" in done.stdout

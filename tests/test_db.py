@@ -8,10 +8,10 @@ import sqlite3
 import pytest
 
 from teamdash import paths
-from teamdash.services import patients
-from teamdash.storage import db
-from teamdash.services.auth import SYSTEM
 from teamdash.errors import DatabaseUnavailable, ValidationError
+from teamdash.services import patients
+from teamdash.services.auth import SYSTEM
+from teamdash.storage import db
 
 
 @pytest.mark.parametrize(

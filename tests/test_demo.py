@@ -10,16 +10,27 @@ from collections import Counter
 import pytest
 
 from teamdash import demo
-from teamdash.services import patients
-from teamdash.storage import db
-from teamdash.services.auth import SYSTEM
 from teamdash.errors import ValidationError
-from teamdash.storage.models import CheckIn, Measurement, PatientSummary, RtwPhase, SafetyAcknowledgement, Session, User
+from teamdash.services import patients
+from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
+from teamdash.storage import db
+from teamdash.storage.models import CheckIn, Measurement, PatientSummary, RtwPhase, SafetyAcknowledgement, Session, User
 from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
 
-TABLES = ("patient", "measurement", "session", "goal", "check_in", "action_item", "rtw_phase", "sleep_diary_night",
-          "graded_activity_week", "flare", "support_contact")
+TABLES = (
+    "patient",
+    "measurement",
+    "session",
+    "goal",
+    "check_in",
+    "action_item",
+    "rtw_phase",
+    "sleep_diary_night",
+    "graded_activity_week",
+    "flare",
+    "support_contact",
+)
 
 
 def _fingerprint(path) -> str:
@@ -28,7 +39,11 @@ def _fingerprint(path) -> str:
     digest = hashlib.sha256()
     with sqlite3.connect(path) as conn:
         for table in TABLES:
-            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})") if r[1] not in ("entered_at", "created_at", "updated_at")]
+            columns = [
+                r[1]
+                for r in conn.execute(f"PRAGMA table_info({table})")
+                if r[1] not in ("entered_at", "created_at", "updated_at")
+            ]
             for row in conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id"):
                 digest.update(repr(row).encode())
     return digest.hexdigest()
@@ -54,8 +69,8 @@ def test_a_patient_is_the_same_in_a_small_and_a_large_clinic(tmp_path):
     _build(tmp_path / "small.sqlite3", patients=5)
     _build(tmp_path / "large.sqlite3", patients=12)
     query = "SELECT clinic_id, given_name, family_name, date_of_birth, programme_start, status FROM patient ORDER BY id LIMIT 5"
-    with sqlite3.connect(tmp_path / "small.sqlite3") as s, sqlite3.connect(tmp_path / "large.sqlite3") as l:
-        assert s.execute(query).fetchall() == l.execute(query).fetchall()
+    with sqlite3.connect(tmp_path / "small.sqlite3") as s, sqlite3.connect(tmp_path / "large.sqlite3") as large:
+        assert s.execute(query).fetchall() == large.execute(query).fetchall()
 
 
 def test_staff_cover_the_five_disciplines_and_case_management(clinic):
@@ -79,7 +94,9 @@ def test_patients_are_6_to_52_weeks_in_with_every_kind_of_course(clinic):
 def test_measurements_sessions_and_checkins_at_realistic_rates(clinic):
     per_patient = Measurement.select().count() / DEMO_PATIENTS
     assert 40 < per_patient < 250
-    attendance = Counter(s.attendance for s in Session.select(Session.attendance).where(Session.held_at < DEMO_TODAY.isoformat()))
+    attendance = Counter(
+        s.attendance for s in Session.select(Session.attendance).where(Session.held_at < DEMO_TODAY.isoformat())
+    )
     total = sum(attendance.values())
     assert 0.75 < attendance["attended"] / total < 0.95 and attendance["no_show"] > 0
     gaps = []

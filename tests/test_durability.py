@@ -9,9 +9,9 @@ import sys
 import textwrap
 
 from teamdash.services import measurements, patients
-from teamdash.storage import db
 from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
+from teamdash.storage import db
 
 WRITER = textwrap.dedent(
     """
@@ -29,8 +29,14 @@ WRITER = textwrap.dedent(
 
 
 def test_sigkill_mid_stream_loses_nothing_committed(database):
-    patient = patients.create_patient(SYSTEM, clinic_id="K-1", given_name="Kim", family_name="Killed",
-                                      date_of_birth="1970-01-01", referral_date="2025-12-01")
+    patient = patients.create_patient(
+        SYSTEM,
+        clinic_id="K-1",
+        given_name="Kim",
+        family_name="Killed",
+        date_of_birth="1970-01-01",
+        referral_date="2025-12-01",
+    )
     assert patient.id == 1
     db.close()
     url = f"sqlite:///{database}"

@@ -10,10 +10,10 @@ import pytest
 from openpyxl.chart import LineChart
 
 from teamdash.clinical import analytics, instruments
-from teamdash.services import audit, measurements, staff
-from teamdash.services.auth import SYSTEM, Actor
 from teamdash.errors import Cancelled, NotFound, PermissionDenied, ValidationError
 from teamdash.exchange.export import ExportOptions, export
+from teamdash.services import audit, measurements, staff
+from teamdash.services.auth import SYSTEM, Actor
 from teamdash.storage.models import ActionItem, CheckIn, Goal, Measurement, Patient, Session
 from tests.conftest import DEMO_PATIENTS
 from tests.test_export_support import NOW, all_cells, column, header, records, reopen
@@ -40,8 +40,16 @@ def test_cohort_workbook_has_its_sheets_and_one_row_per_patient(cohort):
     assert wb.sheetnames == ["Cohort", "Measurements", "Sessions", "Goals", "Check-ins", "Action items", "About"]
     ws = wb["Cohort"]
     assert header(ws)[:4] == ["Patient ID", "Given name", "Family name", "Date of birth"]
-    for inst_header in ("ODI baseline", "ODI latest", "ODI change", "ODI % change", "ODI MCID met",
-                        "ODI reliable change", "PHQ-9 baseline band", "PHQ-9 latest band"):
+    for inst_header in (
+        "ODI baseline",
+        "ODI latest",
+        "ODI change",
+        "ODI % change",
+        "ODI MCID met",
+        "ODI reliable change",
+        "PHQ-9 baseline band",
+        "PHQ-9 latest band",
+    ):
         assert inst_header in header(ws)
     ids = [c.value for c in column(ws, "Patient ID")]
     assert len(ids) == DEMO_PATIENTS == result.patients
@@ -104,7 +112,9 @@ def test_cohort_figures_match_the_analytics(cohort):
     row = next(r for r in records(ws) if r["Patient ID"] == "TD-00005")
     patient = Patient.get(Patient.clinic_id == "TD-00005")
     odi = instruments.get("odi")
-    points = [analytics.Point(m.taken_at, m.total, m.id) for m in measurements.list_measurements(SYSTEM, patient.id, "odi")]
+    points = [
+        analytics.Point(m.taken_at, m.total, m.id) for m in measurements.list_measurements(SYSTEM, patient.id, "odi")
+    ]
     first, last = analytics.baseline(points, patient.episode_start), analytics.latest(points)
     change = analytics.change(odi, first.value, last.value)
     assert row["ODI baseline"] == pytest.approx(first.value)
@@ -136,8 +146,11 @@ def test_long_sheets_hold_every_row(cohort):
     assert wb["Action items"].max_row - 1 == ActionItem.select().count()
     m = Measurement.select().where(Measurement.instrument == "phq9").order_by(Measurement.id).first()
     clinic_id = Patient.get_by_id(m.patient_id).clinic_id
-    row = next(r for r in records(wb["Measurements"])
-               if r["Patient ID"] == clinic_id and r["Instrument"] == "phq9" and r["Taken at"] == m.taken_at)
+    row = next(
+        r
+        for r in records(wb["Measurements"])
+        if r["Patient ID"] == clinic_id and r["Instrument"] == "phq9" and r["Taken at"] == m.taken_at
+    )
     assert [row[f"Item {n}"] for n in range(1, 10)] == m.responses
     assert row["Total"] == m.total and row["Band"] == m.band and row["Measure"] == "PHQ-9"
 
@@ -192,9 +205,11 @@ def test_date_range_keeps_rows_dated_inside_it(clinic, tmp_path):
     assert taken and all(start <= t.date() <= end for t in taken)
     held = [r["Held at"] for r in records(wb["Sessions"])]
     assert held and all(start <= t.date() <= end for t in held)
-    in_db = Measurement.select().where(
-        (Measurement.taken_at >= dt.datetime(2026, 9, 1)) & (Measurement.taken_at < dt.datetime(2026, 10, 1))
-    ).count()
+    in_db = (
+        Measurement.select()
+        .where((Measurement.taken_at >= dt.datetime(2026, 9, 1)) & (Measurement.taken_at < dt.datetime(2026, 10, 1)))
+        .count()
+    )
     assert len(taken) == in_db
     measured = {r["Patient ID"] for r in records(wb["Measurements"])}
     for r in records(wb["Cohort"]):  # in the programme during September, or seen in it
@@ -219,7 +234,16 @@ def test_long_workbook_sheets_and_patient_columns(clinic, tmp_path):
     path = tmp_path / "long.xlsx"
     run(path, kind="long")
     wb = reopen(path)
-    assert wb.sheetnames == ["Patients", "Staff", "Measurements", "Sessions", "Goals", "Check-ins", "Action items", "About"]
+    assert wb.sheetnames == [
+        "Patients",
+        "Staff",
+        "Measurements",
+        "Sessions",
+        "Goals",
+        "Check-ins",
+        "Action items",
+        "About",
+    ]
     patients = records(wb["Patients"])
     assert len(patients) == DEMO_PATIENTS
     first = Patient.get(Patient.clinic_id == "TD-00001")
@@ -237,8 +261,15 @@ def test_patient_workbook_summary_discipline_sheets_tables_and_charts(clinic, tm
     patient = Patient.get(Patient.clinic_id == "TD-00008")
     result = run(path, kind="patient", patient_id=patient.id)
     wb = reopen(path)
-    assert wb.sheetnames == ["Summary", "Physical therapy", "Psychology", "Nutrition", "Sleep medicine", "Social work",
-                             "About"]
+    assert wb.sheetnames == [
+        "Summary",
+        "Physical therapy",
+        "Psychology",
+        "Nutrition",
+        "Sleep medicine",
+        "Social work",
+        "About",
+    ]
     summary = wb["Summary"]
     details = {summary.cell(r, 1).value: summary.cell(r, 2) for r in range(2, 20)}
     assert details["Patient ID"].value == "TD-00008"
@@ -257,7 +288,9 @@ def test_patient_workbook_summary_discipline_sheets_tables_and_charts(clinic, tm
     assert refs.startswith("'Physical therapy'!$C$")
     first_row = int(refs.split("$")[-1].split(":")[0]) if ":" not in refs else int(refs.split(":")[0].split("$")[-1])
     assert pt.cell(first_row, 1).value == "NRS pain" and isinstance(pt.cell(first_row, 2).value, dt.datetime)
-    pain = Measurement.select().where((Measurement.patient == patient.id) & (Measurement.instrument == "nrs_pain")).count()
+    pain = (
+        Measurement.select().where((Measurement.patient == patient.id) & (Measurement.instrument == "nrs_pain")).count()
+    )
     last_row = int(refs.split("$")[-1])
     assert last_row - first_row + 1 == pain
     assert result.rows["Physical therapy"] > 0

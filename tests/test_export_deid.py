@@ -9,10 +9,20 @@ import shutil
 
 import pytest
 
-from teamdash.storage import db
-from teamdash.services.auth import SYSTEM
 from teamdash.exchange.export import ExportOptions, deid, export
-from teamdash.storage.models import ActionItem, CheckIn, Decision, Goal, Measurement, Patient, Session, SupportContact, User
+from teamdash.services.auth import SYSTEM
+from teamdash.storage import db
+from teamdash.storage.models import (
+    ActionItem,
+    CheckIn,
+    Decision,
+    Goal,
+    Measurement,
+    Patient,
+    Session,
+    SupportContact,
+    User,
+)
 from tests.test_export_support import NOW, all_cells, column, header, records, reopen
 
 FREE_TEXT_NOTE = "Lives with her sister Jo at 14 Elm Row; call after 5"
@@ -23,8 +33,9 @@ def _add_free_text():
     """Notes of every kind, so the scan has something to find if it leaks."""
     for p in Patient.select():
         Patient.update(flag_note=f"Flag note for {p.given_name} {p.family_name}").where(Patient.id == p.id).execute()
-    Measurement.update(note=FREE_TEXT_NOTE).where(Measurement.id.in_(
-        Measurement.select(Measurement.id).order_by(Measurement.id).limit(50))).execute()
+    Measurement.update(note=FREE_TEXT_NOTE).where(
+        Measurement.id.in_(Measurement.select(Measurement.id).order_by(Measurement.id).limit(50))
+    ).execute()
     Session.update(note=SESSION_NOTE).where(Session.id.in_(Session.select(Session.id).limit(50))).execute()
 
 
@@ -37,8 +48,15 @@ def identifiers() -> dict[str, set]:
         out["dob"].add(p.date_of_birth)
         if p.flag_note:
             out["text"].add(p.flag_note)
-    for model, fields in ((Measurement, ("note",)), (Session, ("note",)), (Goal, ("text",)), (CheckIn, ("narrative",)),
-                          (Decision, ("text",)), (ActionItem, ("text",)), (SupportContact, ("name", "contact", "note"))):
+    for model, fields in (
+        (Measurement, ("note",)),
+        (Session, ("note",)),
+        (Goal, ("text",)),
+        (CheckIn, ("narrative",)),
+        (Decision, ("text",)),
+        (ActionItem, ("text",)),
+        (SupportContact, ("name", "contact", "note")),
+    ):
         for row in model.select():
             out["text"] |= {getattr(row, f) for f in fields if getattr(row, f)}
     out["staff"] = {u.full_name for u in User.select()}
@@ -133,9 +151,15 @@ def test_dates_become_days_and_weeks_since_programme_start(deidentified):
     assert {"Day", "Week"} <= set(header(wb["Measurements"]))
     patient = Patient.select().where(Patient.research_consent == True).order_by(Patient.id).first()  # noqa: E712
     code = deid.Pseudonyms(deid.database_key()).patient(patient.id)
-    first = Measurement.select().where(Measurement.patient == patient.id).order_by(
-        Measurement.instrument, Measurement.taken_at).first()
-    row = next(r for r in records(wb["Measurements"]) if r["Patient code"] == code and r["Instrument"] == first.instrument)
+    first = (
+        Measurement.select()
+        .where(Measurement.patient == patient.id)
+        .order_by(Measurement.instrument, Measurement.taken_at)
+        .first()
+    )
+    row = next(
+        r for r in records(wb["Measurements"]) if r["Patient code"] == code and r["Instrument"] == first.instrument
+    )
     start = patient.programme_start or patient.referral_date
     assert row["Day"] == (first.taken_at.date() - start).days
     assert row["Week"] == pytest.approx(round(row["Day"] / 7, 1))

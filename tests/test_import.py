@@ -9,18 +9,31 @@ import datetime as dt
 import pytest
 from openpyxl import Workbook
 
-from teamdash.exchange import importing
-from teamdash.services import audit, patients, staff
-from teamdash.storage import db
-from teamdash.services.auth import SYSTEM, Actor
 from teamdash.errors import PermissionDenied
+from teamdash.exchange import importing
 from teamdash.exchange.export import ExportOptions, export
 from teamdash.exchange.importing import ImportFailed, MalformedFile
+from teamdash.services import audit, patients, staff
+from teamdash.services.auth import SYSTEM, Actor
+from teamdash.storage import db
 from teamdash.storage.models import AuditEvent, Measurement, Patient, PatientSummary, Session, User
 from tests.test_export_support import AFTER_BOOKINGS, NOW, records, reopen
 
-HEADERS = ["Patient ID", "Instrument", "Taken at", "Item 1", "Item 2", "Item 3", "Item 4", "Item 5", "Item 6",
-           "Item 7", "Item 8", "Item 9", "Note"]
+HEADERS = [
+    "Patient ID",
+    "Instrument",
+    "Taken at",
+    "Item 1",
+    "Item 2",
+    "Item 3",
+    "Item 4",
+    "Item 5",
+    "Item 6",
+    "Item 7",
+    "Item 8",
+    "Item 9",
+    "Note",
+]
 
 
 def workbook(path, rows, headers=HEADERS, title="Measurements"):
@@ -42,9 +55,15 @@ def phq9(clinic_id="P-1", when="2026-03-02 10:00", items=(1, 1, 1, 1, 1, 1, 1, 1
 def registered(case_manager):
     """Two patients in an otherwise empty database."""
     for cid, name in (("P-1", "Ash"), ("P-2", "Birch")):
-        patients.create_patient(case_manager, clinic_id=cid, given_name=name, family_name="Test",
-                                date_of_birth=dt.date(1980, 5, 1), referral_date=dt.date(2026, 1, 10),
-                                today=NOW.date())
+        patients.create_patient(
+            case_manager,
+            clinic_id=cid,
+            given_name=name,
+            family_name="Test",
+            date_of_birth=dt.date(1980, 5, 1),
+            referral_date=dt.date(2026, 1, 10),
+            today=NOW.date(),
+        )
     return case_manager
 
 
@@ -55,8 +74,14 @@ def imp(actor, path, **kw):
 
 def state():
     """What an import could change."""
-    return (Patient.select().count(), Measurement.select().count(), Session.select().count(), User.select().count(),
-            AuditEvent.select().count(), PatientSummary.select().count())
+    return (
+        Patient.select().count(),
+        Measurement.select().count(),
+        Session.select().count(),
+        User.select().count(),
+        AuditEvent.select().count(),
+        PatientSummary.select().count(),
+    )
 
 
 # --- a good import ---------------------------------------------------------------------------------
@@ -92,8 +117,13 @@ def test_headers_are_matched_by_meaning_and_the_mapping_is_reported(registered, 
 def test_a_mapping_given_by_the_user_wins(registered, tmp_path):
     headers = ["Who", "What", "When", "A", "B", "C", "D", "E", "F", "G", "H", "I", "Remarks"]
     path = workbook(tmp_path / "m.xlsx", [phq9()], headers=headers)
-    mapping = {"patient": "Who", "instrument": "What", "taken_at": "When", "note": "Remarks",
-               **{f"item_{n}": h for n, h in enumerate("ABCDEFGHI", start=1)}}
+    mapping = {
+        "patient": "Who",
+        "instrument": "What",
+        "taken_at": "When",
+        "note": "Remarks",
+        **{f"item_{n}": h for n, h in enumerate("ABCDEFGHI", start=1)},
+    }
     report = imp(registered, path, kind="measurements", mapping=mapping)
     assert report.imported("measurements") == 1
     with pytest.raises(MalformedFile, match="has no column for Taken at"):
@@ -108,8 +138,9 @@ def test_instrument_by_short_name_and_a_date_without_time(registered, tmp_path):
 
 def test_totals_without_items_are_kept_from_before_teamdash(registered, tmp_path):
     headers = ["Patient ID", "Instrument", "Taken at", "Total"]
-    path = workbook(tmp_path / "t.xlsx", [["P-1", "odi", "2024-05-01", 42], ["P-1", "nrs_pain", "2024-05-01", 7]],
-                    headers=headers)
+    path = workbook(
+        tmp_path / "t.xlsx", [["P-1", "odi", "2024-05-01", 42], ["P-1", "nrs_pain", "2024-05-01", 7]], headers=headers
+    )
     imp(registered, path)
     odi = Measurement.get(Measurement.instrument == "odi")
     assert odi.total == 42 and odi.band == "Severe disability" and odi.details["total_only"] is True
@@ -121,8 +152,12 @@ def test_totals_without_items_are_kept_from_before_teamdash(registered, tmp_path
 
 BAD_ROWS = [
     ("unknown_patient", phq9("P-404"), "Patient ID", "unknown patient 'P-404'"),
-    ("unknown_instrument", ["P-1", "phq99", "2026-03-02 10:00", 1, None, None, None, None, None, None, None, None, None],
-     "Instrument", "unknown instrument 'phq99'"),
+    (
+        "unknown_instrument",
+        ["P-1", "phq99", "2026-03-02 10:00", 1, None, None, None, None, None, None, None, None, None],
+        "Instrument",
+        "unknown instrument 'phq99'",
+    ),
     ("out_of_range", phq9(items=(1, 1, 7, 1, 1, 1, 1, 1, 0)), "Item 3", "item 3 of PHQ-9: 7 is outside 0–3"),
     ("out_of_range", phq9(items=(1, 1, "lots", 1, 1, 1, 1, 1, 0)), "Item 3", "'lots' is not a number"),
     ("impossible_date", phq9(when="2026-02-30 10:00"), "Taken at", "'2026-02-30 10:00' is not a real date"),
@@ -136,9 +171,12 @@ BAD_ROWS = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "row", "column", "reason"), BAD_ROWS, ids=[f"{k}-{i}" for i, (k, *_r) in enumerate(BAD_ROWS)])
-def test_each_bad_row_is_named_by_sheet_row_column_and_reason_and_nothing_is_imported(registered, tmp_path, kind, row,
-                                                                                    column, reason):
+@pytest.mark.parametrize(
+    ("kind", "row", "column", "reason"), BAD_ROWS, ids=[f"{k}-{i}" for i, (k, *_r) in enumerate(BAD_ROWS)]
+)
+def test_each_bad_row_is_named_by_sheet_row_column_and_reason_and_nothing_is_imported(
+    registered, tmp_path, kind, row, column, reason
+):
     path = workbook(tmp_path / "m.xlsx", [phq9(when="2026-03-01 10:00"), row, phq9("P-2", "2026-03-05 10:00")])
     before = state()
     with pytest.raises(ImportFailed) as caught:
@@ -173,7 +211,9 @@ def test_a_measurement_twice_in_the_file_is_a_duplicate(registered, tmp_path):
 
 def test_a_total_that_contradicts_the_items_is_refused(registered, tmp_path):
     headers = ["Patient ID", "Instrument", "Taken at", "Total", *[f"Item {n}" for n in range(1, 10)]]
-    path = workbook(tmp_path / "m.xlsx", [["P-1", "phq9", "2026-03-02", 12, 1, 1, 1, 1, 1, 1, 1, 1, 0]], headers=headers)
+    path = workbook(
+        tmp_path / "m.xlsx", [["P-1", "phq9", "2026-03-02", 12, 1, 1, 1, 1, 1, 1, 1, 1, 0]], headers=headers
+    )
     with pytest.raises(ImportFailed, match="the total 12 does not match the item responses, which score 8"):
         imp(registered, path)
 
@@ -208,10 +248,16 @@ def test_all_problems_are_listed_not_only_the_first(registered, tmp_path):
 
 
 def test_skip_mode_imports_good_rows_and_writes_the_bad_ones_to_a_workbook_that_can_be_fixed(registered, tmp_path):
-    path = workbook(tmp_path / "m.xlsx", [phq9(), phq9("P-404", "2026-03-03 10:00"),
-                                          phq9("P-2", "2026-03-04", items=(1, 1, 1, 1, 1, 1, 1, 1, 5)),
-                                          phq9("P-2", "2026-03-05", note='=HYPERLINK("http://x","y")'),
-                                          phq9("P-2", "2026-03-06")])
+    path = workbook(
+        tmp_path / "m.xlsx",
+        [
+            phq9(),
+            phq9("P-404", "2026-03-03 10:00"),
+            phq9("P-2", "2026-03-04", items=(1, 1, 1, 1, 1, 1, 1, 1, 5)),
+            phq9("P-2", "2026-03-05", note='=HYPERLINK("http://x","y")'),
+            phq9("P-2", "2026-03-06"),
+        ],
+    )
     report = imp(registered, path, skip_bad_rows=True)
     assert report.imported("measurements") == 2 and report.bad_rows == 3
     assert Measurement.select().count() == 2
@@ -254,8 +300,9 @@ def test_dry_run_checks_everything_and_changes_nothing(registered, tmp_path):
     with pytest.raises(ImportFailed, match=r"nothing would be imported \(dry run\)"):
         imp(registered, workbook(tmp_path / "bad.xlsx", [phq9("P-404")]), dry_run=True)
     assert state() == before
-    report = imp(registered, workbook(tmp_path / "bad2.xlsx", [phq9("P-404"), phq9()]), dry_run=True,
-                 skip_bad_rows=True)
+    report = imp(
+        registered, workbook(tmp_path / "bad2.xlsx", [phq9("P-404"), phq9()]), dry_run=True, skip_bad_rows=True
+    )
     assert report.bad_rows == 1 and report.imported("measurements") == 1 and report.error_file is None
     assert state() == before and not (tmp_path / "bad2-errors.xlsx").exists()
 
@@ -281,19 +328,49 @@ def test_cancel_rolls_the_import_back(registered, tmp_path):
 
 # --- patients and sessions ----------------------------------------------------------------------------
 
-PATIENT_HEADERS = ["Patient ID", "Given name", "Family name", "Date of birth", "Sex", "Referral date",
-                   "Programme start", "Status", "Case manager", "Research consent"]
+PATIENT_HEADERS = [
+    "Patient ID",
+    "Given name",
+    "Family name",
+    "Date of birth",
+    "Sex",
+    "Referral date",
+    "Programme start",
+    "Status",
+    "Case manager",
+    "Research consent",
+]
 
 
 def test_patients_import_with_case_manager_by_name(registered, tmp_path):
-    path = workbook(tmp_path / "p.xlsx", [
-        ["N-1", "Cedar", "Quill", dt.date(1970, 1, 2), "female", "2026-02-01", "2026-02-20", "active", "Test Manager", "yes"],
-        ["N-2", "Dune", "Reed", "1990-07-08", None, "2026-02-03", None, "Discharged", None, "no"],
-    ], headers=PATIENT_HEADERS, title="Patients")
+    path = workbook(
+        tmp_path / "p.xlsx",
+        [
+            [
+                "N-1",
+                "Cedar",
+                "Quill",
+                dt.date(1970, 1, 2),
+                "female",
+                "2026-02-01",
+                "2026-02-20",
+                "active",
+                "Test Manager",
+                "yes",
+            ],
+            ["N-2", "Dune", "Reed", "1990-07-08", None, "2026-02-03", None, "Discharged", None, "no"],
+        ],
+        headers=PATIENT_HEADERS,
+        title="Patients",
+    )
     report = imp(registered, path)
     assert report.imported("patients") == 2
     n1, n2 = Patient.get(Patient.clinic_id == "N-1"), Patient.get(Patient.clinic_id == "N-2")
-    assert n1.case_manager.full_name == "Test Manager" and n1.research_consent and n1.programme_start == dt.date(2026, 2, 20)
+    assert (
+        n1.case_manager.full_name == "Test Manager"
+        and n1.research_consent
+        and n1.programme_start == dt.date(2026, 2, 20)
+    )
     assert n1.episode_start == dt.date(2026, 2, 1)
     assert n2.status == "discharged" and n2.sex == "unknown" and not n2.research_consent
     assert PatientSummary.get_or_none(PatientSummary.patient == n1.id) is not None
@@ -303,27 +380,63 @@ def test_patients_import_with_case_manager_by_name(registered, tmp_path):
 @pytest.mark.parametrize(
     ("row", "column", "kind", "reason"),
     [
-        (["P-1", "A", "B", "1970-01-02", None, "2026-02-01", None, None, None, None], "Patient ID", "duplicate",
-         "clinic ID 'P-1' is already registered"),
-        (["N-1", "A", "B", "2030-01-02", None, "2026-02-01", None, None, None, None], "Date of birth", "impossible_date",
-         "2030-01-02 is after"),
-        (["N-1", "A", "B", "1970-02-31", None, "2026-02-01", None, None, None, None], "Date of birth", "impossible_date",
-         "not a real date"),
-        (["N-1", "A", None, "1970-01-02", None, "2026-02-01", None, None, None, None], "Family name", "missing",
-         "is required"),
-        (["N-1", "A", "B", "1970-01-02", "robot", "2026-02-01", None, None, None, None], "Sex", "invalid",
-         "'robot' is not one of"),
-        (["N-1", "A", "B", "1970-01-02", None, "2026-02-01", None, "asleep", None, None], "Status", "invalid",
-         "'asleep' is not one of"),
-        (["N-1", "A", "B", "1970-01-02", None, "2026-02-01", None, None, "Nobody Here", None], "Case manager",
-         "unknown_staff", "unknown case manager 'Nobody Here'"),
-        (["N-1", "A", "B", "1970-01-02", None, "2026-02-01", "2026-01-01", None, None, None], "Programme start",
-         "impossible_date", "is before the referral date"),
+        (
+            ["P-1", "A", "B", "1970-01-02", None, "2026-02-01", None, None, None, None],
+            "Patient ID",
+            "duplicate",
+            "clinic ID 'P-1' is already registered",
+        ),
+        (
+            ["N-1", "A", "B", "2030-01-02", None, "2026-02-01", None, None, None, None],
+            "Date of birth",
+            "impossible_date",
+            "2030-01-02 is after",
+        ),
+        (
+            ["N-1", "A", "B", "1970-02-31", None, "2026-02-01", None, None, None, None],
+            "Date of birth",
+            "impossible_date",
+            "not a real date",
+        ),
+        (
+            ["N-1", "A", None, "1970-01-02", None, "2026-02-01", None, None, None, None],
+            "Family name",
+            "missing",
+            "is required",
+        ),
+        (
+            ["N-1", "A", "B", "1970-01-02", "robot", "2026-02-01", None, None, None, None],
+            "Sex",
+            "invalid",
+            "'robot' is not one of",
+        ),
+        (
+            ["N-1", "A", "B", "1970-01-02", None, "2026-02-01", None, "asleep", None, None],
+            "Status",
+            "invalid",
+            "'asleep' is not one of",
+        ),
+        (
+            ["N-1", "A", "B", "1970-01-02", None, "2026-02-01", None, None, "Nobody Here", None],
+            "Case manager",
+            "unknown_staff",
+            "unknown case manager 'Nobody Here'",
+        ),
+        (
+            ["N-1", "A", "B", "1970-01-02", None, "2026-02-01", "2026-01-01", None, None, None],
+            "Programme start",
+            "impossible_date",
+            "is before the referral date",
+        ),
     ],
 )
 def test_bad_patient_rows(registered, tmp_path, row, column, kind, reason):
-    path = workbook(tmp_path / "p.xlsx", [["N-9", "Ok", "Row", "1970-01-02", None, "2026-02-01", None, None, None, None],
-                                          row], headers=PATIENT_HEADERS, title="Patients")
+    path = workbook(
+        tmp_path / "p.xlsx",
+        [["N-9", "Ok", "Row", "1970-01-02", None, "2026-02-01", None, None, None, None], row],
+        headers=PATIENT_HEADERS,
+        title="Patients",
+    )
     before = state()
     with pytest.raises(ImportFailed) as caught:
         imp(registered, path)
@@ -337,15 +450,24 @@ SESSION_HEADERS = ["Patient ID", "Discipline", "Held at", "Kind", "Minutes", "At
 
 
 def test_sessions_import_and_their_duplicates(registered, tmp_path):
-    rows = [["P-1", "pt", "2026-03-02 09:00", "Graded activity", 45, "attended", "Test Manager", None],
-            ["P-1", "Psychology", "2026-03-02 11:00", "CBT individual", 50, "no show", None, None]]
+    rows = [
+        ["P-1", "pt", "2026-03-02 09:00", "Graded activity", 45, "attended", "Test Manager", None],
+        ["P-1", "Psychology", "2026-03-02 11:00", "CBT individual", 50, "no show", None, None],
+    ]
     imp(registered, workbook(tmp_path / "s.xlsx", rows, headers=SESSION_HEADERS, title="Sessions"))
     sessions = {s.discipline_id: s for s in Session.select()}
     assert sessions["pt"].minutes == 45 and sessions["pt"].clinician.full_name == "Test Manager"
     assert sessions["psychology"].attendance == "no_show" and sessions["psychology"].minutes == 0
     with pytest.raises(ImportFailed) as caught:
-        imp(registered, workbook(tmp_path / "s2.xlsx", [rows[0], ["P-1", "yoga", "2026-03-03", "Class", 30, None, None,
-                                                                  None]], headers=SESSION_HEADERS, title="Sessions"))
+        imp(
+            registered,
+            workbook(
+                tmp_path / "s2.xlsx",
+                [rows[0], ["P-1", "yoga", "2026-03-03", "Class", 30, None, None, None]],
+                headers=SESSION_HEADERS,
+                title="Sessions",
+            ),
+        )
     problems = caught.value.report.problems
     assert [(p.row, p.column, p.kind) for p in problems] == [(2, "Held at", "duplicate"), (3, "Discipline", "invalid")]
     assert Session.select().count() == 2
@@ -380,22 +502,55 @@ def test_patients_and_their_measurements_in_one_workbook(registered, tmp_path):
 
 def _snapshot():
     people = {
-        p.clinic_id: (p.given_name, p.family_name, p.date_of_birth, p.sex, p.referral_date, p.programme_start,
-                      p.episode_start, p.status, p.status_changed_on, p.case_manager.username if p.case_manager else None,
-                      p.next_checkin, p.research_consent, p.flagged_for_review, p.flag_note)
+        p.clinic_id: (
+            p.given_name,
+            p.family_name,
+            p.date_of_birth,
+            p.sex,
+            p.referral_date,
+            p.programme_start,
+            p.episode_start,
+            p.status,
+            p.status_changed_on,
+            p.case_manager.username if p.case_manager else None,
+            p.next_checkin,
+            p.research_consent,
+            p.flagged_for_review,
+            p.flag_note,
+        )
         for p in Patient.select()
     }
     scores = sorted(
-        (m.patient.clinic_id, m.instrument, m.taken_at, tuple(m.responses), m.total, m.band, m.band_severity, m.safety,
-         m.note, m.entered_by.username if m.entered_by else None)
+        (
+            m.patient.clinic_id,
+            m.instrument,
+            m.taken_at,
+            tuple(m.responses),
+            m.total,
+            m.band,
+            m.band_severity,
+            m.safety,
+            m.note,
+            m.entered_by.username if m.entered_by else None,
+        )
         for m in Measurement.select()
     )
     seen = sorted(
-        (s.patient.clinic_id, s.discipline_id, s.held_at, s.kind, s.minutes, s.attendance,
-         s.clinician.username if s.clinician else None, s.note)
+        (
+            s.patient.clinic_id,
+            s.discipline_id,
+            s.held_at,
+            s.kind,
+            s.minutes,
+            s.attendance,
+            s.clinician.username if s.clinician else None,
+            s.note,
+        )
         for s in Session.select()
     )
-    team = sorted((u.username, u.full_name, u.role, u.discipline_id, u.is_case_manager, u.active) for u in User.select())
+    team = sorted(
+        (u.username, u.full_name, u.role, u.discipline_id, u.is_case_manager, u.active) for u in User.select()
+    )
     return people, scores, seen, team
 
 
@@ -428,8 +583,12 @@ def test_importing_the_same_export_twice_finds_only_duplicates(clinic, tmp_path)
 
 
 def test_staff_are_added_only_by_an_administrator(registered, tmp_path):
-    path = workbook(tmp_path / "s.xlsx", [["newbie", "New Person", "clinician", "pt", False, True]],
-                    headers=["Username", "Full name", "Role", "Discipline", "Case manager", "Active"], title="Staff")
+    path = workbook(
+        tmp_path / "s.xlsx",
+        [["newbie", "New Person", "clinician", "pt", False, True]],
+        headers=["Username", "Full name", "Role", "Discipline", "Case manager", "Active"],
+        title="Staff",
+    )
     with pytest.raises(ImportFailed, match="only an administrator may add staff"):
         imp(registered, path)
     imp(SYSTEM, path)

@@ -14,8 +14,8 @@ import pytest
 from openpyxl import Workbook
 
 from teamdash.exchange import importing
-from teamdash.services import patients
 from teamdash.exchange.importing import ImportFailed, MalformedFile
+from teamdash.services import patients
 from teamdash.storage.models import AuditEvent, Measurement, Patient
 from tests.test_export_support import NOW
 from ui.cli import main
@@ -25,8 +25,15 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture
 def registered(case_manager):
-    patients.create_patient(case_manager, clinic_id="P-1", given_name="Ash", family_name="Test",
-                            date_of_birth=dt.date(1980, 5, 1), referral_date=dt.date(2026, 1, 10), today=NOW.date())
+    patients.create_patient(
+        case_manager,
+        clinic_id="P-1",
+        given_name="Ash",
+        family_name="Test",
+        date_of_birth=dt.date(1980, 5, 1),
+        referral_date=dt.date(2026, 1, 10),
+        today=NOW.date(),
+    )
     return case_manager
 
 
@@ -187,9 +194,11 @@ def test_an_unknown_sheet(registered, tmp_path):
 
 def test_a_cell_longer_than_a_spreadsheet_cell_holds(registered, tmp_path):
     path = tmp_path / "long.csv"
-    path.write_text("Patient ID,Instrument,Taken at,Item 1,Note\n"
-                    f"P-1,nrs_pain,2026-03-02 10:00,5,{'x' * 40_000}\n"
-                    "P-1,nrs_pain,2026-03-03 10:00,4,\n")
+    path.write_text(
+        "Patient ID,Instrument,Taken at,Item 1,Note\n"
+        f"P-1,nrs_pain,2026-03-02 10:00,5,{'x' * 40_000}\n"
+        "P-1,nrs_pain,2026-03-03 10:00,4,\n"
+    )
     before = state()
     with pytest.raises(ImportFailed) as caught:
         importing.import_file(registered, path, now=NOW)
@@ -201,9 +210,11 @@ def test_a_cell_longer_than_a_spreadsheet_cell_holds(registered, tmp_path):
 
 def test_a_csv_cell_too_big_to_read(registered, tmp_path):
     path = tmp_path / "huge.csv"
-    path.write_text("Patient ID,Instrument,Taken at,Item 1,Note\n"
-                    "P-1,nrs_pain,2026-03-01 10:00,5,ok\n"
-                    f"P-1,nrs_pain,2026-03-02 10:00,5,\"{'y' * 200_000}\"\n")
+    path.write_text(
+        "Patient ID,Instrument,Taken at,Item 1,Note\n"
+        "P-1,nrs_pain,2026-03-01 10:00,5,ok\n"
+        f'P-1,nrs_pain,2026-03-02 10:00,5,"{"y" * 200_000}"\n'
+    )
     refused(registered, path, r"line 3: .*longer than 131,072 characters")
 
 
@@ -223,8 +234,10 @@ def test_the_longest_text_an_xlsx_cell_holds_is_still_too_long_for_a_note(regist
 
 def test_semicolon_csv_from_excel_in_cp1252_with_dates_only(registered, tmp_path):
     path = tmp_path / "excel.csv"
-    path.write_bytes("Patient ID;Instrument;Taken at;Item 1;Note\r\n"
-                     "P-1;NRS pain;2026-03-02;7;Schmerz nach Gartenarbeit, müde\r\n".encode("cp1252"))
+    path.write_bytes(
+        "Patient ID;Instrument;Taken at;Item 1;Note\r\n"
+        "P-1;NRS pain;2026-03-02;7;Schmerz nach Gartenarbeit, müde\r\n".encode("cp1252")
+    )
     report = importing.import_file(registered, path, now=NOW)
     assert report.imported("measurements") == 1
     m = Measurement.get()
@@ -233,8 +246,10 @@ def test_semicolon_csv_from_excel_in_cp1252_with_dates_only(registered, tmp_path
 
 def test_utf8_csv_with_quotes_and_a_byte_order_mark(registered, tmp_path):
     path = tmp_path / "utf8.csv"
-    path.write_text('\ufeffPatient ID,Instrument,Taken at,Item 1,Note\nP-1,nrs_pain,2026-03-02 08:15,3,"said ""better"", slept"\n',
-                    encoding="utf-8")
+    path.write_text(
+        '\ufeffPatient ID,Instrument,Taken at,Item 1,Note\nP-1,nrs_pain,2026-03-02 08:15,3,"said ""better"", slept"\n',
+        encoding="utf-8",
+    )
     importing.import_file(registered, path, now=NOW)
     assert Measurement.get().note == 'said "better", slept'
 
@@ -275,7 +290,9 @@ def run(capsys, *argv):
 
 def test_cli_import_reports_problems_and_exits_2_changing_nothing(registered, database, tmp_path, capsys):
     path = tmp_path / "m.csv"
-    path.write_text("Patient ID,Instrument,Taken at,Item 1\nP-1,nrs_pain,2026-03-02 10:00,5\nP-9,nrs_pain,2026-03-02 10:00,11\n")
+    path.write_text(
+        "Patient ID,Instrument,Taken at,Item 1\nP-1,nrs_pain,2026-03-02 10:00,5\nP-9,nrs_pain,2026-03-02 10:00,11\n"
+    )
     code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(path))
     assert code == 2
     assert "problem: sheet 'm', row 3, column 'Patient ID': unknown patient 'P-9'" in out
@@ -296,17 +313,43 @@ def test_cli_import_dry_run_and_a_malformed_file(registered, database, tmp_path,
     bad = tmp_path / "bad.xlsx"
     bad.write_text("not really")
     code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(bad))
-    assert code == 2 and err == "teamdash: error: bad.xlsx is not a spreadsheet: its contents are not an Excel workbook\n"
+    assert (
+        code == 2 and err == "teamdash: error: bad.xlsx is not a spreadsheet: its contents are not an Excel workbook\n"
+    )
 
 
 def test_cli_export_and_its_errors(clinic, tmp_path, capsys):
     out_file = tmp_path / "cohort.xlsx"
-    code, out, err = run(capsys, "--db", f"sqlite:///{clinic}", "export", "--out", str(out_file), "--status", "active",
-                         "--case-manager", "Morgan Quillfeather", "--discipline", "PT", "--from", "2026-01-01")
+    code, out, err = run(
+        capsys,
+        "--db",
+        f"sqlite:///{clinic}",
+        "export",
+        "--out",
+        str(out_file),
+        "--status",
+        "active",
+        "--case-manager",
+        "Morgan Quillfeather",
+        "--discipline",
+        "PT",
+        "--from",
+        "2026-01-01",
+    )
     assert code == 0 and err == "" and out.startswith(f"wrote cohort workbook {out_file}: ")
     assert out_file.exists()
-    code, out, err = run(capsys, "--db", f"sqlite:///{clinic}", "export", "--out", str(tmp_path / "p.xlsx"),
-                         "--kind", "patient", "--patient", "TD-00007")
+    code, out, err = run(
+        capsys,
+        "--db",
+        f"sqlite:///{clinic}",
+        "export",
+        "--out",
+        str(tmp_path / "p.xlsx"),
+        "--kind",
+        "patient",
+        "--patient",
+        "TD-00007",
+    )
     assert code == 0 and "per-patient workbook" in out
     for argv, message in (
         (["--kind", "patient"], "needs a patient"),
@@ -318,6 +361,15 @@ def test_cli_export_and_its_errors(clinic, tmp_path, capsys):
         code, out, err = run(capsys, "--db", f"sqlite:///{clinic}", "export", "--out", str(tmp_path / "e.xlsx"), *argv)
         assert code == 2 and message in err and err.count("\n") == 1, argv
     assert not (tmp_path / "e.xlsx").exists()
-    code, out, err = run(capsys, "--db", f"sqlite:///{clinic}", "export", "--out", str(tmp_path / "d.xlsx"),
-                         "--kind", "long", "--deidentify")
+    code, out, err = run(
+        capsys,
+        "--db",
+        f"sqlite:///{clinic}",
+        "export",
+        "--out",
+        str(tmp_path / "d.xlsx"),
+        "--kind",
+        "long",
+        "--deidentify",
+    )
     assert code == 0 and "(de-identified)" in out

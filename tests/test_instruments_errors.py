@@ -74,8 +74,18 @@ NOT_A_VALUE = [
     ("rmdq", [0, 2] + [0] * 22, 2, "2 is not yes/no (allowed 1 (yes) or 0 (no))"),
     ("psqi", ["25:00", 10, "07:00", 7] + [0] * 15, 1, "'25:00' is not a time of day HH:MM (00:00–23:59)"),
     ("psqi", ["23:00", 10, "7.30", 7] + [0] * 15, 3, "'7.30' is not a time of day HH:MM (00:00–23:59)"),
-    ("sleep_diary", [2300, "23:30", 20, 2, 30, "06:30", "07:00", 4], 1, "2300 is not a time of day HH:MM (00:00–23:59)"),
-    ("sleep_diary", ["23:00", "23:61", 20, 2, 30, "06:30", "07:00", 4], 2, "'23:61' is not a time of day HH:MM (00:00–23:59)"),
+    (
+        "sleep_diary",
+        [2300, "23:30", 20, 2, 30, "06:30", "07:00", 4],
+        1,
+        "2300 is not a time of day HH:MM (00:00–23:59)",
+    ),
+    (
+        "sleep_diary",
+        ["23:00", "23:61", 20, 2, 30, "06:30", "07:00", 4],
+        2,
+        "'23:61' is not a time of day HH:MM (00:00–23:59)",
+    ),
 ]
 
 
@@ -130,7 +140,9 @@ def test_phq9_item9_cannot_be_left_blank():
 
 def test_odi_second_missing_section_is_rejected_naming_it():
     error = raises("odi", [0, 0, None, 0, 0, 0, None, 0, 0, 0])
-    assert str(error) == "item 7 of ODI: missing — at most 1 of 10 items may be missing (missing items: 3, 7; allowed 0–5)"
+    assert (
+        str(error) == "item 7 of ODI: missing — at most 1 of 10 items may be missing (missing items: 3, 7; allowed 0–5)"
+    )
     assert error.item == 7
 
 
@@ -140,7 +152,10 @@ def test_psfs_first_three_activities_are_required():
     assert "missing" in str(error)
 
 
-@pytest.mark.parametrize("instrument_id, count", [("gad7", 7), ("pcs", 13), ("tsk11", 11), ("pseq", 10), ("cpaq8", 8), ("isi", 7), ("rmdq", 24), ("startback", 9)])
+@pytest.mark.parametrize(
+    "instrument_id, count",
+    [("gad7", 7), ("pcs", 13), ("tsk11", 11), ("pseq", 10), ("cpaq8", 8), ("isi", 7), ("rmdq", 24), ("startback", 9)],
+)
 def test_no_missing_item_allowed(instrument_id, count):
     responses = [1] * count
     responses[-1] = None

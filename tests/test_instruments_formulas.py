@@ -17,7 +17,13 @@ from teamdash.clinical.instruments import (
 
 @pytest.mark.parametrize(
     "start, end, minutes",
-    [("23:00", "07:00", 480), ("22:30", "23:15", 45), ("00:00", "00:00", 0), ("23:59", "00:01", 2), ("06:00", "05:59", 1439)],
+    [
+        ("23:00", "07:00", 480),
+        ("22:30", "23:15", 45),
+        ("00:00", "00:00", 0),
+        ("23:59", "00:01", 2),
+        ("06:00", "05:59", 1439),
+    ],
 )
 def test_minutes_between_crosses_midnight(start, end, minutes):
     assert minutes_between(start, end) == minutes

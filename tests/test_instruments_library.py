@@ -13,8 +13,25 @@ from teamdash.clinical import instruments
 from teamdash.clinical.instruments import DefinitionError
 
 IDS = [
-    "nrs_pain", "odi", "rmdq", "psfs", "phq9", "gad7", "pcs", "tsk11", "pseq", "cpaq8", "isi",
-    "psqi", "startback", "wpai", "chair_stand_30s", "six_minute_walk", "bmi", "waist", "sleep_diary",
+    "nrs_pain",
+    "odi",
+    "rmdq",
+    "psfs",
+    "phq9",
+    "gad7",
+    "pcs",
+    "tsk11",
+    "pseq",
+    "cpaq8",
+    "isi",
+    "psqi",
+    "startback",
+    "wpai",
+    "chair_stand_30s",
+    "six_minute_walk",
+    "bmi",
+    "waist",
+    "sleep_diary",
 ]
 
 
@@ -28,11 +45,27 @@ def test_library_is_loaded_once():
 
 @pytest.mark.parametrize(
     "instrument_id, discipline",
-    [("nrs_pain", "pt"), ("odi", "pt"), ("rmdq", "pt"), ("psfs", "pt"), ("startback", "pt"),
-     ("chair_stand_30s", "pt"), ("six_minute_walk", "pt"), ("phq9", "psychology"), ("gad7", "psychology"),
-     ("pcs", "psychology"), ("tsk11", "psychology"), ("pseq", "psychology"), ("cpaq8", "psychology"),
-     ("bmi", "nutrition"), ("waist", "nutrition"), ("isi", "sleep"), ("psqi", "sleep"),
-     ("sleep_diary", "sleep"), ("wpai", "social")],
+    [
+        ("nrs_pain", "pt"),
+        ("odi", "pt"),
+        ("rmdq", "pt"),
+        ("psfs", "pt"),
+        ("startback", "pt"),
+        ("chair_stand_30s", "pt"),
+        ("six_minute_walk", "pt"),
+        ("phq9", "psychology"),
+        ("gad7", "psychology"),
+        ("pcs", "psychology"),
+        ("tsk11", "psychology"),
+        ("pseq", "psychology"),
+        ("cpaq8", "psychology"),
+        ("bmi", "nutrition"),
+        ("waist", "nutrition"),
+        ("isi", "sleep"),
+        ("psqi", "sleep"),
+        ("sleep_diary", "sleep"),
+        ("wpai", "social"),
+    ],
 )
 def test_discipline(instrument_id, discipline):
     assert instruments.get(instrument_id).discipline == discipline
@@ -47,11 +80,23 @@ def test_key_measures():
 
 @pytest.mark.parametrize(
     "instrument_id, short_name, count, low, high",
-    [("nrs_pain", "NRS pain", 1, 0, 10), ("odi", "ODI", 10, 0, 100), ("rmdq", "RMDQ", 24, 0, 24),
-     ("psfs", "PSFS", 5, 0, 10), ("phq9", "PHQ-9", 9, 0, 27), ("gad7", "GAD-7", 7, 0, 21),
-     ("pcs", "PCS", 13, 0, 52), ("tsk11", "TSK-11", 11, 11, 44), ("pseq", "PSEQ", 10, 0, 60),
-     ("cpaq8", "CPAQ-8", 8, 0, 48), ("isi", "ISI", 7, 0, 28), ("psqi", "PSQI", 19, 0, 21),
-     ("startback", "STarT Back", 9, 0, 9), ("wpai", "WPAI", 6, 0, 100), ("sleep_diary", "Sleep diary", 8, 0, 100)],
+    [
+        ("nrs_pain", "NRS pain", 1, 0, 10),
+        ("odi", "ODI", 10, 0, 100),
+        ("rmdq", "RMDQ", 24, 0, 24),
+        ("psfs", "PSFS", 5, 0, 10),
+        ("phq9", "PHQ-9", 9, 0, 27),
+        ("gad7", "GAD-7", 7, 0, 21),
+        ("pcs", "PCS", 13, 0, 52),
+        ("tsk11", "TSK-11", 11, 11, 44),
+        ("pseq", "PSEQ", 10, 0, 60),
+        ("cpaq8", "CPAQ-8", 8, 0, 48),
+        ("isi", "ISI", 7, 0, 28),
+        ("psqi", "PSQI", 19, 0, 21),
+        ("startback", "STarT Back", 9, 0, 9),
+        ("wpai", "WPAI", 6, 0, 100),
+        ("sleep_diary", "Sleep diary", 8, 0, 100),
+    ],
 )
 def test_shape(instrument_id, short_name, count, low, high):
     inst = instruments.get(instrument_id)
@@ -61,9 +106,18 @@ def test_shape(instrument_id, short_name, count, low, high):
 
 @pytest.mark.parametrize(
     "instrument_id, direction",
-    [("pseq", "higher_better"), ("psfs", "higher_better"), ("cpaq8", "higher_better"),
-     ("chair_stand_30s", "higher_better"), ("six_minute_walk", "higher_better"), ("sleep_diary", "higher_better"),
-     ("phq9", "higher_worse"), ("odi", "higher_worse"), ("nrs_pain", "higher_worse"), ("bmi", None)],
+    [
+        ("pseq", "higher_better"),
+        ("psfs", "higher_better"),
+        ("cpaq8", "higher_better"),
+        ("chair_stand_30s", "higher_better"),
+        ("six_minute_walk", "higher_better"),
+        ("sleep_diary", "higher_better"),
+        ("phq9", "higher_worse"),
+        ("odi", "higher_worse"),
+        ("nrs_pain", "higher_worse"),
+        ("bmi", None),
+    ],
 )
 def test_direction(instrument_id, direction):
     assert instruments.get(instrument_id).direction == direction
@@ -73,7 +127,12 @@ BAND_LABELS = {
     "phq9": ["Minimal", "Mild", "Moderate", "Moderately severe", "Severe"],
     "gad7": ["Minimal", "Mild", "Moderate", "Severe"],
     "odi": ["Minimal disability", "Moderate disability", "Severe disability", "Crippled", "Bed-bound"],
-    "isi": ["No clinically significant insomnia", "Subthreshold insomnia", "Moderate clinical insomnia", "Severe clinical insomnia"],
+    "isi": [
+        "No clinically significant insomnia",
+        "Subthreshold insomnia",
+        "Moderate clinical insomnia",
+        "Severe clinical insomnia",
+    ],
     "bmi": ["Underweight", "Normal weight", "Pre-obesity", "Obesity class I", "Obesity class II", "Obesity class III"],
     "pseq": ["Severe", "Moderate", "Mild", "Minimal"],
     "pcs": ["Clinically relevant"],
@@ -92,7 +151,10 @@ def test_startback_subgroup_labels():
     assert inst.band_for(2) is None  # the total alone cannot say medium from high
 
 
-@pytest.mark.parametrize("instrument_id", ["tsk11", "waist", "chair_stand_30s", "six_minute_walk", "nrs_pain", "rmdq", "cpaq8", "wpai", "sleep_diary"])
+@pytest.mark.parametrize(
+    "instrument_id",
+    ["tsk11", "waist", "chair_stand_30s", "six_minute_walk", "nrs_pain", "rmdq", "cpaq8", "wpai", "sleep_diary"],
+)
 def test_no_unverified_bands(instrument_id):
     assert instruments.get(instrument_id).bands == ()
 
@@ -120,8 +182,17 @@ def test_band_named():
 
 @pytest.mark.parametrize(
     "instrument_id, mcid_abs, mcid_pct",
-    [("nrs_pain", 2, 30), ("odi", 10, 30), ("rmdq", 5, 30), ("tsk11", 4, None), ("isi", 6, None),
-     ("pseq", 5.5, None), ("phq9", None, None), ("psfs", None, None), ("six_minute_walk", None, None)],
+    [
+        ("nrs_pain", 2, 30),
+        ("odi", 10, 30),
+        ("rmdq", 5, 30),
+        ("tsk11", 4, None),
+        ("isi", 6, None),
+        ("pseq", 5.5, None),
+        ("phq9", None, None),
+        ("psfs", None, None),
+        ("six_minute_walk", None, None),
+    ],
 )
 def test_mcid(instrument_id, mcid_abs, mcid_pct):
     inst = instruments.get(instrument_id)
@@ -150,7 +221,14 @@ def test_reliability(instrument_id, sem, threshold, inclusive):
 
 @pytest.mark.parametrize(
     "instrument_id, loinc",
-    [("phq9", "44261-6"), ("gad7", "70274-6"), ("bmi", "39156-5"), ("nrs_pain", "72514-3"), ("odi", None), ("six_minute_walk", None)],
+    [
+        ("phq9", "44261-6"),
+        ("gad7", "70274-6"),
+        ("bmi", "39156-5"),
+        ("nrs_pain", "72514-3"),
+        ("odi", None),
+        ("six_minute_walk", None),
+    ],
 )
 def test_loinc(instrument_id, loinc):
     assert instruments.get(instrument_id).loinc == loinc
@@ -210,8 +288,15 @@ def test_item_allowed_text():
 
 @pytest.mark.parametrize(
     "text, parsed",
-    [("1,2,,3", ["1", "2", None, "3"]), ("1, 2 ,3", ["1", "2", "3"]), ("", []), ("  ", []),
-     ("5", ["5"]), (",", [None, None]), ("23:00,15,07:00", ["23:00", "15", "07:00"])],
+    [
+        ("1,2,,3", ["1", "2", None, "3"]),
+        ("1, 2 ,3", ["1", "2", "3"]),
+        ("", []),
+        ("  ", []),
+        ("5", ["5"]),
+        (",", [None, None]),
+        ("23:00,15,07:00", ["23:00", "15", "07:00"]),
+    ],
 )
 def test_parse_responses(text, parsed):
     assert instruments.parse_responses(text) == parsed
@@ -246,7 +331,7 @@ method = "sum"
 def definitions(tmp_path, monkeypatch):
     """A private instruments folder; yields a function that writes one file and loads."""
     (tmp_path / "instruments").mkdir()
-    monkeypatch.setattr(resources, "RESOURCES_DIR", tmp_path)
+    monkeypatch.setattr(resources, "resources_dir", lambda: tmp_path)
     resources.load_toml.cache_clear()
     instruments.library.cache_clear()
 
@@ -270,17 +355,17 @@ def test_a_good_file_loads(definitions):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (("id = \"demo\"", "id = \"other\""), "key 'id' must match the file name ('demo'), not 'other'"),
-        (("discipline = \"pt\"", "discipline = \"physio\""), "key 'discipline' must be one of pt, psychology"),
-        (("key_measure = false", "key_measure = \"no\""), "key 'key_measure' must be true or false, not 'no'"),
-        (("max = 3", "max = \"3\""), "key 'items.max' must be a number, not '3'"),
+        (('id = "demo"', 'id = "other"'), "key 'id' must match the file name ('demo'), not 'other'"),
+        (('discipline = "pt"', 'discipline = "physio"'), "key 'discipline' must be one of pt, psychology"),
+        (("key_measure = false", 'key_measure = "no"'), "key 'key_measure' must be true or false, not 'no'"),
+        (("max = 3", 'max = "3"'), "key 'items.max' must be a number, not '3'"),
         (("max = 3", ""), "key 'items.max' is required"),
-        (("method = \"sum\"", "method = \"median\""), "key 'scoring.method' must be one of value, sum"),
+        (('method = "sum"', 'method = "median"'), "key 'scoring.method' must be one of value, sum"),
         (("count = 2", "count = 0"), "key 'items.count' must be at least 1"),
-        (("licence = \"Free.\"", ""), "key 'licence' is required"),
-        (("sources = [\"Made up for a test.\"]", "sources = []"), "key 'sources' must be a non-empty list of texts"),
+        (('licence = "Free."', ""), "key 'licence' is required"),
+        (('sources = ["Made up for a test."]', "sources = []"), "key 'sources' must be a non-empty list of texts"),
         # a key written below [items] belongs to that table in TOML: rejected, not ignored
-        (("[scoring]", "colour = \"red\"\n[scoring]"), "key 'items.colour' is not a known key here"),
+        (("[scoring]", 'colour = "red"\n[scoring]'), "key 'items.colour' is not a known key here"),
     ],
 )
 def test_bad_file_names_file_and_key(definitions, change, message):
@@ -296,9 +381,12 @@ def test_bad_file_names_file_and_key(definitions, change, message):
     [
         ("reverse = [3]", "key 'scoring.reverse' must list item numbers 1–2, not [3]"),
         ("max_missing = 1", "a sum cannot allow missing items"),
-        ("[[scoring.derived]]\nformula = \"eval\"\ninputs = [1]", "names no known formula"),
+        ('[[scoring.derived]]\nformula = "eval"\ninputs = [1]', "names no known formula"),
         ("[scoring.subscales]\nfirst = [1, 5]", "key 'scoring.subscales.first' must list item numbers"),
-        ("[scoring.recode.1]\nrule = \"below\"\nsteps = []\notherwise = 0", "key 'scoring.recode.1.rule' must be 'at_least' or 'above'"),
+        (
+            '[scoring.recode.1]\nrule = "below"\nsteps = []\notherwise = 0',
+            "key 'scoring.recode.1.rule' must be 'at_least' or 'above'",
+        ),
     ],
 )
 def test_bad_scoring_rules(definitions, extra, message):
@@ -310,13 +398,25 @@ def test_bad_scoring_rules(definitions, extra, message):
 @pytest.mark.parametrize(
     "tail, message",
     [
-        ("[[bands]]\nlabel = \"A\"\nlow = 0\nhigh = 4\nseverity = 0\n[[bands]]\nlabel = \"B\"\nlow = 3\nhigh = 6\nseverity = 1\n", "'A' and 'B' overlap"),
-        ("[[bands]]\nlabel = \"A\"\nlow = 5\nhigh = 4\nseverity = 0\n", "key 'bands[0].low' (5) must not exceed high (4)"),
+        (
+            '[[bands]]\nlabel = "A"\nlow = 0\nhigh = 4\nseverity = 0\n[[bands]]\nlabel = "B"\nlow = 3\nhigh = 6\nseverity = 1\n',
+            "'A' and 'B' overlap",
+        ),
+        (
+            '[[bands]]\nlabel = "A"\nlow = 5\nhigh = 4\nseverity = 0\n',
+            "key 'bands[0].low' (5) must not exceed high (4)",
+        ),
         ("[reliability]\nsem = 1\nmdc95 = 2\n", "give exactly one of sem"),
         ("[reliability]\nsd = 4\nretest_r = 1.5\n", "key 'reliability.retest_r' must be between 0 and 1"),
-        ("[[flags]]\nitem = 3\nwhen = [\">\", 0]\nkind = \"safety\"\nreason = \"x\"\n", "key 'flags[0].item' must be 1–2"),
-        ("[[flags]]\nitem = 1\nwhen = [\"~\", 0]\nkind = \"safety\"\nreason = \"x\"\n", "must be [subject, operator, number]"),
-        ("[[subgroups]]\nlabel = \"Low\"\nseverity = 0\nwhen = [[\"distress\", \"<=\", 3]]\n", "tests 'distress', which is not total or a subscale"),
+        ('[[flags]]\nitem = 3\nwhen = [">", 0]\nkind = "safety"\nreason = "x"\n', "key 'flags[0].item' must be 1–2"),
+        (
+            '[[flags]]\nitem = 1\nwhen = ["~", 0]\nkind = "safety"\nreason = "x"\n',
+            "must be [subject, operator, number]",
+        ),
+        (
+            '[[subgroups]]\nlabel = "Low"\nseverity = 0\nwhen = [["distress", "<=", 3]]\n',
+            "tests 'distress', which is not total or a subscale",
+        ),
     ],
 )
 def test_bad_bands_reliability_flags(definitions, tail, message):
@@ -335,9 +435,11 @@ def test_reliability_from_sd_and_retest(definitions):
 def test_a_new_questionnaire_of_a_known_kind_is_a_file(definitions):
     # a mean-scored, reverse-keyed questionnaire with a subscale and a safety item
     definitions(
-        GOOD.replace("count = 2", "count = 4").replace("method = \"sum\"", "method = \"mean\"\nreverse = [2]\nmax_missing = 1")
+        GOOD.replace("count = 2", "count = 4").replace(
+            'method = "sum"', 'method = "mean"\nreverse = [2]\nmax_missing = 1'
+        )
         + "[scoring.subscales]\nfirst = [1, 2]\n"
-        + "[[flags]]\nitem = 4\nwhen = [\">=\", 2]\nkind = \"safety\"\nreason = \"item 4 is {value}\"\n"
+        + '[[flags]]\nitem = 4\nwhen = [">=", 2]\nkind = "safety"\nreason = "item 4 is {value}"\n'
     )
     # item 2 reversed: 3 - 1 = 2; mean of 3, 2, 2 (item 3 missing) ... of 3, 2, 2 = 7 / 3
     result = instruments.score("demo", [3, 1, None, 2])

@@ -59,8 +59,14 @@ def diary_responses(draw) -> list:
     to_rise = draw(st.integers(0, 120))
     lights, wake = bed + to_lights, bed + to_lights + window
     return [
-        clock(bed), clock(lights % 1440), sol, draw(st.one_of(st.none(), st.integers(0, 50))),
-        waso, clock(wake % 1440), clock((wake + to_rise) % 1440), draw(st.one_of(st.none(), st.integers(1, 5))),
+        clock(bed),
+        clock(lights % 1440),
+        sol,
+        draw(st.one_of(st.none(), st.integers(0, 50))),
+        waso,
+        clock(wake % 1440),
+        clock((wake + to_rise) % 1440),
+        draw(st.one_of(st.none(), st.integers(1, 5))),
     ]
 
 
@@ -136,4 +142,8 @@ def test_cpaq8_total_is_engagement_plus_reversed_willingness(responses):
     result = instruments.score("cpaq8", responses)
     ae = sum(responses[i - 1] for i in (1, 2, 3, 6))
     pw = sum(6 - responses[i - 1] for i in (4, 5, 7, 8))
-    assert (result.subscales["activity_engagement"], result.subscales["pain_willingness"], result.total) == (ae, pw, ae + pw)
+    assert (result.subscales["activity_engagement"], result.subscales["pain_willingness"], result.total) == (
+        ae,
+        pw,
+        ae + pw,
+    )

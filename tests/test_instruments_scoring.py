@@ -250,15 +250,48 @@ def test_single_item_instruments_total_is_the_value():
 
 # --- band boundaries: the last value of one band and the first of the next -------------
 
-PHQ9 = [(0, "Minimal"), (4, "Minimal"), (5, "Mild"), (9, "Mild"), (10, "Moderate"), (14, "Moderate"),
-        (15, "Moderately severe"), (19, "Moderately severe"), (20, "Severe"), (27, "Severe")]
-GAD7 = [(0, "Minimal"), (4, "Minimal"), (5, "Mild"), (9, "Mild"), (10, "Moderate"), (14, "Moderate"),
-        (15, "Severe"), (21, "Severe")]
-ISI = [(0, "No clinically significant insomnia"), (7, "No clinically significant insomnia"),
-       (8, "Subthreshold insomnia"), (14, "Subthreshold insomnia"), (15, "Moderate clinical insomnia"),
-       (21, "Moderate clinical insomnia"), (22, "Severe clinical insomnia"), (28, "Severe clinical insomnia")]
-PSEQ = [(0, "Severe"), (19, "Severe"), (20, "Moderate"), (30, "Moderate"), (31, "Mild"), (40, "Mild"),
-        (41, "Minimal"), (60, "Minimal")]
+PHQ9 = [
+    (0, "Minimal"),
+    (4, "Minimal"),
+    (5, "Mild"),
+    (9, "Mild"),
+    (10, "Moderate"),
+    (14, "Moderate"),
+    (15, "Moderately severe"),
+    (19, "Moderately severe"),
+    (20, "Severe"),
+    (27, "Severe"),
+]
+GAD7 = [
+    (0, "Minimal"),
+    (4, "Minimal"),
+    (5, "Mild"),
+    (9, "Mild"),
+    (10, "Moderate"),
+    (14, "Moderate"),
+    (15, "Severe"),
+    (21, "Severe"),
+]
+ISI = [
+    (0, "No clinically significant insomnia"),
+    (7, "No clinically significant insomnia"),
+    (8, "Subthreshold insomnia"),
+    (14, "Subthreshold insomnia"),
+    (15, "Moderate clinical insomnia"),
+    (21, "Moderate clinical insomnia"),
+    (22, "Severe clinical insomnia"),
+    (28, "Severe clinical insomnia"),
+]
+PSEQ = [
+    (0, "Severe"),
+    (19, "Severe"),
+    (20, "Moderate"),
+    (30, "Moderate"),
+    (31, "Mild"),
+    (40, "Mild"),
+    (41, "Minimal"),
+    (60, "Minimal"),
+]
 PCS = [(0, None), (29, None), (30, "Clinically relevant"), (52, "Clinically relevant")]
 
 
@@ -411,7 +444,9 @@ def _psqi_with_global(points: int) -> list:
     return ["22:00", 10, "06:00", 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, q6, q7, q8_answer, 0, 0]
 
 
-@pytest.mark.parametrize("points, label", [(0, "Good sleeper"), (5, "Good sleeper"), (6, "Poor sleeper"), (8, "Poor sleeper")])
+@pytest.mark.parametrize(
+    "points, label", [(0, "Good sleeper"), (5, "Good sleeper"), (6, "Poor sleeper"), (8, "Poor sleeper")]
+)
 def test_psqi_poor_sleeper_above_five(points, label):
     result = instruments.score("psqi", _psqi_with_global(points))
     assert result.total == points
@@ -447,8 +482,16 @@ def test_psqi_duration_boundaries(hours, component):
     "hours_asleep, efficiency, component",
     # in bed 22:00 -> 06:00 = 8 h; SE = hours asleep / 8 x 100
     # >= 85 -> 0; < 85 and >= 75 -> 1; < 75 and >= 65 -> 2; < 65 -> 3
-    [(8.0, 100.0, 0), (6.8, 85.0, 0), (6.79, 84.875, 1), (6.0, 75.0, 1), (5.99, 74.875, 2),
-     (5.2, 65.0, 2), (5.19, 64.875, 3), (2.0, 25.0, 3)],
+    [
+        (8.0, 100.0, 0),
+        (6.8, 85.0, 0),
+        (6.79, 84.875, 1),
+        (6.0, 75.0, 1),
+        (5.99, 74.875, 2),
+        (5.2, 65.0, 2),
+        (5.19, 64.875, 3),
+        (2.0, 25.0, 3),
+    ],
 )
 def test_psqi_efficiency_boundaries(hours_asleep, efficiency, component):
     result = psqi(q4=hours_asleep)
@@ -459,8 +502,22 @@ def test_psqi_efficiency_boundaries(hours_asleep, efficiency, component):
 @pytest.mark.parametrize(
     "minutes, q5a, component",
     # Q2 <= 15 -> 0, 16-30 -> 1, 31-60 -> 2, > 60 -> 3; + Q5a; 0 -> 0, 1-2 -> 1, 3-4 -> 2, 5-6 -> 3
-    [(0, 0, 0), (15, 0, 0), (16, 0, 1), (30, 0, 1), (31, 0, 1), (60, 0, 1), (61, 0, 2),
-     (15, 1, 1), (16, 1, 1), (31, 1, 2), (61, 1, 2), (61, 2, 3), (31, 3, 3), (120, 3, 3)],
+    [
+        (0, 0, 0),
+        (15, 0, 0),
+        (16, 0, 1),
+        (30, 0, 1),
+        (31, 0, 1),
+        (60, 0, 1),
+        (61, 0, 2),
+        (15, 1, 1),
+        (16, 1, 1),
+        (31, 1, 2),
+        (61, 1, 2),
+        (61, 2, 3),
+        (31, 3, 3),
+        (120, 3, 3),
+    ],
 )
 def test_psqi_latency(minutes, q5a, component):
     q5 = (q5a,) + (0,) * 9
@@ -476,7 +533,9 @@ def test_psqi_disturbances(disturbance_sum, component):
     assert psqi(q5=q5).components["disturbances"] == component
 
 
-@pytest.mark.parametrize("q8, q9, component", [(0, 0, 0), (1, 0, 1), (1, 1, 1), (2, 1, 2), (2, 2, 2), (3, 2, 3), (3, 3, 3)])
+@pytest.mark.parametrize(
+    "q8, q9, component", [(0, 0, 0), (1, 0, 1), (1, 1, 1), (2, 1, 2), (2, 2, 2), (3, 2, 3), (3, 3, 3)]
+)
 def test_psqi_daytime_dysfunction(q8, q9, component):
     assert psqi(q8=q8, q9=q9).components["daytime_dysfunction"] == component
 
@@ -555,7 +614,10 @@ def test_responses_are_normalised():
     assert all(type(v) is int for v in result.responses)
 
 
-@pytest.mark.parametrize("answer, stored", [("yes", 1), ("No", 0), ("TRUE", 1), ("false", 0), (True, 1), (False, 0), ("1", 1), (0, 0), (1.0, 1)])
+@pytest.mark.parametrize(
+    "answer, stored",
+    [("yes", 1), ("No", 0), ("TRUE", 1), ("false", 0), (True, 1), (False, 0), ("1", 1), (0, 0), (1.0, 1)],
+)
 def test_bool_answers(answer, stored):
     assert instruments.score("rmdq", [answer] + [0] * 23).responses[0] == stored
 

@@ -7,11 +7,11 @@ import datetime as dt
 
 import pytest
 
+from teamdash.errors import Conflict, InvalidResponse, UnknownInstrument, ValidationError
 from teamdash.services import audit, measurements, patients
 from teamdash.services.auth import SYSTEM
-from teamdash.errors import Conflict, InvalidResponse, UnknownInstrument, ValidationError
-from teamdash.storage.models import Measurement
 from teamdash.services.patients import PatientQuery
+from teamdash.storage.models import Measurement
 
 NOW = dt.datetime(2026, 11, 27, 12, 0)
 
@@ -19,8 +19,13 @@ NOW = dt.datetime(2026, 11, 27, 12, 0)
 @pytest.fixture
 def patient(database):
     return patients.create_patient(
-        SYSTEM, clinic_id="M-1", given_name="Mo", family_name="Measured", date_of_birth="1980-01-01",
-        referral_date="2026-09-01", programme_start="2026-09-08",
+        SYSTEM,
+        clinic_id="M-1",
+        given_name="Mo",
+        family_name="Measured",
+        date_of_birth="1980-01-01",
+        referral_date="2026-09-01",
+        programme_start="2026-09-08",
     )
 
 
@@ -45,7 +50,12 @@ def test_the_list_shows_latest_pain_and_disability_with_change(patient, clinicia
     record(clinician, patient.id, "nrs_pain", [8], "2026-09-02 09:00")
     record(clinician, patient.id, "odi", [3] * 10, "2026-09-02 09:05")
     row = _row(patient.id)
-    assert (row.pain_latest, row.pain_change, row.disability_latest, row.disability_band) == (8, None, 60, "Severe disability")
+    assert (row.pain_latest, row.pain_change, row.disability_latest, row.disability_band) == (
+        8,
+        None,
+        60,
+        "Severe disability",
+    )
     record(clinician, patient.id, "nrs_pain", [4], "2026-10-14 09:00")
     record(clinician, patient.id, "odi", [2] * 10, "2026-10-14 09:05")
     row = _row(patient.id)
@@ -137,7 +147,11 @@ def test_safety_item_flags_until_a_clinician_acknowledges(patient, clinician):
         measurements.acknowledge_safety(clinician, m.id, "   ")
     assert err.value.field == "action_taken"
     acked = measurements.acknowledge_safety(clinician, m.id, "Risk assessed; safety plan agreed", now=NOW)
-    assert (acked.acknowledged_by, acked.action_taken, acked.safety) == ("Test Physio", "Risk assessed; safety plan agreed", True)
+    assert (acked.acknowledged_by, acked.action_taken, acked.safety) == (
+        "Test Physio",
+        "Risk assessed; safety plan agreed",
+        True,
+    )
     assert not acked.safety_open
     assert not _row(patient.id).has_safety_flag
     with pytest.raises(Conflict, match="already been acknowledged"):

@@ -8,10 +8,10 @@ import sqlite3
 import peewee as pw
 import pytest
 
-from teamdash.services import patients
-from teamdash.storage import db, migrations
-from teamdash.services.auth import SYSTEM
 from teamdash.errors import SchemaTooNew
+from teamdash.services import patients
+from teamdash.services.auth import SYSTEM
+from teamdash.storage import db, migrations
 from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
 
 
@@ -110,7 +110,11 @@ def test_disciplines_are_seeded_from_resources(database):
     from teamdash.storage.models import Discipline
 
     assert [d.code for d in Discipline.select().order_by(Discipline.sort_order)] == [
-        "pt", "psychology", "nutrition", "sleep", "social"
+        "pt",
+        "psychology",
+        "nutrition",
+        "sleep",
+        "social",
     ]
 
 

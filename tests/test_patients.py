@@ -7,21 +7,21 @@ import datetime as dt
 
 import pytest
 
+from teamdash.errors import Conflict, PermissionDenied, ValidationError
 from teamdash.services import audit, patients, staff
 from teamdash.services.auth import SYSTEM, Actor
-from teamdash.errors import Conflict, PermissionDenied, ValidationError
 from teamdash.services.patients import PatientQuery
 from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
 
-GOOD = dict(
-    clinic_id="P-100",
-    given_name="Ada",
-    family_name="Testcase",
-    date_of_birth="1971-04-02",
-    sex="female",
-    referral_date="2026-09-01",
-    programme_start="2026-09-15",
-)
+GOOD = {
+    "clinic_id": "P-100",
+    "given_name": "Ada",
+    "family_name": "Testcase",
+    "date_of_birth": "1971-04-02",
+    "sex": "female",
+    "referral_date": "2026-09-01",
+    "programme_start": "2026-09-15",
+}
 
 
 def _all_rows(query: PatientQuery) -> list[patients.PatientRow]:
@@ -199,7 +199,7 @@ def test_every_column_sorts_in_sql(clinic, sort):
         assert keys == sorted(keys, reverse=True)
     elif sort == "weeks":  # fewest weeks first: latest start first (unknown starts last)
         known = [k for k in keys if not k[0]]
-        assert known == sorted(known, reverse=True) and keys[len(known):] == [k for k in keys if k[0]]
+        assert known == sorted(known, reverse=True) and keys[len(known) :] == [k for k in keys if k[0]]
     elif sort == "flags":
         assert [min(k, 3) for k in keys] == sorted(min(k, 3) for k in keys)
     else:
@@ -210,7 +210,7 @@ def test_descending_sort_reverses_and_keeps_unknowns_last(clinic):
     rows = _all_rows(PatientQuery(sort="pain", descending=True, limit=100))
     values = [r.pain_latest for r in rows if r.pain_latest is not None]
     assert values == sorted(values, reverse=True)
-    assert all(r.pain_latest is None for r in rows[len(values):])
+    assert all(r.pain_latest is None for r in rows[len(values) :])
 
 
 def test_flag_sort_puts_safety_first(clinic):
@@ -233,6 +233,8 @@ def test_list_rows_carry_age_weeks_and_overdue(clinic):
     for r in rows:
         born = r.date_of_birth
         assert r.age == DEMO_TODAY.year - born.year - ((DEMO_TODAY.month, DEMO_TODAY.day) < (born.month, born.day))
-        assert r.checkin_overdue == (r.status == "active" and r.next_checkin is not None and r.next_checkin < DEMO_TODAY)
+        assert r.checkin_overdue == (
+            r.status == "active" and r.next_checkin is not None and r.next_checkin < DEMO_TODAY
+        )
     active = [r for r in rows if r.status == "active"]
     assert all(r.weeks_in_programme == (DEMO_TODAY - r.programme_start).days // 7 for r in active)

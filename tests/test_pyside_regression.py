@@ -31,7 +31,10 @@ PROBE = textwrap.dedent(
 
 def test_fifty_thousand_qt_calls_keep_none_alive():
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert done.returncode == 0, f"the Qt process died: {done.stderr[-500:]}"

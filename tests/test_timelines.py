@@ -55,7 +55,9 @@ def test_mcid_threshold_is_on_the_better_side_at_the_first_mcid_reached(instrume
     assert timelines.mcid_threshold(instruments.get(instrument), baseline) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("instrument", "baseline"), [("odi", 58), ("nrs_pain", 4), ("nrs_pain", 9), ("pseq", 20), ("rmdq", 3)])
+@pytest.mark.parametrize(
+    ("instrument", "baseline"), [("odi", 58), ("nrs_pain", 4), ("nrs_pain", 9), ("pseq", 20), ("rmdq", 3)]
+)
 def test_mcid_threshold_agrees_with_the_analytics_verdict(instrument, baseline):
     """Reaching the line is a clinically meaningful improvement; stopping short is not."""
     definition = instruments.get(instrument)
@@ -103,8 +105,15 @@ def test_last_months_ends_just_after_today():
 @pytest.fixture
 def patient(database):
     return patients.create_patient(
-        SYSTEM, today=TODAY, clinic_id="T-1", given_name="Test", family_name="Person", date_of_birth=dt.date(1980, 1, 1),
-        referral_date=dt.date(2026, 2, 1), programme_start=dt.date(2026, 2, 10), episode_start=dt.date(2026, 3, 1),
+        SYSTEM,
+        today=TODAY,
+        clinic_id="T-1",
+        given_name="Test",
+        family_name="Person",
+        date_of_birth=dt.date(1980, 1, 1),
+        referral_date=dt.date(2026, 2, 1),
+        programme_start=dt.date(2026, 2, 10),
+        episode_start=dt.date(2026, 3, 1),
     )
 
 
@@ -116,15 +125,33 @@ def _odi(percent: int) -> list[int]:
 
 def test_build_shapes_a_patients_record(patient):
     now = dt.datetime(2026, 11, 27, 12)
-    before_episode = measurements.record_measurement(SYSTEM, patient.id, "odi", _odi(70), taken_at=dt.datetime(2026, 2, 15, 9), now=now)
-    first = measurements.record_measurement(SYSTEM, patient.id, "odi", _odi(60), taken_at=dt.datetime(2026, 3, 2, 9), now=now)
-    morning = measurements.record_measurement(SYSTEM, patient.id, "odi", _odi(40), taken_at=dt.datetime(2026, 5, 4, 9), now=now)
-    evening = measurements.record_measurement(SYSTEM, patient.id, "odi", _odi(44), taken_at=dt.datetime(2026, 5, 4, 17), now=now)
+    before_episode = measurements.record_measurement(
+        SYSTEM, patient.id, "odi", _odi(70), taken_at=dt.datetime(2026, 2, 15, 9), now=now
+    )
+    first = measurements.record_measurement(
+        SYSTEM, patient.id, "odi", _odi(60), taken_at=dt.datetime(2026, 3, 2, 9), now=now
+    )
+    morning = measurements.record_measurement(
+        SYSTEM, patient.id, "odi", _odi(40), taken_at=dt.datetime(2026, 5, 4, 9), now=now
+    )
+    evening = measurements.record_measurement(
+        SYSTEM, patient.id, "odi", _odi(44), taken_at=dt.datetime(2026, 5, 4, 17), now=now
+    )
     measurements.record_measurement(SYSTEM, patient.id, "phq9", [1] * 9, taken_at=dt.datetime(2026, 3, 2, 10), now=now)
-    goal = goals.GOALS.add(SYSTEM, patient.id, discipline="pt", text="Lift the shopping", instrument="odi",
-                           baseline_value=60, target_value=30, set_on=dt.date(2026, 3, 2), due_on=dt.date(2026, 9, 1))
-    session = sessions.add_session(SYSTEM, patient.id, discipline="pt", held_at=dt.datetime(2026, 3, 9, 10), kind="Assessment",
-                                   minutes=45, now=now)
+    goal = goals.GOALS.add(
+        SYSTEM,
+        patient.id,
+        discipline="pt",
+        text="Lift the shopping",
+        instrument="odi",
+        baseline_value=60,
+        target_value=30,
+        set_on=dt.date(2026, 3, 2),
+        due_on=dt.date(2026, 9, 1),
+    )
+    session = sessions.add_session(
+        SYSTEM, patient.id, discipline="pt", held_at=dt.datetime(2026, 3, 9, 10), kind="Assessment", minutes=45, now=now
+    )
     checkin = checkins.record_checkin(SYSTEM, patient.id, held_on=dt.date(2026, 4, 10), attendees=[])
 
     built = timelines.build(chart.get_record(SYSTEM, patient.id, today=TODAY))
@@ -144,8 +171,12 @@ def test_build_shapes_a_patients_record(patient):
 
     assert list(built.series) == ["odi", "phq9"]  # PT before psychology
     assert built.default_selection == ("odi", "phq9")
-    assert [(c.checkin_id, c.x, c.label) for c in built.checkins] == [(checkin.id, timelines.epoch(dt.date(2026, 4, 10)), "Check-in 10 Apr")]
-    assert [(s.session_id, s.discipline, s.x) for s in built.sessions] == [(session.id, "pt", timelines.epoch(session.held_at))]
+    assert [(c.checkin_id, c.x, c.label) for c in built.checkins] == [
+        (checkin.id, timelines.epoch(dt.date(2026, 4, 10)), "Check-in 10 Apr")
+    ]
+    assert [(s.session_id, s.discipline, s.x) for s in built.sessions] == [
+        (session.id, "pt", timelines.epoch(session.held_at))
+    ]
     assert built.fit_range[0] < odi.points[0].x and built.fit_range[1] > timelines.epoch(TODAY)
 
 

@@ -19,13 +19,13 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from teamdash import logs
+from teamdash.errors import TeamDashError
 from teamdash.services import patients
 from teamdash.storage import db
-from teamdash.errors import TeamDashError
+from ui import user_switch
 from ui.changes import ChangeBus
 from ui.context import AppContext
 from ui.errors import install_excepthook
-from ui import user_switch
 from ui.jobs import JobRunner
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,9 @@ def settle(session: Session, timeout: float = SCREENSHOT_TIMEOUT_S) -> bool:
     return False
 
 
-def _screenshot(db_url: str | None, user: str | None, path: Path, clinic_id: str | None, size: str | None, tab: str | None) -> int:
+def _screenshot(
+    db_url: str | None, user: str | None, path: Path, clinic_id: str | None, size: str | None, tab: str | None
+) -> int:
     width, height = parse_size(size)
     with tempfile.TemporaryDirectory(prefix="teamdash-shot-") as scratch:
         # A screenshot neither reads nor changes the user's remembered window state.
@@ -146,8 +148,14 @@ def settle_tab(session: Session) -> None:
         session.app.processEvents()
 
 
-def run(db_url: str | None = None, screenshot: Path | str | None = None, patient: str | None = None,
-        size: str | None = None, tab: str | None = None, user: str | None = None) -> int:
+def run(
+    db_url: str | None = None,
+    screenshot: Path | str | None = None,
+    patient: str | None = None,
+    size: str | None = None,
+    tab: str | None = None,
+    user: str | None = None,
+) -> int:
     """The ``gui`` command. Returns the process exit code."""
     logs.configure()
     if screenshot:

@@ -24,8 +24,14 @@ def _gui_arguments(gui: argparse.ArgumentParser) -> None:
 def _gui(args: argparse.Namespace) -> int:
     from ui.app import run  # Qt loads only for the dashboard, not for `teamdash score`
 
-    return run(db_url=getattr(args, "db", None), screenshot=args.screenshot, patient=args.patient,
-               size=args.size, tab=args.tab, user=args.user)
+    return run(
+        db_url=getattr(args, "db", None),
+        screenshot=args.screenshot,
+        patient=args.patient,
+        size=args.size,
+        tab=args.tab,
+        user=args.user,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,10 +37,10 @@ from PySide6.QtWidgets import (
 )
 
 from teamdash.clinical import disciplines
-from teamdash.exchange import importing
-from teamdash.services import patients, staff
 from teamdash.errors import Cancelled, TeamDashError
+from teamdash.exchange import importing
 from teamdash.exchange.export import KIND_LABELS, ExportOptions, ExportResult, export
+from teamdash.services import patients, staff
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
@@ -99,9 +99,11 @@ class ExportDialog(QDialog):
         self.kind = QComboBox(self)
         for kind in ("cohort", "long", "patient"):
             self.kind.addItem(KIND_LABELS[kind], kind)
-        self.kind.setToolTip("Cohort: one row per patient with baseline, latest and change of each key measure, "
-                             "plus long sheets.\nLong format: tidy sheets of every score, session, goal and check-in "
-                             "(imports back).\nPer-patient: one patient, one sheet per discipline, with charts.")
+        self.kind.setToolTip(
+            "Cohort: one row per patient with baseline, latest and change of each key measure, "
+            "plus long sheets.\nLong format: tidy sheets of every score, session, goal and check-in "
+            "(imports back).\nPer-patient: one patient, one sheet per discipline, with charts."
+        )
         self.patient = QLineEdit(self)
         self.patient.setPlaceholderText("all patients (or a clinic ID)")
         self.patient.setClearButtonEnabled(True)
@@ -125,9 +127,11 @@ class ExportDialog(QDialog):
         for d in disciplines.all_disciplines():
             self.discipline.addItem(d.name, d.code)
         self.deidentify = QCheckBox("De-identified for research or quality improvement", self)
-        self.deidentify.setToolTip("Pseudonymous codes instead of names and clinic IDs, days and weeks since "
-                                   "programme start instead of dates, no free text; only patients who consented "
-                                   "to research.")
+        self.deidentify.setToolTip(
+            "Pseudonymous codes instead of names and clinic IDs, days and weeks since "
+            "programme start instead of dates, no free text; only patients who consented "
+            "to research."
+        )
         self.out = QLineEdit(self)
         self.out.setPlaceholderText("choose where to save the workbook")
         self.out.textEdited.connect(lambda _text: self.out.setProperty("chosen", True))  # typed: keep it
@@ -230,8 +234,9 @@ class ExportDialog(QDialog):
         self.out.setText(str(Path(_folder(self.context)) / name))
 
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the workbook as", self.out.text() or _folder(self.context),
-                                              "Excel workbook (*.xlsx)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save the workbook as", self.out.text() or _folder(self.context), "Excel workbook (*.xlsx)"
+        )
         if path:
             if not path.lower().endswith(".xlsx"):
                 path += ".xlsx"
@@ -286,8 +291,19 @@ class ExportDialog(QDialog):
 
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(True)
-        for widget in (self.kind, self.patient, self.use_from, self.use_to, self.status, self.case_manager,
-                       self.discipline, self.deidentify, self.out, self.choose, self.export_button):
+        for widget in (
+            self.kind,
+            self.patient,
+            self.use_from,
+            self.use_to,
+            self.status,
+            self.case_manager,
+            self.discipline,
+            self.deidentify,
+            self.out,
+            self.choose,
+            self.export_button,
+        ):
             widget.setEnabled(not running)
         if not running:
             self.date_from.setEnabled(self.use_from.isChecked())
@@ -351,8 +367,13 @@ class ExportDialog(QDialog):
 
 # --- import ---------------------------------------------------------------------------------------
 
-KIND_CHOICES = (("Tell from the file", None), ("Patients", "patients"), ("Measurements", "measurements"),
-                ("Sessions", "sessions"), ("Staff", "staff"))
+KIND_CHOICES = (
+    ("Tell from the file", None),
+    ("Patients", "patients"),
+    ("Measurements", "measurements"),
+    ("Sessions", "sessions"),
+    ("Staff", "staff"),
+)
 WHOLE_WORKBOOK = "\u0000all"  # the sheet choice that imports every recognised sheet
 
 
@@ -436,8 +457,10 @@ class FilePage(QWizardPage):
         super().__init__(wizard)
         self.wiz = wizard
         self.setTitle("Choose the file")
-        self.setSubTitle("An Excel workbook (.xlsx) or a CSV file with one row per patient, measurement or session "
-                         "and column names in the first row. A TeamDash long-format export imports as a whole.")
+        self.setSubTitle(
+            "An Excel workbook (.xlsx) or a CSV file with one row per patient, measurement or session "
+            "and column names in the first row. A TeamDash long-format export imports as a whole."
+        )
         self.path = QLineEdit(self)
         self.path.setReadOnly(True)
         self.path.setPlaceholderText("no file chosen")
@@ -463,8 +486,9 @@ class FilePage(QWizardPage):
         self.handle = None
 
     def _choose(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import from", _folder(self.wiz.context),
-                                              "Spreadsheets (*.xlsx *.csv *.txt);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import from", _folder(self.wiz.context), "Spreadsheets (*.xlsx *.csv *.txt);;All files (*)"
+        )
         if path:
             self.set_file(path)
 
@@ -478,8 +502,9 @@ class FilePage(QWizardPage):
         self.info.setText("Reading the file…")
         self._loading = True
         self.completeChanged.emit()
-        self.handle = self.wiz.context.jobs.run(lambda _p, _c: importing.inspect(path), on_done=self._inspected,
-                                                on_error=self._unreadable)
+        self.handle = self.wiz.context.jobs.run(
+            lambda _p, _c: importing.inspect(path), on_done=self._inspected, on_error=self._unreadable
+        )
 
     def _inspected(self, sheets: list) -> None:
         self.handle = None
@@ -511,8 +536,10 @@ class FilePage(QWizardPage):
     def _describe(self) -> None:
         if self.wiz.whole_workbook:
             self.kind.setEnabled(False)
-            self.info.setText("Imports staff, patients, measurements and sessions from their sheets, in that order, "
-                              "with each sheet's columns matched by name.")
+            self.info.setText(
+                "Imports staff, patients, measurements and sessions from their sheets, in that order, "
+                "with each sheet's columns matched by name."
+            )
         else:
             self.kind.setEnabled(True)
             info = self.wiz.sheet_info()
@@ -522,11 +549,13 @@ class FilePage(QWizardPage):
                 self.info.setText(info.problem)
             else:
                 kind = self.wiz.kind
-                self.info.setText(f"{len(info.headers)} columns, about {info.estimated_rows:,} rows"
-                                  + (f"; looks like {kind}." if kind else "; choose what it holds."))
+                self.info.setText(
+                    f"{len(info.headers)} columns, about {info.estimated_rows:,} rows"
+                    + (f"; looks like {kind}." if kind else "; choose what it holds.")
+                )
         self.completeChanged.emit()
 
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+    def isComplete(self) -> bool:
         if self._loading or not self.wiz.sheets:
             return False
         if self.wiz.whole_workbook:
@@ -542,8 +571,10 @@ class MappingPage(QWizardPage):
         super().__init__(wizard)
         self.wiz = wizard
         self.setTitle("Check the columns")
-        self.setSubTitle("Columns were matched by their names. Change a match if it is wrong; fields marked * are "
-                         "required. Columns not matched are not imported.")
+        self.setSubTitle(
+            "Columns were matched by their names. Change a match if it is wrong; fields marked * are "
+            "required. Columns not matched are not imported."
+        )
         self.table = QTableWidget(0, 2, self)
         self.table.setHorizontalHeaderLabels(["TeamDash field", "Column in the file"])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
@@ -558,13 +589,15 @@ class MappingPage(QWizardPage):
         self.combos: dict[str, QComboBox] = {}
         self.required: set[str] = set()
 
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
+    def initializePage(self) -> None:
         self.table.setRowCount(0)
         self.combos.clear()
         if self.wiz.whole_workbook:
             self.table.setEnabled(False)
-            self.ignored.setText("Each sheet's columns are matched by name; the check on the next page lists what "
-                                 "was matched and any problems.")
+            self.ignored.setText(
+                "Each sheet's columns are matched by name; the check on the next page lists what "
+                "was matched and any problems."
+            )
             return
         self.table.setEnabled(True)
         info = self.wiz.sheet_info()
@@ -604,7 +637,7 @@ class MappingPage(QWizardPage):
         self.ignored.setText(f"Not imported: {', '.join(unused)}" if unused else "Every column is imported.")
         self.completeChanged.emit()
 
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+    def isComplete(self) -> bool:
         if self.wiz.whole_workbook:
             return True
         mapping = self.mapping() or {}
@@ -618,12 +651,16 @@ class CheckPage(QWizardPage):
         super().__init__(wizard)
         self.wiz = wizard
         self.setTitle("Preview and check")
-        self.setSubTitle("The first rows as TeamDash reads them. The check validates every row against the "
-                         "database and changes nothing.")
+        self.setSubTitle(
+            "The first rows as TeamDash reads them. The check validates every row against the "
+            "database and changes nothing."
+        )
         self.preview = QTableWidget(0, 0, self)
         self.preview.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.skip = QCheckBox("Skip bad rows: import the good ones and write the bad ones to an error workbook "
-                              "to fix and import again", self)
+        self.skip = QCheckBox(
+            "Skip bad rows: import the good ones and write the bad ones to an error workbook to fix and import again",
+            self,
+        )
         self.check_button = QPushButton("Check", self)
         self.check_button.clicked.connect(self.run_check)
         self.result = QPlainTextEdit(self)
@@ -641,14 +678,17 @@ class CheckPage(QWizardPage):
         self.handle = None
         self.skip.toggled.connect(self._reset)
 
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
+    def initializePage(self) -> None:
         self._reset()
         path, sheet = self.wiz.path, self.wiz.sheet
         if self.wiz.whole_workbook:
             first = next((s.name for s in self.wiz.sheets if s.kind), None)
             sheet = first
-        self.wiz.context.jobs.run(lambda _p, _c: importing.preview(path, sheet), on_done=self._show_preview,
-                                  on_error=lambda exc: show_error(self, exc, title="Import"))
+        self.wiz.context.jobs.run(
+            lambda _p, _c: importing.preview(path, sheet),
+            on_done=self._show_preview,
+            on_error=lambda exc: show_error(self, exc, title="Import"),
+        )
         self.run_check()
 
     def _show_preview(self, data) -> None:
@@ -658,7 +698,11 @@ class CheckPage(QWizardPage):
         self.preview.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, value in enumerate(values[: len(headers)]):
-                text = "" if value is None else (value.isoformat(sep=" ") if isinstance(value, dt.datetime) else str(value))
+                text = (
+                    ""
+                    if value is None
+                    else (value.isoformat(sep=" ") if isinstance(value, dt.datetime) else str(value))
+                )
                 self.preview.setItem(r, c, QTableWidgetItem(text))
         self.preview.resizeColumnsToContents()
 
@@ -677,8 +721,9 @@ class CheckPage(QWizardPage):
 
         def check(progress, cancelled):
             try:
-                return importing.import_file(actor, path, dry_run=True, skip_bad_rows=skip, progress=progress,
-                                             cancelled=cancelled, **arguments)
+                return importing.import_file(
+                    actor, path, dry_run=True, skip_bad_rows=skip, progress=progress, cancelled=cancelled, **arguments
+                )
             except importing.ImportFailed as exc:
                 return exc.report
 
@@ -691,14 +736,19 @@ class CheckPage(QWizardPage):
         self.problems = report.problem_count > 0 and not report.skip_bad_rows
         lines = []
         for s in report.sheets:
-            mapping = ", ".join(f"{header} → {importing.field_label(s.kind, name)}" for name, header in s.mapping.items())
+            mapping = ", ".join(
+                f"{header} → {importing.field_label(s.kind, name)}" for name, header in s.mapping.items()
+            )
             lines.append(f"Sheet '{s.sheet}' as {s.kind}: {s.rows:,} rows. Columns: {mapping}.")
         lines += [f"• {p}" for p in report.problems]
         if report.problem_count > len(report.problems):
             lines.append(f"… and {report.problem_count - len(report.problems):,} more problems")
         if self.problems:
-            lines.insert(0, f"{report.problem_count:,} problem(s) in {report.bad_rows:,} row(s): fix the file, or tick "
-                            "'Skip bad rows' to import the rest.")
+            lines.insert(
+                0,
+                f"{report.problem_count:,} problem(s) in {report.bad_rows:,} row(s): fix the file, or tick "
+                "'Skip bad rows' to import the rest.",
+            )
         else:
             lines.insert(0, "Ready: " + report.summary().replace("; nothing was changed (dry run)", "") + ".")
         self.result.setPlainText("\n".join(lines))
@@ -715,7 +765,7 @@ class CheckPage(QWizardPage):
         self.completeChanged.emit()
         self.wiz._job_ended()
 
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+    def isComplete(self) -> bool:
         return self.checked is not None and not self.problems
 
 
@@ -744,7 +794,7 @@ class RunPage(QWizardPage):
         self.handle = None
         self.finished_ = False
 
-    def initializePage(self) -> None:  # noqa: N802 - Qt override
+    def initializePage(self) -> None:
         self.finished_ = False
         actor, path = self.wiz.context.actor, self.wiz.path
         skip = self.wiz.check_page.skip.isChecked()
@@ -753,9 +803,12 @@ class RunPage(QWizardPage):
         self.message.setText("Importing…")
         self.cancel_button.setEnabled(True)
         self.handle = self.wiz.context.jobs.run(
-            lambda progress, cancelled: importing.import_file(actor, path, skip_bad_rows=skip, progress=progress,
-                                                              cancelled=cancelled, **arguments),
-            on_done=self._done, on_error=self._failed, on_progress=self._progress,
+            lambda progress, cancelled: importing.import_file(
+                actor, path, skip_bad_rows=skip, progress=progress, cancelled=cancelled, **arguments
+            ),
+            on_done=self._done,
+            on_error=self._failed,
+            on_progress=self._progress,
         )
         self.completeChanged.emit()
 
@@ -799,7 +852,7 @@ class RunPage(QWizardPage):
             self.message.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
 
-    def isComplete(self) -> bool:  # noqa: N802 - Qt override
+    def isComplete(self) -> bool:
         return self.finished_
 
 
@@ -832,6 +885,7 @@ def install_actions(window) -> tuple[QAction, QAction]:
     export_action.setObjectName("export")
     export_action.setStatusTip("Export a cohort, long-format or per-patient Excel workbook")
     export_action.triggered.connect(lambda: open_export(window))
+
     def permissions(changes: Changes | None = None) -> None:
         """Enabled for roles that may import/export; again after File → Switch user."""
         if changes is not None and "user" not in changes.kinds:

@@ -36,7 +36,13 @@ class FirstStartPage(QWidget):
 
     demo_loaded = Signal(int)  # number of patients created
 
-    def __init__(self, context: AppContext, database: str, import_action: Callable[[], QAction | None], parent: QWidget | None = None):
+    def __init__(
+        self,
+        context: AppContext,
+        database: str,
+        import_action: Callable[[], QAction | None],
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.setObjectName("firstStart")
         self.context = context
@@ -61,7 +67,9 @@ class FirstStartPage(QWidget):
         self.demo_button.clicked.connect(self.load_demo)
         demo_text = QLabel(
             "A synthetic clinic to explore or train with: invented patients with measurements, sessions, goals, "
-            "check-ins and flags over the last months. Every name and score is made up.", self)
+            "check-ins and flags over the last months. Every name and score is made up.",
+            self,
+        )
         demo_text.setWordWrap(True)
         demo_text.setObjectName("muted")
 
@@ -100,7 +108,7 @@ class FirstStartPage(QWidget):
         outer.addLayout(row)
         outer.addStretch(2)
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         self._update_import()
 
@@ -110,8 +118,9 @@ class FirstStartPage(QWidget):
         self.import_button.setEnabled(action is not None and action.isEnabled())
         self.import_text.setText(
             "Patients, measurements and sessions from an Excel or CSV file (File → Import…)."
-            if action is not None else
-            "Importing is not installed in this version; it will appear here and under File → Import…")
+            if action is not None
+            else "Importing is not installed in this version; it will appear here and under File → Import…"
+        )
 
     def start_import(self) -> None:
         action = self.import_action()
@@ -131,8 +140,12 @@ class FirstStartPage(QWidget):
         self.progress.setAutoClose(False)
         self.progress.setAutoReset(False)
         self.job = self.context.jobs.run(
-            lambda progress, cancelled: demo.generate(actor, patients=patients, today=today, progress=progress, cancelled=cancelled),
-            on_done=self._demo_done, on_error=self._demo_failed, on_progress=self._demo_progress,
+            lambda progress, cancelled: demo.generate(
+                actor, patients=patients, today=today, progress=progress, cancelled=cancelled
+            ),
+            on_done=self._demo_done,
+            on_error=self._demo_failed,
+            on_progress=self._demo_progress,
         )
         self.progress.canceled.connect(self.job.cancel)
 

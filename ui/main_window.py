@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from teamdash import logs
+from teamdash import __version__, logs
 from teamdash.clinical import disciplines
 from teamdash.services import audit, patients
 from teamdash.services.patients import PatientQuery
@@ -37,7 +37,7 @@ from ui.first_start import FirstStartPage
 from ui.patient_list import COLUMN_KEYS, PatientListPanel
 from ui.patient_view import OVERVIEW, PatientView
 from ui.settings import Settings
-from ui.timeline import MODE_NORMALISED, MODE_PER_MEASURE, RANGE_12M, RANGE_3M, RANGE_ALL
+from ui.timeline import MODE_NORMALISED, MODE_PER_MEASURE, RANGE_3M, RANGE_12M, RANGE_ALL
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,16 @@ class ClinicCounts:
 def clinic_counts(actor, today) -> ClinicCounts:
     """The status bar's figures (runs on the database thread)."""
     count = lambda **q: patients.count_patients(actor, PatientQuery(today=today, **q))  # noqa: E731
-    return ClinicCounts(count(), count(status="active"), count(status="active", flagged=True), count(due_for_checkin=True))
+    return ClinicCounts(
+        count(), count(status="active"), count(status="active", flagged=True), count(due_for_checkin=True)
+    )
 
 
 def first_flagged_patient(actor, today) -> int | None:
     """The patient the team would look at first: the top of the agenda order."""
-    page = patients.list_patients(actor, PatientQuery(flagged=True, status="active", sort="flags", limit=1, today=today))
+    page = patients.list_patients(
+        actor, PatientQuery(flagged=True, status="active", sort="flags", limit=1, today=today)
+    )
     if not page.rows:
         page = patients.list_patients(actor, PatientQuery(sort="flags", limit=1, today=today))
     return page.rows[0].id if page.rows else None
@@ -71,7 +75,9 @@ class MainWindow(QMainWindow):
     measurement_selected = Signal(int)  # a point clicked on a timeline (for editing)
     ready = Signal()  # first counts known and, if any, the first patient shown
 
-    def __init__(self, context: AppContext, *, database: str, settings: Settings | None = None, parent: QWidget | None = None):
+    def __init__(
+        self, context: AppContext, *, database: str, settings: Settings | None = None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle("TeamDash")
@@ -134,14 +140,18 @@ class MainWindow(QMainWindow):
 
     # --- building -----------------------------------------------------------------------------
 
-    def _action(self, text: str, slot, shortcut=None, *, tip: str = "", checkable: bool = False, name: str = "") -> QAction:
+    def _action(
+        self, text: str, slot, shortcut=None, *, tip: str = "", checkable: bool = False, name: str = ""
+    ) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
             shortcuts = shortcut if isinstance(shortcut, list) else [shortcut]
             action.setShortcuts([QKeySequence(s) for s in shortcuts])
         if tip:
             action.setStatusTip(tip)
-            action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else tip)
+            action.setToolTip(
+                f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else tip
+            )
         action.setCheckable(checkable)
         action.setObjectName(name or text.lower().replace(" ", "_").strip("…."))
         action.triggered.connect(slot)
@@ -151,34 +161,81 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         a = self._action
         self.quit_action = a("Quit", self.close, QKeySequence.StandardKey.Quit, tip="Close TeamDash")
-        self.find_action = a("Find patient…", self.list_panel.focus_search, QKeySequence.StandardKey.Find,
-                             tip="Search the patient list by name or ID", name="find_patient")
-        self.previous_action = a("Previous patient", lambda: self._step_patient(-1), "Alt+Up", tip="Open the patient above in the list")
-        self.next_action = a("Next patient", lambda: self._step_patient(1), "Alt+Down", tip="Open the patient below in the list")
-        self.refresh_action = a("Refresh", self.refresh, QKeySequence.StandardKey.Refresh, tip="Reload the list and the open patient")
+        self.find_action = a(
+            "Find patient…",
+            self.list_panel.focus_search,
+            QKeySequence.StandardKey.Find,
+            tip="Search the patient list by name or ID",
+            name="find_patient",
+        )
+        self.previous_action = a(
+            "Previous patient", lambda: self._step_patient(-1), "Alt+Up", tip="Open the patient above in the list"
+        )
+        self.next_action = a(
+            "Next patient", lambda: self._step_patient(1), "Alt+Down", tip="Open the patient below in the list"
+        )
+        self.refresh_action = a(
+            "Refresh", self.refresh, QKeySequence.StandardKey.Refresh, tip="Reload the list and the open patient"
+        )
         self.tab_actions = []
         names = [("Overview", OVERVIEW)] + [(d.name, d.code) for d in disciplines.all_disciplines()]
         for number, (label, code) in enumerate(names, start=1):
-            self.tab_actions.append(a(label, lambda _=False, code=code: self._show_tab(code), f"Ctrl+{number}",
-                                      tip=f"Show the {label} tab", checkable=True, name=f"tab_{code}"))
-        self.per_measure_action = a("Timelines: one plot per measure", lambda: self._set_timeline_mode(MODE_PER_MEASURE),
-                                    checkable=True, name="timeline_per_measure")
-        self.normalised_action = a("Timelines: normalised 0–100", lambda: self._set_timeline_mode(MODE_NORMALISED),
-                                   checkable=True, name="timeline_normalised")
-        self.mode_toggle_action = a("Switch timeline view", self._toggle_timeline_mode, "Ctrl+T",
-                                    tip="Switch between one plot per measure and the normalised view")
+            self.tab_actions.append(
+                a(
+                    label,
+                    lambda _=False, code=code: self._show_tab(code),
+                    f"Ctrl+{number}",
+                    tip=f"Show the {label} tab",
+                    checkable=True,
+                    name=f"tab_{code}",
+                )
+            )
+        self.per_measure_action = a(
+            "Timelines: one plot per measure",
+            lambda: self._set_timeline_mode(MODE_PER_MEASURE),
+            checkable=True,
+            name="timeline_per_measure",
+        )
+        self.normalised_action = a(
+            "Timelines: normalised 0–100",
+            lambda: self._set_timeline_mode(MODE_NORMALISED),
+            checkable=True,
+            name="timeline_normalised",
+        )
+        self.mode_toggle_action = a(
+            "Switch timeline view",
+            self._toggle_timeline_mode,
+            "Ctrl+T",
+            tip="Switch between one plot per measure and the normalised view",
+        )
         timeline = self.patient_view.timeline
-        self.fit_action = a("Fit all", lambda: timeline.show_range(RANGE_ALL), "Ctrl+Shift+A", tip="Show the whole record")
+        self.fit_action = a(
+            "Fit all", lambda: timeline.show_range(RANGE_ALL), "Ctrl+Shift+A", tip="Show the whole record"
+        )
         self.year_action = a("Last 12 months", lambda: timeline.show_range(RANGE_12M), "Ctrl+Shift+Y")
         self.quarter_action = a("Last 3 months", lambda: timeline.show_range(RANGE_3M), "Ctrl+Shift+M")
-        self.zoom_in_action = a("Larger text", lambda: self.set_scale(self.scale + ui_settings.SCALE_STEP), ["Ctrl+=", "Ctrl++"],
-                                tip="Scale the whole window up (projector)", name="zoom_in")
-        self.zoom_out_action = a("Smaller text", lambda: self.set_scale(self.scale - ui_settings.SCALE_STEP), "Ctrl+-",
-                                 tip="Scale the whole window down", name="zoom_out")
+        self.zoom_in_action = a(
+            "Larger text",
+            lambda: self.set_scale(self.scale + ui_settings.SCALE_STEP),
+            ["Ctrl+=", "Ctrl++"],
+            tip="Scale the whole window up (projector)",
+            name="zoom_in",
+        )
+        self.zoom_out_action = a(
+            "Smaller text",
+            lambda: self.set_scale(self.scale - ui_settings.SCALE_STEP),
+            "Ctrl+-",
+            tip="Scale the whole window down",
+            name="zoom_out",
+        )
         self.zoom_reset_action = a("Actual size", lambda: self.set_scale(1.0), "Ctrl+0", name="zoom_reset")
-        self.list_action = a("Patient list", self._toggle_list, "Ctrl+L", checkable=True, tip="Show or hide the patient list")
+        self.list_action = a(
+            "Patient list", self._toggle_list, "Ctrl+L", checkable=True, tip="Show or hide the patient list"
+        )
         self.list_action.setChecked(True)
-        self.full_screen_action = a("Full screen", self._toggle_full_screen, QKeySequence.StandardKey.FullScreen, checkable=True)
+        self.full_screen_action = a(
+            "Full screen", self._toggle_full_screen, QKeySequence.StandardKey.FullScreen, checkable=True
+        )
         self.shortcuts_action = a("Keyboard shortcuts", self._show_shortcuts, QKeySequence.StandardKey.HelpContents)
         self.log_action = a("Where is the log file?", self._show_log_location)
         self.about_action = a("About TeamDash", self._show_about)
@@ -221,8 +278,16 @@ class MainWindow(QMainWindow):
         self.refresh_action.setIconText("⟳ Refresh")
         self.zoom_out_action.setIconText("A−")
         self.zoom_in_action.setIconText("A+")
-        for action in (self.find_action, self.previous_action, self.next_action, None, self.refresh_action, None,
-                       self.zoom_out_action, self.zoom_in_action):
+        for action in (
+            self.find_action,
+            self.previous_action,
+            self.next_action,
+            None,
+            self.refresh_action,
+            None,
+            self.zoom_out_action,
+            self.zoom_in_action,
+        ):
             if action is None:
                 self.toolbar.addSeparator()
             else:
@@ -278,7 +343,7 @@ class MainWindow(QMainWindow):
         self._set_timeline_mode(s.timeline_mode() or MODE_PER_MEASURE)
         self.list_action.setChecked(self.splitter.sizes()[0] > 0 if s.splitter("main") is not None else True)
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._default_splits:  # first run: proportions of the actual window
             self._default_splits = False
@@ -319,13 +384,18 @@ class MainWindow(QMainWindow):
 
     def _load_counts(self, *, open_first: bool = False) -> None:
         actor, today = self.context.actor, self.context.today()
-        self.context.jobs.run(lambda _p, _c: clinic_counts(actor, today),
-                              on_done=lambda counts: self._counted(counts, open_first), on_error=lambda exc: show_error(self, exc))
+        self.context.jobs.run(
+            lambda _p, _c: clinic_counts(actor, today),
+            on_done=lambda counts: self._counted(counts, open_first),
+            on_error=lambda exc: show_error(self, exc),
+        )
 
     def _counted(self, counts: ClinicCounts, open_first: bool) -> None:
         self.counts = counts
-        self.counts_label.setText(f"{counts.total:,} patients · {counts.active:,} active · {counts.flagged:,} flagged · "
-                                  f"{counts.due:,} due for check-in")
+        self.counts_label.setText(
+            f"{counts.total:,} patients · {counts.active:,} active · {counts.flagged:,} flagged · "
+            f"{counts.due:,} due for check-in"
+        )
         empty = counts.total == 0
         leaving_first_start = not empty and self.pages.currentWidget() is self.first_start
         open_first = open_first or leaving_first_start  # e.g. right after an import
@@ -380,6 +450,7 @@ class MainWindow(QMainWindow):
 
     def _poll_other_workstations(self) -> None:
         """Another workstation wrote: refresh everything once."""
+
         def seen(event_id: int) -> None:
             if self._known_event is not None and event_id > self._known_event:
                 log.info("changes from another workstation: refreshing")
@@ -457,22 +528,28 @@ class MainWindow(QMainWindow):
                 if action.shortcut().isEmpty():
                     continue
                 keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-                lines.append(f"<tr><td style='padding-right:18px'><b>{keys}</b></td><td>{action.text().replace('&', '')}</td></tr>")
+                lines.append(
+                    f"<tr><td style='padding-right:18px'><b>{keys}</b></td><td>{action.text().replace('&', '')}</td></tr>"
+                )
         QMessageBox.information(self, "Keyboard shortcuts", f"<table>{''.join(lines)}</table>")
 
     def _show_log_location(self) -> None:
-        QMessageBox.information(self, "Log file", f"TeamDash writes its log to:\n{logs.log_file()}\n\n"
-                                                  "Log lines hold record ids and actions, never names or scores.")
+        QMessageBox.information(
+            self,
+            "Log file",
+            f"TeamDash writes its log to:\n{logs.log_file()}\n\n"
+            "Log lines hold record ids and actions, never names or scores.",
+        )
 
     def _show_about(self) -> None:
-        from teamdash import __version__
-
-        QMessageBox.about(self, "About TeamDash",
-                          f"<b>TeamDash {__version__}</b><br>Dashboard for a multidisciplinary chronic low back pain team."
-                          f"<br><br>Database: {self.database}")
+        QMessageBox.about(
+            self,
+            "About TeamDash",
+            f"<b>TeamDash {__version__}</b><br>Dashboard for a multidisciplinary chronic low back pain team."
+            f"<br><br>Database: {self.database}",
+        )
 
     # --- screenshots --------------------------------------------------------------------------
 
     def grab_png(self, path) -> bool:
         return self.grab().save(str(path), "PNG")
-

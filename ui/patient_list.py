@@ -54,14 +54,36 @@ FIRST_PAGE = 60  # two screens of rows on a 1080p projector; small enough to com
 PAGE = 200
 SEARCH_DEBOUNCE_MS = 150
 # Change kinds that cannot alter a list column or flag: the list does not reload for them.
-KINDS_NOT_IN_LIST = frozenset({"plan", "plan_item", "course", "practice", "graded_plan", "graded_week", "night", "sleep",
-                               "contact", "decision", "flare", "action"})
+KINDS_NOT_IN_LIST = frozenset(
+    {
+        "plan",
+        "plan_item",
+        "course",
+        "practice",
+        "graded_plan",
+        "graded_week",
+        "night",
+        "sleep",
+        "contact",
+        "decision",
+        "flare",
+        "action",
+    }
+)
 
 FLAGS_ROLE = int(Qt.ItemDataRole.UserRole) + 1  # tuple of flag kinds, most urgent first
 ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 2  # the PatientRow
-DISPLAY, FOREGROUND, TOOLTIP, ALIGNMENT, FONT, ACCESSIBLE = (int(r) for r in (
-    Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.ToolTipRole,
-    Qt.ItemDataRole.TextAlignmentRole, Qt.ItemDataRole.FontRole, Qt.ItemDataRole.AccessibleTextRole))
+DISPLAY, FOREGROUND, TOOLTIP, ALIGNMENT, FONT, ACCESSIBLE = (
+    int(r)
+    for r in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+    )
+)
 
 BETTER, WORSE, OVERDUE, MUTED = "#2e7d32", "#c62828", "#c62828", "#6b7580"
 COLOURS = {name: QColor(name) for name in (BETTER, WORSE, OVERDUE, MUTED)}
@@ -183,10 +205,16 @@ class PatientListModel(QAbstractTableModel):
         query = dataclasses.replace(self.query, offset=0, limit=FIRST_PAGE, today=self._today())
         actor = self.context.actor
         self._set_fetching(True)
-        self.context.jobs.run(lambda _p, _c: patients.list_patients(actor, query),
-                              on_done=lambda page: self._reloaded(generation, page), on_error=self._failed)
-        self.context.jobs.run(lambda _p, _c: patients.count_patients(actor, query),
-                              on_done=lambda total: self._counted(generation, total), on_error=self._failed)
+        self.context.jobs.run(
+            lambda _p, _c: patients.list_patients(actor, query),
+            on_done=lambda page: self._reloaded(generation, page),
+            on_error=self._failed,
+        )
+        self.context.jobs.run(
+            lambda _p, _c: patients.count_patients(actor, query),
+            on_done=lambda total: self._counted(generation, total),
+            on_error=self._failed,
+        )
 
     def refresh(self) -> None:
         """Re-read the rows already shown after a write: same rows in place when the
@@ -272,8 +300,11 @@ class PatientListModel(QAbstractTableModel):
         query = dataclasses.replace(self.query, offset=len(self.rows), limit=PAGE, today=self._today())
         actor = self.context.actor
         self._set_fetching(True)
-        self.context.jobs.run(lambda _p, _c: patients.list_patients(actor, query),
-                              on_done=lambda page: self._appended(generation, page), on_error=self._failed)
+        self.context.jobs.run(
+            lambda _p, _c: patients.list_patients(actor, query),
+            on_done=lambda page: self._appended(generation, page),
+            on_error=self._failed,
+        )
 
     def _appended(self, generation: int, page: patients.PatientPage) -> None:
         if generation != self._generation:
@@ -349,7 +380,9 @@ class PatientListModel(QAbstractTableModel):
             FONT: lambda row, c: bold_font() if keys[c] == "next_checkin" and row.checkin_overdue else None,
             FLAGS_ROLE: lambda row, c: tuple(dict.fromkeys(f.kind for f in row.flags)),
             ROW_ROLE: lambda row, c: row,
-            ACCESSIBLE: lambda row, c: ("; ".join(f.reason for f in row.flags) or "no flags") if keys[c] == "flags" else None,
+            ACCESSIBLE: lambda row, c: (
+                ("; ".join(f.reason for f in row.flags) or "no flags") if keys[c] == "flags" else None
+            ),
         }
 
     def _display(self, row: PatientRow, key: str) -> str:
@@ -462,8 +495,11 @@ class FlagDelegate(QStyledItemDelegate):
             x += size + self.GAP
         if len(shown) < len(kinds):
             painter.setPen(option.palette.text().color())
-            painter.drawText(QRect(int(x), option.rect.top(), 24, option.rect.height()), Qt.AlignmentFlag.AlignVCenter,
-                             f"+{len(kinds) - len(shown)}")
+            painter.drawText(
+                QRect(int(x), option.rect.top(), 24, option.rect.height()),
+                Qt.AlignmentFlag.AlignVCenter,
+                f"+{len(kinds) - len(shown)}",
+            )
         painter.restore()
 
     def sizeHint(self, option, index) -> QSize:
@@ -510,13 +546,20 @@ class PatientListPanel(QWidget):
         for status in disciplines.vocabulary("patient_status"):
             self.status_filter.addItem(status_label(status), status)
         self.status_filter.setCurrentIndex(self.status_filter.findData("active"))
-        self.status_filter.currentIndexChanged.connect(lambda _i: self.model.set_query(status=self.status_filter.currentData()))
+        self.status_filter.currentIndexChanged.connect(
+            lambda _i: self.model.set_query(status=self.status_filter.currentData())
+        )
         self.manager_filter = QComboBox(self)
         self.manager_filter.addItem("All case managers", None)
-        self.manager_filter.currentIndexChanged.connect(lambda _i: self.model.set_query(case_manager_id=self.manager_filter.currentData()))
+        self.manager_filter.currentIndexChanged.connect(
+            lambda _i: self.model.set_query(case_manager_id=self.manager_filter.currentData())
+        )
         self.flagged_filter = self._toggle("Flagged", "Only patients with a flag", "flagged")
-        self.due_filter = self._toggle("Due for check-in", "Only active patients whose check-in is due or who are flagged for review",
-                                       "due_for_checkin")
+        self.due_filter = self._toggle(
+            "Due for check-in",
+            "Only active patients whose check-in is due or who are flagged for review",
+            "due_for_checkin",
+        )
         self.count_label = QLabel(self)
         self.count_label.setObjectName("countLabel")
         self.table = self._table()
@@ -594,8 +637,11 @@ class PatientListPanel(QWidget):
 
     def load_case_managers(self) -> None:
         actor = self.context.actor
-        self.context.jobs.run(lambda _p, _c: staff.case_managers(actor), on_done=self._set_managers,
-                              on_error=lambda exc: show_error(self, exc))
+        self.context.jobs.run(
+            lambda _p, _c: staff.case_managers(actor),
+            on_done=self._set_managers,
+            on_error=lambda exc: show_error(self, exc),
+        )
 
     def _set_managers(self, managers: list[staff.StaffMember]) -> None:
         chosen = self.manager_filter.currentData()
@@ -663,7 +709,9 @@ class PatientListPanel(QWidget):
         index = self.model.index(row, max(self.table.currentIndex().column(), 1))
         if self.table.currentIndex().row() != row:
             selection.blockSignals(True)
-            selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            selection.setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
             selection.blockSignals(False)
             self.table.viewport().update()
         self.table.scrollTo(index)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -27,16 +27,17 @@ from PySide6.QtWidgets import (
 )
 
 from teamdash.clinical import disciplines, instruments
-from teamdash.services import chart, goals, sessions, timelines
 from teamdash.clinical.analytics import Flag
 from teamdash.clinical.disciplines import DisciplineDef
+from teamdash.services import chart, goals, sessions, timelines
 from teamdash.services.chart import PatientRecord
 from teamdash.services.timelines import MeasureSeries, PatientTimeline
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
-from ui.panels.palette import severity_colour
+from ui.panels import create_panel
 from ui.timeline import TimelineView, with_unit
+from ui.widgets.palette import severity_colour
 
 OVERVIEW = "overview"
 CARD_MEASURES = 3
@@ -74,7 +75,7 @@ class ElidedLabel(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt override
+    def setText(self, text: str) -> None:
         if text == self.full_text and text:
             return
         self.full_text = text
@@ -169,7 +170,11 @@ class PatientHeader(QFrame):
     def _programme_facts(record: PatientRecord) -> list[str]:
         p, today = record.patient, record.today
         phase = record.current_rtw_phase
-        facts = [f"Return to work: {phase.label} since {_day(phase.started_on)}" if phase else "Return to work: no plan recorded"]
+        facts = [
+            f"Return to work: {phase.label} since {_day(phase.started_on)}"
+            if phase
+            else "Return to work: no plan recorded"
+        ]
         if phase and phase.hours_per_week:
             facts[-1] += f" ({phase.hours_per_week:g} h/week)"
         if p.status == "active":
@@ -192,10 +197,12 @@ class PatientHeader(QFrame):
         actions = sorted(record.open_actions, key=lambda a: (a.due_on or dt.date.max, a.id))
         if not actions:
             return "No open action items"
+
         def one(a) -> str:
             if a.due_on is None:
                 return a.text
             return f"{a.text} (due {_day(a.due_on, record.today)}{', overdue' if a.overdue(record.today) else ''})"
+
         noun = "action item" if len(actions) == 1 else "action items"
         return f"{len(actions)} open {noun}: " + "; ".join(one(a) for a in actions)
 
@@ -203,7 +210,7 @@ class PatientHeader(QFrame):
         safety = [f for f in flags if f.kind == "safety"]
         others = [f for f in flags if f.kind != "safety"]
         shown = safety + others[: self.MAX_OTHER_FLAGS]
-        hidden = others[self.MAX_OTHER_FLAGS:]
+        hidden = others[self.MAX_OTHER_FLAGS :]
         lines = [(f"⚠  {f.reason}" if f.kind == "safety" else f"•  {f.reason}", f.kind) for f in shown]
         if hidden:
             lines.append((f"+ {len(hidden)} more: " + "; ".join(f.reason for f in hidden), "more"))
@@ -274,7 +281,9 @@ class _Card(QFrame):
 def _measure_line(series: MeasureSeries) -> str:
     inst = series.instrument
     latest = series.latest
-    colour = severity_colour(inst, latest.band_severity).name() if latest and latest.band_severity is not None else MUTED
+    colour = (
+        severity_colour(inst, latest.band_severity).name() if latest and latest.band_severity is not None else MUTED
+    )
     parts = [f"<b>{_esc(inst.short_name)}</b> {_esc(with_unit(inst, latest.value if latest else None))}"]
     if latest and latest.band:
         parts.append(f"<span style='color:{colour}'>● {_esc(latest.band)}</span>")
@@ -296,7 +305,9 @@ def card_measures(discipline: DisciplineDef, timeline: PatientTimeline) -> list[
 
 
 def next_session(record: PatientRecord, discipline: str, now: dt.datetime) -> sessions.SessionResult | None:
-    upcoming = [s for s in record.sessions if s.discipline == discipline and s.held_at > now and s.attendance != "cancelled"]
+    upcoming = [
+        s for s in record.sessions if s.discipline == discipline and s.held_at > now and s.attendance != "cancelled"
+    ]
     return min(upcoming, key=lambda s: s.held_at) if upcoming else None
 
 
@@ -325,10 +336,15 @@ class DisciplineCard(_Card):
         due = attendance.attended + attendance.no_show + attendance.cancelled
         self.aside.setText(f"{attendance.attended}/{due}" if due else "")
         self.aside.setToolTip(f"{attendance.attended} of {due} sessions attended" if due else "")
-        lines = [_measure_line(s) for s in card_measures(self.discipline, timeline)] or [f"<span style='color:{MUTED}'>No measures yet</span>"]
+        lines = [_measure_line(s) for s in card_measures(self.discipline, timeline)] or [
+            f"<span style='color:{MUTED}'>No measures yet</span>"
+        ]
         coming = next_session(record, code, now)
-        lines.append(f"Next {coming.held_at:%a} {coming.held_at.day} {coming.held_at:%b}: {_esc(coming.kind)}" if coming
-                     else f"<span style='color:{MUTED}'>No session booked</span>")
+        lines.append(
+            f"Next {coming.held_at:%a} {coming.held_at.day} {coming.held_at:%b}: {_esc(coming.kind)}"
+            if coming
+            else f"<span style='color:{MUTED}'>No session booked</span>"
+        )
         lines += self._goal_lines(record, timeline)
         text = "<br>".join(lines)
         if text != self.body.text():  # a rich-text relayout is the dear part of a card
@@ -473,8 +489,11 @@ class PatientView(QWidget):
         self._generation += 1
         generation, patient_id = self._generation, self.patient_id
         actor, today = self.context.actor, self.context.today()
-        self.context.jobs.run(lambda _p, _c: chart.get_record(actor, patient_id, today=today),
-                              on_done=lambda record: self._loaded(generation, record, panels), on_error=self._failed)
+        self.context.jobs.run(
+            lambda _p, _c: chart.get_record(actor, patient_id, today=today),
+            on_done=lambda record: self._loaded(generation, record, panels),
+            on_error=self._failed,
+        )
 
     def _loaded(self, generation: int, record: PatientRecord, panels: bool) -> None:
         if generation == self._generation:
@@ -527,8 +546,6 @@ class PatientView(QWidget):
     def panel(self, code: str) -> QWidget:
         """The discipline's panel, created on first use."""
         if code not in self.panels:
-            from ui.panels import create_panel
-
             holder = self.tabs.widget(self.tab_codes.index(code))
             panel = create_panel(code, self.context, holder)
             holder.layout().addWidget(panel)

@@ -55,8 +55,22 @@ FLARE_COLOUR = "#d9480f"
 TODAY_COLOUR = "#8a939c"
 ATTENDANCE_COLOUR = {"no_show": "#c62828", "cancelled": "#9aa3ab"}
 # Distinct colours for measures sharing the normalised axis (Okabe–Ito, then Tableau).
-PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7f3c8d", "#3969ac",
-           "#11a579", "#e73f74", "#80ba5a", "#f2b701", "#008695", "#a5aa99")
+PALETTE = (
+    "#0072b2",
+    "#d55e00",
+    "#009e73",
+    "#cc79a7",
+    "#e69f00",
+    "#56b4e9",
+    "#7f3c8d",
+    "#3969ac",
+    "#11a579",
+    "#e73f74",
+    "#80ba5a",
+    "#f2b701",
+    "#008695",
+    "#a5aa99",
+)
 
 MIN_PLOT_HEIGHT = 140
 MIN_COLUMN_WIDTH = 340
@@ -165,7 +179,10 @@ class _DateAxis(pg.DateAxisItem):
         def compute():
             values = super(_DateAxis, self).tickValues(minVal, maxVal, size)
             return self.zoomLevel, self.minSpacing, values
-        self.zoomLevel, self.minSpacing, values = self._remember(("values", minVal, maxVal, size, self._font_key()), compute)
+
+        self.zoomLevel, self.minSpacing, values = self._remember(
+            ("values", minVal, maxVal, size, self._font_key()), compute
+        )
         return [(spacing, list(ticks)) for spacing, ticks in values]
 
     def tickStrings(self, values, scale, spacing):
@@ -210,19 +227,19 @@ class TimePlot(pg.GraphicsWidget):
             axis.setZValue(0.5)
         self.axes["left"].setWidth(LEFT_AXIS_WIDTH)
 
-    def getViewBox(self) -> pg.ViewBox:  # noqa: N802 - the PlotItem name, kept for familiarity
+    def getViewBox(self) -> pg.ViewBox:
         return self.vb
 
-    def getAxis(self, name: str) -> pg.AxisItem:  # noqa: N802
+    def getAxis(self, name: str) -> pg.AxisItem:
         return self.axes[name]
 
-    def addItem(self, item, ignoreBounds: bool = False) -> None:  # noqa: N802, N803
+    def addItem(self, item, ignoreBounds: bool = False) -> None:
         self.vb.addItem(item, ignoreBounds=ignoreBounds)
 
-    def setTitle(self, html: str, size: str) -> None:  # noqa: N802
+    def setTitle(self, html: str, size: str) -> None:
         self.title_label.setText(html, size=size)
 
-    def setLabel(self, axis: str, text: str) -> None:  # noqa: N802
+    def setLabel(self, axis: str, text: str) -> None:
         self.axes[axis].setLabel(text)
 
 
@@ -257,13 +274,21 @@ class _Markers:
 
     def __init__(self, plot: TimePlot):
         self.sessions = pg.ScatterPlotItem(symbol="|", size=7, hoverable=True, tip=lambda x, y, data: session_tip(data))
-        self.flares = pg.ScatterPlotItem(symbol="t", size=10, pen=_pen("#ffffff", 0.8), brush=_brush(FLARE_COLOUR),
-                                         hoverable=True, tip=lambda x, y, data: data.text)
+        self.flares = pg.ScatterPlotItem(
+            symbol="t",
+            size=10,
+            pen=_pen("#ffffff", 0.8),
+            brush=_brush(FLARE_COLOUR),
+            hoverable=True,
+            tip=lambda x, y, data: data.text,
+        )
         for item in (self.sessions, self.flares):
             item.setZValue(5)
             plot.addItem(item)
 
-    def update(self, timeline: PatientTimeline, sessions: list[timelines.SessionTick], lanes: tuple[float, float]) -> None:
+    def update(
+        self, timeline: PatientTimeline, sessions: list[timelines.SessionTick], lanes: tuple[float, float]
+    ) -> None:
         """``lanes``: the y of the session ticks and of the flare marks."""
         session_y, flare_y = lanes
         self.sessions.setData(
@@ -273,8 +298,12 @@ class _Markers:
             pen=[_pen(ATTENDANCE_COLOUR.get(s.attendance, s.colour), 1.2) for s in sessions],
             data=list(sessions),
         )
-        _set_points(self.flares, x=np.array([f.x for f in timeline.flares], dtype=float),
-                    y=np.full(len(timeline.flares), flare_y), data=list(timeline.flares))
+        _set_points(
+            self.flares,
+            x=np.array([f.x for f in timeline.flares], dtype=float),
+            y=np.full(len(timeline.flares), flare_y),
+            data=list(timeline.flares),
+        )
 
 
 def lanes(y_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -364,8 +393,10 @@ class Backdrop(pg.GraphicsObject):
         if self.today_x is not None:
             painter.setPen(_pen(TODAY_COLOUR, 1, Qt.PenStyle.DotLine))
             painter.drawLine(QPointF(self.today_x, y0), QPointF(self.today_x, y1))
-        for value, colour, style in ((self.baseline, BASELINE_COLOUR, Qt.PenStyle.DashDotLine),
-                                     (self.mcid, MCID_COLOUR, Qt.PenStyle.DashLine)):
+        for value, colour, style in (
+            (self.baseline, BASELINE_COLOUR, Qt.PenStyle.DashDotLine),
+            (self.mcid, MCID_COLOUR, Qt.PenStyle.DashLine),
+        ):
             if value is not None:
                 painter.setPen(_pen(colour, 1.2, style))
                 painter.drawLine(QPointF(x0, value), QPointF(x1, value))
@@ -377,14 +408,25 @@ class Backdrop(pg.GraphicsObject):
         painter.resetTransform()
         painter.setFont(self.font)
         metrics = painter.fontMetrics()
-        labels = [(to_device.map(QPointF(m.x, y1)) + QPointF(3, 1), m.label.removeprefix("Check-in "), CHECKIN_COLOUR, False)
-                  for m in self.dated_checkins()]
+        labels = [
+            (to_device.map(QPointF(m.x, y1)) + QPointF(3, 1), m.label.removeprefix("Check-in "), CHECKIN_COLOUR, False)
+            for m in self.dated_checkins()
+        ]
         if self.baseline is not None:
             at = to_device.map(QPointF(x0, self.baseline))
-            labels.append((at + QPointF(4, -metrics.height() - 1), f"Baseline {self.baseline:.{self.decimals}f}", BASELINE_COLOUR, False))
+            labels.append(
+                (
+                    at + QPointF(4, -metrics.height() - 1),
+                    f"Baseline {self.baseline:.{self.decimals}f}",
+                    BASELINE_COLOUR,
+                    False,
+                )
+            )
         if self.mcid is not None:
             at = to_device.map(QPointF(x1, self.mcid))
-            labels.append((at + QPointF(-4, -metrics.height() - 1), f"MCID {self.mcid:.{self.decimals}f}", MCID_COLOUR, True))
+            labels.append(
+                (at + QPointF(-4, -metrics.height() - 1), f"MCID {self.mcid:.{self.decimals}f}", MCID_COLOUR, True)
+            )
         for top_left, text, colour, from_right in labels:
             rect = QRectF(metrics.boundingRect(text)).adjusted(-2, 0, 2, 0)
             rect.moveTopLeft(top_left - QPointF(rect.width(), 0) if from_right else top_left)
@@ -436,8 +478,9 @@ class MeasurePlot:
         self.series = series
         colour = series.colour
         valued = [p for p in series.points if p.value is not None]
-        self.curve.setData(np.array(series.line_x, dtype=float), np.array(series.line_y, dtype=float),
-                           pen=_pen(colour, 2, alpha=200))
+        self.curve.setData(
+            np.array(series.line_x, dtype=float), np.array(series.line_y, dtype=float), pen=_pen(colour, 2, alpha=200)
+        )
         self.points.setData(
             x=np.array([p.x for p in valued], dtype=float),
             y=np.array([p.value for p in valued], dtype=float),
@@ -447,8 +490,13 @@ class MeasurePlot:
             data=valued,
         )
         _set_points(self.selected, x=[], y=[])
-        self.backdrop.set_state(checkins=timeline.checkins, dated=labelled, today_x=timeline.today_x,
-                                baseline=series.baseline.value if series.baseline else None, mcid=series.mcid_threshold)
+        self.backdrop.set_state(
+            checkins=timeline.checkins,
+            dated=labelled,
+            today_x=timeline.today_x,
+            baseline=series.baseline.value if series.baseline else None,
+            mcid=series.mcid_threshold,
+        )
         self._update_goals(series)
         own = [s for s in timeline.sessions if s.discipline == series.discipline]
         view, marker_lanes = lanes(series.y_range)
@@ -467,9 +515,14 @@ class MeasurePlot:
             line.setData([goal.start_x, goal.end_x], [goal.value, goal.value])
             line.setPen(_pen(series.colour, 1.6, Qt.PenStyle.DashLine))
             line.setZValue(3)
-        _set_points(self.goal_ends, x=np.array([g.end_x for g in series.goals], dtype=float),
-                    y=np.array([g.value for g in series.goals], dtype=float),
-                    brush=_brush("#ffffff"), pen=_pen(series.colour, 1.6), data=list(series.goals))
+        _set_points(
+            self.goal_ends,
+            x=np.array([g.end_x for g in series.goals], dtype=float),
+            y=np.array([g.value for g in series.goals], dtype=float),
+            brush=_brush("#ffffff"),
+            pen=_pen(series.colour, 1.6),
+            data=list(series.goals),
+        )
 
     @staticmethod
     def title(series: MeasureSeries) -> str:
@@ -488,7 +541,9 @@ class MeasurePlot:
         return " &nbsp;".join(parts)
 
     def select(self, measurement_id: int | None) -> bool:
-        point = next((p for p in (self.series.points if self.series else ()) if p.measurement_id == measurement_id), None)
+        point = next(
+            (p for p in (self.series.points if self.series else ()) if p.measurement_id == measurement_id), None
+        )
         if point is None or point.value is None:
             self.selected.setData([], [])
             return False
@@ -518,9 +573,15 @@ class NormalisedPlot:
     def _items_for(self, series: MeasureSeries):
         if series.id not in self.curves:
             curve = pg.PlotDataItem(connect="finite")
-            points = pg.ScatterPlotItem(size=7, hoverable=True, hoverSize=10,
-                                        tip=lambda x, y, data: measurement_tip(self.series[data[0]], data[1]) + f"\nNormalised: {y:.0f}/100")
-            points.sigClicked.connect(lambda _item, spots, _ev: spots and self.on_click(spots[0].data()[1].measurement_id))
+            points = pg.ScatterPlotItem(
+                size=7,
+                hoverable=True,
+                hoverSize=10,
+                tip=lambda x, y, data: measurement_tip(self.series[data[0]], data[1]) + f"\nNormalised: {y:.0f}/100",
+            )
+            points.sigClicked.connect(
+                lambda _item, spots, _ev: spots and self.on_click(spots[0].data()[1].measurement_id)
+            )
             for item, z in ((curve, 2), (points, 4)):
                 item.setZValue(z)
                 self.plot.addItem(item)
@@ -537,12 +598,16 @@ class NormalisedPlot:
         for index, series in enumerate(shown):
             colour = PALETTE[index % len(PALETTE)]
             curve, points, goals = self._items_for(series)
-            curve.setData(np.array(series.line_x, dtype=float), np.array(series.line_norm, dtype=float), pen=_pen(colour, 2))
+            curve.setData(
+                np.array(series.line_x, dtype=float), np.array(series.line_norm, dtype=float), pen=_pen(colour, 2)
+            )
             valued = [p for p in series.points if p.normalised is not None]
             points.setData(
-                x=np.array([p.x for p in valued], dtype=float), y=np.array([p.normalised for p in valued], dtype=float),
+                x=np.array([p.x for p in valued], dtype=float),
+                y=np.array([p.normalised for p in valued], dtype=float),
                 brush=[_brush(SAFETY_COLOUR if p.safety else colour) for p in valued],
-                pen=_pen("#ffffff"), symbol=["star" if p.safety else "o" for p in valued],
+                pen=_pen("#ffffff"),
+                symbol=["star" if p.safety else "o" for p in valued],
                 data=[(series.id, p) for p in valued],
             )
             self._update_goals(series, goals, colour)
@@ -550,15 +615,20 @@ class NormalisedPlot:
         self.selected.setData([], [])
         view, marker_lanes = lanes((0.0, 100.0))
         self.plot.getViewBox().setYRange(*view, padding=0)
-        self.backdrop.set_state(checkins=timeline.checkins, dated=True, today_x=timeline.today_x, baseline=None, mcid=None)
+        self.backdrop.set_state(
+            checkins=timeline.checkins, dated=True, today_x=timeline.today_x, baseline=None, mcid=None
+        )
         self.markers.update(timeline, list(timeline.sessions), marker_lanes)
 
     def _update_goals(self, series: MeasureSeries, pool: list, colour: str) -> None:
         targets = [g for g in series.goals if g.normalised is not None]
         factory = lambda: pg.PlotDataItem()  # noqa: E731
         for line, goal in zip(_pool(self.plot, pool, len(targets), factory), targets):
-            line.setData([goal.start_x, goal.end_x], [goal.normalised, goal.normalised],
-                         pen=_pen(colour, 1.4, Qt.PenStyle.DashLine))
+            line.setData(
+                [goal.start_x, goal.end_x],
+                [goal.normalised, goal.normalised],
+                pen=_pen(colour, 1.4, Qt.PenStyle.DashLine),
+            )
             line.setZValue(3)
 
     def select(self, measurement_id: int | None) -> bool:
@@ -612,9 +682,15 @@ class TimelineView(QWidget):
 
     def _build_controls(self) -> None:
         self.mode_group = QButtonGroup(self)
-        self.per_measure_button = self._segment(self.mode_group, "Per measure", MODE_PER_MEASURE, "One plot per measure, in its own units")
-        self.normalised_button = self._segment(self.mode_group, "Normalised", MODE_NORMALISED,
-                                               "All selected measures on one 0–100 axis: 0 = worst possible, 100 = best possible")
+        self.per_measure_button = self._segment(
+            self.mode_group, "Per measure", MODE_PER_MEASURE, "One plot per measure, in its own units"
+        )
+        self.normalised_button = self._segment(
+            self.mode_group,
+            "Normalised",
+            MODE_NORMALISED,
+            "All selected measures on one 0–100 axis: 0 = worst possible, 100 = best possible",
+        )
         self.per_measure_button.setChecked(True)
         self.mode_group.buttonClicked.connect(lambda b: self.set_mode(b.property("key")))
         self.measures_button = QToolButton(self)
@@ -709,8 +785,11 @@ class TimelineView(QWidget):
     def _refresh(self) -> None:
         shown = self.shown_series() if self.timeline else []
         if not shown:
-            self.empty.setText("No measurements recorded for this patient yet." if self.timeline and not self.timeline.series
-                               else "No measure selected: choose some under “Measures”.")
+            self.empty.setText(
+                "No measurements recorded for this patient yet."
+                if self.timeline and not self.timeline.series
+                else "No measure selected: choose some under “Measures”."
+            )
             self.stack.setCurrentWidget(self.empty)
             return
         self.stack.setCurrentWidget(self.scroll)

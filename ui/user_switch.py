@@ -12,9 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from teamdash.errors import TeamDashError
 from teamdash.services import auth, staff
 from teamdash.services.auth import Actor
-from teamdash.errors import TeamDashError
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
@@ -50,11 +50,15 @@ class UserDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Who is working at this workstation? Entries and acknowledgements are recorded in this name.", self))
+        layout.addWidget(
+            QLabel("Who is working at this workstation? Entries and acknowledgements are recorded in this name.", self)
+        )
         layout.addWidget(self.people)
         layout.addWidget(buttons)
         self.resize(420, 360)
-        context.jobs.run(lambda _p, _c: staff.list_staff(context.actor), on_done=self._fill, on_error=lambda e: show_error(self, e))
+        context.jobs.run(
+            lambda _p, _c: staff.list_staff(context.actor), on_done=self._fill, on_error=lambda e: show_error(self, e)
+        )
 
     def _fill(self, members: list[staff.StaffMember]) -> None:
         for member in members:
@@ -90,8 +94,13 @@ def install_actions(window) -> None:
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen is not None:
             switch_to(window, dialog.chosen)
 
-    action = window._action("Switch user…", choose, QKeySequence("Ctrl+Shift+U"), tip="Choose who is working at this workstation",
-                            name="switch_user")
+    action = window._action(
+        "Switch user…",
+        choose,
+        QKeySequence("Ctrl+Shift+U"),
+        tip="Choose who is working at this workstation",
+        name="switch_user",
+    )
     file_menu = window.menus["File"]
     file_menu.insertAction(window.quit_action, action)
     file_menu.insertSeparator(window.quit_action)

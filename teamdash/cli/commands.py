@@ -32,8 +32,10 @@ def _demo(args: argparse.Namespace) -> int:
     db.connect(args.db)
     today = validation.date(args.today, "--today") if args.today else clock.today()
     report = demo.generate(SYSTEM, patients=args.patients, seed=args.seed, today=today)
-    print(f"demo clinic: {report.patients} patients, {report.staff} staff, {report.measurements} measurements, "
-          f"{report.sessions} sessions in {db.info().display}")
+    print(
+        f"demo clinic: {report.patients} patients, {report.staff} staff, {report.measurements} measurements, "
+        f"{report.sessions} sessions in {db.info().display}"
+    )
     return 0
 
 
@@ -43,8 +45,9 @@ def _patients_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--case-manager", metavar="NAME", help="case manager's full name")
     parser.add_argument("--flagged", action="store_true", help="only patients with a flag")
     parser.add_argument("--due", action="store_true", help="only patients due for check-in")
-    parser.add_argument("--sort", default="name",
-                        help="clinic_id|name|age|case_manager|weeks|status|next_checkin|pain|disability|flags")
+    parser.add_argument(
+        "--sort", default="name", help="clinic_id|name|age|case_manager|weeks|status|next_checkin|pain|disability|flags"
+    )
     parser.add_argument("--desc", action="store_true", help="sort descending")
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--json", action="store_true", help="print a JSON list")
@@ -60,8 +63,14 @@ def _patients(args: argparse.Namespace) -> int:
             raise NotFound(f"no staff member named {args.case_manager!r}")
         manager_id = manager.id
     query = patients.PatientQuery(
-        search=args.search, status=args.status, case_manager_id=manager_id, flagged=args.flagged,
-        due_for_checkin=args.due, sort=args.sort, descending=args.desc, limit=args.limit,
+        search=args.search,
+        status=args.status,
+        case_manager_id=manager_id,
+        flagged=args.flagged,
+        due_for_checkin=args.due,
+        sort=args.sort,
+        descending=args.desc,
+        limit=args.limit,
     )
     rows = patients.list_patients(SYSTEM, query).rows
     if args.json:
@@ -95,7 +104,9 @@ def _check(args: argparse.Namespace) -> int:
     state = migrations.state()
     problems = db.integrity_problems()
     print(f"database: {db.info().display}")
-    print(f"schema: version {state.current} of {state.latest} ({'up to date' if state.up_to_date else 'needs migration'})")
+    print(
+        f"schema: version {state.current} of {state.latest} ({'up to date' if state.up_to_date else 'needs migration'})"
+    )
     if problems:
         for p in problems:
             print(f"problem: {p}")
@@ -148,10 +159,12 @@ def _json_flag(parser: argparse.ArgumentParser) -> None:
 def _instruments(args: argparse.Namespace) -> int:
     library = sorted(instruments.library().values(), key=lambda i: (i.discipline, i.id))
     if args.json:
-        print_json([
-            {"id": i.id, "name": i.name, "discipline": i.discipline, "items": len(i.items), "licence": i.licence}
-            for i in library
-        ])
+        print_json(
+            [
+                {"id": i.id, "name": i.name, "discipline": i.discipline, "items": len(i.items), "licence": i.licence}
+                for i in library
+            ]
+        )
         return 0
     for i in library:
         print(f"{i.id:<16} {i.name:<48} {i.discipline:<11} {len(i.items):>3} items  {i.licence}")

@@ -27,32 +27,49 @@ MAX_PROBLEMS_PRINTED = 100
 
 def _export_arguments(export: argparse.ArgumentParser) -> None:
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx", help="the workbook to write")
-    export.add_argument("--kind", choices=["cohort", "patient", "long"], default="cohort",
-                        help="cohort: one row per patient plus long sheets (default); long: tidy sheets that "
-                             "'teamdash import' reads back; patient: one patient with charts")
+    export.add_argument(
+        "--kind",
+        choices=["cohort", "patient", "long"],
+        default="cohort",
+        help="cohort: one row per patient plus long sheets (default); long: tidy sheets that "
+        "'teamdash import' reads back; patient: one patient with charts",
+    )
     export.add_argument("--patient", metavar="CLINIC_ID", help="the patient (required for --kind patient)")
     export.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day of the date range")
     export.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day of the date range")
     export.add_argument("--status", choices=["active", "discharged", "dropped_out"], help="patients with this status")
     export.add_argument("--case-manager", metavar="NAME", help="patients of this case manager (full name or username)")
     export.add_argument("--discipline", metavar="D", help="pt, psychology, nutrition, sleep or social")
-    export.add_argument("--deidentify", action="store_true",
-                        help="research/QI variant: pseudonymous codes, no names, dates of birth, clinic IDs, "
-                             "calendar dates or free text; only patients with research consent")
+    export.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="research/QI variant: pseudonymous codes, no names, dates of birth, clinic IDs, "
+        "calendar dates or free text; only patients with research consent",
+    )
     export.add_argument("--user", metavar="USERNAME", help="act as this staff member (recorded in the audit trail)")
 
 
 def _import_arguments(imp: argparse.ArgumentParser) -> None:
     imp.add_argument("file", type=Path, metavar="FILE", help="an .xlsx workbook or a .csv file")
-    imp.add_argument("--kind", choices=["patients", "measurements", "sessions", "staff"],
-                     help="what the table holds (default: told by sheet names or headers; a TeamDash long-format "
-                          "workbook imports its Staff, Patients, Measurements and Sessions sheets)")
+    imp.add_argument(
+        "--kind",
+        choices=["patients", "measurements", "sessions", "staff"],
+        help="what the table holds (default: told by sheet names or headers; a TeamDash long-format "
+        "workbook imports its Staff, Patients, Measurements and Sessions sheets)",
+    )
     imp.add_argument("--sheet", metavar="NAME", help="the sheet to import (default: by kind)")
     imp.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
-    imp.add_argument("--skip-bad-rows", action="store_true",
-                     help="import the good rows; write the bad ones, with their problems, to an error workbook")
-    imp.add_argument("--errors", type=Path, metavar="FILE.xlsx",
-                     help="where --skip-bad-rows writes bad rows (default: FILE-errors.xlsx beside FILE)")
+    imp.add_argument(
+        "--skip-bad-rows",
+        action="store_true",
+        help="import the good rows; write the bad ones, with their problems, to an error workbook",
+    )
+    imp.add_argument(
+        "--errors",
+        type=Path,
+        metavar="FILE.xlsx",
+        help="where --skip-bad-rows writes bad rows (default: FILE-errors.xlsx beside FILE)",
+    )
     imp.add_argument("--user", metavar="USERNAME", help="act as this staff member (recorded in the audit trail)")
 
 
@@ -82,12 +99,13 @@ def _progress_printer(label: str):
     return show
 
 
-@command("export", help="write an Excel progress workbook (cohort, long-format or one patient)",
-         arguments=_export_arguments)
+@command(
+    "export", help="write an Excel progress workbook (cohort, long-format or one patient)", arguments=_export_arguments
+)
 def _export(args: argparse.Namespace) -> int:
-    from teamdash.services import patients, staff
     from teamdash.errors import NotFound
     from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
+    from teamdash.services import patients, staff
 
     db.connect(args.db)
     actor = _actor(args.user)
@@ -98,8 +116,14 @@ def _export(args: argparse.Namespace) -> int:
     if args.case_manager:
         found = staff.find_by_name(actor, args.case_manager)
         if found is None:
-            found = next((s for s in staff.list_staff(actor, include_inactive=True)
-                          if s.username == args.case_manager.strip().lower()), None)
+            found = next(
+                (
+                    s
+                    for s in staff.list_staff(actor, include_inactive=True)
+                    if s.username == args.case_manager.strip().lower()
+                ),
+                None,
+            )
         if found is None:
             raise NotFound(f"no staff member named {args.case_manager!r}")
         manager_id = found.id
@@ -119,13 +143,14 @@ def _export(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     sheets = ", ".join(f"{name} {count:,}" for name, count in result.rows.items())
     variant = " (de-identified)" if result.deidentified else ""
-    print(f"wrote {KIND_LABELS[result.kind].lower()}{variant} {result.path}: {result.patients:,} patient"
-          f"{'s' if result.patients != 1 else ''}; rows: {sheets}")
+    print(
+        f"wrote {KIND_LABELS[result.kind].lower()}{variant} {result.path}: {result.patients:,} patient"
+        f"{'s' if result.patients != 1 else ''}; rows: {sheets}"
+    )
     return 0
 
 
-@command("import", help="import patients, measurements or sessions from .xlsx or .csv",
-         arguments=_import_arguments)
+@command("import", help="import patients, measurements or sessions from .xlsx or .csv", arguments=_import_arguments)
 def _import(args: argparse.Namespace) -> int:
     from teamdash.exchange import importing
 
@@ -134,8 +159,14 @@ def _import(args: argparse.Namespace) -> int:
     progress = _progress_printer("importing")
     try:
         report = importing.import_file(
-            actor, args.file, kind=args.kind, sheet=args.sheet, dry_run=args.dry_run,
-            skip_bad_rows=args.skip_bad_rows, error_file=args.errors, progress=progress,
+            actor,
+            args.file,
+            kind=args.kind,
+            sheet=args.sheet,
+            dry_run=args.dry_run,
+            skip_bad_rows=args.skip_bad_rows,
+            error_file=args.errors,
+            progress=progress,
         )
     except importing.ImportFailed as exc:
         if progress:
@@ -153,7 +184,9 @@ def _print_report(report) -> None:
     from teamdash.exchange import importing
 
     for sheet in report.sheets:
-        mapping = ", ".join(f"{header} → {importing.field_label(sheet.kind, name)}" for name, header in sheet.mapping.items())
+        mapping = ", ".join(
+            f"{header} → {importing.field_label(sheet.kind, name)}" for name, header in sheet.mapping.items()
+        )
         print(f"sheet {sheet.sheet!r} as {sheet.kind}: {sheet.rows:,} rows; columns: {mapping}")
         if sheet.ignored:
             print(f"  not imported: {', '.join(sheet.ignored)}")

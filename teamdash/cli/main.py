@@ -27,7 +27,9 @@ EXIT_INTERRUPTED = 130
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="teamdash", description="TeamDash: the multidisciplinary back pain team's dashboard.")
     parser.add_argument("--version", action="version", version=f"teamdash {__version__}")
-    parser.add_argument("--db", metavar="URL", help=f"database URL (default: ${db.ENV_URL} or the embedded SQLite file)")
+    parser.add_argument(
+        "--db", metavar="URL", help=f"database URL (default: ${db.ENV_URL} or the embedded SQLite file)"
+    )
     # --db is accepted before or after the subcommand (`python main.py --db URL` too).
     common = Parser(add_help=False)
     common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help="database URL")

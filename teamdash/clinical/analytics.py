@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import NamedTuple
 
 from teamdash.clinical import instruments
-from teamdash.errors import ValidationError
 from teamdash.clinical.instruments import Instrument, ItemFlag
+from teamdash.errors import ValidationError
 
 Z95 = 1.96  # |RCI| must exceed this (Jacobson & Truax 1991); exactly 1.96 is not reliable
 EPS = 1e-9  # float noise allowance when comparing a change with a threshold
@@ -39,7 +39,9 @@ NEUTRAL_ATTENDANCE = frozenset({"cancelled", "cancelled_by_clinic", "scheduled"}
 ATTENDED = frozenset({"attended"})
 
 # Goals in these states are finished and cannot be past due; any other state is open.
-CLOSED_GOAL_STATUSES = frozenset({"achieved", "partly_achieved", "not_achieved", "discontinued", "completed", "cancelled"})
+CLOSED_GOAL_STATUSES = frozenset(
+    {"achieved", "partly_achieved", "not_achieved", "discontinued", "completed", "cancelled"}
+)
 
 # Flag kinds in agenda order: safety first, then worsening, then the rest.
 FLAG_SEVERITY = {
@@ -158,8 +160,24 @@ def change(
     band_from = band_from or _band_label(instrument, baseline)
     band_to = band_to or _band_label(instrument, current)
     if baseline is None or current is None:
-        return Change(instrument.id, baseline, current, None, None, None, None, None, None, None, None,
-                      instrument.reliable_change, band_from, band_to, None, None)
+        return Change(
+            instrument.id,
+            baseline,
+            current,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            instrument.reliable_change,
+            band_from,
+            band_to,
+            None,
+            None,
+        )
     points = _tidy(current - baseline)
     improvement = _improvement(instrument, points)
     rci, rci_verdict = _reliable(instrument, points, improvement)
@@ -172,7 +190,9 @@ def change(
         verdict=_verdict(points, improvement),
         improvement=improvement,
         mcid_met=_meaningful(instrument, improvement, baseline),
-        meaningful_deterioration=_meaningful(instrument, None if improvement is None else -improvement, baseline, worse=True),
+        meaningful_deterioration=_meaningful(
+            instrument, None if improvement is None else -improvement, baseline, worse=True
+        ),
         rci=rci,
         rci_verdict=rci_verdict,
         reliable_threshold=instrument.reliable_change,
@@ -389,8 +409,13 @@ class SafetyFact(NamedTuple):
     item_flags: tuple[ItemFlag, ...]
 
 
-def safety_flag(instrument_id: str, taken_at: dt.date | dt.datetime, measurement_id: int | None = None,
-                item_flag: ItemFlag | None = None, acknowledgement: Acknowledgement | None = None) -> Flag:
+def safety_flag(
+    instrument_id: str,
+    taken_at: dt.date | dt.datetime,
+    measurement_id: int | None = None,
+    item_flag: ItemFlag | None = None,
+    acknowledgement: Acknowledgement | None = None,
+) -> Flag:
     """The flag for one measurement with a positive safety item. Without the item flag's
     own text (only 'safety' stored), the reason is built from the definition."""
     inst = instruments.get(instrument_id)
@@ -432,8 +457,9 @@ def safety_flags(
     return sort_flags(out)
 
 
-def reliable_deterioration(change: Change, *, measurement_id: int | None = None,
-                           since: dt.date | dt.datetime | None = None) -> Flag | None:
+def reliable_deterioration(
+    change: Change, *, measurement_id: int | None = None, since: dt.date | dt.datetime | None = None
+) -> Flag | None:
     """A deterioration flag when the change is a reliable deterioration."""
     if not change.reliable_deterioration:
         return None
@@ -445,12 +471,21 @@ def reliable_deterioration(change: Change, *, measurement_id: int | None = None,
         f"{inst.short_name} reliably worse: {inst.format(change.baseline)} → {inst.format(change.current)} "
         f"({change.points:+.{inst.decimals}f}{band}); reliable change {threshold} points {rule}"
     )
-    return _flag("deterioration", reason, instrument=inst.id, measurement_id=measurement_id,
-                 since=_day(since) if since is not None else None)
+    return _flag(
+        "deterioration",
+        reason,
+        instrument=inst.id,
+        measurement_id=measurement_id,
+        since=_day(since) if since is not None else None,
+    )
 
 
-def deterioration_flag(instrument: Instrument, points: Iterable, episode_start: dt.date | None = None,
-                       last_checkin_at: dt.date | dt.datetime | None = None) -> Flag | None:
+def deterioration_flag(
+    instrument: Instrument,
+    points: Iterable,
+    episode_start: dt.date | None = None,
+    last_checkin_at: dt.date | dt.datetime | None = None,
+) -> Flag | None:
     """Reliable deterioration of the latest measurement from the episode's baseline or,
     failing that, from the value at the last check-in: a relapse after good progress
     can still sit below baseline, and the team needs to see it."""
@@ -458,13 +493,17 @@ def deterioration_flag(instrument: Instrument, points: Iterable, episode_start: 
     first, last = baseline(pts), latest(pts)
     if first is None or last is None or first == last:
         return None
-    flag = reliable_deterioration(change(instrument, first.value, last.value), measurement_id=last.id, since=last.taken_at)
+    flag = reliable_deterioration(
+        change(instrument, first.value, last.value), measurement_id=last.id, since=last.taken_at
+    )
     if flag is not None or last_checkin_at is None:
         return flag
     reviewed = at_or_before(pts, last_checkin_at)
     if reviewed is None or reviewed in (first, last):
         return None
-    flag = reliable_deterioration(change(instrument, reviewed.value, last.value), measurement_id=last.id, since=last.taken_at)
+    flag = reliable_deterioration(
+        change(instrument, reviewed.value, last.value), measurement_id=last.id, since=last.taken_at
+    )
     if flag is None:
         return None
     return replace(flag, reason=f"{flag.reason} since the check-in of {_day(last_checkin_at):%Y-%m-%d}")
@@ -536,7 +575,11 @@ def goal_past_due(due: dt.date | None, status: str, today: dt.date, title: str |
         return None
     late = (today - due).days
     what = f"Goal '{title}'" if title else "A goal"
-    return _flag("goal_past_due", f"{what} was due {due:%Y-%m-%d} ({late} day{'s' if late != 1 else ''} ago) and is still {status.replace('_', ' ')}", since=due)
+    return _flag(
+        "goal_past_due",
+        f"{what} was due {due:%Y-%m-%d} ({late} day{'s' if late != 1 else ''} ago) and is still {status.replace('_', ' ')}",
+        since=due,
+    )
 
 
 def checkin_overdue(next_checkin: dt.date | None, today: dt.date) -> Flag | None:
@@ -544,7 +587,11 @@ def checkin_overdue(next_checkin: dt.date | None, today: dt.date) -> Flag | None
     if next_checkin is None or today <= next_checkin:
         return None
     late = (today - next_checkin).days
-    return _flag("checkin_overdue", f"Check-in overdue by {late} day{'s' if late != 1 else ''} (was due {next_checkin:%Y-%m-%d})", since=next_checkin)
+    return _flag(
+        "checkin_overdue",
+        f"Check-in overdue by {late} day{'s' if late != 1 else ''} (was due {next_checkin:%Y-%m-%d})",
+        since=next_checkin,
+    )
 
 
 def review_flag(note: str | None = None) -> Flag:

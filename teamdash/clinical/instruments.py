@@ -419,9 +419,7 @@ def _required(item: Item, values: Sequence) -> bool:
 def _check_missing(inst: Instrument, values: Sequence) -> tuple[int, ...]:
     missing = tuple(item.number for item, v in zip(inst.items, values) if v is None)
     if len(missing) == len(values):
-        raise InvalidResponse(
-            f"responses for {inst.short_name}: no item was answered", instrument=inst.id, item=None
-        )
+        raise InvalidResponse(f"responses for {inst.short_name}: no item was answered", instrument=inst.id, item=None)
     required = [item for item in inst.items if values[item.number - 1] is None and _required(item, values)]
     allowed = inst.scoring.max_missing
     if len(required) > allowed:
@@ -616,7 +614,8 @@ def sleep_diary(args: Sequence) -> dict[str, float | None]:
         raise FormulaInputError(6, f"into bed at {bed} and out of bed at {out_of_bed} give no time in bed")
     if tib >= 1440:
         raise FormulaInputError(
-            6, f"into bed {bed}, lights out {lights}, final wake {wake}, out of bed {out_of_bed} span a day or more: check their order"
+            6,
+            f"into bed {bed}, lights out {lights}, final wake {wake}, out of bed {out_of_bed} span a day or more: check their order",
         )
     tst = sleep_window - sol - waso
     if tst < 0:
@@ -625,7 +624,13 @@ def sleep_diary(args: Sequence) -> dict[str, float | None]:
             f"sleep-onset latency {sol} min + wake after sleep onset {waso} min exceed the "
             f"{sleep_window} min from lights out ({lights}) to final wake ({wake})",
         )
-    return {"tib_min": float(tib), "tst_min": float(tst), "se_pct": _pct(tst, tib), "sol_min": float(sol), "waso_min": float(waso)}
+    return {
+        "tib_min": float(tib),
+        "tst_min": float(tst),
+        "se_pct": _pct(tst, tib),
+        "sol_min": float(sol),
+        "waso_min": float(waso),
+    }
 
 
 def psqi_sleep_efficiency(args: Sequence) -> dict[str, float | None]:
@@ -703,16 +708,44 @@ class _Table:
 
 
 def _kind_name(kinds) -> str:
-    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list", dict: "a table"}
+    names = {
+        str: "text",
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }
     if isinstance(kinds, tuple):
         return " or ".join(names.get(k, k.__name__) for k in kinds)
     return names.get(kinds, kinds.__name__)
 
 
 TOP_KEYS = (
-    "id", "name", "short_name", "discipline", "key_measure", "direction", "unit", "decimals",
-    "total_min", "total_max", "band_ties", "interval_days", "loinc", "licence", "sources", "notes",
-    "items", "item", "scoring", "bands", "subgroups", "flags", "mcid", "reliability",
+    "id",
+    "name",
+    "short_name",
+    "discipline",
+    "key_measure",
+    "direction",
+    "unit",
+    "decimals",
+    "total_min",
+    "total_max",
+    "band_ties",
+    "interval_days",
+    "loinc",
+    "licence",
+    "sources",
+    "notes",
+    "items",
+    "item",
+    "scoring",
+    "bands",
+    "subgroups",
+    "flags",
+    "mcid",
+    "reliability",
 )
 
 
@@ -798,7 +831,9 @@ def _parse_items(t: _Table) -> tuple[Item, ...]:
         raise spec.error("labels", f"must have {count} entries, one per item")
     overrides = {}
     for row in t.tables("item"):
-        row.only("number", "kind", "min", "max", "unit", "label", "choices", "optional", "required_when", "score_if_missing")
+        row.only(
+            "number", "kind", "min", "max", "unit", "label", "choices", "optional", "required_when", "score_if_missing"
+        )
         number = row.get("number", int)
         if not 1 <= number <= count:
             raise row.error("number", f"must be 1–{count}")

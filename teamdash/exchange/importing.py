@@ -35,10 +35,10 @@ from pathlib import Path
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines, instruments
+from teamdash.errors import Cancelled, InvalidResponse, TeamDashError, ValidationError
 from teamdash.services import audit, auth, list_summary, measurements, patients, sessions, staff
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
-from teamdash.errors import Cancelled, InvalidResponse, TeamDashError, ValidationError
 from teamdash.storage.models import Measurement, Patient, Session, User
 
 KINDS = ("staff", "patients", "measurements", "sessions")  # import order: each may refer to the ones before
@@ -107,7 +107,9 @@ class ImportReport:
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
-        parts = [f"{self.imported(k):,} {KIND_LABELS[k].lower()}" for k in KINDS if any(s.kind == k for s in self.sheets)]
+        parts = [
+            f"{self.imported(k):,} {KIND_LABELS[k].lower()}" for k in KINDS if any(s.kind == k for s in self.sheets)
+        ]
         text = f"{verb} {', '.join(parts) or 'nothing'}"
         if self.bad_rows:
             text += f"; {self.bad_rows:,} bad row{'s' if self.bad_rows != 1 else ''} skipped"
@@ -155,8 +157,15 @@ class Table:
     """One table in a file: its headers (the first row with two or more filled cells)
     and its data rows as (row number, values) with the row number the user sees."""
 
-    def __init__(self, name: str, headers: list[str], header_row: int, rows: Iterator[tuple[int, list]],
-                 estimated_rows: int, columns: list[str]):
+    def __init__(
+        self,
+        name: str,
+        headers: list[str],
+        header_row: int,
+        rows: Iterator[tuple[int, list]],
+        estimated_rows: int,
+        columns: list[str],
+    ):
         self.name = name
         self.headers = headers
         self.header_row = header_row
@@ -285,9 +294,7 @@ class SpreadsheetFile:
         if name is None:
             name = self.sheet_names[0]
         if name not in self.sheet_names:
-            raise MalformedFile(
-                f"{self.path.name} has no sheet {name!r} (it has: {', '.join(self.sheet_names)})"
-            )
+            raise MalformedFile(f"{self.path.name} has no sheet {name!r} (it has: {', '.join(self.sheet_names)})")
         return self._xlsx_table(name)
 
     def _xlsx_table(self, name: str) -> Table:
@@ -331,8 +338,9 @@ class SpreadsheetFile:
                     row=number + 1,
                 ) from exc
             except UnicodeDecodeError as exc:
-                raise MalformedFile(f"{self.path.name}: not readable as {encoding} text near line {number + 1}",
-                                    row=number + 1) from exc
+                raise MalformedFile(
+                    f"{self.path.name}: not readable as {encoding} text near line {number + 1}", row=number + 1
+                ) from exc
             finally:
                 handle.close()
 
@@ -340,8 +348,9 @@ class SpreadsheetFile:
         headers, header_row = _find_header(rows, name)
         with self.path.open("rb") as f:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-        return Table(name, headers, header_row, rows, max(0, lines - header_row),
-                     [str(i + 1) for i in range(len(headers))])
+        return Table(
+            name, headers, header_row, rows, max(0, lines - header_row), [str(i + 1) for i in range(len(headers))]
+        )
 
 
 def _cell_value(cell):
@@ -365,14 +374,19 @@ def _find_header(rows: Iterator[tuple[int, list, bool]], sheet: str) -> tuple[li
             headers = []
             for i, v in enumerate(values):
                 if isinstance(v, Formula):
-                    raise MalformedFile(f"the header cell {_letter(i)}{number} holds a formula ({v}); "
-                                        "headers must be plain text", sheet=sheet, row=number)
+                    raise MalformedFile(
+                        f"the header cell {_letter(i)}{number} holds a formula ({v}); headers must be plain text",
+                        sheet=sheet,
+                        row=number,
+                    )
                 headers.append("" if v is None else str(v).strip())
             return headers, number
         if number > 50:
             break
-    raise MalformedFile("holds no table: no header row with column names was found (the sheet is empty or "
-                        "has a single column)", sheet=sheet)
+    raise MalformedFile(
+        "holds no table: no header row with column names was found (the sheet is empty or has a single column)",
+        sheet=sheet,
+    )
 
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
@@ -411,7 +425,8 @@ def _check_merged(merged: list[tuple[str, int, int]], header_row: int, sheet: st
             raise MalformedFile(
                 f"{where} has merged cells ({ref}); unmerge them so that every column has its own header and every "
                 "row its own values (Home → Merge & Center → Unmerge Cells), then import again",
-                sheet=sheet, row=first,
+                sheet=sheet,
+                row=first,
             )
 
 
@@ -424,7 +439,7 @@ def _is_encrypted(path: Path) -> bool:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             if marker in tail + chunk:
                 return True
-            tail = chunk[-len(marker):]
+            tail = chunk[-len(marker) :]
     return False
 
 
@@ -454,12 +469,26 @@ PATIENT_FIELDS = (
     _f("date_of_birth", "Date of birth", True, "dob", "birth date", "birthdate", "born"),
     _f("sex", "Sex", False, "gender"),
     _f("referral_date", "Referral date", True, "referred", "referral", "referred on", "date of referral"),
-    _f("programme_start", "Programme start", False, "program start", "programme start date", "program start date",
-       "start date"),
+    _f(
+        "programme_start",
+        "Programme start",
+        False,
+        "program start",
+        "programme start date",
+        "program start date",
+        "start date",
+    ),
     _f("episode_start", "Episode start", False, "episode start date", "baseline from"),
     _f("status", "Status", False),
-    _f("status_changed_on", "Status since", False, "status changed", "status changed on", "status date",
-       "discharge date"),
+    _f(
+        "status_changed_on",
+        "Status since",
+        False,
+        "status changed",
+        "status changed on",
+        "status date",
+        "discharge date",
+    ),
     _f("case_manager", "Case manager", False, "case manager name", "key worker"),
     _f("next_checkin", "Next check-in", False, "next checkin", "next review", "next check in date"),
     _f("research_consent", "Research consent", False, "consent", "consent to research"),
@@ -469,8 +498,19 @@ PATIENT_FIELDS = (
 MEASUREMENT_FIELDS = (
     _f("patient", "Patient ID", True, "clinic id", "patient", "patient number", "mrn"),
     _f("instrument", "Instrument", True, "instrument id", "measure id", "questionnaire", "measure", "outcome measure"),
-    _f("taken_at", "Taken at", True, "date taken", "taken on", "measured at", "measured on", "date time", "datetime",
-       "date", "when"),
+    _f(
+        "taken_at",
+        "Taken at",
+        True,
+        "date taken",
+        "taken on",
+        "measured at",
+        "measured on",
+        "date time",
+        "datetime",
+        "date",
+        "when",
+    ),
     _f("total", "Total", False, "score", "total score"),
     _f("note", "Note", False, "notes", "comment", "comments"),
     _f("entered_by", "Entered by", False, "recorded by", "rater", "assessor"),
@@ -502,10 +542,18 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
 ITEM_RE = re.compile(r"^(?:item|q|question|response|answer)\s*(\d{1,2})$")
 MAX_ITEMS = max(len(i.items) for i in instruments.library().values())
 SHEET_NAMES = {
-    "staff": "staff", "users": "staff",
-    "patients": "patients", "patient": "patients", "demographics": "patients",
-    "measurements": "measurements", "measurement": "measurements", "scores": "measurements", "outcomes": "measurements",
-    "sessions": "sessions", "session": "sessions", "appointments": "sessions",
+    "staff": "staff",
+    "users": "staff",
+    "patients": "patients",
+    "patient": "patients",
+    "demographics": "patients",
+    "measurements": "measurements",
+    "measurement": "measurements",
+    "scores": "measurements",
+    "outcomes": "measurements",
+    "sessions": "sessions",
+    "session": "sessions",
+    "appointments": "sessions",
 }
 
 
@@ -594,18 +642,22 @@ def make_plan(table: Table, kind: str, mapping: dict[str, str | int] | None = No
         raise MalformedFile(f"{', '.join(sorted(unknown))} is not a {kind} field", sheet=table.name)
     missing = [f for f in FIELDS[kind] if f.required and f.name not in resolved]
     if missing:
-        names = "; ".join(f"{f.label} (a header such as {', '.join(repr(a) for a in _shown_aliases(f))})" for f in missing)
+        names = "; ".join(
+            f"{f.label} (a header such as {', '.join(repr(a) for a in _shown_aliases(f))})" for f in missing
+        )
         raise MalformedFile(f"has no column for {names}", sheet=table.name)
     if kind == "measurements" and not any(n.startswith("item_") for n in resolved) and "total" not in resolved:
-        raise MalformedFile("has no item columns (Item 1, Item 2, …) and no Total column: no scores to import",
-                            sheet=table.name)
+        raise MalformedFile(
+            "has no item columns (Item 1, Item 2, …) and no Total column: no scores to import", sheet=table.name
+        )
     normal = [normalise(h) for h in headers]
-    for name, i in resolved.items():
+    for i in resolved.values():
         twins = [j for j, n in enumerate(normal) if n == normal[i] and j != i and n]
         if twins and mapping is None:
             letters = ", ".join(table.columns[j] for j in [i, *twins])
-            raise MalformedFile(f"several columns are headed {headers[i]!r} ({letters}); rename all but one",
-                                sheet=table.name)
+            raise MalformedFile(
+                f"several columns are headed {headers[i]!r} ({letters}); rename all but one", sheet=table.name
+            )
     used = set(resolved.values())
     ignored = [h for i, h in enumerate(headers) if i not in used and h]
     return Plan(table.name, kind, list(headers), resolved, ignored)
@@ -638,8 +690,14 @@ def inspect(path) -> list[SheetInfo]:
             except MalformedFile as exc:
                 out.append(SheetInfo(name, (), None, 0, str(exc)))
                 continue
-            out.append(SheetInfo(name, tuple(table.headers), detect_kind(table.headers, None if f.is_csv else name),
-                                 table.estimated_rows))
+            out.append(
+                SheetInfo(
+                    name,
+                    tuple(table.headers),
+                    detect_kind(table.headers, None if f.is_csv else name),
+                    table.estimated_rows,
+                )
+            )
     return out
 
 
@@ -698,12 +756,14 @@ def as_date(value) -> dt.date | None:
     if isinstance(value, str):
         parsed = _parse_iso(value.strip())
         if parsed is None:
-            raise CellProblem(f"{value.strip()!r} is not a date (write it as YYYY-MM-DD, e.g. 2026-03-01)",
-                              "impossible_date")
+            raise CellProblem(
+                f"{value.strip()!r} is not a date (write it as YYYY-MM-DD, e.g. 2026-03-01)", "impossible_date"
+            )
         return parsed.date()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise CellProblem(f"{value!r} is a number, not a date (format the column as a date or write YYYY-MM-DD)",
-                          "impossible_date")
+        raise CellProblem(
+            f"{value!r} is a number, not a date (format the column as a date or write YYYY-MM-DD)", "impossible_date"
+        )
     raise CellProblem(f"{value!r} is not a date", "impossible_date")
 
 
@@ -724,14 +784,17 @@ def as_datetime(value) -> dt.datetime | None:
                 pass
         parsed = _parse_iso(text)
         if parsed is None:
-            raise CellProblem(f"{text!r} is not a date and time (write YYYY-MM-DD HH:MM, e.g. 2026-03-01 10:30)",
-                              "impossible_date")
+            raise CellProblem(
+                f"{text!r} is not a date and time (write YYYY-MM-DD HH:MM, e.g. 2026-03-01 10:30)", "impossible_date"
+            )
         if len(text) <= 10:
             parsed = parsed.replace(hour=12)
         return parsed
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise CellProblem(f"{value!r} is a number, not a date (format the column as a date or write "
-                          "YYYY-MM-DD HH:MM)", "impossible_date")
+        raise CellProblem(
+            f"{value!r} is a number, not a date (format the column as a date or write YYYY-MM-DD HH:MM)",
+            "impossible_date",
+        )
     raise CellProblem(f"{value!r} is not a date and time", "impossible_date")
 
 
@@ -779,8 +842,16 @@ class _Rollback(Exception):
 
 
 class _Run:
-    def __init__(self, actor: Actor, report: ImportReport, *, now: dt.datetime, error_file: Path | None,
-                 progress: Callable[[int, int], None] | None, cancelled: Callable[[], bool] | None):
+    def __init__(
+        self,
+        actor: Actor,
+        report: ImportReport,
+        *,
+        now: dt.datetime,
+        error_file: Path | None,
+        progress: Callable[[int, int], None] | None,
+        cancelled: Callable[[], bool] | None,
+    ):
         self.actor = actor
         self.report = report
         self.now = now
@@ -859,9 +930,7 @@ class _Run:
             sheet = TableSheet(self._error_book, plan.sheet, columns, freeze_columns=1)
             self._error_sheets[plan.sheet] = sheet
         shown = [str(v) if isinstance(v, Formula) else v for v in values[: len(plan.headers)]]
-        reasons = "; ".join(
-            (f"{p.column}: " if p.column else "") + p.reason for p in problems
-        )
+        reasons = "; ".join((f"{p.column}: " if p.column else "") + p.reason for p in problems)
         sheet.add([*shown, f"row {row_number} of the original: {reasons}"])
 
     def save_errors(self) -> Path | None:
@@ -877,7 +946,9 @@ class _Run:
 
     def patient(self, clinic_id: str) -> tuple[int | None, dt.date] | None:
         if clinic_id not in self.patients:
-            row = Patient.select(Patient.id, Patient.date_of_birth).where(Patient.clinic_id == clinic_id).tuples().first()
+            row = (
+                Patient.select(Patient.id, Patient.date_of_birth).where(Patient.clinic_id == clinic_id).tuples().first()
+            )
             self.patients[clinic_id] = (row[0], row[1]) if row else None
         return self.patients[clinic_id]
 
@@ -888,21 +959,24 @@ class _Run:
         if found is None:
             matches = self.staff_by_name.get(key, [])
             if len(matches) > 1:
-                raise CellProblem(f"{name!r} is the name of several staff members: use their username",
-                                  "unknown_staff")
+                raise CellProblem(f"{name!r} is the name of several staff members: use their username", "unknown_staff")
             found = matches[0] if matches else None
         if found is None:
             role = "case manager" if case_manager else "staff member"
-            raise CellProblem(f"unknown {role} {name!r}: add them under Staff first (or import the Staff sheet)",
-                              "unknown_staff")
+            raise CellProblem(
+                f"unknown {role} {name!r}: add them under Staff first (or import the Staff sheet)", "unknown_staff"
+            )
         return found[0]
 
     def _unknown_patient(self, clinic_id: str) -> CellProblem:
         if clinic_id in self.bad_patients:
-            return CellProblem(f"patient {clinic_id!r} is not registered: its row on the patients sheet has problems",
-                               "unknown_patient")
-        return CellProblem(f"unknown patient {clinic_id!r}: no patient with this clinic ID is registered",
-                           "unknown_patient")
+            return CellProblem(
+                f"patient {clinic_id!r} is not registered: its row on the patients sheet has problems",
+                "unknown_patient",
+            )
+        return CellProblem(
+            f"unknown patient {clinic_id!r}: no patient with this clinic ID is registered", "unknown_patient"
+        )
 
     # --- rows -------------------------------------------------------------------------------
 
@@ -913,23 +987,40 @@ class _Run:
             sheet.rows += 1
             self.tick()
             problems = []
-            for i in (mapped if suspect else ()):
+            for i in mapped if suspect else ():
                 v = values[i]
                 if isinstance(v, Formula):
-                    problems.append(Problem(plan.sheet, number, plan.headers[i],
-                                            f"the cell holds a formula ({_short(v.text)}); import needs values: copy "
-                                            "the column and paste it as values (Paste Special → Values)", "formula"))
+                    problems.append(
+                        Problem(
+                            plan.sheet,
+                            number,
+                            plan.headers[i],
+                            f"the cell holds a formula ({_short(v.text)}); import needs values: copy "
+                            "the column and paste it as values (Paste Special → Values)",
+                            "formula",
+                        )
+                    )
                 elif isinstance(v, str) and len(v) > MAX_CELL:
-                    problems.append(Problem(plan.sheet, number, plan.headers[i],
-                                            f"the cell holds {len(v):,} characters; a spreadsheet cell holds at most "
-                                            f"{MAX_CELL:,}", "too_long"))
+                    problems.append(
+                        Problem(
+                            plan.sheet,
+                            number,
+                            plan.headers[i],
+                            f"the cell holds {len(v):,} characters; a spreadsheet cell holds at most {MAX_CELL:,}",
+                            "too_long",
+                        )
+                    )
             yield number, values, problems
 
     def import_table(self, table: Table, plan: Plan) -> SheetReport:
         sheet = SheetReport(plan.sheet, plan.kind, plan.mapping_by_header(), plan.ignored)
         self.report.sheets.append(sheet)
-        handler = {"staff": self._staff, "patients": self._patients, "measurements": self._measurements,
-                   "sessions": self._sessions}[plan.kind]
+        handler = {
+            "staff": self._staff,
+            "patients": self._patients,
+            "measurements": self._measurements,
+            "sessions": self._sessions,
+        }[plan.kind]
         handler(table, plan, sheet)
         return sheet
 
@@ -940,7 +1031,7 @@ class _Run:
         can_add = self.actor.can("manage_users")
         roles = disciplines.vocabulary("roles")
         for number, values, problems in self.rows(table, plan, sheet):
-            get = lambda name: values[m[name]] if name in m else None  # noqa: E731
+            get = lambda name, values=values: values[m[name]] if name in m else None  # noqa: E731
             col = lambda name: plan.headers[m[name]] if name in m else None  # noqa: E731
             username = (as_text(get("username")) or "").lower()
             full_name = as_text(get("full_name"))
@@ -948,9 +1039,15 @@ class _Run:
                 if not username:
                     problems.append(Problem(plan.sheet, number, col("username"), "a username is required", "missing"))
                 elif not staff.USERNAME.match(username):
-                    problems.append(Problem(plan.sheet, number, col("username"),
-                                            f"{username!r} must start with a letter and use only a-z, 0-9, '.', '_' or '-'",
-                                            "invalid"))
+                    problems.append(
+                        Problem(
+                            plan.sheet,
+                            number,
+                            col("username"),
+                            f"{username!r} must start with a letter and use only a-z, 0-9, '.', '_' or '-'",
+                            "invalid",
+                        )
+                    )
             if not problems and username in self.staff_by_username:
                 sheet.skipped += 1  # already present: matched, not added again
                 continue
@@ -961,28 +1058,42 @@ class _Run:
                         "username": username,
                         "full_name": validation.text(full_name, "full_name", max_length=120),
                         "role": validation.choice(as_text(get("role")) or "clinician", "role", roles),
-                        "discipline": (self.discipline_names.get((as_text(get("discipline")) or "").lower())
-                                       if as_text(get("discipline")) else None),
+                        "discipline": (
+                            self.discipline_names.get((as_text(get("discipline")) or "").lower())
+                            if as_text(get("discipline"))
+                            else None
+                        ),
                         "is_case_manager": bool(as_bool(get("is_case_manager"))),
                         "active": as_bool(get("active")) is not False,
                     }
                     if as_text(get("discipline")) and values_out["discipline"] is None:
-                        raise ValidationError(f"{as_text(get('discipline'))!r} is not one of: {', '.join(disciplines.codes())}",
-                                              field="discipline")
+                        raise ValidationError(
+                            f"{as_text(get('discipline'))!r} is not one of: {', '.join(disciplines.codes())}",
+                            field="discipline",
+                        )
                 except CellProblem as exc:
                     problems.append(Problem(plan.sheet, number, None, exc.reason, exc.kind))
                 except ValidationError as exc:
-                    problems.append(Problem(plan.sheet, number, col(exc.field) if exc.field in m else None,
-                                            _bare(exc), "invalid"))
+                    problems.append(
+                        Problem(plan.sheet, number, col(exc.field) if exc.field in m else None, _bare(exc), "invalid")
+                    )
             if not problems and not can_add:
-                problems.append(Problem(plan.sheet, number, col("username"),
-                                        f"unknown staff member {username!r}: only an administrator may add staff",
-                                        "unknown_staff"))
+                problems.append(
+                    Problem(
+                        plan.sheet,
+                        number,
+                        col("username"),
+                        f"unknown staff member {username!r}: only an administrator may add staff",
+                        "unknown_staff",
+                    )
+                )
             if problems:
                 self.problem(sheet, problems, plan, values, number)
                 continue
             if self.failing:
-                self._remember_staff(None, username, values_out["full_name"], values_out["is_case_manager"], values_out["active"])
+                self._remember_staff(
+                    None, username, values_out["full_name"], values_out["is_case_manager"], values_out["active"]
+                )
                 continue
             user = User.create(**values_out)
             audit.record(self.actor, "user.import", entity="user", entity_id=user.id, after=audit.row_dict(user))
@@ -992,11 +1103,31 @@ class _Run:
 
     # patients ------------------------------------------------------------------------------
 
-    PATIENT_INSERT = ("clinic_id", "given_name", "family_name", "date_of_birth", "sex", "referral_date",
-                      "programme_start", "episode_start", "status", "status_changed_on", "case_manager",
-                      "next_checkin", "research_consent", "flagged_for_review", "flag_note")
-    DATE_FIELDS = {"date_of_birth", "referral_date", "programme_start", "episode_start", "status_changed_on",
-                   "next_checkin"}
+    PATIENT_INSERT = (
+        "clinic_id",
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "sex",
+        "referral_date",
+        "programme_start",
+        "episode_start",
+        "status",
+        "status_changed_on",
+        "case_manager",
+        "next_checkin",
+        "research_consent",
+        "flagged_for_review",
+        "flag_note",
+    )
+    DATE_FIELDS = {
+        "date_of_birth",
+        "referral_date",
+        "programme_start",
+        "episode_start",
+        "status_changed_on",
+        "next_checkin",
+    }
 
     def _patients(self, table: Table, plan: Plan, sheet: SheetReport) -> None:
         m = plan.mapping
@@ -1032,8 +1163,15 @@ class _Run:
                     status = as_text(values[m["status"]]) if "status" in m else None
                     status = (status or "active").lower().replace(" ", "_").replace("-", "_")
                     if status not in statuses:
-                        problems.append(Problem(plan.sheet, number, col("status"),
-                                                f"{status!r} is not one of: {', '.join(statuses)}", "invalid"))
+                        problems.append(
+                            Problem(
+                                plan.sheet,
+                                number,
+                                col("status"),
+                                f"{status!r} is not one of: {', '.join(statuses)}",
+                                "invalid",
+                            )
+                        )
                     status_on = as_date(values[m["status_changed_on"]]) if "status_changed_on" in m else None
                 except CellProblem as exc:
                     problems.append(Problem(plan.sheet, number, col("status_changed_on"), exc.reason, exc.kind))
@@ -1042,22 +1180,45 @@ class _Run:
                 try:
                     clean = patients.validate_new(raw, today=self.today)
                 except ValidationError as exc:
-                    kind = "impossible_date" if exc.field in self.DATE_FIELDS else (
-                        "missing" if "required" in _bare(exc) else "invalid")
+                    kind = (
+                        "impossible_date"
+                        if exc.field in self.DATE_FIELDS
+                        else ("missing" if "required" in _bare(exc) else "invalid")
+                    )
                     problems.append(Problem(plan.sheet, number, col(exc.field) or exc.field, _bare(exc), kind))
             if not problems and status_on is not None and status_on > self.today:
-                problems.append(Problem(plan.sheet, number, col("status_changed_on"),
-                                        f"{status_on.isoformat()} is in the future", "impossible_date"))
+                problems.append(
+                    Problem(
+                        plan.sheet,
+                        number,
+                        col("status_changed_on"),
+                        f"{status_on.isoformat()} is in the future",
+                        "impossible_date",
+                    )
+                )
             clinic_id = clean.get("clinic_id") or as_text(values[m["clinic_id"]]) or ""
             if not problems:
                 if clinic_id in existing:
-                    problems.append(Problem(plan.sheet, number, col("clinic_id"),
-                                            f"clinic ID {clinic_id!r} is already registered (duplicate patient)",
-                                            "duplicate"))
+                    problems.append(
+                        Problem(
+                            plan.sheet,
+                            number,
+                            col("clinic_id"),
+                            f"clinic ID {clinic_id!r} is already registered (duplicate patient)",
+                            "duplicate",
+                        )
+                    )
                 elif clinic_id in first_row:
-                    problems.append(Problem(plan.sheet, number, col("clinic_id"),
-                                            f"clinic ID {clinic_id!r} is already on row {first_row[clinic_id]} of this "
-                                            "file (duplicate patient)", "duplicate"))
+                    problems.append(
+                        Problem(
+                            plan.sheet,
+                            number,
+                            col("clinic_id"),
+                            f"clinic ID {clinic_id!r} is already on row {first_row[clinic_id]} of this "
+                            "file (duplicate patient)",
+                            "duplicate",
+                        )
+                    )
             if problems:
                 if clinic_id:
                     self.bad_patients.add(clinic_id)
@@ -1085,10 +1246,12 @@ class _Run:
         row_ops.bulk_insert(Patient, [getattr(Patient, k) for k in self.PATIENT_INSERT], batch)
         ids = [b[0] for b in batch]
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            for pid, clinic_id, dob in Patient.select(Patient.id, Patient.clinic_id, Patient.date_of_birth).where(
-                Patient.clinic_id.in_(chunk)
-            ).tuples():
+            chunk = ids[start : start + 500]
+            for pid, clinic_id, dob in (
+                Patient.select(Patient.id, Patient.clinic_id, Patient.date_of_birth)
+                .where(Patient.clinic_id.in_(chunk))
+                .tuples()
+            ):
                 self.patients[clinic_id] = (pid, dob)
                 self.touched.add(pid)
                 self.created_patients.append((pid, clinic_id))
@@ -1113,8 +1276,23 @@ class _Run:
             if problems:
                 self.problem(sheet, problems, plan, values, number)
                 continue
-            row = self._measurement(plan, number, values, problems, p_col, i_col, t_col, total_col, note_col, by_col,
-                                    items, item_count, item_column, first_row, entered_at)
+            row = self._measurement(
+                plan,
+                number,
+                values,
+                problems,
+                p_col,
+                i_col,
+                t_col,
+                total_col,
+                note_col,
+                by_col,
+                items,
+                item_count,
+                item_column,
+                first_row,
+                entered_at,
+            )
             if problems:
                 self.problem(sheet, problems, plan, values, number)
                 continue
@@ -1126,13 +1304,31 @@ class _Run:
                     batch = []
         self._flush_measurements(batch)
 
-    def _measurement(self, plan, number, values, problems, p_col, i_col, t_col, total_col, note_col, by_col,
-                     items, item_count, item_column, first_row, entered_at):
+    def _measurement(
+        self,
+        plan,
+        number,
+        values,
+        problems,
+        p_col,
+        i_col,
+        t_col,
+        total_col,
+        note_col,
+        by_col,
+        items,
+        item_count,
+        item_column,
+        first_row,
+        entered_at,
+    ):
         sheet_name, headers = plan.sheet, plan.headers
         clinic_id = as_text(values[p_col])
         patient = None
         if not clinic_id:
-            problems.append(Problem(sheet_name, number, headers[p_col], "the patient's clinic ID is required", "missing"))
+            problems.append(
+                Problem(sheet_name, number, headers[p_col], "the patient's clinic ID is required", "missing")
+            )
         else:
             patient = self.patient(clinic_id)
             if patient is None:
@@ -1145,29 +1341,57 @@ class _Run:
         else:
             instrument_id = self.instrument_names.get(name.lower()) or self.instrument_names.get(normalise(name))
             if instrument_id is None:
-                problems.append(Problem(sheet_name, number, headers[i_col],
-                                        f"unknown instrument {name!r} (known: {', '.join(sorted(instruments.library()))})",
-                                        "unknown_instrument"))
+                problems.append(
+                    Problem(
+                        sheet_name,
+                        number,
+                        headers[i_col],
+                        f"unknown instrument {name!r} (known: {', '.join(sorted(instruments.library()))})",
+                        "unknown_instrument",
+                    )
+                )
         taken_at = None
         try:
             taken_at = as_datetime(values[t_col])
             if taken_at is None:
                 problems.append(Problem(sheet_name, number, headers[t_col], "the date taken is required", "missing"))
             elif taken_at > self.now + measurements.CLOCK_SKEW:
-                problems.append(Problem(sheet_name, number, headers[t_col],
-                                        f"{taken_at:%Y-%m-%d %H:%M} is in the future", "impossible_date"))
+                problems.append(
+                    Problem(
+                        sheet_name,
+                        number,
+                        headers[t_col],
+                        f"{taken_at:%Y-%m-%d %H:%M} is in the future",
+                        "impossible_date",
+                    )
+                )
             elif taken_at.date() < validation.EARLIEST_DATE:
-                problems.append(Problem(sheet_name, number, headers[t_col],
-                                        f"{taken_at:%Y-%m-%d} is before {validation.EARLIEST_DATE.isoformat()}",
-                                        "impossible_date"))
+                problems.append(
+                    Problem(
+                        sheet_name,
+                        number,
+                        headers[t_col],
+                        f"{taken_at:%Y-%m-%d} is before {validation.EARLIEST_DATE.isoformat()}",
+                        "impossible_date",
+                    )
+                )
             elif patient is not None and taken_at.date() < patient[1]:
-                problems.append(Problem(sheet_name, number, headers[t_col],
-                                        f"{taken_at:%Y-%m-%d} is before the patient's date of birth", "impossible_date"))
+                problems.append(
+                    Problem(
+                        sheet_name,
+                        number,
+                        headers[t_col],
+                        f"{taken_at:%Y-%m-%d} is before the patient's date of birth",
+                        "impossible_date",
+                    )
+                )
         except CellProblem as exc:
             problems.append(Problem(sheet_name, number, headers[t_col], exc.reason, exc.kind))
         scored = None
         if instrument_id is not None:
-            scored = self._score(plan, number, values, problems, instrument_id, items, item_count, item_column, total_col)
+            scored = self._score(
+                plan, number, values, problems, instrument_id, items, item_count, item_column, total_col
+            )
         note = None
         if note_col is not None:
             try:
@@ -1184,10 +1408,16 @@ class _Run:
             return None
         key = (clinic_id, instrument_id, taken_at)
         if key in first_row:
-            problems.append(Problem(sheet_name, number, headers[t_col],
-                                    f"the same {instruments.get(instrument_id).short_name} at {taken_at:%Y-%m-%d %H:%M} "
-                                    f"is already on row {first_row[key]} of this file (duplicate measurement)",
-                                    "duplicate"))
+            problems.append(
+                Problem(
+                    sheet_name,
+                    number,
+                    headers[t_col],
+                    f"the same {instruments.get(instrument_id).short_name} at {taken_at:%Y-%m-%d %H:%M} "
+                    f"is already on row {first_row[key]} of this file (duplicate measurement)",
+                    "duplicate",
+                )
+            )
             return None
         pid = patient[0]
         if pid is not None:
@@ -1196,21 +1426,37 @@ class _Run:
                 existing = {
                     (i, t if isinstance(t, dt.datetime) else dt.datetime.fromisoformat(str(t)))
                     for i, t in Measurement.select(Measurement.instrument, Measurement.taken_at)
-                    .where(Measurement.patient == pid).tuples()
+                    .where(Measurement.patient == pid)
+                    .tuples()
                 }
                 self.measurement_keys[pid] = existing
             if (instrument_id, taken_at) in existing:
-                problems.append(Problem(sheet_name, number, headers[t_col],
-                                        f"a {instruments.get(instrument_id).short_name} taken at "
-                                        f"{taken_at:%Y-%m-%d %H:%M} is already recorded for {clinic_id} "
-                                        "(duplicate measurement)", "duplicate"))
+                problems.append(
+                    Problem(
+                        sheet_name,
+                        number,
+                        headers[t_col],
+                        f"a {instruments.get(instrument_id).short_name} taken at "
+                        f"{taken_at:%Y-%m-%d %H:%M} is already recorded for {clinic_id} "
+                        "(duplicate measurement)",
+                        "duplicate",
+                    )
+                )
                 return None
         first_row[key] = number
         if pid is None:
             return None  # the patient is in this file but is not being written (the import fails anyway)
         self.touched.add(pid)
-        return measurements.scored_row(pid, instrument_id, scored, taken_at, entered_by=entered_by,
-                                       entered_at=entered_at, note=note, source="import")
+        return measurements.scored_row(
+            pid,
+            instrument_id,
+            scored,
+            taken_at,
+            entered_by=entered_by,
+            entered_at=entered_at,
+            note=note,
+            source="import",
+        )
 
     def _score(self, plan, number, values, problems, instrument_id, items, item_count, item_column, total_col):
         inst = instruments.get(instrument_id)
@@ -1223,8 +1469,15 @@ class _Run:
             responses = [None if v is None or v == "" else as_response(v) for v in responses]
         for item, index in beyond:
             if values[index] is not None and values[index] != "":
-                problems.append(Problem(plan.sheet, number, item_column[item],
-                                        f"{inst.short_name} has {n} items; this column must be empty", "out_of_range"))
+                problems.append(
+                    Problem(
+                        plan.sheet,
+                        number,
+                        item_column[item],
+                        f"{inst.short_name} has {n} items; this column must be empty",
+                        "out_of_range",
+                    )
+                )
         total = None
         if total_col is not None and values[total_col] not in (None, ""):
             try:
@@ -1237,8 +1490,11 @@ class _Run:
             return None
         if not given:
             if total is None:
-                problems.append(Problem(plan.sheet, number, None, f"no item responses and no total for {inst.short_name}",
-                                        "missing"))
+                problems.append(
+                    Problem(
+                        plan.sheet, number, None, f"no item responses and no total for {inst.short_name}", "missing"
+                    )
+                )
                 return None
             if n == 1:
                 responses[0] = total  # a one-item measure: the total is the answer
@@ -1257,12 +1513,18 @@ class _Run:
                 problems.append(Problem(plan.sheet, number, item_column.get(exc.item), exc.message, "out_of_range"))
                 return None
         if total is not None and scored["total"] is not None:
-            tolerance = 0.5 * 10 ** -inst.decimals
+            tolerance = 0.5 * 10**-inst.decimals
             if abs(total - scored["total"]) > tolerance + 1e-9:
-                problems.append(Problem(plan.sheet, number, plan.headers[total_col],
-                                        f"the total {total:g} does not match the item responses, which score "
-                                        f"{inst.format(scored['total'])} (check the columns are mapped to the right items)",
-                                        "invalid"))
+                problems.append(
+                    Problem(
+                        plan.sheet,
+                        number,
+                        plan.headers[total_col],
+                        f"the total {total:g} does not match the item responses, which score "
+                        f"{inst.format(scored['total'])} (check the columns are mapped to the right items)",
+                        "invalid",
+                    )
+                )
                 return None
         return scored
 
@@ -1282,13 +1544,26 @@ class _Run:
         against the range and banded; items stay blank, so no safety item is known."""
         low, high = inst.total_min, inst.total_max
         if (low is not None and total < low) or (high is not None and total > high):
-            problems.append(Problem(plan.sheet, number, plan.headers[total_col],
-                                    f"{total:g} is outside the {inst.short_name} range {low:g}–{high:g}", "out_of_range"))
+            problems.append(
+                Problem(
+                    plan.sheet,
+                    number,
+                    plan.headers[total_col],
+                    f"{total:g} is outside the {inst.short_name} range {low:g}–{high:g}",
+                    "out_of_range",
+                )
+            )
             return None
         if inst.scoring and inst.scoring.subgroups:
-            problems.append(Problem(plan.sheet, number, plan.headers[total_col],
-                                    f"{inst.short_name} is classified from its items, not its total: give the items",
-                                    "missing"))
+            problems.append(
+                Problem(
+                    plan.sheet,
+                    number,
+                    plan.headers[total_col],
+                    f"{inst.short_name} is classified from its items, not its total: give the items",
+                    "missing",
+                )
+            )
             return None
         band = inst.band_for(total)
         return {
@@ -1296,8 +1571,14 @@ class _Run:
             "total": total,
             "band": band.label if band else None,
             "band_severity": band.severity if band else None,
-            "details": {"total_only": True, "subscales": {}, "components": {}, "derived": {}, "missing_items": [],
-                        "flags": []},
+            "details": {
+                "total_only": True,
+                "subscales": {},
+                "components": {},
+                "derived": {},
+                "missing_items": [],
+                "flags": [],
+            },
             "safety": False,
         }
 
@@ -1322,8 +1603,9 @@ class _Run:
             if not problems:
                 clinic_id = as_text(values[m["patient"]])
                 if not clinic_id:
-                    problems.append(Problem(plan.sheet, number, col("patient"), "the patient's clinic ID is required",
-                                            "missing"))
+                    problems.append(
+                        Problem(plan.sheet, number, col("patient"), "the patient's clinic ID is required", "missing")
+                    )
                 else:
                     patient = self.patient(clinic_id)
                     if patient is None:
@@ -1360,25 +1642,48 @@ class _Run:
                     try:
                         clean = sessions.validate_new(raw, now=self.now)
                     except ValidationError as exc:
-                        kind = "impossible_date" if exc.field == "held_at" else (
-                            "missing" if "required" in _bare(exc) else "invalid")
+                        kind = (
+                            "impossible_date"
+                            if exc.field == "held_at"
+                            else ("missing" if "required" in _bare(exc) else "invalid")
+                        )
                         problems.append(Problem(plan.sheet, number, col(exc.field) or exc.field, _bare(exc), kind))
                 if not problems and patient is not None and clean["held_at"].date() < patient[1]:
-                    problems.append(Problem(plan.sheet, number, col("held_at"),
-                                            f"{clean['held_at']:%Y-%m-%d} is before the patient's date of birth",
-                                            "impossible_date"))
+                    problems.append(
+                        Problem(
+                            plan.sheet,
+                            number,
+                            col("held_at"),
+                            f"{clean['held_at']:%Y-%m-%d} is before the patient's date of birth",
+                            "impossible_date",
+                        )
+                    )
                 if not problems:
                     key = (clinic_id, clean["discipline"], clean["held_at"])
                     pid = patient[0]
                     existing = self._session_keys(pid) if pid is not None else set()
                     if key in first_row:
-                        problems.append(Problem(plan.sheet, number, col("held_at"),
-                                                f"the same {clean['discipline']} session is already on row "
-                                                f"{first_row[key]} of this file (duplicate session)", "duplicate"))
+                        problems.append(
+                            Problem(
+                                plan.sheet,
+                                number,
+                                col("held_at"),
+                                f"the same {clean['discipline']} session is already on row "
+                                f"{first_row[key]} of this file (duplicate session)",
+                                "duplicate",
+                            )
+                        )
                     elif (clean["discipline"], clean["held_at"]) in existing:
-                        problems.append(Problem(plan.sheet, number, col("held_at"),
-                                                f"a {clean['discipline']} session at {clean['held_at']:%Y-%m-%d %H:%M} is "
-                                                f"already recorded for {clinic_id} (duplicate session)", "duplicate"))
+                        problems.append(
+                            Problem(
+                                plan.sheet,
+                                number,
+                                col("held_at"),
+                                f"a {clean['discipline']} session at {clean['held_at']:%Y-%m-%d %H:%M} is "
+                                f"already recorded for {clinic_id} (duplicate session)",
+                                "duplicate",
+                            )
+                        )
                     else:
                         first_row[key] = number
             if problems:
@@ -1420,7 +1725,7 @@ def _bare(exc: ValidationError) -> str:
     """A validation message without its 'field: ' prefix (the column says where)."""
     text = exc.message
     if exc.field and text.startswith(f"{exc.field}: "):
-        return text[len(exc.field) + 2:]
+        return text[len(exc.field) + 2 :]
     return text
 
 
@@ -1440,8 +1745,13 @@ def _free_name(source: Path) -> Path:
 # --- the entry point -------------------------------------------------------------------------------
 
 
-def plans_for(f: SpreadsheetFile, *, kind: str | None = None, sheet: str | None = None,
-              mapping: dict[str, str | int] | None = None) -> list[tuple[Table, Plan]]:
+def plans_for(
+    f: SpreadsheetFile,
+    *,
+    kind: str | None = None,
+    sheet: str | None = None,
+    mapping: dict[str, str | int] | None = None,
+) -> list[tuple[Table, Plan]]:
     """Which tables of the file to import, as what. No kind and no sheet: every sheet
     named for a kind (a TeamDash workbook), in dependency order; else the one table."""
     if kind is not None and kind not in KINDS:
@@ -1460,8 +1770,9 @@ def plans_for(f: SpreadsheetFile, *, kind: str | None = None, sheet: str | None 
             table = f.table(name)
             if named or len(names) == 1 or detect_kind(table.headers) == kind:
                 return [(table, make_plan(table, kind, mapping))]
-        raise MalformedFile(f"no sheet of {f.path.name} looks like {kind} (sheets: {', '.join(names)}); "
-                            "choose one with --sheet")
+        raise MalformedFile(
+            f"no sheet of {f.path.name} looks like {kind} (sheets: {', '.join(names)}); choose one with --sheet"
+        )
     by_kind = sorted(
         ((KINDS.index(SHEET_NAMES[normalise(n)]), n) for n in names if normalise(n) in SHEET_NAMES),
     )
@@ -1479,8 +1790,10 @@ def plans_for(f: SpreadsheetFile, *, kind: str | None = None, sheet: str | None 
 
 
 def _undetected(table: Table) -> str:
-    return ("cannot tell whether it holds patients, measurements or sessions from its headers "
-            f"({', '.join(h for h in table.headers if h)[:200]}); choose the kind (--kind)")
+    return (
+        "cannot tell whether it holds patients, measurements or sessions from its headers "
+        f"({', '.join(h for h in table.headers if h)[:200]}); choose the kind (--kind)"
+    )
 
 
 def import_file(
@@ -1547,8 +1860,14 @@ def _refresh_summaries(patient_ids: set[int]) -> None:
 
 def _audit(actor: Actor, run: _Run, report: ImportReport) -> int:
     for pid, clinic_id in run.created_patients:
-        audit.record(actor, "patient.import", patient_id=pid, entity="patient", entity_id=pid,
-                     details={"file": report.file.name, "clinic_id": clinic_id})
+        audit.record(
+            actor,
+            "patient.import",
+            patient_id=pid,
+            entity="patient",
+            entity_id=pid,
+            details={"file": report.file.name, "clinic_id": clinic_id},
+        )
     return audit.record(
         actor,
         "import",
@@ -1556,8 +1875,14 @@ def _audit(actor: Actor, run: _Run, report: ImportReport) -> int:
             "file": str(report.file),
             "skip_bad_rows": report.skip_bad_rows,
             "sheets": [
-                {"sheet": s.sheet, "kind": s.kind, "rows": s.rows, "imported": s.imported, "skipped": s.skipped,
-                 "mapping": s.mapping}
+                {
+                    "sheet": s.sheet,
+                    "kind": s.kind,
+                    "rows": s.rows,
+                    "imported": s.imported,
+                    "skipped": s.skipped,
+                    "mapping": s.mapping,
+                }
                 for s in report.sheets
             ],
             "bad_rows": report.bad_rows,
@@ -1567,6 +1892,19 @@ def _audit(actor: Actor, run: _Run, report: ImportReport) -> int:
 
 
 __all__ = [
-    "import_file", "inspect", "preview", "auto_map", "detect_kind", "fields_for", "field_label", "make_plan",
-    "ImportReport", "SheetReport", "Problem", "ImportFailed", "MalformedFile", "KINDS", "TeamDashError",
+    "import_file",
+    "inspect",
+    "preview",
+    "auto_map",
+    "detect_kind",
+    "fields_for",
+    "field_label",
+    "make_plan",
+    "ImportReport",
+    "SheetReport",
+    "Problem",
+    "ImportFailed",
+    "MalformedFile",
+    "KINDS",
+    "TeamDashError",
 ]

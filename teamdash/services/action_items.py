@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
-from teamdash.services.record_kinds import RecordKind
 from teamdash.errors import ValidationError
+from teamdash.services.record_kinds import RecordKind
 from teamdash.storage.models import ActionItem, CheckIn, Decision, User
 
 
@@ -56,7 +56,9 @@ def _clean_action(values: dict, current: dict | None) -> dict:
     if "checkin" in values:
         out["checkin"] = _check_checkin(values["checkin"])
     if current is None or "status" in values:
-        out["status"] = validation.choice(values.get("status", "open"), "status", disciplines.vocabulary("action_status"))
+        out["status"] = validation.choice(
+            values.get("status", "open"), "status", disciplines.vocabulary("action_status")
+        )
         was_open = current is None or current.get("status") == "open"
         if out["status"] != "open" and was_open:
             out["completed_at"] = clock.now()
@@ -66,7 +68,11 @@ def _clean_action(values: dict, current: dict | None) -> dict:
 
 
 ACTION_ITEMS: RecordKind[ActionItemResult] = RecordKind(
-    ActionItem, ActionItemResult, _clean_action, what="action item", action="action",
+    ActionItem,
+    ActionItemResult,
+    _clean_action,
+    what="action item",
+    action="action",
     order_by=(ActionItem.status, ActionItem.due_on, ActionItem.id),
 )
 
@@ -94,5 +100,10 @@ def _clean_decision(values: dict, current: dict | None) -> dict:
 
 
 DECISIONS: RecordKind[DecisionResult] = RecordKind(
-    Decision, DecisionResult, _clean_decision, what="decision", action="decision", order_by=(Decision.made_at, Decision.id)
+    Decision,
+    DecisionResult,
+    _clean_decision,
+    what="decision",
+    action="decision",
+    order_by=(Decision.made_at, Decision.id),
 )

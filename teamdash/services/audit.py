@@ -77,7 +77,9 @@ def events(*, patient_id: int | None = None, action_prefix: str | None = None, l
     if action_prefix:
         query = query.where(AuditEvent.action.startswith(action_prefix))
     return [
-        AuditEntry(e.id, e.at, e.actor_name, e.action, e.patient_id, e.entity, e.entity_id, e.before, e.after, e.details)
+        AuditEntry(
+            e.id, e.at, e.actor_name, e.action, e.patient_id, e.entity, e.entity_id, e.before, e.after, e.details
+        )
         for e in query
     ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from teamdash.errors import NotFound, PermissionDenied
+from teamdash.storage.models import User
 
 # What each role may do. Reading is open to every signed-in role; the users/roles
 # issue refines this (per-discipline writes, admin-only user management).
@@ -39,8 +40,6 @@ def require(actor: Actor, permission: str) -> None:
 
 def actor_for(username: str) -> Actor:
     """The active staff member with this username, as an Actor."""
-    from teamdash.storage.models import User
-
     user = User.get_or_none((User.username == username) & (User.active == True))  # noqa: E712
     if user is None:
         raise NotFound(f"no active user {username!r}")

@@ -9,12 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from teamdash import clock
+from teamdash.clinical.analytics import Flag
 from teamdash.services import auth, checkins, flares, goals, list_summary, measurements, patients, plans, sessions
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
-from teamdash.clinical.analytics import Flag
 from teamdash.services.auth import Actor
-from teamdash.storage.models import Patient, PatientSummary
 from teamdash.services.sleep_diary import NIGHTS, NightResult
+from teamdash.storage.models import Patient, PatientSummary
 
 
 @dataclass(frozen=True)
@@ -65,9 +65,19 @@ class PatientRecord:
 
 
 def _flags(patient_id: int, detail: patients.PatientDetail, today: dt.date) -> tuple[Flag, ...]:
-    row = PatientSummary.select(*list_summary.SUMMARY_LIST_COLUMNS).where(PatientSummary.patient == patient_id).dicts().first() or {}
-    row.update(status=detail.status, next_checkin=detail.next_checkin, flagged_for_review=detail.flagged_for_review,
-               flag_note=detail.flag_note)
+    row = (
+        PatientSummary.select(*list_summary.SUMMARY_LIST_COLUMNS)
+        .where(PatientSummary.patient == patient_id)
+        .dicts()
+        .first()
+        or {}
+    )
+    row.update(
+        status=detail.status,
+        next_checkin=detail.next_checkin,
+        flagged_for_review=detail.flagged_for_review,
+        flag_note=detail.flag_note,
+    )
     return tuple(list_summary.flags_from_row(row, today))
 
 
@@ -76,9 +86,12 @@ def get_record(actor: Actor, patient_id: int, *, today: dt.date | None = None) -
     today = today or clock.today()
     detail = patients.get_patient(actor, patient_id, today=today)
     graded = tuple(
-        GradedPlanWithWeeks(p, tuple(plans.GRADED_WEEKS.list(actor, p.id))) for p in plans.GRADED_PLANS.list(actor, patient_id)
+        GradedPlanWithWeeks(p, tuple(plans.GRADED_WEEKS.list(actor, p.id)))
+        for p in plans.GRADED_PLANS.list(actor, patient_id)
     )
-    courses = tuple(CourseWithPractice(c, tuple(plans.PRACTICE.list(actor, c.id))) for c in plans.COURSES.list(actor, patient_id))
+    courses = tuple(
+        CourseWithPractice(c, tuple(plans.PRACTICE.list(actor, c.id))) for c in plans.COURSES.list(actor, patient_id)
+    )
     return PatientRecord(
         patient=detail,
         flags=_flags(patient_id, detail, today),

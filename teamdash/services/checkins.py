@@ -7,12 +7,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from teamdash import clock, validation
+from teamdash.errors import ValidationError
 from teamdash.services import auth, list_summary, row_ops
 from teamdash.services.auth import Actor
-from teamdash.storage.db import database
-from teamdash.errors import ValidationError
-from teamdash.storage.models import CheckIn, Patient, User
 from teamdash.services.results import build
+from teamdash.storage.db import database
+from teamdash.storage.models import CheckIn, Patient, User
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,10 @@ def _attendees(user_ids: list[int]) -> list[dict]:
     missing = [uid for uid in user_ids if uid not in users]
     if missing:
         raise ValidationError(f"no staff member with id {missing[0]}", field="attendees")
-    return [{"user_id": uid, "name": users[uid].full_name, "discipline": users[uid].__data__.get("discipline")} for uid in user_ids]
+    return [
+        {"user_id": uid, "name": users[uid].full_name, "discipline": users[uid].__data__.get("discipline")}
+        for uid in user_ids
+    ]
 
 
 def record_checkin(
@@ -70,8 +73,14 @@ def record_checkin(
         )
         if next_checkin is not None:
             row_ops.update_versioned(
-                actor, Patient, patient_id, patient.version, {"next_checkin": next_checkin},
-                what="patient", action="patient.next_checkin", patient_id=patient_id,
+                actor,
+                Patient,
+                patient_id,
+                patient.version,
+                {"next_checkin": next_checkin},
+                what="patient",
+                action="patient.next_checkin",
+                patient_id=patient_id,
             )
         list_summary.refresh(patient_id)
     return get_checkin(actor, row.id)

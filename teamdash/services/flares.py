@@ -33,7 +33,9 @@ def _clean(values: dict, current: dict | None) -> dict:
         if name in values:
             out[name] = validation.note(values[name], name)
     if "days_to_recover" in values:
-        out["days_to_recover"] = validation.number(values["days_to_recover"], "days_to_recover", required=False, minimum=0, maximum=365, integer=True)
+        out["days_to_recover"] = validation.number(
+            values["days_to_recover"], "days_to_recover", required=False, minimum=0, maximum=365, integer=True
+        )
     return out
 
 

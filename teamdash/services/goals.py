@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines, instruments
-from teamdash.services.record_kinds import RecordKind
 from teamdash.errors import ValidationError
+from teamdash.services.record_kinds import RecordKind
 from teamdash.storage.models import Goal
 
 
@@ -43,9 +43,13 @@ def _clean(values: dict, current: dict | None) -> dict:
     if "due_on" in values:
         out["due_on"] = validation.date(values["due_on"], "due_on", required=False)
     if current is None or "status" in values:
-        out["status"] = validation.choice(values.get("status", "active"), "status", disciplines.vocabulary("goal_status"))
+        out["status"] = validation.choice(
+            values.get("status", "active"), "status", disciplines.vocabulary("goal_status")
+        )
     if "progress" in values:
-        out["progress"] = validation.number(values["progress"], "progress", required=False, minimum=0, maximum=100, integer=True)
+        out["progress"] = validation.number(
+            values["progress"], "progress", required=False, minimum=0, maximum=100, integer=True
+        )
     if "instrument" in values:
         out["instrument"] = values["instrument"] or None
         if out["instrument"]:
@@ -54,7 +58,9 @@ def _clean(values: dict, current: dict | None) -> dict:
     out.update(_clean_values(values, merged))
     set_on, due_on = merged.get("set_on"), merged.get("due_on")
     if isinstance(set_on, dt.date) and isinstance(due_on, dt.date) and due_on < set_on:
-        raise ValidationError(f"{due_on.isoformat()} is before the date the goal was set ({set_on.isoformat()})", field="due_on")
+        raise ValidationError(
+            f"{due_on.isoformat()} is before the date the goal was set ({set_on.isoformat()})", field="due_on"
+        )
     return out
 
 
@@ -65,7 +71,9 @@ def _clean_values(values: dict, merged: dict) -> dict:
     for name in ("baseline_value", "target_value"):
         if name in values:
             out[name] = validation.number(
-                values[name], name, required=False,
+                values[name],
+                name,
+                required=False,
                 minimum=definition.total_min if definition else None,
                 maximum=definition.total_max if definition else None,
             )
@@ -91,7 +99,12 @@ def progress(goal: GoalResult, latest_value: float | None) -> int | None:
     latest value when there is one, else the progress set by hand."""
     if goal.status == "achieved":
         return 100
-    if goal.instrument and latest_value is not None and goal.baseline_value is not None and goal.target_value is not None:
+    if (
+        goal.instrument
+        and latest_value is not None
+        and goal.baseline_value is not None
+        and goal.target_value is not None
+    ):
         span = goal.target_value - goal.baseline_value
         if span == 0:
             return 100

@@ -16,9 +16,18 @@ import peewee as pw
 
 from teamdash import clock
 from teamdash.clinical import analytics, instruments
-from teamdash.storage.db import database
 from teamdash.clinical.analytics import Flag
-from teamdash.storage.models import CheckIn, Goal, Measurement, Patient, PatientSummary, RtwPhase, SafetyAcknowledgement, Session
+from teamdash.storage.db import database
+from teamdash.storage.models import (
+    CheckIn,
+    Goal,
+    Measurement,
+    Patient,
+    PatientSummary,
+    RtwPhase,
+    SafetyAcknowledgement,
+    Session,
+)
 
 PAIN = "nrs_pain"
 DISABILITY = ("odi", "rmdq")  # the first one a patient has in this episode is shown
@@ -80,8 +89,12 @@ def compute(facts: PatientFacts) -> dict:
     row["disability_norm"] = _normalised(disability, row["disability_latest"])
 
     deteriorations = [
-        f for f in (analytics.deterioration_flag(instruments.get(i), pts, last_checkin_at=facts.last_checkin)
-                    for i, pts in series.items()) if f
+        f
+        for f in (
+            analytics.deterioration_flag(instruments.get(i), pts, last_checkin_at=facts.last_checkin)
+            for i, pts in series.items()
+        )
+        if f
     ]
     flags += deteriorations
     # Missed sessions matter while the patient is in the programme.
@@ -155,43 +168,74 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
     patients = restrict(Patient.select(Patient.id, Patient.episode_start, Patient.status), Patient.id).tuples()
     measurements: dict[int, list] = defaultdict(list)
     # Raw rows: Peewee's per-value conversion costs more than the query here.
-    for pid, mid, instrument_id, taken_at, total, band, safety in database.execute(restrict(
-        Measurement.select(Measurement.patient, Measurement.id, Measurement.instrument, Measurement.taken_at,
-                           Measurement.total, Measurement.band, Measurement.safety),
-        Measurement.patient,
-    ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id)):
+    for pid, mid, instrument_id, taken_at, total, band, safety in database.execute(
+        restrict(
+            Measurement.select(
+                Measurement.patient,
+                Measurement.id,
+                Measurement.instrument,
+                Measurement.taken_at,
+                Measurement.total,
+                Measurement.band,
+                Measurement.safety,
+            ),
+            Measurement.patient,
+        ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id)
+    ):
         measurements[pid].append((mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety)))
     acknowledged = {
-        mid for (mid,) in restrict(
+        mid
+        for (mid,) in restrict(
             SafetyAcknowledgement.select(SafetyAcknowledgement.measurement).join(Measurement), Measurement.patient
         ).tuples()
     }
     attendance: dict[int, list[str]] = defaultdict(list)
     last_session: dict[int, dt.date] = {}
-    for pid, held_at, kind in restrict(
-        Session.select(Session.patient, Session.held_at, Session.attendance).where(Session.held_at <= now), Session.patient
-    ).order_by(Session.patient, Session.held_at).tuples():
+    for pid, held_at, kind in (
+        restrict(
+            Session.select(Session.patient, Session.held_at, Session.attendance).where(Session.held_at <= now),
+            Session.patient,
+        )
+        .order_by(Session.patient, Session.held_at)
+        .tuples()
+    ):
         attendance[pid].append(kind)
         if kind == "attended":
             last_session[pid] = held_at.date()
     goal_due = dict(
         restrict(
-            Goal.select(Goal.patient, pw.fn.MIN(Goal.due_on)).where((Goal.status == "active") & Goal.due_on.is_null(False)),
+            Goal.select(Goal.patient, pw.fn.MIN(Goal.due_on)).where(
+                (Goal.status == "active") & Goal.due_on.is_null(False)
+            ),
             Goal.patient,
-        ).group_by(Goal.patient).tuples()
+        )
+        .group_by(Goal.patient)
+        .tuples()
     )
     rtw: dict[int, int] = {}
-    for pid, phase in restrict(RtwPhase.select(RtwPhase.patient, RtwPhase.phase), RtwPhase.patient).order_by(
-        RtwPhase.patient, RtwPhase.started_on, RtwPhase.id
-    ).tuples():
+    for pid, phase in (
+        restrict(RtwPhase.select(RtwPhase.patient, RtwPhase.phase), RtwPhase.patient)
+        .order_by(RtwPhase.patient, RtwPhase.started_on, RtwPhase.id)
+        .tuples()
+    ):
         rtw[pid] = phase  # the last row per patient is its current phase
     last_checkin = dict(
-        restrict(CheckIn.select(CheckIn.patient, pw.fn.MAX(CheckIn.held_on)), CheckIn.patient).group_by(CheckIn.patient).tuples()
+        restrict(CheckIn.select(CheckIn.patient, pw.fn.MAX(CheckIn.held_on)), CheckIn.patient)
+        .group_by(CheckIn.patient)
+        .tuples()
     )
     for pid, episode_start, status in patients:
         yield PatientFacts(
-            pid, episode_start, status == "active", measurements.get(pid, []), acknowledged, attendance.get(pid, []),
-            _as_date(goal_due.get(pid)), rtw.get(pid), last_session.get(pid), _as_date(last_checkin.get(pid)),
+            pid,
+            episode_start,
+            status == "active",
+            measurements.get(pid, []),
+            acknowledged,
+            attendance.get(pid, []),
+            _as_date(goal_due.get(pid)),
+            rtw.get(pid),
+            last_session.get(pid),
+            _as_date(last_checkin.get(pid)),
         )
 
 
@@ -207,7 +251,7 @@ def _as_date(value) -> dt.date | None:
 
 def _store(rows: list[dict]) -> None:
     for start in range(0, len(rows), 200):
-        PatientSummary.insert_many(rows[start:start + 200]).on_conflict_replace().execute()
+        PatientSummary.insert_many(rows[start : start + 200]).on_conflict_replace().execute()
 
 
 def refresh(patient_id: int) -> None:
@@ -221,7 +265,7 @@ def refresh_many(patient_ids, chunk: int = 500) -> int:
     ids = sorted(set(patient_ids))
     now = clock.now()
     for start in range(0, len(ids), chunk):
-        _store([compute(f) for f in _facts_for(ids[start:start + chunk], now)])
+        _store([compute(f) for f in _facts_for(ids[start : start + chunk], now)])
     return len(ids)
 
 

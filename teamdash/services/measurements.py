@@ -12,12 +12,12 @@ import peewee as pw
 
 from teamdash import clock, validation
 from teamdash.clinical import instruments
+from teamdash.errors import Conflict, NotFound, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
-from teamdash.storage.db import database
-from teamdash.errors import Conflict, NotFound, ValidationError
-from teamdash.storage.models import Measurement, Patient, SafetyAcknowledgement, User, encode_json
 from teamdash.services.results import build
+from teamdash.storage.db import database
+from teamdash.storage.models import Measurement, Patient, SafetyAcknowledgement, User, encode_json
 
 # A clock a few minutes ahead on another workstation must not block entry.
 CLOCK_SKEW = dt.timedelta(minutes=10)
@@ -196,7 +196,15 @@ def update_measurement(
             _check_duplicate(patient.id, row.instrument, changes["taken_at"], exclude_id=measurement_id)
         if note is not None:
             changes["note"] = validation.note(note)
-        row_ops.update_versioned(actor, Measurement, measurement_id, expected_version, changes, what="measurement", action="measurement.update")
+        row_ops.update_versioned(
+            actor,
+            Measurement,
+            measurement_id,
+            expected_version,
+            changes,
+            what="measurement",
+            action="measurement.update",
+        )
         if changes.get("responses") is not None and not changes.get("safety"):
             # A corrected item 9 of 0 leaves nothing to acknowledge.
             SafetyAcknowledgement.delete().where(SafetyAcknowledgement.measurement == measurement_id).execute()
@@ -211,7 +219,15 @@ def delete_measurement(actor: Actor, measurement_id: int, expected_version: int)
     with database.atomic():
         ack = SafetyAcknowledgement.get_or_none(SafetyAcknowledgement.measurement == measurement_id)
         extra = {"acknowledgement": audit.row_dict(ack)} if ack else None
-        before = row_ops.delete_versioned(actor, Measurement, measurement_id, expected_version, what="measurement", action="measurement.delete", extra=extra)
+        before = row_ops.delete_versioned(
+            actor,
+            Measurement,
+            measurement_id,
+            expected_version,
+            what="measurement",
+            action="measurement.delete",
+            extra=extra,
+        )
         list_summary.refresh(before["patient"])
     return before
 
@@ -229,12 +245,16 @@ def restore_measurement(actor: Actor, before: dict) -> MeasurementResult:
     return get_measurement(actor, before["id"])
 
 
-def acknowledge_safety(actor: Actor, measurement_id: int, action_taken: str, *, now: dt.datetime | None = None) -> MeasurementResult:
+def acknowledge_safety(
+    actor: Actor, measurement_id: int, action_taken: str, *, now: dt.datetime | None = None
+) -> MeasurementResult:
     """Record that a clinician saw a positive safety item and what they did. The flag
     stays on the measurement for ever; only its 'open' state ends."""
     auth.require(actor, "write_clinical")
     if actor.user_id is None:
-        raise ValidationError("a safety flag must be acknowledged by a named clinician, not the system", field="acknowledged_by")
+        raise ValidationError(
+            "a safety flag must be acknowledged by a named clinician, not the system", field="acknowledged_by"
+        )
     action_taken = validation.text(action_taken, "action_taken", max_length=2000)
     with database.atomic():
         row = row_ops.get_row(Measurement, measurement_id, "measurement")

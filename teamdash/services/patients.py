@@ -13,14 +13,14 @@ import peewee as pw
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
-from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.clinical.analytics import Flag
+from teamdash.errors import Conflict, NotFound, ValidationError
+from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
-from teamdash.storage.db import database
-from teamdash.errors import Conflict, ValidationError
-from teamdash.storage.models import Patient, PatientSummary, User
 from teamdash.services.results import age_on, build, weeks_between
 from teamdash.services.staff import initials as name_initials
+from teamdash.storage.db import database
+from teamdash.storage.models import Patient, PatientSummary, User
 
 SORT_KEYS = (
     "clinic_id",
@@ -98,7 +98,6 @@ class PatientRow(_Named):
     rtw_phase: int | None
     flags: tuple[Flag, ...] = ()
 
-
     @property
     def rtw_phase_label(self) -> str | None:
         return disciplines.rtw_phase_label(self.rtw_phase)
@@ -140,7 +139,6 @@ class PatientDetail(_Named):
     extra: dict = field(default_factory=dict)
 
 
-
 # --- reading ---------------------------------------------------------------------------
 
 
@@ -153,11 +151,7 @@ def _search_condition(search: str) -> pw.Expression | None:
     condition = None
     for word in search.split():
         word = word.replace("\\", "")
-        term = (
-            Patient.family_name.contains(word)
-            | Patient.given_name.contains(word)
-            | Patient.clinic_id.contains(word)
-        )
+        term = Patient.family_name.contains(word) | Patient.given_name.contains(word) | Patient.clinic_id.contains(word)
         condition = term if condition is None else condition & term
     return condition
 
@@ -220,15 +214,16 @@ def _filtered(query: PatientQuery, today: dt.date, columns: list[pw.Node]) -> pw
     if query.search.strip():
         conditions.append(_search_condition(query.search))
     if query.status:
-        conditions.append(Patient.status == validation.choice(query.status, "status", disciplines.vocabulary("patient_status")))
+        conditions.append(
+            Patient.status == validation.choice(query.status, "status", disciplines.vocabulary("patient_status"))
+        )
     if query.case_manager_id is not None:
         conditions.append(Patient.case_manager == query.case_manager_id)
     if query.flagged:
         conditions.append(_flag_rank(today) < 3)
     if query.due_for_checkin:
         conditions.append(
-            (Patient.status == "active")
-            & ((Patient.next_checkin <= today) | (Patient.flagged_for_review == True))  # noqa: E712
+            (Patient.status == "active") & ((Patient.next_checkin <= today) | (Patient.flagged_for_review == True))  # noqa: E712
         )
     for condition in conditions:
         select = select.where(condition)
@@ -314,8 +309,6 @@ def find_by_clinic_id(actor: Actor, clinic_id: str) -> PatientDetail:
     auth.require(actor, "read")
     patient = Patient.get_or_none(Patient.clinic_id == clinic_id.strip())
     if patient is None:
-        from teamdash.errors import NotFound
-
         raise NotFound(f"no patient with clinic ID {clinic_id.strip()!r}")
     return get_patient(actor, patient.id)
 
@@ -425,7 +418,9 @@ def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
     return clean
 
 
-def update_patient(actor: Actor, patient_id: int, expected_version: int, *, today: dt.date | None = None, **changes) -> PatientDetail:
+def update_patient(
+    actor: Actor, patient_id: int, expected_version: int, *, today: dt.date | None = None, **changes
+) -> PatientDetail:
     auth.require(actor, "write_patient")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
@@ -436,16 +431,27 @@ def update_patient(actor: Actor, patient_id: int, expected_version: int, *, toda
         current = row_ops.get_row(Patient, patient_id, "patient")
         merged = {**current.__data__, **clean}
         _check_dates(merged)
-        if "clinic_id" in clean and clean["clinic_id"] != current.clinic_id:
-            if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
-                raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
+        changed_id = "clinic_id" in clean and clean["clinic_id"] != current.clinic_id
+        if changed_id and Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
+            raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
         clean["updated_at"] = clock.now()
-        row_ops.update_versioned(actor, Patient, patient_id, expected_version, clean, what="patient", action="patient.update", patient_id=patient_id)
+        row_ops.update_versioned(
+            actor,
+            Patient,
+            patient_id,
+            expected_version,
+            clean,
+            what="patient",
+            action="patient.update",
+            patient_id=patient_id,
+        )
         list_summary.refresh(patient_id)
     return get_patient(actor, patient_id, today=today)
 
 
-def set_status(actor: Actor, patient_id: int, expected_version: int, status: str, *, on: dt.date | None = None) -> PatientDetail:
+def set_status(
+    actor: Actor, patient_id: int, expected_version: int, status: str, *, on: dt.date | None = None
+) -> PatientDetail:
     """Discharge, mark as dropped out, or re-activate a patient."""
     auth.require(actor, "write_patient")
     status = validation.choice(status, "status", disciplines.vocabulary("patient_status"))

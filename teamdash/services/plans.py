@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
-from teamdash.services.record_kinds import RecordKind
 from teamdash.errors import ValidationError
+from teamdash.services.record_kinds import RecordKind
 from teamdash.storage.models import (
     Course,
     GradedActivityPlan,
@@ -72,11 +72,15 @@ def _clean_graded_plan(values: dict, current: dict | None) -> dict:
         if _required(current, values, name):
             out[name] = validation.number(values.get(name), name, minimum=0, maximum=100_000)
     if _required(current, values, "weekly_increment"):
-        out["weekly_increment"] = validation.number(values.get("weekly_increment"), "weekly_increment", minimum=0, maximum=10_000)
+        out["weekly_increment"] = validation.number(
+            values.get("weekly_increment"), "weekly_increment", minimum=0, maximum=10_000
+        )
     if _required(current, values, "started_on"):
         out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
     if _required(current, values, "status"):
-        out["status"] = validation.choice(values.get("status", "active"), "status", disciplines.vocabulary("graded_plan_status"))
+        out["status"] = validation.choice(
+            values.get("status", "active"), "status", disciplines.vocabulary("graded_plan_status")
+        )
     merged = {**(current or {}), **out}
     if merged["target_level"] <= merged["baseline_tolerance"]:
         raise ValidationError("must be above the baseline tolerance", field="target_level")
@@ -84,7 +88,11 @@ def _clean_graded_plan(values: dict, current: dict | None) -> dict:
 
 
 GRADED_PLANS: RecordKind[GradedPlanResult] = RecordKind(
-    GradedActivityPlan, GradedPlanResult, _clean_graded_plan, what="graded activity plan", action="graded_plan",
+    GradedActivityPlan,
+    GradedPlanResult,
+    _clean_graded_plan,
+    what="graded activity plan",
+    action="graded_plan",
     order_by=(GradedActivityPlan.started_on, GradedActivityPlan.id),
 )
 
@@ -106,19 +114,30 @@ def _clean_graded_week(values: dict, current: dict | None) -> dict:
     if _required(current, values, "week_start"):
         out["week_start"] = validation.date(values.get("week_start"), "week_start")
     if _required(current, values, "planned_level"):
-        out["planned_level"] = validation.number(values.get("planned_level"), "planned_level", minimum=0, maximum=100_000)
+        out["planned_level"] = validation.number(
+            values.get("planned_level"), "planned_level", minimum=0, maximum=100_000
+        )
     if "achieved_level" in values:
-        out["achieved_level"] = validation.number(values["achieved_level"], "achieved_level", required=False, minimum=0, maximum=100_000)
+        out["achieved_level"] = validation.number(
+            values["achieved_level"], "achieved_level", required=False, minimum=0, maximum=100_000
+        )
     if "adherence_pct" in values:
-        out["adherence_pct"] = validation.number(values["adherence_pct"], "adherence_pct", required=False, minimum=0, maximum=100, integer=True)
+        out["adherence_pct"] = validation.number(
+            values["adherence_pct"], "adherence_pct", required=False, minimum=0, maximum=100, integer=True
+        )
     if "note" in values:
         out["note"] = validation.note(values["note"])
     return out
 
 
 GRADED_WEEKS: RecordKind[GradedWeekResult] = RecordKind(
-    GradedActivityWeek, GradedWeekResult, _clean_graded_week, what="graded activity week", action="graded_week",
-    order_by=(GradedActivityWeek.week_start,), parent=(GradedActivityPlan, "plan"),
+    GradedActivityWeek,
+    GradedWeekResult,
+    _clean_graded_week,
+    what="graded activity week",
+    action="graded_week",
+    order_by=(GradedActivityWeek.week_start,),
+    parent=(GradedActivityPlan, "plan"),
 )
 
 
@@ -142,16 +161,24 @@ def _clean_course(values: dict, current: dict | None) -> dict:
     if _required(current, values, "kind"):
         out["kind"] = validation.text(values.get("kind"), "kind", max_length=80)
     if _required(current, values, "modules_total"):
-        out["modules_total"] = validation.number(values.get("modules_total"), "modules_total", minimum=1, maximum=100, integer=True)
+        out["modules_total"] = validation.number(
+            values.get("modules_total"), "modules_total", minimum=1, maximum=100, integer=True
+        )
     if _required(current, values, "modules_done"):
-        out["modules_done"] = validation.number(values.get("modules_done", 0), "modules_done", minimum=0, maximum=100, integer=True)
+        out["modules_done"] = validation.number(
+            values.get("modules_done", 0), "modules_done", minimum=0, maximum=100, integer=True
+        )
     if _required(current, values, "started_on"):
         out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
     if _required(current, values, "status"):
-        out["status"] = validation.choice(values.get("status", "active"), "status", disciplines.vocabulary("course_status"))
+        out["status"] = validation.choice(
+            values.get("status", "active"), "status", disciplines.vocabulary("course_status")
+        )
     merged = {**(current or {}), **out}
     if merged["modules_done"] > merged["modules_total"]:
-        raise ValidationError(f"cannot exceed the {merged['modules_total']} modules of the course", field="modules_done")
+        raise ValidationError(
+            f"cannot exceed the {merged['modules_total']} modules of the course", field="modules_done"
+        )
     return out
 
 
@@ -174,13 +201,20 @@ def _clean_practice(values: dict, current: dict | None) -> dict:
     if _required(current, values, "week_start"):
         out["week_start"] = validation.date(values.get("week_start"), "week_start")
     if _required(current, values, "minutes"):
-        out["minutes"] = validation.number(values.get("minutes"), "minutes", minimum=0, maximum=7 * 24 * 60, integer=True)
+        out["minutes"] = validation.number(
+            values.get("minutes"), "minutes", minimum=0, maximum=7 * 24 * 60, integer=True
+        )
     return out
 
 
 PRACTICE: RecordKind[PracticeResult] = RecordKind(
-    PracticeWeek, PracticeResult, _clean_practice, what="practice week", action="practice",
-    order_by=(PracticeWeek.week_start,), parent=(Course, "course"),
+    PracticeWeek,
+    PracticeResult,
+    _clean_practice,
+    what="practice week",
+    action="practice",
+    order_by=(PracticeWeek.week_start,),
+    parent=(Course, "course"),
 )
 
 
@@ -214,9 +248,13 @@ def _clean_plan_item(values: dict, current: dict | None) -> dict:
     if _required(current, values, "text"):
         out["text"] = validation.text(values.get("text"), "text", max_length=1000)
     if _required(current, values, "status"):
-        out["status"] = validation.choice(values.get("status", "planned"), "status", disciplines.vocabulary("plan_item_status"))
+        out["status"] = validation.choice(
+            values.get("status", "planned"), "status", disciplines.vocabulary("plan_item_status")
+        )
     if "adherence_pct" in values:
-        out["adherence_pct"] = validation.number(values["adherence_pct"], "adherence_pct", required=False, minimum=0, maximum=100, integer=True)
+        out["adherence_pct"] = validation.number(
+            values["adherence_pct"], "adherence_pct", required=False, minimum=0, maximum=100, integer=True
+        )
     if _required(current, values, "started_on"):
         out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
     if "note" in values:
@@ -226,7 +264,11 @@ def _clean_plan_item(values: dict, current: dict | None) -> dict:
 
 
 PLAN_ITEMS: RecordKind[PlanItemResult] = RecordKind(
-    PlanItem, PlanItemResult, _clean_plan_item, what="plan item", action="plan_item",
+    PlanItem,
+    PlanItemResult,
+    _clean_plan_item,
+    what="plan item",
+    action="plan_item",
     order_by=(PlanItem.discipline, PlanItem.category, PlanItem.started_on, PlanItem.id),
 )
 
@@ -262,7 +304,12 @@ def _clean_contact(values: dict, current: dict | None) -> dict:
 
 
 CONTACTS: RecordKind[ContactResult] = RecordKind(
-    SupportContact, ContactResult, _clean_contact, what="support contact", action="contact", order_by=(SupportContact.name,)
+    SupportContact,
+    ContactResult,
+    _clean_contact,
+    what="support contact",
+    action="contact",
+    order_by=(SupportContact.name,),
 )
 
 
@@ -289,21 +336,31 @@ def _clean_rtw(values: dict, current: dict | None) -> dict:
         codes = tuple(p.code for p in disciplines.rtw_phases())
         phase = validation.number(values.get("phase"), "phase", integer=True)
         if phase not in codes:
-            raise ValidationError(f"{phase} is not a return-to-work phase ({', '.join(map(str, codes))})", field="phase")
+            raise ValidationError(
+                f"{phase} is not a return-to-work phase ({', '.join(map(str, codes))})", field="phase"
+            )
         out["phase"] = phase
     if _required(current, values, "started_on"):
         out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
     if "hours_per_week" in values:
-        out["hours_per_week"] = validation.number(values["hours_per_week"], "hours_per_week", required=False, minimum=0, maximum=80)
+        out["hours_per_week"] = validation.number(
+            values["hours_per_week"], "hours_per_week", required=False, minimum=0, maximum=80
+        )
     for name in ("modified_duties", "note"):
         if name in values:
             out[name] = validation.note(values[name], name)
     if "employer_contact" in values:
-        out["employer_contact"] = validation.text(values["employer_contact"], "employer_contact", required=False, max_length=200)
+        out["employer_contact"] = validation.text(
+            values["employer_contact"], "employer_contact", required=False, max_length=200
+        )
     return out
 
 
 RTW_PHASES: RecordKind[RtwPhaseResult] = RecordKind(
-    RtwPhase, RtwPhaseResult, _clean_rtw, what="return-to-work phase", action="rtw_phase",
+    RtwPhase,
+    RtwPhaseResult,
+    _clean_rtw,
+    what="return-to-work phase",
+    action="rtw_phase",
     order_by=(RtwPhase.started_on, RtwPhase.id),
 )

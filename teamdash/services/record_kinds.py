@@ -10,12 +10,12 @@ from typing import Generic, TypeVar
 
 import peewee as pw
 
+from teamdash.errors import ValidationError
 from teamdash.services import auth, list_summary, row_ops
 from teamdash.services.auth import Actor
-from teamdash.storage.db import database
-from teamdash.errors import ValidationError
-from teamdash.storage.models import Patient
 from teamdash.services.results import build
+from teamdash.storage.db import database
+from teamdash.storage.models import Patient
 
 R = TypeVar("R")
 
@@ -47,7 +47,9 @@ class RecordKind(Generic[R]):
         self.parent = parent
         self.permission = permission
         owner_field = getattr(model, parent[1] if parent else "patient")
-        self._list_query = row_ops.Prepared(lambda owner: model.select().where(owner_field == owner).order_by(*self.order_by))
+        self._list_query = row_ops.Prepared(
+            lambda owner: model.select().where(owner_field == owner).order_by(*self.order_by)
+        )
 
     # --- reading ---------------------------------------------------------------------
 
@@ -66,13 +68,17 @@ class RecordKind(Generic[R]):
         if self.parent is None:
             return data["patient"]
         parent_model, field = self.parent
-        return row_ops.get_row(parent_model, data[field], parent_model._meta.table_name.replace("_", " ")).__data__["patient"]
+        return row_ops.get_row(parent_model, data[field], parent_model._meta.table_name.replace("_", " ")).__data__[
+            "patient"
+        ]
 
     def _check_fields(self, values: dict) -> None:
         allowed = set(self.model._meta.fields) - {"id", "patient", "version"}
         unknown = set(values) - allowed
         if unknown:
-            raise ValidationError(f"unknown {self.what} field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+            raise ValidationError(
+                f"unknown {self.what} field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
+            )
 
     def add(self, actor: Actor, owner_id: int, **values) -> R:
         auth.require(actor, self.permission)
@@ -84,7 +90,9 @@ class RecordKind(Generic[R]):
                 row_ops.get_row(Patient, owner_id, "patient")
             clean[owner_key] = owner_id
             patient_id = self._patient_id(clean)
-            row = row_ops.create_audited(actor, self.model, clean, action=f"{self.action}.create", patient_id=patient_id)
+            row = row_ops.create_audited(
+                actor, self.model, clean, action=f"{self.action}.create", patient_id=patient_id
+            )
             list_summary.refresh(patient_id)
         return self.get(actor, row.id)
 
@@ -96,7 +104,14 @@ class RecordKind(Generic[R]):
             clean = self.clean(changes, dict(current))
             patient_id = self._patient_id(current)
             row_ops.update_versioned(
-                actor, self.model, row_id, expected_version, clean, what=self.what, action=f"{self.action}.update", patient_id=patient_id
+                actor,
+                self.model,
+                row_id,
+                expected_version,
+                clean,
+                what=self.what,
+                action=f"{self.action}.update",
+                patient_id=patient_id,
             )
             list_summary.refresh(patient_id)
         return self.get(actor, row_id)
@@ -108,7 +123,12 @@ class RecordKind(Generic[R]):
             patient_id = self._patient_id(current)
             children = row_ops.children_of(self.model, row_id)
             before = row_ops.delete_versioned(
-                actor, self.model, row_id, expected_version, what=self.what, action=f"{self.action}.delete",
+                actor,
+                self.model,
+                row_id,
+                expected_version,
+                what=self.what,
+                action=f"{self.action}.delete",
                 extra={"_children": children, "_patient_id": patient_id} if children or self.parent else None,
                 patient_id=patient_id,
             )

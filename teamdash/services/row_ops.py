@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 import peewee as pw
 
+from teamdash.errors import Conflict, NotFound
 from teamdash.services import audit
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
-from teamdash.errors import Conflict, NotFound
-from teamdash.storage.models import JSONText
+from teamdash.storage.models import ALL_MODELS, JSONText
 
 M = TypeVar("M", bound=pw.Model)
 
@@ -94,14 +94,23 @@ def delete_versioned(
     return before
 
 
-def create_audited(actor: Actor, model: type[M], values: dict[str, Any], *, action: str, patient_id: int | None = None) -> M:
+def create_audited(
+    actor: Actor, model: type[M], values: dict[str, Any], *, action: str, patient_id: int | None = None
+) -> M:
     row = model.create(**values)
     _audit(actor, action, row, patient_id, after=audit.row_dict(row))
     return row
 
 
-def _audit(actor: Actor, action: str, row: pw.Model, patient_id: int | None, *, before: dict | None = None,
-           after: dict | None = None) -> None:
+def _audit(
+    actor: Actor,
+    action: str,
+    row: pw.Model,
+    patient_id: int | None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
     audit.record(
         actor,
         action,
@@ -164,8 +173,6 @@ def children_of(model: type[pw.Model], row_id: int) -> dict[str, list[dict]]:
 
 
 def restore_children(children: dict[str, list[dict]]) -> None:
-    from teamdash.storage.models import ALL_MODELS
-
     by_table = {m._meta.table_name: m for m in ALL_MODELS}
     for table, rows in children.items():
         model = by_table[table]

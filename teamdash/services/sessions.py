@@ -9,12 +9,12 @@ import peewee as pw
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
+from teamdash.errors import ValidationError
 from teamdash.services import auth, list_summary, row_ops
 from teamdash.services.auth import Actor
-from teamdash.storage.db import database
-from teamdash.errors import ValidationError
-from teamdash.storage.models import Patient, Session, User
 from teamdash.services.results import build
+from teamdash.storage.db import database
+from teamdash.storage.models import Patient, Session, User
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,18 @@ def _clean(values: dict, now: dt.datetime) -> dict:
         out["attendance"] = validation.choice(values["attendance"], "attendance", disciplines.vocabulary("attendance"))
     if "note" in values:
         out["note"] = validation.note(values["note"])
-    if out.get("attendance") in ("attended", "no_show") and out.get("held_at") and out["held_at"] > now + dt.timedelta(minutes=10):
+    if (
+        out.get("attendance") in ("attended", "no_show")
+        and out.get("held_at")
+        and out["held_at"] > now + dt.timedelta(minutes=10)
+    ):
         raise ValidationError("a session in the future cannot be marked attended or no-show yet", field="attendance")
-    if out.get("attendance") != "attended" and "minutes" in out and out.get("attendance") is not None and out["minutes"]:
+    if (
+        out.get("attendance") != "attended"
+        and "minutes" in out
+        and out.get("attendance") is not None
+        and out["minutes"]
+    ):
         out["minutes"] = 0  # time is only counted for sessions that took place
     return out
 
@@ -99,7 +108,15 @@ def add_session(
 ) -> SessionResult:
     auth.require(actor, "write_clinical")
     values = _clean(
-        dict(discipline=discipline, held_at=held_at, kind=kind, minutes=minutes, attendance=attendance, clinician=clinician, note=note),
+        {
+            "discipline": discipline,
+            "held_at": held_at,
+            "kind": kind,
+            "minutes": minutes,
+            "attendance": attendance,
+            "clinician": clinician,
+            "note": note,
+        },
         now or clock.now(),
     )
     with database.atomic():
@@ -107,7 +124,9 @@ def add_session(
         if values["held_at"].date() < patient.date_of_birth:
             raise ValidationError("is before the patient's date of birth", field="held_at")
         duplicate = Session.select().where(
-            (Session.patient == patient_id) & (Session.discipline == values["discipline"]) & (Session.held_at == values["held_at"])
+            (Session.patient == patient_id)
+            & (Session.discipline == values["discipline"])
+            & (Session.held_at == values["held_at"])
         )
         if duplicate.exists():
             raise ValidationError(
@@ -119,7 +138,9 @@ def add_session(
     return get_session(actor, row.id)
 
 
-def update_session(actor: Actor, session_id: int, expected_version: int, *, now: dt.datetime | None = None, **changes) -> SessionResult:
+def update_session(
+    actor: Actor, session_id: int, expected_version: int, *, now: dt.datetime | None = None, **changes
+) -> SessionResult:
     auth.require(actor, "write_clinical")
     allowed = {"discipline", "held_at", "kind", "minutes", "attendance", "clinician", "note"}
     if set(changes) - allowed:
@@ -128,7 +149,9 @@ def update_session(actor: Actor, session_id: int, expected_version: int, *, now:
         current = row_ops.get_row(Session, session_id, "session")
         merged = {**{k: current.__data__[k] for k in allowed}, **changes}
         values = {k: v for k, v in _clean(merged, now or clock.now()).items() if k in changes or k == "minutes"}
-        row_ops.update_versioned(actor, Session, session_id, expected_version, values, what="session", action="session.update")
+        row_ops.update_versioned(
+            actor, Session, session_id, expected_version, values, what="session", action="session.update"
+        )
         list_summary.refresh(current.__data__["patient"])
     return get_session(actor, session_id)
 
@@ -136,7 +159,9 @@ def update_session(actor: Actor, session_id: int, expected_version: int, *, now:
 def delete_session(actor: Actor, session_id: int, expected_version: int) -> dict:
     auth.require(actor, "write_clinical")
     with database.atomic():
-        before = row_ops.delete_versioned(actor, Session, session_id, expected_version, what="session", action="session.delete")
+        before = row_ops.delete_versioned(
+            actor, Session, session_id, expected_version, what="session", action="session.delete"
+        )
         list_summary.refresh(before["patient"])
     return before
 
@@ -174,7 +199,9 @@ _BY_PATIENT = row_ops.Prepared(
 )
 
 
-def attendance(sessions: list[SessionResult], discipline: str | None = None, *, until: dt.datetime | None = None) -> Attendance:
+def attendance(
+    sessions: list[SessionResult], discipline: str | None = None, *, until: dt.datetime | None = None
+) -> Attendance:
     """Counts over sessions already held (future bookings are not yet attended or missed)."""
     until = until or clock.now()
     held = [s for s in sessions if s.held_at <= until and (discipline is None or s.discipline == discipline)]

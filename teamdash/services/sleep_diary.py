@@ -14,7 +14,16 @@ from teamdash.storage.models import SleepDiaryNight
 
 TIME_FIELDS = ("bed_time", "lights_out", "final_wake", "out_of_bed")
 # Diary fields in the order of the sleep_diary instrument's items 1–8.
-ITEM_ORDER = ("bed_time", "lights_out", "sol_minutes", "awakenings", "waso_minutes", "final_wake", "out_of_bed", "quality")
+ITEM_ORDER = (
+    "bed_time",
+    "lights_out",
+    "sol_minutes",
+    "awakenings",
+    "waso_minutes",
+    "final_wake",
+    "out_of_bed",
+    "quality",
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,12 @@ def _clean(values: dict, current: dict | None) -> dict:
 
 
 NIGHTS: RecordKind[NightResult] = RecordKind(
-    SleepDiaryNight, NightResult, _clean, what="sleep diary night", action="sleep_night", order_by=(SleepDiaryNight.night_of,)
+    SleepDiaryNight,
+    NightResult,
+    _clean,
+    what="sleep diary night",
+    action="sleep_night",
+    order_by=(SleepDiaryNight.night_of,),
 )
 
 

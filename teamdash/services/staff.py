@@ -9,10 +9,10 @@ import peewee as pw
 
 from teamdash import validation
 from teamdash.clinical import disciplines
+from teamdash.errors import Conflict, ValidationError
 from teamdash.services import auth, row_ops
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
-from teamdash.errors import Conflict, ValidationError
 from teamdash.storage.models import User
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")

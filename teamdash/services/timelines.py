@@ -103,7 +103,9 @@ class MeasureSeries:
     @property
     def label(self) -> str:
         unit = self.instrument.unit
-        return f"{self.instrument.short_name} ({unit})" if unit and unit not in ("points",) else self.instrument.short_name
+        return (
+            f"{self.instrument.short_name} ({unit})" if unit and unit not in ("points",) else self.instrument.short_name
+        )
 
     def format(self, value: float | None) -> str:
         return self.instrument.format(value)
@@ -193,7 +195,9 @@ def mcid_threshold(instrument: Instrument, baseline_value: float | None) -> floa
     return round(value, 9) + 0.0
 
 
-def line_with_gaps(points: Sequence[MeasurePoint], interval_days: int | None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def line_with_gaps(
+    points: Sequence[MeasurePoint], interval_days: int | None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The connecting line through ``points``: a NaN break where a value is missing or
     where two measurements are further apart than the expected interval allows."""
     limit = GAP_FACTOR * (interval_days or DEFAULT_INTERVAL_DAYS) * 86400.0
@@ -242,8 +246,10 @@ def measure_order() -> list[str]:
     order: list[str] = []
     for d in disciplines.all_disciplines():
         order += [i for i in d.key_instruments if i in library and i not in order]
-        order += sorted((i for i, inst in library.items() if inst.discipline == d.code and i not in order),
-                        key=lambda i: library[i].short_name.lower())
+        order += sorted(
+            (i for i, inst in library.items() if inst.discipline == d.code and i not in order),
+            key=lambda i: library[i].short_name.lower(),
+        )
     return order
 
 
@@ -293,7 +299,9 @@ def _norm_or_nan(instrument: Instrument, value: float) -> float:
     return math.nan if norm is None else norm
 
 
-def _series(record: PatientRecord, instrument: Instrument, measurements: list, colour: str, today_x: float) -> MeasureSeries:
+def _series(
+    record: PatientRecord, instrument: Instrument, measurements: list, colour: str, today_x: float
+) -> MeasureSeries:
     points = tuple(_point(m, instrument) for m in measurements)
     valued = [analytics.Point(p.taken_at, p.value, p.measurement_id) for p in points if p.value is not None]
     by_id = {p.measurement_id: p for p in points}
@@ -319,8 +327,13 @@ def _series(record: PatientRecord, instrument: Instrument, measurements: list, c
         mcid_threshold=threshold,
         goals=goals,
         latest=latest,
-        change=analytics.change(instrument, baseline.value if baseline else None, latest.value if latest else None,
-                                band_from=baseline.band if baseline else None, band_to=latest.band if latest else None),
+        change=analytics.change(
+            instrument,
+            baseline.value if baseline else None,
+            latest.value if latest else None,
+            band_from=baseline.band if baseline else None,
+            band_to=latest.band if latest else None,
+        ),
     )
 
 
@@ -340,14 +353,25 @@ def default_measures(record: PatientRecord, available: Iterable[str]) -> tuple[s
 
 
 def _checkins(record: PatientRecord) -> tuple[CheckInMarker, ...]:
-    return tuple(CheckInMarker(c.id, c.held_on, epoch(c.held_on), f"Check-in {c.held_on:%d %b}".replace(" 0", " "))
-                 for c in record.checkins)
+    return tuple(
+        CheckInMarker(c.id, c.held_on, epoch(c.held_on), f"Check-in {c.held_on:%d %b}".replace(" 0", " "))
+        for c in record.checkins
+    )
 
 
 def _sessions(record: PatientRecord, colours: dict[str, str]) -> tuple[SessionTick, ...]:
     return tuple(
-        SessionTick(s.id, s.discipline, colours.get(s.discipline, "#555555"), s.held_at, epoch(s.held_at), s.kind,
-                    s.attendance, s.clinician_name, s.minutes)
+        SessionTick(
+            s.id,
+            s.discipline,
+            colours.get(s.discipline, "#555555"),
+            s.held_at,
+            epoch(s.held_at),
+            s.kind,
+            s.attendance,
+            s.clinician_name,
+            s.minutes,
+        )
         for s in record.sessions
     )
 
@@ -365,8 +389,14 @@ def _flare_text(f) -> str:
 
 def _flares(record: PatientRecord) -> tuple[FlareMarker, ...]:
     return tuple(
-        FlareMarker(f.id, f.started_on, epoch(f.started_on), epoch(f.started_on + dt.timedelta(days=f.days_to_recover or 0)),
-                    f.severity, _flare_text(f))
+        FlareMarker(
+            f.id,
+            f.started_on,
+            epoch(f.started_on),
+            epoch(f.started_on + dt.timedelta(days=f.days_to_recover or 0)),
+            f.severity,
+            _flare_text(f),
+        )
         for f in sorted(record.flares, key=lambda f: f.started_on)
     )
 

@@ -71,7 +71,7 @@ def parse_url(url: str) -> DatabaseInfo:
         # SQLAlchemy/Peewee convention: sqlite:///relative.db, sqlite:////absolute/path.db
         if not url.startswith("sqlite:///") or url == "sqlite:///":
             raise ValidationError("sqlite URL needs a file path, e.g. sqlite:///clinic.sqlite3", field="database URL")
-        raw = unquote(url[len("sqlite:///"):])
+        raw = unquote(url[len("sqlite:///") :])
         if raw == ":memory:":
             return DatabaseInfo(url, "sqlite", None)
         return DatabaseInfo(url, "sqlite", Path(raw).expanduser().absolute())
@@ -106,9 +106,7 @@ def _open_postgresql(target: DatabaseInfo) -> peewee.Database:
     try:
         import psycopg2  # noqa: F401
     except ImportError as exc:
-        raise DatabaseUnavailable(
-            "PostgreSQL support is not installed: pip install 'teamdash[postgres]'"
-        ) from exc
+        raise DatabaseUnavailable("PostgreSQL support is not installed: pip install 'teamdash[postgres]'") from exc
     parsed = urlparse(target.url)
     db = peewee.PostgresqlDatabase(
         parsed.path.lstrip("/"),
@@ -120,7 +118,9 @@ def _open_postgresql(target: DatabaseInfo) -> peewee.Database:
     try:
         db.connect(reuse_if_open=True)
     except peewee.OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot connect to {DatabaseInfo(target.url, 'postgresql', None).display}: {exc}") from exc
+        raise DatabaseUnavailable(
+            f"cannot connect to {DatabaseInfo(target.url, 'postgresql', None).display}: {exc}"
+        ) from exc
     return db
 
 

@@ -19,8 +19,8 @@ from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
 from teamdash import clock
 from teamdash.clinical import disciplines
-from teamdash.storage import db
 from teamdash.errors import DatabaseUnavailable, SchemaTooNew
+from teamdash.storage import db
 from teamdash.storage.models import ALL_MODELS, DeidentificationKey, Discipline, PatientSummary, SchemaVersion
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,9 @@ def _seed_disciplines() -> None:
         for row in rows:
             (
                 Discipline.insert(row)
-                .on_conflict(conflict_target=[Discipline.code], update={Discipline.name: row["name"], Discipline.sort_order: row["sort_order"]})
+                .on_conflict(
+                    conflict_target=[Discipline.code],
+                    update={Discipline.name: row["name"], Discipline.sort_order: row["sort_order"]},
+                )
                 .execute()
             )

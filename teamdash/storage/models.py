@@ -12,8 +12,8 @@ import json
 
 import peewee as pw
 
-from teamdash.storage.db import database
 from teamdash import clock
+from teamdash.storage.db import database
 
 
 class EncodedJSON(str):

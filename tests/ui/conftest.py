@@ -25,8 +25,12 @@ def error_boxes(monkeypatch) -> list[str]:
     shown: list[str] = []
     import ui.errors
 
-    monkeypatch.setattr(ui.errors.QMessageBox, "warning", staticmethod(lambda _p, _t, text, *a, **k: shown.append(text)))
-    monkeypatch.setattr(ui.errors.QMessageBox, "critical", staticmethod(lambda _p, _t, text, *a, **k: shown.append(text)))
+    monkeypatch.setattr(
+        ui.errors.QMessageBox, "warning", staticmethod(lambda _p, _t, text, *a, **k: shown.append(text))
+    )
+    monkeypatch.setattr(
+        ui.errors.QMessageBox, "critical", staticmethod(lambda _p, _t, text, *a, **k: shown.append(text))
+    )
     return shown
 
 

@@ -27,7 +27,6 @@ from ui.panels import create_panel
 from ui.undo import stack_for
 
 
-
 @pytest.fixture
 def psychology(qtbot, ui_context):
     panel = create_panel("psychology", ui_context)
@@ -75,7 +74,10 @@ def test_phq9_recorded_from_the_panel_shows_live_total_and_updates_the_panel(qtb
     qtbot.waitUntil(lambda: psychology.instruments.lines["phq9"].value.text() == "8")
     line = psychology.instruments.lines["phq9"]
     assert line.band.text() == "Mild"
-    assert line.count.text() == f"n = {len([m for m in after if m.taken_at.date() >= psychology.record.patient.episode_start])}"
+    assert (
+        line.count.text()
+        == f"n = {len([m for m in after if m.taken_at.date() >= psychology.record.patient.episode_start])}"
+    )
 
 
 def test_a_missing_phq9_item_is_named_under_the_item_and_nothing_is_saved(qtbot, ui_context, psychology):
@@ -96,7 +98,7 @@ def test_odi_allows_one_missing_section_but_not_two(qtbot, ui_context, psycholog
     dialog = psychology.record_measurement(None) or top_dialog(qtbot, "dialog_measurement")
     choose(dialog.chooser, "ODI")
     assert dialog.instrument.id == "odi"
-    answer(dialog, {n: "2" for n in range(1, 10)})  # section 10 left blank
+    answer(dialog, dict.fromkeys(range(1, 10), "2"))  # section 10 left blank
     assert dialog.total_label.text() == "ODI: 40 %"  # 18 / 45 x 100: the missing section leaves the denominator
     assert "Items 10 left blank" in dialog.status_label.text()
     QTest.keyClick(dialog.editors["item_9"].widget, Qt.Key.Key_Home)  # back to "—": a second blank section
@@ -148,7 +150,7 @@ def test_the_chooser_starts_at_the_panels_first_measure_and_then_the_last_one_us
     dialog = psychology.record_measurement(None)
     assert dialog.chooser.currentData() == "phq9"  # psychology's first key measure
     choose(dialog.chooser, "GAD")
-    answer(dialog, {n: "1" for n in range(1, 8)})
+    answer(dialog, dict.fromkeys(range(1, 8), "1"))
     press_enter(dialog.save_button)
     qtbot.waitUntil(lambda: not dialog.isVisible())
     from ui.dialogs.measurement_dialog import MeasurementDialog
@@ -171,8 +173,13 @@ def test_tab_order_follows_the_form(qtbot, ui_context, psychology):
     psychology.record_measurement(None)
     dialog = top_dialog(qtbot, "dialog_measurement")
     choose(dialog.chooser, "GAD")
-    expected = [dialog.chooser, dialog.editors["taken_at"].widget, *(dialog.editors[f"item_{n}"].widget for n in range(1, 8)),
-                dialog.editors["note"].widget, dialog.save_button]
+    expected = [
+        dialog.chooser,
+        dialog.editors["taken_at"].widget,
+        *(dialog.editors[f"item_{n}"].widget for n in range(1, 8)),
+        dialog.editors["note"].widget,
+        dialog.save_button,
+    ]
     dialog.activateWindow()
     qtbot.waitUntil(dialog.isActiveWindow)
     dialog.chooser.setFocus()
@@ -224,7 +231,9 @@ def test_correcting_a_measurement_asks_first_and_undo_puts_the_old_values_back(q
     seen = answer_next_question("cancel")
     dialog.save()
     assert seen and "Save the corrected GAD-7" in seen[0]
-    assert dialog.isVisible() and measurements.get_measurement(ui_context.actor, original.id).version == original.version
+    assert (
+        dialog.isVisible() and measurements.get_measurement(ui_context.actor, original.id).version == original.version
+    )
     answer_next_question("confirm_yes")
     dialog.save()
     qtbot.waitUntil(lambda: not dialog.isVisible())

@@ -28,7 +28,6 @@ from ui.panels import create_panel
 from ui.undo import stack_for
 
 
-
 @pytest.fixture
 def panel_for(qtbot, ui_context):
     def make(code: str, patient_id: int = PLAIN_PATIENT):
@@ -90,7 +89,12 @@ def test_add_session_from_the_keyboard(qtbot, ui_context, panel_for):
     assert len(added) == 1
     s = added[0]
     assert (s.kind, s.minutes, s.attendance, s.clinician_name, s.note) == (
-        "Group exercise", 60, "attended", "Riley Brightwater", "Lifting practice went well")
+        "Group exercise",
+        60,
+        "attended",
+        "Riley Brightwater",
+        "Lifting practice went well",
+    )
     qtbot.waitUntil(lambda: any(r.id == s.id for r in panel.sessions.table.rows_model.rows))
     held = sessions.attendance(pt_sessions(ui_context), "pt", until=clock.now() + dt.timedelta(minutes=1))
     assert f"{held.attended} of {held.booked} attended" in panel.sessions.summary.text()
@@ -170,7 +174,12 @@ def test_add_goal_linked_to_a_measure_fills_the_baseline_and_shows_progress(qtbo
     type_into(dialog.editors["due_on"].widget, "2027-03-31")
     save_and_wait(qtbot, dialog)
     goal = next(g for g in goals.GOALS.list(ui_context.actor, PLAIN_PATIENT) if g.text.startswith("Mood back"))
-    assert (goal.instrument, goal.baseline_value, goal.target_value, goal.due_on) == ("phq9", first_phq9, 4.0, dt.date(2027, 3, 31))
+    assert (goal.instrument, goal.baseline_value, goal.target_value, goal.due_on) == (
+        "phq9",
+        first_phq9,
+        4.0,
+        dt.date(2027, 3, 31),
+    )
     qtbot.waitUntil(lambda: any(v.id == goal.id for v in panel.goals.table.rows_model.rows))
     view = next(v for v in panel.goals.table.rows_model.rows if v.id == goal.id)
     latest = [m for m in record.series("phq9") if m.total is not None][-1].total
@@ -195,12 +204,19 @@ def test_new_graded_plan_and_a_logged_week(qtbot, ui_context, panel_for):
     click(part.plan.add_button)
     dialog = top_dialog(qtbot, "dialog_graded_plan")
     type_into(dialog.editors["activity"].widget, "Sitting at a desk")
-    for name, value in (("baseline_tolerance", "20"), ("current_level", "20"), ("target_level", "15"), ("weekly_increment", "5")):
+    for name, value in (
+        ("baseline_tolerance", "20"),
+        ("current_level", "20"),
+        ("target_level", "15"),
+        ("weekly_increment", "5"),
+    ):
         type_into(dialog.editors[name].widget, value)
     refused(qtbot, dialog, "target_level", "must be above the baseline tolerance")
     type_into(dialog.editors["target_level"].widget, "60")
     save_and_wait(qtbot, dialog)
-    plan = next(p for p in plans.GRADED_PLANS.list(ui_context.actor, PLAIN_PATIENT) if p.activity == "Sitting at a desk")
+    plan = next(
+        p for p in plans.GRADED_PLANS.list(ui_context.actor, PLAIN_PATIENT) if p.activity == "Sitting at a desk"
+    )
     qtbot.waitUntil(lambda: part.plan.chooser.count() == 2)
     assert part.plan.chooser.isVisibleTo(part.plan)  # several plans: a chooser appears
     part.plan.chooser.setCurrentIndex(part.plan.chooser.findData(plan.id))
@@ -235,7 +251,8 @@ def test_log_a_flare_and_refuse_one_in_the_future(qtbot, ui_context, panel_for):
     save_and_wait(qtbot, dialog)
     added = [f for f in flares.FLARES.list(ui_context.actor, PLAIN_PATIENT) if f.id not in {b.id for b in before}]
     assert [(f.started_on, f.severity, f.suspected_trigger, f.days_to_recover) for f in added] == [
-        (clock.today() - dt.timedelta(days=2), 7, "Long drive", None)]
+        (clock.today() - dt.timedelta(days=2), 7, "Long drive", None)
+    ]
     qtbot.waitUntil(lambda: any(r.id == added[0].id for r in card.table.rows_model.rows))
     assert "not yet recovered" in card.summary.text()
 
@@ -270,7 +287,9 @@ def test_nutrition_plan_item(qtbot, ui_context, panel_for):
     panel = panel_for("nutrition")
     click(panel.plan_items.add_button)
     dialog = top_dialog(qtbot, "dialog_plan_item")
-    categories = [dialog.editors["category"].widget.itemData(i) for i in range(dialog.editors["category"].widget.count())]
+    categories = [
+        dialog.editors["category"].widget.itemData(i) for i in range(dialog.editors["category"].widget.count())
+    ]
     assert categories == ["meal_regularity", "hydration", "dietary_trigger", "plan_adherence"]  # from disciplines.toml
     choose(dialog.editors["category"].widget, "Hyd")
     type_into(dialog.editors["text"].widget, "Two litres of water a day")
@@ -278,8 +297,15 @@ def test_nutrition_plan_item(qtbot, ui_context, panel_for):
     refused(qtbot, dialog, "adherence_pct", "above the maximum 100")
     type_into(dialog.editors["adherence_pct"].widget, "70")
     save_and_wait(qtbot, dialog)
-    item = next(p for p in plans.PLAN_ITEMS.list(ui_context.actor, PLAIN_PATIENT) if p.text == "Two litres of water a day")
-    assert (item.category, item.discipline, item.adherence_pct, item.status) == ("hydration", "nutrition", 70, "planned")
+    item = next(
+        p for p in plans.PLAN_ITEMS.list(ui_context.actor, PLAIN_PATIENT) if p.text == "Two litres of water a day"
+    )
+    assert (item.category, item.discipline, item.adherence_pct, item.status) == (
+        "hydration",
+        "nutrition",
+        70,
+        "planned",
+    )
     qtbot.waitUntil(lambda: any(r.id == item.id for r in panel.plan_items.table.rows_model.rows))
 
 
@@ -309,7 +335,9 @@ def test_diary_night_with_computed_sleep_time_and_efficiency(qtbot, ui_context, 
     qtbot.waitUntil(lambda: any(r.id == saved.id for r in card.table.rows_model.rows))
     row = next(n for n, r in enumerate(card.table.rows_model.rows) if r.id == saved.id)
     model = card.table.rows_model
-    shown = {model.headerData(c, Qt.Orientation.Horizontal): model.index(row, c).data() for c in range(model.columnCount())}
+    shown = {
+        model.headerData(c, Qt.Orientation.Horizontal): model.index(row, c).data() for c in range(model.columnCount())
+    }
     assert (shown["TST"], shown["SE"], shown["TIB"]) == ("6 h 30", "79 %", "8 h 15")
     weeks = panel.parts["sleep_diary"].trend.weeks.rows_model.rows
     assert any(w.week_start == night - dt.timedelta(days=night.weekday()) for w in weeks)

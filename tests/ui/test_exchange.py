@@ -11,10 +11,10 @@ from openpyxl import load_workbook
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QMenu
 
-from teamdash.services import audit
-from teamdash.services.auth import Actor
 from teamdash.errors import Cancelled, NotFound
 from teamdash.exchange.export import ExportOptions
+from teamdash.services import audit
+from teamdash.services.auth import Actor
 from teamdash.storage.models import Measurement, Patient
 from tests.ui.shell_helpers import make_context
 from ui import exchange
@@ -71,8 +71,14 @@ def test_filters_in_the_dialog_become_export_options(qtbot, context):
     dialog.deidentify.setChecked(True)
     options, clinic_id = dialog.options()
     manager = dialog.case_manager.currentData()
-    assert options == ExportOptions(kind="cohort", date_from=dt.date(2025, 11, 1), status="discharged",
-                                    case_manager_id=manager, discipline="sleep", deidentify=True)
+    assert options == ExportOptions(
+        kind="cohort",
+        date_from=dt.date(2025, 11, 1),
+        status="discharged",
+        case_manager_id=manager,
+        discipline="sleep",
+        deidentify=True,
+    )
     assert clinic_id is None and isinstance(manager, int)
     dialog.kind.setCurrentIndex(dialog.kind.findData("patient"))
     assert not dialog.deidentify.isEnabled() and not dialog.deidentify.isChecked()
@@ -152,8 +158,10 @@ def open_wizard(qtbot, context, path):
 
 
 def test_wizard_imports_a_csv_and_the_views_hear_about_it(qtbot, context, tmp_path):
-    path = write_csv(tmp_path / "pain.csv", ["TD-00001,nrs_pain,2026-11-20 09:00,4,after gardening",
-                                             "TD-00002,nrs_pain,2026-11-20 09:05,6,"])
+    path = write_csv(
+        tmp_path / "pain.csv",
+        ["TD-00001,nrs_pain,2026-11-20 09:00,4,after gardening", "TD-00002,nrs_pain,2026-11-20 09:05,6,"],
+    )
     wizard = open_wizard(qtbot, context, path)
     assert wizard.kind == "measurements" and "looks like measurements" in wizard.file_page.info.text()
     wizard.next()
@@ -178,8 +186,14 @@ def test_wizard_imports_a_csv_and_the_views_hear_about_it(qtbot, context, tmp_pa
 
 
 def test_wizard_shows_problems_blocks_the_import_until_bad_rows_are_skipped(qtbot, context, tmp_path):
-    path = write_csv(tmp_path / "mixed.csv", ["TD-00001,nrs_pain,2026-11-20 09:00,4,", "TD-77777,nrs_pain,2026-11-20 09:00,5,",
-                                              "TD-00002,nrs_pain,2026-11-20 09:00,12,"])
+    path = write_csv(
+        tmp_path / "mixed.csv",
+        [
+            "TD-00001,nrs_pain,2026-11-20 09:00,4,",
+            "TD-77777,nrs_pain,2026-11-20 09:00,5,",
+            "TD-00002,nrs_pain,2026-11-20 09:00,12,",
+        ],
+    )
     wizard = open_wizard(qtbot, context, path)
     wizard.next()
     wizard.next()

@@ -21,7 +21,6 @@ from ui.patient_list import COLUMN_KEYS
 from ui.settings import Settings
 
 
-
 def open_window(qtbot, context, patient_id=None, *, size=(1400, 900)) -> MainWindow:
     window = MainWindow(context, database="test database")
     qtbot.addWidget(window)
@@ -41,7 +40,9 @@ def window(qtbot, context):
 
 
 def test_opens_on_the_first_flagged_patient_with_safety_first(window):
-    first = patients.list_patients(SYSTEM, PatientQuery(flagged=True, status="active", sort="flags", limit=1, today=DEMO_TODAY)).rows[0]
+    first = patients.list_patients(
+        SYSTEM, PatientQuery(flagged=True, status="active", sort="flags", limit=1, today=DEMO_TODAY)
+    ).rows[0]
     assert first.has_safety_flag
     assert window.current_patient_id() == first.id
     header = window.patient_view.header
@@ -55,11 +56,15 @@ def test_opens_on_the_first_flagged_patient_with_safety_first(window):
 
 def test_choosing_a_patient_in_the_list_updates_header_timeline_and_cards(qtbot, window, context):
     model = window.list_panel.model
-    target = next(model.patient_at(r) for r in range(model.rowCount()) if model.patient_at(r).id != window.current_patient_id())
+    target = next(
+        model.patient_at(r) for r in range(model.rowCount()) if model.patient_at(r).id != window.current_patient_id()
+    )
     with qtbot.waitSignal(window.patient_changed) as changed:
         window.list_panel.table.setCurrentIndex(model.index(model.row_of(target.id), COLUMN_KEYS.index("name")))
     assert changed.args == [target.id]
-    qtbot.waitUntil(lambda: window.patient_view.record is not None and window.patient_view.record.patient.id == target.id)
+    qtbot.waitUntil(
+        lambda: window.patient_view.record is not None and window.patient_view.record.patient.id == target.id
+    )
     view = window.patient_view
     assert view.header.name.text() == target.full_name
     assert f"case manager {target.case_manager}" in view.header.facts.full_text
@@ -92,8 +97,14 @@ def test_a_new_measurement_appears_on_the_timeline_and_in_the_list(qtbot, window
     patient_id = window.current_patient_id()
     plot = window.patient_view.timeline.plot_for("nrs_pain")
     before = len(plot.points.getData()[0])
-    new = measurements.record_measurement(SYSTEM, patient_id, "nrs_pain", [8], taken_at=dt.datetime(2026, 11, 27, 22, 0),
-                                          now=dt.datetime(2026, 11, 27, 23, 0))
+    new = measurements.record_measurement(
+        SYSTEM,
+        patient_id,
+        "nrs_pain",
+        [8],
+        taken_at=dt.datetime(2026, 11, 27, 22, 0),
+        now=dt.datetime(2026, 11, 27, 23, 0),
+    )
     context.changes.emit(Changes.of(patient_id, "measurement"))
     settle(qtbot, context)
     xs, ys = plot.points.getData()
@@ -112,8 +123,14 @@ def test_a_change_to_another_patient_leaves_the_open_one_alone(qtbot, window, co
 
 def test_another_workstations_write_is_picked_up_by_polling(qtbot, window, context):
     patient_id = window.current_patient_id()
-    measurements.record_measurement(SYSTEM, patient_id, "nrs_pain", [7], taken_at=dt.datetime(2026, 11, 27, 21, 0),
-                                    now=dt.datetime(2026, 11, 27, 23, 0))  # no change-bus signal: as if elsewhere
+    measurements.record_measurement(
+        SYSTEM,
+        patient_id,
+        "nrs_pain",
+        [7],
+        taken_at=dt.datetime(2026, 11, 27, 21, 0),
+        now=dt.datetime(2026, 11, 27, 23, 0),
+    )  # no change-bus signal: as if elsewhere
     with qtbot.waitSignal(context.changes.changed, timeout=5000) as remote:
         window._poll_other_workstations()
     assert remote.args[0].patient_ids is None
@@ -210,11 +227,15 @@ def test_an_empty_database_offers_the_demo_clinic(qtbot, database, tmp_path):
     assert not window.first_start.import_button.isEnabled()  # no import feature registered under File yet
     window.first_start.demo_size.setValue(4)
     window.first_start.demo_button.click()
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.splitter and window.current_patient_id() is not None,
-                    timeout=30000)
+    qtbot.waitUntil(
+        lambda: window.pages.currentWidget() is window.splitter and window.current_patient_id() is not None,
+        timeout=30000,
+    )
     settle(qtbot, ctx)
     assert window.counts.total == 4
-    assert window.list_panel.model.total == patients.count_patients(SYSTEM, PatientQuery(status="active", today=DEMO_TODAY))
+    assert window.list_panel.model.total == patients.count_patients(
+        SYSTEM, PatientQuery(status="active", today=DEMO_TODAY)
+    )
     ctx.jobs.wait()
 
 
@@ -256,12 +277,15 @@ def test_first_start_import_uses_file_import_when_it_exists(qtbot, database, tmp
 def test_the_app_installs_data_entry_and_exchange_actions(qtbot, clinic, tmp_path):
     from PySide6.QtCore import QSettings
 
-    from ui.app import open_session, settle as settle_app
+    from ui.app import open_session
+    from ui.app import settle as settle_app
 
     app = QApplication.instance()
     font, sheet = app.font(), app.styleSheet()  # open_session styles the whole application
     try:
-        session = open_session(f"sqlite:///{clinic}", None, QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat))
+        session = open_session(
+            f"sqlite:///{clinic}", None, QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat)
+        )
         window = session.window
         qtbot.addWidget(window)
         window.resize(1300, 850)

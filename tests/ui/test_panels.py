@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from teamdash import clock
 from teamdash.clinical import analytics, disciplines, instruments
-from teamdash.services import goals, measurements, sessions, sleep_diary
 from teamdash.errors import NotFound
+from teamdash.services import goals, measurements, sessions, sleep_diary
 from teamdash.services.flares import FLARES
 from tests.ui.entry_helpers import (
     PLAIN_PATIENT,
@@ -24,7 +24,6 @@ from ui.changes import Changes
 from ui.panels import create_panel
 from ui.panels.discipline_panel import known_parts
 from ui.panels.instrument_rows import describe_change, instrument_row
-
 
 
 @pytest.fixture
@@ -75,7 +74,11 @@ def test_measure_lines_match_the_analytics(qtbot, ui_context, panel_for):
     for instrument_id in disciplines.get("psychology").key_instruments:
         inst = instruments.get(instrument_id)
         line = panel.instruments.lines[instrument_id]
-        series = [m for m in record.series(instrument_id) if m.total is not None and m.taken_at.date() >= record.patient.episode_start]
+        series = [
+            m
+            for m in record.series(instrument_id)
+            if m.total is not None and m.taken_at.date() >= record.patient.episode_start
+        ]
         latest = max(series, key=lambda m: (m.taken_at, m.id))
         first = series[0]
         assert line.value.text().startswith(inst.format(latest.total))
@@ -128,7 +131,9 @@ def test_sessions_table_and_attendance_rate(qtbot, ui_context, panel_for):
     assert [r.id for r in rows] == [s.id for s in sorted(own, key=lambda s: s.held_at, reverse=True)]
     now = clock.now()
     counts = sessions.attendance(own, "pt", until=now)
-    assert panel.sessions.summary.text().startswith(f"Attendance {counts.rate:.0%} · {counts.attended} of {counts.booked} attended")
+    assert panel.sessions.summary.text().startswith(
+        f"Attendance {counts.rate:.0%} · {counts.attended} of {counts.booked} attended"
+    )
     shown = cell_texts(panel.sessions.table)
     no_show = next((n for n, r in enumerate(rows) if r.attendance == "no_show"), None)
     if no_show is not None:
@@ -139,7 +144,11 @@ def test_goal_progress_comes_from_the_linked_measure(qtbot, ui_context, panel_fo
     panel = panel_for("sleep")
     for view in panel.goals.table.rows_model.rows:
         goal = view.goal
-        latest = [m for m in panel.record.series(goal.instrument) if m.total is not None][-1].total if goal.instrument else None
+        latest = (
+            [m for m in panel.record.series(goal.instrument) if m.total is not None][-1].total
+            if goal.instrument
+            else None
+        )
         assert view.progress == goals.progress(goal, latest)
         assert goal.discipline == "sleep"
 
@@ -225,7 +234,9 @@ def test_return_to_work_timeline_and_plan_items(qtbot, ui_context, panel_for):
     panel = panel_for("social", SAFETY_PATIENT)
     part = panel.parts["return_to_work"]
     phases = panel.record.rtw_phases
-    assert [p.id for p, _start, _end in part.timeline.spans] == [p.id for p in sorted(phases, key=lambda p: p.started_on)]
+    assert [p.id for p, _start, _end in part.timeline.spans] == [
+        p.id for p in sorted(phases, key=lambda p: p.started_on)
+    ]
     assert part.timeline.spans[-1][2] == panel.record.today  # the current phase runs to today
     assert panel.record.current_rtw_phase.label in part.current.text()
     categories = {r.category for r in panel.plan_items.table.rows_model.rows}
@@ -247,7 +258,9 @@ def test_presentation_mode_shows_supporters_by_initials(qtbot, ui_context, panel
 def test_flare_log_lists_newest_first(qtbot, ui_context, panel_for):
     panel = panel_for("pt", SAFETY_PATIENT)
     rows = panel.parts["flares"].table.rows_model.rows
-    assert [r.id for r in rows] == [f.id for f in sorted(FLARES.list(ui_context.actor, SAFETY_PATIENT), key=lambda f: f.started_on, reverse=True)]
+    assert [r.id for r in rows] == [
+        f.id for f in sorted(FLARES.list(ui_context.actor, SAFETY_PATIENT), key=lambda f: f.started_on, reverse=True)
+    ]
 
 
 # --- refreshing ---------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from ui.changes import Changes
 from ui.patient_list import COLUMN_KEYS, FLAGS_ROLE, PatientListModel, PatientListPanel
 
 
-
 def column(key: str) -> int:
     return COLUMN_KEYS.index(key)
 
@@ -211,8 +210,14 @@ def test_privacy_mode_shows_initials_instead_of_names(qtbot, panel, context):
 def test_a_write_announced_on_the_change_bus_refreshes_the_row(qtbot, panel, context):
     row_index = next(r for r in range(panel.model.rowCount()) if panel.model.patient_at(r).pain_latest is not None)
     patient_id = panel.model.patient_at(row_index).id
-    measurements.record_measurement(SYSTEM, patient_id, "nrs_pain", [9], taken_at=dt.datetime(2026, 11, 27, 22, 0),
-                                    now=dt.datetime(2026, 11, 27, 23, 0))
+    measurements.record_measurement(
+        SYSTEM,
+        patient_id,
+        "nrs_pain",
+        [9],
+        taken_at=dt.datetime(2026, 11, 27, 22, 0),
+        now=dt.datetime(2026, 11, 27, 23, 0),
+    )
     context.changes.emit(Changes.of(patient_id, "measurement"))
     settle(qtbot, context)
     refreshed = panel.model.patient_at(panel.model.row_of(patient_id))
@@ -236,4 +241,3 @@ def test_selecting_a_row_announces_the_patient_once(qtbot, panel):
     assert selected.args == [panel.model.patient_at(2).id]
     with qtbot.assertNotEmitted(panel.patient_selected):
         panel.table.setCurrentIndex(panel.model.index(2, column("age")))  # same patient, other cell
-

@@ -22,7 +22,6 @@ from ui.timeline import MODE_NORMALISED, RANGE_3M, RANGE_12M, TimelineView
 from ui.timeline import checkin_labels as timelines_labels
 
 
-
 @pytest.fixture
 def view(qtbot, clinic):
     widget = TimelineView()
@@ -37,7 +36,10 @@ def patient_record(patient_id: int = SAFETY_PATIENT):
 
 
 def epochs(moments) -> list[float]:
-    return [dt.datetime.combine(m, dt.time.min).timestamp() if not isinstance(m, dt.datetime) else m.timestamp() for m in moments]
+    return [
+        dt.datetime.combine(m, dt.time.min).timestamp() if not isinstance(m, dt.datetime) else m.timestamp()
+        for m in moments
+    ]
 
 
 def test_each_measure_plots_its_values_at_their_dates(view):
@@ -67,7 +69,9 @@ def test_bands_baseline_and_mcid_lines(view):
     view.set_record(rec)
     odi = view.plot_for("odi")
     definition = instruments.get("odi")
-    assert [(r.low, r.high, r.label) for r in odi.backdrop.bands] == [(b.low, b.high, b.label) for b in definition.bands]
+    assert [(r.low, r.high, r.label) for r in odi.backdrop.bands] == [
+        (b.low, b.high, b.label) for b in definition.bands
+    ]
     first = rec.series("odi")[0]
     assert odi.backdrop.baseline == first.total
     assert odi.backdrop.mcid == timelines.mcid_threshold(definition, first.total)
@@ -91,7 +95,10 @@ def test_check_ins_are_vertical_lines_labelled_with_their_date(view):
 
 
 def test_check_in_dates_never_overlap():
-    markers = [timelines.CheckInMarker(i, dt.date(2026, 1, 1), float(x), "Check-in 1 Jan") for i, x in enumerate([0, 10, 60, 200])]
+    markers = [
+        timelines.CheckInMarker(i, dt.date(2026, 1, 1), float(x), "Check-in 1 Jan")
+        for i, x in enumerate([0, 10, 60, 200])
+    ]
     shown = timelines_labels(markers, 0.0, 200.0, 200.0)
     assert [m.checkin_id for m in shown] == [0, 2, 3]  # 10 px after the first: left out
 
@@ -120,7 +127,9 @@ def test_goal_targets_are_dashed_lines_to_the_due_date(view):
 def test_missing_data_leaves_a_gap_and_same_day_repeats_are_separate_points(view):
     rec = patient_record()
     odi = rec.series("odi")
-    repeat = dataclasses.replace(odi[2], id=10_000_001, taken_at=odi[2].taken_at + dt.timedelta(hours=4), total=odi[2].total + 6)
+    repeat = dataclasses.replace(
+        odi[2], id=10_000_001, taken_at=odi[2].taken_at + dt.timedelta(hours=4), total=odi[2].total + 6
+    )
     late = dataclasses.replace(odi[-1], id=10_000_002, taken_at=odi[-1].taken_at + dt.timedelta(days=200), total=12.0)
     others = [m for m in rec.measurements if m.instrument != "odi"]
     view.set_record(dataclasses.replace(rec, measurements=tuple(others + odi[:3] + [repeat] + odi[3:] + [late])))
@@ -182,7 +191,9 @@ def test_range_buttons_show_the_last_3_and_12_months_and_everything(qtbot, view)
     view.range_buttons[RANGE_3M].click()
     lo, hi = view.x_range()
     assert (lo, hi) == pytest.approx(timelines.last_months(DEMO_TODAY, 3))
-    assert all(tuple(view.plots[s.id].plot.getViewBox().viewRange()[0]) == pytest.approx((lo, hi)) for s in view.shown_series())
+    assert all(
+        tuple(view.plots[s.id].plot.getViewBox().viewRange()[0]) == pytest.approx((lo, hi)) for s in view.shown_series()
+    )
     view.range_buttons[RANGE_12M].click()
     assert view.x_range() == pytest.approx(timelines.last_months(DEMO_TODAY, 12))
     view.range_buttons["all"].click()

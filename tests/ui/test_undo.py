@@ -4,15 +4,14 @@ never overwritten."""
 
 from __future__ import annotations
 
-
 import pytest
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMainWindow
 
 from teamdash import clock
-from teamdash.services import measurements, plans, sessions
 from teamdash.errors import NotFound
+from teamdash.services import measurements, plans, sessions
 from teamdash.services.flares import FLARES
 from teamdash.services.goals import GOALS
 from tests.ui.entry_helpers import (
@@ -30,7 +29,6 @@ from ui.dialogs import install_actions
 from ui.dialogs.kinds import CONTACT, FLARE, GOAL, SESSION
 from ui.dialogs.record_dialog import delete_record, open_record_dialog
 from ui.undo import stack_for
-
 
 
 class FakeMainWindow(QMainWindow):
@@ -113,7 +111,11 @@ def test_undo_a_deletion_restores_the_same_record(qtbot, ui_context):
     stack_for(ui_context).undo()
     settle(ui_context)
     back = plans.CONTACTS.get(ui_context.actor, contact.id)
-    assert (back.name, back.relationship, back.involved_in_goals) == (contact.name, contact.relationship, contact.involved_in_goals)
+    assert (back.name, back.relationship, back.involved_in_goals) == (
+        contact.name,
+        contact.relationship,
+        contact.involved_in_goals,
+    )
 
 
 def test_undo_goes_back_one_action_at_a_time(qtbot, ui_context):
@@ -129,8 +131,11 @@ def test_undo_goes_back_one_action_at_a_time(qtbot, ui_context):
 
 
 def test_undo_never_overwrites_someone_elses_later_change(qtbot, ui_context, error_boxes):
-    session = next(s for s in sessions.list_sessions(ui_context.actor, PLAIN_PATIENT)
-                   if s.attendance == "attended" and s.held_at < clock.now())
+    session = next(
+        s
+        for s in sessions.list_sessions(ui_context.actor, PLAIN_PATIENT)
+        if s.attendance == "attended" and s.held_at < clock.now()
+    )
     record = get_record(ui_context, PLAIN_PATIENT)
     open_record_dialog(None, ui_context, SESSION, patient=record.patient, record=record, existing=session)
     dialog = top_dialog(qtbot, "dialog_session")
@@ -177,8 +182,16 @@ def test_ctrl_z_in_the_patient_menu_undoes_a_recorded_measurement(qtbot, ui_cont
 def test_patient_menu_adds_records_and_corrects_the_timeline_selection(qtbot, ui_context, window):
     actions = install_actions(window)
     menu_texts = [a.text() for a in window.menus["Patient"].actions()]
-    for text in ("&Record measurement…", "Add &session…", "Add &goal…", "Log &flare…", "Add sleep &diary night…",
-                 "Add support &contact…", "Add &return-to-work phase…", "Undo"):
+    for text in (
+        "&Record measurement…",
+        "Add &session…",
+        "Add &goal…",
+        "Log &flare…",
+        "Add sleep &diary night…",
+        "Add support &contact…",
+        "Add &return-to-work phase…",
+        "Undo",
+    ):
         assert text in menu_texts
     window.open_patient(PLAIN_PATIENT)
     assert not actions.correct_measurement.isEnabled()
@@ -195,9 +208,15 @@ def test_patient_menu_adds_records_and_corrects_the_timeline_selection(qtbot, ui
     ui_context.presentation.set_privacy(True)  # projector: no names in titles
     flare_dialog.reject()
     actions.add_actions["flare"].trigger()
-    qtbot.waitUntil(lambda: any(w.objectName() == "dialog_flare" and w.isVisible() and "·" in w.windowTitle()
-                                and get_record(ui_context, PLAIN_PATIENT).patient.family_name not in w.windowTitle()
-                                for w in __import__("PySide6.QtWidgets").QtWidgets.QApplication.topLevelWidgets()))
+    qtbot.waitUntil(
+        lambda: any(
+            w.objectName() == "dialog_flare"
+            and w.isVisible()
+            and "·" in w.windowTitle()
+            and get_record(ui_context, PLAIN_PATIENT).patient.family_name not in w.windowTitle()
+            for w in __import__("PySide6.QtWidgets").QtWidgets.QApplication.topLevelWidgets()
+        )
+    )
     window.open_patient(2)
     assert not actions.correct_measurement.isEnabled()  # the selection belonged to the previous patient
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
+from teamdash.errors import NotFound
 from teamdash.services import auth, staff
 from teamdash.services.auth import SYSTEM
-from teamdash.errors import NotFound
 from tests.ui.shell_helpers import settle
 from tests.ui.test_main_window import open_window
 from ui import user_switch
-
 
 
 def _psychologist():

@@ -7,6 +7,6 @@ the selected measurement."""
 
 from __future__ import annotations
 
-from ui.dialogs.actions import PatientActions, install_actions
+from ui.dialogs.patient_menu import PatientActions, install_actions
 
 __all__ = ["PatientActions", "install_actions"]

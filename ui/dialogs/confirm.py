@@ -5,8 +5,9 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
-def confirm(parent: QWidget | None, title: str, text: str, *, action: str, detail: str | None = None,
-            destructive: bool = False) -> bool:
+def confirm(
+    parent: QWidget | None, title: str, text: str, *, action: str, detail: str | None = None, destructive: bool = False
+) -> bool:
     """Ask; True when the user chose ``action`` (e.g. "Delete"). Esc always cancels.
     For a destructive action Enter picks Cancel too: a reflex keypress must not delete;
     for saving an edit Enter confirms (the user pressed Enter to save in the first place)."""

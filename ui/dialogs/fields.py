@@ -22,7 +22,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-KINDS = ("text", "note", "int", "number", "date", "optional_date", "datetime", "choice", "suggest", "bool", "time", "clock")
+KINDS = (
+    "text",
+    "note",
+    "int",
+    "number",
+    "date",
+    "optional_date",
+    "datetime",
+    "choice",
+    "suggest",
+    "bool",
+    "time",
+    "clock",
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,15 @@ class Field:
 def changed_signal(editor: Editor):
     """The signal a live preview listens to, whatever the widget."""
     widget = editor.widget
-    for name in ("currentIndexChanged", "textChanged", "valueChanged", "dateTimeChanged", "dateChanged", "timeChanged",
-                 "toggled"):
+    for name in (
+        "currentIndexChanged",
+        "textChanged",
+        "valueChanged",
+        "dateTimeChanged",
+        "dateChanged",
+        "timeChanged",
+        "toggled",
+    ):
         if hasattr(widget, name):
             return getattr(widget, name)
     return None
@@ -58,7 +78,7 @@ class _TabLeaves:
     """Qt's date and time edits use Tab to step between their day/month/hour sections;
     in a form Tab must move to the next field (sections: type on, or Left/Right)."""
 
-    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802 - Qt override
+    def focusNextPrevChild(self, forward: bool) -> bool:
         return QWidget.focusNextPrevChild(self, forward)
 
 
@@ -85,7 +105,7 @@ class NoteEdit(QPlainTextEdit):
         self.setTabChangesFocus(True)
         self.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 12)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             self.submitted.emit()
@@ -240,7 +260,9 @@ def make_editor(field: Field) -> Editor:
         return IntEditor(field, spin)
     if kind == "number":
         unit = f" {field.suffix}" if field.suffix else ""
-        shown = field.placeholder or f"{field.minimum:g}–{field.maximum:g}{unit}" + ("" if field.required else " (optional)")
+        shown = field.placeholder or f"{field.minimum:g}–{field.maximum:g}{unit}" + (
+            "" if field.required else " (optional)"
+        )
         return NumberEditor(field, _line(field, shown))
     if kind == "date":
         edit = FormDateEdit()

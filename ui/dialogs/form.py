@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from teamdash.errors import TeamDashError, ValidationError
 from ui.dialogs.fields import Editor, Field, NoteEdit, make_editor
 from ui.errors import show_error
-from ui.panels import palette
+from ui.widgets import palette
 
 ERROR_STYLE = f"color: {palette.WORSE};"
 LABEL_WIDTH = 340
@@ -41,7 +41,7 @@ def field_message(exc: ValidationError, field: str | None) -> str:
     (under the field itself the prefix only repeats the label)."""
     text = exc.message if hasattr(exc, "message") else str(exc)
     if field and text.startswith(f"{field}: "):
-        text = text[len(field) + 2:]
+        text = text[len(field) + 2 :]
     return text[:1].upper() + text[1:]
 
 
@@ -156,7 +156,7 @@ class FormDialog(QDialog):
         inside it, left-aligned so they read as sentences."""
         if not self._labels:
             return
-        widest = max(l.fontMetrics().horizontalAdvance(l.text()) for l in self._labels) + 4
+        widest = max(label.fontMetrics().horizontalAdvance(label.text()) for label in self._labels) + 4
         width = min(widest, LABEL_WIDTH)
         wraps = widest > LABEL_WIDTH
         for label in self._labels:
@@ -169,8 +169,12 @@ class FormDialog(QDialog):
         return []
 
     def _chain_tab_order(self) -> None:
-        widgets = [*self.leading_widgets(), *(e.widget for e in self.editors.values()), self.save_button,
-                   self.buttons.button(QDialogButtonBox.StandardButton.Cancel)]
+        widgets = [
+            *self.leading_widgets(),
+            *(e.widget for e in self.editors.values()),
+            self.save_button,
+            self.buttons.button(QDialogButtonBox.StandardButton.Cancel),
+        ]
         for first, second in zip(widgets, widgets[1:]):
             QWidget.setTabOrder(first, second)
         if widgets:

@@ -14,8 +14,8 @@ from ui.context import AppContext
 from ui.dialogs.measurement_dialog import delete_measurement, open_measurement_dialog
 from ui.dialogs.record_dialog import patient_label
 from ui.errors import show_error
-from ui.panels import palette
-from ui.panels.table import Column, RecordTable
+from ui.widgets import palette
+from ui.widgets.table import Column, RecordTable
 
 
 def _columns(inst) -> tuple[Column, ...]:
@@ -24,16 +24,25 @@ def _columns(inst) -> tuple[Column, ...]:
         Column("Total", lambda m: inst.format(m.total), numeric=True),
         Column("Band", lambda m: m.band or "—"),
         Column("Missing items", lambda m: ", ".join(map(str, (m.details or {}).get("missing_items") or [])) or "—"),
-        Column("Safety", lambda m: ("open" if m.safety_open else "acknowledged") if m.safety else "—",
-               colour=lambda m: palette.SAFETY if m.safety_open else None),
+        Column(
+            "Safety",
+            lambda m: ("open" if m.safety_open else "acknowledged") if m.safety else "—",
+            colour=lambda m: palette.SAFETY if m.safety_open else None,
+        ),
         Column("Entered by", lambda m: m.entered_by_name or m.source),
         Column("Note", lambda m: (m.note or "").replace("\n", " "), stretch=True),
     )
 
 
 class MeasurementHistoryDialog(QDialog):
-    def __init__(self, context: AppContext, patient: PatientDetail, instrument_id: str,
-                 rows: list[MeasurementResult], parent: QWidget | None = None):
+    def __init__(
+        self,
+        context: AppContext,
+        patient: PatientDetail,
+        instrument_id: str,
+        rows: list[MeasurementResult],
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
         self.context, self.patient = context, patient
         self.instrument = instruments.get(instrument_id)
@@ -83,5 +92,8 @@ class MeasurementHistoryDialog(QDialog):
         if not changes.touches(self.patient.id) or not self.isVisible():
             return
         actor, patient_id, instrument_id = self.context.actor, self.patient.id, self.instrument.id
-        self.context.jobs.run(lambda _p, _c: measurements.list_measurements(actor, patient_id, instrument_id),
-                              on_done=self.set_rows, on_error=lambda exc: show_error(self, exc))
+        self.context.jobs.run(
+            lambda _p, _c: measurements.list_measurements(actor, patient_id, instrument_id),
+            on_done=self.set_rows,
+            on_error=lambda exc: show_error(self, exc),
+        )

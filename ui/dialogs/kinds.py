@@ -14,11 +14,11 @@ from teamdash.clinical import disciplines, instruments
 from teamdash.services import sessions, staff
 from teamdash.services.action_items import ACTION_ITEMS
 from teamdash.services.auth import Actor
-from teamdash.services.record_kinds import RecordKind
+from teamdash.services.chart import PatientRecord
 from teamdash.services.flares import FLARES
 from teamdash.services.goals import GOALS
-from teamdash.services.plans import COURSES, CONTACTS, GRADED_PLANS, GRADED_WEEKS, PLAN_ITEMS, PRACTICE, RTW_PHASES
-from teamdash.services.chart import PatientRecord
+from teamdash.services.plans import CONTACTS, COURSES, GRADED_PLANS, GRADED_WEEKS, PLAN_ITEMS, PRACTICE, RTW_PHASES
+from teamdash.services.record_kinds import RecordKind
 from teamdash.services.sleep_diary import NIGHTS
 from ui.dialogs.fields import Field
 
@@ -110,8 +110,14 @@ def _session_fields(ctx: FormContext) -> list[Field]:
 def _session_defaults(ctx: FormContext) -> dict:
     now = clock.now().replace(second=0)
     code = _discipline_default(ctx)
-    return {"discipline": code, "held_at": now, "kind": disciplines.get(code).session_kinds[0], "minutes": 45,
-            "attendance": "attended", "clinician": ctx.options.get("me")}
+    return {
+        "discipline": code,
+        "held_at": now,
+        "kind": disciplines.get(code).session_kinds[0],
+        "minutes": 45,
+        "attendance": "attended",
+        "clinician": ctx.options.get("me"),
+    }
 
 
 def _load_staff(actor: Actor) -> dict:
@@ -135,7 +141,9 @@ def _wire_session(form, ctx: FormContext) -> None:
 
 
 SESSION = KindUi(
-    key="session", noun="session", change_kind="session",
+    key="session",
+    noun="session",
+    change_kind="session",
     fields=_session_fields,
     add=lambda actor, patient, v: sessions.add_session(actor, patient, **v),
     update=lambda actor, row_id, version, ch: sessions.update_session(actor, row_id, version, **ch),
@@ -151,18 +159,37 @@ SESSION = KindUi(
 
 # --- goals --------------------------------------------------------------------------------
 
-GOAL_NAMES = ("discipline", "text", "instrument", "baseline_value", "target_value", "set_on", "due_on", "status", "progress")
+GOAL_NAMES = (
+    "discipline",
+    "text",
+    "instrument",
+    "baseline_value",
+    "target_value",
+    "set_on",
+    "due_on",
+    "status",
+    "progress",
+)
 
 
 def _goal_fields(ctx: FormContext) -> list[Field]:
-    measures = ((None, "— none (progress set by hand) —"),
-                *((i.id, f"{i.short_name} — {i.name}") for i in instruments.library().values() if i.direction))
+    measures = (
+        (None, "— none (progress set by hand) —"),
+        *((i.id, f"{i.short_name} — {i.name}") for i in instruments.library().values() if i.direction),
+    )
     return [
         Field("discipline", "Discipline", "choice", _discipline_choices()),
         Field("text", "Goal", "note", hint="Specific, measurable, achievable, relevant, time-bound"),
         Field("instrument", "Linked measure", "choice", measures, required=False),
-        Field("baseline_value", "Baseline", "number", maximum=100_000, required=False, placeholder="score (optional)",
-              hint="Filled from the patient's first score when a measure is chosen"),
+        Field(
+            "baseline_value",
+            "Baseline",
+            "number",
+            maximum=100_000,
+            required=False,
+            placeholder="score (optional)",
+            hint="Filled from the patient's first score when a measure is chosen",
+        ),
         Field("target_value", "Target", "number", maximum=100_000, required=False, placeholder="score (optional)"),
         Field("set_on", "Set on", "date"),
         Field("due_on", "Due by", "optional_date", required=False),
@@ -193,7 +220,9 @@ def _wire_goal(form, ctx: FormContext) -> None:
             editor.widget.setPlaceholderText(
                 f"{chosen.short_name} {chosen.total_min:g}–{chosen.total_max:g}, "
                 f"{'lower' if chosen.direction == 'higher_worse' else 'higher'} is better"
-                if chosen and chosen.total_min is not None else "score (optional)")
+                if chosen and chosen.total_min is not None
+                else "score (optional)"
+            )
         value = goal_baseline(ctx.record, measure.get())
         if baseline.get() not in (None, filled[0]):
             return
@@ -204,8 +233,11 @@ def _wire_goal(form, ctx: FormContext) -> None:
 
 
 GOAL = KindUi(
-    key="goal", noun="goal", change_kind="goal",
-    fields=_goal_fields, **_crud(GOALS, GOAL_NAMES),
+    key="goal",
+    noun="goal",
+    change_kind="goal",
+    fields=_goal_fields,
+    **_crud(GOALS, GOAL_NAMES),
     describe=lambda g: f"goal “{g.text[:60]}”",
     defaults=lambda ctx: {"discipline": _discipline_default(ctx), "set_on": ctx.today, "status": "active"},
     prepare=_load_staff,
@@ -215,11 +247,21 @@ GOAL = KindUi(
 
 # --- PT: graded activity -------------------------------------------------------------------
 
-GRADED_PLAN_NAMES = ("activity", "unit", "baseline_tolerance", "current_level", "target_level", "weekly_increment",
-                     "started_on", "status")
+GRADED_PLAN_NAMES = (
+    "activity",
+    "unit",
+    "baseline_tolerance",
+    "current_level",
+    "target_level",
+    "weekly_increment",
+    "started_on",
+    "status",
+)
 
 GRADED_PLAN = KindUi(
-    key="graded_plan", noun="graded activity plan", change_kind="plan",
+    key="graded_plan",
+    noun="graded activity plan",
+    change_kind="plan",
     fields=lambda ctx: [
         Field("activity", "Activity", hint="The activity the patient builds up or is exposed to, e.g. walking"),
         Field("unit", "Measured in", "suggest", suggestions("graded_activity_units")),
@@ -238,13 +280,21 @@ GRADED_PLAN = KindUi(
 GRADED_WEEK_NAMES = ("week_start", "planned_level", "achieved_level", "adherence_pct", "note")
 
 GRADED_WEEK = KindUi(
-    key="graded_week", noun="graded activity week", change_kind="plan",
+    key="graded_week",
+    noun="graded activity week",
+    change_kind="plan",
     fields=lambda ctx: [
         Field("week_start", "Week starting", "date"),
         Field("planned_level", "Planned level", "number"),
         Field("achieved_level", "Achieved level", "number", required=False),
-        Field("adherence_pct", "Exercise adherence (%)", "number", maximum=100, required=False,
-              hint="Share of the planned home-exercise sessions done that week"),
+        Field(
+            "adherence_pct",
+            "Exercise adherence (%)",
+            "number",
+            maximum=100,
+            required=False,
+            hint="Share of the planned home-exercise sessions done that week",
+        ),
         Field("note", "Note", "note", required=False),
     ],
     **_crud(GRADED_WEEKS, GRADED_WEEK_NAMES),
@@ -258,7 +308,9 @@ GRADED_WEEK = KindUi(
 COURSE_NAMES = ("kind", "modules_total", "modules_done", "started_on", "status")
 
 COURSE = KindUi(
-    key="course", noun="course", change_kind="plan",
+    key="course",
+    noun="course",
+    change_kind="plan",
     fields=lambda ctx: [
         Field("kind", "Course", "suggest", suggestions("course_kinds")),
         Field("modules_total", "Modules in the course", "int", minimum=1, maximum=100),
@@ -268,12 +320,18 @@ COURSE = KindUi(
     ],
     **_crud(COURSES, COURSE_NAMES),
     describe=lambda c: f"course “{c.kind}”",
-    defaults=lambda ctx: {"kind": disciplines.vocabulary("course_kinds")[0], "modules_total": 8, "started_on": ctx.today,
-                          "status": "active"},
+    defaults=lambda ctx: {
+        "kind": disciplines.vocabulary("course_kinds")[0],
+        "modules_total": 8,
+        "started_on": ctx.today,
+        "status": "active",
+    },
 )
 
 PRACTICE_WEEK = KindUi(
-    key="practice", noun="practice week", change_kind="plan",
+    key="practice",
+    noun="practice week",
+    change_kind="plan",
     fields=lambda ctx: [
         Field("week_start", "Week starting", "date"),
         Field("minutes", "Practice minutes that week", "int", maximum=7 * 24 * 60, suffix="min"),
@@ -290,8 +348,11 @@ PLAN_ITEM_NAMES = ("category", "text", "status", "adherence_pct", "started_on", 
 
 
 def _plan_item_fields(ctx: FormContext) -> list[Field]:
-    codes = disciplines.get(ctx.discipline).plan_categories if ctx.discipline else tuple(
-        c for d in disciplines.all_disciplines() for c in d.plan_categories)
+    codes = (
+        disciplines.get(ctx.discipline).plan_categories
+        if ctx.discipline
+        else tuple(c for d in disciplines.all_disciplines() for c in d.plan_categories)
+    )
     return [
         Field("category", "Category", "choice", tuple((c, disciplines.plan_category_label(c)) for c in codes)),
         Field("text", "What", "note"),
@@ -303,8 +364,11 @@ def _plan_item_fields(ctx: FormContext) -> list[Field]:
 
 
 PLAN_ITEM = KindUi(
-    key="plan_item", noun="plan item", change_kind="plan",
-    fields=_plan_item_fields, **_crud(PLAN_ITEMS, PLAN_ITEM_NAMES),
+    key="plan_item",
+    noun="plan item",
+    change_kind="plan",
+    fields=_plan_item_fields,
+    **_crud(PLAN_ITEMS, PLAN_ITEM_NAMES),
     describe=lambda p: f"{p.category_label.lower()} “{p.text[:50]}”",
     defaults=lambda ctx: {"started_on": ctx.today, "status": "planned"},
 )
@@ -312,8 +376,18 @@ PLAN_ITEM = KindUi(
 
 # --- sleep diary ---------------------------------------------------------------------------
 
-NIGHT_NAMES = ("night_of", "bed_time", "lights_out", "sol_minutes", "awakenings", "waso_minutes", "final_wake",
-               "out_of_bed", "quality", "note")
+NIGHT_NAMES = (
+    "night_of",
+    "bed_time",
+    "lights_out",
+    "sol_minutes",
+    "awakenings",
+    "waso_minutes",
+    "final_wake",
+    "out_of_bed",
+    "quality",
+    "note",
+)
 
 
 def _night_fields(ctx: FormContext) -> list[Field]:
@@ -335,11 +409,19 @@ def _night_fields(ctx: FormContext) -> list[Field]:
 
 
 NIGHT = KindUi(
-    key="night", noun="sleep diary night", change_kind="sleep",
-    fields=_night_fields, **_crud(NIGHTS, NIGHT_NAMES),
+    key="night",
+    noun="sleep diary night",
+    change_kind="sleep",
+    fields=_night_fields,
+    **_crud(NIGHTS, NIGHT_NAMES),
     describe=lambda n: f"sleep diary night of {_date(n.night_of)}",
-    defaults=lambda ctx: {"night_of": ctx.today - dt.timedelta(days=1), "bed_time": "22:30", "lights_out": "23:00",
-                          "final_wake": "06:30", "out_of_bed": "07:00"},
+    defaults=lambda ctx: {
+        "night_of": ctx.today - dt.timedelta(days=1),
+        "bed_time": "22:30",
+        "lights_out": "23:00",
+        "final_wake": "06:30",
+        "out_of_bed": "07:00",
+    },
 )
 
 
@@ -348,7 +430,9 @@ NIGHT = KindUi(
 CONTACT_NAMES = ("name", "relationship", "involved_in_goals", "contact", "note")
 
 CONTACT = KindUi(
-    key="contact", noun="support contact", change_kind="plan",
+    key="contact",
+    noun="support contact",
+    change_kind="plan",
     fields=lambda ctx: [
         Field("name", "Person"),
         Field("relationship", "Relationship", "suggest", suggestions("contact_relationships")),
@@ -363,7 +447,9 @@ CONTACT = KindUi(
 RTW_NAMES = ("phase", "started_on", "hours_per_week", "modified_duties", "employer_contact", "note")
 
 RTW_PHASE = KindUi(
-    key="rtw_phase", noun="return-to-work phase", change_kind="plan",
+    key="rtw_phase",
+    noun="return-to-work phase",
+    change_kind="plan",
     fields=lambda ctx: [
         Field("phase", "Phase", "choice", tuple((p.code, p.label) for p in disciplines.rtw_phases())),
         Field("started_on", "From", "date"),
@@ -385,9 +471,13 @@ def _next_rtw_defaults(ctx: FormContext) -> dict:
     if current is None:
         return {"phase": codes[0], "started_on": ctx.today}
     following = [c for c in codes if c > current.phase and c != 9]
-    return {"phase": following[0] if following else current.phase, "started_on": ctx.today,
-            "hours_per_week": current.hours_per_week, "modified_duties": current.modified_duties,
-            "employer_contact": current.employer_contact}
+    return {
+        "phase": following[0] if following else current.phase,
+        "started_on": ctx.today,
+        "hours_per_week": current.hours_per_week,
+        "modified_duties": current.modified_duties,
+        "employer_contact": current.employer_contact,
+    }
 
 
 # --- flares ----------------------------------------------------------------------------------
@@ -395,14 +485,22 @@ def _next_rtw_defaults(ctx: FormContext) -> dict:
 FLARE_NAMES = ("started_on", "severity", "suspected_trigger", "what_helped", "days_to_recover", "note")
 
 FLARE = KindUi(
-    key="flare", noun="flare", change_kind="flare",
+    key="flare",
+    noun="flare",
+    change_kind="flare",
     fields=lambda ctx: [
         Field("started_on", "Started on", "date"),
         Field("severity", "Severity (0–10)", "int", maximum=10),
         Field("suspected_trigger", "Suspected trigger", "note", required=False),
         Field("what_helped", "What helped", "note", required=False),
-        Field("days_to_recover", "Days to recover", "number", maximum=365, required=False,
-              hint="Leave blank while the flare is ongoing"),
+        Field(
+            "days_to_recover",
+            "Days to recover",
+            "number",
+            maximum=365,
+            required=False,
+            hint="Leave blank while the flare is ongoing",
+        ),
         Field("note", "Note", "note", required=False),
     ],
     **_crud(FLARES, FLARE_NAMES),
@@ -416,11 +514,18 @@ FLARE = KindUi(
 ACTION_NAMES = ("text", "owner", "due_on", "status")
 
 ACTION_ITEM = KindUi(
-    key="action", noun="action item", change_kind="action",
+    key="action",
+    noun="action item",
+    change_kind="action",
     fields=lambda ctx: [
         Field("text", "Action", "note"),
-        Field("owner", "Owner", "choice", ((None, "— unassigned —"), *((s.id, s.full_name) for s in ctx.options.get("staff", ()))),
-              required=False),
+        Field(
+            "owner",
+            "Owner",
+            "choice",
+            ((None, "— unassigned —"), *((s.id, s.full_name) for s in ctx.options.get("staff", ()))),
+            required=False,
+        ),
         Field("due_on", "Due by", "optional_date", required=False),
         Field("status", "Status", "choice", vocabulary_choices("action_status")),
     ],
@@ -430,5 +535,20 @@ ACTION_ITEM = KindUi(
     prepare=_load_staff,
 )
 
-ALL = {k.key: k for k in (SESSION, GOAL, GRADED_PLAN, GRADED_WEEK, COURSE, PRACTICE_WEEK, PLAN_ITEM, NIGHT, CONTACT,
-                          RTW_PHASE, FLARE, ACTION_ITEM)}
+ALL = {
+    k.key: k
+    for k in (
+        SESSION,
+        GOAL,
+        GRADED_PLAN,
+        GRADED_WEEK,
+        COURSE,
+        PRACTICE_WEEK,
+        PLAN_ITEM,
+        NIGHT,
+        CONTACT,
+        RTW_PHASE,
+        FLARE,
+        ACTION_ITEM,
+    )
+}

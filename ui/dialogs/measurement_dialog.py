@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from teamdash import clock
 from teamdash.clinical import disciplines, instruments
-from teamdash.services import measurements
-from teamdash.errors import InvalidResponse, TeamDashError
 from teamdash.clinical.instruments import Instrument, Item
+from teamdash.errors import InvalidResponse, TeamDashError
+from teamdash.services import measurements
 from teamdash.services.measurements import MeasurementResult
 from teamdash.services.patients import PatientDetail
 from ui.context import AppContext
@@ -22,11 +22,12 @@ from ui.dialogs.confirm import confirm
 from ui.dialogs.fields import Field, changed_signal
 from ui.dialogs.form import FormDialog, field_message, show_dialog
 from ui.dialogs.record_dialog import patient_label
+from ui.dialogs.safety_dialog import AcknowledgeDialog
 from ui.dialogs.writes import run_write
 from ui.errors import show_error
-from ui.panels import palette
-from ui.panels.widgets import set_chip
 from ui.undo import UndoEntry
+from ui.widgets import palette
+from ui.widgets.cards import set_chip
 
 # Up to this many allowed values an item is a drop-down (type the digit to pick it);
 # wider ranges (minutes, metres, kilograms) are typed.
@@ -68,7 +69,9 @@ def _item_hint(inst: Instrument, item: Item) -> str:
     parts = []
     if item.required_when is not None:
         other = inst.items[int(item.required_when.subject) - 1]
-        parts.append(f"Required when {other.label or f'item {other.number}'} is {_answer(other, item.required_when.value)}")
+        parts.append(
+            f"Required when {other.label or f'item {other.number}'} is {_answer(other, item.required_when.value)}"
+        )
     elif item.optional:
         parts.append("Optional")
     if item.score_if_missing is not None:
@@ -86,7 +89,7 @@ def item_field(inst: Instrument, item: Item) -> Field:
     """One item as a form field: its allowed values listed, or typed with its range."""
     name, label = f"item_{item.number}", f"{item.number}. {item.label or f'Item {item.number}'}"
     required = item.required_when is None and not item.optional
-    common = dict(required=required, hint=_item_hint(inst, item), aliases=(f"item {item.number}",))
+    common = {"required": required, "hint": _item_hint(inst, item), "aliases": (f"item {item.number}",)}
     if item.kind == "bool":
         return Field(name, label, "choice", ((None, "—"), (1, "Yes"), (0, "No")), **common)
     if item.kind == "time":
@@ -116,9 +119,17 @@ class MeasurementDialog(FormDialog):
     """Opened for a new measurement (instrument chosen here unless given) or, with
     ``existing``, to correct one."""
 
-    def __init__(self, context: AppContext, patient: PatientDetail, *, instrument_id: str | None = None,
-                 existing: MeasurementResult | None = None, parent: QWidget | None = None,
-                 after_save: Callable[[MeasurementResult], None] | None = None, discipline: str | None = None):
+    def __init__(
+        self,
+        context: AppContext,
+        patient: PatientDetail,
+        *,
+        instrument_id: str | None = None,
+        existing: MeasurementResult | None = None,
+        parent: QWidget | None = None,
+        after_save: Callable[[MeasurementResult], None] | None = None,
+        discipline: str | None = None,
+    ):
         self.context, self.patient, self.existing, self.after_save = context, patient, existing, after_save
         first = existing.instrument if existing else (instrument_id or default_instrument(context, discipline))
         self.instrument = instruments.get(first)
@@ -148,7 +159,9 @@ class MeasurementDialog(FormDialog):
         row.addWidget(label)
         row.addWidget(self.chooser, 1)
         self.top.addLayout(row)
-        self.chooser.currentIndexChanged.connect(lambda _i: self._show_instrument(instruments.get(self.chooser.currentData())))
+        self.chooser.currentIndexChanged.connect(
+            lambda _i: self._show_instrument(instruments.get(self.chooser.currentData()))
+        )
 
     def leading_widgets(self) -> list[QWidget]:
         return [self.chooser] if self.chooser is not None else []
@@ -176,7 +189,8 @@ class MeasurementDialog(FormDialog):
         self.safety_label.setWordWrap(True)
         self.safety_label.setStyleSheet(
             f"background: {palette.SAFETY_BACKGROUND}; color: {palette.SAFETY}; border: 1px solid {palette.SAFETY};"
-            " border-radius: 4px; padding: 6px; font-weight: bold;")
+            " border-radius: 4px; padding: 6px; font-weight: bold;"
+        )
         self.safety_label.hide()
         self.extra.addWidget(self.safety_label)
 
@@ -199,7 +213,11 @@ class MeasurementDialog(FormDialog):
         self.editors["note"].set(existing.note)
         for item, value in zip(self.instrument.items, existing.responses):
             editor = self.editors[f"item_{item.number}"]
-            editor.set(_number(value, item.kind) if isinstance(value, (int, float)) and editor.field.kind == "choice" else value)
+            editor.set(
+                _number(value, item.kind)
+                if isinstance(value, (int, float)) and editor.field.kind == "choice"
+                else value
+            )
         self.update_preview()
 
     # --- live total ---------------------------------------------------------------------------
@@ -219,12 +237,22 @@ class MeasurementDialog(FormDialog):
             self._preview_incomplete(exc)
             return
         unit = f" {inst.unit}" if inst.unit else ""
-        self.total_label.setText(f"{inst.short_name}: {inst.format(scored.total)}{unit}" if scored.total is not None
-                                 else f"{inst.short_name}: no total")
-        set_chip(self.band_label, scored.band or "", palette.severity_colour(inst, scored.band_severity) if scored.band else None)
+        self.total_label.setText(
+            f"{inst.short_name}: {inst.format(scored.total)}{unit}"
+            if scored.total is not None
+            else f"{inst.short_name}: no total"
+        )
+        set_chip(
+            self.band_label,
+            scored.band or "",
+            palette.severity_colour(inst, scored.band_severity) if scored.band else None,
+        )
         missing = scored.missing_items
         self.status_label.setText(
-            f"Items {', '.join(map(str, missing))} left blank (allowed by the {inst.short_name} scoring rule)" if missing else "")
+            f"Items {', '.join(map(str, missing))} left blank (allowed by the {inst.short_name} scoring rule)"
+            if missing
+            else ""
+        )
         self._preview_safety(scored)
 
     def _preview_incomplete(self, exc: InvalidResponse) -> None:
@@ -246,8 +274,11 @@ class MeasurementDialog(FormDialog):
         flags = [f for f in scored.flags if f.kind == "safety"]
         self.safety_label.setVisible(bool(flags))
         if flags:
-            self.safety_label.setText("⚠ Safety item positive. " + flags[0].reason
-                                      + ". After saving you will be asked to record what was done.")
+            self.safety_label.setText(
+                "⚠ Safety item positive. "
+                + flags[0].reason
+                + ". After saving you will be asked to record what was done."
+            )
 
     # --- saving -------------------------------------------------------------------------------
 
@@ -262,11 +293,19 @@ class MeasurementDialog(FormDialog):
         patient_id, instrument_id = self.patient.id, self.instrument.id
         run_write(
             self.context,
-            lambda actor: measurements.record_measurement(actor, patient_id, instrument_id, responses, taken_at=taken_at, note=note),
-            patient_id=patient_id, kinds=("measurement",),
-            undo=lambda m: UndoEntry(f"Record {self.instrument.short_name}", patient_id, ("measurement",),
-                                     lambda actor: measurements.delete_measurement(actor, m.id, m.version)),
-            on_done=self._saved, on_error=self.show_failure,
+            lambda actor: measurements.record_measurement(
+                actor, patient_id, instrument_id, responses, taken_at=taken_at, note=note
+            ),
+            patient_id=patient_id,
+            kinds=("measurement",),
+            undo=lambda m: UndoEntry(
+                f"Record {self.instrument.short_name}",
+                patient_id,
+                ("measurement",),
+                lambda actor: measurements.delete_measurement(actor, m.id, m.version),
+            ),
+            on_done=self._saved,
+            on_error=self.show_failure,
         )
 
     def _correct(self, responses, taken_at, note) -> bool | None:
@@ -276,20 +315,31 @@ class MeasurementDialog(FormDialog):
             self.set_busy(False)
             self.accept()
             return None
-        if not confirm(self, "Correct measurement",
-                       f"Save the corrected {self.instrument.short_name} of {old.taken_at:%d %b %Y %H:%M}?",
-                       detail="The previous values stay in the audit trail; Ctrl+Z puts them back.", action="Save correction"):
+        if not confirm(
+            self,
+            "Correct measurement",
+            f"Save the corrected {self.instrument.short_name} of {old.taken_at:%d %b %Y %H:%M}?",
+            detail="The previous values stay in the audit trail; Ctrl+Z puts them back.",
+            action="Save correction",
+        ):
             return False
         run_write(
             self.context,
-            lambda actor: measurements.update_measurement(actor, old.id, old.version, responses=responses, taken_at=taken_at,
-                                                          note=note or ""),
-            patient_id=self.patient.id, kinds=("measurement",),
-            undo=lambda m: UndoEntry(f"Correct {self.instrument.short_name}", self.patient.id, ("measurement",),
-                                     lambda actor: measurements.update_measurement(
-                                         actor, m.id, m.version, responses=old.responses, taken_at=old.taken_at,
-                                         note=old.note or "")),
-            on_done=self._saved, on_error=self.show_failure,
+            lambda actor: measurements.update_measurement(
+                actor, old.id, old.version, responses=responses, taken_at=taken_at, note=note or ""
+            ),
+            patient_id=self.patient.id,
+            kinds=("measurement",),
+            undo=lambda m: UndoEntry(
+                f"Correct {self.instrument.short_name}",
+                self.patient.id,
+                ("measurement",),
+                lambda actor: measurements.update_measurement(
+                    actor, m.id, m.version, responses=old.responses, taken_at=old.taken_at, note=old.note or ""
+                ),
+            ),
+            on_done=self._saved,
+            on_error=self.show_failure,
         )
         return None
 
@@ -309,38 +359,64 @@ def _normalised(inst: Instrument, responses: list) -> tuple | None:
         return None
 
 
-def delete_measurement(parent: QWidget | None, context: AppContext, measurement: MeasurementResult,
-                       on_done: Callable[[dict], None] | None = None) -> bool:
+def delete_measurement(
+    parent: QWidget | None,
+    context: AppContext,
+    measurement: MeasurementResult,
+    on_done: Callable[[dict], None] | None = None,
+) -> bool:
     """Ask, then delete. The audit trail keeps a full copy; Ctrl+Z restores it."""
     inst = instruments.get(measurement.instrument)
-    if not confirm(parent, "Delete measurement",
-                   f"Delete the {inst.short_name} of {measurement.taken_at:%d %b %Y %H:%M} "
-                   f"(total {inst.format(measurement.total)})?",
-                   detail="The audit trail keeps a copy of the deleted measurement; Ctrl+Z restores it.",
-                   action="Delete", destructive=True):
+    if not confirm(
+        parent,
+        "Delete measurement",
+        f"Delete the {inst.short_name} of {measurement.taken_at:%d %b %Y %H:%M} "
+        f"(total {inst.format(measurement.total)})?",
+        detail="The audit trail keeps a copy of the deleted measurement; Ctrl+Z restores it.",
+        action="Delete",
+        destructive=True,
+    ):
         return False
     run_write(
-        context, lambda actor: measurements.delete_measurement(actor, measurement.id, measurement.version),
-        patient_id=measurement.patient, kinds=("measurement",),
-        undo=lambda before: UndoEntry(f"Delete {inst.short_name}", measurement.patient, ("measurement",),
-                                      lambda actor: measurements.restore_measurement(actor, before)),
-        on_done=on_done, on_error=lambda exc: show_error(parent, exc),
+        context,
+        lambda actor: measurements.delete_measurement(actor, measurement.id, measurement.version),
+        patient_id=measurement.patient,
+        kinds=("measurement",),
+        undo=lambda before: UndoEntry(
+            f"Delete {inst.short_name}",
+            measurement.patient,
+            ("measurement",),
+            lambda actor: measurements.restore_measurement(actor, before),
+        ),
+        on_done=on_done,
+        on_error=lambda exc: show_error(parent, exc),
     )
     return True
 
 
-
-def open_measurement_dialog(parent: QWidget | None, context: AppContext, patient: PatientDetail, *,
-                            instrument_id: str | None = None, existing: MeasurementResult | None = None,
-                            discipline: str | None = None) -> MeasurementDialog:
+def open_measurement_dialog(
+    parent: QWidget | None,
+    context: AppContext,
+    patient: PatientDetail,
+    *,
+    instrument_id: str | None = None,
+    existing: MeasurementResult | None = None,
+    discipline: str | None = None,
+) -> MeasurementDialog:
     """Open the form; a saved administration with a positive safety item leads straight
     to its acknowledgement (which the clinician may postpone: the flag then stays open)."""
-    from ui.dialogs.safety_dialog import AcknowledgeDialog
 
     def after_save(result: MeasurementResult) -> None:
         if result.safety_open:
             show_dialog(AcknowledgeDialog(context, patient, result, parent))
 
-    dialog = MeasurementDialog(context, patient, instrument_id=instrument_id, existing=existing, parent=parent,
-                               after_save=after_save, discipline=discipline)
+    dialog = MeasurementDialog(
+        context,
+        patient,
+        instrument_id=instrument_id,
+        existing=existing,
+        parent=parent,
+        after_save=after_save,
+        discipline=discipline,
+    )
     return show_dialog(dialog)

@@ -9,8 +9,8 @@ from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
-from teamdash.services.patients import PatientDetail
 from teamdash.services.chart import PatientRecord
+from teamdash.services.patients import PatientDetail
 from ui.context import AppContext
 from ui.dialogs.confirm import confirm
 from ui.dialogs.form import FormDialog, show_dialog
@@ -59,8 +59,18 @@ def _shown(value: Any) -> str:
 
 
 class RecordDialog(FormDialog):
-    def __init__(self, context: AppContext, kind: KindUi, form_ctx: FormContext, *, patient_id: int, owner_id: int,
-                 patient_text: str, existing: Any = None, parent: QWidget | None = None):
+    def __init__(
+        self,
+        context: AppContext,
+        kind: KindUi,
+        form_ctx: FormContext,
+        *,
+        patient_id: int,
+        owner_id: int,
+        patient_text: str,
+        existing: Any = None,
+        parent: QWidget | None = None,
+    ):
         verb = "Edit" if existing is not None else "Add"
         super().__init__(f"{verb} {kind.noun} — {patient_text}", kind.fields(form_ctx), parent)
         self.setObjectName(f"dialog_{kind.key}")
@@ -83,11 +93,18 @@ class RecordDialog(FormDialog):
     def _add(self, values: dict[str, Any]) -> None:
         kind, owner = self.kind, self.owner_id
         run_write(
-            self.context, lambda actor: kind.add(actor, owner, values),
-            patient_id=self.patient_id, kinds=(kind.change_kind,),
-            undo=lambda row: UndoEntry(f"Add {kind.noun}", self.patient_id, (kind.change_kind,),
-                                       lambda actor: kind.delete(actor, row.id, row.version)),
-            on_done=self._saved, on_error=self.show_failure,
+            self.context,
+            lambda actor: kind.add(actor, owner, values),
+            patient_id=self.patient_id,
+            kinds=(kind.change_kind,),
+            undo=lambda row: UndoEntry(
+                f"Add {kind.noun}",
+                self.patient_id,
+                (kind.change_kind,),
+                lambda actor: kind.delete(actor, row.id, row.version),
+            ),
+            on_done=self._saved,
+            on_error=self.show_failure,
         )
 
     def _edit(self) -> bool | None:
@@ -97,19 +114,32 @@ class RecordDialog(FormDialog):
             self.accept()
             return None
         old = self.kind.values_of(self.existing)
-        detail = "\n".join(f"{self._label(name)}: {_shown(old.get(name))} → {_shown(value)}" for name, value in changes.items())
-        if not confirm(self, f"Save changes to {self.kind.noun}",
-                       f"Save these changes to the {self.kind.describe(self.existing)}?", action="Save changes",
-                       detail=detail):
+        detail = "\n".join(
+            f"{self._label(name)}: {_shown(old.get(name))} → {_shown(value)}" for name, value in changes.items()
+        )
+        if not confirm(
+            self,
+            f"Save changes to {self.kind.noun}",
+            f"Save these changes to the {self.kind.describe(self.existing)}?",
+            action="Save changes",
+            detail=detail,
+        ):
             return False
         kind, row = self.kind, self.existing
         previous = {name: old.get(name) for name in changes}
         run_write(
-            self.context, lambda actor: kind.update(actor, row.id, row.version, changes),
-            patient_id=self.patient_id, kinds=(kind.change_kind,),
-            undo=lambda saved: UndoEntry(f"Edit {kind.noun}", self.patient_id, (kind.change_kind,),
-                                         lambda actor: kind.update(actor, saved.id, saved.version, previous)),
-            on_done=self._saved, on_error=self.show_failure,
+            self.context,
+            lambda actor: kind.update(actor, row.id, row.version, changes),
+            patient_id=self.patient_id,
+            kinds=(kind.change_kind,),
+            undo=lambda saved: UndoEntry(
+                f"Edit {kind.noun}",
+                self.patient_id,
+                (kind.change_kind,),
+                lambda actor: kind.update(actor, saved.id, saved.version, previous),
+            ),
+            on_done=self._saved,
+            on_error=self.show_failure,
         )
         return None
 
@@ -121,17 +151,34 @@ class RecordDialog(FormDialog):
         self.succeeded(row)
 
 
-def open_record_dialog(parent: QWidget | None, context: AppContext, kind: KindUi, *, patient: PatientDetail,
-                       owner_id: int | None = None, discipline: str | None = None, record: PatientRecord | None = None,
-                       existing: Any = None, on_open: Callable[[RecordDialog], None] | None = None) -> None:
+def open_record_dialog(
+    parent: QWidget | None,
+    context: AppContext,
+    kind: KindUi,
+    *,
+    patient: PatientDetail,
+    owner_id: int | None = None,
+    discipline: str | None = None,
+    record: PatientRecord | None = None,
+    existing: Any = None,
+    on_open: Callable[[RecordDialog], None] | None = None,
+) -> None:
     """Open the add (or, with ``existing``, edit) dialog. Options the form needs (the staff
     list) are loaded on the database thread first, so the dialog may appear a moment later;
     ``on_open`` receives it."""
 
     def build(options: dict) -> None:
         form_ctx = FormContext(discipline, record, options, context.today())
-        dialog = RecordDialog(context, kind, form_ctx, patient_id=patient.id, owner_id=owner_id or patient.id,
-                              patient_text=patient_label(patient, context), existing=existing, parent=parent)
+        dialog = RecordDialog(
+            context,
+            kind,
+            form_ctx,
+            patient_id=patient.id,
+            owner_id=owner_id or patient.id,
+            patient_text=patient_label(patient, context),
+            existing=existing,
+            parent=parent,
+        )
         show_dialog(dialog)
         if on_open:
             on_open(dialog)
@@ -143,19 +190,36 @@ def open_record_dialog(parent: QWidget | None, context: AppContext, kind: KindUi
     context.jobs.run(lambda _p, _c: kind.prepare(actor), on_done=build, on_error=lambda exc: show_error(parent, exc))
 
 
-def delete_record(parent: QWidget | None, context: AppContext, kind: KindUi, row: Any, *, patient_id: int,
-                  on_done: Callable[[dict], None] | None = None) -> bool:
+def delete_record(
+    parent: QWidget | None,
+    context: AppContext,
+    kind: KindUi,
+    row: Any,
+    *,
+    patient_id: int,
+    on_done: Callable[[dict], None] | None = None,
+) -> bool:
     """Ask, then delete; the deletion is undoable (Ctrl+Z) and kept in the audit trail.
     Returns whether the deletion was started."""
     what = kind.describe(row)
-    if not confirm(parent, f"Delete {kind.noun}", f"Delete the {what}?",
-                   detail="You can undo this with Ctrl+Z; the audit trail keeps a copy.", action="Delete", destructive=True):
+    if not confirm(
+        parent,
+        f"Delete {kind.noun}",
+        f"Delete the {what}?",
+        detail="You can undo this with Ctrl+Z; the audit trail keeps a copy.",
+        action="Delete",
+        destructive=True,
+    ):
         return False
     run_write(
-        context, lambda actor: kind.delete(actor, row.id, row.version),
-        patient_id=patient_id, kinds=(kind.change_kind,),
-        undo=lambda before: UndoEntry(f"Delete {kind.noun}", patient_id, (kind.change_kind,),
-                                      lambda actor: kind.restore(actor, before)),
-        on_done=on_done, on_error=lambda exc: show_error(parent, exc),
+        context,
+        lambda actor: kind.delete(actor, row.id, row.version),
+        patient_id=patient_id,
+        kinds=(kind.change_kind,),
+        undo=lambda before: UndoEntry(
+            f"Delete {kind.noun}", patient_id, (kind.change_kind,), lambda actor: kind.restore(actor, before)
+        ),
+        on_done=on_done,
+        on_error=lambda exc: show_error(parent, exc),
     )
     return True

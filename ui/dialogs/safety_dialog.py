@@ -35,14 +35,23 @@ def flag_item(measurement: MeasurementResult) -> str:
 
 
 class AcknowledgeDialog(FormDialog):
-    def __init__(self, context: AppContext, patient: PatientDetail, measurement: MeasurementResult,
-                 parent: QWidget | None = None):
+    def __init__(
+        self, context: AppContext, patient: PatientDetail, measurement: MeasurementResult, parent: QWidget | None = None
+    ):
         inst = instruments.get(measurement.instrument)
-        intro = (f"<b>{inst.short_name} of {measurement.taken_at:%d %b %Y %H:%M}</b><br>{flag_reason(measurement)}.<br><br>"
-                 f"Acknowledging records that <b>{context.actor.display_name}</b> reviewed this now and what was done. "
-                 "The flag stays visible in the record.")
-        fields = [Field("action_taken", "Action taken", "note",
-                        hint="e.g. risk assessed by phone, safety plan agreed, GP informed; crisis line given")]
+        intro = (
+            f"<b>{inst.short_name} of {measurement.taken_at:%d %b %Y %H:%M}</b><br>{flag_reason(measurement)}.<br><br>"
+            f"Acknowledging records that <b>{context.actor.display_name}</b> reviewed this now and what was done. "
+            "The flag stays visible in the record."
+        )
+        fields = [
+            Field(
+                "action_taken",
+                "Action taken",
+                "note",
+                hint="e.g. risk assessed by phone, safety plan agreed, GP informed; crisis line given",
+            )
+        ]
         super().__init__(f"Acknowledge safety flag — {patient_label(patient, context)}", fields, parent, intro=intro)
         self.setObjectName("dialog_acknowledge")
         self.save_button.setText("Acknowledge")
@@ -52,9 +61,12 @@ class AcknowledgeDialog(FormDialog):
     def write(self, values: dict[str, Any]) -> None:
         measurement_id, action = self.measurement.id, values["action_taken"]
         run_write(
-            self.context, lambda actor: measurements.acknowledge_safety(actor, measurement_id, action),
-            patient_id=self.patient.id, kinds=("measurement", "safety"),
-            on_done=self._saved, on_error=self.show_failure,
+            self.context,
+            lambda actor: measurements.acknowledge_safety(actor, measurement_id, action),
+            patient_id=self.patient.id,
+            kinds=("measurement", "safety"),
+            on_done=self._saved,
+            on_error=self.show_failure,
         )
 
     def _saved(self, result: MeasurementResult) -> None:

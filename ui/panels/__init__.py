@@ -2,18 +2,15 @@
 
 The patient view calls ``create_panel(code, context)`` for each discipline in
 ``resources/disciplines.toml`` and then ``panel.set_record(record)`` with the
-``teamdash.record.PatientRecord`` of the open patient. A panel refreshes itself after
-writes announced on ``context.changes``."""
+``teamdash.services.chart.PatientRecord`` of the open patient. A panel refreshes itself
+after writes announced on ``context.changes``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from PySide6.QtWidgets import QWidget
 
-if TYPE_CHECKING:  # imported lazily: the dialogs use this package's palette and widgets
-    from PySide6.QtWidgets import QWidget
-
-    from ui.context import AppContext
-    from ui.panels.discipline_panel import DisciplinePanel
+from ui.context import AppContext
+from ui.panels.discipline_panel import DisciplinePanel
 
 __all__ = ["DisciplinePanel", "create_panel"]
 
@@ -21,14 +18,4 @@ __all__ = ["DisciplinePanel", "create_panel"]
 def create_panel(discipline_code: str, context: AppContext, parent: QWidget | None = None) -> DisciplinePanel:
     """The panel for one discipline (``pt``, ``psychology``, ``nutrition``, ``sleep``,
     ``social``). Raises ``teamdash.errors.NotFound`` for an unknown code."""
-    from ui.panels.discipline_panel import DisciplinePanel
-
     return DisciplinePanel(discipline_code, context, parent)
-
-
-def __getattr__(name: str):
-    if name == "DisciplinePanel":
-        from ui.panels.discipline_panel import DisciplinePanel
-
-        return DisciplinePanel
-    raise AttributeError(name)

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QGridLayout, QLabel
 
 from teamdash.clinical import instruments
 from teamdash.services.chart import PatientRecord
-from ui.panels import palette
-from ui.panels.charts import SmallChart
-from ui.panels.widgets import Card, muted
+from ui.widgets import palette
+from ui.widgets.cards import Card, muted
+from ui.widgets.charts import SmallChart
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ class BodyMeasuresCard(Card):
         grid.setHorizontalSpacing(12)
         self.headlines: dict[str, QLabel] = {}
         self.charts: dict[str, SmallChart] = {}
-        for column, (key, title, unit) in enumerate((("weight", "Weight", "kg"), ("bmi", "BMI", "kg/m²"), ("waist", "Waist", "cm"))):
+        for column, (key, title, unit) in enumerate(
+            (("weight", "Weight", "kg"), ("bmi", "BMI", "kg/m²"), ("waist", "Waist", "cm"))
+        ):
             label = QLabel(f"<b>{title}</b>")
             headline = muted()
             headline.setObjectName(f"body_{key}")

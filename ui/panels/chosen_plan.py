@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.record_dialog import delete_record, open_record_dialog
-from ui.panels.widgets import Card, muted
+from ui.widgets.cards import Card, muted
 
 # (button text, tooltip, object name) for New, Edit and Delete
 Buttons = tuple[tuple[str, str, str], tuple[str, str, str], tuple[str, str, str]]
@@ -21,8 +21,17 @@ class ChosenPlanCard(Card):
     kind = None  # the record-dialog kind of the plan
     discipline = ""
 
-    def __init__(self, context: AppContext, on_changed: Callable[[], None], *, title: str, object_name: str,
-                 chooser_name: str, buttons: Buttons, empty: str):
+    def __init__(
+        self,
+        context: AppContext,
+        on_changed: Callable[[], None],
+        *,
+        title: str,
+        object_name: str,
+        chooser_name: str,
+        buttons: Buttons,
+        empty: str,
+    ):
         super().__init__(title, object_name=object_name)
         self.context = context
         self.record: PatientRecord | None = None
@@ -97,14 +106,27 @@ class ChosenPlanCard(Card):
 
     def add(self) -> None:
         if self.record is not None:
-            open_record_dialog(self, self.context, self.kind, patient=self.record.patient, record=self.record,
-                               discipline=self.discipline)
+            open_record_dialog(
+                self,
+                self.context,
+                self.kind,
+                patient=self.record.patient,
+                record=self.record,
+                discipline=self.discipline,
+            )
 
     def edit(self) -> None:
         chosen = self.selected()
         if chosen is not None:
-            open_record_dialog(self, self.context, self.kind, patient=self.record.patient, record=self.record,
-                               discipline=self.discipline, existing=self.plan_of(chosen))
+            open_record_dialog(
+                self,
+                self.context,
+                self.kind,
+                patient=self.record.patient,
+                record=self.record,
+                discipline=self.discipline,
+                existing=self.plan_of(chosen),
+            )
 
     def delete(self) -> None:
         chosen = self.selected()

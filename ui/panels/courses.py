@@ -10,11 +10,11 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from teamdash.services.chart import CourseWithPractice, PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import COURSE, PRACTICE_WEEK, label_of
-from ui.panels.charts import SmallChart
 from ui.panels.chosen_plan import ChosenPlanCard, content_row
 from ui.panels.record_list import RecordListCard
-from ui.panels.table import Column
-from ui.panels.widgets import muted, progress_bar, set_progress
+from ui.widgets.cards import muted, progress_bar, set_progress
+from ui.widgets.charts import SmallChart
+from ui.widgets.table import Column
 
 RECENT_WEEKS = 4
 
@@ -23,8 +23,10 @@ def practice_text(practice) -> str:
     if not practice:
         return "Home practice: not logged yet"
     recent = [p.minutes for p in practice[-RECENT_WEEKS:]]
-    return (f"Home practice: {mean(recent):.0f} min/week over the last {len(recent)} logged week{'s' if len(recent) != 1 else ''}"
-            f" · {sum(p.minutes for p in practice)} min in total")
+    return (
+        f"Home practice: {mean(recent):.0f} min/week over the last {len(recent)} logged week{'s' if len(recent) != 1 else ''}"
+        f" · {sum(p.minutes for p in practice)} min in total"
+    )
 
 
 class CourseCard(ChosenPlanCard):
@@ -33,11 +35,17 @@ class CourseCard(ChosenPlanCard):
 
     def __init__(self, context: AppContext, on_course_changed):
         super().__init__(
-            context, on_course_changed, title="CBT / mindfulness course", object_name="card_course",
-            chooser_name="course_chooser", empty="No course yet.",
-            buttons=(("New course…", "Enrol the patient in a course", "add_course"),
-                     ("Edit course…", "Update modules done or status", "edit_course"),
-                     ("Delete course…", "Delete the course and its practice log", "delete_course")),
+            context,
+            on_course_changed,
+            title="CBT / mindfulness course",
+            object_name="card_course",
+            chooser_name="course_chooser",
+            empty="No course yet.",
+            buttons=(
+                ("New course…", "Enrol the patient in a course", "add_course"),
+                ("Edit course…", "Update modules done or status", "edit_course"),
+                ("Delete course…", "Delete the course and its practice log", "delete_course"),
+            ),
         )
         row = content_row(self)
         left = QVBoxLayout()
@@ -103,11 +111,16 @@ class CoursesPart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         self.practice = RecordListCard(
-            "Practice log", PRACTICE_WEEK, PRACTICE_COLUMNS,
+            "Practice log",
+            PRACTICE_WEEK,
+            PRACTICE_COLUMNS,
             rows=lambda _record: list(reversed(self.course.selected().practice)) if self.course.selected() else [],
-            context=context, discipline="psychology",
+            context=context,
+            discipline="psychology",
             owner=lambda _record: self.course.selected().course.id if self.course.selected() else None,
-            empty="No practice logged for this course.", max_rows=6, table_width=320,
+            empty="No practice logged for this course.",
+            max_rows=6,
+            table_width=320,
         )
         self.course = CourseCard(context, self._course_changed)
         layout.addWidget(self.course)

@@ -10,8 +10,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from teamdash.clinical import disciplines
-from teamdash.services import chart
 from teamdash.errors import NotFound
+from teamdash.services import chart
 from teamdash.services.chart import PatientRecord
 from ui.changes import Changes
 from ui.context import AppContext
@@ -30,7 +30,7 @@ from ui.panels.safety import SafetySection
 from ui.panels.sessions_section import SessionsSection
 from ui.panels.sleep_diary import SleepDiaryPart
 from ui.panels.social import ReturnToWorkPart, SupportNetworkSection
-from ui.panels.widgets import Card
+from ui.widgets.cards import Card
 
 # The widgets behind the names a discipline lists in ``special_parts``. "safety" is
 # placed first (see _add_safety), the others in the order the discipline lists them.
@@ -63,8 +63,10 @@ class DisciplinePanel(QScrollArea):
         self.discipline = disciplines.get(discipline_code)
         unknown = set(self.discipline.special_parts) - known_parts()
         if unknown:
-            raise NotFound(f"disciplines.toml: discipline {discipline_code!r} lists unknown part(s) {', '.join(sorted(unknown))}"
-                           f" (known: {', '.join(sorted(known_parts()))})")
+            raise NotFound(
+                f"disciplines.toml: discipline {discipline_code!r} lists unknown part(s) {', '.join(sorted(unknown))}"
+                f" (known: {', '.join(sorted(known_parts()))})"
+            )
         self.context = context
         self.record: PatientRecord | None = None
         # A host that reloads the record itself after writes and calls set_record (the
@@ -96,8 +98,12 @@ class DisciplinePanel(QScrollArea):
         self._add_safety(full=SAFETY_PART in parts)
         instrument_ids = tuple(i for i in self.discipline.key_instruments if SHOWN_BY_PARTS.get(i) not in parts)
         self.instruments = self._add(InstrumentsSection(instrument_ids))
-        self.instruments.add_action("Record measurement…", "Record any measure for this patient (Ctrl+M)",
-                                    lambda: self.record_measurement(None), name="record_measurement")
+        self.instruments.add_action(
+            "Record measurement…",
+            "Record any measure for this patient (Ctrl+M)",
+            lambda: self.record_measurement(None),
+            name="record_measurement",
+        )
         self.instruments.record_requested.connect(self.record_measurement)
         self.instruments.history_requested.connect(self.show_history)
         for name in parts:
@@ -148,15 +154,19 @@ class DisciplinePanel(QScrollArea):
     def record_measurement(self, instrument_id: str | None):
         """Open the measurement form (for one instrument, or with a chooser); returns it."""
         if self.record is not None and self.context.actor.can("write_clinical"):
-            return open_measurement_dialog(self, self.context, self.record.patient, instrument_id=instrument_id,
-                                           discipline=self.discipline.code)
+            return open_measurement_dialog(
+                self, self.context, self.record.patient, instrument_id=instrument_id, discipline=self.discipline.code
+            )
         return None
 
     def show_history(self, instrument_id: str) -> MeasurementHistoryDialog | None:
         if self.record is None:
             return None
-        return show_dialog(MeasurementHistoryDialog(self.context, self.record.patient, instrument_id,
-                                                    self.record.series(instrument_id), self))
+        return show_dialog(
+            MeasurementHistoryDialog(
+                self.context, self.record.patient, instrument_id, self.record.series(instrument_id), self
+            )
+        )
 
     # --- refreshing after writes ------------------------------------------------------------
 
@@ -167,7 +177,7 @@ class DisciplinePanel(QScrollArea):
         if self.isVisible():
             self.reload()
 
-    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._stale:
             self.reload()

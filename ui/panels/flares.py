@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from statistics import median
 
-from teamdash.services.flares import FlareResult
 from teamdash.services.chart import PatientRecord
+from teamdash.services.flares import FlareResult
 from ui.context import AppContext
 from ui.dialogs.kinds import FLARE
-from ui.panels import palette
 from ui.panels.record_list import RecordListCard
-from ui.panels.table import Column
+from ui.widgets import palette
+from ui.widgets.table import Column
 
 RECENT_DAYS = 90
 
@@ -41,15 +41,24 @@ COLUMNS = (
     Column("Severity", lambda f: f"{f.severity}/10", numeric=True, colour=lambda f: severity_colour(f.severity)),
     Column("Suspected trigger", lambda f: (f.suspected_trigger or "—").replace("\n", " "), stretch=True),
     Column("What helped", lambda f: (f.what_helped or "—").replace("\n", " "), stretch=True),
-    Column("Recovered in", lambda f: "ongoing" if f.days_to_recover is None else f"{f.days_to_recover} days", numeric=True,
-           colour=lambda f: palette.OVERDUE if f.days_to_recover is None else None),
+    Column(
+        "Recovered in",
+        lambda f: "ongoing" if f.days_to_recover is None else f"{f.days_to_recover} days",
+        numeric=True,
+        colour=lambda f: palette.OVERDUE if f.days_to_recover is None else None,
+    ),
 )
 
 
 class FlaresSection(RecordListCard):
     def __init__(self, context: AppContext):
         super().__init__(
-            "Flares and setbacks", FLARE, COLUMNS,
-            rows=lambda record: sorted(record.flares, key=lambda f: f.started_on, reverse=True), context=context,
-            empty="No flares logged.", summary=flare_summary, max_rows=6,
+            "Flares and setbacks",
+            FLARE,
+            COLUMNS,
+            rows=lambda record: sorted(record.flares, key=lambda f: f.started_on, reverse=True),
+            context=context,
+            empty="No flares logged.",
+            summary=flare_summary,
+            max_rows=6,
         )

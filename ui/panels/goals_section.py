@@ -3,18 +3,22 @@ progress computed from the linked measure's latest value where there is one."""
 
 from __future__ import annotations
 
-from teamdash.services import goals as goal_rules
 from teamdash.clinical import instruments
-from teamdash.services.goals import GoalResult
+from teamdash.services import goals as goal_rules
 from teamdash.services.chart import PatientRecord
+from teamdash.services.goals import GoalResult
 from ui.context import AppContext
 from ui.dialogs.kinds import GOAL, label_of
-from ui.panels import palette
 from ui.panels.record_list import RecordListCard
-from ui.panels.table import Column
+from ui.widgets import palette
+from ui.widgets.table import Column
 
-STATUS_COLOURS = {"achieved": palette.BETTER, "partly_achieved": "#7cb342", "not_achieved": palette.WORSE,
-                  "discontinued": palette.MUTED}
+STATUS_COLOURS = {
+    "achieved": palette.BETTER,
+    "partly_achieved": "#7cb342",
+    "not_achieved": palette.WORSE,
+    "discontinued": palette.MUTED,
+}
 
 
 class GoalView:
@@ -81,7 +85,12 @@ def _summary(rows: list[GoalView]) -> str:
 class GoalsSection(RecordListCard):
     def __init__(self, discipline: str, context: AppContext):
         super().__init__(
-            "Goals", GOAL, COLUMNS, rows=lambda record: goal_rows(record, discipline), context=context,
-            discipline=discipline, empty="No goals set for this discipline yet.",
+            "Goals",
+            GOAL,
+            COLUMNS,
+            rows=lambda record: goal_rows(record, discipline),
+            context=context,
+            discipline=discipline,
+            empty="No goals set for this discipline yet.",
             summary=lambda _record, rows: _summary(rows),
         )

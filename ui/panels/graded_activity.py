@@ -10,12 +10,12 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 from teamdash.services.chart import GradedPlanWithWeeks, PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import GRADED_PLAN, GRADED_WEEK, label_of
-from ui.panels import palette
-from ui.panels.charts import SmallChart
 from ui.panels.chosen_plan import ChosenPlanCard, content_row
 from ui.panels.record_list import RecordListCard
-from ui.panels.table import Column
-from ui.panels.widgets import muted, progress_bar, set_progress
+from ui.widgets import palette
+from ui.widgets.cards import muted, progress_bar, set_progress
+from ui.widgets.charts import SmallChart
+from ui.widgets.table import Column
 
 RECENT_WEEKS = 4
 
@@ -26,8 +26,10 @@ def adherence_text(weeks) -> str:
     if not logged:
         return "Exercise adherence: not logged yet"
     recent = logged[-RECENT_WEEKS:]
-    return (f"Exercise adherence: {mean(recent):.0f} % over the last {len(recent)} logged week{'s' if len(recent) != 1 else ''}"
-            f" · {mean(logged):.0f} % over the plan")
+    return (
+        f"Exercise adherence: {mean(recent):.0f} % over the last {len(recent)} logged week{'s' if len(recent) != 1 else ''}"
+        f" · {mean(logged):.0f} % over the plan"
+    )
 
 
 def _number(value: float | None, unit: str = "") -> str:
@@ -44,11 +46,17 @@ class GradedPlanCard(ChosenPlanCard):
 
     def __init__(self, context: AppContext, on_plan_changed):
         super().__init__(
-            context, on_plan_changed, title="Graded activity / exposure plan", object_name="card_graded_plan",
-            chooser_name="graded_plan_chooser", empty="No graded activity plan yet.",
-            buttons=(("New plan…", "Start a graded activity plan", "add_graded_plan"),
-                     ("Edit plan…", "Edit the plan's levels, target or status", "edit_graded_plan"),
-                     ("Delete plan…", "Delete the plan and its weekly log", "delete_graded_plan")),
+            context,
+            on_plan_changed,
+            title="Graded activity / exposure plan",
+            object_name="card_graded_plan",
+            chooser_name="graded_plan_chooser",
+            empty="No graded activity plan yet.",
+            buttons=(
+                ("New plan…", "Start a graded activity plan", "add_graded_plan"),
+                ("Edit plan…", "Edit the plan's levels, target or status", "edit_graded_plan"),
+                ("Delete plan…", "Delete the plan and its weekly log", "delete_graded_plan"),
+            ),
         )
         row = content_row(self)
         row.addLayout(self._figures(), 0)
@@ -61,10 +69,17 @@ class GradedPlanCard(ChosenPlanCard):
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
         self.figures: dict[str, QLabel] = {}
-        for n, (key, text) in enumerate((("activity", "Activity"), ("baseline", "Baseline tolerance"),
-                                         ("current", "Current level"), ("target", "Target"),
-                                         ("increment", "Weekly increase"), ("status", "Status"),
-                                         ("eta", "Weeks to target"))):
+        for n, (key, text) in enumerate(
+            (
+                ("activity", "Activity"),
+                ("baseline", "Baseline tolerance"),
+                ("current", "Current level"),
+                ("target", "Target"),
+                ("increment", "Weekly increase"),
+                ("status", "Status"),
+                ("eta", "Weeks to target"),
+            )
+        ):
             grid.addWidget(muted(text), n, 0)
             self.figures[key] = QLabel()
             self.figures[key].setObjectName(f"graded_{key}")
@@ -119,7 +134,9 @@ class GradedPlanCard(ChosenPlanCard):
         days = [w.week_start for w in weeks]
         self.chart.hline(plan.target_level, colour=palette.BETTER, label=f"target {plan.target_level:g}")
         self.chart.hline(plan.baseline_tolerance, colour=palette.MUTED, label=f"baseline {plan.baseline_tolerance:g}")
-        self.chart.line(days, [w.planned_level for w in weeks], colour="#8a94a3", name="planned", dashed=True, symbol=None)
+        self.chart.line(
+            days, [w.planned_level for w in weeks], colour="#8a94a3", name="planned", dashed=True, symbol=None
+        )
         self.chart.line(days, [w.achieved_level for w in weeks], colour="#2f7d4f", name="achieved")
         top = max([plan.target_level, *(w.planned_level for w in weeks), *(w.achieved_level or 0 for w in weeks)])
         self.chart.setYRange(0, top * 1.12, padding=0)
@@ -128,10 +145,17 @@ class GradedPlanCard(ChosenPlanCard):
 WEEK_COLUMNS = (
     Column("Week of", lambda w: f"{w.week_start:%d %b %Y}"),
     Column("Planned", lambda w: _number(w.planned_level), numeric=True),
-    Column("Achieved", lambda w: _number(w.achieved_level), numeric=True,
-           colour=lambda w: None if w.achieved_level is None or w.achieved_level >= w.planned_level else palette.OVERDUE),
-    Column("Exercise adherence", lambda w: "—" if w.adherence_pct is None else f"{w.adherence_pct} %",
-           progress=lambda w: w.adherence_pct),
+    Column(
+        "Achieved",
+        lambda w: _number(w.achieved_level),
+        numeric=True,
+        colour=lambda w: None if w.achieved_level is None or w.achieved_level >= w.planned_level else palette.OVERDUE,
+    ),
+    Column(
+        "Exercise adherence",
+        lambda w: "—" if w.adherence_pct is None else f"{w.adherence_pct} %",
+        progress=lambda w: w.adherence_pct,
+    ),
     Column("Note", lambda w: (w.note or "").replace("\n", " "), stretch=True),
 )
 
@@ -146,11 +170,15 @@ class GradedActivityPart(QWidget):
         layout.setSpacing(10)
         self.record: PatientRecord | None = None
         self.weeks = RecordListCard(
-            "Weekly log", GRADED_WEEK, WEEK_COLUMNS,
+            "Weekly log",
+            GRADED_WEEK,
+            WEEK_COLUMNS,
             rows=lambda _record: list(reversed(self.plan.selected().weeks)) if self.plan.selected() else [],
-            context=context, discipline="pt",
+            context=context,
+            discipline="pt",
             owner=lambda _record: self.plan.selected().plan.id if self.plan.selected() else None,
-            empty="No weeks logged for this plan.", max_rows=8,
+            empty="No weeks logged for this plan.",
+            max_rows=8,
         )
         self.plan = GradedPlanCard(context, self._plan_changed)
         layout.addWidget(self.plan)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from teamdash.clinical import analytics, instruments
 from teamdash.clinical.analytics import Change, Point
 from teamdash.clinical.instruments import Instrument
-from teamdash.services.measurements import MeasurementResult
 from teamdash.services.chart import PatientRecord
+from teamdash.services.measurements import MeasurementResult
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ def instrument_row(record: PatientRecord, instrument_id: str) -> InstrumentRow:
     )
 
 
-def panel_instruments(discipline_key_instruments: tuple[str, ...], handled_elsewhere: frozenset[str] = frozenset()) -> tuple[str, ...]:
+def panel_instruments(
+    discipline_key_instruments: tuple[str, ...], handled_elsewhere: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """The instruments the generic part lists: the discipline's key instruments, minus
     those a special part shows in its own way (the sleep diary's nights)."""
     return tuple(i for i in discipline_key_instruments if i not in handled_elsewhere)

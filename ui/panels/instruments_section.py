@@ -9,9 +9,9 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from teamdash.services.chart import PatientRecord
-from ui.panels import palette
 from ui.panels.instrument_rows import InstrumentRow, describe_change, instrument_row
-from ui.panels.widgets import Card, Sparkline, muted, set_chip
+from ui.widgets import palette
+from ui.widgets.cards import Card, Sparkline, muted, set_chip
 
 HEADERS = ("Measure", "Latest", "Band", "Since baseline", "Since last check-in", "Course", "Next due", "")
 
@@ -31,12 +31,19 @@ def score_details(inst, measurement) -> str:
     """Subscales, components and derived scores of the latest administration (PCS
     subscales, PSQI components, WPAI's four percentages) for the value's tooltip."""
     details = measurement.details or {}
-    lines = [f"{inst.name}", f"Taken {measurement.taken_at:%d %b %Y %H:%M}"
-             + (f" by {measurement.entered_by_name}" if measurement.entered_by_name else "")]
+    lines = [
+        f"{inst.name}",
+        f"Taken {measurement.taken_at:%d %b %Y %H:%M}"
+        + (f" by {measurement.entered_by_name}" if measurement.entered_by_name else ""),
+    ]
     for group in ("subscales", "components", "derived"):
         for name, value in (details.get(group) or {}).items():
             if value is not None:
-                lines.append(f"{_pretty(name)}: {value:.{max(inst.decimals, 0)}f}" if isinstance(value, float) else f"{_pretty(name)}: {value}")
+                lines.append(
+                    f"{_pretty(name)}: {value:.{max(inst.decimals, 0)}f}"
+                    if isinstance(value, float)
+                    else f"{_pretty(name)}: {value}"
+                )
     missing = details.get("missing_items") or []
     if missing:
         lines.append(f"Items left blank: {', '.join(map(str, missing))}")

@@ -5,15 +5,20 @@ financial stressors, community referrals), from the discipline's ``plan_categori
 from __future__ import annotations
 
 from teamdash.clinical import disciplines
-from teamdash.services.plans import PlanItemResult
 from teamdash.services.chart import PatientRecord
+from teamdash.services.plans import PlanItemResult
 from ui.context import AppContext
 from ui.dialogs.kinds import PLAN_ITEM, label_of
-from ui.panels import palette
 from ui.panels.record_list import RecordListCard
-from ui.panels.table import Column
+from ui.widgets import palette
+from ui.widgets.table import Column
 
-STATUS_COLOURS = {"done": palette.BETTER, "in_progress": "#1f5f99", "planned": palette.NEUTRAL, "stopped": palette.MUTED}
+STATUS_COLOURS = {
+    "done": palette.BETTER,
+    "in_progress": "#1f5f99",
+    "planned": palette.NEUTRAL,
+    "stopped": palette.MUTED,
+}
 
 
 def plan_rows(record: PatientRecord, discipline: str) -> list[PlanItemResult]:
@@ -37,9 +42,18 @@ def _summary(rows: list[PlanItemResult]) -> str:
 
 COLUMNS = (
     Column("Category", lambda p: p.category_label),
-    Column("What", lambda p: p.text.replace("\n", " "), stretch=True, tooltip=lambda p: p.text + (f"\n\n{p.note}" if p.note else "")),
+    Column(
+        "What",
+        lambda p: p.text.replace("\n", " "),
+        stretch=True,
+        tooltip=lambda p: p.text + (f"\n\n{p.note}" if p.note else ""),
+    ),
     Column("Status", lambda p: label_of(p.status), colour=lambda p: STATUS_COLOURS.get(p.status)),
-    Column("Adherence", lambda p: "—" if p.adherence_pct is None else f"{p.adherence_pct} %", progress=lambda p: p.adherence_pct),
+    Column(
+        "Adherence",
+        lambda p: "—" if p.adherence_pct is None else f"{p.adherence_pct} %",
+        progress=lambda p: p.adherence_pct,
+    ),
     Column("Since", lambda p: f"{p.started_on:%d %b %Y}"),
     Column("Updated", lambda p: f"{p.updated_on:%d %b %Y}"),
 )
@@ -50,8 +64,12 @@ class PlanItemsSection(RecordListCard):
         definition = disciplines.get(discipline)
         categories = ", ".join(disciplines.plan_category_label(c).lower() for c in definition.plan_categories)
         super().__init__(
-            definition.plan_title or f"{definition.name} plan", PLAN_ITEM, COLUMNS,
-            rows=lambda record: plan_rows(record, discipline), context=context, discipline=discipline,
+            definition.plan_title or f"{definition.name} plan",
+            PLAN_ITEM,
+            COLUMNS,
+            rows=lambda record: plan_rows(record, discipline),
+            context=context,
+            discipline=discipline,
             empty=f"Nothing planned yet ({categories}).",
             summary=lambda _record, rows: _summary(rows),
         )

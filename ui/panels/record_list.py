@@ -12,8 +12,8 @@ from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import KindUi
 from ui.dialogs.record_dialog import delete_record, open_record_dialog
-from ui.panels.table import Column, RecordTable
-from ui.panels.widgets import Card, muted
+from ui.widgets.cards import Card, muted
+from ui.widgets.table import Column, RecordTable
 
 
 class RecordListCard(Card):
@@ -38,10 +38,12 @@ class RecordListCard(Card):
         self._rows, self._owner, self._summary = rows, owner, summary
         self.record: PatientRecord | None = None
         self.add_button = self.add_action("Add…", f"Add a {kind.noun}", self.add, name=f"add_{kind.key}")
-        self.edit_button = self.add_action("Edit…", f"Edit the selected {kind.noun} (Enter)", self.edit_selected,
-                                           name=f"edit_{kind.key}")
-        self.delete_button = self.add_action("Delete…", f"Delete the selected {kind.noun} (Del)", self.delete_selected,
-                                             name=f"delete_{kind.key}")
+        self.edit_button = self.add_action(
+            "Edit…", f"Edit the selected {kind.noun} (Enter)", self.edit_selected, name=f"edit_{kind.key}"
+        )
+        self.delete_button = self.add_action(
+            "Delete…", f"Delete the selected {kind.noun} (Del)", self.delete_selected, name=f"delete_{kind.key}"
+        )
         self.table = RecordTable(columns, self, max_rows=max_rows)
         self.table.setObjectName(f"table_{kind.key}")
         self.table.edit_requested.connect(self.edit)
@@ -84,8 +86,15 @@ class RecordListCard(Card):
     def add(self) -> None:
         if self.record is None or self.owner_id() is None:
             return
-        open_record_dialog(self, self.context, self.kind, patient=self.record.patient, owner_id=self.owner_id(),
-                           discipline=self.discipline, record=self.record)
+        open_record_dialog(
+            self,
+            self.context,
+            self.kind,
+            patient=self.record.patient,
+            owner_id=self.owner_id(),
+            discipline=self.discipline,
+            record=self.record,
+        )
 
     def edit_selected(self) -> None:
         row = self.table.selected()
@@ -95,8 +104,16 @@ class RecordListCard(Card):
     def edit(self, row: Any) -> None:
         if self.record is None or row is None or not self.context.actor.can("write_clinical"):
             return
-        open_record_dialog(self, self.context, self.kind, patient=self.record.patient, owner_id=self.owner_id(),
-                           discipline=self.discipline, record=self.record, existing=row)
+        open_record_dialog(
+            self,
+            self.context,
+            self.kind,
+            patient=self.record.patient,
+            owner_id=self.owner_id(),
+            discipline=self.discipline,
+            record=self.record,
+            existing=row,
+        )
 
     def delete_selected(self) -> None:
         row = self.table.selected()

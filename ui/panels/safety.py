@@ -6,20 +6,25 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from teamdash.services.measurements import MeasurementResult
 from teamdash.services.chart import PatientRecord
+from teamdash.services.measurements import MeasurementResult
 from ui.context import AppContext
 from ui.dialogs.form import show_dialog
 from ui.dialogs.safety_dialog import AcknowledgeDialog, flag_item, flag_reason
-from ui.panels import palette
-from ui.panels.widgets import muted
+from ui.widgets import palette
+from ui.widgets.cards import muted
+
 
 def box_style(name: str, opened: bool) -> str:
     if opened:
-        return (f"QFrame#{name} {{ background: {palette.SAFETY_BACKGROUND}; border: 2px solid {palette.SAFETY};"
-                " border-radius: 6px; }")
-    return (f"QFrame#{name} {{ background: {palette.ACKNOWLEDGED_BACKGROUND}; border: 1px solid {palette.CARD_BORDER};"
-            " border-radius: 6px; }")
+        return (
+            f"QFrame#{name} {{ background: {palette.SAFETY_BACKGROUND}; border: 2px solid {palette.SAFETY};"
+            " border-radius: 6px; }"
+        )
+    return (
+        f"QFrame#{name} {{ background: {palette.ACKNOWLEDGED_BACKGROUND}; border: 1px solid {palette.CARD_BORDER};"
+        " border-radius: 6px; }"
+    )
 
 
 def safety_measurements(record: PatientRecord) -> list[MeasurementResult]:
@@ -42,13 +47,17 @@ class FlagBox(QFrame):
         text.setObjectName("safety_text")
         reason = flag_reason(measurement)
         if opened:
-            text.setText(f"<span style='color:{palette.SAFETY}; font-weight:bold; font-size:large'>⚠ Safety flag — not yet "
-                         f"acknowledged</span><br><b>{measurement.taken_at:%d %b %Y %H:%M}</b>: {reason}")
+            text.setText(
+                f"<span style='color:{palette.SAFETY}; font-weight:bold; font-size:large'>⚠ Safety flag — not yet "
+                f"acknowledged</span><br><b>{measurement.taken_at:%d %b %Y %H:%M}</b>: {reason}"
+            )
         else:
-            text.setText(f"<b>Safety flag of {measurement.taken_at:%d %b %Y}</b> — acknowledged by "
-                         f"<b>{measurement.acknowledged_by or 'unknown'}</b> on {measurement.acknowledged_at:%d %b %Y %H:%M}"
-                         f"<br>Action taken: {measurement.action_taken or '—'}<br>"
-                         f"<span style='color:{palette.NEUTRAL}'>{reason}</span>")
+            text.setText(
+                f"<b>Safety flag of {measurement.taken_at:%d %b %Y}</b> — acknowledged by "
+                f"<b>{measurement.acknowledged_by or 'unknown'}</b> on {measurement.acknowledged_at:%d %b %Y %H:%M}"
+                f"<br>Action taken: {measurement.action_taken or '—'}<br>"
+                f"<span style='color:{palette.NEUTRAL}'>{reason}</span>"
+            )
         row.addWidget(text, 1)
         if opened:
             button = QPushButton("Acknowledge…")
@@ -71,8 +80,10 @@ class FlagStrip(QFrame):
         row.setContentsMargins(10, 4, 6, 4)
         dates = ", ".join(f"{m.taken_at:%d %b %Y}" for m in open_flags)
         count = len(open_flags)
-        text = QLabel(f"<span style='color:{palette.SAFETY}; font-weight:bold'>⚠ {count} safety flag{'s' if count != 1 else ''}"
-                      f" not yet acknowledged</span> — {flag_item(open_flags[0])} positive on {dates}")
+        text = QLabel(
+            f"<span style='color:{palette.SAFETY}; font-weight:bold'>⚠ {count} safety flag{'s' if count != 1 else ''}"
+            f" not yet acknowledged</span> — {flag_item(open_flags[0])} positive on {dates}"
+        )
         text.setObjectName("safety_text")
         text.setWordWrap(True)
         text.setToolTip("\n\n".join(flag_reason(m) for m in open_flags))

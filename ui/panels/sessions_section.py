@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-
 from teamdash import clock
 from teamdash.services import sessions
 from teamdash.services.chart import PatientRecord
 from teamdash.services.sessions import SessionResult
 from ui.context import AppContext
 from ui.dialogs.kinds import SESSION, label_of
-from ui.panels import palette
 from ui.panels.record_list import RecordListCard
-from ui.panels.table import Column
+from ui.widgets import palette
+from ui.widgets.table import Column
 
-ATTENDANCE_COLOURS = {"attended": palette.BETTER, "cancelled": palette.NEUTRAL, "no_show": palette.WORSE,
-                      "scheduled": palette.NEUTRAL}
+ATTENDANCE_COLOURS = {
+    "attended": palette.BETTER,
+    "cancelled": palette.NEUTRAL,
+    "no_show": palette.WORSE,
+    "scheduled": palette.NEUTRAL,
+}
 
 
 def attendance_summary(record: PatientRecord, discipline: str) -> str:
@@ -52,10 +55,14 @@ COLUMNS = (
 class SessionsSection(RecordListCard):
     def __init__(self, discipline: str, context: AppContext):
         super().__init__(
-            "Sessions", SESSION, COLUMNS,
-            rows=lambda record: sorted((s for s in record.sessions if s.discipline == discipline),
-                                       key=lambda s: s.held_at, reverse=True),
-            context=context, discipline=discipline,
+            "Sessions",
+            SESSION,
+            COLUMNS,
+            rows=lambda record: sorted(
+                (s for s in record.sessions if s.discipline == discipline), key=lambda s: s.held_at, reverse=True
+            ),
+            context=context,
+            discipline=discipline,
             empty="No sessions recorded for this discipline.",
             summary=lambda record, _rows: attendance_summary(record, discipline),
             max_rows=8,

@@ -13,11 +13,11 @@ from teamdash.services.chart import PatientRecord
 from teamdash.services.sleep_diary import NightResult, SleepWeek
 from ui.context import AppContext
 from ui.dialogs.kinds import NIGHT
-from ui.panels import palette
-from ui.panels.charts import SmallChart
 from ui.panels.record_list import RecordListCard
-from ui.panels.table import Column, RecordTable
-from ui.panels.widgets import Card, muted
+from ui.widgets import palette
+from ui.widgets.cards import Card, muted
+from ui.widgets.charts import SmallChart
+from ui.widgets.table import Column, RecordTable
 
 # The usual treatment target for sleep efficiency (instruments.md: SE >= 85 %).
 SE_TARGET = 85.0
@@ -50,17 +50,28 @@ NIGHT_COLUMNS = (
     Column("Night of", lambda n: f"{n.night_of:%a %d %b}"),
     Column("In bed", lambda n: n.bed_time, explain="Into bed"),
     Column("Lights out", lambda n: n.lights_out),
-    Column("SOL", lambda n: f"{n.sol_minutes} min", numeric=True, explain="Sleep-onset latency: minutes to fall asleep"),
+    Column(
+        "SOL", lambda n: f"{n.sol_minutes} min", numeric=True, explain="Sleep-onset latency: minutes to fall asleep"
+    ),
     Column("Wakes", lambda n: str(n.awakenings), numeric=True, explain="Number of awakenings"),
     Column("WASO", lambda n: f"{n.waso_minutes} min", numeric=True, explain="Wake after sleep onset (minutes)"),
     Column("Woke", lambda n: n.final_wake, explain="Final awakening"),
     Column("Up", lambda n: n.out_of_bed, explain="Out of bed"),
     Column("Quality", _quality, explain="Sleep quality, 1 very poor – 5 very good"),
     Column("TIB", lambda n: hours(n.tib_minutes), numeric=True, explain="Time in bed: out of bed − into bed"),
-    Column("TST", lambda n: hours(n.tst_minutes), numeric=True,
-           explain="Total sleep time: (final wake − lights out) − SOL − WASO"),
-    Column("SE", lambda n: se_text(n.efficiency), numeric=True, colour=lambda n: se_colour(n.efficiency),
-           explain=f"Sleep efficiency: TST / TIB × 100 (target ≥ {SE_TARGET:.0f} %)"),
+    Column(
+        "TST",
+        lambda n: hours(n.tst_minutes),
+        numeric=True,
+        explain="Total sleep time: (final wake − lights out) − SOL − WASO",
+    ),
+    Column(
+        "SE",
+        lambda n: se_text(n.efficiency),
+        numeric=True,
+        colour=lambda n: se_colour(n.efficiency),
+        explain=f"Sleep efficiency: TST / TIB × 100 (target ≥ {SE_TARGET:.0f} %)",
+    ),
     Column("Note", lambda n: (n.note or "").replace("\n", " "), stretch=True),
 )
 
@@ -68,12 +79,26 @@ WEEK_COLUMNS = (
     Column("Week of", lambda w: f"{w.week_start:%d %b %Y}"),
     Column("Nights", lambda w: str(w.nights), numeric=True),
     Column("TST", lambda w: hours(w.tst_minutes), numeric=True, explain="Mean total sleep time"),
-    Column("SE", lambda w: se_text(w.efficiency), numeric=True, colour=lambda w: se_colour(w.efficiency),
-           explain="Mean sleep efficiency"),
-    Column("SOL", lambda w: "—" if w.sol_minutes is None else f"{w.sol_minutes:.0f} min", numeric=True,
-           explain="Mean sleep-onset latency"),
-    Column("WASO", lambda w: "—" if w.waso_minutes is None else f"{w.waso_minutes:.0f} min", numeric=True, stretch=True,
-           explain="Mean wake after sleep onset"),
+    Column(
+        "SE",
+        lambda w: se_text(w.efficiency),
+        numeric=True,
+        colour=lambda w: se_colour(w.efficiency),
+        explain="Mean sleep efficiency",
+    ),
+    Column(
+        "SOL",
+        lambda w: "—" if w.sol_minutes is None else f"{w.sol_minutes:.0f} min",
+        numeric=True,
+        explain="Mean sleep-onset latency",
+    ),
+    Column(
+        "WASO",
+        lambda w: "—" if w.waso_minutes is None else f"{w.waso_minutes:.0f} min",
+        numeric=True,
+        stretch=True,
+        explain="Mean wake after sleep onset",
+    ),
 )
 
 
@@ -122,12 +147,21 @@ class SleepTrendCard(Card):
         self.chart.reset()
         if nights:
             self.chart.band(SE_TARGET, 100, colour=palette.BETTER)
-            self.chart.line([n.night_of for n in nights], [n.efficiency for n in nights], colour="#9bb7d4", name="per night",
-                            symbol="o")
+            self.chart.line(
+                [n.night_of for n in nights],
+                [n.efficiency for n in nights],
+                colour="#9bb7d4",
+                name="per night",
+                symbol="o",
+            )
             # A week's mean sits mid-week (Thursday), among the nights it summarises.
-            self.chart.line([w.week_start + dt.timedelta(days=3) for w in weeks], [w.efficiency for w in weeks],
-                            colour="#2b6cb0", name="weekly mean",
-                            symbol="s")
+            self.chart.line(
+                [w.week_start + dt.timedelta(days=3) for w in weeks],
+                [w.efficiency for w in weeks],
+                colour="#2b6cb0",
+                name="weekly mean",
+                symbol="s",
+            )
             low = min([n.efficiency for n in nights if n.efficiency is not None] + [SE_TARGET])
             self.chart.setYRange(max(0, low - 10), 100, padding=0)
 
@@ -140,9 +174,14 @@ class SleepDiaryPart(QWidget):
         layout.setSpacing(10)
         self.trend = SleepTrendCard()
         self.nights = RecordListCard(
-            "Sleep diary", NIGHT, NIGHT_COLUMNS,
+            "Sleep diary",
+            NIGHT,
+            NIGHT_COLUMNS,
             rows=lambda record: sorted(record.sleep_nights, key=lambda n: n.night_of, reverse=True),
-            context=context, discipline="sleep", empty="No diary nights recorded yet.", max_rows=10,
+            context=context,
+            discipline="sleep",
+            empty="No diary nights recorded yet.",
+            max_rows=10,
             summary=lambda _record, rows: f"{len(rows)} night{'s' if len(rows) != 1 else ''}" if rows else "",
         )
         layout.addWidget(self.trend)

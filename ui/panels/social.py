@@ -11,13 +11,13 @@ from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from teamdash.clinical import disciplines
-from teamdash.services.plans import RtwPhaseResult
 from teamdash.services.chart import PatientRecord
+from teamdash.services.plans import RtwPhaseResult
 from ui.context import AppContext
 from ui.dialogs.kinds import CONTACT, RTW_PHASE
-from ui.panels import palette
 from ui.panels.record_list import RecordListCard
-from ui.panels.table import Column
+from ui.widgets import palette
+from ui.widgets.table import Column
 
 NOT_IN_WORK = 9  # "Not in paid work": outside the off-work → full-return scale
 
@@ -57,11 +57,15 @@ class PhaseTimeline(QWidget):
 
     def set_phases(self, phases: tuple[RtwPhaseResult, ...], today: dt.date) -> None:
         self.spans = phase_spans(phases, today) if phases else []
-        self.setToolTip("\n".join(f"{start:%d %b %Y}: {p.label}" + (f", {p.hours_per_week:g} h/week" if p.hours_per_week else "")
-                                  for p, start, _ in self.spans))
+        self.setToolTip(
+            "\n".join(
+                f"{start:%d %b %Y}: {p.label}" + (f", {p.hours_per_week:g} h/week" if p.hours_per_week else "")
+                for p, start, _ in self.spans
+            )
+        )
         self.update()
 
-    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, _event) -> None:
         if not self.spans:
             return
         painter = QPainter(self)
@@ -84,7 +88,7 @@ class PhaseTimeline(QWidget):
                 painter.drawText(segment, Qt.AlignmentFlag.AlignCenter, text)
         painter.setPen(QColor(palette.NEUTRAL))
         previous_right = -1e9
-        for phase, start, _ in self.spans:
+        for _phase, start, _ in self.spans:
             x = bar.left() + (start - first).days / total * bar.width()
             label = f"{start:%d %b %y}"
             if x > previous_right + 6 and x + metrics.horizontalAdvance(label) <= self.width():
@@ -95,8 +99,11 @@ class PhaseTimeline(QWidget):
 
 RTW_COLUMNS = (
     Column("From", lambda p: f"{p.started_on:%d %b %Y}"),
-    Column("Phase", lambda p: f"{p.phase} · {p.label}" if p.phase != NOT_IN_WORK else p.label,
-           colour=lambda p: phase_colour(p.phase).darker(120).name()),
+    Column(
+        "Phase",
+        lambda p: f"{p.phase} · {p.label}" if p.phase != NOT_IN_WORK else p.label,
+        colour=lambda p: phase_colour(p.phase).darker(120).name(),
+    ),
     Column("Hours/week", lambda p: "—" if p.hours_per_week is None else f"{p.hours_per_week:g}", numeric=True),
     Column("Modified duties", lambda p: (p.modified_duties or "—").replace("\n", " "), stretch=True),
     Column("Employer contact", lambda p: p.employer_contact or "—"),
@@ -106,9 +113,13 @@ RTW_COLUMNS = (
 class ReturnToWorkPart(RecordListCard):
     def __init__(self, context: AppContext):
         super().__init__(
-            "Return to work", RTW_PHASE, RTW_COLUMNS,
+            "Return to work",
+            RTW_PHASE,
+            RTW_COLUMNS,
             rows=lambda record: sorted(record.rtw_phases, key=lambda p: (p.started_on, p.id), reverse=True),
-            context=context, discipline="social", empty="No return-to-work plan yet.",
+            context=context,
+            discipline="social",
+            empty="No return-to-work plan yet.",
             max_rows=8,
         )
         self.current = QLabel()
@@ -131,8 +142,10 @@ class ReturnToWorkPart(RecordListCard):
             hours = f" · {current.hours_per_week:g} hours/week" if current.hours_per_week else ""
             weeks = (record.today - current.started_on).days // 7
             since = f"since {current.started_on:%d %b %Y} ({weeks} week{'s' if weeks != 1 else ''})"
-            self.current.setText(f"<span style='font-size:large'><b>{current.label}</b></span>{hours} "
-                                 f"<span style='color:{palette.NEUTRAL}'>{since}</span>{duties}{employer}")
+            self.current.setText(
+                f"<span style='font-size:large'><b>{current.label}</b></span>{hours} "
+                f"<span style='color:{palette.NEUTRAL}'>{since}</span>{duties}{employer}"
+            )
 
 
 def initials(name: str) -> str:
@@ -148,8 +161,11 @@ def contact_columns(context: AppContext) -> tuple[Column, ...]:
 
 CONTACT_COLUMNS = (
     Column("Relationship", lambda c: c.relationship),
-    Column("Involved in goals", lambda c: "yes" if c.involved_in_goals else "no",
-           colour=lambda c: palette.BETTER if c.involved_in_goals else palette.MUTED),
+    Column(
+        "Involved in goals",
+        lambda c: "yes" if c.involved_in_goals else "no",
+        colour=lambda c: palette.BETTER if c.involved_in_goals else palette.MUTED,
+    ),
     Column("Contact", lambda c: c.contact or "—"),
     Column("Note", lambda c: (c.note or "").replace("\n", " "), stretch=True),
 )
@@ -158,9 +174,14 @@ CONTACT_COLUMNS = (
 class SupportNetworkSection(RecordListCard):
     def __init__(self, context: AppContext):
         super().__init__(
-            "Support network", CONTACT, contact_columns(context), rows=lambda record: list(record.contacts), context=context,
-            discipline="social", empty="No supporters recorded yet.",
-            summary=lambda _record, rows: (f"{sum(1 for c in rows if c.involved_in_goals)} of {len(rows)} involved in goals"
-                                           if rows else ""),
+            "Support network",
+            CONTACT,
+            contact_columns(context),
+            rows=lambda record: list(record.contacts),
+            context=context,
+            discipline="social",
+            empty="No supporters recorded yet.",
+            summary=lambda _record, rows: (
+                f"{sum(1 for c in rows if c.involved_in_goals)} of {len(rows)} involved in goals" if rows else ""
+            ),
         )
-

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from teamdash import clock
+from teamdash.errors import NotFound, ValidationError
+from teamdash.exchange.export.options import KIND_LABELS, KINDS, ExportOptions, ExportResult
 from teamdash.services import audit, auth
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
-from teamdash.errors import NotFound, ValidationError
-from teamdash.exchange.export.options import KIND_LABELS, KINDS, ExportOptions, ExportResult
 
 __all__ = ["export", "ExportOptions", "ExportResult", "KINDS", "KIND_LABELS"]
 

@@ -122,18 +122,39 @@ def write_cohort(job: Job, book: Book) -> int:
     ids = tuple(m.id for m in measures)
     patients = job.patients
     for start in range(0, len(patients), PATIENT_CHUNK):
-        chunk = patients[start:start + PATIENT_CHUNK]
+        chunk = patients[start : start + PATIENT_CHUNK]
         series, bands = _series([p.id for p in chunk], job, ids)
         for p in chunk:
             if job.deidentify:
                 status_week = job.relative(p.id, p.status_changed_on)[1] if p.status != "active" else None
-                row = [job.patient_label(p.id), job.age(p), p.sex, p.status, status_week, job.weeks_in_programme(p),
-                       job.staff_label(p.case_manager), disciplines.rtw_phase_label(rtw.get(p.id))]
+                row = [
+                    job.patient_label(p.id),
+                    job.age(p),
+                    p.sex,
+                    p.status,
+                    status_week,
+                    job.weeks_in_programme(p),
+                    job.staff_label(p.case_manager),
+                    disciplines.rtw_phase_label(rtw.get(p.id)),
+                ]
             else:
-                row = [p.clinic_id, p.given_name, p.family_name, p.date_of_birth, job.age(p), p.sex, p.referral_date,
-                       p.programme_start, p.status, p.status_changed_on, job.weeks_in_programme(p),
-                       job.staff_label(p.case_manager), p.next_checkin, disciplines.rtw_phase_label(rtw.get(p.id)),
-                       p.research_consent]
+                row = [
+                    p.clinic_id,
+                    p.given_name,
+                    p.family_name,
+                    p.date_of_birth,
+                    job.age(p),
+                    p.sex,
+                    p.referral_date,
+                    p.programme_start,
+                    p.status,
+                    p.status_changed_on,
+                    job.weeks_in_programme(p),
+                    job.staff_label(p.case_manager),
+                    p.next_checkin,
+                    disciplines.rtw_phase_label(rtw.get(p.id)),
+                    p.research_consent,
+                ]
             for inst in measures:
                 row += measure_values(inst, series.get((p.id, inst.id), []), bands, p.episode_start)
             sheet.add(row)

@@ -7,11 +7,11 @@ import datetime as dt
 from collections.abc import Callable
 
 from teamdash.clinical import disciplines
-from teamdash.services.auth import Actor
 from teamdash.errors import Cancelled
 from teamdash.exchange.export import deid
 from teamdash.exchange.export.options import ExportOptions
 from teamdash.exchange.export.query import PatientInfo, Selection, staff_names
+from teamdash.services.auth import Actor
 from teamdash.services.results import age_on, weeks_between
 
 CHECK_EVERY = 1000  # rows between cancellation checks and progress reports
@@ -34,7 +34,9 @@ class Job:
         self.today = now.date()
         self.deidentify = options.deidentify
         self.select = Selection(options)
-        self.pseudonyms = deid.Pseudonyms(key if key is not None else deid.database_key()) if options.deidentify else None
+        self.pseudonyms = (
+            deid.Pseudonyms(key if key is not None else deid.database_key()) if options.deidentify else None
+        )
         self._progress = progress
         self._cancelled = cancelled
         self.done = 0

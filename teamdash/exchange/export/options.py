@@ -18,11 +18,11 @@ KIND_LABELS = {
 }
 KIND_DESCRIPTIONS = {
     "cohort": "one row per patient with baseline, latest and change of each key measure; every score, "
-              "session, goal, check-in and action item in long sheets",
+    "session, goal, check-in and action item in long sheets",
     "long": "tidy long sheets of patients, staff, every score, session, goal, check-in and action item "
-            "(the layout 'teamdash import' reads back)",
+    "(the layout 'teamdash import' reads back)",
     "patient": "one patient: a summary, one sheet per discipline with its measures, sessions and goals, "
-               "and line charts of the key measures over time",
+    "and line charts of the key measures over time",
 }
 
 

@@ -47,8 +47,11 @@ def _open_safety(patient_id: int) -> int:
     return (
         Measurement.select()
         .join(SafetyAcknowledgement, pw.JOIN.LEFT_OUTER, on=(SafetyAcknowledgement.measurement == Measurement.id))
-        .where((Measurement.patient == patient_id) & (Measurement.safety == True)  # noqa: E712
-               & SafetyAcknowledgement.id.is_null())
+        .where(
+            (Measurement.patient == patient_id)
+            & (Measurement.safety == True)  # noqa: E712
+            & SafetyAcknowledgement.id.is_null()
+        )
         .count()
     )
 
@@ -65,8 +68,7 @@ def write(job: Job, book: Book, file_name: str) -> None:
     goals = list(job.select.goals())
     actions = list(job.select.actions())
     job.tick(len(sessions) + len(goals) + len(actions))
-    checkins = [d for d in _checkin_dates(job, pid)
-                if (job.options.date_to is None or d <= job.options.date_to)]
+    checkins = [d for d in _checkin_dates(job, pid) if (job.options.date_to is None or d <= job.options.date_to)]
     last_checkin = checkins[-1] if checkins else None
 
     progress = {}
@@ -101,18 +103,30 @@ def write(job: Job, book: Book, file_name: str) -> None:
         ("Research consent", patient.research_consent),
     ]
     summary.block("Patient", [Column("Field", LABEL), Column("Value", MIXED)], details)
-    summary.block("KeyMeasures", _progress_columns(), [
-        _progress_row(library[i], progress[i], bands, len(by_instrument[i])) for i in order if i in progress
-    ], title="Measures: baseline, last check-in, latest")
-    summary.block("Goals", _goal_columns(with_discipline=True), [
-        [job.discipline_name(g[1]), _short(g[3]), g[4], g[5], g[6], g[7], g[8], g[9], g[2]] for g in goals
-    ], title="Goals")
-    summary.block("OpenActions", [
-        Column("Due on", DATE), Column("Status", LABEL), Column("Owner", LABEL), Column("Created at", DATETIME),
-        Column("Action", TEXT),
-    ], [
-        [a[3], a[4], job.staff_label(a[2]), a[5], a[1]] for a in actions if a[4] == "open"
-    ], title="Open action items")
+    summary.block(
+        "KeyMeasures",
+        _progress_columns(),
+        [_progress_row(library[i], progress[i], bands, len(by_instrument[i])) for i in order if i in progress],
+        title="Measures: baseline, last check-in, latest",
+    )
+    summary.block(
+        "Goals",
+        _goal_columns(with_discipline=True),
+        [[job.discipline_name(g[1]), _short(g[3]), g[4], g[5], g[6], g[7], g[8], g[9], g[2]] for g in goals],
+        title="Goals",
+    )
+    summary.block(
+        "OpenActions",
+        [
+            Column("Due on", DATE),
+            Column("Status", LABEL),
+            Column("Owner", LABEL),
+            Column("Created at", DATETIME),
+            Column("Action", TEXT),
+        ],
+        [[a[3], a[4], job.staff_label(a[2]), a[5], a[1]] for a in actions if a[4] == "open"],
+        title="Open action items",
+    )
     job.rows[summary.title] = summary.close()
 
     for d in disciplines.all_disciplines():
@@ -139,18 +153,30 @@ def _instrument_order(by_instrument: dict) -> list[str]:
 
 def _progress_columns() -> list[Column]:
     return [
-        Column("Measure", LABEL), Column("Discipline", LABEL), Column("Baseline date", DATE), Column("Baseline", NUMBER),
-        Column("Baseline band", LABEL), Column("At last check-in", NUMBER), Column("Latest date", DATE),
-        Column("Latest", NUMBER), Column("Latest band", LABEL), Column("Change", NUMBER), Column("% change", PERCENT),
-        Column("MCID met", BOOL), Column("Reliable change", LABEL), Column("Measurements", NUMBER, "0"),
+        Column("Measure", LABEL),
+        Column("Discipline", LABEL),
+        Column("Baseline date", DATE),
+        Column("Baseline", NUMBER),
+        Column("Baseline band", LABEL),
+        Column("At last check-in", NUMBER),
+        Column("Latest date", DATE),
+        Column("Latest", NUMBER),
+        Column("Latest band", LABEL),
+        Column("Change", NUMBER),
+        Column("% change", PERCENT),
+        Column("MCID met", BOOL),
+        Column("Reliable change", LABEL),
+        Column("Measurements", NUMBER, "0"),
     ]
 
 
 def _progress_row(inst: instruments.Instrument, p: analytics.Progress, bands: dict, n: int) -> list:
     first, last = p.baseline, p.latest
     single = first is not None and last is not None and first.id == last.id
-    change = None if single or first is None else analytics.change(
-        inst, first.value, last.value, band_from=bands.get(first.id), band_to=bands.get(last.id)
+    change = (
+        None
+        if single or first is None
+        else analytics.change(inst, first.value, last.value, band_from=bands.get(first.id), band_to=bands.get(last.id))
     )
     return [
         inst.short_name,
@@ -186,21 +212,38 @@ def _goal_columns(*, with_discipline: bool) -> list[Column]:
     # would push every other column off the page.
     columns = [Column("Discipline", LABEL)] if with_discipline else []
     return columns + [
-        Column("Instrument", LABEL), Column("Baseline value", NUMBER), Column("Target value", NUMBER),
-        Column("Set on", DATE), Column("Due on", DATE), Column("Status", LABEL), Column("Progress", PERCENT, "0%"),
+        Column("Instrument", LABEL),
+        Column("Baseline value", NUMBER),
+        Column("Target value", NUMBER),
+        Column("Set on", DATE),
+        Column("Due on", DATE),
+        Column("Status", LABEL),
+        Column("Progress", PERCENT, "0%"),
         Column("Goal", TEXT),
     ]
 
 
-def _discipline_sheet(job: Job, book: Book, d: disciplines.DisciplineDef, by_instrument: dict, order: list[str],
-                      sessions: list, goals: list, items: int) -> None:
+def _discipline_sheet(
+    job: Job,
+    book: Book,
+    d: disciplines.DisciplineDef,
+    by_instrument: dict,
+    order: list[str],
+    sessions: list,
+    goals: list,
+    items: int,
+) -> None:
     library = instruments.library()
     sheet = BlockSheet(book, d.name)
     measure_columns = [
-        Column("Measure", LABEL), Column("Taken at", DATETIME), Column("Total", NUMBER), Column("Band", LABEL),
+        Column("Measure", LABEL),
+        Column("Taken at", DATETIME),
+        Column("Total", NUMBER),
+        Column("Band", LABEL),
         Column("Change from baseline", NUMBER),
         *(Column(tables.ITEM_HEADER.format(n), NUMBER) for n in range(1, items + 1)),
-        Column("Entered by", LABEL), Column("Note", TEXT),
+        Column("Entered by", LABEL),
+        Column("Note", TEXT),
     ]
     rows, spans = [], []
     for instrument_id in order:
@@ -209,21 +252,45 @@ def _discipline_sheet(job: Job, book: Book, d: disciplines.DisciplineDef, by_ins
             continue
         first_index = len(rows)
         baseline = None
-        for (_pid, _inst, taken_at, responses, total, band, _safety, entered_by, _source, note, _mid) in by_instrument[instrument_id]:
+        for _pid, _inst, taken_at, responses, total, band, _safety, entered_by, _source, note, _mid in by_instrument[
+            instrument_id
+        ]:
             if baseline is None and total is not None and taken_at.date() >= job.by_id[_pid].episode_start:
                 baseline = total
             change = None if baseline is None or total is None else total - baseline
-            rows.append([inst.short_name, taken_at, _shown(total), band, _shown(change),
-                         *(list(responses) + [None] * items)[:items], job.staff_label(entered_by), note])
+            rows.append(
+                [
+                    inst.short_name,
+                    taken_at,
+                    _shown(total),
+                    band,
+                    _shown(change),
+                    *(list(responses) + [None] * items)[:items],
+                    job.staff_label(entered_by),
+                    note,
+                ]
+            )
         spans.append((inst, first_index, len(rows)))
     measures = sheet.block(f"{d.short}_Measures", measure_columns, rows)
-    sheet.block(f"{d.short}_Sessions", [
-        Column("Held at", DATETIME), Column("Kind", LABEL), Column("Minutes", NUMBER, "0"), Column("Attendance", LABEL),
-        Column("Clinician", LABEL), Column("Note", TEXT),
-    ], [[s[2], s[3], s[4], s[5], job.staff_label(s[6]), s[7]] for s in sessions if s[1] == d.code], title="Sessions")
-    sheet.block(f"{d.short}_Goals", _goal_columns(with_discipline=False), [
-        [_short(g[3]), g[4], g[5], g[6], g[7], g[8], g[9], g[2]] for g in goals if g[1] == d.code
-    ], title="Goals")
+    sheet.block(
+        f"{d.short}_Sessions",
+        [
+            Column("Held at", DATETIME),
+            Column("Kind", LABEL),
+            Column("Minutes", NUMBER, "0"),
+            Column("Attendance", LABEL),
+            Column("Clinician", LABEL),
+            Column("Note", TEXT),
+        ],
+        [[s[2], s[3], s[4], s[5], job.staff_label(s[6]), s[7]] for s in sessions if s[1] == d.code],
+        title="Sessions",
+    )
+    sheet.block(
+        f"{d.short}_Goals",
+        _goal_columns(with_discipline=False),
+        [[_short(g[3]), g[4], g[5], g[6], g[7], g[8], g[9], g[2]] for g in goals if g[1] == d.code],
+        title="Goals",
+    )
     charted = 0
     for inst, start, end in spans:
         if not inst.key_measure or end - start < CHART_MIN_POINTS:

@@ -84,13 +84,22 @@ class Selection:
             cond &= Patient.referral_date <= o.date_to
         if o.date_from is not None:
             # In the programme during the range, or seen in it (a follow-up after discharge).
-            measured = Measurement.select(Measurement.patient).where(self._in_range(Measurement.taken_at, datetime_field=True))
+            measured = Measurement.select(Measurement.patient).where(
+                self._in_range(Measurement.taken_at, datetime_field=True)
+            )
             seen = Session.select(Session.patient).where(self._in_range(Session.held_at, datetime_field=True))
-            cond &= ((Patient.status == "active") | Patient.status_changed_on.is_null()
-                     | (Patient.status_changed_on >= o.date_from) | Patient.id.in_(measured) | Patient.id.in_(seen))
+            cond &= (
+                (Patient.status == "active")
+                | Patient.status_changed_on.is_null()
+                | (Patient.status_changed_on >= o.date_from)
+                | Patient.id.in_(measured)
+                | Patient.id.in_(seen)
+            )
         if o.discipline:
             sessions = Session.select(Session.patient).where(Session.discipline == o.discipline)
-            measured = Measurement.select(Measurement.patient).where(Measurement.instrument.in_(self.discipline_instruments))
+            measured = Measurement.select(Measurement.patient).where(
+                Measurement.instrument.in_(self.discipline_instruments)
+            )
             cond &= Patient.id.in_(sessions) | Patient.id.in_(measured)
         return cond
 
@@ -99,12 +108,7 @@ class Selection:
 
     def patients(self) -> list[PatientInfo]:
         fields = [getattr(Patient, name) for name in PatientInfo.__slots__]
-        query = (
-            Patient.select(*fields)
-            .where(self.patient_condition())
-            .order_by(Patient.clinic_id)
-            .tuples()
-        )
+        query = Patient.select(*fields).where(self.patient_condition()).order_by(Patient.clinic_id).tuples()
         return [PatientInfo(*row) for row in query]
 
     # --- rows ---------------------------------------------------------------------------
@@ -126,11 +130,22 @@ class Selection:
                 query = query.where(c)
         return query
 
-    def measurement_query(self, instrument_ids: tuple[str, ...] | None = None, patient_ids: list[int] | None = None) -> pw.ModelSelect:
+    def measurement_query(
+        self, instrument_ids: tuple[str, ...] | None = None, patient_ids: list[int] | None = None
+    ) -> pw.ModelSelect:
         m = Measurement
         query = m.select(
-            m.patient, m.instrument, m.taken_at, m.responses, m.total, m.band, m.safety, m.entered_by, m.source,
-            m.note, m.id,
+            m.patient,
+            m.instrument,
+            m.taken_at,
+            m.responses,
+            m.total,
+            m.band,
+            m.safety,
+            m.entered_by,
+            m.source,
+            m.note,
+            m.id,
         )
         wanted = instrument_ids if instrument_ids is not None else self.discipline_instruments
         return self._where(
@@ -141,8 +156,13 @@ class Selection:
             patient_ids=patient_ids,
         )
 
-    def measurements(self, instrument_ids: tuple[str, ...] | None = None, *, light: bool = False,
-                     patient_ids: list[int] | None = None) -> Iterator[tuple]:
+    def measurements(
+        self,
+        instrument_ids: tuple[str, ...] | None = None,
+        *,
+        light: bool = False,
+        patient_ids: list[int] | None = None,
+    ) -> Iterator[tuple]:
         """(patient, instrument, taken_at, responses, total, band, safety, entered_by,
         source, note, id) in patient, instrument, time order (the table's unique index:
         no sort). ``light`` skips decoding responses (the cohort needs totals only);
@@ -181,8 +201,18 @@ class Selection:
 
     def goal_query(self) -> pw.ModelSelect:
         g = Goal
-        query = g.select(g.patient, g.discipline, g.text, g.instrument, g.baseline_value, g.target_value, g.set_on,
-                         g.due_on, g.status, g.progress)
+        query = g.select(
+            g.patient,
+            g.discipline,
+            g.text,
+            g.instrument,
+            g.baseline_value,
+            g.target_value,
+            g.set_on,
+            g.due_on,
+            g.status,
+            g.progress,
+        )
         # A goal set before the range is still worked on in it: only goals set after the
         # range ends are left out.
         return self._where(
@@ -208,7 +238,7 @@ class Selection:
         decisions: dict[int, list[str]] = {}
         ids = [r[0] for r in rows]
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             for checkin_id, text in (
                 Decision.select(Decision.checkin, Decision.text)
                 .where(Decision.checkin.in_(chunk))
@@ -247,7 +277,9 @@ def staff_names() -> dict[int, str]:
 
 def staff_rows() -> list[tuple]:
     return list(
-        User.select(User.id, User.username, User.full_name, User.role, User.discipline, User.is_case_manager, User.active)
+        User.select(
+            User.id, User.username, User.full_name, User.role, User.discipline, User.is_case_manager, User.active
+        )
         .order_by(User.full_name)
         .tuples()
     )

@@ -20,6 +20,7 @@ Importing this module imports openpyxl (~140 ms): callers import it lazily.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import types
@@ -88,8 +89,13 @@ class Column:
     def format(self) -> str | None:
         if self.number_format:
             return self.number_format
-        return {DATE: DATE_FORMAT, DATETIME: DATETIME_FORMAT, PERCENT: PERCENT_FORMAT, INT: INT_FORMAT,
-                BOOL: BOOL_FORMAT}.get(self.kind)
+        return {
+            DATE: DATE_FORMAT,
+            DATETIME: DATETIME_FORMAT,
+            PERCENT: PERCENT_FORMAT,
+            INT: INT_FORMAT,
+            BOOL: BOOL_FORMAT,
+        }.get(self.kind)
 
 
 # --- safe text ---------------------------------------------------------------------------
@@ -247,10 +253,8 @@ class Book:
                     ws.close()
             except Exception:  # noqa: BLE001 - discarding: the sheet's content no longer matters
                 pass
-            try:
+            with contextlib.suppress(OSError):
                 writer.cleanup()
-            except OSError:
-                pass
 
 
 def _values_to_row(self, values, row_idx):
@@ -450,7 +454,9 @@ def add_band_rules(ws, ref: str, bands: Iterable[tuple[str, int]], worst: int) -
     (A rule's formula is formatting, not a cell: no cell value is ever a formula.)"""
     for label, severity in bands:
         quoted = '"' + label.replace('"', '""') + '"'
-        ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[quoted], fill=band_fill(severity, worst)))
+        ws.conditional_formatting.add(
+            ref, CellIsRule(operator="equal", formula=[quoted], fill=band_fill(severity, worst))
+        )
 
 
 # --- several tables on one sheet (Excel tables) --------------------------------------------
@@ -483,7 +489,9 @@ class BlockSheet:
         self.blocks: list[Block] = []
         self.charts: list = []
 
-    def block(self, name: str, columns: Sequence[Column], rows: Iterable[Sequence], *, title: str | None = None) -> Block:
+    def block(
+        self, name: str, columns: Sequence[Column], rows: Iterable[Sequence], *, title: str | None = None
+    ) -> Block:
         """Place a table below the previous one: a blank row, a bold heading (not for the
         first table, whose header is the sheet's frozen row 1), the header, the rows.
         Rows are placed now so that charts can refer to them."""

@@ -11,7 +11,6 @@ import re
 
 from teamdash import __version__
 from teamdash.clinical import disciplines, instruments
-from teamdash.storage import db
 from teamdash.exchange.export import deid
 from teamdash.exchange.export.job import Job
 from teamdash.exchange.export.options import KIND_DESCRIPTIONS, KIND_LABELS
@@ -30,6 +29,7 @@ from teamdash.exchange.export.sheets import (
     TableSheet,
     write_key_values,
 )
+from teamdash.storage import db
 
 ITEM_HEADER = "Item {}"
 
@@ -78,13 +78,37 @@ def write_patients(job: Job, book: Book) -> int:
     for p in job.patients:
         if job.deidentify:
             status_week = job.relative(p.id, p.status_changed_on)[1] if p.status != "active" else None
-            sheet.add([job.patient_label(p.id), job.age(p), p.sex, p.status, status_week, job.weeks_in_programme(p),
-                       job.staff_label(p.case_manager)])
+            sheet.add(
+                [
+                    job.patient_label(p.id),
+                    job.age(p),
+                    p.sex,
+                    p.status,
+                    status_week,
+                    job.weeks_in_programme(p),
+                    job.staff_label(p.case_manager),
+                ]
+            )
         else:
-            sheet.add([p.clinic_id, p.given_name, p.family_name, p.date_of_birth, p.sex, p.referral_date,
-                       p.programme_start, p.episode_start, p.status, p.status_changed_on,
-                       job.staff_label(p.case_manager), p.next_checkin, p.research_consent, p.flagged_for_review,
-                       p.flag_note])
+            sheet.add(
+                [
+                    p.clinic_id,
+                    p.given_name,
+                    p.family_name,
+                    p.date_of_birth,
+                    p.sex,
+                    p.referral_date,
+                    p.programme_start,
+                    p.episode_start,
+                    p.status,
+                    p.status_changed_on,
+                    job.staff_label(p.case_manager),
+                    p.next_checkin,
+                    p.research_consent,
+                    p.flagged_for_review,
+                    p.flag_note,
+                ]
+            )
         job.tick()
     return _done(job, sheet)
 
@@ -146,19 +170,69 @@ def write_measurements(job: Job, book: Book) -> int:
     tick = job.tick
     last_pid, who = None, None
     if job.deidentify:
-        for pid, inst, taken_at, responses, total, band, safety, entered_by, source, _note, _mid in job.select.measurements():
+        for (
+            pid,
+            inst,
+            taken_at,
+            responses,
+            total,
+            band,
+            safety,
+            entered_by,
+            source,
+            _note,
+            _mid,
+        ) in job.select.measurements():
             if pid != last_pid:
                 last_pid, who = pid, label(pid)
             days, weeks = job.relative(pid, taken_at)
-            add([who, inst, short.get(inst, inst), days, weeks, total, band, safety,
-                 *(responses + blank)[:items], staff(entered_by), source])
+            add(
+                [
+                    who,
+                    inst,
+                    short.get(inst, inst),
+                    days,
+                    weeks,
+                    total,
+                    band,
+                    safety,
+                    *(responses + blank)[:items],
+                    staff(entered_by),
+                    source,
+                ]
+            )
             tick()
     else:
-        for pid, inst, taken_at, responses, total, band, safety, entered_by, source, note, _mid in job.select.measurements():
+        for (
+            pid,
+            inst,
+            taken_at,
+            responses,
+            total,
+            band,
+            safety,
+            entered_by,
+            source,
+            note,
+            _mid,
+        ) in job.select.measurements():
             if pid != last_pid:
                 last_pid, who = pid, label(pid)
-            add([who, inst, short.get(inst, inst), taken_at, total, band, safety,
-                 *(responses + blank)[:items], staff(entered_by), source, note])
+            add(
+                [
+                    who,
+                    inst,
+                    short.get(inst, inst),
+                    taken_at,
+                    total,
+                    band,
+                    safety,
+                    *(responses + blank)[:items],
+                    staff(entered_by),
+                    source,
+                    note,
+                ]
+            )
             tick()
     return _done(job, sheet)
 
@@ -194,11 +268,31 @@ def write_sessions(job: Job, book: Book) -> int:
     for pid, discipline, held_at, kind, minutes, attendance, clinician, note in job.select.sessions():
         if job.deidentify:
             days, weeks = job.relative(pid, held_at)
-            sheet.add([job.patient_label(pid), discipline, days, weeks, _session_kind(discipline, kind), minutes,
-                       attendance, job.staff_label(clinician)])
+            sheet.add(
+                [
+                    job.patient_label(pid),
+                    discipline,
+                    days,
+                    weeks,
+                    _session_kind(discipline, kind),
+                    minutes,
+                    attendance,
+                    job.staff_label(clinician),
+                ]
+            )
         else:
-            sheet.add([job.patient_label(pid), discipline, held_at, kind, minutes, attendance,
-                       job.staff_label(clinician), note])
+            sheet.add(
+                [
+                    job.patient_label(pid),
+                    discipline,
+                    held_at,
+                    kind,
+                    minutes,
+                    attendance,
+                    job.staff_label(clinician),
+                    note,
+                ]
+            )
         job.tick()
     return _done(job, sheet)
 
@@ -206,36 +300,82 @@ def write_sessions(job: Job, book: Book) -> int:
 def write_goals(job: Job, book: Book) -> int:
     if job.deidentify:
         columns = [
-            Column(job.patient_header, LABEL), Column("Discipline", LABEL), Column("Instrument", LABEL),
-            Column("Baseline value", NUMBER), Column("Target value", NUMBER),
-            Column("Set (week)", NUMBER, "0.0"), Column("Due (week)", NUMBER, "0.0"),
-            Column("Status", LABEL), Column("Progress", PERCENT, "0%"),
+            Column(job.patient_header, LABEL),
+            Column("Discipline", LABEL),
+            Column("Instrument", LABEL),
+            Column("Baseline value", NUMBER),
+            Column("Target value", NUMBER),
+            Column("Set (week)", NUMBER, "0.0"),
+            Column("Due (week)", NUMBER, "0.0"),
+            Column("Status", LABEL),
+            Column("Progress", PERCENT, "0%"),
         ]
     else:
         columns = [
-            Column(job.patient_header, LABEL), Column("Discipline", LABEL), Column("Goal", TEXT),
-            Column("Instrument", LABEL), Column("Baseline value", NUMBER), Column("Target value", NUMBER),
-            Column("Set on", DATE), Column("Due on", DATE), Column("Status", LABEL), Column("Progress", PERCENT, "0%"),
+            Column(job.patient_header, LABEL),
+            Column("Discipline", LABEL),
+            Column("Goal", TEXT),
+            Column("Instrument", LABEL),
+            Column("Baseline value", NUMBER),
+            Column("Target value", NUMBER),
+            Column("Set on", DATE),
+            Column("Due on", DATE),
+            Column("Status", LABEL),
+            Column("Progress", PERCENT, "0%"),
         ]
     sheet = TableSheet(book, "Goals", columns, freeze_columns=1)
     for pid, discipline, text, instrument, baseline, target, set_on, due_on, status, progress in job.select.goals():
         if job.deidentify:
-            sheet.add([job.patient_label(pid), discipline, instrument, baseline, target,
-                       job.relative(pid, set_on)[1], job.relative(pid, due_on)[1], status, progress])
+            sheet.add(
+                [
+                    job.patient_label(pid),
+                    discipline,
+                    instrument,
+                    baseline,
+                    target,
+                    job.relative(pid, set_on)[1],
+                    job.relative(pid, due_on)[1],
+                    status,
+                    progress,
+                ]
+            )
         else:
-            sheet.add([job.patient_label(pid), discipline, text, instrument, baseline, target, set_on, due_on, status,
-                       progress])
+            sheet.add(
+                [
+                    job.patient_label(pid),
+                    discipline,
+                    text,
+                    instrument,
+                    baseline,
+                    target,
+                    set_on,
+                    due_on,
+                    status,
+                    progress,
+                ]
+            )
         job.tick()
     return _done(job, sheet)
 
 
 def write_checkins(job: Job, book: Book) -> int:
     if job.deidentify:
-        columns = [Column(job.patient_header, LABEL), Column("Day", INT), Column("Week", NUMBER, "0.0"),
-                   Column("Attendees", INT), Column("Decisions", INT)]
+        columns = [
+            Column(job.patient_header, LABEL),
+            Column("Day", INT),
+            Column("Week", NUMBER, "0.0"),
+            Column("Attendees", INT),
+            Column("Decisions", INT),
+        ]
     else:
-        columns = [Column(job.patient_header, LABEL), Column("Held on", DATE), Column("Attendees", TEXT),
-                   Column("Narrative", TEXT), Column("Decisions", TEXT), Column("Recorded by", LABEL)]
+        columns = [
+            Column(job.patient_header, LABEL),
+            Column("Held on", DATE),
+            Column("Attendees", TEXT),
+            Column("Narrative", TEXT),
+            Column("Decisions", TEXT),
+            Column("Recorded by", LABEL),
+        ]
     sheet = TableSheet(book, "Check-ins", columns, freeze_columns=1)
     for pid, held_on, attendees, narrative, created_by, decisions in job.select.checkins():
         if job.deidentify:
@@ -243,25 +383,53 @@ def write_checkins(job: Job, book: Book) -> int:
             sheet.add([job.patient_label(pid), days, weeks, len(attendees), len(decisions)])
         else:
             names = ", ".join(a.get("name", "") for a in attendees if isinstance(a, dict))
-            sheet.add([job.patient_label(pid), held_on, names or None, narrative, "\n".join(decisions) or None,
-                       job.staff_label(created_by)])
+            sheet.add(
+                [
+                    job.patient_label(pid),
+                    held_on,
+                    names or None,
+                    narrative,
+                    "\n".join(decisions) or None,
+                    job.staff_label(created_by),
+                ]
+            )
         job.tick()
     return _done(job, sheet)
 
 
 def write_actions(job: Job, book: Book) -> int:
     if job.deidentify:
-        columns = [Column(job.patient_header, LABEL), Column("Owner", LABEL), Column("Created (week)", NUMBER, "0.0"),
-                   Column("Due (week)", NUMBER, "0.0"), Column("Status", LABEL), Column("Completed (week)", NUMBER, "0.0")]
+        columns = [
+            Column(job.patient_header, LABEL),
+            Column("Owner", LABEL),
+            Column("Created (week)", NUMBER, "0.0"),
+            Column("Due (week)", NUMBER, "0.0"),
+            Column("Status", LABEL),
+            Column("Completed (week)", NUMBER, "0.0"),
+        ]
     else:
-        columns = [Column(job.patient_header, LABEL), Column("Action", TEXT), Column("Owner", LABEL),
-                   Column("Due on", DATE), Column("Status", LABEL), Column("Created at", DATETIME),
-                   Column("Completed at", DATETIME)]
+        columns = [
+            Column(job.patient_header, LABEL),
+            Column("Action", TEXT),
+            Column("Owner", LABEL),
+            Column("Due on", DATE),
+            Column("Status", LABEL),
+            Column("Created at", DATETIME),
+            Column("Completed at", DATETIME),
+        ]
     sheet = TableSheet(book, "Action items", columns, freeze_columns=1)
     for pid, text, owner, due_on, status, created_at, completed_at in job.select.actions():
         if job.deidentify:
-            sheet.add([job.patient_label(pid), job.staff_label(owner), job.relative(pid, created_at)[1],
-                       job.relative(pid, due_on)[1], status, job.relative(pid, completed_at)[1]])
+            sheet.add(
+                [
+                    job.patient_label(pid),
+                    job.staff_label(owner),
+                    job.relative(pid, created_at)[1],
+                    job.relative(pid, due_on)[1],
+                    status,
+                    job.relative(pid, completed_at)[1],
+                ]
+            )
         else:
             sheet.add([job.patient_label(pid), text, job.staff_label(owner), due_on, status, created_at, completed_at])
         job.tick()
@@ -317,27 +485,46 @@ def about_rows(job: Job, file_name: str, instrument_ids: list[str]) -> list[tupl
         ("Filters", "Discipline", job.discipline_name(o.discipline) or "all"),
         ("Filters", "Date from", "no limit" if o.date_from is None else o.date_from),
         ("Filters", "Date to", "no limit" if o.date_to is None else o.date_to),
-        ("Filters", "How filters apply",
-         "Status and case manager are the patient's current ones. A discipline keeps patients with a session or "
-         "measure of that discipline and only that discipline's measures, sessions and goals. A date range keeps "
-         "patients who were in the programme during it (referral to discharge or drop-out, or today) or had a "
-         "measurement or session in it, and only rows dated inside it (goals set up to its end)."),
+        (
+            "Filters",
+            "How filters apply",
+            "Status and case manager are the patient's current ones. A discipline keeps patients with a session or "
+            "measure of that discipline and only that discipline's measures, sessions and goals. A date range keeps "
+            "patients who were in the programme during it (referral to discharge or drop-out, or today) or had a "
+            "measurement or session in it, and only rows dated inside it (goals set up to its end).",
+        ),
         ("Contents", "Patients", len(job.patients)),
     ]
     rows += [("Contents", f"Rows in '{name}'", count) for name, count in job.rows.items()]
     rows += [
-        ("Method", "Baseline", "The first measurement of the patient's current episode (on or after the episode "
-                               "start) inside the date range."),
+        (
+            "Method",
+            "Baseline",
+            "The first measurement of the patient's current episode (on or after the episode "
+            "start) inside the date range.",
+        ),
         ("Method", "Latest", "The last measurement inside the date range (for equal times, the later entry)."),
         ("Method", "Change", "Latest minus baseline, in the measure's points; % change is of the baseline."),
-        ("Method", "MCID met", "TRUE when the improvement reaches the measure's minimal clinically important "
-                               "difference (absolute points or % of baseline, whichever the definition gives); "
-                               "blank when the measure has none."),
-        ("Method", "Reliable change", "Jacobson & Truax reliable change index (|RCI| > 1.96) from the measure's "
-                                      "SEM, or its published reliable-change threshold; blank when the measure "
-                                      "has neither."),
-        ("Method", "Bands", "Severity bands as defined for each measure (see the instruments below); on the "
-                            "Cohort sheet coloured green (best) to red (worst)."),
+        (
+            "Method",
+            "MCID met",
+            "TRUE when the improvement reaches the measure's minimal clinically important "
+            "difference (absolute points or % of baseline, whichever the definition gives); "
+            "blank when the measure has none.",
+        ),
+        (
+            "Method",
+            "Reliable change",
+            "Jacobson & Truax reliable change index (|RCI| > 1.96) from the measure's "
+            "SEM, or its published reliable-change threshold; blank when the measure "
+            "has neither.",
+        ),
+        (
+            "Method",
+            "Bands",
+            "Severity bands as defined for each measure (see the instruments below); on the "
+            "Cohort sheet coloured green (best) to red (worst).",
+        ),
     ]
     if job.deidentify:
         rows += [
@@ -350,16 +537,22 @@ def about_rows(job: Job, file_name: str, instrument_ids: list[str]) -> list[tupl
         inst = library[instrument_id]
         section = f"Instrument {inst.short_name}"
         mcid = " or ".join(
-            x for x in (
+            x
+            for x in (
                 f"{inst.mcid_abs:g} points" if inst.mcid_abs is not None else "",
                 f"{inst.mcid_pct:g} % of baseline" if inst.mcid_pct is not None else "",
-            ) if x
+            )
+            if x
         )
         rows += [
             (section, "Name", f"{inst.name} ({inst.id})"),
             (section, "Range and direction", _range(inst)),
             (section, "MCID", mcid or "none defined"),
-            (section, "Reliable change", f"{inst.reliable_change:.2f} points" if inst.reliable_change else "none defined"),
+            (
+                section,
+                "Reliable change",
+                f"{inst.reliable_change:.2f} points" if inst.reliable_change else "none defined",
+            ),
             (section, "Licence", _one_line(inst.licence)),
         ]
         if inst.notes:
@@ -371,7 +564,9 @@ def _range(inst) -> str:
     span = ""
     if inst.total_min is not None and inst.total_max is not None:
         span = f"{inst.total_min:g}–{inst.total_max:g}{(' ' + inst.unit) if inst.unit else ''}"
-    direction = {"higher_worse": "higher is worse", "higher_better": "higher is better"}.get(inst.direction, "no direction")
+    direction = {"higher_worse": "higher is worse", "higher_better": "higher is better"}.get(
+        inst.direction, "no direction"
+    )
     return f"{span}, {direction}" if span else direction
 
 
@@ -385,8 +580,6 @@ def instruments_in_export(job: Job) -> list[str]:
     library = instruments.library()
     ids = list(wanted) if wanted is not None else list(library)
     return sorted(ids, key=lambda i: (library[i].discipline, library[i].short_name))
-
-
 
 
 def write_record_sheets(job: Job, book: Book) -> None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.panels import palette
+from ui.widgets import palette
 
 
 class Card(QFrame):
@@ -161,7 +161,7 @@ class Sparkline(QWidget):
             low, high = low - 1, high + 1
         return low, high
 
-    def paintEvent(self, _event) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, _event) -> None:
         if not self._points:
             return
         painter = QPainter(self)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QKeyEvent, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
-from ui.panels import palette
+from ui.widgets import palette
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -42,13 +42,13 @@ class RowsModel(QAbstractTableModel):
         self.rows = list(rows)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.columns)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
@@ -83,7 +83,7 @@ class RowsModel(QAbstractTableModel):
 class ProgressDelegate(QStyledItemDelegate):
     """A thin bar behind the cell's text for columns that declare ``progress``."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802 - Qt override
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         hint = super().sizeHint(option, index)
         if index.data(PROGRESS_ROLE) is not None:
             hint.setWidth(max(hint.width() + 24, 90))
@@ -151,14 +151,18 @@ class RecordTable(QTableView):
 
     def _fit_height(self) -> None:
         shown = max(1, min(self.rows_model.rowCount(), self.max_rows))
-        height = self.horizontalHeader().sizeHint().height() + shown * self.verticalHeader().defaultSectionSize() + 2 * self.frameWidth()
+        height = (
+            self.horizontalHeader().sizeHint().height()
+            + shown * self.verticalHeader().defaultSectionSize()
+            + 2 * self.frameWidth()
+        )
         # A narrow window scrolls wide tables sideways: keep the last row above the bar.
         if self.horizontalHeader().length() > self.viewport().width():
             height += self.horizontalScrollBar().sizeHint().height()
         if height + 2 != self.height():
             self.setFixedHeight(height + 2)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit_height()
 
@@ -173,7 +177,7 @@ class RecordTable(QTableView):
         if self.rows_model.rowCount():
             self.selectRow(0)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         row = self.selected()
         if row is not None and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.edit_requested.emit(row)

@@ -10,8 +10,7 @@ from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from teamdash.services import measurements
-from teamdash.services import chart
+from teamdash.services import chart, measurements
 from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs import kinds
@@ -49,7 +48,9 @@ class PatientActions(QObject):
         menu.addAction(self.record_measurement)
         self.add_actions: dict[str, QAction] = {}
         for text, kind, shortcut in ADD_ACTIONS:
-            action = self._action(text, QKeySequence(shortcut) if shortcut else None, lambda _c=False, k=kind: self.open_add(k))
+            action = self._action(
+                text, QKeySequence(shortcut) if shortcut else None, lambda _c=False, k=kind: self.open_add(k)
+            )
             self.add_actions[kind.key] = action
             menu.addAction(action)
         menu.addSeparator()
@@ -110,15 +111,23 @@ class PatientActions(QObject):
         if patient_id is None:
             return
         actor, today = self.context.actor, self.context.today()
-        self.context.jobs.run(lambda _p, _c: chart.get_record(actor, patient_id, today=today),
-                              on_done=then, on_error=lambda exc: show_error(self.window, exc))
+        self.context.jobs.run(
+            lambda _p, _c: chart.get_record(actor, patient_id, today=today),
+            on_done=then,
+            on_error=lambda exc: show_error(self.window, exc),
+        )
 
     def open_measurement(self) -> None:
-        self._with_record(lambda record: self.opened.emit(open_measurement_dialog(self.window, self.context, record.patient)))
+        self._with_record(
+            lambda record: self.opened.emit(open_measurement_dialog(self.window, self.context, record.patient))
+        )
 
     def open_add(self, kind: KindUi) -> None:
-        self._with_record(lambda record: open_record_dialog(self.window, self.context, kind, patient=record.patient,
-                                                            record=record, on_open=self.opened.emit))
+        self._with_record(
+            lambda record: open_record_dialog(
+                self.window, self.context, kind, patient=record.patient, record=record, on_open=self.opened.emit
+            )
+        )
 
     def _selected(self, then: Callable) -> None:
         measurement_id, patient_id = self.selected_measurement, self.window.current_patient_id()
@@ -132,8 +141,11 @@ class PatientActions(QObject):
         self.context.jobs.run(load, on_done=lambda pair: then(*pair), on_error=lambda exc: show_error(self.window, exc))
 
     def open_correction(self) -> None:
-        self._selected(lambda record, m: self.opened.emit(
-            open_measurement_dialog(self.window, self.context, record.patient, existing=m)))
+        self._selected(
+            lambda record, m: self.opened.emit(
+                open_measurement_dialog(self.window, self.context, record.patient, existing=m)
+            )
+        )
 
     def delete_selected(self) -> None:
         self._selected(lambda _record, m: delete_measurement(self.window, self.context, m))

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont
 
-from ui.panels import palette
+from ui.widgets import palette
 
 
 def epoch(day: dt.date | dt.datetime) -> float:
@@ -33,7 +33,7 @@ class DayAxis(pg.AxisItem):
         super().__init__(orientation="bottom")
         self._step_days = 7
 
-    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 - pyqtgraph API
+    def tickValues(self, minVal: float, maxVal: float, size: float):
         if maxVal <= minVal or size <= 0:
             return []
         fits = max(2, int(size / LABEL_WIDTH))
@@ -52,7 +52,7 @@ class DayAxis(pg.AxisItem):
             day = _add_months(day, step // 28) if step >= 28 else day + dt.timedelta(days=step)
         return [(step * DAY, ticks)]
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+    def tickStrings(self, values, scale, spacing):
         form = "%b %Y" if self._step_days >= 91 else "%d %b"
         return [dt.datetime.fromtimestamp(v).strftime(form) for v in values]
 
@@ -88,35 +88,74 @@ class SmallChart(pg.PlotWidget):
         self.legend = self.getPlotItem().addLegend(offset=(-8, -8), labelTextSize="8pt", labelTextColor="#3b4552")
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
 
-    def line(self, days: Sequence[dt.date | dt.datetime], values: Sequence[float | None], *, colour: str, name: str | None = None,
-             dashed: bool = False, symbol: str | None = "o", step: bool = False) -> pg.PlotDataItem:
+    def line(
+        self,
+        days: Sequence[dt.date | dt.datetime],
+        values: Sequence[float | None],
+        *,
+        colour: str,
+        name: str | None = None,
+        dashed: bool = False,
+        symbol: str | None = "o",
+        step: bool = False,
+    ) -> pg.PlotDataItem:
         xs = [epoch(d) for d in days]
         ys = [float("nan") if v is None else float(v) for v in values]
-        pen = pg.mkPen(QColor(colour), width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else pg.QtCore.Qt.PenStyle.SolidLine)
-        item = self.plot(xs, ys, pen=pen, name=name, connect="finite", symbol=symbol, symbolSize=6,
-                         symbolBrush=QColor(colour), symbolPen=pg.mkPen(QColor(colour)),
-                         stepMode="left" if step else None)
+        pen = pg.mkPen(
+            QColor(colour), width=2, style=pg.QtCore.Qt.PenStyle.DashLine if dashed else pg.QtCore.Qt.PenStyle.SolidLine
+        )
+        item = self.plot(
+            xs,
+            ys,
+            pen=pen,
+            name=name,
+            connect="finite",
+            symbol=symbol,
+            symbolSize=6,
+            symbolBrush=QColor(colour),
+            symbolPen=pg.mkPen(QColor(colour)),
+            stepMode="left" if step else None,
+        )
         return item
 
-    def bars(self, days: Sequence[dt.date], values: Sequence[float], *, colour: str, width_days: float = 5.0,
-             name: str | None = None) -> pg.BarGraphItem:
-        item = pg.BarGraphItem(x=[epoch(d) for d in days], height=list(values), width=width_days * 86400,
-                               brush=QColor(colour), pen=pg.mkPen(QColor(colour)), name=name)
+    def bars(
+        self,
+        days: Sequence[dt.date],
+        values: Sequence[float],
+        *,
+        colour: str,
+        width_days: float = 5.0,
+        name: str | None = None,
+    ) -> pg.BarGraphItem:
+        item = pg.BarGraphItem(
+            x=[epoch(d) for d in days],
+            height=list(values),
+            width=width_days * 86400,
+            brush=QColor(colour),
+            pen=pg.mkPen(QColor(colour)),
+            name=name,
+        )
         self.addItem(item)
         return item
 
     def hline(self, value: float, *, colour: str, label: str | None = None) -> pg.InfiniteLine:
-        line = pg.InfiniteLine(pos=value, angle=0, movable=False, pen=pg.mkPen(QColor(colour), width=1,
-                                                                                style=pg.QtCore.Qt.PenStyle.DotLine),
-                               label=label, labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]})
+        line = pg.InfiniteLine(
+            pos=value,
+            angle=0,
+            movable=False,
+            pen=pg.mkPen(QColor(colour), width=1, style=pg.QtCore.Qt.PenStyle.DotLine),
+            label=label,
+            labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]},
+        )
         self.addItem(line)
         return line
 
     def band(self, low: float, high: float, *, colour: str = "#2e7d32", alpha: int = 28) -> None:
         colour_ = QColor(colour)
         colour_.setAlpha(alpha)
-        region = pg.LinearRegionItem(values=(low, high), orientation="horizontal", movable=False, brush=colour_,
-                                     pen=pg.mkPen(None))
+        region = pg.LinearRegionItem(
+            values=(low, high), orientation="horizontal", movable=False, brush=colour_, pen=pg.mkPen(None)
+        )
         region.setZValue(-10)
         self.addItem(region)
 
