@@ -52,12 +52,13 @@ ITEMS = 24  # the widest instrument (RMDQ): the long sheet's item columns
 def _demo_db(path: Path, patients: int) -> None:
     from teamdash import demo
     from teamdash.services.auth import SYSTEM
+    from teamdash.services.clinic import open_clinic
     from teamdash.storage import db
 
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     demo.generate(SYSTEM, patients=patients, today=DEMO_TODAY)
     db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -179,9 +180,9 @@ def import_fixtures() -> tuple[Path, Path, Path]:
 def _child_export_ours(db_path: str, out: str) -> None:
     from teamdash.exchange.export import ExportOptions, export
     from teamdash.services.auth import SYSTEM
-    from teamdash.storage import db
+    from teamdash.services.clinic import open_clinic
 
-    db.connect(f"sqlite:///{db_path}")
+    open_clinic(f"sqlite:///{db_path}", create=True)
     result = export(SYSTEM, out, ExportOptions(kind="long"), now=NOW)
     print(json.dumps({"rows": result.rows}))
 
@@ -360,10 +361,11 @@ def _fresh(template: Path) -> Path:
 def _import_ours(template: Path, path: Path) -> float:
     from teamdash.exchange import importing
     from teamdash.services.auth import SYSTEM
+    from teamdash.services.clinic import open_clinic
     from teamdash.storage import db
 
     copy = _fresh(template)
-    db.connect(f"sqlite:///{copy}")
+    open_clinic(f"sqlite:///{copy}", create=True)
     importing._scored.cache_clear()  # every run scores from cold, as a new import would
     start = time.perf_counter()
     report = importing.import_file(SYSTEM, path, kind="measurements", now=NOW)

@@ -18,6 +18,7 @@ from benchmarks.common import absolute, compare, figure, measure
 from teamdash import demo
 from teamdash.services import chart, measurements, patients
 from teamdash.services.auth import SYSTEM
+from teamdash.services.clinic import open_clinic
 from teamdash.services.patients import PatientQuery
 from teamdash.storage import db
 from teamdash.storage.models import Measurement, Patient
@@ -32,7 +33,7 @@ def demo_database(patients_count: int) -> Path:
     path = CACHE / f"demo-{patients_count}.sqlite3"
     if not path.exists():
         start = dt.datetime.now()
-        db.connect(f"sqlite:///{path}.part")
+        open_clinic(f"sqlite:///{path}.part", create=True)
         demo.generate(SYSTEM, patients=patients_count, today=TODAY)
         db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
@@ -75,7 +76,7 @@ def bench_bulk_insert(count: int = 100_000) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ours_file, plain_file = Path(tmp) / "ours.sqlite3", Path(tmp) / "plain.sqlite3"
         for path in (plain_file, ours_file):  # same schema in both files; ours stays open
-            db.connect(f"sqlite:///{path}")
+            open_clinic(f"sqlite:///{path}", create=True)
         with db.database.atomic():
             Patient.insert_many(
                 [
@@ -148,7 +149,7 @@ def bench_bulk_insert(count: int = 100_000) -> None:
 
 def bench_list_and_record(patients_count: int = 10_000) -> None:
     path = demo_database(patients_count)
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     query = PatientQuery(limit=100, sort="name", today=TODAY)
     select_sql, params = (
         patients._filtered(query, TODAY, list(patients.LIST_COLUMNS))

@@ -44,13 +44,14 @@ def demo_db(patients: int) -> Path:
     if not path.exists():
         from teamdash import demo
         from teamdash.services.auth import SYSTEM
+        from teamdash.services.clinic import open_clinic
         from teamdash.storage import db
 
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         partial.unlink(missing_ok=True)
         started = time.perf_counter()
-        db.connect(f"sqlite:///{partial}")
+        open_clinic(f"sqlite:///{partial}", create=True)
         demo.generate(SYSTEM, patients=patients, today=DEMO_TODAY)
         db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
@@ -66,11 +67,12 @@ def scaled_db(source: Path, copies: int) -> Path:
     path = CACHE / f"list-{patients}-{DEMO_TODAY}.sqlite3"
     if path.exists():
         return path
+    from teamdash.services.clinic import open_clinic
     from teamdash.storage import db
 
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    db.connect(f"sqlite:///{partial}")  # schema via the migrations
+    open_clinic(f"sqlite:///{partial}", create=True)  # schema via the migrations
     db.close()
     con = sqlite3.connect(partial)
     con.execute("ATTACH ? AS src", (str(source),))
@@ -223,13 +225,14 @@ def list_figures(db_path: Path, label: str, search_ms: float, sort_ms: float) ->
     from PySide6.QtWidgets import QApplication
 
     from teamdash.services import patients
+    from teamdash.services.clinic import open_clinic
     from teamdash.services.patients import PatientQuery
     from teamdash.storage import db
     from ui import patient_list
     from ui.patient_list import COLUMN_KEYS, PatientListPanel
 
     app = QApplication.instance()
-    db.connect(f"sqlite:///{db_path}")
+    open_clinic(f"sqlite:///{db_path}", create=True)
     with tempfile.TemporaryDirectory() as tmp:
         context = _context(Path(tmp))
         panel = PatientListPanel(context)
@@ -294,13 +297,14 @@ def switch_figures(db_path: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from teamdash.services import chart, patients, timelines
+    from teamdash.services.clinic import open_clinic
     from teamdash.services.patients import PatientQuery
     from teamdash.storage import db
     from ui.main_window import MainWindow
     from ui.timeline import TimelineView
 
     app = QApplication.instance()
-    db.connect(f"sqlite:///{db_path}")
+    open_clinic(f"sqlite:///{db_path}", create=True)
     with tempfile.TemporaryDirectory() as tmp:
         context = _context(Path(tmp))
         window = MainWindow(context, database=str(db_path))

@@ -91,6 +91,22 @@ class SchemaTooNew(DatabaseUnavailable):
     """The database was written by a newer TeamDash than this one."""
 
 
+class NoDatabase(DatabaseUnavailable):
+    """There is no database at the path given (a mistyped ``--db`` must not create one)."""
+
+
+class ReadOnlyDatabase(DatabaseUnavailable):
+    """A write to a database opened read-only (a read-only file, folder or mount)."""
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """Another program held the write lock longer than TeamDash waits."""
+
+
+class DatabaseCorrupt(DatabaseUnavailable):
+    """The database file is damaged."""
+
+
 class Cancelled(TeamDashError):
     """A long job stopped because the user asked it to."""
 

@@ -16,6 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from teamdash import clock, demo
 from teamdash.services import staff
 from teamdash.services.auth import SYSTEM, Actor
+from teamdash.services.clinic import open_clinic
 from teamdash.storage import db
 
 # The moment every test runs at: the app's one clock stands still here, so no test
@@ -52,7 +53,7 @@ def db_file(tmp_path) -> Path:
 @pytest.fixture
 def database(db_file):
     """An empty, migrated TeamDash database in a temp file."""
-    db.connect(f"sqlite:///{db_file}")
+    open_clinic(f"sqlite:///{db_file}", create=True)
     yield db_file
     db.close()
 
@@ -61,7 +62,7 @@ def database(db_file):
 def _demo_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
     with clock.use(clock.FixedClock(DEMO_NOW)):
-        db.connect(f"sqlite:///{path}")
+        open_clinic(f"sqlite:///{path}", create=True)
         demo.generate(SYSTEM, patients=DEMO_PATIENTS, today=DEMO_TODAY)
     db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
@@ -73,7 +74,7 @@ def clinic(_demo_template, tmp_path):
     """A copy of the 60-patient demo clinic (generated for DEMO_TODAY), connected."""
     path = tmp_path / "clinic.sqlite3"
     shutil.copy(_demo_template, path)
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     yield path
     db.close()
 

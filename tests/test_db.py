@@ -11,6 +11,7 @@ from teamdash import paths
 from teamdash.errors import DatabaseUnavailable, ValidationError
 from teamdash.services import patients
 from teamdash.services.auth import SYSTEM
+from teamdash.services.clinic import open_clinic
 from teamdash.storage import db
 
 
@@ -64,7 +65,7 @@ def test_default_database_lives_in_the_user_data_dir(monkeypatch, tmp_path):
 
 def test_first_connect_creates_the_file_and_its_folder(tmp_path):
     target = tmp_path / "new" / "folder" / "clinic.sqlite3"
-    db.connect(f"sqlite:///{target}")
+    db.connect(f"sqlite:///{target}", create=True)
     assert target.exists()
     assert db.info().path == target
 
@@ -73,7 +74,7 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(database):
     pragma = lambda name: db.database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
     assert pragma("journal_mode") == "wal"
     assert pragma("foreign_keys") == 1
-    assert pragma("busy_timeout") == 5000
+    assert pragma("busy_timeout") == db.BUSY_TIMEOUT_MS == 10_000
     assert pragma("synchronous") == 1  # NORMAL
 
 
@@ -90,7 +91,7 @@ def test_a_foreign_sqlite_database_is_refused_untouched(tmp_path):
     with sqlite3.connect(other) as conn:
         conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)")
     with pytest.raises(DatabaseUnavailable, match="not a TeamDash database"):
-        db.connect(f"sqlite:///{other}")
+        open_clinic(f"sqlite:///{other}")
     with sqlite3.connect(other) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"invoices"}
@@ -98,7 +99,7 @@ def test_a_foreign_sqlite_database_is_refused_untouched(tmp_path):
 
 def test_online_backup_is_a_consistent_copy(clinic, tmp_path):
     before = patients.count_patients(SYSTEM)
-    dest = db.backup(tmp_path / "backups" / "copy.sqlite3")
+    dest = db.backup(tmp_path / "copy.sqlite3")
     with sqlite3.connect(dest) as copy:
         assert copy.execute("SELECT count(*) FROM patient").fetchone()[0] == before
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

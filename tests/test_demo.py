@@ -13,6 +13,7 @@ from teamdash import demo
 from teamdash.errors import ValidationError
 from teamdash.services import patients
 from teamdash.services.auth import SYSTEM
+from teamdash.services.clinic import open_clinic
 from teamdash.services.patients import PatientQuery
 from teamdash.storage import db
 from teamdash.storage.models import CheckIn, Measurement, PatientSummary, RtwPhase, SafetyAcknowledgement, Session, User
@@ -50,7 +51,7 @@ def _fingerprint(path) -> str:
 
 
 def _build(path, **kw):
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     report = demo.generate(SYSTEM, today=DEMO_TODAY, **kw)
     db.close()
     return report

@@ -10,6 +10,7 @@ import textwrap
 
 from teamdash.services import measurements, patients
 from teamdash.services.auth import SYSTEM
+from teamdash.services.clinic import open_clinic
 from teamdash.services.patients import PatientQuery
 from teamdash.storage import db
 
@@ -17,9 +18,9 @@ WRITER = textwrap.dedent(
     """
     import datetime as dt, sys
     from teamdash.services import measurements
-    from teamdash.storage import db
     from teamdash.services.auth import SYSTEM
-    db.connect(sys.argv[1])
+    from teamdash.services.clinic import open_clinic
+    open_clinic(sys.argv[1])
     start = dt.datetime(2026, 1, 1, 8, 0)
     for i in range(100000):
         measurements.record_measurement(SYSTEM, 1, "nrs_pain", [i % 11], taken_at=start + dt.timedelta(minutes=i))
@@ -49,7 +50,7 @@ def test_sigkill_mid_stream_loses_nothing_committed(database):
                 break
         writer.send_signal(signal.SIGKILL)
         writer.wait()
-        db.connect(url)
+        open_clinic(url, create=True)
         assert db.integrity_problems() == []
         stored = measurements.list_measurements(SYSTEM, 1)
         assert len(stored) >= last + 1  # every printed (committed) write survived

@@ -396,7 +396,7 @@ def test_a_failed_export_keeps_the_previous_file(clinic, tmp_path):
     run(path)
     before = path.read_bytes()
     with pytest.raises(Cancelled):
-        export(SYSTEM, path, ExportOptions(), cancelled=lambda: True, now=NOW)
+        export(SYSTEM, path, ExportOptions(), overwrite=True, cancelled=lambda: True, now=NOW)
     assert path.read_bytes() == before
 
 

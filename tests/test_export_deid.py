@@ -11,6 +11,7 @@ import pytest
 
 from teamdash.exchange.export import ExportOptions, deid, export
 from teamdash.services.auth import SYSTEM
+from teamdash.services.clinic import open_clinic
 from teamdash.storage import db
 from teamdash.storage.models import (
     ActionItem,
@@ -70,7 +71,7 @@ def _deidentified_exports(_demo_template, tmp_path_factory):
     folder = tmp_path_factory.mktemp("deid")
     path = folder / "clinic.sqlite3"
     shutil.copy(_demo_template, path)
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     _add_free_text()
     wbs = {}
     for kind in ("cohort", "long"):
@@ -84,7 +85,7 @@ def _deidentified_exports(_demo_template, tmp_path_factory):
 @pytest.fixture
 def deidentified(_deidentified_exports):
     path, wbs = _deidentified_exports
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     return wbs
 
 
@@ -138,7 +139,7 @@ def test_another_database_gives_other_codes(deidentified, clinic, tmp_path):
     copy = tmp_path / "copy.sqlite3"
     db.close()
     shutil.copy(clinic, copy)
-    db.connect(f"sqlite:///{copy}")
+    open_clinic(f"sqlite:///{copy}", create=True)
     db.database.execute_sql("DELETE FROM deidentification_key")  # as a clinic that never exported
     path = tmp_path / "other.xlsx"
     export(SYSTEM, path, ExportOptions(kind="long", deidentify=True), now=NOW)

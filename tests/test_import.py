@@ -15,6 +15,7 @@ from teamdash.exchange.export import ExportOptions, export
 from teamdash.exchange.importing import ImportFailed, MalformedFile
 from teamdash.services import audit, patients, staff
 from teamdash.services.auth import SYSTEM, Actor
+from teamdash.services.clinic import open_clinic
 from teamdash.storage import db
 from teamdash.storage.models import AuditEvent, Measurement, Patient, PatientSummary, Session, User
 from tests.test_export_support import AFTER_BOOKINGS, NOW, records, reopen
@@ -560,7 +561,7 @@ def test_long_export_imported_into_an_empty_database_reproduces_patients_and_mea
     path = tmp_path / "long.xlsx"
     export(SYSTEM, path, ExportOptions(kind="long"), now=NOW)
     db.close()
-    db.connect(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    open_clinic(f"sqlite:///{tmp_path / 'empty.sqlite3'}", create=True)
     assert Patient.select().count() == 0
     report = importing.import_file(SYSTEM, path, now=AFTER_BOOKINGS)
     assert [s.sheet for s in report.sheets] == ["Staff", "Patients", "Measurements", "Sessions"]

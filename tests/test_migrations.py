@@ -11,6 +11,7 @@ import pytest
 from teamdash.errors import SchemaTooNew
 from teamdash.services import patients
 from teamdash.services.auth import SYSTEM
+from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
 from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
 
@@ -51,7 +52,7 @@ def test_new_database_starts_at_the_latest_schema(database):
 def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     path = tmp_path / "clinic.sqlite3"
     _make_v1_file(path)
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     assert _versions(path) == [1, 2, 3]
     assert "deidentification_key" in db.database.get_tables()
     backups = list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))
@@ -67,9 +68,9 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
 def test_opening_an_up_to_date_database_again_changes_nothing(tmp_path):
     path = tmp_path / "clinic.sqlite3"
     _make_v1_file(path)
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     db.close()
-    db.connect(f"sqlite:///{path}")
+    open_clinic(f"sqlite:///{path}", create=True)
     assert _versions(path) == [1, 2, 3]
     assert len(list(tmp_path.glob("*.bak"))) == 1
 
@@ -79,7 +80,7 @@ def test_a_newer_schema_is_refused_and_left_alone(database):
     SchemaVersion.create(version=newer, description="from the future")
     db.close()
     with pytest.raises(SchemaTooNew, match=f"schema version {newer}.*update TeamDash"):
-        db.connect(f"sqlite:///{database}")
+        open_clinic(f"sqlite:///{database}", create=True)
     assert _versions(database)[-1] == newer
     assert not list(database.parent.glob("*.bak"))
 
@@ -94,7 +95,7 @@ def test_a_failing_step_leaves_the_database_at_its_old_version(tmp_path, monkeyp
 
     monkeypatch.setattr(migrations, "STEPS", (migrations.Step(2, "broken", broken),))
     with pytest.raises(RuntimeError, match="disk full"):
-        db.connect(f"sqlite:///{path}")
+        open_clinic(f"sqlite:///{path}", create=True)
     assert _versions(path) == [1]
     with sqlite3.connect(path) as conn:  # the step's DDL rolled back with it
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -20,8 +20,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from teamdash import logs
 from teamdash.errors import TeamDashError
-from teamdash.services import patients
-from teamdash.storage import db
+from teamdash.services import clinic, patients
 from ui import user_switch
 from ui.changes import ChangeBus
 from ui.context import AppContext
@@ -54,7 +53,7 @@ def open_session(db_url: str | None, user: str | None, qsettings: QSettings | No
     """Database, acting user, context and main window (not yet shown). Raises
     ``TeamDashError`` when the database cannot be opened or the user is unknown."""
     app = application()
-    info = db.connect(db_url)
+    info = clinic.open_clinic(db_url, create=True)  # first start creates it and says where
     qsettings = qsettings or QSettings()
     actor = user_switch.remembered_actor(qsettings, user)
     context = AppContext(actor=actor, jobs=JobRunner(app), changes=ChangeBus(app), settings=qsettings)
@@ -176,7 +175,7 @@ def run(
     session.window.start(_patient_id(session, patient))
     code = session.app.exec()
     session.context.jobs.wait()
-    db.close()
+    clinic.close_clinic()
     return code
 
 

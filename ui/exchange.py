@@ -77,7 +77,8 @@ def run_export(actor, path: str, options: ExportOptions, clinic_id: str | None, 
     """The export job (database thread): resolves the clinic ID, then exports."""
     if clinic_id:
         options = ExportOptions(**{**options.__dict__, "patient_id": patients.find_by_clinic_id(actor, clinic_id).id})
-    return export(actor, path, options, progress=progress, cancelled=cancelled)
+    # The save dialog has already asked before replacing an existing file.
+    return export(actor, path, options, overwrite=True, progress=progress, cancelled=cancelled)
 
 
 class ExportDialog(QDialog):

@@ -9,9 +9,10 @@ from pathlib import Path
 from teamdash import clock, demo, validation
 from teamdash.cli.registry import command
 from teamdash.clinical import instruments
-from teamdash.errors import NotFound
+from teamdash.errors import DatabaseCorrupt, NotFound
 from teamdash.services import patients, staff
 from teamdash.services.auth import SYSTEM
+from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
 
 EXIT_PROBLEMS = 2
@@ -29,7 +30,7 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("demo", help="fill the database with a synthetic demo clinic", arguments=_demo_arguments)
 def _demo(args: argparse.Namespace) -> int:
-    db.connect(args.db)
+    open_clinic(args.db, create=True)
     today = validation.date(args.today, "--today") if args.today else clock.today()
     report = demo.generate(SYSTEM, patients=args.patients, seed=args.seed, today=today)
     print(
@@ -55,7 +56,7 @@ def _patients_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("patients", help="list patients", arguments=_patients_arguments)
 def _patients(args: argparse.Namespace) -> int:
-    db.connect(args.db)
+    open_clinic(args.db)
     manager_id = None
     if args.case_manager:
         manager = staff.find_by_name(SYSTEM, args.case_manager)
@@ -100,29 +101,36 @@ def _patient_json(r) -> dict:
 
 @command("check", help="integrity check and schema state")
 def _check(args: argparse.Namespace) -> int:
-    db.connect(args.db)
+    try:
+        info = open_clinic(args.db)
+    except DatabaseCorrupt as exc:  # too damaged to open: that is the finding
+        print(f"database: {db.parse_url(args.db or db.default_url()).display}")
+        print(f"problem: {exc}")
+        return EXIT_PROBLEMS
     state = migrations.state()
     problems = db.integrity_problems()
-    print(f"database: {db.info().display}")
+    print(f"database: {info.display}" + (f" (read-only: {info.read_only_reason})" if info.read_only else ""))
     print(
         f"schema: version {state.current} of {state.latest} ({'up to date' if state.up_to_date else 'needs migration'})"
     )
     if problems:
         for p in problems:
             print(f"problem: {p}")
+        print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found; restore the latest backup")
         return EXIT_PROBLEMS
     print("integrity: ok")
     return 0
 
 
 def _backup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE")
+    parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="the backup file to write")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
 
 @command("backup", help="online backup of the database", arguments=_backup_arguments)
 def _backup(args: argparse.Namespace) -> int:
-    db.connect(args.db)
-    dest = db.backup(args.out)
+    open_clinic(args.db)
+    dest = db.backup(args.out, force=args.force)
     print(f"backup written to {dest}")
     return 0
 

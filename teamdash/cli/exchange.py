@@ -20,13 +20,14 @@ from pathlib import Path
 
 from teamdash.cli.registry import command
 from teamdash.services.auth import SYSTEM, Actor
-from teamdash.storage import db
+from teamdash.services.clinic import open_clinic
 
 MAX_PROBLEMS_PRINTED = 100
 
 
 def _export_arguments(export: argparse.ArgumentParser) -> None:
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx", help="the workbook to write")
+    export.add_argument("--force", action="store_true", help="replace FILE.xlsx if it exists")
     export.add_argument(
         "--kind",
         choices=["cohort", "patient", "long"],
@@ -107,7 +108,7 @@ def _export(args: argparse.Namespace) -> int:
     from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
     from teamdash.services import patients, staff
 
-    db.connect(args.db)
+    open_clinic(args.db)
     actor = _actor(args.user)
     patient_id = None
     if args.patient:
@@ -138,7 +139,7 @@ def _export(args: argparse.Namespace) -> int:
         deidentify=args.deidentify,
     )
     progress = _progress_printer("exporting")
-    result = export(actor, args.out, options, progress=progress)
+    result = export(actor, args.out, options, overwrite=args.force, progress=progress)
     if progress:
         print(file=sys.stderr)
     sheets = ", ".join(f"{name} {count:,}" for name, count in result.rows.items())
@@ -154,7 +155,7 @@ def _export(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from teamdash.exchange import importing
 
-    db.connect(args.db)
+    open_clinic(args.db, create=True)
     actor = _actor(args.user)
     progress = _progress_printer("importing")
     try:

@@ -1,23 +1,38 @@
-"""The database handle: one Peewee proxy, opened from a URL, migrated on open.
+"""The database handle: one Peewee proxy, opened from a URL.
 
 ``sqlite:///path`` is the embedded default (one file in the user's data directory);
 ``postgresql://user@host/db`` serves clinics that share data between workstations.
+
+Opening never creates a database unless asked (a mistyped path must not leave an empty
+file behind), opens a file it may not write read-only, and turns the driver's faults
+(read-only, locked, damaged, full, unreachable) into errors that say what happened
+(after qutebrowser's typed SQL errors). Schema and reference data are the services'
+job: ``teamdash.services.clinic.open_clinic``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import peewee
 
-from teamdash import paths
-from teamdash.errors import DatabaseUnavailable, ValidationError
+from teamdash import files, paths
+from teamdash.errors import (
+    DatabaseBusy,
+    DatabaseCorrupt,
+    DatabaseUnavailable,
+    NoDatabase,
+    ReadOnlyDatabase,
+    TeamDashError,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +40,21 @@ database = peewee.DatabaseProxy()
 
 ENV_URL = "TEAMDASH_DATABASE_URL"
 
+# How long a writer waits for another workstation's or program's write to finish.
+BUSY_TIMEOUT_MS = 10_000
+
 # WAL lets the GUI read while a worker writes; synchronous=normal in WAL mode loses
 # nothing committed when the process is killed; busy_timeout rides out short locks.
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
-    "busy_timeout": 5000,
+    "busy_timeout": BUSY_TIMEOUT_MS,
     "synchronous": "normal",
     "cache_size": -32000,
 }
+# A file opened read-only: nothing that would write, and writes refused by SQLite itself.
+SQLITE_READ_ONLY_PRAGMAS = {"foreign_keys": 1, "busy_timeout": BUSY_TIMEOUT_MS, "cache_size": -32000, "query_only": 1}
+SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,8 @@ class DatabaseInfo:
     url: str
     backend: str  # "sqlite" | "postgresql"
     path: Path | None  # the SQLite file, None for PostgreSQL or :memory:
+    read_only: bool = False
+    read_only_reason: str | None = None  # "the file is read-only", "the folder … is read-only"
 
     @property
     def display(self) -> str:
@@ -85,63 +108,204 @@ def parse_url(url: str) -> DatabaseInfo:
     )
 
 
-def _open_sqlite(target: DatabaseInfo) -> peewee.SqliteDatabase:
-    name = ":memory:" if target.path is None else str(target.path)
-    if target.path is not None:
-        try:
-            target.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseUnavailable(f"cannot create the folder for {target.path}: {exc.strerror}") from exc
-    db = peewee.SqliteDatabase(name, pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+def translate(exc: BaseException, target: DatabaseInfo | None = None) -> TeamDashError | None:
+    """The user's error for a driver fault, or None when it is not one of the faults a
+    user can act on (those stay bugs)."""
+    if isinstance(exc, TeamDashError):
+        return exc
+    if not isinstance(exc, (peewee.DatabaseError, sqlite3.DatabaseError)) and type(exc).__name__ not in (
+        "OperationalError",
+        "InterfaceError",
+    ):
+        return None
+    target = target or _info
+    where = target.display if target else "the database"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lowered = text.lower()
+    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+        reason = f" ({target.read_only_reason})" if target and target.read_only_reason else ""
+        return ReadOnlyDatabase(f"the database {where} is read-only{reason}; nothing was changed")
+    if "database is locked" in lowered or "database table is locked" in lowered or "database is busy" in lowered:
+        return DatabaseBusy(
+            f"another TeamDash (or another program) is writing to {where}; waited {BUSY_TIMEOUT_MS // 1000} s "
+            "and changed nothing. Try again in a moment"
+        )
+    if "malformed" in lowered or "file is not a database" in lowered or "disk i/o error" in lowered:
+        return DatabaseCorrupt(
+            f"the database file {where} is damaged ({text}); run 'teamdash check' and restore the latest backup"
+        )
+    if "database or disk is full" in lowered or "no space left" in lowered:
+        return DatabaseUnavailable(f"the disk holding {where} is full; nothing was changed")
+    if target is not None and target.backend == "postgresql" and isinstance(exc, peewee.OperationalError):
+        return DatabaseUnavailable(f"lost the connection to {where}: {_one_line(text)}")
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Translating:
+    """Driver faults raised while talking to the database come out as user errors."""
+
+    def execute_sql(self, sql, params=None):
+        with _translated():
+            return super().execute_sql(sql, params)  # type: ignore[misc]
+
+    def begin(self, *args, **kwargs):
+        with _translated():
+            return super().begin(*args, **kwargs)  # type: ignore[misc]
+
+    def commit(self, *args, **kwargs):
+        with _translated():
+            return super().commit(*args, **kwargs)  # type: ignore[misc]
+
+
+@contextlib.contextmanager
+def _translated():
     try:
-        db.connect(reuse_if_open=True)
-        db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
-    except peewee.DatabaseError as exc:
-        db.close()
-        raise DatabaseUnavailable(f"{name} is not a usable SQLite database ({exc})") from exc
-    return db
+        yield
+    except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+        error = translate(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+class TeamDashSqlite(_Translating, peewee.SqliteDatabase):
+    pass
+
+
+class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
+    pass
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError:
+        return False
+    return head == SQLITE_HEADER or head == b""
+
+
+def _read_only_reason(path: Path) -> str | None:
+    """Why this existing file cannot be written, or None when it can."""
+    if not os.access(path, os.W_OK):
+        return "the file is read-only"
+    # WAL writes its -wal and -shm files beside the database.
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"the folder {path.parent} is read-only"
+    return None
+
+
+def _prepare_new_file(path: Path) -> None:
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create the folder {folder} for a new database: {exc.strerror}") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseUnavailable(f"the folder {folder} is read-only; a new database cannot be created there")
+
+
+def _sqlite_target(target: DatabaseInfo, create: bool) -> DatabaseInfo:
+    """Check the file before SQLite touches it; returns the target with its access mode."""
+    path = target.path
+    if path is None:
+        return target
+    if not path.exists():
+        if not create:
+            raise NoDatabase(
+                f"there is no TeamDash database at {path}; check the path (--db or ${ENV_URL}), "
+                "or create one with 'teamdash demo' or 'teamdash import'"
+            )
+        _prepare_new_file(path)
+        return target
+    if path.is_dir():
+        raise DatabaseUnavailable(f"{path} is a folder, not a database file")
+    if not os.access(path, os.R_OK):
+        raise DatabaseUnavailable(f"{path} cannot be read (no permission)")
+    if not _is_sqlite_file(path):
+        raise DatabaseUnavailable(f"{path} is not a usable SQLite database (it is some other kind of file)")
+    reason = _read_only_reason(path)
+    return replace(target, read_only=reason is not None, read_only_reason=reason)
+
+
+def _open_sqlite(target: DatabaseInfo) -> peewee.SqliteDatabase:
+    if target.path is None:
+        db = TeamDashSqlite(":memory:", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        db.connect()
+        return db
+    attempts = [(str(target.path), SQLITE_PRAGMAS, False)]
+    if target.read_only:
+        uri = f"file:{quote(str(target.path))}?mode=ro"
+        # A read-only folder or mount may hold no -shm file for WAL: read it as immutable.
+        attempts = [(uri, SQLITE_READ_ONLY_PRAGMAS, True), (uri + "&immutable=1", SQLITE_READ_ONLY_PRAGMAS, True)]
+    last: Exception | None = None
+    for name, pragmas, uri in attempts:
+        db = TeamDashSqlite(name, pragmas=pragmas, check_same_thread=False, uri=uri, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            db.connect(reuse_if_open=True)
+            db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except (TeamDashError, peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+            last = exc
+            with contextlib.suppress(Exception):
+                db.close()
+    error = translate(last, target) if last is not None else None
+    if isinstance(error, DatabaseCorrupt) or error is None:
+        raise DatabaseCorrupt(f"{target.path} is damaged and cannot be opened ({last}); restore the latest backup")
+    raise error
 
 
 def _open_postgresql(target: DatabaseInfo) -> peewee.Database:
     try:
-        import psycopg2  # noqa: F401
+        import psycopg2  # noqa: F401 - an optional extra: say how to install it
     except ImportError as exc:
         raise DatabaseUnavailable("PostgreSQL support is not installed: pip install 'teamdash[postgres]'") from exc
     parsed = urlparse(target.url)
-    db = peewee.PostgresqlDatabase(
+    db = TeamDashPostgres(
         parsed.path.lstrip("/"),
         user=unquote(parsed.username) if parsed.username else None,
         password=unquote(parsed.password) if parsed.password else None,
         host=parsed.hostname,
         port=parsed.port,
+        connect_timeout=10,
     )
     try:
         db.connect(reuse_if_open=True)
     except peewee.OperationalError as exc:
-        raise DatabaseUnavailable(
-            f"cannot connect to {DatabaseInfo(target.url, 'postgresql', None).display}: {exc}"
-        ) from exc
+        raise DatabaseUnavailable(_unreachable(target, exc)) from exc
     return db
 
 
-def connect(url: str | None = None, *, migrate: bool = True) -> DatabaseInfo:
-    """Open the database at ``url`` (default: the user's embedded SQLite file),
-    bind the models to it and bring its schema up to date."""
+def _unreachable(target: DatabaseInfo, exc: Exception) -> str:
+    """One line naming host and port (never the password), with the server's reason."""
+    parsed = urlparse(target.url)
+    host, port = parsed.hostname or "localhost", parsed.port or 5432
+    reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "no answer")
+    if parsed.password:
+        reason = reason.replace(unquote(parsed.password), "***")
+    reason = reason.removeprefix("connection to server at ").strip()
+    return f"cannot connect to PostgreSQL at {host}:{port} (database {parsed.path.lstrip('/')!r}): {reason}"
+
+
+def connect(url: str | None = None, *, create: bool = False) -> DatabaseInfo:
+    """Open the database at ``url`` (default: the user's embedded SQLite file) and bind
+    the models to it. A missing SQLite file is created only with ``create``; a file
+    this user may not write opens read-only (``info().read_only``)."""
     global _info
     target = parse_url(url or default_url())
     close()
-    db = _open_sqlite(target) if target.backend == "sqlite" else _open_postgresql(target)
-    database.initialize(db)
+    if target.backend == "sqlite":
+        target = _sqlite_target(target, create)
+        handle = _open_sqlite(target)
+    else:
+        handle = _open_postgresql(target)
+    database.initialize(handle)
     _info = target
-    if migrate:
-        from teamdash.storage import migrations
-
-        try:
-            migrations.migrate()
-        except Exception:
-            close()
-            raise
-    log.info("opened %s database", target.backend)
+    log.info("opened %s database%s", target.backend, " read-only" if target.read_only else "")
     return target
 
 
@@ -152,35 +316,63 @@ def close() -> None:
     _info = None
 
 
-def backup(dest: Path) -> Path:
-    """An online, consistent copy of the open database (never a file copy of a live
-    SQLite file). PostgreSQL backups use pg_dump's custom format."""
-    dest = Path(dest)
+def require_writable() -> None:
+    """Refuse a write up front, before any work, when the database is read-only."""
     target = info()
-    if dest.exists():
-        raise ValidationError(f"{dest} already exists; choose a new file name", field="out")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if target.backend == "sqlite":
-        with sqlite3.connect(dest) as copy:
-            database.connection().backup(copy)
-        copy.close()
-        return dest
+    if target.read_only:
+        reason = f" ({target.read_only_reason})" if target.read_only_reason else ""
+        raise ReadOnlyDatabase(f"the database {target.display} is read-only{reason}; nothing was changed")
+
+
+def backup(dest: Path | str, *, force: bool = False) -> Path:
+    """An online, consistent copy of the open database (never a file copy of a live
+    SQLite file), checked after writing. PostgreSQL backups use pg_dump's custom format.
+    The file appears only when complete."""
+    dest = files.output_file(dest, force=force, option="--out")
+    target = info()
+    partial = dest.with_name(f".{dest.name}.partial")
+    try:
+        if target.backend == "sqlite":
+            with contextlib.closing(sqlite3.connect(partial)) as copy:
+                database.connection().backup(copy)
+                problems = [r[0] for r in copy.execute("PRAGMA quick_check").fetchall() if r[0] != "ok"]
+            if problems:
+                raise DatabaseCorrupt(f"the backup did not verify ({problems[0]}); the database may be damaged")
+        else:
+            _pg_dump(target, partial)
+        os.replace(partial, dest)
+    except OSError as exc:
+        raise files.write_failed(dest, exc) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+    return dest
+
+
+def _pg_dump(target: DatabaseInfo, dest: Path) -> None:
     try:
         subprocess.run(["pg_dump", "--format=custom", f"--file={dest}", target.url], check=True, capture_output=True)
     except FileNotFoundError as exc:
         raise DatabaseUnavailable("pg_dump is not installed; it is needed to back up PostgreSQL") from exc
     except subprocess.CalledProcessError as exc:
-        raise DatabaseUnavailable(f"pg_dump failed: {exc.stderr.decode(errors='replace').strip()}") from exc
-    return dest
+        message = _one_line(exc.stderr.decode(errors="replace"))
+        raise DatabaseUnavailable(f"pg_dump failed: {message}") from exc
 
 
-def integrity_problems() -> list[str]:
-    """Problems the database itself reports; an empty list means healthy."""
+def integrity_problems(*, quick: bool = False) -> list[str]:
+    """Problems the database itself reports; an empty list means healthy. A file too
+    damaged to check says so instead of failing."""
     if info().backend != "sqlite":
         return []
-    problems = [row[0] for row in database.execute_sql("PRAGMA integrity_check").fetchall() if row[0] != "ok"]
-    problems += [
-        f"foreign key violation in {table} row {rowid} -> {parent}"
-        for table, rowid, parent, _ in database.execute_sql("PRAGMA foreign_key_check").fetchall()
-    ]
+    check = "quick_check" if quick else "integrity_check"
+    try:
+        problems = [row[0] for row in database.execute_sql(f"PRAGMA {check}").fetchall() if row[0] != "ok"]
+        problems += [
+            f"foreign key violation in {table} row {rowid} -> {parent}"
+            for table, rowid, parent, _ in database.execute_sql("PRAGMA foreign_key_check").fetchall()
+        ]
+    except DatabaseCorrupt as exc:
+        return [f"the file is too damaged to check: {exc.__cause__ or exc}"]
+    except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+        return [f"the file is too damaged to check: {exc}"]
     return problems

@@ -3,7 +3,8 @@ backup of the SQLite file (after Vorta).
 
 A new database is created at the latest schema in one go. An older one is backed up
 next to itself, then brought forward one version at a time. A database written by a
-newer TeamDash is refused, untouched.
+newer TeamDash is refused, untouched, and so is an old one that is read-only. A current
+one is left exactly as it is: opening writes nothing.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 
 from teamdash import clock
-from teamdash.clinical import disciplines
-from teamdash.errors import DatabaseUnavailable, SchemaTooNew
+from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
 from teamdash.storage import db
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, Discipline, PatientSummary, SchemaVersion
+from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class MigrationState:
     latest: int
     backup: Path | None = None
     applied: tuple[int, ...] = ()
+    # A step changed what the derived tables are computed from: the services rebuild them.
+    rebuild_summaries: bool = False
 
     @property
     def up_to_date(self) -> bool:
@@ -110,21 +112,22 @@ def _create_fresh() -> MigrationState:
 
 
 def migrate() -> MigrationState:
-    """Bring the open database to the latest schema and seed reference data."""
+    """Bring the open database to the latest schema. A current schema is only read."""
     version = current_version()
-    if version is None:
-        result = _create_fresh()
-    elif version > LATEST:
+    if version is not None and version > LATEST:
         raise SchemaTooNew(
             f"this database uses schema version {version}, newer than this TeamDash "
             f"understands ({LATEST}); update TeamDash to open it"
         )
-    elif version < LATEST:
-        result = _upgrade(version)
-    else:
-        result = MigrationState(version, LATEST)
-    _seed_disciplines()
-    return result
+    if version == LATEST:
+        return MigrationState(version, LATEST)
+    if db.info().read_only:
+        what = "is empty" if version is None else f"uses schema version {version} and needs an upgrade to {LATEST}"
+        raise ReadOnlyDatabase(
+            f"the database {db.info().display} {what}, but it is read-only "
+            f"({db.info().read_only_reason}); open it where it can be written"
+        )
+    return _create_fresh() if version is None else _upgrade(version)
 
 
 def _upgrade(version: int) -> MigrationState:
@@ -140,23 +143,4 @@ def _upgrade(version: int) -> MigrationState:
         applied.append(step.version)
         rebuild = rebuild or step.rebuild_summaries
         log.info("migrated schema to v%s", step.version)
-    if rebuild:
-        from teamdash.services import list_summary
-
-        list_summary.refresh_all()
-    return MigrationState(LATEST, LATEST, backup=backup, applied=tuple(applied))
-
-
-def _seed_disciplines() -> None:
-    """Disciplines are data in resources/; keep their table in step with the file."""
-    rows = [{"code": d.code, "name": d.name, "sort_order": i} for i, d in enumerate(disciplines.all_disciplines())]
-    with db.database.atomic():
-        for row in rows:
-            (
-                Discipline.insert(row)
-                .on_conflict(
-                    conflict_target=[Discipline.code],
-                    update={Discipline.name: row["name"], Discipline.sort_order: row["sort_order"]},
-                )
-                .execute()
-            )
+    return MigrationState(LATEST, LATEST, backup=backup, applied=tuple(applied), rebuild_summaries=rebuild)

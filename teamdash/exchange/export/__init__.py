@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from teamdash import clock
+from teamdash import clock, files
 from teamdash.errors import NotFound, ValidationError
 from teamdash.exchange.export.options import KIND_LABELS, KINDS, ExportOptions, ExportResult
 from teamdash.services import audit, auth
@@ -27,15 +27,10 @@ from teamdash.storage.db import database
 __all__ = ["export", "ExportOptions", "ExportResult", "KINDS", "KIND_LABELS"]
 
 
-def _target(path) -> Path:
-    path = Path(path).expanduser()
-    if path.suffix.lower() != ".xlsx":
-        raise ValidationError(f"{path.name!r}: the file name must end in .xlsx", field="out")
-    if path.is_dir():
-        raise ValidationError(f"{path} is a folder; give a file name ending in .xlsx", field="out")
-    if not path.parent.is_dir():
-        raise ValidationError(f"the folder {path.parent} does not exist", field="out")
-    return path.absolute()
+def _target(path, overwrite: bool) -> Path:
+    if Path(path).suffix.lower() != ".xlsx":
+        raise ValidationError(f"{Path(path).name!r}: the file name must end in .xlsx", field="out")
+    return files.output_file(path, force=overwrite, option="--out")
 
 
 def export(
@@ -43,14 +38,16 @@ def export(
     path,
     options: ExportOptions = ExportOptions(),
     *,
+    overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     now: dt.datetime | None = None,
 ) -> ExportResult:
-    """Write the workbook ``options`` describe to ``path`` (.xlsx) and audit it."""
+    """Write the workbook ``options`` describe to ``path`` (.xlsx) and audit it. An
+    existing file is replaced only with ``overwrite`` (the user confirmed it)."""
     auth.require(actor, "export")
     options = options.checked()
-    path = _target(path)
+    path = _target(path, overwrite)
     now = (now or clock.now()).replace(microsecond=0)
 
     from teamdash.exchange.export import cohort, deid, long, patient, sheets  # imports openpyxl

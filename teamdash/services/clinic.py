@@ -1,0 +1,56 @@
+"""Opening a clinic's database for use: connect, bring the schema up to date, keep the
+reference data (disciplines) in step with ``resources/``, rebuild derived tables a
+migration asked for. Every entry point (CLI, GUI, tests) opens through here.
+
+A current database is only read: nothing is written unless something changed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from teamdash.clinical import disciplines
+from teamdash.services import list_summary
+from teamdash.storage import db, migrations
+from teamdash.storage.db import DatabaseInfo
+from teamdash.storage.models import Discipline
+
+log = logging.getLogger(__name__)
+
+
+def open_clinic(url: str | None = None, *, create: bool = False) -> DatabaseInfo:
+    """Open the database at ``url`` ready for use. ``create`` allows a new SQLite file
+    (demo, import, the dashboard's first start); without it a missing file is an error."""
+    info = db.connect(url, create=create)
+    try:
+        state = migrations.migrate()
+        _sync_disciplines()
+        if state.rebuild_summaries:
+            list_summary.refresh_all()
+    except BaseException:
+        db.close()
+        raise
+    return info
+
+
+def close_clinic() -> None:
+    db.close()
+
+
+def _sync_disciplines() -> None:
+    """Disciplines are data in resources/; their table follows the file. Rows are
+    written only when they differ, so opening a current database writes nothing."""
+    wanted = {d.code: (d.name, i) for i, d in enumerate(disciplines.all_disciplines())}
+    stored = {code: (name, order) for code, name, order in Discipline.select().tuples()}
+    changed = {code: value for code, value in wanted.items() if stored.get(code) != value}
+    if not changed:
+        return
+    if db.info().read_only:
+        log.warning("disciplines differ from resources/ but the database is read-only; left as they are")
+        return
+    with db.database.atomic():
+        for code, (name, order) in changed.items():
+            Discipline.insert(code=code, name=name, sort_order=order).on_conflict(
+                conflict_target=[Discipline.code],
+                update={Discipline.name: name, Discipline.sort_order: order},
+            ).execute()
