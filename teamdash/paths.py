@@ -24,3 +24,8 @@ def default_database_file() -> Path:
 
 def log_file() -> Path:
     return log_dir() / "teamdash.log"
+
+
+def backup_dir() -> Path:
+    """Where automatic and user backups go unless the clinic configures a folder."""
+    return data_dir() / "backups"
