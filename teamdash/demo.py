@@ -47,6 +47,7 @@ from teamdash.storage.models import (
     SupportContact,
     User,
 )
+from teamdash.text import patient_search_key
 
 MAX_PATIENTS = 200_000
 
@@ -683,6 +684,7 @@ PATIENT_COLUMNS = (
     "status",
     "status_changed_on",
     "next_checkin",
+    "search_key",
 )
 
 
@@ -699,6 +701,7 @@ def _build_chunk(indexes: range, seed: int, today: dt.date, staff: dict) -> tupl
         person = _patient_values(i + 1, rng, today, staff["managers"])
         _PatientBuilder(local, person, rng, today, staff, rows, _safety_for(i)).build()
         person.update(_final_status(person, today))
+        person["search_key"] = patient_search_key(person["given_name"], person["family_name"], person["clinic_id"])
         people.append(person)
     return people, rows.tables
 

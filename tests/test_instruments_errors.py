@@ -217,12 +217,18 @@ def test_sleep_diary_times_out_of_order():
 # --- unknown instrument ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad_id", ["phq-9", "PHQ9", "", "unknown", None])
+@pytest.mark.parametrize("bad_id", ["phq-9", "PHQ 9", "", "unknown", None])
 def test_unknown_instrument(bad_id):
     with pytest.raises(UnknownInstrument) as info:
         instruments.score(bad_id, [1])
     assert repr(str(bad_id)) in str(info.value)
     assert "phq9" in str(info.value)  # the message lists the known IDs
+
+
+@pytest.mark.parametrize("typed", ["PHQ9", "Phq9", " phq9 "])
+def test_instrument_ids_are_case_insensitive(typed):
+    assert instruments.get(typed).id == "phq9"
+    assert instruments.score(typed, [1, 2, 1, 0, 2, 1, 0, 1, 0]).total == 8
 
 
 def test_get_unknown_instrument():

@@ -4,8 +4,8 @@ up next to itself and upgraded; a newer one is refused untouched."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
-import peewee as pw
 import pytest
 
 from teamdash.errors import SchemaTooNew
@@ -13,25 +13,25 @@ from teamdash.services import patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import ALL_MODELS, PatientSummary, SchemaVersion
+
+V1_SCHEMA = Path(__file__).parent / "data" / "schema_v1.sql"
+ALL_VERSIONS = [1, *(step.version for step in migrations.STEPS)]
 
 
 def _make_v1_file(path):
-    """A database as schema version 1 wrote it: every table but those added by later
-    steps (the patient summary, the de-identification key), holding one patient and one
-    pain rating."""
-    legacy = pw.SqliteDatabase(str(path), pragmas={"foreign_keys": 1})
-    models = [m for m in ALL_MODELS if m not in (PatientSummary, DeidentificationKey)]
-    with legacy.bind_ctx(models):
-        legacy.create_tables(models)
-        SchemaVersion.create(version=1, description="initial schema")
-        legacy.execute_sql(
+    """A database as schema version 1 wrote it (tests/data/schema_v1.sql), holding one
+    patient and one pain rating."""
+    with sqlite3.connect(path) as legacy:
+        legacy.executescript(V1_SCHEMA.read_text())
+        legacy.execute("INSERT INTO schema_version VALUES (1, '2026-01-05 09:00:00', 'initial schema')")
+        legacy.execute(
             "INSERT INTO patient (clinic_id, given_name, family_name, date_of_birth, sex, referral_date, episode_start,"
             " status, research_consent, flagged_for_review, created_at, updated_at, version)"
             " VALUES ('OLD-1', 'Ada', 'Oldschema', '1970-05-01', 'female', '2026-01-05', '2026-01-05', 'active', 0, 0,"
             " '2026-01-05 09:00:00', '2026-01-05 09:00:00', 1)"
         )
-        legacy.execute_sql(
+        legacy.execute(
             "INSERT INTO measurement (patient_id, instrument, taken_at, responses, total, band, safety, entered_at, source, version)"
             " VALUES (1, 'nrs_pain', '2026-01-06 10:00:00', '[7]', 7, NULL, 0, '2026-01-06 10:00:00', 'entry', 1)"
         )
@@ -53,7 +53,7 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     path = tmp_path / "clinic.sqlite3"
     _make_v1_file(path)
     open_clinic(f"sqlite:///{path}", create=True)
-    assert _versions(path) == [1, 2, 3]
+    assert _versions(path) == ALL_VERSIONS
     assert "deidentification_key" in db.database.get_tables()
     backups = list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))
     assert len(backups) == 1
@@ -63,6 +63,9 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     # The data came through and the new summary table was filled from it.
     row = patients.list_patients(SYSTEM).rows[0]
     assert (row.clinic_id, row.pain_latest) == ("OLD-1", 7.0)
+    # v4 filled the folded search key of the patients already there.
+    found = patients.list_patients(SYSTEM, patients.PatientQuery(search="ADA oldschéma")).rows
+    assert [r.clinic_id for r in found] == ["OLD-1"]
 
 
 def test_opening_an_up_to_date_database_again_changes_nothing(tmp_path):
@@ -71,7 +74,7 @@ def test_opening_an_up_to_date_database_again_changes_nothing(tmp_path):
     open_clinic(f"sqlite:///{path}", create=True)
     db.close()
     open_clinic(f"sqlite:///{path}", create=True)
-    assert _versions(path) == [1, 2, 3]
+    assert _versions(path) == ALL_VERSIONS
     assert len(list(tmp_path.glob("*.bak"))) == 1
 
 

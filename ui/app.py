@@ -19,9 +19,10 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from teamdash import logs
-from teamdash.errors import TeamDashError
+from teamdash.errors import DatabaseCorrupt, TeamDashError
 from teamdash.services import clinic, patients
-from ui import user_switch
+from teamdash.services.auth import SYSTEM
+from ui import recovery, user_switch
 from ui.changes import ChangeBus
 from ui.context import AppContext
 from ui.errors import install_excepthook
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 APP_NAME = "TeamDash"
 SCREENSHOT_TIMEOUT_S = 60.0
 SCREENSHOT_SIZE = (1600, 1000)
+# The event loop ends with this code when the user chose to restore a backup.
+EXIT_TO_RESTORE = 75
 
 
 @dataclass
@@ -147,6 +150,30 @@ def settle_tab(session: Session) -> None:
         session.app.processEvents()
 
 
+def display_problem(environ: dict[str, str] | None = None) -> str | None:
+    """Why the dashboard cannot open a window here, or None. Checked before Qt starts:
+    without a display Qt aborts the process with its own message."""
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or env.get("QT_QPA_PLATFORM"):
+        return None
+    hint = "; to render a screenshot without a display use: teamdash gui --screenshot FILE.png"
+    wayland, x11 = env.get("WAYLAND_DISPLAY"), env.get("DISPLAY")
+    if wayland:
+        socket = Path(wayland if wayland.startswith("/") else Path(env.get("XDG_RUNTIME_DIR", "/run/user")) / wayland)
+        if socket.exists():
+            return None
+        if not x11:
+            return f"no display: the Wayland display {wayland} is not running" + hint
+    if not x11:
+        return "no display: TeamDash needs a graphical desktop session (DISPLAY and WAYLAND_DISPLAY are not set)" + hint
+    host, _, number = x11.partition(":")
+    local = host in ("", "unix")
+    screen = number.split(".")[0]
+    if local and screen.isdigit() and not Path(f"/tmp/.X11-unix/X{screen}").exists():
+        return f"no display: the X display {x11} is not running" + hint
+    return None
+
+
 def run(
     db_url: str | None = None,
     screenshot: Path | str | None = None,
@@ -159,24 +186,76 @@ def run(
     logs.configure()
     if screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # rendering needs no display
+    problem = display_problem()
+    if problem:
+        print(f"teamdash: error: {problem}", file=sys.stderr)
+        return 2
     application()
     install_excepthook()
-    try:
-        if screenshot:
+    if screenshot:
+        try:
             return _screenshot(db_url, user, Path(screenshot), patient, size, tab)
-        session = open_session(db_url, user)
-    except TeamDashError as exc:
-        if screenshot:
+        except TeamDashError as exc:
             print(f"teamdash: {exc}", file=sys.stderr)
-        else:
+            return 2
+    while True:
+        try:
+            session = open_session(db_url, user)
+        except DatabaseCorrupt as exc:  # too damaged to open
+            if _offer_backup(None, db_url, [str(exc)]):
+                continue
+            return 2
+        except TeamDashError as exc:
             QMessageBox.critical(None, APP_NAME, str(exc))
-        return 2
-    session.window.show()
-    session.window.start(_patient_id(session, patient))
-    code = session.app.exec()
-    session.context.jobs.wait()
-    clinic.close_clinic()
-    return code
+            return 2
+        session.window.show()
+        session.window.start(_patient_id(session, patient))
+        _check_health_in_background(session, db_url)
+        code = session.app.exec()
+        session.context.jobs.wait()
+        clinic.close_clinic()
+        if code != EXIT_TO_RESTORE or not _restore_newest(session.window, session.context.actor, db_url):
+            return code
+        session.window.deleteLater()
+
+
+def _check_health_in_background(session: Session, db_url: str | None) -> None:
+    """A quick check of the file on the database thread; damage is reported in words with
+    the newest backup offered. Leaving to restore closes the window first."""
+    window = session.window
+
+    def checked(problems: list[str]) -> None:
+        if not problems:
+            return
+        newest = clinic.newest_backup(db_url)
+        choice = recovery.ask(window, clinic.database_file(db_url), problems, newest)
+        if choice == recovery.RESTORE:
+            session.app.exit(EXIT_TO_RESTORE)
+        elif choice == recovery.QUIT:
+            session.app.exit(2)
+
+    session.context.jobs.run(lambda _p, _c: clinic.health_problems(), on_done=checked)
+
+
+def _offer_backup(parent, db_url: str | None, problems: list[str]) -> bool:
+    """Before any window: the file would not open. True when a backup was restored."""
+    newest = clinic.newest_backup(db_url)
+    if recovery.ask(parent, clinic.database_file(db_url), problems, newest) != recovery.RESTORE:
+        return False
+    return _restore_newest(parent, SYSTEM, db_url)
+
+
+def _restore_newest(parent, actor, db_url: str | None) -> bool:
+    newest = clinic.newest_backup(db_url)
+    if newest is None:
+        return False
+    try:
+        kept = clinic.restore_backup(actor, newest.path, db_url)
+    except TeamDashError as exc:
+        QMessageBox.critical(parent, APP_NAME, f"The backup could not be restored: {exc}")
+        return False
+    QMessageBox.information(parent, APP_NAME, f"Restored {newest.label}.\n\nThe damaged file was kept as:\n{kept}")
+    return True
 
 
 def _patient_id(session: Session, clinic_id: str | None) -> int | None:

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from teamdash.clinical import disciplines, instruments
+from teamdash.errors import ValidationError
 from teamdash.services import patients, staff
 from teamdash.services.patients import PatientQuery, PatientRow
 from ui.changes import Changes
@@ -538,6 +539,8 @@ class PatientListPanel(QWidget):
         self.search.setObjectName("search")
         self.search.setPlaceholderText("Search name or ID   (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
+        self.search.setMaxLength(patients.MAX_SEARCH_CHARS)
+        self.search.setAccessibleName("Search patients by name or clinic ID")
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.search.returnPressed.connect(self._open_first_match)
         self.search.installEventFilter(self)
@@ -659,7 +662,21 @@ class PatientListPanel(QWidget):
         self.search.selectAll()
 
     def _apply_search(self) -> None:
-        self.model.set_query(search=self.search.text().strip())
+        """Query with the new search, or say under the box why it cannot be one."""
+        text = self.search.text().strip()
+        try:
+            patients.search_words(text)
+        except ValidationError as exc:
+            self.search.setToolTip(str(exc))
+            self.search.setProperty("invalid", True)
+            self.count_label.setText(str(exc)[:1].upper() + str(exc)[1:])
+            self.search.style().polish(self.search)
+            return
+        if self.search.property("invalid"):
+            self.search.setProperty("invalid", False)
+            self.search.setToolTip("")
+            self.search.style().polish(self.search)
+        self.model.set_query(search=text)
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.search and event.type() == QEvent.Type.KeyPress:

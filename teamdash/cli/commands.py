@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import sys
 from pathlib import Path
 
 from teamdash import clock, demo, validation
 from teamdash.cli.registry import command
-from teamdash.clinical import instruments
-from teamdash.errors import DatabaseCorrupt, NotFound
+from teamdash.clinical import disciplines, instruments
+from teamdash.errors import DatabaseCorrupt, ValidationError
 from teamdash.services import patients, staff
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
 
 EXIT_PROBLEMS = 2
+DEFAULT_LIST_LIMIT = 1000
 
 
 def print_json(data) -> None:
@@ -41,46 +44,84 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _patients_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--search", default="", help="name or clinic ID (every word must match)")
-    parser.add_argument("--status", choices=["active", "discharged", "dropped_out"])
-    parser.add_argument("--case-manager", metavar="NAME", help="case manager's full name")
+    parser.add_argument(
+        "--search", default="", help="name or clinic ID (every word must match; case and accents ignored)"
+    )
+    parser.add_argument("--status", choices=disciplines.vocabulary("patient_status"))
+    parser.add_argument("--case-manager", metavar="NAME", help="case manager's full name or username")
     parser.add_argument("--flagged", action="store_true", help="only patients with a flag")
     parser.add_argument("--due", action="store_true", help="only patients due for check-in")
     parser.add_argument(
-        "--sort", default="name", help="clinic_id|name|age|case_manager|weeks|status|next_checkin|pain|disability|flags"
+        "--sort",
+        default="name",
+        choices=patients.SORT_KEYS,
+        metavar="KEY",
+        help=f"sort key: {'|'.join(patients.SORT_KEYS)} (default name)",
     )
     parser.add_argument("--desc", action="store_true", help="sort descending")
-    parser.add_argument("--limit", type=int, default=1000)
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=DEFAULT_LIST_LIMIT,
+        metavar="N",
+        help=f"at most N patients (default {DEFAULT_LIST_LIMIT}; 0 = all, read page by page)",
+    )
+    parser.add_argument("--offset", type=int, default=0, metavar="N", help="skip the first N patients")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
 
 
 @command("patients", help="list patients", arguments=_patients_arguments)
 def _patients(args: argparse.Namespace) -> int:
+    if args.limit < 0:
+        raise ValidationError("--limit cannot be negative (0 lists everyone)", field="--limit")
+    if args.offset < 0:
+        raise ValidationError("--offset cannot be negative", field="--offset")
     open_clinic(args.db)
-    manager_id = None
-    if args.case_manager:
-        manager = staff.find_by_name(SYSTEM, args.case_manager)
-        if manager is None:
-            raise NotFound(f"no staff member named {args.case_manager!r}")
-        manager_id = manager.id
     query = patients.PatientQuery(
         search=args.search,
         status=args.status,
-        case_manager_id=manager_id,
+        case_manager_id=staff.find(SYSTEM, args.case_manager).id if args.case_manager else None,
         flagged=args.flagged,
         due_for_checkin=args.due,
         sort=args.sort,
         descending=args.desc,
-        limit=args.limit,
     )
-    rows = patients.list_patients(SYSTEM, query).rows
+    total = patients.count_patients(SYSTEM, query)
+    rows = _patient_rows(query, args.offset, args.limit)
     if args.json:
         print_json([_patient_json(r) for r in rows])
-        return 0
-    for r in rows:
-        flags = ",".join(f.kind for f in r.flags)
-        print(f"{r.clinic_id:<10} {r.full_name:<28} {r.status:<11} {r.case_manager or '-':<22} {flags}")
+    else:
+        _print_patient_table(rows)
+    shown_to = args.offset + len(rows)
+    if shown_to < total:
+        print(
+            f"showing patients {args.offset + 1:,}–{shown_to:,} of {total:,}; "
+            f"the next page: --offset {shown_to}, or --limit 0 for all",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _patient_rows(query: patients.PatientQuery, offset: int, limit: int) -> list[patients.PatientRow]:
+    """``limit`` rows from ``offset`` (0 = all), fetched a page at a time."""
+    rows: list[patients.PatientRow] = []
+    while limit == 0 or len(rows) < limit:
+        want = patients.MAX_PAGE if limit == 0 else min(patients.MAX_PAGE, limit - len(rows))
+        page = patients.list_patients(SYSTEM, dataclasses.replace(query, offset=offset + len(rows), limit=want))
+        rows.extend(page.rows)
+        if not page.has_more:
+            break
+    return rows
+
+
+def _flag_kinds(row: patients.PatientRow) -> str:
+    return ",".join(dict.fromkeys(f.kind for f in row.flags))  # each kind once, safety first
+
+
+def _print_patient_table(rows: list[patients.PatientRow]) -> None:
+    print(f"{'CLINIC ID':<10} {'NAME':<28} {'STATUS':<11} {'CASE MANAGER':<22} FLAGS")
+    for r in rows:
+        print(f"{r.clinic_id:<10} {r.full_name:<28} {r.status:<11} {r.case_manager or '-':<22} {_flag_kinds(r)}")
 
 
 def _patient_json(r) -> dict:

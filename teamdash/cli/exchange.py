@@ -104,7 +104,6 @@ def _progress_printer(label: str):
     "export", help="write an Excel progress workbook (cohort, long-format or one patient)", arguments=_export_arguments
 )
 def _export(args: argparse.Namespace) -> int:
-    from teamdash.errors import NotFound
     from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
     from teamdash.services import patients, staff
 
@@ -113,21 +112,7 @@ def _export(args: argparse.Namespace) -> int:
     patient_id = None
     if args.patient:
         patient_id = patients.find_by_clinic_id(actor, args.patient).id
-    manager_id = None
-    if args.case_manager:
-        found = staff.find_by_name(actor, args.case_manager)
-        if found is None:
-            found = next(
-                (
-                    s
-                    for s in staff.list_staff(actor, include_inactive=True)
-                    if s.username == args.case_manager.strip().lower()
-                ),
-                None,
-            )
-        if found is None:
-            raise NotFound(f"no staff member named {args.case_manager!r}")
-        manager_id = found.id
+    manager_id = staff.find(actor, args.case_manager).id if args.case_manager else None
     options = ExportOptions(
         kind=args.kind,
         patient_id=patient_id,

@@ -47,4 +47,8 @@ class Parser(argparse.ArgumentParser):
     """argparse, but bad arguments are user errors like any other (one line, exit 2)."""
 
     def error(self, message: str):  # type: ignore[override]
+        if message.endswith("expected one argument"):
+            # argparse reads "-1,2,3" as an option, not as the option's value.
+            option = message.split()[1].rstrip(":")
+            message += f" (a value that starts with '-' is written {option}=VALUE, e.g. --responses=-1,2,3)"
         raise TeamDashError(message)

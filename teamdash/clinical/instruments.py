@@ -258,10 +258,14 @@ def library() -> dict[str, Instrument]:
 
 
 def get(instrument_id: str) -> Instrument:
-    try:
-        return library()[instrument_id]
-    except (KeyError, TypeError):
-        raise UnknownInstrument(str(instrument_id), list(library())) from None
+    """The instrument with this ID; case does not matter (``PHQ9`` is ``phq9``)."""
+    found = library().get(instrument_id) if isinstance(instrument_id, str) else None
+    if found is None and isinstance(instrument_id, str):
+        wanted = instrument_id.strip().casefold()
+        found = next((inst for key, inst in library().items() if key.casefold() == wanted), None)
+    if found is None:
+        raise UnknownInstrument(str(instrument_id), list(library()))
+    return found
 
 
 def parse_responses(text: str) -> list[str | None]:
@@ -364,18 +368,23 @@ def _normalise(inst: Instrument, item: Item, raw) -> float | str | None:
     if item.kind == "bool":
         return _parse_bool(inst, item, raw)
     number = _parse_number(inst, item, raw)
+    if not item.minimum <= number <= item.maximum:
+        raise _invalid(inst, item, f"{_fmt(number)} is outside {item.allowed()}")
     if item.kind == "int":
         if not float(number).is_integer():
             raise _invalid(inst, item, f"{_fmt(number)} is not a whole number (allowed {item.allowed()})")
         number = int(number)
-    if not item.minimum <= number <= item.maximum:
-        raise _invalid(inst, item, f"{_fmt(number)} is outside {item.allowed()}")
     return number
 
 
 def _parse_number(inst: Instrument, item: Item, raw) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise _invalid(inst, item, f"{raw!r} is not a number (allowed {item.allowed()})")
+    if isinstance(raw, str) and not raw.isascii():
+        # float() reads Arabic-Indic or full-width digits too; a form never holds them.
+        raise _invalid(
+            inst, item, f"{raw.strip()!r} is not a number written with the digits 0–9 (allowed {item.allowed()})"
+        )
     try:
         number = float(raw.strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
     except ValueError:
@@ -531,6 +540,8 @@ def _flags(inst: Instrument, values: Sequence) -> tuple[ItemFlag, ...]:
 def _fmt(value) -> str:
     if value is None:
         return "–"
+    if isinstance(value, (int, float)) and abs(value) >= 1e9:
+        return f"{value:.3g}"  # an absurd number is shown short, never as 300 digits
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)

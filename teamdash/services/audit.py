@@ -7,13 +7,17 @@ the log file.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import peewee as pw
 
 from teamdash.services.auth import Actor
+from teamdash.storage import db
 from teamdash.storage.models import AuditEvent
+
+log = logging.getLogger(__name__)
 
 
 def _plain(value: Any) -> Any:
@@ -42,6 +46,11 @@ def record(
     after: dict | None = None,
     details: dict | None = None,
 ) -> int:
+    if db.info().read_only:
+        # Reading a read-only database (export, view) cannot leave an event in it; every
+        # write fails before it gets here. The log says which event is missing.
+        log.warning("audit event %s not recorded: the database is read-only", action)
+        return 0
     event = AuditEvent.create(
         actor_id=actor.user_id,
         actor_name=actor.display_name,

@@ -8,12 +8,18 @@ A current database is only read: nothing is written unless something changed.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from teamdash.clinical import disciplines
-from teamdash.services import list_summary
-from teamdash.storage import db, migrations
+from teamdash.errors import DatabaseUnavailable
+from teamdash.services import auth, list_summary
+from teamdash.services.auth import Actor
+from teamdash.storage import backups, db, migrations
+from teamdash.storage.backups import BackupFile
 from teamdash.storage.db import DatabaseInfo
 from teamdash.storage.models import Discipline
+
+__all__ = ["BackupFile", "DatabaseInfo", "close_clinic", "health_problems", "newest_backup", "open_clinic"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,37 @@ def open_clinic(url: str | None = None, *, create: bool = False) -> DatabaseInfo
 
 def close_clinic() -> None:
     db.close()
+
+
+def health_problems() -> list[str]:
+    """What a quick integrity check of the open database finds (empty: healthy). Fast
+    enough to run in the background after start-up; ``teamdash check`` runs the full one."""
+    return db.integrity_problems(quick=True)
+
+
+def database_file(url: str | None = None) -> Path | None:
+    """The SQLite file behind ``url`` (default: the open or default database)."""
+    if url is None and db.is_open():
+        return db.info().path
+    return db.parse_url(url or db.default_url()).path
+
+
+def newest_backup(url: str | None = None) -> BackupFile | None:
+    """The newest good backup of the database at ``url`` (SQLite only)."""
+    path = database_file(url)
+    return backups.latest(path) if path is not None else None
+
+
+def restore_backup(actor: Actor, backup: Path, url: str | None = None) -> Path:
+    """Replace the (closed) database at ``url`` by ``backup``; returns where the file it
+    replaced was kept."""
+    auth.require(actor, "backup")
+    path = database_file(url)
+    if path is None:
+        raise DatabaseUnavailable("only an embedded SQLite database is restored from a backup file")
+    if db.is_open():
+        raise DatabaseUnavailable("close the database before restoring a backup over it")
+    return backups.restore(backup, path)
 
 
 def _sync_disciplines() -> None:

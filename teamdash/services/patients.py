@@ -21,6 +21,7 @@ from teamdash.services.results import age_on, build, weeks_between
 from teamdash.services.staff import initials as name_initials
 from teamdash.storage.db import database
 from teamdash.storage.models import Patient, PatientSummary, User
+from teamdash.text import fold, patient_search_key
 
 SORT_KEYS = (
     "clinic_id",
@@ -35,6 +36,9 @@ SORT_KEYS = (
     "flags",
 )
 MAX_PAGE = 1000
+# Longer than any name and clinic ID together; beyond this a search is not a name.
+MAX_SEARCH_CHARS = 200
+MAX_SEARCH_WORDS = 8
 CaseManager = User.alias("case_manager_user")
 
 
@@ -146,12 +150,28 @@ def _today(query_today: dt.date | None) -> dt.date:
     return query_today or clock.today()
 
 
+def search_words(search: str) -> list[str]:
+    """The folded words of a search, each of which must match; a search too long to be a
+    name is refused (it would only cost a huge query)."""
+    if len(search) > MAX_SEARCH_CHARS:
+        raise ValidationError(
+            f"search is {len(search):,} characters long; search for a name or clinic ID "
+            f"of at most {MAX_SEARCH_CHARS} characters",
+            field="search",
+        )
+    words = fold(search).split()
+    if len(words) > MAX_SEARCH_WORDS:
+        raise ValidationError(
+            f"search has {len(words)} words; use at most {MAX_SEARCH_WORDS} (every word must match)", field="search"
+        )
+    return words
+
+
 def _search_condition(search: str) -> pw.Expression | None:
-    """Every word must match the given name, family name or clinic ID."""
+    """Every folded word must occur in the patient's folded names or clinic ID."""
     condition = None
-    for word in search.split():
-        word = word.replace("\\", "")
-        term = Patient.family_name.contains(word) | Patient.given_name.contains(word) | Patient.clinic_id.contains(word)
+    for word in search_words(search):
+        term = Patient.search_key.contains(word)  # LIKE '%word%' with %, _ and \ escaped
         condition = term if condition is None else condition & term
     return condition
 
@@ -415,6 +435,7 @@ def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
     if clean.get("episode_start") is None:
         clean["episode_start"] = clean["referral_date"]
     _check_dates(clean)
+    clean["search_key"] = patient_search_key(clean["given_name"], clean["family_name"], clean["clinic_id"])
     return clean
 
 
@@ -431,6 +452,8 @@ def update_patient(
         current = row_ops.get_row(Patient, patient_id, "patient")
         merged = {**current.__data__, **clean}
         _check_dates(merged)
+        if {"given_name", "family_name", "clinic_id"} & set(clean):
+            clean["search_key"] = patient_search_key(merged["given_name"], merged["family_name"], merged["clinic_id"])
         changed_id = "clinic_id" in clean and clean["clinic_id"] != current.clinic_id
         if changed_id and Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
             raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")

@@ -9,7 +9,7 @@ import peewee as pw
 
 from teamdash import validation
 from teamdash.clinical import disciplines
-from teamdash.errors import Conflict, ValidationError
+from teamdash.errors import Conflict, NotFound, ValidationError
 from teamdash.services import auth, row_ops
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
@@ -104,7 +104,20 @@ def get_user(actor: Actor, user_id: int) -> StaffMember:
 
 
 def find_by_name(actor: Actor, full_name: str) -> StaffMember | None:
-    """The active staff member with this full name (case-insensitive), for CLI filters."""
+    """The staff member with this full name (case-insensitive), for CLI filters."""
     auth.require(actor, "read")
     user = User.get_or_none(pw.fn.LOWER(User.full_name) == full_name.strip().lower())
     return _result(user) if user else None
+
+
+def find(actor: Actor, name_or_username: str) -> StaffMember:
+    """The staff member a command-line filter names, by full name or username; raises
+    ``NotFound`` naming what was given."""
+    wanted = name_or_username.strip()
+    found = find_by_name(actor, wanted)
+    if found is None:
+        user = User.get_or_none(User.username == wanted.lower())
+        found = _result(user) if user else None
+    if found is None:
+        raise NotFound(f"no staff member with the name or username {wanted!r}")
+    return found

@@ -40,8 +40,10 @@ database = peewee.DatabaseProxy()
 
 ENV_URL = "TEAMDASH_DATABASE_URL"
 
-# How long a writer waits for another workstation's or program's write to finish.
+# How long a writer waits for another workstation's or program's write to finish
+# (TEAMDASH_BUSY_TIMEOUT_MS changes it, e.g. on a slow network share).
 BUSY_TIMEOUT_MS = 10_000
+ENV_BUSY_TIMEOUT = "TEAMDASH_BUSY_TIMEOUT_MS"
 
 # WAL lets the GUI read while a worker writes; synchronous=normal in WAL mode loses
 # nothing committed when the process is killed; busy_timeout rides out short locks.
@@ -80,6 +82,10 @@ _info: DatabaseInfo | None = None
 
 def default_url() -> str:
     return os.environ.get(ENV_URL) or f"sqlite:///{paths.default_database_file()}"
+
+
+def is_open() -> bool:
+    return _info is not None
 
 
 def info() -> DatabaseInfo:
@@ -127,7 +133,7 @@ def translate(exc: BaseException, target: DatabaseInfo | None = None) -> TeamDas
         return ReadOnlyDatabase(f"the database {where} is read-only{reason}; nothing was changed")
     if "database is locked" in lowered or "database table is locked" in lowered or "database is busy" in lowered:
         return DatabaseBusy(
-            f"another TeamDash (or another program) is writing to {where}; waited {BUSY_TIMEOUT_MS // 1000} s "
+            f"another TeamDash (or another program) is writing to {where}; waited {busy_timeout_ms() / 1000:g} s "
             "and changed nothing. Try again in a moment"
         )
     if "malformed" in lowered or "file is not a database" in lowered or "disk i/o error" in lowered:
@@ -178,6 +184,16 @@ class TeamDashSqlite(_Translating, peewee.SqliteDatabase):
 
 class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
     pass
+
+
+def busy_timeout_ms() -> int:
+    raw = os.environ.get(ENV_BUSY_TIMEOUT, "")
+    return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
+
+
+def _pragmas(read_only: bool) -> dict:
+    base = SQLITE_READ_ONLY_PRAGMAS if read_only else SQLITE_PRAGMAS
+    return {**base, "busy_timeout": busy_timeout_ms()}
 
 
 def _is_sqlite_file(path: Path) -> bool:
@@ -234,17 +250,17 @@ def _sqlite_target(target: DatabaseInfo, create: bool) -> DatabaseInfo:
 
 def _open_sqlite(target: DatabaseInfo) -> peewee.SqliteDatabase:
     if target.path is None:
-        db = TeamDashSqlite(":memory:", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        db = TeamDashSqlite(":memory:", pragmas=_pragmas(False), check_same_thread=False)
         db.connect()
         return db
-    attempts = [(str(target.path), SQLITE_PRAGMAS, False)]
+    attempts = [(str(target.path), _pragmas(False), False)]
     if target.read_only:
         uri = f"file:{quote(str(target.path))}?mode=ro"
         # A read-only folder or mount may hold no -shm file for WAL: read it as immutable.
-        attempts = [(uri, SQLITE_READ_ONLY_PRAGMAS, True), (uri + "&immutable=1", SQLITE_READ_ONLY_PRAGMAS, True)]
+        attempts = [(uri, _pragmas(True), True), (uri + "&immutable=1", _pragmas(True), True)]
     last: Exception | None = None
     for name, pragmas, uri in attempts:
-        db = TeamDashSqlite(name, pragmas=pragmas, check_same_thread=False, uri=uri, timeout=BUSY_TIMEOUT_MS / 1000)
+        db = TeamDashSqlite(name, pragmas=pragmas, check_same_thread=False, uri=uri, timeout=busy_timeout_ms() / 1000)
         try:
             db.connect(reuse_if_open=True)
             db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()

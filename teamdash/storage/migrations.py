@@ -17,11 +17,13 @@ from pathlib import Path
 
 import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+from playhouse.migrate import migrate as apply_operations
 
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
 from teamdash.storage import db
 from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.text import patient_search_key
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,21 @@ def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) ->
     database.create_tables([DeidentificationKey])
 
 
+def _v4_patient_search_key(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Search that folds case and accents in every language (LIKE folds ASCII only)."""
+    apply_operations(
+        migrator.add_column("patient", "search_key", pw.CharField(null=True)),
+        migrator.add_index("patient", ("search_key",), False),
+    )
+    rows = database.execute_sql("SELECT id, given_name, family_name, clinic_id FROM patient").fetchall()
+    keys = [(patient_search_key(given, family, clinic_id), pid) for pid, given, family, clinic_id in rows]
+    database.cursor().executemany(f"UPDATE patient SET search_key = {database.param} WHERE id = {database.param}", keys)
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
+    Step(4, "folded search key on patients (case and accents in every language)", _v4_patient_search_key),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"

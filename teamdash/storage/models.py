@@ -90,6 +90,8 @@ class Patient(BaseModel):
     research_consent = pw.BooleanField(default=False)
     flagged_for_review = pw.BooleanField(default=False)
     flag_note = pw.TextField(null=True)
+    # Names and clinic ID folded for search (teamdash.text.fold), kept current by the services.
+    search_key = pw.CharField(null=True, index=True)
     created_at = pw.DateTimeField(default=_now)
     updated_at = pw.DateTimeField(default=_now)
     version = pw.IntegerField(default=1)
