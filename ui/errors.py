@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from teamdash import logs
 from teamdash.errors import TeamDashError
+from teamdash.services import clinic
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +19,9 @@ _apologised = False
 
 
 def user_message(exc: BaseException) -> str | None:
-    """The message for a user's own error, None for a bug."""
-    return str(exc) if isinstance(exc, TeamDashError) else None
+    """The message for a user's own error or a database fault, None for a bug."""
+    known = clinic.user_error(exc)
+    return None if known is None else str(known)
 
 
 def show_error(parent: QWidget | None, exc: BaseException, *, title: str = "TeamDash") -> None:

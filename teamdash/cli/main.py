@@ -61,7 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("teamdash: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception:
+    except Exception as exc:
+        known = db.translate(exc)  # a driver fault raised outside peewee's wrappers
+        if known is not None:
+            print(f"teamdash: error: {known}", file=sys.stderr)
+            return EXIT_USER_ERROR
         log.exception("unexpected error in the command line")
         print(f"teamdash: unexpected error; details were written to {logs.log_file()}", file=sys.stderr)
         return EXIT_BUG

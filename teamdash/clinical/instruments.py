@@ -377,20 +377,31 @@ def _normalise(inst: Instrument, item: Item, raw) -> float | str | None:
     return number
 
 
+def _shown(raw) -> str:
+    """A response as the message echoes it: short, whatever was typed."""
+    if not isinstance(raw, str):
+        shown = repr(raw)
+        return shown if len(shown) <= 24 else f"{shown[:12]}…"
+    text = raw.strip()
+    return repr(text) if len(text) <= 24 else f"{text[:12]!r}… ({len(text):,} characters)"
+
+
 def _parse_number(inst: Instrument, item: Item, raw) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
-        raise _invalid(inst, item, f"{raw!r} is not a number (allowed {item.allowed()})")
+        raise _invalid(inst, item, f"{_shown(raw)} is not a number (allowed {item.allowed()})")
     if isinstance(raw, str) and not raw.isascii():
         # float() reads Arabic-Indic or full-width digits too; a form never holds them.
         raise _invalid(
-            inst, item, f"{raw.strip()!r} is not a number written with the digits 0–9 (allowed {item.allowed()})"
+            inst, item, f"{_shown(raw)} is not a number written with the digits 0–9 (allowed {item.allowed()})"
         )
     try:
         number = float(raw.strip().replace(",", ".")) if isinstance(raw, str) else float(raw)
-    except ValueError:
-        raise _invalid(inst, item, f"{raw!r} is not a number (allowed {item.allowed()})") from None
+    except (ValueError, OverflowError):
+        raise _invalid(inst, item, f"{_shown(raw)} is not a number (allowed {item.allowed()})") from None
+    if math.isinf(number) and isinstance(raw, str) and raw.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise _invalid(inst, item, f"{_shown(raw)} is outside {item.allowed()}")  # digits beyond any float
     if not math.isfinite(number):
-        raise _invalid(inst, item, f"{raw!r} is not a number (allowed {item.allowed()})")
+        raise _invalid(inst, item, f"{_shown(raw)} is not a number (allowed {item.allowed()})")
     return number
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from teamdash.errors import NotFound, PermissionDenied
+from teamdash.storage import db
 from teamdash.storage.models import User
 
 # What each role may do. Reading is open to every signed-in role; the users/roles
@@ -33,9 +34,16 @@ class Actor:
 SYSTEM = Actor(user_id=None, username="system", display_name="TeamDash (system)", role="admin")
 
 
+# Permissions that only read the database; every other one writes, and is refused up
+# front on a read-only database (before any work, with a message saying why).
+READING = frozenset({"read", "export", "backup"})
+
+
 def require(actor: Actor, permission: str) -> None:
     if not actor.can(permission):
         raise PermissionDenied(f"{actor.display_name} ({actor.role}) may not {permission.replace('_', ' ')}")
+    if permission not in READING and db.is_open():
+        db.require_writable()
 
 
 def actor_for(username: str) -> Actor:

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from teamdash.clinical import disciplines
-from teamdash.errors import DatabaseUnavailable
+from teamdash.errors import DatabaseUnavailable, TeamDashError
 from teamdash.services import auth, list_summary
 from teamdash.services.auth import Actor
 from teamdash.storage import backups, db, migrations
@@ -19,7 +19,15 @@ from teamdash.storage.backups import BackupFile
 from teamdash.storage.db import DatabaseInfo
 from teamdash.storage.models import Discipline
 
-__all__ = ["BackupFile", "DatabaseInfo", "close_clinic", "health_problems", "newest_backup", "open_clinic"]
+__all__ = [
+    "BackupFile",
+    "DatabaseInfo",
+    "close_clinic",
+    "health_problems",
+    "newest_backup",
+    "open_clinic",
+    "user_error",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +49,12 @@ def open_clinic(url: str | None = None, *, create: bool = False) -> DatabaseInfo
 
 def close_clinic() -> None:
     db.close()
+
+
+def user_error(exc: BaseException) -> TeamDashError | None:
+    """``exc`` as the user's error when it is one (including a database fault raised by
+    the driver, such as a read-only or damaged file), None when it is a bug."""
+    return exc if isinstance(exc, TeamDashError) else db.translate(exc)
 
 
 def health_problems() -> list[str]:

@@ -12,6 +12,7 @@ import peewee as pw
 from teamdash.errors import Conflict, NotFound
 from teamdash.services import audit
 from teamdash.services.auth import Actor
+from teamdash.storage import db
 from teamdash.storage.db import database
 from teamdash.storage.models import ALL_MODELS, JSONText
 
@@ -200,6 +201,11 @@ def bulk_insert(model: type[pw.Model], fields: Sequence[pw.Field], rows: Iterabl
     # columns need converting (a per-value db_value call doubles the time of the load).
     json_columns = [i for i, f in enumerate(fields) if isinstance(f, JSONText)]
     cursor = database.cursor()
+    with db.translated():  # the driver's executemany bypasses peewee's error mapping
+        return _insert_chunks(cursor, sql, rows, fields, json_columns, constant, batch)
+
+
+def _insert_chunks(cursor, sql: str, rows: Iterable[tuple], fields, json_columns, constant, batch: int) -> int:
     count, chunk = 0, []
     for row in rows:
         if json_columns:

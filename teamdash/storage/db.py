@@ -155,20 +155,21 @@ class _Translating:
     """Driver faults raised while talking to the database come out as user errors."""
 
     def execute_sql(self, sql, params=None):
-        with _translated():
+        with translated():
             return super().execute_sql(sql, params)  # type: ignore[misc]
 
     def begin(self, *args, **kwargs):
-        with _translated():
+        with translated():
             return super().begin(*args, **kwargs)  # type: ignore[misc]
 
     def commit(self, *args, **kwargs):
-        with _translated():
+        with translated():
             return super().commit(*args, **kwargs)  # type: ignore[misc]
 
 
 @contextlib.contextmanager
-def _translated():
+def translated():
+    """Driver faults inside the block come out as user errors (see ``translate``)."""
     try:
         yield
     except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
