@@ -5,14 +5,23 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 
-.PHONY: run test lint typecheck bench screenshot clean
+.PHONY: run test test-shifted-clock lint typecheck lock bench screenshot clean
 
-$(STAMP): pyproject.toml
+# Every package comes from the lock file (versions and hashes of the whole tree); the
+# project itself is installed editable on top, without resolving anything again.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip<26'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After changing a pin in pyproject.toml: the lock follows (tests/test_packaging.py checks).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --extra test --extra dev --extra postgres --generate-hashes \
+		--strip-extras --allow-unsafe -o $(LOCK) pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python main.py $(ARGS)
@@ -27,6 +36,13 @@ typecheck: $(STAMP)
 # The import-linter contracts run inside the suite (tests/test_layering.py).
 test: lint $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite under a system clock moved to the last day of the month a year from now, just
+# before midnight (libfaketime): the app's one clock keeps every test independent of the date.
+SHIFTED_CLOCK ?= $(shell date -d "$$(date +%Y-%m-01) +13 months -1 day" +%F) 23:58:00
+test-shifted-clock: $(STAMP)
+	QT_QPA_PLATFORM=offscreen faketime '$(SHIFTED_CLOCK)' \
+		$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks $(ARGS)

@@ -354,7 +354,7 @@ def test_cli_export_and_its_errors(clinic, tmp_path, capsys):
     for argv, message in (
         (["--kind", "patient"], "needs a patient"),
         (["--patient", "TD-99999"], "no patient with clinic ID 'TD-99999'"),
-        (["--case-manager", "Nobody"], "no staff member named 'Nobody'"),
+        (["--case-manager", "Nobody"], "no staff member with the name or username 'Nobody'"),
         (["--from", "2026-13-01"], "is not a date"),
         (["--discipline", "yoga"], "'yoga' is not one of"),
     ):

@@ -62,7 +62,8 @@ def open_session(db_url: str | None, user: str | None, qsettings: QSettings | No
     context = AppContext(actor=actor, jobs=JobRunner(app), changes=ChangeBus(app), settings=qsettings)
     from ui.main_window import MainWindow  # after QApplication: pyqtgraph reads the screen on import
 
-    window = MainWindow(context, database=info.display)
+    shown = info.display + (f" (read-only: {info.read_only_reason})" if info.read_only else "")
+    window = MainWindow(context, database=shown)
     window.set_scale(window.scale)  # the remembered scale: fonts, stylesheet, list, timelines
     # The data-entry and exchange actions are added through the window's contract (menus,
     # current_patient_id, patient_changed, context), one event-loop turn after start so
