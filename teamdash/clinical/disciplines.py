@@ -28,6 +28,7 @@ class DisciplineDef:
 class RtwPhaseDef:
     code: int
     label: str
+    on_scale: bool = True  # False: outside the off-work → full-return scale ("Not in paid work")
 
 
 @cache
@@ -73,7 +74,9 @@ def discipline_of_plan_category(category: str) -> str:
 
 @cache
 def rtw_phases() -> tuple[RtwPhaseDef, ...]:
-    return tuple(RtwPhaseDef(p["code"], p["label"]) for p in resources.load_toml(FILE)["rtw_phase"])
+    return tuple(
+        RtwPhaseDef(p["code"], p["label"], p.get("on_scale", True)) for p in resources.load_toml(FILE)["rtw_phase"]
+    )
 
 
 def rtw_phase_label(code: int | None) -> str | None:

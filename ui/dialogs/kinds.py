@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from teamdash import clock
-from teamdash.clinical import disciplines, instruments
+from teamdash.clinical import disciplines, instruments, programme
 from teamdash.services import sessions, staff
 from teamdash.services.action_items import ACTION_ITEMS
 from teamdash.services.auth import Actor
@@ -467,12 +467,10 @@ RTW_PHASE = KindUi(
 def _next_rtw_defaults(ctx: FormContext) -> dict:
     """A new phase usually continues the current one: same employer contact and duties."""
     current = ctx.record.current_rtw_phase if ctx.record else None
-    codes = [p.code for p in disciplines.rtw_phases()]
     if current is None:
-        return {"phase": codes[0], "started_on": ctx.today}
-    following = [c for c in codes if c > current.phase and c != 9]
+        return {"phase": programme.next_rtw_phase(None), "started_on": ctx.today}
     return {
-        "phase": following[0] if following else current.phase,
+        "phase": programme.next_rtw_phase(current.phase),
         "started_on": ctx.today,
         "hours_per_week": current.hours_per_week,
         "modified_duties": current.modified_duties,
