@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from openpyxl.chart import LineChart
 
-from teamdash.clinical import analytics, instruments
+from teamdash.clinical import analytics, disciplines, instruments
 from teamdash.errors import Cancelled, NotFound, PermissionDenied, ValidationError
 from teamdash.exchange.export import ExportOptions, export
 from teamdash.services import audit, measurements, staff
@@ -275,6 +275,7 @@ def test_patient_workbook_summary_discipline_sheets_tables_and_charts(clinic, tm
     assert details["Patient ID"].value == "TD-00008"
     assert details["Date of birth"].value.date() == patient.date_of_birth
     assert details["Date of birth"].number_format == "yyyy-mm-dd"
+    assert details["Status"].value == disciplines.patient_status_label(patient.status) == "Active"
     assert set(summary.tables) == {"Patient", "KeyMeasures", "Goals", "OpenActions"}
     pt = wb["Physical therapy"]
     assert {"PT_Measures", "PT_Sessions", "PT_Goals"} == set(pt.tables)

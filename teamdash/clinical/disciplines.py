@@ -10,6 +10,9 @@ from teamdash.errors import NotFound, ValidationError
 
 FILE = "disciplines.toml"
 
+# The patient status of someone in the programme (every other status ends the episode).
+ACTIVE_STATUS = "active"
+
 
 @dataclass(frozen=True)
 class DisciplineDef:
@@ -90,6 +93,29 @@ def rtw_phase_label(code: int | None) -> str | None:
 
 def vocabulary(name: str) -> tuple[str, ...]:
     return tuple(resources.load_toml(FILE)["vocabularies"][name])
+
+
+def code_label(code: str) -> str:
+    """A stored vocabulary code as people read it: ``dropped_out`` -> 'Dropped out'."""
+    return code.replace("_", " ").capitalize()
+
+
+@cache
+def patient_statuses() -> tuple[str, ...]:
+    """The patient statuses, in the order they are offered (the active one first)."""
+    statuses = vocabulary("patient_status")
+    if ACTIVE_STATUS not in statuses:
+        raise ValueError(f"{FILE}: vocabularies.patient_status must include {ACTIVE_STATUS!r}")
+    return statuses
+
+
+def patient_status_label(code: str) -> str:
+    return code_label(code)
+
+
+def patient_status_choices() -> tuple[tuple[str, str], ...]:
+    """(code, label) per status, for filters and forms."""
+    return tuple((code, patient_status_label(code)) for code in patient_statuses())
 
 
 def require_in(name: str, value: str, *, field: str) -> str:

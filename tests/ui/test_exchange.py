@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from teamdash.clinical import disciplines
 from teamdash.errors import Cancelled, NotFound
 from teamdash.exchange.export import ExportOptions
 from teamdash.services import audit
@@ -59,6 +60,12 @@ def test_export_dialog_writes_the_workbook_with_progress_and_audits_it(qtbot, co
     assert dialog.kind.isEnabled() and dialog.cancel_button.text() == "Close"
     assert audit.events(action_prefix="export", limit=1)[0].details["total_rows"] == result.total_rows
     assert context.settings.value(exchange.LAST_FOLDER) == str(tmp_path)
+
+
+def test_status_filter_offers_the_programmes_statuses(qtbot, context):
+    dialog = export_dialog(qtbot, context)
+    offered = [(dialog.status.itemData(i), dialog.status.itemText(i)) for i in range(dialog.status.count())]
+    assert offered == [(None, "Any status"), *disciplines.patient_status_choices()]
 
 
 def test_filters_in_the_dialog_become_export_options(qtbot, context):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from teamdash.clinical import disciplines
 from teamdash.services import measurements, patients, staff
 from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
@@ -114,6 +115,15 @@ def test_enter_in_the_search_box_opens_the_first_match(qtbot, panel, context):
         qtbot.keyClicks(panel.search, "TD-00013")
         qtbot.keyClick(panel.search, Qt.Key.Key_Return)
     assert opened.args == [patients.find_by_clinic_id(SYSTEM, "TD-00013").id]
+
+
+def combo_items(combo) -> list[tuple]:
+    return [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())]
+
+
+def test_status_filter_offers_the_programmes_statuses(panel):
+    assert combo_items(panel.status_filter) == [(None, "All statuses"), *disciplines.patient_status_choices()]
+    assert panel.status_filter.currentData() == disciplines.ACTIVE_STATUS
 
 
 def test_filters_status_case_manager_flagged_and_due(qtbot, panel, context):

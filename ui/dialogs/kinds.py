@@ -29,7 +29,7 @@ from ui.dialogs.fields import Field
 
 def label_of(code: str) -> str:
     """A stored vocabulary code as people read it: ``no_show`` -> 'No show'."""
-    return code.replace("_", " ").capitalize()
+    return disciplines.code_label(code)
 
 
 def vocabulary_choices(name: str) -> tuple[tuple[str, str], ...]:
