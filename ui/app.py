@@ -128,8 +128,8 @@ def _screenshot(
             settle_tab(session)
         saved = window.grab_png(path)
         window.poll.stop()
-        session.context.jobs.wait()
         window.close()
+        session.context.jobs.shutdown()
     if not saved:
         print(f"teamdash: could not write {path}", file=sys.stderr)
         return 1
@@ -174,7 +174,7 @@ def run(
     session.window.show()
     session.window.start(_patient_id(session, patient))
     code = session.app.exec()
-    session.context.jobs.wait()
+    session.context.jobs.shutdown()  # queued writes finish; the thread closes its connection
     clinic.close_clinic()
     return code
 

@@ -12,7 +12,9 @@ import logging
 from teamdash.clinical import disciplines
 from teamdash.services import list_summary
 from teamdash.storage import db, migrations
-from teamdash.storage.db import DatabaseInfo
+from teamdash.storage.db import DatabaseInfo, ThreadConnection
+
+__all__ = ["ThreadConnection", "close_clinic", "open_clinic"]
 from teamdash.storage.models import Discipline
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from tests.ui.shell_helpers import make_context
 def context(qtbot, clinic, tmp_path):
     ctx = make_context(tmp_path)
     yield ctx
-    ctx.jobs.wait()
+    ctx.jobs.shutdown()
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def actor(clinic) -> Actor:
 def ui_context(qtbot, clinic, actor, tmp_path):
     context = make_context(tmp_path, actor)
     yield context
-    context.jobs.wait()
+    context.jobs.shutdown()
     QCoreApplication.processEvents()
     for widget in QApplication.topLevelWidgets():  # dialogs a test left open
         if isinstance(widget, QDialog) and widget.isVisible():
