@@ -17,7 +17,7 @@ from teamdash.services.clinic import open_clinic
 from teamdash.services.patients import PatientQuery
 from teamdash.storage import db
 from teamdash.storage.models import CheckIn, Measurement, PatientSummary, RtwPhase, SafetyAcknowledgement, Session, User
-from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
+from tests.demo_facts import DEMO_PATIENTS, DEMO_TODAY
 
 TABLES = (
     "patient",

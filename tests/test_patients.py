@@ -11,7 +11,7 @@ from teamdash.errors import Conflict, PermissionDenied, ValidationError
 from teamdash.services import audit, patients, staff
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.patients import PatientQuery
-from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
+from tests.demo_facts import DEMO_PATIENTS, DEMO_TODAY
 
 GOOD = {
     "clinic_id": "P-100",

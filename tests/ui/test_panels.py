@@ -16,12 +16,8 @@ from teamdash.clinical import analytics, disciplines, instruments, programme
 from teamdash.errors import NotFound
 from teamdash.services import goals, measurements, sessions, sleep_diary
 from teamdash.services.flares import FLARES
-from tests.ui.entry_helpers import (
-    PLAIN_PATIENT,
-    SAFETY_PATIENT,
-    get_record,
-    settle,
-)
+from tests.demo_facts import PLAIN_PATIENT, SAFETY_PATIENT
+from tests.ui.helpers import get_record, settle
 from ui.changes import Changes
 from ui.panels import create_panel
 from ui.panels.discipline_panel import known_parts
@@ -316,7 +312,7 @@ def test_hidden_panel_reloads_when_shown_and_other_patients_are_ignored(qtbot, u
     panel.record_loaded.connect(loads.append)
     ui_context.changes.emit(Changes.of(PLAIN_PATIENT + 1, "measurement"))  # someone else
     ui_context.changes.emit(Changes.of(PLAIN_PATIENT, "measurement"))
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert loads == []  # hidden: nothing loaded yet
     with qtbot.waitSignal(panel.record_loaded):
         panel.show()
@@ -329,7 +325,7 @@ def test_auto_reload_can_be_left_to_the_host(qtbot, ui_context, panel_for):
     loads: list = []
     panel.record_loaded.connect(loads.append)
     ui_context.changes.emit(Changes.of(PLAIN_PATIENT, "measurement"))
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert loads == []
 
 

@@ -16,8 +16,7 @@ from PySide6.QtTest import QTest
 from teamdash.clinical import instruments
 from teamdash.services import chart, timelines
 from teamdash.services.auth import SYSTEM
-from tests.conftest import DEMO_TODAY
-from tests.ui.shell_helpers import SAFETY_PATIENT
+from tests.demo_facts import DEMO_TODAY, SAFETY_PATIENT
 from ui.timeline import MODE_NORMALISED, RANGE_3M, RANGE_12M, TimelineView
 from ui.timeline import checkin_labels as timelines_labels
 
