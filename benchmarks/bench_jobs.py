@@ -12,6 +12,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+from functools import partial
 
 from benchmarks.bench_storage import TODAY, demo_database
 from benchmarks.common import compare, figure, measure
@@ -76,8 +77,8 @@ def run() -> None:
         (f"{JOBS} patient counts as database jobs", _count, JOBS, None),
         (f"{CHARTS} patient charts as database jobs", _chart, CHARTS, None),
     ):
-        plain = measure(lambda work=work, n=n: plain_thread(work, n), repeat=5)
-        ours = measure(lambda work=work, n=n: through_runner(work, n), repeat=5)
+        plain = measure(partial(plain_thread, work, n), repeat=5)
+        ours = measure(partial(through_runner, work, n), repeat=5)
         ratio = compare(label, ours, plain, plain_label="queue+thread", target_ratio=target)
         figure("  overhead per job", f"{(ours.best - plain.best) / n * 1e6:.0f} µs (ratio {ratio:.2f}x)")
     figure("connections the jobs used", f"{len(connections)} (for {(JOBS + CHARTS) * 5} jobs)")
