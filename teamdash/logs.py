@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import traceback
 from pathlib import Path
 
 from teamdash import paths
@@ -40,3 +41,20 @@ def configure(level: int = logging.INFO) -> Path:
 
 def log_file() -> Path:
     return _configured or Path(os.environ.get("TEAMDASH_LOG_FILE") or paths.log_file())
+
+
+def bug_traceback(exc: BaseException) -> str:
+    """Where an unexpected error happened, for the log: the chain of exception types
+    and their stack frames, without the messages (a message may quote the data it
+    choked on, such as a patient's name)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        stack = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(
+            f"Traceback (most recent call last):\n{stack}{type(current).__module__}.{type(current).__qualname__}"
+        )
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return "\n\nwhich was raised while handling:\n\n".join(parts)

@@ -1,10 +1,17 @@
-"""Checks shared by the services: each raises ``ValidationError`` naming the field."""
+"""Checks shared by the services: each raises ``ValidationError`` naming the field.
+
+``FieldSpec`` is a field's published limits (bounds, length, choices, default): the
+service's validator checks values with it and the data-entry form reads it, so the
+two cannot drift apart."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
 
 from teamdash.errors import ValidationError
 
@@ -132,3 +139,87 @@ def clock_time(value: Any, field: str) -> str:
 
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+SpecKind = Literal["text", "note", "int", "number", "choice"]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What one field of a record may hold.
+
+    ``kind`` says how it is checked: free ``text`` (up to ``max_length``), a long
+    ``note``, an ``int`` or ``number`` within ``minimum``..``maximum``, a ``choice`` of
+    ``choices()`` (a callable, so vocabularies load from ``resources/`` when first used).
+    ``default`` is what a new record gets when the field is not given."""
+
+    name: str
+    kind: SpecKind
+    required: bool = True
+    minimum: float | None = None
+    maximum: float | None = None
+    max_length: int | None = None
+    choices: Callable[[], Sequence[Any]] | None = None
+    default: Any = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "note" and self.max_length is None:
+            object.__setattr__(self, "max_length", MAX_TEXT)
+        if self.kind == "text" and self.max_length is None:
+            object.__setattr__(self, "max_length", 200)
+        if self.kind == "choice" and self.choices is None:
+            raise ValueError(f"choice field {self.name!r} needs its choices")
+
+    def allowed(self) -> tuple[Any, ...]:
+        return tuple(self.choices()) if self.choices else ()
+
+    def check(self, value: Any, *, required: bool | None = None) -> Any:
+        """The clean value, or ``ValidationError`` naming this field."""
+        needed = self.required if required is None else required
+        if self.kind in ("text", "note"):
+            return text(value, self.name, required=needed, max_length=self.max_length or MAX_TEXT)
+        if self.kind in ("int", "number"):
+            return number(
+                value,
+                self.name,
+                required=needed,
+                minimum=self.minimum,
+                maximum=self.maximum,
+                integer=self.kind == "int",
+            )
+        if value is None and not needed:
+            return None
+        allowed = self.allowed()
+        if value not in allowed:
+            raise ValidationError(f"{value!r} is not one of: {', '.join(map(str, allowed))}", field=self.name)
+        return value
+
+    def check_or_default(self, values: Mapping[str, Any]) -> Any:
+        """The field's value from ``values`` (its default when absent), checked."""
+        return self.check(values.get(self.name, self.default))
+
+
+class FieldSpecs(Mapping[str, FieldSpec]):
+    """A record kind's fields by name. Built on first use when given a function (limits
+    that come from ``resources/``, such as an instrument's item ranges)."""
+
+    def __init__(self, specs: Iterable[FieldSpec] | Callable[[], Iterable[FieldSpec]]):
+        self._source = specs
+
+    @cached_property
+    def _specs(self) -> dict[str, FieldSpec]:
+        source = self._source() if callable(self._source) else self._source
+        return {spec.name: spec for spec in source}
+
+    def __getitem__(self, name: str) -> FieldSpec:
+        return self._specs[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def defaults(self) -> dict[str, Any]:
+        """The default of every field that has one (a new record's starting values)."""
+        return {name: spec.default for name, spec in self._specs.items() if spec.default is not None}

@@ -1,9 +1,9 @@
 """Shared fixtures: a fresh temp-file database, a demo clinic (built once per session,
-copied per test), the acting users."""
+copied per test), the acting users. What the tests know of the demo clinic (its moment,
+size, named patients) is in tests/demo_facts.py."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -18,12 +18,7 @@ from teamdash.services import staff
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db
-
-# The moment every test runs at: the app's one clock stands still here, so no test
-# depends on the day (or the hour) the suite runs. The demo clinic is generated for it.
-DEMO_NOW = dt.datetime(2026, 11, 27, 14, 30)
-DEMO_TODAY = DEMO_NOW.date()
-DEMO_PATIENTS = 60
+from tests.demo_facts import DEMO_NOW, DEMO_PATIENTS, DEMO_TODAY
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEMO_PATIENTS
+from tests.demo_facts import CASE_MANAGER, DEMO_PATIENTS
 from ui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,10 +35,8 @@ def test_patients_search_and_filters(clinic, capsys):
     assert code == 0 and [r["clinic_id"] for r in json.loads(out)] == ["TD-00012"]
     code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--status", "dropped_out", "--json")
     assert code == 0 and json.loads(out) and all(r["status"] == "dropped_out" for r in json.loads(out))
-    code, out, _ = run(
-        capsys, "--db", f"sqlite:///{clinic}", "patients", "--case-manager", "Morgan Quillfeather", "--json"
-    )
-    assert code == 0 and all(r["case_manager"] == "Morgan Quillfeather" for r in json.loads(out))
+    code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--case-manager", CASE_MANAGER, "--json")
+    assert code == 0 and all(r["case_manager"] == CASE_MANAGER for r in json.loads(out))
 
 
 def test_db_option_after_the_subcommand_works_too(clinic, capsys):

@@ -17,7 +17,7 @@ from teamdash.services.clinic import open_clinic
 from teamdash.services.patients import PatientQuery
 from teamdash.storage import db
 from teamdash.storage.models import CheckIn, Measurement, PatientSummary, RtwPhase, SafetyAcknowledgement, Session, User
-from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
+from tests.demo_facts import DEMO_PATIENTS, DEMO_TODAY
 
 TABLES = (
     "patient",
@@ -113,7 +113,7 @@ def test_one_open_and_one_acknowledged_safety_patient(clinic):
     assert len(summaries) == 1
     acknowledged = SafetyAcknowledgement.select().count()
     assert acknowledged >= 1
-    positive = {m.__data__["patient"] for m in Measurement.select().where(Measurement.safety == True)}  # noqa: E712
+    positive = {m.__data__["patient"] for m in Measurement.select().where(Measurement.safety)}
     assert len(positive) == 2
 
 

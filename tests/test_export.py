@@ -9,13 +9,13 @@ import datetime as dt
 import pytest
 from openpyxl.chart import LineChart
 
-from teamdash.clinical import analytics, instruments
+from teamdash.clinical import analytics, disciplines, instruments
 from teamdash.errors import Cancelled, NotFound, PermissionDenied, ValidationError
 from teamdash.exchange.export import ExportOptions, export
 from teamdash.services import audit, measurements, staff
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.storage.models import ActionItem, CheckIn, Goal, Measurement, Patient, Session
-from tests.conftest import DEMO_PATIENTS
+from tests.demo_facts import CASE_MANAGER, DEMO_PATIENTS, SAFETY_PATIENT, clinic_id
 from tests.test_export_support import NOW, all_cells, column, header, records, reopen
 
 DATE_FORMATS = {"yyyy-mm-dd", "yyyy-mm-dd hh:mm"}
@@ -100,7 +100,7 @@ def test_cells_are_typed_dates_numbers_percentages_and_booleans(cohort):
 
 
 def test_no_cell_in_any_workbook_is_a_formula(clinic, tmp_path):
-    for kind, extra in (("cohort", {}), ("long", {}), ("patient", {"patient_id": 8})):
+    for kind, extra in (("cohort", {}), ("long", {}), ("patient", {"patient_id": SAFETY_PATIENT})):
         path = tmp_path / f"{kind}.xlsx"
         run(path, kind=kind, **extra)
         assert [f"{sheet}!{c.coordinate}" for sheet, c in all_cells(reopen(path)) if c.data_type == "f"] == []
@@ -174,12 +174,12 @@ def test_about_sheet_says_what_when_who_filters_and_licences(clinic, tmp_path):
 
 def test_status_and_case_manager_filters(clinic, tmp_path):
     path = tmp_path / "f.xlsx"
-    manager = staff.find_by_name(SYSTEM, "Morgan Quillfeather")
+    manager = staff.find_by_name(SYSTEM, CASE_MANAGER)
     run(path, status="active", case_manager_id=manager.id)
     rows = records(reopen(path)["Cohort"])
     expected = Patient.select().where((Patient.status == "active") & (Patient.case_manager == manager.id)).count()
     assert 0 < len(rows) == expected < DEMO_PATIENTS
-    assert {r["Status"] for r in rows} == {"active"} and {r["Case manager"] for r in rows} == {"Morgan Quillfeather"}
+    assert {r["Status"] for r in rows} == {"active"} and {r["Case manager"] for r in rows} == {CASE_MANAGER}
     kept = {r["Patient ID"] for r in rows}
     assert {r["Patient ID"] for r in records(reopen(path)["Sessions"])} <= kept
 
@@ -258,7 +258,7 @@ def test_long_workbook_sheets_and_patient_columns(clinic, tmp_path):
 
 def test_patient_workbook_summary_discipline_sheets_tables_and_charts(clinic, tmp_path):
     path = tmp_path / "patient.xlsx"
-    patient = Patient.get(Patient.clinic_id == "TD-00008")
+    patient = Patient.get(Patient.id == SAFETY_PATIENT)
     result = run(path, kind="patient", patient_id=patient.id)
     wb = reopen(path)
     assert wb.sheetnames == [
@@ -272,9 +272,10 @@ def test_patient_workbook_summary_discipline_sheets_tables_and_charts(clinic, tm
     ]
     summary = wb["Summary"]
     details = {summary.cell(r, 1).value: summary.cell(r, 2) for r in range(2, 20)}
-    assert details["Patient ID"].value == "TD-00008"
+    assert details["Patient ID"].value == clinic_id(SAFETY_PATIENT)
     assert details["Date of birth"].value.date() == patient.date_of_birth
     assert details["Date of birth"].number_format == "yyyy-mm-dd"
+    assert details["Status"].value == disciplines.patient_status_label(patient.status) == "Active"
     assert set(summary.tables) == {"Patient", "KeyMeasures", "Goals", "OpenActions"}
     pt = wb["Physical therapy"]
     assert {"PT_Measures", "PT_Sessions", "PT_Goals"} == set(pt.tables)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from openpyxl import load_workbook
 
-from tests.conftest import DEMO_TODAY
+from tests.demo_facts import DEMO_TODAY
 
 # A moment on the demo day after every demo measurement (the demo records some at 15:15).
 NOW = dt.datetime.combine(DEMO_TODAY, dt.time(18, 0))

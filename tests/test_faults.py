@@ -19,6 +19,7 @@ from teamdash.errors import ReadOnlyDatabase
 from teamdash.services import clinic, patients
 from teamdash.services.auth import SYSTEM
 from teamdash.storage import backups, db
+from tests.damage import corrupt, settled_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -26,17 +27,6 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def settled_copy(source: Path, target: Path) -> Path:
-    """A copy of a clinic whose WAL is folded into the main file (so the file alone holds it)."""
-    shutil.copy(source, target)
-    with sqlite3.connect(target) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    for side in ("-wal", "-shm"):
-        Path(f"{target}{side}").unlink(missing_ok=True)
-    return target
 
 
 def cli(*argv: str, env: dict | None = None, honour_permissions: bool = False) -> subprocess.CompletedProcess:
@@ -160,17 +150,6 @@ def test_every_write_to_a_read_only_database_is_refused_up_front(settled, monkey
 
 
 # --- damaged files -----------------------------------------------------------------------------
-
-
-def corrupt(path: Path, table: str) -> None:
-    """Overwrite the first data page of ``table`` with junk, as a failing disk would."""
-    with sqlite3.connect(path) as conn:
-        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
-    conn.close()
-    with path.open("r+b") as fh:
-        fh.seek((root - 1) * page_size + 8)
-        fh.write(b"\xab" * (page_size - 16))
 
 
 def test_check_reports_the_damage_it_finds(settled):

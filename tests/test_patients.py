@@ -11,7 +11,7 @@ from teamdash.errors import Conflict, PermissionDenied, ValidationError
 from teamdash.services import audit, patients, staff
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.patients import PatientQuery
-from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
+from tests.demo_facts import DEMO_PATIENTS, DEMO_TODAY
 
 GOOD = {
     "clinic_id": "P-100",
@@ -174,8 +174,12 @@ def test_due_for_checkin_means_active_and_date_reached(clinic):
     assert {r.id for r in due} == expected
 
 
+def nulls_last(value):
+    """The order the list sorts in: missing values after every known one."""
+    return (value is None, value)
+
+
 def _key(sort: str):
-    nulls_last = lambda v: (v is None, v)  # noqa: E731
     return {
         "clinic_id": lambda r: r.clinic_id,
         "name": lambda r: (r.family_name.lower(), r.given_name.lower()),

@@ -132,8 +132,8 @@ def _screenshot(
             settle_tab(session)
         saved = window.grab_png(path)
         window.poll.stop()
-        session.context.jobs.wait()
         window.close()
+        session.context.jobs.shutdown()
     if not saved:
         print(f"teamdash: could not write {path}", file=sys.stderr)
         return 1
@@ -213,7 +213,7 @@ def run(
         session.window.start(_patient_id(session, patient))
         _check_health_in_background(session, db_url)
         code = session.app.exec()
-        session.context.jobs.wait()
+        session.context.jobs.shutdown()  # queued writes finish; the thread closes its connection
         clinic.close_clinic()
         if code != EXIT_TO_RESTORE or not _restore_newest(session.window, session.context.actor, db_url):
             return code

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import traceback
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -29,7 +28,7 @@ def show_error(parent: QWidget | None, exc: BaseException, *, title: str = "Team
     if message is not None:
         QMessageBox.warning(parent, title, message)
         return
-    log.error("unexpected error: %s", "".join(traceback.format_exception(exc)))
+    log.error("unexpected error:\n%s", logs.bug_traceback(exc))
     show_apology(parent)
 
 
@@ -54,7 +53,7 @@ def install_excepthook() -> None:
         if issubclass(exc_type, TeamDashError):
             show_error(None, exc)
             return
-        log.error("unhandled exception: %s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        log.error("unhandled exception:\n%s", logs.bug_traceback(exc.with_traceback(tb)))
         show_apology(None)
 
     sys.excepthook = hook

@@ -46,7 +46,6 @@ from ui.context import AppContext
 from ui.errors import show_error
 
 LAST_FOLDER = "exchange/last_folder"
-STATUSES = (("Any status", None), ("Active", "active"), ("Discharged", "discharged"), ("Dropped out", "dropped_out"))
 NOT_IMPORTED = "(not imported)"
 
 
@@ -119,7 +118,8 @@ class ExportDialog(QDialog):
         self.use_from.toggled.connect(self.date_from.setEnabled)
         self.use_to.toggled.connect(self.date_to.setEnabled)
         self.status = QComboBox(self)
-        for label, value in STATUSES:
+        self.status.addItem("Any status", None)
+        for value, label in disciplines.patient_status_choices():
             self.status.addItem(label, value)
         self.case_manager = QComboBox(self)
         self.case_manager.addItem("Any case manager", None)

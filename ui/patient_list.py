@@ -127,7 +127,6 @@ FLAG_BADGES = {
     "goal_past_due": ("◎", "#00796b", "Goal past due"),
     "overdue_measure": ("…", "#546e7a", "Measure overdue"),
 }
-STATUS_LABELS = {"active": "Active", "discharged": "Discharged", "dropped_out": "Dropped out"}
 
 
 @cache
@@ -138,7 +137,7 @@ def bold_font() -> QFont:
 
 
 def status_label(status: str) -> str:
-    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+    return disciplines.patient_status_label(status)
 
 
 def short_date(day: dt.date | None, today: dt.date) -> str:
@@ -402,7 +401,7 @@ class PatientListModel(QAbstractTableModel):
         if key == "weeks":
             return "" if row.weeks_in_programme is None else str(row.weeks_in_programme)
         if key == "next_checkin":
-            return short_date(row.next_checkin, self._today()) if row.status == "active" else "–"
+            return short_date(row.next_checkin, self._today()) if row.status == disciplines.ACTIVE_STATUS else "–"
         if key == "pain":
             return change_text(row.pain_latest, row.pain_change)
         if key == "disability":
@@ -421,7 +420,7 @@ class PatientListModel(QAbstractTableModel):
             return verdict_colour(row.pain_verdict)
         if key == "disability":
             return verdict_colour(row.disability_verdict)
-        if key == "status" and row.status != "active":
+        if key == "status" and row.status != disciplines.ACTIVE_STATUS:
             return COLOURS[MUTED]
         return None
 
@@ -546,9 +545,9 @@ class PatientListPanel(QWidget):
         self.search.installEventFilter(self)
         self.status_filter = QComboBox(self)
         self.status_filter.addItem("All statuses", None)
-        for status in disciplines.vocabulary("patient_status"):
-            self.status_filter.addItem(status_label(status), status)
-        self.status_filter.setCurrentIndex(self.status_filter.findData("active"))
+        for status, label in disciplines.patient_status_choices():
+            self.status_filter.addItem(label, status)
+        self.status_filter.setCurrentIndex(self.status_filter.findData(disciplines.ACTIVE_STATUS))
         self.status_filter.currentIndexChanged.connect(
             lambda _i: self.model.set_query(status=self.status_filter.currentData())
         )
@@ -584,7 +583,7 @@ class PatientListPanel(QWidget):
         layout.addLayout(toggles)
         layout.addWidget(self.table, 1)
         # The status filter starts at "Active": set the query once, without two reloads.
-        self.model.query = dataclasses.replace(self.model.query, status="active")
+        self.model.query = dataclasses.replace(self.model.query, status=disciplines.ACTIVE_STATUS)
 
     def _toggle(self, text: str, tip: str, field: str) -> QToolButton:
         button = QToolButton(self)

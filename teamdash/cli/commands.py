@@ -47,7 +47,7 @@ def _patients_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--search", default="", help="name or clinic ID (every word must match; case and accents ignored)"
     )
-    parser.add_argument("--status", choices=disciplines.vocabulary("patient_status"))
+    parser.add_argument("--status", choices=disciplines.patient_statuses(), help="patients with this status")
     parser.add_argument("--case-manager", metavar="NAME", help="case manager's full name or username")
     parser.add_argument("--flagged", action="store_true", help="only patients with a flag")
     parser.add_argument("--due", action="store_true", help="only patients due for check-in")

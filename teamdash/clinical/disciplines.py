@@ -10,6 +10,9 @@ from teamdash.errors import NotFound, ValidationError
 
 FILE = "disciplines.toml"
 
+# The patient status of someone in the programme (every other status ends the episode).
+ACTIVE_STATUS = "active"
+
 
 @dataclass(frozen=True)
 class DisciplineDef:
@@ -28,6 +31,7 @@ class DisciplineDef:
 class RtwPhaseDef:
     code: int
     label: str
+    on_scale: bool = True  # False: outside the off-work → full-return scale ("Not in paid work")
 
 
 @cache
@@ -73,7 +77,9 @@ def discipline_of_plan_category(category: str) -> str:
 
 @cache
 def rtw_phases() -> tuple[RtwPhaseDef, ...]:
-    return tuple(RtwPhaseDef(p["code"], p["label"]) for p in resources.load_toml(FILE)["rtw_phase"])
+    return tuple(
+        RtwPhaseDef(p["code"], p["label"], p.get("on_scale", True)) for p in resources.load_toml(FILE)["rtw_phase"]
+    )
 
 
 def rtw_phase_label(code: int | None) -> str | None:
@@ -87,6 +93,29 @@ def rtw_phase_label(code: int | None) -> str | None:
 
 def vocabulary(name: str) -> tuple[str, ...]:
     return tuple(resources.load_toml(FILE)["vocabularies"][name])
+
+
+def code_label(code: str) -> str:
+    """A stored vocabulary code as people read it: ``dropped_out`` -> 'Dropped out'."""
+    return code.replace("_", " ").capitalize()
+
+
+@cache
+def patient_statuses() -> tuple[str, ...]:
+    """The patient statuses, in the order they are offered (the active one first)."""
+    statuses = vocabulary("patient_status")
+    if ACTIVE_STATUS not in statuses:
+        raise ValueError(f"{FILE}: vocabularies.patient_status must include {ACTIVE_STATUS!r}")
+    return statuses
+
+
+def patient_status_label(code: str) -> str:
+    return code_label(code)
+
+
+def patient_status_choices() -> tuple[tuple[str, str], ...]:
+    """(code, label) per status, for filters and forms."""
+    return tuple((code, patient_status_label(code)) for code in patient_statuses())
 
 
 def require_in(name: str, value: str, *, field: str) -> str:

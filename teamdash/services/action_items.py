@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
 from teamdash.errors import ValidationError
 from teamdash.services.record_kinds import RecordKind
 from teamdash.storage.models import ActionItem, CheckIn, Decision, User
+from teamdash.validation import FieldSpec, FieldSpecs
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,18 @@ def _check_checkin(value) -> int | None:
     return int(value)
 
 
+ACTION_FIELDS = FieldSpecs(
+    [
+        FieldSpec("text", "text", max_length=1000),
+        FieldSpec("status", "choice", choices=partial(disciplines.vocabulary, "action_status"), default="open"),
+    ]
+)
+
+
 def _clean_action(values: dict, current: dict | None) -> dict:
     out = {}
     if current is None or "text" in values:
-        out["text"] = validation.text(values.get("text"), "text", max_length=1000)
+        out["text"] = ACTION_FIELDS["text"].check(values.get("text"))
     if "owner" in values:
         out["owner"] = _check_user(values["owner"], "owner")
     if "due_on" in values:
@@ -56,9 +66,7 @@ def _clean_action(values: dict, current: dict | None) -> dict:
     if "checkin" in values:
         out["checkin"] = _check_checkin(values["checkin"])
     if current is None or "status" in values:
-        out["status"] = validation.choice(
-            values.get("status", "open"), "status", disciplines.vocabulary("action_status")
-        )
+        out["status"] = ACTION_FIELDS["status"].check_or_default(values)
         was_open = current is None or current.get("status") == "open"
         if out["status"] != "open" and was_open:
             out["completed_at"] = clock.now()
@@ -74,6 +82,7 @@ ACTION_ITEMS: RecordKind[ActionItemResult] = RecordKind(
     what="action item",
     action="action",
     order_by=(ActionItem.status, ActionItem.due_on, ActionItem.id),
+    fields=ACTION_FIELDS,
 )
 
 
@@ -88,10 +97,13 @@ class DecisionResult:
     version: int
 
 
+DECISION_FIELDS = FieldSpecs([FieldSpec("text", "text", max_length=4000)])
+
+
 def _clean_decision(values: dict, current: dict | None) -> dict:
     out = {}
     if current is None or "text" in values:
-        out["text"] = validation.text(values.get("text"), "text", max_length=4000)
+        out["text"] = DECISION_FIELDS["text"].check(values.get("text"))
     if "checkin" in values:
         out["checkin"] = _check_checkin(values["checkin"])
     if "made_by" in values:
@@ -106,4 +118,5 @@ DECISIONS: RecordKind[DecisionResult] = RecordKind(
     what="decision",
     action="decision",
     order_by=(Decision.made_at, Decision.id),
+    fields=DECISION_FIELDS,
 )

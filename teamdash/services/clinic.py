@@ -16,12 +16,13 @@ from teamdash.services import auth, list_summary
 from teamdash.services.auth import Actor
 from teamdash.storage import backups, db, migrations
 from teamdash.storage.backups import BackupFile
-from teamdash.storage.db import DatabaseInfo
+from teamdash.storage.db import DatabaseInfo, ThreadConnection
 from teamdash.storage.models import Discipline
 
 __all__ = [
     "BackupFile",
     "DatabaseInfo",
+    "ThreadConnection",
     "close_clinic",
     "health_problems",
     "newest_backup",

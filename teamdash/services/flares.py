@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from teamdash import clock, validation
 from teamdash.services.record_kinds import RecordKind
 from teamdash.storage.models import Flare
+from teamdash.validation import FieldSpec, FieldSpecs
 
 
 @dataclass(frozen=True)
@@ -23,22 +24,33 @@ class FlareResult:
     version: int
 
 
+FIELDS = FieldSpecs(
+    [
+        FieldSpec("severity", "int", minimum=0, maximum=10),
+        FieldSpec("suspected_trigger", "note", required=False),
+        FieldSpec("what_helped", "note", required=False),
+        FieldSpec("days_to_recover", "int", required=False, minimum=0, maximum=365),  # blank: ongoing
+        FieldSpec("note", "note", required=False),
+    ]
+)
+
+
 def _clean(values: dict, current: dict | None) -> dict:
     out = {}
     if current is None or "started_on" in values:
         out["started_on"] = validation.date(values.get("started_on"), "started_on", not_after=clock.today())
-    if current is None or "severity" in values:
-        out["severity"] = validation.number(values.get("severity"), "severity", minimum=0, maximum=10, integer=True)
-    for name in ("suspected_trigger", "what_helped", "note"):
-        if name in values:
-            out[name] = validation.note(values[name], name)
-    if "days_to_recover" in values:
-        out["days_to_recover"] = validation.number(
-            values["days_to_recover"], "days_to_recover", required=False, minimum=0, maximum=365, integer=True
-        )
+    for name, spec in FIELDS.items():
+        if name in values or (current is None and spec.required):
+            out[name] = spec.check(values.get(name))
     return out
 
 
 FLARES: RecordKind[FlareResult] = RecordKind(
-    Flare, FlareResult, _clean, what="flare", action="flare", order_by=(Flare.started_on, Flare.id)
+    Flare,
+    FlareResult,
+    _clean,
+    what="flare",
+    action="flare",
+    order_by=(Flare.started_on, Flare.id),
+    fields=FIELDS,
 )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines, instruments
 from teamdash.errors import ValidationError
 from teamdash.services.record_kinds import RecordKind
 from teamdash.storage.models import Goal
+from teamdash.validation import FieldSpec, FieldSpecs
 
 
 @dataclass(frozen=True)
@@ -31,25 +33,32 @@ class GoalResult:
         return self.status == "active" and self.due_on is not None and self.due_on < today
 
 
+# Baseline and target have no fixed limits: they follow the linked measure's range.
+FIELDS = FieldSpecs(
+    [
+        FieldSpec("discipline", "choice", choices=disciplines.codes),
+        FieldSpec("text", "text", max_length=1000),
+        FieldSpec("status", "choice", choices=partial(disciplines.vocabulary, "goal_status"), default="active"),
+        FieldSpec("progress", "int", required=False, minimum=0, maximum=100),
+    ]
+)
+
+
 def _clean(values: dict, current: dict | None) -> dict:
     out: dict = {}
     merged = {**(current or {}), **values}
     if current is None or "discipline" in values:
-        out["discipline"] = validation.choice(values.get("discipline"), "discipline", disciplines.codes())
+        out["discipline"] = FIELDS["discipline"].check(values.get("discipline"))
     if current is None or "text" in values:
-        out["text"] = validation.text(values.get("text"), "text", max_length=1000)
+        out["text"] = FIELDS["text"].check(values.get("text"))
     if current is None or "set_on" in values:
         out["set_on"] = validation.date(values.get("set_on") or clock.today(), "set_on")
     if "due_on" in values:
         out["due_on"] = validation.date(values["due_on"], "due_on", required=False)
     if current is None or "status" in values:
-        out["status"] = validation.choice(
-            values.get("status", "active"), "status", disciplines.vocabulary("goal_status")
-        )
+        out["status"] = FIELDS["status"].check_or_default(values)
     if "progress" in values:
-        out["progress"] = validation.number(
-            values["progress"], "progress", required=False, minimum=0, maximum=100, integer=True
-        )
+        out["progress"] = FIELDS["progress"].check(values["progress"])
     if "instrument" in values:
         out["instrument"] = values["instrument"] or None
         if out["instrument"]:
@@ -90,7 +99,13 @@ def _clean_values(values: dict, merged: dict) -> dict:
 
 
 GOALS: RecordKind[GoalResult] = RecordKind(
-    Goal, GoalResult, _clean, what="goal", action="goal", order_by=(Goal.status, Goal.due_on, Goal.id)
+    Goal,
+    GoalResult,
+    _clean,
+    what="goal",
+    action="goal",
+    order_by=(Goal.status, Goal.due_on, Goal.id),
+    fields=FIELDS,
 )
 
 

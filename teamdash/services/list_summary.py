@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from teamdash import clock
-from teamdash.clinical import analytics, instruments
+from teamdash.clinical import analytics, disciplines, instruments
 from teamdash.clinical.analytics import Flag
 from teamdash.storage.db import database
 from teamdash.storage.models import (
@@ -228,7 +228,7 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
         yield PatientFacts(
             pid,
             episode_start,
-            status == "active",
+            status == disciplines.ACTIVE_STATUS,
             measurements.get(pid, []),
             acknowledged,
             attendance.get(pid, []),
@@ -286,7 +286,7 @@ def flags_from_row(d: dict, today: dt.date) -> list[Flag]:
     flags = [analytics.flag_from_dict(f) for f in (d.get("flag_reasons") or [])]
     if d.get("flagged_for_review"):
         flags.append(analytics.review_flag(d.get("flag_note")))
-    if d.get("status") == "active":
+    if d.get("status") == disciplines.ACTIVE_STATUS:
         flags += analytics.date_flags(
             today=today,
             measure_overdue_after=_as_date(d.get("measure_overdue_after")),

@@ -179,10 +179,10 @@ def _search_condition(search: str) -> pw.Expression | None:
 def _flag_rank(today: dt.date) -> pw.Node:
     """0 safety, 1 deterioration, 2 any other flag, 3 none: the agenda order."""
     s = PatientSummary
-    active = Patient.status == "active"
+    active = Patient.status == disciplines.ACTIVE_STATUS
     other = (
         (s.missed_streak >= list_summary.MISSED_STREAK_FLAG)
-        | (Patient.flagged_for_review == True)  # noqa: E712
+        | Patient.flagged_for_review
         | (active & (s.measure_overdue_after < today))
         | (active & (s.goal_due_min < today))
         | (active & (Patient.next_checkin < today))
@@ -234,16 +234,15 @@ def _filtered(query: PatientQuery, today: dt.date, columns: list[pw.Node]) -> pw
     if query.search.strip():
         conditions.append(_search_condition(query.search))
     if query.status:
-        conditions.append(
-            Patient.status == validation.choice(query.status, "status", disciplines.vocabulary("patient_status"))
-        )
+        conditions.append(Patient.status == validation.choice(query.status, "status", disciplines.patient_statuses()))
     if query.case_manager_id is not None:
         conditions.append(Patient.case_manager == query.case_manager_id)
     if query.flagged:
         conditions.append(_flag_rank(today) < 3)
     if query.due_for_checkin:
         conditions.append(
-            (Patient.status == "active") & ((Patient.next_checkin <= today) | (Patient.flagged_for_review == True))  # noqa: E712
+            (Patient.status == disciplines.ACTIVE_STATUS)
+            & ((Patient.next_checkin <= today) | Patient.flagged_for_review)
         )
     for condition in conditions:
         select = select.where(condition)
@@ -296,12 +295,12 @@ def count_patients(actor: Actor, query: PatientQuery = PatientQuery()) -> int:
 
 def _ages(d: dict, today: dt.date) -> dict:
     """Age today, and weeks in the programme (until today, or until the patient left)."""
-    end = d["status_changed_on"] if d["status"] != "active" and d["status_changed_on"] else today
+    end = d["status_changed_on"] if d["status"] != disciplines.ACTIVE_STATUS and d["status_changed_on"] else today
     return {"age": age_on(d["date_of_birth"], today), "weeks_in_programme": weeks_between(d["programme_start"], end)}
 
 
 def _row(d: dict, today: dt.date) -> PatientRow:
-    active = d["status"] == "active"
+    active = d["status"] == disciplines.ACTIVE_STATUS
     return build(
         PatientRow,
         d,
@@ -416,7 +415,9 @@ def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> P
     with database.atomic():
         if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
             raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
-        row = row_ops.create_audited(actor, Patient, {**clean, "status": "active"}, action="patient.create")
+        row = row_ops.create_audited(
+            actor, Patient, {**clean, "status": disciplines.ACTIVE_STATUS}, action="patient.create"
+        )
         list_summary.refresh(row.id)
     return get_patient(actor, row.id, today=today)
 
@@ -477,7 +478,7 @@ def set_status(
 ) -> PatientDetail:
     """Discharge, mark as dropped out, or re-activate a patient."""
     auth.require(actor, "write_patient")
-    status = validation.choice(status, "status", disciplines.vocabulary("patient_status"))
+    status = validation.choice(status, "status", disciplines.patient_statuses())
     on = validation.date(on or clock.today(), "status date")
     with database.atomic():
         row_ops.update_versioned(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from functools import partial
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
@@ -21,6 +22,7 @@ from teamdash.storage.models import (
     RtwPhase,
     SupportContact,
 )
+from teamdash.validation import FieldSpec, FieldSpecs
 
 
 def _required(current: dict | None, values: dict, name: str) -> bool:
@@ -62,25 +64,33 @@ class GradedPlanResult:
         return math.ceil(remaining / self.weekly_increment)
 
 
+def _checked(specs: FieldSpecs, values: dict, current: dict | None) -> dict:
+    """Every published field given (all of them on add, defaults filling in), checked."""
+    return {
+        name: spec.check_or_default(values)
+        for name, spec in specs.items()
+        if name in values or (current is None and (spec.required or spec.default is not None))
+    }
+
+
+LEVEL_MAX = 100_000  # the largest level a plan records, in any unit
+GRADED_PLAN_FIELDS = FieldSpecs(
+    [
+        FieldSpec("activity", "text", max_length=200),
+        FieldSpec("unit", "text", max_length=40, default="minutes"),
+        FieldSpec("baseline_tolerance", "number", minimum=0, maximum=LEVEL_MAX),
+        FieldSpec("current_level", "number", minimum=0, maximum=LEVEL_MAX),
+        FieldSpec("target_level", "number", minimum=0, maximum=LEVEL_MAX),
+        FieldSpec("weekly_increment", "number", minimum=0, maximum=10_000),
+        FieldSpec("status", "choice", choices=partial(disciplines.vocabulary, "graded_plan_status"), default="active"),
+    ]
+)
+
+
 def _clean_graded_plan(values: dict, current: dict | None) -> dict:
-    out = {}
-    if _required(current, values, "activity"):
-        out["activity"] = validation.text(values.get("activity"), "activity", max_length=200)
-    if _required(current, values, "unit"):
-        out["unit"] = validation.text(values.get("unit", "minutes"), "unit", max_length=40)
-    for name in ("baseline_tolerance", "current_level", "target_level"):
-        if _required(current, values, name):
-            out[name] = validation.number(values.get(name), name, minimum=0, maximum=100_000)
-    if _required(current, values, "weekly_increment"):
-        out["weekly_increment"] = validation.number(
-            values.get("weekly_increment"), "weekly_increment", minimum=0, maximum=10_000
-        )
+    out = _checked(GRADED_PLAN_FIELDS, values, current)
     if _required(current, values, "started_on"):
         out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
-    if _required(current, values, "status"):
-        out["status"] = validation.choice(
-            values.get("status", "active"), "status", disciplines.vocabulary("graded_plan_status")
-        )
     merged = {**(current or {}), **out}
     if merged["target_level"] <= merged["baseline_tolerance"]:
         raise ValidationError("must be above the baseline tolerance", field="target_level")
@@ -94,6 +104,7 @@ GRADED_PLANS: RecordKind[GradedPlanResult] = RecordKind(
     what="graded activity plan",
     action="graded_plan",
     order_by=(GradedActivityPlan.started_on, GradedActivityPlan.id),
+    fields=GRADED_PLAN_FIELDS,
 )
 
 
@@ -109,24 +120,20 @@ class GradedWeekResult:
     version: int
 
 
+GRADED_WEEK_FIELDS = FieldSpecs(
+    [
+        FieldSpec("planned_level", "number", minimum=0, maximum=LEVEL_MAX),
+        FieldSpec("achieved_level", "number", required=False, minimum=0, maximum=LEVEL_MAX),
+        FieldSpec("adherence_pct", "int", required=False, minimum=0, maximum=100),
+        FieldSpec("note", "note", required=False),
+    ]
+)
+
+
 def _clean_graded_week(values: dict, current: dict | None) -> dict:
-    out = {}
+    out = _checked(GRADED_WEEK_FIELDS, values, current)
     if _required(current, values, "week_start"):
         out["week_start"] = validation.date(values.get("week_start"), "week_start")
-    if _required(current, values, "planned_level"):
-        out["planned_level"] = validation.number(
-            values.get("planned_level"), "planned_level", minimum=0, maximum=100_000
-        )
-    if "achieved_level" in values:
-        out["achieved_level"] = validation.number(
-            values["achieved_level"], "achieved_level", required=False, minimum=0, maximum=100_000
-        )
-    if "adherence_pct" in values:
-        out["adherence_pct"] = validation.number(
-            values["adherence_pct"], "adherence_pct", required=False, minimum=0, maximum=100, integer=True
-        )
-    if "note" in values:
-        out["note"] = validation.note(values["note"])
     return out
 
 
@@ -138,6 +145,7 @@ GRADED_WEEKS: RecordKind[GradedWeekResult] = RecordKind(
     action="graded_week",
     order_by=(GradedActivityWeek.week_start,),
     parent=(GradedActivityPlan, "plan"),
+    fields=GRADED_WEEK_FIELDS,
 )
 
 
@@ -156,24 +164,20 @@ class CourseResult:
     version: int
 
 
+COURSE_FIELDS = FieldSpecs(
+    [
+        FieldSpec("kind", "text", max_length=80),
+        FieldSpec("modules_total", "int", minimum=1, maximum=100),
+        FieldSpec("modules_done", "int", minimum=0, maximum=100, default=0),
+        FieldSpec("status", "choice", choices=partial(disciplines.vocabulary, "course_status"), default="active"),
+    ]
+)
+
+
 def _clean_course(values: dict, current: dict | None) -> dict:
-    out = {}
-    if _required(current, values, "kind"):
-        out["kind"] = validation.text(values.get("kind"), "kind", max_length=80)
-    if _required(current, values, "modules_total"):
-        out["modules_total"] = validation.number(
-            values.get("modules_total"), "modules_total", minimum=1, maximum=100, integer=True
-        )
-    if _required(current, values, "modules_done"):
-        out["modules_done"] = validation.number(
-            values.get("modules_done", 0), "modules_done", minimum=0, maximum=100, integer=True
-        )
+    out = _checked(COURSE_FIELDS, values, current)
     if _required(current, values, "started_on"):
         out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
-    if _required(current, values, "status"):
-        out["status"] = validation.choice(
-            values.get("status", "active"), "status", disciplines.vocabulary("course_status")
-        )
     merged = {**(current or {}), **out}
     if merged["modules_done"] > merged["modules_total"]:
         raise ValidationError(
@@ -183,7 +187,13 @@ def _clean_course(values: dict, current: dict | None) -> dict:
 
 
 COURSES: RecordKind[CourseResult] = RecordKind(
-    Course, CourseResult, _clean_course, what="course", action="course", order_by=(Course.started_on, Course.id)
+    Course,
+    CourseResult,
+    _clean_course,
+    what="course",
+    action="course",
+    order_by=(Course.started_on, Course.id),
+    fields=COURSE_FIELDS,
 )
 
 
@@ -196,14 +206,13 @@ class PracticeResult:
     version: int
 
 
+PRACTICE_FIELDS = FieldSpecs([FieldSpec("minutes", "int", minimum=0, maximum=7 * 24 * 60)])  # a whole week
+
+
 def _clean_practice(values: dict, current: dict | None) -> dict:
-    out = {}
+    out = _checked(PRACTICE_FIELDS, values, current)
     if _required(current, values, "week_start"):
         out["week_start"] = validation.date(values.get("week_start"), "week_start")
-    if _required(current, values, "minutes"):
-        out["minutes"] = validation.number(
-            values.get("minutes"), "minutes", minimum=0, maximum=7 * 24 * 60, integer=True
-        )
     return out
 
 
@@ -215,6 +224,7 @@ PRACTICE: RecordKind[PracticeResult] = RecordKind(
     action="practice",
     order_by=(PracticeWeek.week_start,),
     parent=(Course, "course"),
+    fields=PRACTICE_FIELDS,
 )
 
 
@@ -240,25 +250,29 @@ class PlanItemResult:
         return disciplines.plan_category_label(self.category)
 
 
+def _plan_categories() -> tuple[str, ...]:
+    return tuple(c for d in disciplines.all_disciplines() for c in d.plan_categories)
+
+
+PLAN_ITEM_FIELDS = FieldSpecs(
+    [
+        FieldSpec("category", "choice", choices=_plan_categories),  # each belongs to one discipline
+        FieldSpec("text", "text", max_length=1000),
+        FieldSpec("status", "choice", choices=partial(disciplines.vocabulary, "plan_item_status"), default="planned"),
+        FieldSpec("adherence_pct", "int", required=False, minimum=0, maximum=100),
+        FieldSpec("note", "note", required=False),
+    ]
+)
+
+
 def _clean_plan_item(values: dict, current: dict | None) -> dict:
-    out = {}
     if _required(current, values, "category"):
-        out["category"] = values.get("category")
-        out["discipline"] = disciplines.discipline_of_plan_category(out["category"] or "")
-    if _required(current, values, "text"):
-        out["text"] = validation.text(values.get("text"), "text", max_length=1000)
-    if _required(current, values, "status"):
-        out["status"] = validation.choice(
-            values.get("status", "planned"), "status", disciplines.vocabulary("plan_item_status")
-        )
-    if "adherence_pct" in values:
-        out["adherence_pct"] = validation.number(
-            values["adherence_pct"], "adherence_pct", required=False, minimum=0, maximum=100, integer=True
-        )
+        disciplines.discipline_of_plan_category(values.get("category") or "")  # names the unknown category
+    out = _checked(PLAN_ITEM_FIELDS, values, current)
+    if "category" in out:
+        out["discipline"] = disciplines.discipline_of_plan_category(out["category"])
     if _required(current, values, "started_on"):
         out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
-    if "note" in values:
-        out["note"] = validation.note(values["note"])
     out["updated_on"] = validation.date(values.get("updated_on") or clock.today(), "updated_on")
     return out
 
@@ -270,6 +284,7 @@ PLAN_ITEMS: RecordKind[PlanItemResult] = RecordKind(
     what="plan item",
     action="plan_item",
     order_by=(PlanItem.discipline, PlanItem.category, PlanItem.started_on, PlanItem.id),
+    fields=PLAN_ITEM_FIELDS,
 )
 
 
@@ -288,18 +303,20 @@ class ContactResult:
     version: int
 
 
+CONTACT_FIELDS = FieldSpecs(
+    [
+        FieldSpec("name", "text", max_length=120),
+        FieldSpec("relationship", "text", max_length=80),
+        FieldSpec("contact", "text", required=False, max_length=200),
+        FieldSpec("note", "note", required=False),
+    ]
+)
+
+
 def _clean_contact(values: dict, current: dict | None) -> dict:
-    out = {}
-    if _required(current, values, "name"):
-        out["name"] = validation.text(values.get("name"), "name", max_length=120)
-    if _required(current, values, "relationship"):
-        out["relationship"] = validation.text(values.get("relationship"), "relationship", max_length=80)
+    out = _checked(CONTACT_FIELDS, values, current)
     if "involved_in_goals" in values:
         out["involved_in_goals"] = bool(values["involved_in_goals"])
-    if "contact" in values:
-        out["contact"] = validation.text(values["contact"], "contact", required=False, max_length=200)
-    if "note" in values:
-        out["note"] = validation.note(values["note"])
     return out
 
 
@@ -310,6 +327,7 @@ CONTACTS: RecordKind[ContactResult] = RecordKind(
     what="support contact",
     action="contact",
     order_by=(SupportContact.name,),
+    fields=CONTACT_FIELDS,
 )
 
 
@@ -330,29 +348,32 @@ class RtwPhaseResult:
         return disciplines.rtw_phase_label(self.phase) or ""
 
 
+def _rtw_codes() -> tuple[int, ...]:
+    return tuple(p.code for p in disciplines.rtw_phases())
+
+
+RTW_FIELDS = FieldSpecs(
+    [
+        FieldSpec("phase", "choice", choices=_rtw_codes),
+        FieldSpec("hours_per_week", "number", required=False, minimum=0, maximum=80),
+        FieldSpec("modified_duties", "note", required=False),
+        FieldSpec("employer_contact", "text", required=False, max_length=200),
+        FieldSpec("note", "note", required=False),
+    ]
+)
+
+
 def _clean_rtw(values: dict, current: dict | None) -> dict:
-    out = {}
     if _required(current, values, "phase"):
-        codes = tuple(p.code for p in disciplines.rtw_phases())
         phase = validation.number(values.get("phase"), "phase", integer=True)
-        if phase not in codes:
+        if phase not in RTW_FIELDS["phase"].allowed():
             raise ValidationError(
-                f"{phase} is not a return-to-work phase ({', '.join(map(str, codes))})", field="phase"
+                f"{phase} is not a return-to-work phase ({', '.join(map(str, _rtw_codes()))})", field="phase"
             )
-        out["phase"] = phase
+        values = {**values, "phase": phase}
+    out = _checked(RTW_FIELDS, values, current)
     if _required(current, values, "started_on"):
         out["started_on"] = validation.date(values.get("started_on") or clock.today(), "started_on")
-    if "hours_per_week" in values:
-        out["hours_per_week"] = validation.number(
-            values["hours_per_week"], "hours_per_week", required=False, minimum=0, maximum=80
-        )
-    for name in ("modified_duties", "note"):
-        if name in values:
-            out[name] = validation.note(values[name], name)
-    if "employer_contact" in values:
-        out["employer_contact"] = validation.text(
-            values["employer_contact"], "employer_contact", required=False, max_length=200
-        )
     return out
 
 
@@ -363,4 +384,5 @@ RTW_PHASES: RecordKind[RtwPhaseResult] = RecordKind(
     what="return-to-work phase",
     action="rtw_phase",
     order_by=(RtwPhase.started_on, RtwPhase.id),
+    fields=RTW_FIELDS,
 )

@@ -1,6 +1,7 @@
 """One shape for the many small record kinds of a patient's plan (goals, plan items,
 contacts, return-to-work phases, flares, diary nights, …): add, update, delete with
-undo, list. Each kind supplies its model, its validation and its result type; this
+undo, list. Each kind supplies its model, its validation, its result type and its
+published field limits (``fields``: what its validator checks and its form offers); this
 class supplies permission, transaction, version check, audit and summary refresh."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
 from teamdash.storage.models import Patient
+from teamdash.validation import FieldSpecs
 
 R = TypeVar("R")
 
@@ -36,10 +38,12 @@ class RecordKind(Generic[R]):
         order_by: tuple = (),
         parent: tuple[type[pw.Model], str] | None = None,
         permission: str = "write_clinical",
+        fields: FieldSpecs | None = None,
     ):
         self.model = model
         self.result = result
         self.clean = clean
+        self.fields = fields if fields is not None else FieldSpecs(())
         self.what = what
         self.action = action
         self.order_by = order_by or (model.id,)

@@ -6,6 +6,8 @@ import dataclasses
 import datetime as dt
 from typing import Any, TypeVar
 
+from teamdash.clinical import programme
+
 T = TypeVar("T")
 
 
@@ -25,6 +27,4 @@ def age_on(date_of_birth: dt.date | None, today: dt.date) -> int | None:
 
 
 def weeks_between(start: dt.date | None, end: dt.date) -> int | None:
-    if start is None:
-        return None
-    return max(0, (end - start).days // 7)
+    return programme.weeks_since(start, end)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 import peewee as pw
 
@@ -15,6 +16,7 @@ from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
 from teamdash.storage.models import Patient, Session, User
+from teamdash.validation import FieldSpec, FieldSpecs
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,22 @@ class Attendance:
 
 Clinician = User.alias("clinician_user")
 
+# A session's field limits, for this validator and the session form alike.
+FIELDS = FieldSpecs(
+    [
+        FieldSpec("discipline", "choice", choices=disciplines.codes),
+        FieldSpec("kind", "text", max_length=80),
+        FieldSpec("minutes", "int", minimum=0, maximum=600),
+        FieldSpec("attendance", "choice", choices=partial(disciplines.vocabulary, "attendance")),
+        FieldSpec("note", "note", required=False),
+    ]
+)
+
 
 def _clean(values: dict, now: dt.datetime) -> dict:
     out: dict = {}
     if "discipline" in values:
-        out["discipline"] = validation.choice(values["discipline"], "discipline", disciplines.codes())
+        out["discipline"] = FIELDS["discipline"].check(values["discipline"])
     if "held_at" in values:
         out["held_at"] = validation.datetime(values["held_at"], "held_at")
     if "clinician" in values:
@@ -64,13 +77,13 @@ def _clean(values: dict, now: dt.datetime) -> dict:
             raise ValidationError(f"no staff member with id {clinician}", field="clinician")
         out["clinician"] = clinician
     if "kind" in values:
-        out["kind"] = validation.text(values["kind"], "kind", max_length=80)
+        out["kind"] = FIELDS["kind"].check(values["kind"])
     if "minutes" in values:
-        out["minutes"] = validation.number(values["minutes"], "minutes", minimum=0, maximum=600, integer=True)
+        out["minutes"] = FIELDS["minutes"].check(values["minutes"])
     if "attendance" in values:
-        out["attendance"] = validation.choice(values["attendance"], "attendance", disciplines.vocabulary("attendance"))
+        out["attendance"] = FIELDS["attendance"].check(values["attendance"])
     if "note" in values:
-        out["note"] = validation.note(values["note"])
+        out["note"] = FIELDS["note"].check(values["note"])
     if (
         out.get("attendance") in ("attended", "no_show")
         and out.get("held_at")

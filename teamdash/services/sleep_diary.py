@@ -11,6 +11,7 @@ from teamdash import clock, validation
 from teamdash.clinical import instruments
 from teamdash.services.record_kinds import RecordKind
 from teamdash.storage.models import SleepDiaryNight
+from teamdash.validation import FieldSpec, FieldSpecs
 
 TIME_FIELDS = ("bed_time", "lights_out", "final_wake", "out_of_bed")
 # Diary fields in the order of the sleep_diary instrument's items 1–8.
@@ -56,13 +57,31 @@ class SleepWeek:
     waso_minutes: float | None
 
 
+def _diary_fields() -> list[FieldSpec]:
+    """The night's limits are the ``sleep_diary`` instrument's item ranges (the scoring
+    that checks each night), published for the diary form."""
+    specs = []
+    for name, item in zip(ITEM_ORDER, instruments.get("sleep_diary").items):
+        if item.kind == "time":
+            continue
+        if item.choices:
+            codes = tuple(int(code) for code, _label in item.choices)
+            specs.append(FieldSpec(name, "choice", required=not item.optional, choices=lambda codes=codes: codes))
+        else:
+            specs.append(FieldSpec(name, "int", not item.optional, minimum=item.minimum, maximum=item.maximum))
+    return [*specs, FieldSpec("note", "note", required=False)]
+
+
+FIELDS = FieldSpecs(_diary_fields)
+
+
 def _clean(values: dict, current: dict | None) -> dict:
     merged = {**(current or {}), **values}
     out = {}
     if current is None or "night_of" in values:
         out["night_of"] = validation.date(values.get("night_of"), "night_of", not_after=clock.today())
     if "note" in values:
-        out["note"] = validation.note(values["note"])
+        out["note"] = FIELDS["note"].check(values["note"])
     # Score the whole night: the instrument checks every item and names the bad one.
     responses = [merged.get(name) for name in ITEM_ORDER]
     scored = instruments.score("sleep_diary", responses)
@@ -84,6 +103,7 @@ NIGHTS: RecordKind[NightResult] = RecordKind(
     what="sleep diary night",
     action="sleep_night",
     order_by=(SleepDiaryNight.night_of,),
+    fields=FIELDS,
 )
 
 

@@ -333,6 +333,35 @@ def close() -> None:
     _info = None
 
 
+class ThreadConnection:
+    """A worker thread's own connection, kept open for the thread's whole life and
+    closed when it ends (Peewee keeps one connection per thread; left to itself, a
+    thread that ends leaves its connection open). Every method runs on that thread."""
+
+    def __init__(self) -> None:
+        self._db: peewee.Database | None = None
+
+    def open(self) -> None:
+        """Connected to the database open now; a connection to one opened earlier (the
+        app switched databases) is closed first."""
+        current = database.obj
+        if current is not self._db:
+            self.close()
+            self._db = current
+        if self._db is not None and self._db.is_closed():
+            self._db.connect()
+
+    def close(self) -> None:
+        """Close this thread's connections (to the database it used and the open one)."""
+        for db in {id(d): d for d in (self._db, database.obj) if d is not None}.values():
+            try:
+                if not db.is_closed():
+                    db.close()
+            except peewee.PeeweeException:  # a transaction left open is a bug; the thread still ends
+                log.exception("could not close a worker thread's database connection")
+        self._db = None
+
+
 def require_writable() -> None:
     """Refuse a write up front, before any work, when the database is read-only."""
     target = info()

@@ -1,21 +1,41 @@
 """Fixtures of the Qt tests: an application context on the demo clinic (as the system or
-as a demo psychologist), and error boxes recorded instead of blocking in a modal loop."""
+as a demo psychologist), contexts made on demand, and error boxes recorded instead of
+blocking in a modal loop. Every context's database thread is shut down after its test."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 import pytest
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QDialog
 
-from teamdash.services.auth import Actor, actor_for
-from tests.ui.shell_helpers import make_context
+from teamdash.services.auth import SYSTEM, Actor, actor_for
+from tests.demo_facts import PSYCHOLOGIST
+from tests.ui.helpers import make_context
+from ui.context import AppContext
 
 
 @pytest.fixture
-def context(qtbot, clinic, tmp_path):
-    ctx = make_context(tmp_path)
-    yield ctx
-    ctx.jobs.wait()
+def new_context(qtbot, tmp_path) -> Iterator[Callable[..., AppContext]]:
+    """``new_context(actor=SYSTEM)``: another context on the open database; its database
+    thread runs what was queued and closes its connection after the test."""
+    made: list[AppContext] = []
+
+    def make(actor: Actor = SYSTEM) -> AppContext:
+        context = make_context(tmp_path, actor)
+        made.append(context)
+        return context
+
+    yield make
+    for context in made:
+        context.jobs.shutdown()
+
+
+@pytest.fixture
+def context(clinic, new_context) -> AppContext:
+    """A context on the demo clinic acting as the system."""
+    return new_context()
 
 
 @pytest.fixture(autouse=True)
@@ -36,12 +56,14 @@ def error_boxes(monkeypatch) -> list[str]:
 
 @pytest.fixture
 def actor(clinic) -> Actor:
-    return actor_for("athistledown")  # a psychologist: a clinician who may write clinical data
+    return actor_for(PSYCHOLOGIST)  # a clinician who may write clinical data
 
 
 @pytest.fixture
-def ui_context(qtbot, clinic, actor, tmp_path):
-    context = make_context(tmp_path, actor)
+def ui_context(qtbot, clinic, actor, new_context) -> Iterator[AppContext]:
+    """A context on the demo clinic acting as the demo psychologist; dialogs a test
+    left open are closed afterwards."""
+    context = new_context(actor)
     yield context
     context.jobs.wait()
     QCoreApplication.processEvents()

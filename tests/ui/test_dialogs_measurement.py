@@ -13,16 +13,8 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from teamdash import clock
 from teamdash.clinical import instruments
 from teamdash.services import audit, measurements
-from tests.ui.entry_helpers import (
-    PLAIN_PATIENT,
-    answer_next_question,
-    choose,
-    get_record,
-    press_enter,
-    settle,
-    top_dialog,
-    type_into,
-)
+from tests.demo_facts import PLAIN_PATIENT
+from tests.ui.helpers import answer_next_question, choose, get_record, press_enter, settle, top_dialog, type_into
 from ui.panels import create_panel
 from ui.undo import stack_for
 
@@ -165,7 +157,7 @@ def test_escape_cancels_without_saving(qtbot, ui_context, psychology):
     answer(dialog, PHQ9_MILD)
     QTest.keyClick(dialog.editors["item_3"].widget, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert stored(ui_context, "phq9") == before
 
 
@@ -241,7 +233,7 @@ def test_correcting_a_measurement_asks_first_and_undo_puts_the_old_values_back(q
     assert corrected.responses[0] == int(new_first) and corrected.version == original.version + 1
     qtbot.waitUntil(lambda: history.table.row_at(0).version == corrected.version)
     stack_for(ui_context).undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     restored = measurements.get_measurement(ui_context.actor, original.id)
     assert restored.responses == original.responses and restored.total == original.total
 
@@ -258,7 +250,7 @@ def test_deleting_a_measurement_keeps_an_audit_copy_and_undo_restores_it(qtbot, 
     qtbot.waitUntil(lambda: all(r.id != target.id for r in history.table.rows_model.rows))
     assert stack_for(ui_context).text() == "Undo delete PCS"
     stack_for(ui_context).undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     back = measurements.get_measurement(ui_context.actor, target.id)
     assert (back.total, back.responses, back.taken_at) == (target.total, target.responses, target.taken_at)
     qtbot.waitUntil(lambda: any(r.id == target.id for r in history.table.rows_model.rows))
@@ -269,7 +261,7 @@ def test_cancel_at_the_delete_question_keeps_the_measurement(qtbot, ui_context, 
     history = psychology.show_history("pcs")
     answer_next_question("cancel")
     QTest.keyClick(history.table, Qt.Key.Key_Delete)
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert measurements.get_measurement(ui_context.actor, target.id).id == target.id
     assert len(stack_for(ui_context)) == 0
 
@@ -280,7 +272,7 @@ def test_a_viewer_cannot_open_data_entry(qtbot, ui_context, psychology):
     ui_context.actor = Actor(None, "viewer", "Read Only", "viewer")
     psychology.set_record(get_record(ui_context, PLAIN_PATIENT))
     psychology.record_measurement("phq9")
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert not [w for w in QApplication.topLevelWidgets() if w.objectName() == "dialog_measurement" and w.isVisible()]
     assert not psychology.sessions.add_button.isEnabled()
     assert not psychology.instruments.lines["phq9"].record.isEnabled()

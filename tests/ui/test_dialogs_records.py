@@ -12,8 +12,8 @@ from PySide6.QtTest import QTest
 
 from teamdash import clock
 from teamdash.services import flares, goals, plans, sessions, sleep_diary
-from tests.ui.entry_helpers import (
-    PLAIN_PATIENT,
+from tests.demo_facts import PLAIN_PATIENT
+from tests.ui.helpers import (
     activate,
     answer_next_question,
     choose,
@@ -134,7 +134,7 @@ def test_edit_session_asks_first_shows_the_change_and_undo_reverts_it(qtbot, ui_
     qtbot.waitUntil(lambda: next(r for r in table.rows_model.rows if r.id == target.id).minutes == 30)
     assert stack_for(ui_context).text() == "Undo edit session"
     stack_for(ui_context).undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert sessions.get_session(ui_context.actor, target.id).minutes == target.minutes
 
 
@@ -148,7 +148,7 @@ def test_delete_session_with_the_delete_key_and_undo(qtbot, ui_context, panel_fo
     qtbot.waitUntil(lambda: all(s.id != target.id for s in pt_sessions(ui_context)))
     qtbot.waitUntil(lambda: all(r.id != target.id for r in table.rows_model.rows))
     stack_for(ui_context).undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     back = sessions.get_session(ui_context.actor, target.id)
     assert (back.held_at, back.kind, back.attendance) == (target.held_at, target.kind, target.attendance)
     qtbot.waitUntil(lambda: any(r.id == target.id for r in table.rows_model.rows))
@@ -393,7 +393,7 @@ def test_next_return_to_work_phase_continues_the_current_one(qtbot, ui_context, 
     qtbot.waitUntil(lambda: len(part.timeline.spans) == len(phases))
     assert phases[-1].label in part.current.text()
     stack_for(ui_context).undo()  # the addition is undone: the phase is deleted again
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert [p.id for p in plans.RTW_PHASES.list(ui_context.actor, PLAIN_PATIENT)] == [p.id for p in phases[:-1]]
     qtbot.waitUntil(lambda: len(part.timeline.spans) == len(phases) - 1)
 

@@ -11,12 +11,13 @@ from openpyxl import load_workbook
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from teamdash.clinical import disciplines
 from teamdash.errors import Cancelled, NotFound
 from teamdash.exchange.export import ExportOptions
 from teamdash.services import audit
 from teamdash.services.auth import Actor
 from teamdash.storage.models import Measurement, Patient
-from tests.ui.shell_helpers import make_context
+from tests.demo_facts import DEMO_TODAY, SAFETY_PATIENT, clinic_id
 from ui import exchange
 from ui.changes import Changes
 
@@ -61,6 +62,12 @@ def test_export_dialog_writes_the_workbook_with_progress_and_audits_it(qtbot, co
     assert context.settings.value(exchange.LAST_FOLDER) == str(tmp_path)
 
 
+def test_status_filter_offers_the_programmes_statuses(qtbot, context):
+    dialog = export_dialog(qtbot, context)
+    offered = [(dialog.status.itemData(i), dialog.status.itemText(i)) for i in range(dialog.status.count())]
+    assert offered == [(None, "Any status"), *disciplines.patient_status_choices()]
+
+
 def test_filters_in_the_dialog_become_export_options(qtbot, context):
     dialog = export_dialog(qtbot, context)
     dialog.status.setCurrentIndex(dialog.status.findData("discharged"))
@@ -87,19 +94,19 @@ def test_filters_in_the_dialog_become_export_options(qtbot, context):
 
 
 def test_the_current_patient_is_offered_for_a_per_patient_workbook(qtbot, context, tmp_path):
-    patient = Patient.get(Patient.clinic_id == "TD-00008")
+    patient = Patient.get(Patient.id == SAFETY_PATIENT)
     dialog = export_dialog(qtbot, context, patient_id=patient.id)
-    qtbot.waitUntil(lambda: dialog.current_clinic_id == "TD-00008", timeout=WAIT)
+    qtbot.waitUntil(lambda: dialog.current_clinic_id == clinic_id(SAFETY_PATIENT), timeout=WAIT)
     assert dialog.patient.text() == ""  # a cohort export is not narrowed to the open patient
     dialog.kind.setCurrentIndex(dialog.kind.findData("patient"))
-    assert dialog.patient.text() == "TD-00008"
-    assert dialog.out.text().endswith("teamdash-patient-TD-00008-2026-11-27.xlsx")
+    assert dialog.patient.text() == clinic_id(SAFETY_PATIENT)
+    assert dialog.out.text().endswith(f"teamdash-patient-{clinic_id(SAFETY_PATIENT)}-{DEMO_TODAY}.xlsx")
     path = tmp_path / "one.xlsx"
     dialog.out.setText(str(path))
     with qtbot.waitSignal(dialog.exported, timeout=WAIT):
         dialog.start()
     wb = load_workbook(path)
-    assert wb.sheetnames[0] == "Summary" and wb["Summary"]["B2"].value == "TD-00008"
+    assert wb.sheetnames[0] == "Summary" and wb["Summary"]["B2"].value == clinic_id(SAFETY_PATIENT)
     assert wb["Physical therapy"]._charts
 
 
@@ -132,8 +139,8 @@ def test_a_problem_is_shown_and_nothing_is_written(qtbot, context, tmp_path, err
     assert dialog.message.text() == "A per-patient workbook needs the patient's clinic ID." and not dialog.running
 
 
-def test_a_viewer_cannot_start_an_export(qtbot, clinic, tmp_path):
-    context = make_context(tmp_path, Actor(None, "v", "Vera Viewer", "viewer"))
+def test_a_viewer_cannot_start_an_export(qtbot, clinic, tmp_path, new_context):
+    context = new_context(Actor(None, "v", "Vera Viewer", "viewer"))
     dialog = exchange.ExportDialog(context)
     qtbot.addWidget(dialog)
     assert not dialog.export_button.isEnabled() and "may not export" in dialog.message.text()
@@ -234,7 +241,7 @@ def test_wizard_mapping_can_be_changed_by_hand(qtbot, context, tmp_path):
     assert Measurement.select().order_by(Measurement.id.desc()).first().responses == [3]
 
 
-def test_wizard_imports_a_whole_teamdash_workbook(qtbot, database, tmp_path):
+def test_wizard_imports_a_whole_teamdash_workbook(qtbot, database, tmp_path, new_context):
     from teamdash.storage.models import User
     from tests.test_export_support import NOW
 
@@ -251,7 +258,7 @@ def test_wizard_imports_a_whole_teamdash_workbook(qtbot, database, tmp_path):
     ms.append(["N-1", "nrs_pain", NOW - dt.timedelta(days=3), 5])
     wb.create_sheet("About").append(["Section", "Item", "Value"])
     wb.save(path)
-    context = make_context(tmp_path)
+    context = new_context()
     wizard = open_wizard(qtbot, context, path)
     assert wizard.whole_workbook and wizard.file_page.sheet.currentText().startswith("All recognised sheets")
     wizard.next()
@@ -262,7 +269,6 @@ def test_wizard_imports_a_whole_teamdash_workbook(qtbot, database, tmp_path):
         wizard.next()
     assert (done.args[0].imported("patients"), done.args[0].imported("measurements")) == (1, 1)
     assert User.select().count() == 0 and Patient.get().clinic_id == "N-1"
-    context.jobs.wait()
 
 
 def test_wizard_says_why_a_file_cannot_be_read(qtbot, context, tmp_path):
@@ -306,8 +312,8 @@ def test_install_actions_adds_import_and_export_above_quit(qtbot, context):
     assert window.findChild(exchange.ImportWizard).isVisible()
 
 
-def test_actions_are_disabled_for_roles_without_the_permission(qtbot, clinic, tmp_path):
-    context = make_context(tmp_path, Actor(None, "c", "Cleo Clinician", "clinician"))
+def test_actions_are_disabled_for_roles_without_the_permission(qtbot, clinic, tmp_path, new_context):
+    context = new_context(Actor(None, "c", "Cleo Clinician", "clinician"))
     window = FakeWindow(context)
     qtbot.addWidget(window)
     import_action, export_action = exchange.install_actions(window)
@@ -322,7 +328,6 @@ def test_actions_are_disabled_for_roles_without_the_permission(qtbot, clinic, tm
     assert import_action.isEnabled()
     context.changes.emit(Changes(None, frozenset({"user"})))
     assert not import_action.isEnabled() and not export_action.isEnabled()
-    context.jobs.wait()
 
 
 def test_closing_the_wizard_during_a_check_cancels_it_first(qtbot, context, tmp_path):

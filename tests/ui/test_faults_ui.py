@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication
 
 from teamdash.services import patients
 from teamdash.storage import db
-from tests.test_faults import corrupt, settled_copy
-from tests.ui.shell_helpers import settle
+from tests.damage import corrupt, settled_copy
+from tests.ui.helpers import settle
 from ui import app as ui_app
 from ui import recovery
 

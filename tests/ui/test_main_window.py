@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 from teamdash.services import chart, measurements, patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
-from tests.conftest import DEMO_TODAY
-from tests.ui.shell_helpers import make_context, settle
+from tests.demo_facts import CHOSEN_PATIENT, DEMO_TODAY, clinic_id
+from tests.ui.helpers import settle
 from ui.changes import Changes
 from ui.main_window import MainWindow
 from ui.patient_list import COLUMN_KEYS
@@ -192,7 +192,7 @@ def test_geometry_splitters_and_last_patient_survive_a_restart(qtbot, context, t
 
 
 def test_a_patient_chosen_at_start_is_opened(qtbot, context):
-    wanted = patients.find_by_clinic_id(SYSTEM, "TD-00013").id
+    wanted = patients.find_by_clinic_id(SYSTEM, clinic_id(CHOSEN_PATIENT)).id
     window = open_window(qtbot, context, wanted)
     assert window.current_patient_id() == wanted
 
@@ -215,8 +215,8 @@ def test_privacy_mode_hides_name_and_date_of_birth_in_the_header(qtbot, window, 
     context.presentation.set_privacy(False)
 
 
-def test_an_empty_database_offers_the_demo_clinic(qtbot, database, tmp_path):
-    ctx = make_context(tmp_path)
+def test_an_empty_database_offers_the_demo_clinic(qtbot, database, tmp_path, new_context):
+    ctx = new_context()
     window = MainWindow(ctx, database=str(database))
     qtbot.addWidget(window)
     window.resize(1200, 800)
@@ -236,11 +236,10 @@ def test_an_empty_database_offers_the_demo_clinic(qtbot, database, tmp_path):
     assert window.list_panel.model.total == patients.count_patients(
         SYSTEM, PatientQuery(status="active", today=DEMO_TODAY)
     )
-    ctx.jobs.wait()
 
 
-def test_cancelling_the_demo_clinic_leaves_the_database_empty(qtbot, database, tmp_path):
-    ctx = make_context(tmp_path)
+def test_cancelling_the_demo_clinic_leaves_the_database_empty(qtbot, database, tmp_path, new_context):
+    ctx = new_context()
     window = MainWindow(ctx, database=str(database))
     qtbot.addWidget(window)
     window.show()
@@ -258,8 +257,8 @@ def test_cancelling_the_demo_clinic_leaves_the_database_empty(qtbot, database, t
     assert window.pages.currentWidget() is page and page.demo_button.isEnabled()
 
 
-def test_first_start_import_uses_file_import_when_it_exists(qtbot, database, tmp_path):
-    ctx = make_context(tmp_path)
+def test_first_start_import_uses_file_import_when_it_exists(qtbot, database, tmp_path, new_context):
+    ctx = new_context()
     window = MainWindow(ctx, database=str(database))
     qtbot.addWidget(window)
     triggered = []
@@ -271,7 +270,6 @@ def test_first_start_import_uses_file_import_when_it_exists(qtbot, database, tmp
     assert window.first_start.import_button.isEnabled()
     window.first_start.import_button.click()
     assert triggered == [True]
-    ctx.jobs.wait()
 
 
 def test_the_app_installs_data_entry_and_exchange_actions(qtbot, clinic, tmp_path):

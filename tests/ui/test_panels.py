@@ -7,23 +7,23 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from teamdash import clock
-from teamdash.clinical import analytics, disciplines, instruments
+from teamdash.clinical import analytics, disciplines, instruments, programme
 from teamdash.errors import NotFound
 from teamdash.services import goals, measurements, sessions, sleep_diary
 from teamdash.services.flares import FLARES
-from tests.ui.entry_helpers import (
-    PLAIN_PATIENT,
-    SAFETY_PATIENT,
-    get_record,
-    settle,
-)
+from tests.demo_facts import PLAIN_PATIENT, SAFETY_PATIENT
+from tests.ui.helpers import get_record, settle
 from ui.changes import Changes
 from ui.panels import create_panel
 from ui.panels.discipline_panel import known_parts
 from ui.panels.instrument_rows import describe_change, instrument_row
+from ui.panels.sleep_diary import se_colour
+from ui.widgets import palette
 
 
 @pytest.fixture
@@ -220,6 +220,20 @@ def test_sleep_diary_nights_and_weekly_means(qtbot, ui_context, panel_for):
     assert [w.week_start for w in part.trend.weeks.rows_model.rows] == [w.week_start for w in reversed(weeks)]
     assert f"efficiency {weeks[-1].efficiency:.0f} %" in part.trend.summary.text()
     assert "sleep_diary" not in panel.instruments.lines  # the diary has its own part
+    # Each night's efficiency is coloured by the programme's target (met, near, below).
+    model = part.nights.table.rows_model
+    se = [c.header for c in model.columns].index("SE")
+    expected = {"met": palette.BETTER, "near": palette.OVERDUE, "below": palette.WORSE}
+    for row, night in enumerate(model.rows):
+        colour = model.index(row, se).data(Qt.ItemDataRole.ForegroundRole)
+        assert colour.color().name() == QColor(expected[programme.se_rating(night.efficiency)]).name()
+    assert [se_colour(v) for v in (85, 84, 75, 74, None)] == [
+        palette.BETTER,
+        palette.OVERDUE,
+        palette.OVERDUE,
+        palette.WORSE,
+        None,
+    ]
 
 
 def test_body_measures_trend_uses_weight_from_bmi(qtbot, ui_context, panel_for):
@@ -238,7 +252,10 @@ def test_return_to_work_timeline_and_plan_items(qtbot, ui_context, panel_for):
         p.id for p in sorted(phases, key=lambda p: p.started_on)
     ]
     assert part.timeline.spans[-1][2] == panel.record.today  # the current phase runs to today
-    assert panel.record.current_rtw_phase.label in part.current.text()
+    current = panel.record.current_rtw_phase
+    assert current.label in part.current.text()
+    weeks = programme.weeks_in_phase(current.started_on, panel.record.today)
+    assert f"since {current.started_on:%d %b %Y} ({weeks} week" in part.current.text()
     categories = {r.category for r in panel.plan_items.table.rows_model.rows}
     assert categories <= set(disciplines.get("social").plan_categories)
     assert panel.plan_items.title.text() == disciplines.get("social").plan_title
@@ -256,11 +273,23 @@ def test_presentation_mode_shows_supporters_by_initials(qtbot, ui_context, panel
 
 
 def test_flare_log_lists_newest_first(qtbot, ui_context, panel_for):
-    panel = panel_for("pt", SAFETY_PATIENT)
+    panel = panel_for("pt", PLAIN_PATIENT)
     rows = panel.parts["flares"].table.rows_model.rows
+    assert len(rows) == 2, "the demo patient logged two flares"
     assert [r.id for r in rows] == [
-        f.id for f in sorted(FLARES.list(ui_context.actor, SAFETY_PATIENT), key=lambda f: f.started_on, reverse=True)
+        f.id for f in sorted(FLARES.list(ui_context.actor, PLAIN_PATIENT), key=lambda f: f.started_on, reverse=True)
     ]
+    assert panel.parts["flares"].summary.text().startswith("0 in the last 90 days")
+
+
+def test_flare_summary_counts_the_programmes_recent_window(qtbot, ui_context, panel_for):
+    today = ui_context.today()
+    for days_ago in (90, 91):  # the first is recent (the window's first day), the second not
+        FLARES.add(ui_context.actor, PLAIN_PATIENT, started_on=today - dt.timedelta(days=days_ago), severity=6)
+    panel = panel_for("pt", PLAIN_PATIENT)
+    record = panel.record
+    assert programme.count_recent_flares((f.started_on for f in record.flares), today) == 1
+    assert panel.parts["flares"].summary.text().startswith("1 in the last 90 days")
 
 
 # --- refreshing ---------------------------------------------------------------------------------------------
@@ -283,7 +312,7 @@ def test_hidden_panel_reloads_when_shown_and_other_patients_are_ignored(qtbot, u
     panel.record_loaded.connect(loads.append)
     ui_context.changes.emit(Changes.of(PLAIN_PATIENT + 1, "measurement"))  # someone else
     ui_context.changes.emit(Changes.of(PLAIN_PATIENT, "measurement"))
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert loads == []  # hidden: nothing loaded yet
     with qtbot.waitSignal(panel.record_loaded):
         panel.show()
@@ -296,7 +325,7 @@ def test_auto_reload_can_be_left_to_the_host(qtbot, ui_context, panel_for):
     loads: list = []
     panel.record_loaded.connect(loads.append)
     ui_context.changes.emit(Changes.of(PLAIN_PATIENT, "measurement"))
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert loads == []
 
 

@@ -7,11 +7,12 @@ import datetime as dt
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from teamdash.clinical import disciplines
 from teamdash.services import measurements, patients, staff
 from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
-from tests.conftest import DEMO_PATIENTS, DEMO_TODAY
-from tests.ui.shell_helpers import settle
+from tests.demo_facts import CHOSEN_PATIENT, DEMO_PATIENTS, DEMO_TODAY, SAFETY_PATIENT, clinic_id
+from tests.ui.helpers import settle
 from ui import patient_list
 from ui.changes import Changes
 from ui.patient_list import COLUMN_KEYS, FLAGS_ROLE, PatientListModel, PatientListPanel
@@ -90,9 +91,9 @@ def test_typing_in_the_search_box_filters_by_name_or_id(qtbot, panel, context):
     assert model_ids(panel.model) == service_ids(status="active", sort="flags", search="fennel")
 
     panel.search.clear()
-    qtbot.keyClicks(panel.search, "TD-00008")
-    qtbot.waitUntil(lambda: panel.model.query.search == "TD-00008" and context.jobs.idle())
-    assert [panel.model.patient_at(r).clinic_id for r in range(panel.model.rowCount())] == ["TD-00008"]
+    qtbot.keyClicks(panel.search, clinic_id(SAFETY_PATIENT))
+    qtbot.waitUntil(lambda: panel.model.query.search == clinic_id(SAFETY_PATIENT) and context.jobs.idle())
+    assert [panel.model.patient_at(r).clinic_id for r in range(panel.model.rowCount())] == [clinic_id(SAFETY_PATIENT)]
     assert panel.count_label.text() == "1 matching active patient"
 
 
@@ -111,9 +112,18 @@ def test_a_late_answer_to_an_older_search_is_dropped(qtbot, panel, context):
 
 def test_enter_in_the_search_box_opens_the_first_match(qtbot, panel, context):
     with qtbot.waitSignal(panel.patient_selected, timeout=5000) as opened:
-        qtbot.keyClicks(panel.search, "TD-00013")
+        qtbot.keyClicks(panel.search, clinic_id(CHOSEN_PATIENT))
         qtbot.keyClick(panel.search, Qt.Key.Key_Return)
-    assert opened.args == [patients.find_by_clinic_id(SYSTEM, "TD-00013").id]
+    assert opened.args == [patients.find_by_clinic_id(SYSTEM, clinic_id(CHOSEN_PATIENT)).id]
+
+
+def combo_items(combo) -> list[tuple]:
+    return [(combo.itemData(i), combo.itemText(i)) for i in range(combo.count())]
+
+
+def test_status_filter_offers_the_programmes_statuses(panel):
+    assert combo_items(panel.status_filter) == [(None, "All statuses"), *disciplines.patient_status_choices()]
+    assert panel.status_filter.currentData() == disciplines.ACTIVE_STATUS
 
 
 def test_filters_status_case_manager_flagged_and_due(qtbot, panel, context):

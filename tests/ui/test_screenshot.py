@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
+from tests.demo_facts import CHOSEN_PATIENT, clinic_id
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -38,7 +40,7 @@ def test_screenshot_of_the_first_flagged_patient(clinic, tmp_path):
 
 def test_screenshot_of_a_chosen_patient_and_tab(clinic, tmp_path):
     out = tmp_path / "psychology.png"
-    done = screenshot(clinic, out, "--patient", "TD-00013", "--tab", "psychology", "--size", "1200x800")
+    done = screenshot(clinic, out, "--patient", clinic_id(CHOSEN_PATIENT), "--tab", "psychology", "--size", "1200x800")
     assert done.returncode == 0, done.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == (1200, 800) and len(colours(image)) > 150

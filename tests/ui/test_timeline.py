@@ -16,8 +16,7 @@ from PySide6.QtTest import QTest
 from teamdash.clinical import instruments
 from teamdash.services import chart, timelines
 from teamdash.services.auth import SYSTEM
-from tests.conftest import DEMO_TODAY
-from tests.ui.shell_helpers import SAFETY_PATIENT
+from tests.demo_facts import DEMO_TODAY, SAFETY_PATIENT
 from ui.timeline import MODE_NORMALISED, RANGE_3M, RANGE_12M, TimelineView
 from ui.timeline import checkin_labels as timelines_labels
 
@@ -84,7 +83,10 @@ def test_check_ins_are_vertical_lines_labelled_with_their_date(view):
     view.set_record(rec)
     top = view.plots[view.shown_series()[0].id].backdrop
     assert [c.x for c in top.checkins] == epochs(c.held_on for c in rec.checkins)
-    label = lambda c: f"{c.held_on.day} {c.held_on:%b}"  # noqa: E731
+
+    def label(checkin) -> str:
+        return f"{checkin.held_on.day} {checkin.held_on:%b}"
+
     dated = [c.label.removeprefix("Check-in ") for c in top.dated_checkins()]
     assert dated and set(dated) <= {label(c) for c in rec.checkins}  # overlapping dates are left out
     view.range_buttons[RANGE_3M].click()  # zoomed in, every check-in in view gets its date

@@ -14,8 +14,8 @@ from teamdash.errors import NotFound
 from teamdash.services import measurements, plans, sessions
 from teamdash.services.flares import FLARES
 from teamdash.services.goals import GOALS
-from tests.ui.entry_helpers import (
-    PLAIN_PATIENT,
+from tests.demo_facts import PLAIN_PATIENT
+from tests.ui.helpers import (
     activate,
     answer_next_question,
     choose,
@@ -77,7 +77,7 @@ def test_undo_an_addition_deletes_it(qtbot, ui_context):
     stack = stack_for(ui_context)
     assert stack.text() == "Undo add flare"
     stack.undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     with pytest.raises(NotFound):
         FLARES.get(ui_context.actor, flare.id)
     assert len(stack) == 0
@@ -96,7 +96,7 @@ def test_undo_an_edit_restores_the_previous_values(qtbot, ui_context):
     edited = GOALS.get(ui_context.actor, goal.id)
     assert (edited.text, edited.status) == ("Walk to the shops and back without a rest", "discontinued")
     stack_for(ui_context).undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     back = GOALS.get(ui_context.actor, goal.id)
     assert (back.text, back.status) == (goal.text, goal.status)
     assert back.version == goal.version + 2  # edit and its reversal are both versioned writes
@@ -106,10 +106,10 @@ def test_undo_a_deletion_restores_the_same_record(qtbot, ui_context):
     contact = plans.CONTACTS.list(ui_context.actor, PLAIN_PATIENT)[0]
     answer_next_question("confirm_yes")
     assert delete_record(None, ui_context, CONTACT, contact, patient_id=PLAIN_PATIENT)
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert all(c.id != contact.id for c in plans.CONTACTS.list(ui_context.actor, PLAIN_PATIENT))
     stack_for(ui_context).undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     back = plans.CONTACTS.get(ui_context.actor, contact.id)
     assert (back.name, back.relationship, back.involved_in_goals) == (
         contact.name,
@@ -123,10 +123,10 @@ def test_undo_goes_back_one_action_at_a_time(qtbot, ui_context):
     second = add(qtbot, ui_context, FLARE, lambda d: type_into(d.editors["suspected_trigger"].widget, "Second"))
     stack = stack_for(ui_context)
     stack.undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert [f.id for f in FLARES.list(ui_context.actor, PLAIN_PATIENT) if f.id in (first.id, second.id)] == [first.id]
     stack.undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert not [f for f in FLARES.list(ui_context.actor, PLAIN_PATIENT) if f.id in (first.id, second.id)]
 
 
@@ -146,7 +146,7 @@ def test_undo_never_overwrites_someone_elses_later_change(qtbot, ui_context, err
     mine = sessions.get_session(ui_context.actor, session.id)
     theirs = sessions.update_session(ui_context.actor, session.id, mine.version, note="Changed on another workstation")
     stack_for(ui_context).undo()
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert error_boxes and "changed by someone else" in error_boxes[-1]
     now = sessions.get_session(ui_context.actor, session.id)
     assert (now.minutes, now.note, now.version) == (50, "Changed on another workstation", theirs.version)
@@ -174,7 +174,7 @@ def test_ctrl_z_in_the_patient_menu_undoes_a_recorded_measurement(qtbot, ui_cont
     assert actions.undo.text() == "Undo record NRS pain"
     activate(window)
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert measurements.list_measurements(ui_context.actor, PLAIN_PATIENT, "nrs_pain") == before
     assert not actions.undo.isEnabled() and actions.undo.text() == "Undo"
 
@@ -230,7 +230,7 @@ def test_undo_is_offered_only_for_the_open_patient(qtbot, ui_context, window):
     assert not actions.undo.isEnabled()
     activate(window)
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    settle(ui_context)
+    settle(qtbot, ui_context)
     assert FLARES.get(ui_context.actor, flare.id).suspected_trigger == "Stairs"  # not undone behind the user's back
     window.open_patient(PLAIN_PATIENT)
     assert actions.undo.isEnabled()

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 from teamdash.errors import NotFound
 from teamdash.services import auth, staff
 from teamdash.services.auth import SYSTEM
-from tests.ui.shell_helpers import settle
+from tests.ui.helpers import settle
 from tests.ui.test_main_window import open_window
 from ui import user_switch
 

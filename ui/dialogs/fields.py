@@ -51,6 +51,7 @@ class Field:
     hint: str = ""  # shown under the field
     aliases: tuple[str, ...] = ()  # other names the service uses in errors ("item 3")
     placeholder: str | None = None  # grey text in an empty field (default: the allowed range)
+    max_length: int | None = None  # characters a one-line text field takes (the service's limit)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -237,12 +238,16 @@ def _combo(field: Field, editable: bool) -> QComboBox:
     if editable:
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         combo.setCurrentText("")
+        if field.max_length:
+            combo.lineEdit().setMaxLength(field.max_length)
     return combo
 
 
 def _line(field: Field, placeholder: str) -> QLineEdit:
     line = QLineEdit()
     line.setPlaceholderText(placeholder)
+    if field.max_length:
+        line.setMaxLength(field.max_length)
     return line
 
 

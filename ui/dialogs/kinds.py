@@ -1,16 +1,19 @@
-"""How each kind of clinical record is entered: its form fields (built from
-``resources/`` vocabularies and the discipline definitions) and the service calls that
-add, change, delete and restore it. The dialogs and panels are generic over these."""
+"""How each kind of clinical record is entered: its form fields and the service calls
+that add, change, delete and restore it. The dialogs and panels are generic over these.
+
+A field's limits (bounds, length, choices, whether it is required) and a new record's
+defaults are the service's published ``FieldSpec``s, read here by ``spec_field``: the
+form offers exactly what the validator accepts."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from teamdash import clock
-from teamdash.clinical import disciplines, instruments
+from teamdash.clinical import disciplines, instruments, programme
 from teamdash.services import sessions, staff
 from teamdash.services.action_items import ACTION_ITEMS
 from teamdash.services.auth import Actor
@@ -20,12 +23,13 @@ from teamdash.services.goals import GOALS
 from teamdash.services.plans import CONTACTS, COURSES, GRADED_PLANS, GRADED_WEEKS, PLAN_ITEMS, PRACTICE, RTW_PHASES
 from teamdash.services.record_kinds import RecordKind
 from teamdash.services.sleep_diary import NIGHTS
+from teamdash.validation import FieldSpec
 from ui.dialogs.fields import Field
 
 
 def label_of(code: str) -> str:
     """A stored vocabulary code as people read it: ``no_show`` -> 'No show'."""
-    return code.replace("_", " ").capitalize()
+    return disciplines.code_label(code)
 
 
 def vocabulary_choices(name: str) -> tuple[tuple[str, str], ...]:
@@ -34,6 +38,28 @@ def vocabulary_choices(name: str) -> tuple[tuple[str, str], ...]:
 
 def suggestions(name: str) -> tuple[tuple[str, str], ...]:
     return tuple((text, text) for text in disciplines.vocabulary(name))
+
+
+# How each kind of published field is entered, unless the form says otherwise.
+_EDITOR_OF_SPEC = {"text": "text", "note": "note", "int": "int", "number": "number", "choice": "choice"}
+
+
+def spec_field(limits: Mapping[str, FieldSpec], name: str, label: str, kind: str | None = None, **extra: Any) -> Field:
+    """The form field for the service's published field ``name``: its bounds, length,
+    choices (labelled as people read them, unless ``choices`` is given) and whether it
+    is required come from the service, so the form and the validator cannot disagree."""
+    spec = limits[name]
+    values: dict[str, Any] = {"required": spec.required}
+    if spec.minimum is not None:
+        values["minimum"] = spec.minimum
+    if spec.maximum is not None:
+        values["maximum"] = spec.maximum
+    if spec.kind == "text":
+        values["max_length"] = spec.max_length
+    if spec.kind == "choice":
+        values["choices"] = tuple((code, label_of(str(code))) for code in spec.allowed())
+    values.update(extra)
+    return Field(name, label, kind or _EDITOR_OF_SPEC[spec.kind], **values)
 
 
 @dataclass(frozen=True)
@@ -59,6 +85,7 @@ class KindUi:
     restore: Callable[[Actor, dict], Any]
     values_of: Callable[[Any], dict]
     describe: Callable[[Any], str]  # "session on 20 Nov 2026 (Graded activity)"
+    limits: Mapping[str, FieldSpec]  # the service's published fields (what its validator checks)
     defaults: Callable[[FormContext], dict] = lambda _ctx: {}
     prepare: Callable[[Actor], dict] | None = None  # options loaded on the DB thread first
     # Connects fields that depend on each other once the form exists (form, ctx).
@@ -72,7 +99,13 @@ def _crud(kind: RecordKind, names: tuple[str, ...]) -> dict:
         "delete": kind.delete,
         "restore": kind.restore,
         "values_of": lambda row: {name: getattr(row, name) for name in names},
+        "limits": kind.fields,
     }
+
+
+def _range_label(label: str, spec: FieldSpec) -> str:
+    """'Severity (0–10)': the label with the service's range."""
+    return f"{label} ({spec.minimum:g}–{spec.maximum:g})"
 
 
 def _date(value: dt.date | dt.datetime | None) -> str:
@@ -96,14 +129,15 @@ def _session_fields(ctx: FormContext) -> list[Field]:
     code = _discipline_default(ctx)
     kinds = tuple((k, k) for k in disciplines.get(code).session_kinds)
     clinicians = ((None, "— not recorded —"), *((s.id, s.full_name) for s in ctx.options.get("staff", ())))
+    limits = sessions.FIELDS
     return [
-        Field("discipline", "Discipline", "choice", _discipline_choices()),
+        spec_field(limits, "discipline", "Discipline", choices=_discipline_choices()),
         Field("held_at", "Date and time", "datetime"),
-        Field("kind", "Kind of session", "suggest", kinds),
-        Field("minutes", "Minutes", "int", maximum=600, suffix="min", hint="Counted only for attended sessions"),
-        Field("attendance", "Attendance", "choice", vocabulary_choices("attendance")),
+        spec_field(limits, "kind", "Kind of session", "suggest", choices=kinds),
+        spec_field(limits, "minutes", "Minutes", suffix="min", hint="Counted only for attended sessions"),
+        spec_field(limits, "attendance", "Attendance"),
         Field("clinician", "Clinician", "choice", clinicians, required=False),
-        Field("note", "Note", "note", required=False),
+        spec_field(limits, "note", "Note"),
     ]
 
 
@@ -150,6 +184,7 @@ SESSION = KindUi(
     delete=sessions.delete_session,
     restore=sessions.restore_session,
     values_of=lambda s: {name: getattr(s, name) for name in SESSION_NAMES},
+    limits=sessions.FIELDS,
     describe=lambda s: f"{disciplines.get(s.discipline).short} session of {s.held_at:%d %b %Y %H:%M} ({s.kind})",
     defaults=_session_defaults,
     prepare=_load_staff,
@@ -177,24 +212,26 @@ def _goal_fields(ctx: FormContext) -> list[Field]:
         (None, "— none (progress set by hand) —"),
         *((i.id, f"{i.short_name} — {i.name}") for i in instruments.library().values() if i.direction),
     )
+    limits = GOALS.fields
+    # Baseline and target have no limits of their own: the linked measure's range (shown
+    # as the placeholder once one is chosen) is what the service checks them against.
     return [
-        Field("discipline", "Discipline", "choice", _discipline_choices()),
-        Field("text", "Goal", "note", hint="Specific, measurable, achievable, relevant, time-bound"),
+        spec_field(limits, "discipline", "Discipline", choices=_discipline_choices()),
+        spec_field(limits, "text", "Goal", "note", hint="Specific, measurable, achievable, relevant, time-bound"),
         Field("instrument", "Linked measure", "choice", measures, required=False),
         Field(
             "baseline_value",
             "Baseline",
             "number",
-            maximum=100_000,
             required=False,
             placeholder="score (optional)",
             hint="Filled from the patient's first score when a measure is chosen",
         ),
-        Field("target_value", "Target", "number", maximum=100_000, required=False, placeholder="score (optional)"),
+        Field("target_value", "Target", "number", required=False, placeholder="score (optional)"),
         Field("set_on", "Set on", "date"),
         Field("due_on", "Due by", "optional_date", required=False),
-        Field("status", "Status", "choice", vocabulary_choices("goal_status")),
-        Field("progress", "Progress (%)", "number", maximum=100, required=False, hint="Only when no measure is linked"),
+        spec_field(limits, "status", "Status"),
+        spec_field(limits, "progress", "Progress (%)", "number", hint="Only when no measure is linked"),
     ]
 
 
@@ -239,7 +276,7 @@ GOAL = KindUi(
     fields=_goal_fields,
     **_crud(GOALS, GOAL_NAMES),
     describe=lambda g: f"goal “{g.text[:60]}”",
-    defaults=lambda ctx: {"discipline": _discipline_default(ctx), "set_on": ctx.today, "status": "active"},
+    defaults=lambda ctx: {**GOALS.fields.defaults(), "discipline": _discipline_default(ctx), "set_on": ctx.today},
     prepare=_load_staff,
     wire=_wire_goal,
 )
@@ -263,18 +300,23 @@ GRADED_PLAN = KindUi(
     noun="graded activity plan",
     change_kind="plan",
     fields=lambda ctx: [
-        Field("activity", "Activity", hint="The activity the patient builds up or is exposed to, e.g. walking"),
-        Field("unit", "Measured in", "suggest", suggestions("graded_activity_units")),
-        Field("baseline_tolerance", "Baseline tolerance", "number"),
-        Field("current_level", "Current level", "number"),
-        Field("target_level", "Target", "number"),
-        Field("weekly_increment", "Weekly increase", "number", maximum=10_000),
+        spec_field(
+            GRADED_PLANS.fields,
+            "activity",
+            "Activity",
+            hint="The activity the patient builds up or is exposed to, e.g. walking",
+        ),
+        spec_field(GRADED_PLANS.fields, "unit", "Measured in", "suggest", choices=suggestions("graded_activity_units")),
+        spec_field(GRADED_PLANS.fields, "baseline_tolerance", "Baseline tolerance"),
+        spec_field(GRADED_PLANS.fields, "current_level", "Current level"),
+        spec_field(GRADED_PLANS.fields, "target_level", "Target"),
+        spec_field(GRADED_PLANS.fields, "weekly_increment", "Weekly increase"),
         Field("started_on", "Started on", "date"),
-        Field("status", "Status", "choice", vocabulary_choices("graded_plan_status")),
+        spec_field(GRADED_PLANS.fields, "status", "Status"),
     ],
     **_crud(GRADED_PLANS, GRADED_PLAN_NAMES),
     describe=lambda p: f"graded activity plan “{p.activity}”",
-    defaults=lambda ctx: {"unit": "minutes", "started_on": ctx.today, "status": "active"},
+    defaults=lambda ctx: {**GRADED_PLANS.fields.defaults(), "started_on": ctx.today},
 )
 
 GRADED_WEEK_NAMES = ("week_start", "planned_level", "achieved_level", "adherence_pct", "note")
@@ -285,17 +327,16 @@ GRADED_WEEK = KindUi(
     change_kind="plan",
     fields=lambda ctx: [
         Field("week_start", "Week starting", "date"),
-        Field("planned_level", "Planned level", "number"),
-        Field("achieved_level", "Achieved level", "number", required=False),
-        Field(
+        spec_field(GRADED_WEEKS.fields, "planned_level", "Planned level"),
+        spec_field(GRADED_WEEKS.fields, "achieved_level", "Achieved level"),
+        spec_field(
+            GRADED_WEEKS.fields,
             "adherence_pct",
             "Exercise adherence (%)",
             "number",
-            maximum=100,
-            required=False,
             hint="Share of the planned home-exercise sessions done that week",
         ),
-        Field("note", "Note", "note", required=False),
+        spec_field(GRADED_WEEKS.fields, "note", "Note"),
     ],
     **_crud(GRADED_WEEKS, GRADED_WEEK_NAMES),
     describe=lambda w: f"graded activity week of {_date(w.week_start)}",
@@ -312,19 +353,19 @@ COURSE = KindUi(
     noun="course",
     change_kind="plan",
     fields=lambda ctx: [
-        Field("kind", "Course", "suggest", suggestions("course_kinds")),
-        Field("modules_total", "Modules in the course", "int", minimum=1, maximum=100),
-        Field("modules_done", "Modules done", "int", maximum=100),
+        spec_field(COURSES.fields, "kind", "Course", "suggest", choices=suggestions("course_kinds")),
+        spec_field(COURSES.fields, "modules_total", "Modules in the course"),
+        spec_field(COURSES.fields, "modules_done", "Modules done"),
         Field("started_on", "Started on", "date"),
-        Field("status", "Status", "choice", vocabulary_choices("course_status")),
+        spec_field(COURSES.fields, "status", "Status"),
     ],
     **_crud(COURSES, COURSE_NAMES),
     describe=lambda c: f"course “{c.kind}”",
     defaults=lambda ctx: {
+        **COURSES.fields.defaults(),
         "kind": disciplines.vocabulary("course_kinds")[0],
-        "modules_total": 8,
+        "modules_total": 8,  # the usual length of the programme's courses
         "started_on": ctx.today,
-        "status": "active",
     },
 )
 
@@ -334,7 +375,7 @@ PRACTICE_WEEK = KindUi(
     change_kind="plan",
     fields=lambda ctx: [
         Field("week_start", "Week starting", "date"),
-        Field("minutes", "Practice minutes that week", "int", maximum=7 * 24 * 60, suffix="min"),
+        spec_field(PRACTICE.fields, "minutes", "Practice minutes that week", suffix="min"),
     ],
     **_crud(PRACTICE, ("week_start", "minutes")),
     describe=lambda p: f"practice week of {_date(p.week_start)}",
@@ -353,13 +394,16 @@ def _plan_item_fields(ctx: FormContext) -> list[Field]:
         if ctx.discipline
         else tuple(c for d in disciplines.all_disciplines() for c in d.plan_categories)
     )
+    limits = PLAN_ITEMS.fields
     return [
-        Field("category", "Category", "choice", tuple((c, disciplines.plan_category_label(c)) for c in codes)),
-        Field("text", "What", "note"),
-        Field("status", "Status", "choice", vocabulary_choices("plan_item_status")),
-        Field("adherence_pct", "Adherence (%)", "number", maximum=100, required=False),
+        spec_field(
+            limits, "category", "Category", choices=tuple((c, disciplines.plan_category_label(c)) for c in codes)
+        ),
+        spec_field(limits, "text", "What", "note"),
+        spec_field(limits, "status", "Status"),
+        spec_field(limits, "adherence_pct", "Adherence (%)", "number"),
         Field("started_on", "Started on", "date"),
-        Field("note", "Note", "note", required=False),
+        spec_field(limits, "note", "Note"),
     ]
 
 
@@ -370,7 +414,7 @@ PLAN_ITEM = KindUi(
     fields=_plan_item_fields,
     **_crud(PLAN_ITEMS, PLAN_ITEM_NAMES),
     describe=lambda p: f"{p.category_label.lower()} “{p.text[:50]}”",
-    defaults=lambda ctx: {"started_on": ctx.today, "status": "planned"},
+    defaults=lambda ctx: {**PLAN_ITEMS.fields.defaults(), "started_on": ctx.today},
 )
 
 
@@ -393,19 +437,24 @@ NIGHT_NAMES = (
 def _night_fields(ctx: FormContext) -> list[Field]:
     diary = instruments.get("sleep_diary")
     quality = ((None, "— not rated —"), *((int(v), f"{int(v)} {text}") for v, text in diary.items[7].choices))
-    item = lambda n: (f"item {n}",)  # noqa: E731 - the diary instrument names its items by number
+    limits = NIGHTS.fields
     return [
         Field("night_of", "Night of", "date", hint="The evening the night began"),
-        Field("bed_time", "Into bed", "time", aliases=item(1)),
-        Field("lights_out", "Lights out", "time", aliases=item(2)),
-        Field("sol_minutes", "Minutes to fall asleep", "int", maximum=720, suffix="min", aliases=item(3)),
-        Field("awakenings", "Awakenings", "int", maximum=50, aliases=item(4)),
-        Field("waso_minutes", "Minutes awake after sleep onset", "int", maximum=720, suffix="min", aliases=item(5)),
-        Field("final_wake", "Final awakening", "time", aliases=item(6)),
-        Field("out_of_bed", "Out of bed", "time", aliases=item(7)),
-        Field("quality", "Sleep quality", "choice", quality, required=False, aliases=item(8)),
-        Field("note", "Note", "note", required=False),
+        Field("bed_time", "Into bed", "time", aliases=_item(1)),
+        Field("lights_out", "Lights out", "time", aliases=_item(2)),
+        spec_field(limits, "sol_minutes", "Minutes to fall asleep", suffix="min", aliases=_item(3)),
+        spec_field(limits, "awakenings", "Awakenings", aliases=_item(4)),  # a spin box: 0 is none
+        spec_field(limits, "waso_minutes", "Minutes awake after sleep onset", suffix="min", aliases=_item(5)),
+        Field("final_wake", "Final awakening", "time", aliases=_item(6)),
+        Field("out_of_bed", "Out of bed", "time", aliases=_item(7)),
+        spec_field(limits, "quality", "Sleep quality", choices=quality, aliases=_item(8)),
+        spec_field(limits, "note", "Note"),
     ]
+
+
+def _item(number: int) -> tuple[str, ...]:
+    """The diary instrument names its items by number in its messages."""
+    return (f"item {number}",)
 
 
 NIGHT = KindUi(
@@ -434,11 +483,13 @@ CONTACT = KindUi(
     noun="support contact",
     change_kind="plan",
     fields=lambda ctx: [
-        Field("name", "Person"),
-        Field("relationship", "Relationship", "suggest", suggestions("contact_relationships")),
+        spec_field(CONTACTS.fields, "name", "Person"),
+        spec_field(
+            CONTACTS.fields, "relationship", "Relationship", "suggest", choices=suggestions("contact_relationships")
+        ),
         Field("involved_in_goals", "Involved in goals", "bool", required=False),
-        Field("contact", "Contact details", required=False),
-        Field("note", "Note", "note", required=False),
+        spec_field(CONTACTS.fields, "contact", "Contact details"),
+        spec_field(CONTACTS.fields, "note", "Note"),
     ],
     **_crud(CONTACTS, CONTACT_NAMES),
     describe=lambda c: f"support contact {c.name}",
@@ -451,12 +502,14 @@ RTW_PHASE = KindUi(
     noun="return-to-work phase",
     change_kind="plan",
     fields=lambda ctx: [
-        Field("phase", "Phase", "choice", tuple((p.code, p.label) for p in disciplines.rtw_phases())),
+        spec_field(
+            RTW_PHASES.fields, "phase", "Phase", choices=tuple((p.code, p.label) for p in disciplines.rtw_phases())
+        ),
         Field("started_on", "From", "date"),
-        Field("hours_per_week", "Hours per week", "number", maximum=80, required=False, suffix="h"),
-        Field("modified_duties", "Modified duties", "note", required=False),
-        Field("employer_contact", "Employer contact", required=False),
-        Field("note", "Note", "note", required=False),
+        spec_field(RTW_PHASES.fields, "hours_per_week", "Hours per week", suffix="h"),
+        spec_field(RTW_PHASES.fields, "modified_duties", "Modified duties"),
+        spec_field(RTW_PHASES.fields, "employer_contact", "Employer contact"),
+        spec_field(RTW_PHASES.fields, "note", "Note"),
     ],
     **_crud(RTW_PHASES, RTW_NAMES),
     describe=lambda p: f"return-to-work phase “{p.label}” from {_date(p.started_on)}",
@@ -467,12 +520,10 @@ RTW_PHASE = KindUi(
 def _next_rtw_defaults(ctx: FormContext) -> dict:
     """A new phase usually continues the current one: same employer contact and duties."""
     current = ctx.record.current_rtw_phase if ctx.record else None
-    codes = [p.code for p in disciplines.rtw_phases()]
     if current is None:
-        return {"phase": codes[0], "started_on": ctx.today}
-    following = [c for c in codes if c > current.phase and c != 9]
+        return {"phase": programme.next_rtw_phase(None), "started_on": ctx.today}
     return {
-        "phase": following[0] if following else current.phase,
+        "phase": programme.next_rtw_phase(current.phase),
         "started_on": ctx.today,
         "hours_per_week": current.hours_per_week,
         "modified_duties": current.modified_duties,
@@ -490,18 +541,13 @@ FLARE = KindUi(
     change_kind="flare",
     fields=lambda ctx: [
         Field("started_on", "Started on", "date"),
-        Field("severity", "Severity (0–10)", "int", maximum=10),
-        Field("suspected_trigger", "Suspected trigger", "note", required=False),
-        Field("what_helped", "What helped", "note", required=False),
-        Field(
-            "days_to_recover",
-            "Days to recover",
-            "number",
-            maximum=365,
-            required=False,
-            hint="Leave blank while the flare is ongoing",
+        spec_field(FLARES.fields, "severity", _range_label("Severity", FLARES.fields["severity"])),
+        spec_field(FLARES.fields, "suspected_trigger", "Suspected trigger"),
+        spec_field(FLARES.fields, "what_helped", "What helped"),
+        spec_field(
+            FLARES.fields, "days_to_recover", "Days to recover", "number", hint="Leave blank while the flare is ongoing"
         ),
-        Field("note", "Note", "note", required=False),
+        spec_field(FLARES.fields, "note", "Note"),
     ],
     **_crud(FLARES, FLARE_NAMES),
     describe=lambda f: f"flare of {_date(f.started_on)} (severity {f.severity})",
@@ -518,7 +564,7 @@ ACTION_ITEM = KindUi(
     noun="action item",
     change_kind="action",
     fields=lambda ctx: [
-        Field("text", "Action", "note"),
+        spec_field(ACTION_ITEMS.fields, "text", "Action", "note"),
         Field(
             "owner",
             "Owner",
@@ -527,11 +573,11 @@ ACTION_ITEM = KindUi(
             required=False,
         ),
         Field("due_on", "Due by", "optional_date", required=False),
-        Field("status", "Status", "choice", vocabulary_choices("action_status")),
+        spec_field(ACTION_ITEMS.fields, "status", "Status"),
     ],
     **_crud(ACTION_ITEMS, ACTION_NAMES),
     describe=lambda a: f"action item “{a.text[:50]}”",
-    defaults=lambda ctx: {"status": "open", "owner": ctx.options.get("me")},
+    defaults=lambda ctx: {**ACTION_ITEMS.fields.defaults(), "owner": ctx.options.get("me")},
     prepare=_load_staff,
 )
 

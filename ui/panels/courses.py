@@ -7,6 +7,7 @@ from statistics import mean
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from teamdash.clinical import programme
 from teamdash.services.chart import CourseWithPractice, PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import COURSE, PRACTICE_WEEK, label_of
@@ -16,13 +17,11 @@ from ui.widgets.cards import muted, progress_bar, set_progress
 from ui.widgets.charts import SmallChart
 from ui.widgets.table import Column
 
-RECENT_WEEKS = 4
-
 
 def practice_text(practice) -> str:
     if not practice:
         return "Home practice: not logged yet"
-    recent = [p.minutes for p in practice[-RECENT_WEEKS:]]
+    recent = [p.minutes for p in programme.recent_weeks(practice)]
     return (
         f"Home practice: {mean(recent):.0f} min/week over the last {len(recent)} logged week{'s' if len(recent) != 1 else ''}"
         f" · {sum(p.minutes for p in practice)} min in total"
@@ -93,7 +92,7 @@ class CourseCard(ChosenPlanCard):
         self.chart.reset()
         if practice:
             self.chart.bars([p.week_start for p in practice], [p.minutes for p in practice], colour="#8e7cc3")
-            recent = [p.minutes for p in practice[-RECENT_WEEKS:]]
+            recent = [p.minutes for p in programme.recent_weeks(practice)]
             self.chart.hline(mean(recent), colour="#6a4c93", label=f"recent mean {mean(recent):.0f}")
             self.chart.setYRange(0, max(p.minutes for p in practice) * 1.15, padding=0)
 

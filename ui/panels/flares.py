@@ -3,9 +3,9 @@ recover. The programme teaches patients to manage fluctuations; the team reviews
 
 from __future__ import annotations
 
-import datetime as dt
 from statistics import median
 
+from teamdash.clinical import programme
 from teamdash.services.chart import PatientRecord
 from teamdash.services.flares import FlareResult
 from ui.context import AppContext
@@ -13,8 +13,6 @@ from ui.dialogs.kinds import FLARE
 from ui.panels.record_list import RecordListCard
 from ui.widgets import palette
 from ui.widgets.table import Column
-
-RECENT_DAYS = 90
 
 
 def severity_colour(severity: int) -> str:
@@ -25,10 +23,10 @@ def severity_colour(severity: int) -> str:
 def flare_summary(record: PatientRecord, rows: list[FlareResult]) -> str:
     if not rows:
         return ""
-    recent = [f for f in rows if f.started_on >= record.today - dt.timedelta(days=RECENT_DAYS)]
+    recent = programme.count_recent_flares((f.started_on for f in rows), record.today)
     recovered = [f.days_to_recover for f in rows if f.days_to_recover is not None]
     ongoing = sum(1 for f in rows if f.days_to_recover is None)
-    parts = [f"{len(recent)} in the last {RECENT_DAYS} days"]
+    parts = [f"{recent} in the last {programme.settings().recent_flare_days} days"]
     if recovered:
         parts.append(f"median recovery {median(recovered):g} days")
     if ongoing:

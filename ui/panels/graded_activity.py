@@ -7,6 +7,7 @@ from statistics import mean
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from teamdash.clinical import programme
 from teamdash.services.chart import GradedPlanWithWeeks, PatientRecord
 from ui.context import AppContext
 from ui.dialogs.kinds import GRADED_PLAN, GRADED_WEEK, label_of
@@ -17,15 +18,13 @@ from ui.widgets.cards import muted, progress_bar, set_progress
 from ui.widgets.charts import SmallChart
 from ui.widgets.table import Column
 
-RECENT_WEEKS = 4
-
 
 def adherence_text(weeks) -> str:
     """Exercise adherence over the last few logged weeks and the whole plan."""
     logged = [w.adherence_pct for w in weeks if w.adherence_pct is not None]
     if not logged:
         return "Exercise adherence: not logged yet"
-    recent = logged[-RECENT_WEEKS:]
+    recent = programme.recent_weeks(logged)
     return (
         f"Exercise adherence: {mean(recent):.0f} % over the last {len(recent)} logged week{'s' if len(recent) != 1 else ''}"
         f" · {mean(logged):.0f} % over the plan"

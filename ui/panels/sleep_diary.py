@@ -8,6 +8,7 @@ import datetime as dt
 
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
+from teamdash.clinical import programme
 from teamdash.services import sleep_diary
 from teamdash.services.chart import PatientRecord
 from teamdash.services.sleep_diary import NightResult, SleepWeek
@@ -19,8 +20,7 @@ from ui.widgets.cards import Card, muted
 from ui.widgets.charts import SmallChart
 from ui.widgets.table import Column, RecordTable
 
-# The usual treatment target for sleep efficiency (instruments.md: SE >= 85 %).
-SE_TARGET = 85.0
+RATING_COLOURS = {"met": palette.BETTER, "near": palette.OVERDUE, "below": palette.WORSE}
 
 
 def hours(minutes: float | None) -> str:
@@ -35,9 +35,8 @@ def se_text(value: float | None) -> str:
 
 
 def se_colour(value: float | None) -> str | None:
-    if value is None:
-        return None
-    return palette.BETTER if value >= SE_TARGET else (palette.OVERDUE if value >= 75 else palette.WORSE)
+    rating = programme.se_rating(value)
+    return None if rating is None else RATING_COLOURS[rating]
 
 
 def _quality(n: NightResult) -> str:
@@ -70,7 +69,7 @@ NIGHT_COLUMNS = (
         lambda n: se_text(n.efficiency),
         numeric=True,
         colour=lambda n: se_colour(n.efficiency),
-        explain=f"Sleep efficiency: TST / TIB × 100 (target ≥ {SE_TARGET:.0f} %)",
+        explain=f"Sleep efficiency: TST / TIB × 100 (target ≥ {programme.settings().se_target_pct:g} %)",
     ),
     Column("Note", lambda n: (n.note or "").replace("\n", " "), stretch=True),
 )
@@ -115,7 +114,7 @@ def diary_summary(weeks: list[SleepWeek]) -> str:
 
 
 class SleepTrendCard(Card):
-    """Efficiency and total sleep per night with the 85 % target, and weekly means."""
+    """Efficiency and total sleep per night with the programme's target, and weekly means."""
 
     def __init__(self):
         super().__init__("Sleep diary: weekly means", object_name="card_sleep_weeks")
@@ -146,7 +145,8 @@ class SleepTrendCard(Card):
         self.content.setVisible(bool(nights))
         self.chart.reset()
         if nights:
-            self.chart.band(SE_TARGET, 100, colour=palette.BETTER)
+            target = programme.settings().se_target_pct
+            self.chart.band(target, 100, colour=palette.BETTER)
             self.chart.line(
                 [n.night_of for n in nights],
                 [n.efficiency for n in nights],
@@ -162,7 +162,7 @@ class SleepTrendCard(Card):
                 name="weekly mean",
                 symbol="s",
             )
-            low = min([n.efficiency for n in nights if n.efficiency is not None] + [SE_TARGET])
+            low = min([n.efficiency for n in nights if n.efficiency is not None] + [target])
             self.chart.setYRange(max(0, low - 10), 100, padding=0)
 
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from teamdash.clinical import disciplines
+from teamdash.clinical import programme
 from teamdash.services.chart import PatientRecord
 from teamdash.services.plans import RtwPhaseResult
 from ui.context import AppContext
@@ -19,15 +19,13 @@ from ui.panels.record_list import RecordListCard
 from ui.widgets import palette
 from ui.widgets.table import Column
 
-NOT_IN_WORK = 9  # "Not in paid work": outside the off-work → full-return scale
-
 
 def phase_colour(code: int) -> QColor:
-    """Off work (red) through phased return (amber) to full return (green)."""
-    if code == NOT_IN_WORK:
+    """Off work (red) through phased return (amber) to full return (green); grey off
+    the scale ("Not in paid work")."""
+    share = programme.rtw_scale_position(code)
+    if share is None:
         return QColor(palette.MUTED)
-    scale = [p.code for p in disciplines.rtw_phases() if p.code != NOT_IN_WORK]
-    share = scale.index(code) / max(1, len(scale) - 1) if code in scale else 0.0
     steps = palette.SEVERITY_STEPS[::-1]  # red → green
     return QColor(steps[round(share * (len(steps) - 1))])
 
@@ -82,7 +80,7 @@ class PhaseTimeline(QWidget):
             painter.fillRect(segment, colour)
             painter.setPen(QPen(QColor("white"), 1))
             painter.drawLine(segment.topLeft(), segment.bottomLeft())
-            text = str(phase.phase) if phase.phase != NOT_IN_WORK else "–"
+            text = str(phase.phase) if programme.rtw_on_scale(phase.phase) else "–"
             if segment.width() > metrics.horizontalAdvance(text) + 4:
                 painter.setPen(palette.text_on(colour))
                 painter.drawText(segment, Qt.AlignmentFlag.AlignCenter, text)
@@ -101,7 +99,7 @@ RTW_COLUMNS = (
     Column("From", lambda p: f"{p.started_on:%d %b %Y}"),
     Column(
         "Phase",
-        lambda p: f"{p.phase} · {p.label}" if p.phase != NOT_IN_WORK else p.label,
+        lambda p: f"{p.phase} · {p.label}" if programme.rtw_on_scale(p.phase) else p.label,
         colour=lambda p: phase_colour(p.phase).darker(120).name(),
     ),
     Column("Hours/week", lambda p: "—" if p.hours_per_week is None else f"{p.hours_per_week:g}", numeric=True),
@@ -140,7 +138,7 @@ class ReturnToWorkPart(RecordListCard):
             duties = f"<br>Modified duties: {current.modified_duties}" if current.modified_duties else ""
             employer = f"<br>Employer contact: {current.employer_contact}" if current.employer_contact else ""
             hours = f" · {current.hours_per_week:g} hours/week" if current.hours_per_week else ""
-            weeks = (record.today - current.started_on).days // 7
+            weeks = programme.weeks_in_phase(current.started_on, record.today)
             since = f"since {current.started_on:%d %b %Y} ({weeks} week{'s' if weeks != 1 else ''})"
             self.current.setText(
                 f"<span style='font-size:large'><b>{current.label}</b></span>{hours} "

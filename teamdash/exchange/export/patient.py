@@ -47,11 +47,7 @@ def _open_safety(patient_id: int) -> int:
     return (
         Measurement.select()
         .join(SafetyAcknowledgement, pw.JOIN.LEFT_OUTER, on=(SafetyAcknowledgement.measurement == Measurement.id))
-        .where(
-            (Measurement.patient == patient_id)
-            & (Measurement.safety == True)  # noqa: E712
-            & SafetyAcknowledgement.id.is_null()
-        )
+        .where((Measurement.patient == patient_id) & Measurement.safety & SafetyAcknowledgement.id.is_null())
         .count()
     )
 
@@ -88,7 +84,7 @@ def write(job: Job, book: Book, file_name: str) -> None:
         ("Date of birth", patient.date_of_birth),
         ("Age", job.age(patient)),
         ("Sex", patient.sex),
-        ("Status", patient.status.replace("_", " ")),
+        ("Status", disciplines.patient_status_label(patient.status)),
         ("Status since", patient.status_changed_on if patient.status != "active" else None),
         ("Referral date", patient.referral_date),
         ("Programme start", patient.programme_start),

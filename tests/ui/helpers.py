@@ -1,30 +1,40 @@
-"""Shared by the panel, dialog and undo tests: an application context on the demo clinic
-acting as a demo clinician, and helpers that drive dialogs the way a user does."""
+"""Helpers of the Qt tests: an application context on the demo clinic, waiting for the
+database thread the way the UI does, and driving widgets the way a user does. The demo's
+named patients and moment are in tests/demo_facts.py; the fixtures in conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
-from teamdash import clock
 from teamdash.services import chart
+from teamdash.services.auth import SYSTEM, Actor
+from teamdash.services.chart import PatientRecord
+from ui.changes import ChangeBus
 from ui.context import AppContext
+from ui.jobs import JobRunner
 
-SAFETY_PATIENT = 8  # demo patient with two open PHQ-9 item 9 flags
-PLAIN_PATIENT = 1
-
-
-def settle(context: AppContext, rounds: int = 6) -> None:
-    """Let queued database jobs finish and their results reach the GUI thread."""
-    for _ in range(rounds):
-        context.jobs.wait()
-        QCoreApplication.processEvents()
+SETTLE_TIMEOUT_MS = 15_000
 
 
-def get_record(context: AppContext, patient_id: int):
+def make_context(tmp_path: Path, actor: Actor = SYSTEM) -> AppContext:
+    """A context with its own database thread and window settings in ``tmp_path``;
+    whoever makes one shuts its jobs down (the ``new_context`` fixture does)."""
+    settings = QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+    return AppContext(actor=actor, jobs=JobRunner(), changes=ChangeBus(), settings=settings)
+
+
+def settle(qtbot, context: AppContext, timeout: int = SETTLE_TIMEOUT_MS) -> None:
+    """Wait until every queued database job has answered on the GUI thread (a job its
+    answer queues is waited for too), then let the events those answers posted run."""
+    qtbot.waitUntil(context.jobs.idle, timeout=timeout)
+    QCoreApplication.processEvents()
+
+
+def get_record(context: AppContext, patient_id: int) -> PatientRecord:
     return chart.get_record(context.actor, patient_id, today=context.today())
 
 
@@ -104,10 +114,3 @@ def type_into(widget, text: str) -> None:
     elif hasattr(widget, "lineEdit") and widget.lineEdit() is not None:
         widget.lineEdit().selectAll()
     QTest.keyClicks(widget, text)
-
-
-def wait_for(qtbot, condition: Callable[[], bool]) -> None:
-    qtbot.waitUntil(condition)
-
-
-NOW = clock.now

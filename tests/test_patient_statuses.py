@@ -1,0 +1,63 @@
+"""Patient statuses have one source, resources/disciplines.toml, read through
+teamdash.clinical.disciplines by the services and the command line alike."""
+
+from __future__ import annotations
+
+import pytest
+
+from teamdash import resources
+from teamdash.clinical import disciplines
+from teamdash.errors import ValidationError
+from teamdash.services import patients
+from teamdash.services.auth import SYSTEM
+from teamdash.services.patients import PatientQuery
+from ui.cli import main
+
+
+def test_statuses_and_labels_come_from_the_disciplines_file():
+    listed = resources.load_toml(disciplines.FILE)["vocabularies"]["patient_status"]
+    assert disciplines.patient_statuses() == tuple(listed) == ("active", "discharged", "dropped_out")
+    assert disciplines.ACTIVE_STATUS in disciplines.patient_statuses()
+    assert disciplines.patient_status_choices() == (
+        ("active", "Active"),
+        ("discharged", "Discharged"),
+        ("dropped_out", "Dropped out"),
+    )
+
+
+@pytest.fixture
+def transferred(monkeypatch):
+    """A clinic whose file adds a status of its own."""
+    vocabulary = disciplines.vocabulary
+
+    def with_transferred(name: str) -> tuple[str, ...]:
+        found = vocabulary(name)
+        return (*found, "transferred") if name == "patient_status" else found
+
+    monkeypatch.setattr(disciplines, "vocabulary", with_transferred)
+    disciplines.patient_statuses.cache_clear()
+    yield "transferred"
+    disciplines.patient_statuses.cache_clear()
+
+
+def test_a_status_added_to_the_file_reaches_the_services(clinic, transferred):
+    patient = patients.list_patients(SYSTEM, PatientQuery(limit=1)).rows[0]
+    detail = patients.get_patient(SYSTEM, patient.id)
+    done = patients.set_status(SYSTEM, patient.id, detail.version, transferred)
+    assert done.status == transferred
+    assert [r.id for r in patients.list_patients(SYSTEM, PatientQuery(status=transferred)).rows] == [patient.id]
+    with pytest.raises(ValidationError, match="not one of: active, discharged, dropped_out, transferred"):
+        patients.list_patients(SYSTEM, PatientQuery(status="moved"))
+
+
+@pytest.mark.parametrize("command", [["patients"], ["export", "--out", "x.xlsx"]])
+def test_a_status_added_to_the_file_reaches_the_command_line(clinic, transferred, capsys, command):
+    code = main(["--db", f"sqlite:///{clinic}", *command, "--status", "nonsense"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "invalid choice: 'nonsense' (choose from 'active', 'discharged', 'dropped_out', 'transferred')" in err
+
+
+def test_the_command_line_filters_by_a_status_from_the_file(clinic, capsys):
+    assert main(["--db", f"sqlite:///{clinic}", "patients", "--status", "discharged", "--json"]) == 0
+    assert '"status": "discharged"' in capsys.readouterr().out
