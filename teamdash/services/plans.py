@@ -286,6 +286,7 @@ class ContactResult:
     contact: str | None
     note: str | None
     version: int
+    on_handout: bool = False  # the patient chose to have them named on the progress handout
 
 
 def _clean_contact(values: dict, current: dict | None) -> dict:
@@ -296,6 +297,8 @@ def _clean_contact(values: dict, current: dict | None) -> dict:
         out["relationship"] = validation.text(values.get("relationship"), "relationship", max_length=80)
     if "involved_in_goals" in values:
         out["involved_in_goals"] = bool(values["involved_in_goals"])
+    if "on_handout" in values:
+        out["on_handout"] = bool(values["on_handout"])
     if "contact" in values:
         out["contact"] = validation.text(values["contact"], "contact", required=False, max_length=200)
     if "note" in values:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+from playhouse.migrate import migrate as run_migration
 
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
@@ -44,9 +45,22 @@ def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) ->
     database.create_tables([DeidentificationKey])
 
 
+def _v7_checkin_plan(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Check-ins keep the plan for the next period, the period their summary covered and
+    the next date set; a support contact says whether the patient wants them named on
+    the progress handout (nobody is, until the patient chooses)."""
+    run_migration(
+        migrator.add_column("check_in", "plan", pw.TextField(null=True)),
+        migrator.add_column("check_in", "period_start", pw.DateField(null=True)),
+        migrator.add_column("check_in", "next_checkin", pw.DateField(null=True)),
+        migrator.add_column("support_contact", "on_handout", pw.BooleanField(default=False)),
+    )
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
+    Step(7, "check-in plan, period and next date; supporters named on the patient's handout", _v7_checkin_plan),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"
