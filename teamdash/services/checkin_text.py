@@ -329,3 +329,51 @@ def rtw_line(summary: CheckinSummary) -> str:
     elif start is not None:
         text += " (unchanged in the period)"
     return text + "."
+
+
+def draft_narrative(summary: CheckinSummary) -> str:
+    """A first draft of the narrative from the summary, for the case manager to edit:
+    the measures that changed meaningfully or reliably since the last check-in (or the
+    baseline, without one), attendance, flares, return to work and open flags."""
+    since_checkin = summary.period.after_checkin is not None
+    where = f"Since the check-in of {day(summary.period.after_checkin)}" if since_checkin else "Since the baseline"
+    notable, steady = [], []
+    for row in summary.measures:
+        v = row.since_start if since_checkin else row.since_baseline
+        before = row.at_start if since_checkin else row.baseline
+        if v is None or before is None or row.current is None:
+            continue
+        meaningful = v.mcid in ("met", "meaningful worsening") or v.reliable in (
+            "reliable improvement",
+            "reliable deterioration",
+        )
+        if meaningful:
+            detail = [p for p in verdict_phrases(v, with_reliability=False) if p not in ("better", "worse")]
+            if v.reliable and v.reliable != "no reliable change":
+                detail.append(v.reliable)
+            notable.append(
+                f"{row.short_name} {v.direction or 'changed'} ({before.text} → {row.current.text}; {', '.join(detail)})"
+            )
+        elif row.taken_in_period and (v.mcid is not None or v.reliable is not None):
+            steady.append(row.short_name)  # judged against a criterion and below it
+    sentences = []
+    if notable:
+        sentences.append(f"{where}: " + "; ".join(notable) + ".")
+    else:
+        sentences.append(f"{where}: no clinically meaningful or reliable change in the measures.")
+    if steady:
+        sentences.append("No meaningful or reliable change in " + ", ".join(steady) + ".")
+    held = [a for a in summary.attendance if a.attended or a.missed]
+    if held:
+        missed = sum(a.missed for a in held)
+        sentences.append(
+            f"Attended {sum(a.attended for a in held)} sessions"
+            + (f", missed {missed}" if missed else ", none missed")
+            + f" ({', '.join(f'{a.discipline_name} {a.attended}' for a in held)})."
+        )
+    sentences.append(flare_count_line(summary))
+    if summary.rtw is not None:
+        sentences.append(f"Return to work: {rtw_line(summary)}")
+    if summary.safety_flags:
+        sentences.append("Safety flag open: see the flags and the safety protocol.")
+    return " ".join(sentences)

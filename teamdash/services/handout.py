@@ -127,6 +127,13 @@ def _measure(row: MeasureRow, words: Mapping, start: Reading, now: Reading, labe
     )
 
 
+def _changed_meaningfully(row: MeasureRow) -> bool:
+    v = row.since_baseline
+    return v is not None and (
+        v.mcid in ("met", "meaningful worsening") or v.reliable in ("reliable improvement", "reliable deterioration")
+    )
+
+
 def _sleep(summary: CheckinSummary, words: Mapping) -> tuple[str, ...]:
     s = summary.sleep
     if s is None or s.efficiency_last is None:
@@ -156,6 +163,8 @@ def build_handout(
             continue
         if row.baseline.taken_on == row.current.taken_on and row.baseline.value == row.current.value:
             continue  # measured once: nothing to compare yet
+        if words.get("show", "always") == "when_changed" and not _changed_meaningfully(row):
+            continue
         measures.append(_measure(row, words, row.baseline, row.current, intro))
     goal_words = w["goals"]
     goals = tuple(
