@@ -17,7 +17,7 @@ import argparse
 import os
 from pathlib import Path
 
-from teamdash import files, validation
+from teamdash import clock, files, validation
 from teamdash.errors import NotFound, ValidationError
 from teamdash.services import checkin_summary, checkin_text, handout, patients
 from teamdash.services.auth import SYSTEM, Actor, actor_for
@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     checkin_day = validation.date(args.checkin, "--checkin", required=False)
     if args.text and args.handout:
         raise ValidationError("choose --text or --handout, not both", field="--text")
+    if since is not None and since > clock.today():
+        raise ValidationError(f"{since.isoformat()} is after today ({clock.today().isoformat()})", field="--since")
     if since is not None and checkin_day is not None:
         raise ValidationError("--since does not apply to a saved check-in (--checkin)", field="--since")
     open_clinic(args.db)
