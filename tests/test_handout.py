@@ -45,9 +45,13 @@ def test_what_changed_in_words(clinic):
     )
     pain = next(m for m in h.measures if m.instrument == "nrs_pain")
     assert pain.title == "Pain" and "down from" in pain.sentence and pain.chart_max == 10
-    # Only measures with plain wording and two values: no body mass index, no screening tool.
-    assert {m.instrument for m in h.measures} <= set(handout.wording()["measure"])
-    assert "bmi" not in {m.instrument for m in h.measures}
+    # Only measures with plain wording and two values: no body mass index, no screening tool;
+    # the secondary questionnaires only when they changed meaningfully or reliably.
+    shown = {m.instrument for m in h.measures}
+    assert shown <= set(handout.wording()["measure"]) and "bmi" not in shown
+    assert s.measure("pcs").since_baseline.reliable == "reliable improvement" and "pcs" in shown
+    cpaq = s.measure("cpaq8").since_baseline
+    assert (cpaq.mcid, cpaq.reliable) == (None, None) and "cpaq8" not in shown
 
 
 def test_no_scale_names_or_unexplained_abbreviations(clinic):
@@ -91,6 +95,8 @@ def test_supporters_are_named_only_when_the_patient_chose_it(clinic):
     lines = handout.build_handout(chosen, SIGNOFF).contacts
     assert lines[-1] == f"People supporting you: {s.supporters[0].name} ({s.supporters[0].relationship})."
     assert all(other.name not in lines[-1] for other in s.supporters[1:])
+    private = handout.build_handout(chosen, SIGNOFF, privacy=True).contacts
+    assert private[-1] == f"People supporting you: your {s.supporters[0].relationship}."
 
 
 @pytest.mark.parametrize("privacy", [False, True])

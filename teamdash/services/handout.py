@@ -193,9 +193,9 @@ def build_handout(
         contacts.append(contacts_words["team"].format(names=", ".join(team)))
     chosen = [s for s in summary.supporters if s.on_handout]
     if chosen:
-        contacts.append(
-            contacts_words["supporters"].format(names=", ".join(f"{s.name} ({s.relationship})" for s in chosen))
-        )
+        # De-identified (privacy) handouts name nobody: supporters by relationship only.
+        names = [f"your {s.relationship}" if privacy else f"{s.name} ({s.relationship})" for s in chosen]
+        contacts.append(contacts_words["supporters"].format(names=", ".join(names)))
     return Handout(
         clinic_id=summary.patient.clinic_id,
         patient_name=None if privacy else summary.patient.full_name,

@@ -121,7 +121,7 @@ def test_typing_and_saving_a_checkin(qtbot, manager_context):
     # The window now shows the saved check-in, read-only.
     assert window.choice.currentData() == saved.id
     assert window.narrative.isReadOnly() and not window.save_button.isVisible()
-    assert "Saved check-in of" in window.readonly_note.text()
+    assert "Saved check-in of" in window.readonly_note.text() and "read-only" in window.readonly_note.text()
     assert window.status.text().startswith(f"Check-in of {DEMO_TODAY:%d %b %Y} saved")
     assert not window.dirty
     window.close()
@@ -221,6 +221,8 @@ def test_privacy_mode_leaves_the_name_out_of_title_preview_copy_and_handout(qtbo
     born = f"{window.summary.patient.date_of_birth:%d %b %Y}"
     assert name not in window.windowTitle() and "TD-00008" in window.windowTitle()
     assert name not in preview_text(window) and born not in preview_text(window)
+    supporters = [window.supporters.item(i).text() for i in range(window.supporters.count())]
+    assert supporters and not any(part in text for text in supporters for part in name.split())
     QTest.mouseClick(window.copy_button, Qt.MouseButton.LeftButton)
     settle(manager_context)
     assert name not in QGuiApplication.clipboard().text()
@@ -228,6 +230,7 @@ def test_privacy_mode_leaves_the_name_out_of_title_preview_copy_and_handout(qtbo
     assert name.split()[0] not in report.html(Units(report.figures))
     manager_context.presentation.set_privacy(False)  # switched off: the name comes back
     assert name in preview_text(window) and name in window.windowTitle()
+    assert all("(" in window.supporters.item(i).text() for i in range(window.supporters.count()))
     window.dirty = False
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QEvent, QObject, QSignalBlocker, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +59,7 @@ from ui.widgets import palette
 NEW = -1  # the check-in list's entry for the check-in being prepared
 PREVIEW_DELAY_MS = 400  # typing pauses this long before the preview follows
 PAGE_SIZE_KEY = "reports/page_size"
+PREVIEW_SHARE = 0.56  # of the window's width: the summary reads like the printed page
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class CheckinWindow(QDialog):
         self._loading = False
         # The check-in being typed survives a look at a past one (see _stash_draft).
         self._draft: tuple | None = None
+        self._shown = False
         self.preview_timer = QTimer(self)
         self.preview_timer.setSingleShot(True)
         self.preview_timer.setInterval(PREVIEW_DELAY_MS)
@@ -197,7 +199,9 @@ class CheckinWindow(QDialog):
         self.save_button.clicked.connect(self.save)
         self.readonly_note = QLabel()
         self.readonly_note.setObjectName("readonlyNote")
-        self.readonly_note.setWordWrap(True)
+        # One line, no word wrap: a wrapping label would make the form size itself by
+        # height-for-width and scroll instead of filling the pane.
+        self.readonly_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.readonly_note.hide()
 
         dates = QHBoxLayout()
@@ -287,6 +291,14 @@ class CheckinWindow(QDialog):
         QShortcut(QKeySequence(QKeySequence.StandardKey.Save), self, self.save)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Print), self, self.print_summary)
         self._retitle()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            total = max(1, self.splitter.width())
+            preview = int(total * PREVIEW_SHARE)
+            self.splitter.setSizes([preview, total - preview])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.preview.viewport() and event.type() == QEvent.Type.Resize:
@@ -381,7 +393,9 @@ class CheckinWindow(QDialog):
         with QSignalBlocker(self.supporters):
             self.supporters.clear()
             for s in summary.supporters:
-                item = QListWidgetItem(f"{s.name} ({s.relationship})")
+                # In privacy mode a supporter shows as their relationship: their name may
+                # carry the patient's own (and is personal data in its own right).
+                item = QListWidgetItem(s.relationship.capitalize() if self.privacy else f"{s.name} ({s.relationship})")
                 item.setData(Qt.ItemDataRole.UserRole, s.id)
                 item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
                 item.setCheckState(Qt.CheckState.Checked if s.on_handout else Qt.CheckState.Unchecked)
@@ -479,10 +493,7 @@ class CheckinWindow(QDialog):
         else:
             c = self.saved.checkin if self.saved else None
             self.readonly_note.setText(
-                f"<b>Saved check-in of {c.held_on:%d %b %Y}</b>: read-only. Its summary is frozen as the team signed "
-                "it off; where today's data differs it is marked ⚠ on the left."
-                if c
-                else ""
+                f"<b>Saved check-in of {c.held_on:%d %b %Y}</b>, read-only; ⚠ marks today's differences." if c else ""
             )
             self.readonly_note.setStyleSheet(
                 f"background: #eef3f9; padding: 6px; border-left: 4px solid {palette.NEUTRAL};"
@@ -614,6 +625,13 @@ class CheckinWindow(QDialog):
 
     def _privacy_changed(self, _on: bool) -> None:
         self._retitle()
+        chosen = self._ids(self.supporters)
+        self._sync_supporters(self.saved.summary if self.saved is not None else None)
+        for i in range(self.supporters.count()):
+            item = self.supporters.item(i)
+            if self.saved is None:
+                checked = item.data(Qt.ItemDataRole.UserRole) in chosen
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         self.render_preview()
 
     def _data_changed(self, changes: Changes) -> None:
