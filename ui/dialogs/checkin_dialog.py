@@ -393,9 +393,10 @@ class CheckinWindow(QDialog):
         with QSignalBlocker(self.supporters):
             self.supporters.clear()
             for s in summary.supporters:
-                # In privacy mode a supporter shows as their relationship: their name may
-                # carry the patient's own (and is personal data in its own right).
-                item = QListWidgetItem(s.relationship.capitalize() if self.privacy else f"{s.name} ({s.relationship})")
+                # In privacy mode a supporter shows by initials, as in the support-network
+                # panel: a name is personal data (and may carry the patient's own).
+                who = staff.initials(s.name) if self.privacy else s.name
+                item = QListWidgetItem(f"{who} ({s.relationship})")
                 item.setData(Qt.ItemDataRole.UserRole, s.id)
                 item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
                 item.setCheckState(Qt.CheckState.Checked if s.on_handout else Qt.CheckState.Unchecked)
@@ -472,11 +473,19 @@ class CheckinWindow(QDialog):
 
     def _set_editable(self, editable: bool) -> None:
         writable = self.context.actor.can("write_clinical")
-        for widget in (self.narrative, self.plan):
-            widget.setReadOnly(not editable)
-        for widget in (self.held_on, self.next_checkin, self.attendees, self.supporters, self.draft_button):
+        for text in (self.narrative, self.plan):
+            text.setReadOnly(not editable)
+        inputs: tuple[QWidget, ...] = (
+            self.held_on,
+            self.next_checkin,
+            self.attendees,
+            self.supporters,
+            self.draft_button,
+        )
+        for widget in inputs:
             widget.setEnabled(editable)
-        for widget in (self.since_edit, self.since_reset, self.since_label):
+        period: tuple[QWidget, ...] = (self.since_edit, self.since_reset, self.since_label)
+        for widget in period:
             widget.setVisible(editable)
         self.save_button.setVisible(editable)
         self.save_button.setEnabled(editable and writable and self.summary is not None)

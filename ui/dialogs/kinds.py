@@ -427,7 +427,7 @@ NIGHT = KindUi(
 
 # --- social work ---------------------------------------------------------------------------
 
-CONTACT_NAMES = ("name", "relationship", "involved_in_goals", "contact", "note")
+CONTACT_NAMES = ("name", "relationship", "involved_in_goals", "on_handout", "contact", "note")
 
 CONTACT = KindUi(
     key="contact",
@@ -437,6 +437,8 @@ CONTACT = KindUi(
         Field("name", "Person"),
         Field("relationship", "Relationship", "suggest", suggestions("contact_relationships")),
         Field("involved_in_goals", "Involved in goals", "bool", required=False),
+        # The patient's choice (shared decision-making): named on their progress handout.
+        Field("on_handout", "Named on the patient's handout", "bool", required=False),
         Field("contact", "Contact details", required=False),
         Field("note", "Note", "note", required=False),
     ],

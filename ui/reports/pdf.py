@@ -29,6 +29,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QLocale, QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
@@ -262,8 +263,8 @@ def _figure_rects(doc: QTextDocument, scale: float) -> list[tuple[str, QRectF]]:
                     it += 1
                     continue
                 origin = layout.blockBoundingRect(block).topLeft()
-                x = line.cursorToX(fragment.position() - block.position())
-                x = x[0] if isinstance(x, tuple) else x
+                found: Any = line.cursorToX(fragment.position() - block.position())
+                x = float(found[0] if isinstance(found, tuple) else found)  # PySide returns (x, position)
                 width, height = image.width() * scale, image.height() * scale
                 top = origin.y() + line.y() + line.ascent() - height
                 out.append((image.name().removeprefix("figure:"), QRectF(origin.x() + x, top, width, height)))

@@ -301,14 +301,14 @@ def _summary_html(
         out.append("<p>None.</p>")
     else:
         rows = []
-        for i, a in enumerate((*summary.actions_open, *summary.actions_completed)):
-            due = words.day(a.due_on) if a.due_on else "–"
-            if a.overdue:
+        for i, item in enumerate((*summary.actions_open, *summary.actions_completed)):
+            due = words.day(item.due_on) if item.due_on else "–"
+            if item.overdue:
                 due = f'<span class="worse">{_e(due)} (overdue)</span>'
-            state = a.status if a.completed_on is None else f"{a.status} {words.day(a.completed_on)}"
-            rows.append(_row([_e(a.text), _e(a.owner or "–"), due, _e(state)], shade=i % 2 == 1))
-            if a.key in changes:
-                rows.append(_changed_row(changes[a.key], 4))
+            state = item.status if item.completed_on is None else f"{item.status} {words.day(item.completed_on)}"
+            rows.append(_row([_e(item.text), _e(item.owner or "–"), due, _e(state)], shade=i % 2 == 1))
+            if item.key in changes:
+                rows.append(_changed_row(changes[item.key], 4))
         out.append(_table(units, ["Action", "Owner", "Due", "Status"], rows, [50, 20, 15, 15]))
 
     if summary.previous is not None:
