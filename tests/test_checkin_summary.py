@@ -189,6 +189,37 @@ def test_a_saved_checkin_is_frozen_and_says_what_changed_since(clinic, fixed_clo
     assert set(checkin_summary.open_checkin(SYSTEM, saved.checkin.id).changes) == {"measure:odi"}
 
 
+def test_progress_and_bookings_since_are_not_changes_but_a_corrected_session_is(clinic, fixed_clock):
+    from teamdash.services import goals, sessions
+
+    patient = patients.find_by_clinic_id(SYSTEM, IMPROVER)
+    saved = _save(patient.id)
+    goal = next(g for g in goals.GOALS.list(SYSTEM, patient.id) if g.discipline == "psychology")
+    goals.GOALS.update(SYSTEM, goal.id, goal.version, status="active", progress=80)  # progress after the check-in
+    fixed_clock.advance(dt.timedelta(days=3))
+    sessions.add_session(
+        SYSTEM,
+        patient.id,
+        discipline="pt",
+        held_at=fixed_clock.now() + dt.timedelta(days=20),
+        kind="Review",
+        attendance="scheduled",
+    )
+    assert checkin_summary.open_checkin(SYSTEM, saved.checkin.id).changes == {}
+    held = [
+        s
+        for s in sessions.list_sessions(SYSTEM, patient.id)
+        if s.discipline == "pt" and s.attendance == "attended" and s.held_at.date() >= saved.summary.period.start
+    ][-1]
+    sessions.update_session(SYSTEM, held.id, held.version, attendance="no_show")  # entered wrongly, corrected
+    changes = checkin_summary.open_checkin(SYSTEM, saved.checkin.id).changes
+    before = next(a for a in saved.summary.attendance if a.discipline == "pt")
+    assert changes == {
+        "attendance:pt": f"now {before.attended - 1} attended, {before.missed + 1} missed, {before.cancelled} cancelled "
+        f"(was {before.attended}, {before.missed}, {before.cancelled})"
+    }
+
+
 def test_checkins_saved_without_a_summary_still_open(clinic):
     patient = patients.find_by_clinic_id(SYSTEM, IMPROVER)
     old = checkins.list_checkins(SYSTEM, patient.id)[0]  # the demo's: narrative, no summary

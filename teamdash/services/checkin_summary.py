@@ -838,16 +838,21 @@ def _reading_text(r: Reading | None) -> str:
 
 def differences(saved: CheckinSummary, now: CheckinSummary) -> dict[str, str]:
     """Where the data the check-in was built from now differs, item by item: the key
-    of the item (``MeasureRow.key`` …) and what it shows now. Flags are not compared:
-    they are the state of the day, not data that can be corrected."""
+    of the item (``MeasureRow.key`` …) and what it shows now.
+
+    Only what can be rebuilt as of the check-in's day is compared: measurements,
+    attendance, flares, diary nights, logged graded-activity and practice weeks, action
+    items (open or done by then) and the return-to-work phase. Goals, a plan's current
+    level and a course's modules keep no history, so their progress since is not a
+    difference; nor are flags (the state of the day) or bookings made since."""
     out: dict[str, str] = {}
 
-    def compare(saved_items: Iterable, now_items: Iterable, describe) -> None:
+    def compare(saved_items: Iterable, now_items: Iterable, describe, project=lambda item: item) -> None:
         before = {i.key: i for i in saved_items}
         after = {i.key: i for i in now_items}
         for key in before.keys() | after.keys():
             old, new = before.get(key), after.get(key)
-            if old != new:
+            if (old is None) != (new is None) or (old is not None and project(old) != project(new)):
                 out[key] = describe(old, new)
 
     def measure(old: MeasureRow | None, new: MeasureRow | None) -> str:
@@ -869,36 +874,32 @@ def differences(saved: CheckinSummary, now: CheckinSummary) -> dict[str, str]:
             parts.append("its verdicts were recomputed")
         return "; ".join(parts)
 
+    def attendance(old: AttendanceRow | None, new: AttendanceRow | None) -> str:
+        if new is None:
+            return "no sessions recorded now"
+        was = f" (was {old.attended}, {old.missed}, {old.cancelled})" if old else ""
+        return f"now {new.attended} attended, {new.missed} missed, {new.cancelled} cancelled{was}"
+
     compare(saved.measures, now.measures, measure)
-    compare(
-        saved.goals,
-        now.goals,
-        lambda o, n: (
-            "goal deleted"
-            if n is None
-            else f"new goal: {n.text}"
-            if o is None
-            else f"now {n.status.replace('_', ' ')}, {n.progress if n.progress is not None else '–'} % (was {o.status.replace('_', ' ')}, {o.progress if o.progress is not None else '–'} %)"
-        ),
-    )
-    compare(
-        saved.attendance,
-        now.attendance,
-        lambda o, n: (
-            "no sessions recorded now"
-            if n is None
-            else f"now {n.attended} attended, {n.missed} missed, {n.cancelled} cancelled"
-            + (f" (was {o.attended}, {o.missed}, {o.cancelled})" if o else "")
-        ),
-    )
+    compare(saved.attendance, now.attendance, attendance, lambda a: replace(a, next_booked=None))
     compare(saved.flares, now.flares, lambda o, n: "flare deleted" if n is None else "flare entered or corrected since")
     compare(
         saved.actions_open + saved.actions_completed,
         now.actions_open + now.actions_completed,
         lambda o, n: "action item deleted" if n is None else f"now {n.status}" + (f" (was {o.status})" if o else ""),
     )
-    compare(saved.graded_activity, now.graded_activity, lambda o, n: "plan changed since")
-    compare(saved.courses, now.courses, lambda o, n: "course record changed since")
+    compare(
+        saved.graded_activity,
+        now.graded_activity,
+        lambda o, n: "plan deleted" if n is None else "weeks of the period logged or corrected since",
+        lambda g: (g.weeks_in_period, g.mean_adherence),
+    )
+    compare(
+        saved.courses,
+        now.courses,
+        lambda o, n: "course deleted" if n is None else "practice of the period logged or corrected since",
+        lambda c: c.practice_minutes_per_week,
+    )
     compare(
         [saved.sleep] if saved.sleep else [],
         [now.sleep] if now.sleep else [],
