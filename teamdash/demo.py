@@ -660,6 +660,19 @@ def generate(
     return report
 
 
+def trajectories(patients: int, *, seed: int = 2026, today: dt.date | None = None) -> dict[str, str]:
+    """Each demo patient's trajectory by clinic ID (improver, slow_improver, plateau,
+    relapse, dropout), as ``generate`` draws it for the same seed and date: what tests
+    and demonstrations check the summaries against. Nothing is written."""
+    today = today or clock.today()
+    managers = [index for index, member in enumerate(STAFF) if member[4]]  # only their number matters
+    out = {}
+    for i in range(patients):
+        person = _patient_values(i + 1, random.Random(f"{seed}:{i}"), today, managers)
+        out[person["clinic_id"]] = person["kind"]
+    return out
+
+
 def _safety_for(i: int) -> str | None:
     """Two patients in the first sixty have a positive PHQ-9 item 9: one still open, one
     acknowledged; larger clinics keep roughly that rate."""

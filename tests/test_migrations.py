@@ -3,6 +3,7 @@ up next to itself and upgraded; a newer one is refused untouched."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def _make_v1_file(path):
             " VALUES (1, 'nrs_pain', '2026-01-06 10:00:00', '[7]', 7, NULL, 0, '2026-01-06 10:00:00', 'entry', 1)"
         )
     legacy.close()
+
+
+V7_CHECKIN_COLUMNS = ("plan", "period_start", "next_checkin")
 
 
 def _versions(path) -> list[int]:
@@ -129,3 +133,63 @@ def test_check_command_reports_schema_state(database, capsys):
     out = capsys.readouterr().out
     assert f"version {migrations.LATEST} of {migrations.LATEST} (up to date)" in out
     assert "integrity: ok" in out
+
+
+# --- v7: check-in plan, period and next date; supporters on the handout ---------------------
+
+
+def _make_old_file_with_a_checkin(path):
+    """A schema-v1 database (before v7): check-ins without a plan, period or next date,
+    support contacts without the handout choice; one patient with a check-in and a contact."""
+    with sqlite3.connect(path) as legacy:
+        legacy.executescript(V1_SCHEMA.read_text())
+        legacy.execute("INSERT INTO schema_version VALUES (1, '2026-01-05 09:00:00', 'initial schema')")
+        legacy.execute(
+            "INSERT INTO patient (clinic_id, given_name, family_name, date_of_birth, sex, referral_date, episode_start,"
+            " status, research_consent, flagged_for_review, created_at, updated_at, version)"
+            " VALUES ('OLD-3', 'Bea', 'Threeschema', '1975-02-01', 'female', '2026-03-02', '2026-03-02', 'active', 0, 0,"
+            " '2026-03-02 09:00:00', '2026-03-02 09:00:00', 1)"
+        )
+        legacy.execute(
+            "INSERT INTO check_in (patient_id, held_on, attendees, narrative, snapshot, created_at, version)"
+            " VALUES (1, '2026-04-10', '[]', 'First review', NULL, '2026-04-10 13:00:00', 1)"
+        )
+        legacy.execute(
+            "INSERT INTO support_contact (patient_id, name, relationship, involved_in_goals, version)"
+            " VALUES (1, 'Sam', 'partner', 1, 1)"
+        )
+    legacy.close()
+
+
+def _columns(path, table) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def test_v7_adds_the_checkin_plan_and_the_handout_choice_keeping_the_data(tmp_path):
+    from teamdash.services import checkin_summary, checkins, plans
+
+    path = tmp_path / "clinic.sqlite3"
+    _make_old_file_with_a_checkin(path)
+    assert not set(V7_CHECKIN_COLUMNS) & _columns(path, "check_in")
+    open_clinic(f"sqlite:///{path}", create=True)
+    assert _versions(path) == ALL_VERSIONS
+    assert set(V7_CHECKIN_COLUMNS) <= _columns(path, "check_in")
+    assert "on_handout" in _columns(path, "support_contact")
+    old = checkins.list_checkins(SYSTEM, 1)[0]
+    assert (old.narrative, old.plan, old.period_start, old.next_checkin) == ("First review", None, None, None)
+    contact = plans.CONTACTS.list(SYSTEM, 1)[0]
+    assert (contact.name, contact.involved_in_goals, contact.on_handout) == ("Sam", True, False)
+    # The upgraded database records a full check-in.
+    saved = checkin_summary.save_checkin(
+        SYSTEM,
+        1,
+        held_on="2026-11-20",
+        attendees=[],
+        narrative="Better",
+        plan="Keep walking",
+        next_checkin="2027-01-08",
+        on_handout=[contact.id],
+    )
+    assert (saved.checkin.plan, saved.checkin.period_start) == ("Keep walking", dt.date(2026, 4, 11))
+    assert plans.CONTACTS.list(SYSTEM, 1)[0].on_handout is True

@@ -1,5 +1,6 @@
-"""The ``teamdash`` console script: the core command line plus ``gui``, whose options
-are declared here, beside the front end they drive."""
+"""The ``teamdash`` console script: the core command line plus the commands that need
+Qt, declared here beside the front end they drive: ``gui`` and ``summary`` (PDFs are
+rendered with Qt's own PDF writer)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,23 @@ def _gui(args: argparse.Namespace) -> int:
         tab=args.tab,
         user=args.user,
     )
+
+
+def _summary_arguments(parser: argparse.ArgumentParser) -> None:
+    from ui.reports.command import arguments  # argparse only: Qt loads when a PDF is rendered
+
+    arguments(parser)
+
+
+@command(
+    "summary",
+    help="write a patient's check-in summary (PDF, or text with --text) or their handout (--handout)",
+    arguments=_summary_arguments,
+)
+def _summary(args: argparse.Namespace) -> int:
+    from ui.reports.command import run
+
+    return run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,7 @@ snapshot: later corrections to scores never rewrite it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from teamdash import clock, validation
@@ -12,7 +13,9 @@ from teamdash.services import auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
-from teamdash.storage.models import CheckIn, Patient, User
+from teamdash.storage.models import CheckIn, Patient, SupportContact, User
+
+MAX_PLAN = 4000  # characters: a plan is a few agreed steps, not a report
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,9 @@ class CheckInResult:
     held_on: dt.date
     attendees: list
     narrative: str | None
+    plan: str | None  # what the team agreed for the next period
+    period_start: dt.date | None  # the first day the summary covered
+    next_checkin: dt.date | None  # the next check-in date set at this one
     snapshot: dict | None
     created_by: int | None
     created_at: dt.datetime
@@ -48,14 +54,24 @@ def record_checkin(
     narrative: str | None = None,
     snapshot: dict | None = None,
     next_checkin: dt.date | str | None = None,
+    plan: str | None = None,
+    period_start: dt.date | str | None = None,
+    on_handout: Collection[int] | None = None,
 ) -> CheckInResult:
-    """Save a check-in and, when given, the date of the next one."""
+    """Save a check-in and, when given, the date of the next one. ``on_handout`` (ids of
+    the patient's support contacts) records whom the patient chose to have named on
+    their progress handout; the others are no longer named. None leaves the choice as
+    it was."""
     auth.require(actor, "write_clinical")
     held_on = validation.date(held_on, "held_on", not_after=clock.today() + dt.timedelta(days=1))
     next_checkin = validation.date(next_checkin, "next_checkin", required=False)
     if next_checkin is not None and next_checkin <= held_on:
         raise ValidationError("must be after the check-in date", field="next_checkin")
+    period_start = validation.date(period_start, "period_start", required=False)
+    if period_start is not None and period_start > held_on:
+        raise ValidationError("must be on or before the check-in date", field="period_start")
     narrative = validation.note(narrative, "narrative")
+    plan = validation.text(plan, "plan", required=False, max_length=MAX_PLAN)
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
         row = row_ops.create_audited(
@@ -66,11 +82,16 @@ def record_checkin(
                 "held_on": held_on,
                 "attendees": _attendees(list(dict.fromkeys(attendees))),
                 "narrative": narrative,
+                "plan": plan,
+                "period_start": period_start,
+                "next_checkin": next_checkin,
                 "snapshot": snapshot,
                 "created_by": actor.user_id,
             },
             action="checkin.create",
         )
+        if on_handout is not None:
+            _set_handout_choice(actor, patient_id, set(on_handout))
         if next_checkin is not None:
             row_ops.update_versioned(
                 actor,
@@ -84,6 +105,28 @@ def record_checkin(
             )
         list_summary.refresh(patient_id)
     return get_checkin(actor, row.id)
+
+
+def _set_handout_choice(actor: Actor, patient_id: int, chosen: set[int]) -> None:
+    contacts = list(SupportContact.select().where(SupportContact.patient == patient_id))
+    unknown = chosen - {c.id for c in contacts}
+    if unknown:
+        raise ValidationError(
+            f"support contact {min(unknown)} is not one of this patient's contacts", field="on_handout"
+        )
+    for contact in contacts:
+        wanted = contact.id in chosen
+        if contact.on_handout != wanted:
+            row_ops.update_versioned(
+                actor,
+                SupportContact,
+                contact.id,
+                contact.version,
+                {"on_handout": wanted},
+                what="support contact",
+                action="contact.handout_choice",
+                patient_id=patient_id,
+            )
 
 
 def get_checkin(actor: Actor, checkin_id: int) -> CheckInResult:

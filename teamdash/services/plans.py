@@ -301,6 +301,7 @@ class ContactResult:
     contact: str | None
     note: str | None
     version: int
+    on_handout: bool = False  # the patient chose to have them named on the progress handout
 
 
 CONTACT_FIELDS = FieldSpecs(
@@ -317,6 +318,8 @@ def _clean_contact(values: dict, current: dict | None) -> dict:
     out = _checked(CONTACT_FIELDS, values, current)
     if "involved_in_goals" in values:
         out["involved_in_goals"] = bool(values["involved_in_goals"])
+    if "on_handout" in values:
+        out["on_handout"] = bool(values["on_handout"])
     return out
 
 

@@ -57,10 +57,23 @@ def _v4_patient_search_key(database: pw.Database, migrator: SchemaMigrator) -> N
     database.cursor().executemany(f"UPDATE patient SET search_key = {database.param} WHERE id = {database.param}", keys)
 
 
+def _v7_checkin_plan(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Check-ins keep the plan for the next period, the period their summary covered and
+    the next date set; a support contact says whether the patient wants them named on
+    the progress handout (nobody is, until the patient chooses)."""
+    apply_operations(
+        migrator.add_column("check_in", "plan", pw.TextField(null=True)),
+        migrator.add_column("check_in", "period_start", pw.DateField(null=True)),
+        migrator.add_column("check_in", "next_checkin", pw.DateField(null=True)),
+        migrator.add_column("support_contact", "on_handout", pw.BooleanField(default=False)),
+    )
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
     Step(4, "folded search key on patients (case and accents in every language)", _v4_patient_search_key),
+    Step(7, "check-in plan, period and next date; supporters named on the patient's handout", _v7_checkin_plan),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"

@@ -257,6 +257,8 @@ class SupportContact(BaseModel):
     involved_in_goals = pw.BooleanField(default=False)
     contact = pw.CharField(null=True)
     note = pw.TextField(null=True)
+    # The patient chose to have this person named on their progress handout (schema v7).
+    on_handout = pw.BooleanField(default=False)
     version = pw.IntegerField(default=1)
 
 
@@ -294,6 +296,11 @@ class CheckIn(BaseModel):
     held_on = pw.DateField()
     attendees = JSONText(default=list)  # [{"user_id": 3, "name": "…"}]
     narrative = pw.TextField(null=True)
+    # Schema v7: what the team agreed for the next period, the first day the summary
+    # covered, and the next check-in date set at this one.
+    plan = pw.TextField(null=True)
+    period_start = pw.DateField(null=True)
+    next_checkin = pw.DateField(null=True)
     snapshot = JSONText(null=True)
     created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=_now)

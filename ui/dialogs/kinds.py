@@ -476,7 +476,7 @@ NIGHT = KindUi(
 
 # --- social work ---------------------------------------------------------------------------
 
-CONTACT_NAMES = ("name", "relationship", "involved_in_goals", "contact", "note")
+CONTACT_NAMES = ("name", "relationship", "involved_in_goals", "on_handout", "contact", "note")
 
 CONTACT = KindUi(
     key="contact",
@@ -488,6 +488,8 @@ CONTACT = KindUi(
             CONTACTS.fields, "relationship", "Relationship", "suggest", choices=suggestions("contact_relationships")
         ),
         Field("involved_in_goals", "Involved in goals", "bool", required=False),
+        # The patient's choice (shared decision-making): named on their progress handout.
+        Field("on_handout", "Named on the patient's handout", "bool", required=False),
         spec_field(CONTACTS.fields, "contact", "Contact details"),
         spec_field(CONTACTS.fields, "note", "Note"),
     ],

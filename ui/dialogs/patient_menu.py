@@ -1,6 +1,7 @@
 """The Patient menu: record a measurement (Ctrl+M), add sessions, goals, flares, diary
-nights, contacts, return-to-work phases and action items for the open patient, correct
-or delete the measurement selected on the timeline, and Undo (Ctrl+Z)."""
+nights, contacts, return-to-work phases and action items for the open patient, prepare
+the check-in (Ctrl+K: summary, sign-off, PDF, handout), correct or delete the
+measurement selected on the timeline, and Undo (Ctrl+Z)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from teamdash.services import chart, measurements
 from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
 from ui.dialogs import kinds
+from ui.dialogs.checkin_dialog import open_checkin_window
 from ui.dialogs.kinds import KindUi
 from ui.dialogs.measurement_dialog import delete_measurement, open_measurement_dialog
 from ui.dialogs.record_dialog import open_record_dialog
@@ -54,6 +56,11 @@ class PatientActions(QObject):
             self.add_actions[kind.key] = action
             menu.addAction(action)
         menu.addSeparator()
+        self.prepare_checkin = self._action("Prepare check-&in…", QKeySequence("Ctrl+K"), self.open_checkin)
+        self.prepare_checkin.setObjectName("prepare_checkin")
+        self.prepare_checkin.setStatusTip("The check-in summary since the last check-in, the sign-off, PDF and handout")
+        menu.addAction(self.prepare_checkin)
+        menu.addSeparator()
         self.correct_measurement = self._action("C&orrect selected measurement…", None, self.open_correction)
         self.delete_measurement = self._action("De&lete selected measurement…", None, self.delete_selected)
         menu.addAction(self.correct_measurement)
@@ -89,6 +96,7 @@ class PatientActions(QObject):
         writable = self.context.actor.can("write_clinical")
         for action in (self.record_measurement, *self.add_actions.values()):
             action.setEnabled(has_patient and writable)
+        self.prepare_checkin.setEnabled(has_patient and self.context.actor.can("read"))
         for action in (self.correct_measurement, self.delete_measurement):
             action.setEnabled(has_patient and writable and self.selected_measurement is not None)
         # Undo acts on the open patient only: reversing an entry made for someone else
@@ -128,6 +136,11 @@ class PatientActions(QObject):
                 self.window, self.context, kind, patient=record.patient, record=record, on_open=self.opened.emit
             )
         )
+
+    def open_checkin(self) -> None:
+        patient_id = self.window.current_patient_id()
+        if patient_id is not None and self.prepare_checkin.isEnabled():
+            self.opened.emit(open_checkin_window(self.context, patient_id, self.window))
 
     def _selected(self, then: Callable) -> None:
         measurement_id, patient_id = self.selected_measurement, self.window.current_patient_id()

@@ -164,6 +164,11 @@ CONTACT_COLUMNS = (
         lambda c: "yes" if c.involved_in_goals else "no",
         colour=lambda c: palette.BETTER if c.involved_in_goals else palette.MUTED,
     ),
+    Column(
+        "On handout",
+        lambda c: "yes" if c.on_handout else "no",
+        colour=lambda c: palette.BETTER if c.on_handout else palette.MUTED,
+    ),
     Column("Contact", lambda c: c.contact or "—"),
     Column("Note", lambda c: (c.note or "").replace("\n", " "), stretch=True),
 )
