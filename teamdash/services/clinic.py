@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 
 from teamdash.clinical import disciplines
-from teamdash.services import list_summary
+from teamdash.services import list_summary, measurements
+from teamdash.services.auth import SYSTEM
 from teamdash.storage import db, migrations
 from teamdash.storage.db import DatabaseInfo
 from teamdash.storage.models import Discipline
@@ -25,6 +26,9 @@ def open_clinic(url: str | None = None, *, create: bool = False) -> DatabaseInfo
     try:
         state = migrations.migrate()
         _sync_disciplines()
+        if state.rescore_measurements:
+            report = measurements.rescore_all(SYSTEM)
+            log.info("rescored stored measurements after the upgrade: %s of %s changed", report.changed, report.checked)
         if state.rebuild_summaries:
             list_summary.refresh_all()
     except BaseException:

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+from playhouse.migrate import migrate as run_operations
 
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
 from teamdash.storage import db
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import ALL_MODELS, DeidentificationKey, JSONText, PatientSummary, SchemaVersion
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ class Step:
     # Derived tables cannot be rebuilt inside a step (the code that rebuilds them
     # follows the latest models); steps ask for a rebuild after the last one instead.
     rebuild_summaries: bool = False
+    # The scoring rules changed: stored scores are recomputed from their responses by
+    # the services after the last step (storage does not score).
+    rescore_measurements: bool = False
 
 
 def _v2_patient_summary(database: pw.Database, migrator: SchemaMigrator) -> None:
@@ -44,9 +48,21 @@ def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) ->
     database.create_tables([DeidentificationKey])
 
 
+def _v5_measurement_item_names(database: pw.Database, migrator: SchemaMigrator) -> None:
+    run_operations(migrator.add_column("measurement", "item_names", JSONText(null=True)))
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
+    Step(
+        5,
+        "patient-named items (PSFS activities) stored with the measurement; corrected scoring rules "
+        "(CPAQ-8 key, PHQ-9/GAD-7 prorating, bands on the displayed value)",
+        _v5_measurement_item_names,
+        rebuild_summaries=True,
+        rescore_measurements=True,
+    ),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"
@@ -60,6 +76,8 @@ class MigrationState:
     applied: tuple[int, ...] = ()
     # A step changed what the derived tables are computed from: the services rebuild them.
     rebuild_summaries: bool = False
+    # A step changed the scoring rules: the services rescore stored measurements.
+    rescore_measurements: bool = False
 
     @property
     def up_to_date(self) -> bool:
@@ -133,7 +151,7 @@ def migrate() -> MigrationState:
 def _upgrade(version: int) -> MigrationState:
     backup = _backup_before_migrating(version)
     migrator = _migrator(db.database)
-    applied, rebuild = [], False
+    applied, rebuild, rescore = [], False, False
     for step in STEPS:
         if step.version <= version:
             continue
@@ -142,5 +160,13 @@ def _upgrade(version: int) -> MigrationState:
             SchemaVersion.create(version=step.version, description=step.description)
         applied.append(step.version)
         rebuild = rebuild or step.rebuild_summaries
+        rescore = rescore or step.rescore_measurements
         log.info("migrated schema to v%s", step.version)
-    return MigrationState(LATEST, LATEST, backup=backup, applied=tuple(applied), rebuild_summaries=rebuild)
+    return MigrationState(
+        LATEST,
+        LATEST,
+        backup=backup,
+        applied=tuple(applied),
+        rebuild_summaries=rebuild,
+        rescore_measurements=rescore,
+    )
