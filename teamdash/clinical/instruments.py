@@ -420,10 +420,14 @@ def check_file(path: str | Path) -> Instrument:
         raise DefinitionError(
             f"instrument definition {file.name}: must be a .toml file", file=file.name, problem="must be a .toml file"
         )
-    shipped = {i.id: i for i in library().values() if i.origin == "shipped"}
     if not file.is_file():
         reason = "does not exist" if not file.exists() else "is not a file"
         raise DefinitionError(f"instrument definition {file}: {reason}", file=file.name, problem=reason)
+    # A shipped definition checked in place is itself, not a clash with itself.
+    itself = file.resolve() == resources.path("instruments", file.name).resolve()
+    shipped = {i.id: i for i in library().values() if i.origin == "shipped" and not (itself and i.path is None)}
+    if itself:
+        shipped.pop(file.stem, None)
     return _read_clinic_file(file, shipped=shipped)
 
 
@@ -471,7 +475,15 @@ def score(
     """Validate and score one administration. Raises ``InvalidResponse`` naming the item
     and its allowed values, ``UnknownInstrument`` for a bad ID. ``item_names`` are the
     patient's names for the items of a patient-named instrument (PSFS activities)."""
-    inst = get(instrument_id)
+    return score_with(get(instrument_id), responses, item_names)
+
+
+def score_with(
+    inst: Instrument,
+    responses: Sequence[str | int | float | None],
+    item_names: Sequence[str | None] | None = None,
+) -> ScoreResult:
+    """``score`` for a definition that need not be in the library (one being checked)."""
     spec = inst.scoring
     values = _normalise_all(inst, responses)
     names = _item_names(inst, values, item_names)
@@ -837,7 +849,7 @@ def _names_for(inst: Instrument, responses: Sequence) -> list[str | None] | None
 
 def _try(inst: Instrument, label: str, responses: Sequence, **extra) -> BoundaryCase:
     try:
-        result = score(inst.id, responses, _names_for(inst, responses))
+        result = score_with(inst, responses, _names_for(inst, responses))
     except TeamDashError as exc:
         return BoundaryCase(label, tuple(responses), None, str(exc), **extra)
     return BoundaryCase(label, tuple(responses), result, **extra)
@@ -850,7 +862,7 @@ def _answers_for_total(inst: Instrument, target: float) -> list | None:
     if spec is None or spec.method not in ("sum", "mean", "percent_of_max", "value") or spec.recode:
         return None
     items = inst.items
-    if any(i.kind not in ("int", "float", "bool") or i.choices for i in items):
+    if any(i.kind not in ("int", "float", "bool") or not _contiguous(i) for i in items):
         return None
     lows = [float(i.minimum) for i in items]
     highs = [float(i.maximum) for i in items]
@@ -880,6 +892,14 @@ def _answers_for_total(inst: Instrument, target: float) -> list | None:
     return answers
 
 
+def _contiguous(item: Item) -> bool:
+    """Every whole number of the item's range is an answer (choices, if any, included)."""
+    if not item.choices:
+        return True
+    codes = sorted(code for code, _ in item.choices)
+    return item.kind == "int" and codes == [float(n) for n in range(int(item.minimum), int(item.maximum) + 1)]
+
+
 def boundary_cases(inst: Instrument) -> list[BoundaryCase]:
     """Every item at its minimum and at its maximum, then each band's edges (the lowest
     and highest value of each band, scored from answers that reach it where such answers
@@ -888,6 +908,12 @@ def boundary_cases(inst: Instrument) -> list[BoundaryCase]:
         _try(inst, "all items at minimum", [_extreme(i, False) for i in inst.items]),
         _try(inst, "all items at maximum", [_extreme(i, True) for i in inst.items]),
     ]
+    reverse = inst.scoring.reverse if inst.scoring else ()
+    if reverse:  # with reversed items the extremes of the total are elsewhere
+        cases += [
+            _try(inst, "lowest total", [_extreme(i, i.number in reverse) for i in inst.items]),
+            _try(inst, "highest total", [_extreme(i, i.number not in reverse) for i in inst.items]),
+        ]
     for band in sorted(inst.bands, key=lambda b: b.low):
         for edge, value in (("from", band.low), ("to", band.high)):
             label = f"band '{band.label}' {edge} {_fmt(value)}"

@@ -902,6 +902,7 @@ class _Run:
         self._error_book = None
         self._error_sheets: dict[str, object] = {}
         self._item_cache: dict[tuple, tuple] = {}
+        self._name_columns: dict[int, int] = {}
 
     # --- bookkeeping ------------------------------------------------------------------------
 

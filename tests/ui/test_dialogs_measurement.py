@@ -102,7 +102,7 @@ def test_a_prorated_phq9_says_so_in_the_form_and_the_panel(qtbot, ui_context, ps
     answer(dialog, {n: v for n, v in PHQ9_MILD.items() if n != 5})
     # 8 answered items sum to 5: 5 / 8 x 9 = 5.625, rounded half up to 6
     assert dialog.total_label.text() == "PHQ-9: 6 points"
-    assert dialog.status_label.text().startswith("Prorated total: items 5 left blank")
+    assert dialog.status_label.text().startswith("Prorated total: item 5 left blank")
     press_enter(dialog.editors["item_9"].widget)
     qtbot.waitUntil(lambda: not dialog.isVisible())
     new = stored(ui_context, "phq9")[-1]
@@ -118,7 +118,7 @@ def test_odi_allows_one_missing_section_but_not_two(qtbot, ui_context, psycholog
     assert dialog.instrument.id == "odi"
     answer(dialog, dict.fromkeys(range(1, 10), "2"))  # section 10 left blank
     assert dialog.total_label.text() == "ODI: 40 %"  # 18 / 45 x 100: the missing section leaves the denominator
-    assert "Items 10 left blank" in dialog.status_label.text()
+    assert "Item 10 left blank" in dialog.status_label.text()
     QTest.keyClick(dialog.editors["item_9"].widget, Qt.Key.Key_Home)  # back to "—": a second blank section
     dialog.save()
     qtbot.waitUntil(lambda: dialog.errors["item_10"].isVisible())

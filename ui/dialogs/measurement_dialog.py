@@ -77,7 +77,7 @@ def _item_hint(inst: Instrument, item: Item) -> str:
         parts.append(
             f"Required when {other.label or f'item {other.number}'} is {_answer(other, item.required_when.value)}"
         )
-    elif item.optional:
+    elif item.optional and not inst.named_items:  # named items: at least one is rated, any of them
         parts.append("Optional")
     if item.score_if_missing is not None:
         parts.append(f"blank scores {item.score_if_missing:g}")
@@ -95,8 +95,8 @@ def _answer(item: Item, value: float) -> str:
 def item_field(inst: Instrument, item: Item) -> Field:
     """One item as a form field: its allowed values listed, or typed with its range."""
     name, label = f"item_{item.number}", f"{item.number}. {item.label or f'Item {item.number}'}"
-    if inst.named_items:
-        label = f"{item.number}. Rating"
+    if inst.named_items:  # the name is on the row above: this row is its rating
+        label = f"{item.number}. {item.label or 'Rating'}"
     required = item.required_when is None and not item.optional
     common = {"required": required, "hint": _item_hint(inst, item), "aliases": (f"item {item.number}",)}
     if item.kind == "bool":
@@ -264,6 +264,10 @@ class MeasurementDialog(FormDialog):
         self.caveat_label.setVisible(bool(inst.unverified))
         self.carried_label.setText("")
         self.carried_label.hide()
+        for item in inst.items if inst.named_items else ():
+            self.editors[f"name_{item.number}"].widget.setPlaceholderText(
+                f"an {inst.item_name_words()} the patient finds hard" if item.number == 1 else "another (optional)"
+            )
         self.update_preview()
         if inst.named_items and self.existing is None:
             self._carry_forward(inst)
@@ -290,6 +294,13 @@ class MeasurementDialog(FormDialog):
         )
         self.carried_label.show()
         self.update_preview()
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """A label shown after the dialog opened must not squeeze the form."""
+        hint = self.sizeHint()
+        if self.height() < hint.height():
+            self.resize(self.width(), hint.height())
 
     def _fill(self, existing: MeasurementResult) -> None:
         self.editors["taken_at"].set(existing.taken_at)
@@ -343,14 +354,18 @@ class MeasurementDialog(FormDialog):
         if scored.prorated:
             answered = len(inst.items) - len(missing)
             status = (
-                f"Prorated total: items {', '.join(map(str, missing))} left blank, so the total is the sum of the "
+                f"Prorated total: item{'s' if len(missing) != 1 else ''} {', '.join(map(str, missing))} left blank, "
+                f"so the total is the sum of the "
                 f"{answered} answered items / {answered} × {len(inst.items)} (allowed by the {inst.short_name} rule)"
             )
         elif missing and inst.named_items:
             rated = len(inst.items) - len(missing)
             status = f"{rated} {inst.item_name_words(rated)} rated; the score is their mean"
         elif missing:
-            status = f"Items {', '.join(map(str, missing))} left blank (allowed by the {inst.short_name} scoring rule)"
+            status = (
+                f"Item{'s' if len(missing) != 1 else ''} {', '.join(map(str, missing))} left blank "
+                f"(allowed by the {inst.short_name} scoring rule)"
+            )
         self.status_label.setText(status)
         self._preview_safety(scored)
 
@@ -361,6 +376,10 @@ class MeasurementDialog(FormDialog):
         answered = [r for r in self.responses() if r not in (None, "")]
         if isinstance(exc, InvalidItemName) and "has no name" in exc.message:
             self.status_label.setText(f"Not yet named: {self.instrument.item_name_words()} {exc.item}")
+            return
+        if self.instrument.named_items and not answered:
+            words = self.instrument.item_name_words(2)
+            self.status_label.setText(f"Not yet rated: rate the {words} the patient names (at least one)")
             return
         if "missing" in exc.message or not answered:
             blank = [str(i.number) for i, r in zip(self.instrument.items, self.responses()) if r in (None, "")]

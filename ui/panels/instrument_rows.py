@@ -173,7 +173,7 @@ def _unmatched(inst: Instrument, item: ItemChange) -> str:
     if item.before is None and item.after is not None:
         return f"new {inst.item_name_words()}: no baseline"
     if item.after is None and item.before is not None:
-        return "not rated this time"
+        return "not rated at the latest"
     return ""
 
 

@@ -223,9 +223,12 @@ def _items_html(data: InstrumentRow) -> str:
     lines = describe_items(inst, data.progress)
     if not lines:
         return ""
+    since_checkin = any(line.since_checkin for line in lines)  # no new value since the check-in: no column
+    headers = [inst.item_name_label, "Baseline", "Check-in", "Latest", "Since baseline"]
+    headers += ["Since check-in", ""] if since_checkin else [""]
     head = "".join(
         f"<th align='left' style='padding-right:12px; color:{palette.MUTED}; font-weight:normal'>{h}</th>"
-        for h in (inst.item_name_label, "Baseline", "Check-in", "Latest", "Since baseline", "Since check-in", "")
+        for h in headers
     )
     rows = []
     for line in lines:
@@ -236,7 +239,7 @@ def _items_html(data: InstrumentRow) -> str:
             line.at_checkin,
             line.latest,
             f"<b style='color:{colour}'>{line.since_baseline}</b>",
-            line.since_checkin,
+            *([line.since_checkin] if since_checkin else []),
             f"<span style='color:{palette.NEUTRAL}'>{escape(line.verdict)}</span>",
         ]
         rows.append("<tr>" + "".join(f"<td style='padding-right:12px'>{c}</td>" for c in cells) + "</tr>")
