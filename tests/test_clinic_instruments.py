@@ -79,7 +79,12 @@ def test_a_clinic_definition_loads_beside_the_shipped_ones(clinic_folder):
     library = instruments.library()
     assert len(library) == 20 and "phq9" in library
     peg = library["peg"]
-    assert (peg.origin, peg.path, peg.discipline, peg.recall) == ("clinic", str(clinic_folder / "peg.toml"), "pt", "the past week")
+    assert (peg.origin, peg.path, peg.discipline, peg.recall) == (
+        "clinic",
+        str(clinic_folder / "peg.toml"),
+        "pt",
+        "the past week",
+    )
     assert instruments.refusals() == ()
     # (7 + 8 + 6) / 3 = 7.0
     assert instruments.score("peg", [7, 8, 6]).total == 7.0
@@ -92,7 +97,12 @@ def test_a_clinic_definition_loads_beside_the_shipped_ones(clinic_folder):
     "name, text, key, reason",
     [
         ("peg.toml", PEG.replace('discipline = "pt"', 'discipline = "physio"'), "discipline", "must be one of pt"),
-        ("peg.toml", PEG.replace("min = 0\nmax = 10", "min = 0\nmaximum = 12"), "items.maximum", "is not a known key here"),
+        (
+            "peg.toml",
+            PEG.replace("min = 0\nmax = 10", "min = 0\nmaximum = 12"),
+            "items.maximum",
+            "is not a known key here",
+        ),
         ("peg.toml", PEG.replace('method = "mean"', 'method = "median"'), "scoring.method", "must be one of value"),
         ("other.toml", PEG, "id", "must match the file name ('other'), not 'peg'"),
         ("phq9.toml", PEG.replace('id = "peg"', 'id = "phq9"'), "id", "'phq9' is a shipped instrument"),
@@ -232,7 +242,10 @@ def test_mdc90_is_converted_to_an_sem_and_judged_at_95_percent():
 @pytest.mark.parametrize(
     "table, message",
     [
-        ("[reliability]\nmdc90 = 5\nsem = 2\n", "give exactly one of sem, sd (with retest_r), mdc95, mdc90 or min_change"),
+        (
+            "[reliability]\nmdc90 = 5\nsem = 2\n",
+            "give exactly one of sem, sd (with retest_r), mdc95, mdc90 or min_change",
+        ),
         ("[reliability]\nmdc90 = 0\n", "key 'reliability.mdc90' must be positive"),
         ("[reliability]\nsem = 1\nretest_r = 0.8\n", "key 'reliability.retest_r' only applies with sd"),
         ("[reliability]\nsem = 1\nitem_mdc90 = 3\n", "only applies to patient-named items"),
@@ -290,9 +303,9 @@ def test_source_numbering_writes_the_key_in_the_source_instrument_numbers():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ('source_numbers = [2, 11, 5]', "must list 4 different item numbers of LONG-20"),
-        ('source_numbers = [2, 2, 5, 19]', "must list 4 different item numbers"),
-        ('source_numbers = [2, 11, 5, 19]\nnumbering_typo = 1', "is not a known key here"),
+        ("source_numbers = [2, 11, 5]", "must list 4 different item numbers of LONG-20"),
+        ("source_numbers = [2, 2, 5, 19]", "must list 4 different item numbers"),
+        ("source_numbers = [2, 11, 5, 19]\nnumbering_typo = 1", "is not a known key here"),
     ],
 )
 def test_bad_source_numbers(change, message):
@@ -312,7 +325,9 @@ def test_source_numbering_refuses_positions_outside_the_source_list():
 
 
 def test_recall_and_unverified_keys():
-    inst = parse(BASE.replace('licence = "Free."', 'licence = "Free."\nrecall = "  the past   week "\nunverified = ["A rule."]'))
+    inst = parse(
+        BASE.replace('licence = "Free."', 'licence = "Free."\nrecall = "  the past   week "\nunverified = ["A rule."]')
+    )
     assert (inst.recall, inst.unverified) == ("the past week", ("A rule.",))
     with pytest.raises(DefinitionError, match="key 'recall' must not be empty"):
         parse(BASE.replace('licence = "Free."', 'licence = "Free."\nrecall = " "'))
@@ -321,7 +336,9 @@ def test_recall_and_unverified_keys():
 
 
 def test_named_items_need_numeric_ratings_and_a_mean_sum_or_value():
-    named = BASE.replace("max = 3", "max = 3\nnamed = true\noptional = true").replace('method = "sum"', 'method = "mean"')
+    named = BASE.replace("max = 3", "max = 3\nnamed = true\noptional = true").replace(
+        'method = "sum"', 'method = "mean"'
+    )
     inst = parse(named)
     assert inst.named_items and inst.item_name_label == "Activity"
     assert instruments.score_with(inst, [2, None, None, 3], ["a", None, None, "b"]).total == 2.5
@@ -366,9 +383,7 @@ def test_a_clinic_measure_goes_from_file_to_timeline_and_workbooks(clinic_folder
     patient = patients.find_by_clinic_id(SYSTEM, "TD-00001")
     base = dt.datetime(2026, 10, 1, 10, 0)
     for weeks, answers in ((0, [8, 7, 9]), (4, [6, 6, 7]), (8, [4, 5, 3])):
-        measurements.record_measurement(
-            SYSTEM, patient.id, "peg", answers, taken_at=base + dt.timedelta(weeks=weeks)
-        )
+        measurements.record_measurement(SYSTEM, patient.id, "peg", answers, taken_at=base + dt.timedelta(weeks=weeks))
     record = chart.get_record(SYSTEM, patient.id)
     # progress row: 8.0 -> 4.0, no MCID or reliability figure, so no verdicts
     progress = record.progress("peg")

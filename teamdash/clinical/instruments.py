@@ -484,7 +484,7 @@ def score_with(
     item_names: Sequence[str | None] | None = None,
 ) -> ScoreResult:
     """``score`` for a definition that need not be in the library (one being checked)."""
-    spec = inst.scoring
+    spec = _rules(inst)
     values = _normalise_all(inst, responses)
     names = _item_names(inst, values, item_names)
     missing = _check_missing(inst, values)
@@ -576,6 +576,20 @@ def _item_names(
             seen[key] = item.number
         out.append(name)
     return tuple(out)
+
+
+def _rules(inst: Instrument) -> Scoring:
+    """The instrument's scoring rules (every parsed definition has them)."""
+    if inst.scoring is None:
+        raise DefinitionError(f"instrument {inst.id} has no scoring rules")
+    return inst.scoring
+
+
+def _bounds(item: Item) -> tuple[float, float]:
+    """The range of a numeric item (int, float, bool: always set by the parser)."""
+    if item.minimum is None or item.maximum is None:
+        raise DefinitionError(f"item {item.number} has no numeric range")
+    return item.minimum, item.maximum
 
 
 def _clean(value: float | None) -> float | None:
@@ -689,7 +703,7 @@ def _check_missing(inst: Instrument, values: Sequence) -> tuple[int, ...]:
                 f"(allowed {item.allowed()})",
             )
     required = [item for item in inst.items if values[item.number - 1] is None and _required(item, values)]
-    allowed = inst.scoring.max_missing
+    allowed = _rules(inst).max_missing
     if len(required) > allowed:
         item = required[allowed]
         rule = (
@@ -707,7 +721,7 @@ def _as_number(value) -> float | None:
 
 
 def _item_scores(inst: Instrument, values: Sequence) -> list[float | None]:
-    spec = inst.scoring
+    spec = _rules(inst)
     out: list[float | None] = []
     for item, value in zip(inst.items, values):
         number = _as_number(value)
@@ -717,7 +731,8 @@ def _item_scores(inst: Instrument, values: Sequence) -> list[float | None]:
         if item.number in spec.recode:
             number = spec.recode[item.number].apply(number)
         if item.number in spec.reverse:
-            number = item.minimum + item.maximum - number
+            low, high = _bounds(item)
+            number = low + high - number
         out.append(number)
     return out
 
@@ -729,7 +744,7 @@ def _sum_or_none(item_scores: Sequence, items: Sequence[int]) -> float | None:
 
 def _derive(inst: Instrument, values: Sequence) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
-    for d in inst.scoring.derivations:
+    for d in _rules(inst).derivations:
         args = [values[i - 1] for i in d.inputs]
         try:
             out.update(FORMULAS[d.formula].fn(args))
@@ -762,12 +777,13 @@ def round_half_up(value: float, decimals: int = 0) -> float:
 
 def _total(inst: Instrument, item_scores: Sequence, components: Mapping, derived: Mapping) -> tuple[float | None, bool]:
     """The total and whether it was prorated."""
-    method = inst.scoring.method
+    spec = _rules(inst)
+    method = spec.method
     answered = [v for v in item_scores if v is not None]
     if method == "value":
         return item_scores[0], False
     if method == "sum":
-        if inst.scoring.prorate and len(answered) < len(item_scores):
+        if spec.prorate and len(answered) < len(item_scores):
             # DC/TMD scoring manual: sum of the answered items / answered x all items,
             # in the metric of a complete form; multiplied first to keep 4 x 9 / 8 = 4.5 exact.
             return round_half_up(sum(answered) * len(item_scores) / len(answered), inst.decimals), True
@@ -776,12 +792,12 @@ def _total(inst: Instrument, item_scores: Sequence, components: Mapping, derived
         return sum(answered) / len(answered), False
     if method == "percent_of_max":
         # Multiply before dividing so 9/45 gives exactly 20.0, not 20.000000000000004.
-        top = sum(item.maximum for item, v in zip(inst.items, item_scores) if v is not None)
+        top = sum(_bounds(item)[1] for item, v in zip(inst.items, item_scores) if v is not None)
         return sum(answered) * 100 / top, False
     if method == "components":
         parts = list(components.values())
         return (None if any(v is None for v in parts) else float(sum(parts))), False
-    return derived.get(inst.scoring.total_key), False  # "formula"
+    return (derived.get(spec.total_key) if spec.total_key else None), False  # "formula"
 
 
 def _classify(inst: Instrument, total: float | None, subscales: Mapping) -> tuple[str | None, int | None]:
@@ -837,7 +853,8 @@ def _extreme(item: Item, top: bool) -> float | str:
         codes = [code for code, _ in item.choices]
         value = max(codes) if top else min(codes)
     else:
-        value = item.maximum if top else item.minimum
+        low, high = _bounds(item)
+        value = high if top else low
     return int(value) if item.kind in ("int", "bool") else value
 
 
@@ -864,8 +881,8 @@ def _answers_for_total(inst: Instrument, target: float) -> list | None:
     items = inst.items
     if any(i.kind not in ("int", "float", "bool") or not _contiguous(i) for i in items):
         return None
-    lows = [float(i.minimum) for i in items]
-    highs = [float(i.maximum) for i in items]
+    lows = [_bounds(i)[0] for i in items]
+    highs = [_bounds(i)[1] for i in items]
     if spec.method == "value":
         wanted = target
     elif spec.method == "mean":
@@ -886,8 +903,8 @@ def _answers_for_total(inst: Instrument, target: float) -> list | None:
         scores.append(lo + step)
         extra = round(extra - step, 9)
     answers: list = []
-    for item, item_score in zip(items, scores):
-        value = item.minimum + item.maximum - item_score if item.number in spec.reverse else item_score
+    for item, item_score, low, high in zip(items, scores, lows, highs):
+        value = low + high - item_score if item.number in spec.reverse else item_score
         answers.append(int(value) if item.kind in ("int", "bool") else value)
     return answers
 
@@ -897,7 +914,8 @@ def _contiguous(item: Item) -> bool:
     if not item.choices:
         return True
     codes = sorted(code for code, _ in item.choices)
-    return item.kind == "int" and codes == [float(n) for n in range(int(item.minimum), int(item.maximum) + 1)]
+    low, high = _bounds(item)
+    return item.kind == "int" and codes == [float(n) for n in range(int(low), int(high) + 1)]
 
 
 def boundary_cases(inst: Instrument) -> list[BoundaryCase]:
@@ -1079,6 +1097,11 @@ class _Table:
             raise self.error(key, f"must be {_kind_name(kinds)}, not {value!r}")
         return value
 
+    def required(self, key: str) -> _Table:
+        """A sub-table that must be there."""
+        value = self.get(key, dict)
+        return _Table(self.file, value, f"{self.where}{key}.")
+
     def table(self, key: str, required: bool = False) -> _Table | None:
         if key not in self.data and not required:
             return None
@@ -1253,7 +1276,7 @@ def _strings(t: _Table, key: str) -> list[str]:
 
 
 def _parse_items(t: _Table) -> tuple[tuple[Item, ...], _Numbering, dict]:
-    spec = t.table("items", required=True)
+    spec = t.required("items")
     spec.only(
         "count", "kind", "min", "max", "unit", "labels", "choices", "optional", "source", "source_numbers", "named",
         "name_label",
@@ -1404,7 +1427,7 @@ def _recode_table(t: _Table | None, count: _Numbering) -> dict[int, Steps]:
 
 
 def _parse_scoring(t: _Table, items: tuple[Item, ...], numbering: _Numbering) -> Scoring:
-    s = t.table("scoring", required=True)
+    s = t.required("scoring")
     s.only(
         "method", "reverse", "recode", "max_missing", "subscales", "derived", "total", "components", "prorate",
         "numbering",
@@ -1524,7 +1547,7 @@ def _parse_reliability(t: _Table, *, named: bool) -> dict:
     |x2 - x1| / (sqrt 2 x SEM) > 1.96, i.e. a change beyond 1.96 x sqrt 2 x SEM.
     ``item_sem`` / ``item_mdc95`` / ``item_mdc90`` give one item's figure (PSFS single
     activity)."""
-    empty = {
+    empty: dict[str, object] = {
         "reliable_change": None,
         "sem": None,
         "reliable_change_inclusive": False,
@@ -1542,7 +1565,7 @@ def _parse_reliability(t: _Table, *, named: bool) -> dict:
         raise r.error("sem", "give exactly one of sem, sd (with retest_r), mdc95, mdc90 or min_change")
     if "retest_r" in r.data and "sd" not in r.data:
         raise r.error("retest_r", "only applies with sd")
-    out = dict(empty)
+    out: dict[str, object] = dict(empty)
     if "min_change" in r.data:
         change = r.get("min_change", float)
         if change <= 0:
@@ -1588,7 +1611,7 @@ def _sem_from(r: _Table, prefix: str) -> tuple[float, str]:
 
 
 def _check_consistency(t: _Table, inst: Instrument) -> None:
-    spec = inst.scoring
+    spec = _rules(inst)
     if spec.method == "value" and len(inst.items) != 1:
         raise t.error("scoring.method", "'value' needs exactly one item")
     if spec.method == "formula" and spec.total_key not in inst.derived_names:

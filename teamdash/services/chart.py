@@ -14,6 +14,7 @@ from teamdash.clinical.analytics import Flag
 from teamdash.services import auth, checkins, flares, goals, list_summary, measurements, patients, plans, sessions
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.services.auth import Actor
+from teamdash.services.measurements import MeasurementResult
 from teamdash.services.sleep_diary import NIGHTS, NightResult
 from teamdash.storage.models import Patient, PatientSummary
 
@@ -52,7 +53,7 @@ class PatientRecord:
     def series(self, instrument: str) -> list[measurements.MeasurementResult]:
         return [m for m in self.measurements if m.instrument == instrument]
 
-    def measurement(self, measurement_id: int | None) -> measurements.MeasurementResult | None:
+    def measurement(self, measurement_id: int | None) -> MeasurementResult | None:
         return next((m for m in self.measurements if m.id == measurement_id), None)
 
     def progress(self, instrument_id: str) -> analytics.Progress:
@@ -80,7 +81,7 @@ class PatientRecord:
         return self.checkins[-1] if self.checkins else None
 
 
-def point_of(m: measurements.MeasurementResult) -> analytics.Point:
+def point_of(m: MeasurementResult) -> analytics.Point:
     """A stored measurement as analytics sees it (with its stored band, and responses
     and names for patient-named items)."""
     return analytics.Point(

@@ -189,7 +189,7 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
             Measurement.patient,
         ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id)
     ):
-        row = (mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety))
+        row: tuple = (mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety))
         if instrument_id in named:
             row += (_json_tuple(responses), _json_tuple(names))
         measurements[pid].append(row)

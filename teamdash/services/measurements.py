@@ -118,7 +118,7 @@ def _taken_at(value, patient: Patient, now: dt.datetime) -> dt.datetime:
 
 def scored_columns(scored: instruments.ScoreResult) -> dict:
     """The measurement columns that come from scoring."""
-    details = {
+    details: dict[str, object] = {
         "subscales": scored.subscales,
         "components": scored.components,
         "derived": scored.derived,
@@ -433,7 +433,7 @@ def rescore_all(actor: Actor, chunk: int = 2000) -> RescoreReport:
             break
         with database.atomic():
             for row in rows:
-                last_id = row.id
+                last_id = row.get_id()
                 checked += 1
                 if row.instrument not in library:
                     unknown += 1
@@ -450,7 +450,7 @@ def rescore_all(actor: Actor, chunk: int = 2000) -> RescoreReport:
                 row_ops.update_versioned(
                     actor,
                     Measurement,
-                    row.id,
+                    last_id,
                     row.version,
                     new,
                     what="measurement",

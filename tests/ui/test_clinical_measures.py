@@ -263,7 +263,11 @@ def test_timeline_keeps_dates_and_values_of_a_clinic_measure(qtbot, clinic_folde
     instruments.reload()
     for week, answers in ((0, [8, 7, 9]), (3, [5, 5, 5])):
         measurements.record_measurement(
-            ui_context.actor, PLAIN_PATIENT, "peg", answers, taken_at=dt.datetime(2026, 10, 1, 9) + dt.timedelta(weeks=week)
+            ui_context.actor,
+            PLAIN_PATIENT,
+            "peg",
+            answers,
+            taken_at=dt.datetime(2026, 10, 1, 9) + dt.timedelta(weeks=week),
         )
     from teamdash.services import timelines
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from teamdash import clock
 from teamdash.clinical import disciplines, instruments
@@ -265,9 +265,11 @@ class MeasurementDialog(FormDialog):
         self.carried_label.setText("")
         self.carried_label.hide()
         for item in inst.items if inst.named_items else ():
-            self.editors[f"name_{item.number}"].widget.setPlaceholderText(
-                f"an {inst.item_name_words()} the patient finds hard" if item.number == 1 else "another (optional)"
-            )
+            widget = self.editors[f"name_{item.number}"].widget
+            if isinstance(widget, QLineEdit):
+                widget.setPlaceholderText(
+                    f"an {inst.item_name_words()} the patient finds hard" if item.number == 1 else "another (optional)"
+                )
         self.update_preview()
         if inst.named_items and self.existing is None:
             self._carry_forward(inst)
@@ -432,6 +434,8 @@ class MeasurementDialog(FormDialog):
 
     def _correct(self, responses, names, taken_at, note) -> bool | None:
         old = self.existing
+        if old is None:  # only a dialog opened to correct a measurement corrects
+            return None
         unchanged = _normalised(self.instrument, responses, names) == (
             tuple(old.responses),
             None if old.item_names is None else tuple(old.item_names),

@@ -50,8 +50,12 @@ class InstrumentRow:
         return self.progress.overdue(self.today)
 
     @property
-    def history(self) -> tuple[tuple[dt.date | dt.datetime, float], ...]:
-        return tuple((p.taken_at, float(p.value)) for p in self.progress.history if p.value is not None)
+    def history(self) -> tuple[tuple[dt.datetime, float], ...]:
+        return tuple((_moment(p.taken_at), float(p.value)) for p in self.progress.history if p.value is not None)
+
+
+def _moment(when: dt.date | dt.datetime) -> dt.datetime:
+    return when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time.min)
 
 
 def instrument_row(record: PatientRecord, instrument_id: str) -> InstrumentRow:

@@ -62,7 +62,7 @@ def measure_values(inst: instruments.Instrument, points: list, episode_start) ->
     first, last, change = p.baseline, p.latest, p.from_baseline
     if first is None or last is None:
         return [None] * len(measure_columns(inst))
-    row = [first.value]
+    row: list[object] = [first.value]
     if banded:
         row.append(first.band)
     single = last.id == first.id  # one measurement: no change to speak of
