@@ -429,3 +429,23 @@ def test_a_clinic_measure_goes_from_file_to_timeline_and_workbooks(clinic_folder
         (pytest.approx(19 / 3), 6, 6, 7),
         (4.0, 4, 5, 3),
     ]
+
+
+def test_score_command_takes_activity_names_and_marks_prorated_totals(capsys):
+    assert main(["score", "psfs", "--responses", "4,6,,,", "--names", "Walking 30 minutes,Gardening,,,"]) == 0
+    assert capsys.readouterr().out.startswith("Patient-Specific Functional Scale: 5.0\n")
+    assert main(["score", "psfs", "--responses", "4,6,,,", "--names", "Walking,,,,"]) == 2
+    assert "item 2 of PSFS: rated 6 but the activity has no name" in capsys.readouterr().err
+    assert main(["score", "phq9", "--responses", "1,2,1,0,,1,0,0,0"]) == 0
+    out = capsys.readouterr().out
+    # 5 over 8 answered items x 9 = 5.6 -> 6
+    assert out.startswith("Patient Health Questionnaire-9: 6 (Mild) [prorated from 8 of 9 items]\n")
+
+
+def test_instruments_json_marks_clinic_measures(clinic_folder, capsys):
+    import json
+
+    write(clinic_folder, "peg.toml", PEG)
+    assert main(["instruments", "--json"]) == 0
+    listed = {i["id"]: i for i in json.loads(capsys.readouterr().out)}
+    assert (listed["peg"]["origin"], listed["phq9"]["origin"]) == ("clinic", "shipped")

@@ -194,26 +194,22 @@ def _instruments(args: argparse.Namespace) -> int:
     refused = instruments.refusals()
     if args.json:
         print_json(
-            {
-                "instruments": [
-                    {
-                        "id": i.id,
-                        "name": i.name,
-                        "discipline": i.discipline,
-                        "items": len(i.items),
-                        "origin": i.origin,
-                        "licence": i.licence,
-                    }
-                    for i in library
-                ],
-                "clinic_folder": str(instruments.clinic_folder()),
-                "refused": [{"file": str(r.file), "key": r.key, "reason": r.reason} for r in refused],
-            }
+            [
+                {
+                    "id": i.id,
+                    "name": i.name,
+                    "discipline": i.discipline,
+                    "items": len(i.items),
+                    "origin": i.origin,
+                    "licence": i.licence,
+                }
+                for i in library
+            ]
         )
-        return EXIT_PROBLEMS if refused else 0
-    for i in library:
-        origin = "clinic " if i.origin == "clinic" else ""
-        print(f"{i.id:<16} {i.name:<48} {i.discipline:<11} {len(i.items):>3} items  {origin}{i.licence}")
+    else:
+        for i in library:
+            origin = "clinic " if i.origin == "clinic" else ""
+            print(f"{i.id:<16} {i.name:<48} {i.discipline:<11} {len(i.items):>3} items  {origin}{i.licence}")
     for r in refused:
         print(f"refused: {r}", file=sys.stderr)
     if refused:
