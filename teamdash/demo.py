@@ -154,6 +154,25 @@ CHECKIN_SET = (
 )
 BASELINE_ONLY = ("startback",)
 
+# Activities patients name on the PSFS (the demo draws three, sometimes changes one or
+# adds a fourth, so matched-activity change has something to match and something not to).
+PSFS_ACTIVITIES = (
+    "Walking 30 minutes",
+    "Sitting through a work meeting",
+    "Lifting a laundry basket",
+    "Gardening",
+    "Putting on socks and shoes",
+    "Driving for an hour",
+    "Vacuuming the house",
+    "Playing with the children",
+    "Getting up from the floor",
+    "Cycling to work",
+    "Carrying the shopping",
+    "Standing to cook a meal",
+    "Loading the dishwasher",
+    "Swimming 20 lengths",
+)
+
 NARRATIVES = {
     "improver": "Steady gains in function; pacing and graded walking well established.",
     "slow_improver": "Gradual progress; confidence in activity building slowly.",
@@ -335,6 +354,28 @@ class _PatientBuilder:
         person["end_week"] = self.end_week
         self.curve = _severity_curve(kind, rng, weeks_so_far)
         self.entered_at = dt.datetime.combine(today, dt.time(8, 0))
+        self._psfs_plan()
+
+    def _psfs_plan(self) -> None:
+        """The patient's PSFS activities, from a stream of their own (the main stream, and
+        so every other demo value, stays as it was before activities had names)."""
+        side = random.Random(f"psfs:{self.p['clinic_id']}")
+        self.psfs_side = side
+        self.psfs_activities = side.sample(PSFS_ACTIVITIES, 5)
+        weeks = max(2, self.end_week)
+        # A third of patients swap their third activity for another one part-way through;
+        # a fifth add a fourth activity at a review.
+        self.psfs_swap_week = side.randint(2, weeks) if side.random() < 0.33 else None
+        self.psfs_fourth_week = side.randint(2, weeks) if side.random() < 0.2 else None
+
+    def _psfs(self, responses: list, week: float, badness: float) -> tuple[list, tuple]:
+        names = list(self.psfs_activities[:3]) + [None, None]
+        if self.psfs_swap_week is not None and week >= self.psfs_swap_week:
+            names[2] = self.psfs_activities[3]
+        if self.psfs_fourth_week is not None and week >= self.psfs_fourth_week:
+            names[3] = self.psfs_activities[4]
+            responses[3] = max(0, min(10, round(10 * (1 - badness) + self.psfs_side.gauss(0, 1))))
+        return responses, tuple(names)
 
     def when(self, week: float, hour: int = 10) -> dt.datetime:
         day = self.start + dt.timedelta(days=int(round(week * 7)))
@@ -352,6 +393,9 @@ class _PatientBuilder:
         if instrument_id == "phq9":
             # Item 9 stays 0 except for the safety patients, positive at intake and first review.
             responses[8] = 1 if self.safety and week <= 6 else 0
+        names = None
+        if instrument_id == "psfs":
+            responses, names = self._psfs(responses, week, level)
         if taken_at.date() == self.today:
             return  # today's appointment may not have happened yet (responses drawn all the same: same clinic)
         self.rows.add(
@@ -359,7 +403,7 @@ class _PatientBuilder:
             measurements.scored_row(
                 self.pid,
                 instrument_id,
-                measurements.encoded_scored_columns(instrument_id, tuple(responses)),
+                measurements.encoded_scored_columns(instrument_id, tuple(responses), names),
                 taken_at,
                 entered_by=self.staff.get(definition.discipline),
                 entered_at=self.entered_at,

@@ -63,6 +63,15 @@ class InvalidResponse(ValidationError):
         super().__init__(message, field=f"item {item}" if item is not None else "responses")
 
 
+class InvalidItemName(InvalidResponse):
+    """A patient-named item (a PSFS activity) rated without a name, named twice, or with
+    an unusable name. ``field`` is ``"name N"``: the form shows it under the name."""
+
+    def __init__(self, message: str, *, instrument: str, item: int):
+        super().__init__(message, instrument=instrument, item=item)
+        self.field = f"name {item}"
+
+
 class NotFound(TeamDashError):
     """A record, instrument or user that does not exist."""
 

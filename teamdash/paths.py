@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -29,3 +30,14 @@ def log_file() -> Path:
 def backup_dir() -> Path:
     """Where automatic and user backups go unless the clinic configures a folder."""
     return data_dir() / "backups"
+
+
+# A clinic's own instrument definitions (TOML files like those in resources/instruments):
+# this environment variable names the folder (a shared folder for a networked clinic),
+# else the folder "instruments" in the user data directory.
+ENV_INSTRUMENTS = "TEAMDASH_INSTRUMENTS_DIR"
+
+
+def clinic_instruments_dir() -> Path:
+    configured = os.environ.get(ENV_INSTRUMENTS, "").strip()
+    return Path(configured).expanduser() if configured else data_dir() / "instruments"

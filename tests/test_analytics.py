@@ -225,17 +225,63 @@ def test_published_threshold_reliable_change(instrument_id, before, after, verdi
     assert c.reliable_threshold == inst(instrument_id).reliable_change
 
 
-@pytest.mark.parametrize("instrument_id", ["odi", "nrs_pain", "rmdq", "cpaq8", "six_minute_walk"])
+@pytest.mark.parametrize("instrument_id", ["cpaq8", "six_minute_walk"])
 def test_no_reliability_known(instrument_id):
     c = change(instrument_id, 10, 40)
     assert (c.rci, c.rci_verdict) == (None, None)
 
 
+PRIMARY_RCI = [
+    # NRS, SEM 1.02 (Childs 2005): S_diff = sqrt 2 x 1.02 = 1.4425; reliable beyond 2.83
+    ("nrs_pain", 7, 4, -3 / 1.4425, "reliable improvement"),  # RCI -2.08
+    ("nrs_pain", 4, 7, 3 / 1.4425, "reliable deterioration"),
+    ("nrs_pain", 6, 4, -2 / 1.4425, "no reliable change"),  # RCI -1.39: MCID met, not reliable
+    # ODI, SEM 6 (Davidson & Keating 2002): S_diff 8.485; reliable beyond 16.63
+    ("odi", 40, 22, -18 / 8.4853, "reliable improvement"),  # RCI -2.12
+    ("odi", 30, 46, 16 / 8.4853, "no reliable change"),  # RCI 1.89
+    ("odi", 20, 38, 18 / 8.4853, "reliable deterioration"),
+    # RMDQ, MDC90 5 (Stratford 1996): SEM 5 / (1.645 x sqrt 2) = 2.149; S_diff = 5 / 1.645 = 3.04;
+    # reliable beyond 5.96, so 6 points
+    ("rmdq", 14, 8, -6 / 3.0395, "reliable improvement"),  # RCI -1.97
+    ("rmdq", 14, 9, -5 / 3.0395, "no reliable change"),  # RCI -1.65: MCID 5 met, not reliable
+    ("rmdq", 6, 12, 6 / 3.0395, "reliable deterioration"),
+]
+
+
+@pytest.mark.parametrize("instrument_id, before, after, rci, verdict", PRIMARY_RCI)
+def test_reliable_change_of_the_primary_outcomes(instrument_id, before, after, rci, verdict):
+    c = change(instrument_id, before, after)
+    assert c.rci == pytest.approx(rci, abs=1e-3)
+    assert c.rci_verdict == verdict
+
+
+@pytest.mark.parametrize(
+    "instrument_id, before, after",
+    # the 30 % rule calls these meaningful at low baselines; the reliable-change verdict
+    # beside it says they are inside measurement error
+    [("nrs_pain", 3, 2), ("odi", 10, 7), ("rmdq", 4, 2)],
+)
+def test_low_baseline_mcid_is_not_reliable_change(instrument_id, before, after):
+    c = change(instrument_id, before, after)
+    assert c.mcid_met is True
+    assert c.rci_verdict == "no reliable change"
+
+
+@pytest.mark.parametrize(
+    "instrument_id, before, after",
+    [("nrs_pain", 3, 6), ("odi", 20, 38), ("rmdq", 6, 12)],
+)
+def test_primary_outcomes_raise_reliable_deterioration_flags(instrument_id, before, after):
+    flag = analytics.reliable_deterioration(change(instrument_id, before, after))
+    assert flag is not None and flag.kind == "deterioration"
+    assert flag.reason.startswith(f"{inst(instrument_id).short_name} reliably worse")
+
+
 def test_mcid_and_rci_answer_different_questions():
-    # ODI -12: meaningful (>= 10) but no reliability figure; PCS -13 is reliable but PCS has
-    # no MCID: both are reported, neither implies the other
+    # ODI -12: meaningful (>= 10) but within measurement error (< 16.6); PCS -13 is
+    # reliable but PCS has no MCID: both are reported, neither implies the other
     odi, pcs = change("odi", 42, 30), change("pcs", 35, 22)
-    assert (odi.mcid_met, odi.rci_verdict) == (True, None)
+    assert (odi.mcid_met, odi.rci_verdict) == (True, "no reliable change")
     assert (pcs.mcid_met, pcs.rci_verdict) == (None, "reliable improvement")
 
 
@@ -337,7 +383,102 @@ def test_progress_from_baseline_and_from_last_checkin():
 def test_progress_without_checkin():
     p = analytics.progress(inst("nrs_pain"), [(D(2024, 1, 5), 7, 1)])
     assert p.from_checkin is None
-    assert p.from_baseline.points == 0.0
+    # one measurement: baseline and latest are the same, there is no change to judge
+    assert (p.from_baseline.points, p.from_baseline.verdict, p.from_baseline.reason) == (None, None, "baseline only")
+    assert (p.count, p.due_on) == (1, D(2024, 1, 12))
+
+
+def test_progress_row_carries_verdicts_bands_and_due_date():
+    # ODI 40 (stored band Moderate) -> 22 at the check-in -> 20 latest
+    points = [
+        Point(T(2024, 1, 5, 9), 40, 1, "Moderate disability"),
+        Point(T(2024, 2, 5, 9), 22, 2, "Moderate disability"),
+        Point(T(2024, 3, 5, 9), 20, 3, "Minimal disability"),
+    ]
+    p = analytics.progress(inst("odi"), points, D(2024, 1, 1), D(2024, 2, 10))
+    assert (p.from_baseline.points, p.mcid_met, p.rci_verdict) == (-20.0, True, "reliable improvement")
+    assert p.band_movement == "Moderate disability → Minimal disability"
+    assert (p.from_checkin.points, p.from_checkin.rci_verdict) == (-2.0, "no reliable change")
+    assert p.due_on == D(2024, 4, 16)  # 42 days after 5 Mar
+    assert p.overdue_after == D(2024, 4, 23)  # + 7 days' grace
+    assert p.overdue(D(2024, 4, 24)) and not p.overdue(D(2024, 4, 23))
+    assert [h.id for h in p.history] == [1, 2, 3]
+
+
+def test_progress_check_in_without_a_new_value():
+    points = [Point(D(2024, 1, 5), 40, 1), Point(D(2024, 2, 5), 30, 2)]
+    p = analytics.progress(inst("odi"), points, D(2024, 1, 1), D(2024, 2, 10))
+    assert (p.from_checkin.points, p.from_checkin.reason) == (None, "no new value since the check-in")
+    p = analytics.progress(inst("odi"), points, D(2024, 1, 1), D(2024, 1, 2))
+    assert (p.from_checkin.points, p.from_checkin.reason) == (None, "no value at the last check-in")
+
+
+# --- PSFS: change over the activities rated at both times ---------------------------------
+
+
+def psfs_point(mid, day, ratings: dict[str, int | None]):
+    names = list(ratings) + [None] * (5 - len(ratings))
+    responses = list(ratings.values()) + [None] * (5 - len(ratings))
+    result = instruments.score("psfs", responses, names)
+    return Point(day, result.total, mid, None, result.responses, result.item_names)
+
+
+def test_psfs_change_is_over_activities_rated_both_times():
+    # baseline: walking 2, lifting 3, gardening 4 (mean 3.0); latest: walking 6, lifting 5,
+    # gardening dropped, cycling 9 added (mean 6.67). The means of different activities
+    # would say +3.67; over the two activities rated both times it is (2+3)/2 = 2.5 ->
+    # (6+5)/2 = 5.5: +3.0.
+    before = psfs_point(1, D(2024, 1, 5), {"Walking": 2, "Lifting": 3, "Gardening": 4})
+    after = psfs_point(2, D(2024, 3, 5), {"Walking": 6, "Lifting": 5, "Cycling": 9})
+    c = analytics.change_between(inst("psfs"), before, after)
+    assert (c.baseline, c.current, c.points, c.matched_items) == (2.5, 5.5, 3.0, 2)
+    # MDC90 2 for the mean -> reliable beyond 2.38: +3.0 is reliable
+    assert c.rci_verdict == "reliable improvement"
+    assert c.mcid_met is None  # no MCID shipped for the PSFS
+
+
+def test_psfs_per_activity_change_with_single_activity_reliability():
+    before = psfs_point(1, D(2024, 1, 5), {"Walking": 2, "Lifting": 3, "Gardening": 4})
+    after = psfs_point(2, D(2024, 3, 5), {"walking ": 6, "Lifting": 5, "Cycling": 9})
+    items = {c.name: c for c in analytics.item_changes(inst("psfs"), before, after)}
+    # names match whatever the spacing and case; the later spelling is shown
+    assert list(items) == ["walking", "Lifting", "Cycling", "Gardening"]
+    # MDC90 3 for one activity -> reliable beyond 3.57: +4 is, +2 is not
+    assert (items["walking"].points, items["walking"].rci_verdict) == (4.0, "reliable improvement")
+    assert (items["Lifting"].points, items["Lifting"].rci_verdict) == (2.0, "no reliable change")
+    assert (items["Cycling"].before, items["Cycling"].after, items["Cycling"].points) == (None, 9, None)
+    assert (items["Gardening"].before, items["Gardening"].after, items["Gardening"].points) == (4, None, None)
+
+
+def test_psfs_without_a_common_activity_has_no_change():
+    before = psfs_point(1, D(2024, 1, 5), {"Walking": 2})
+    after = psfs_point(2, D(2024, 3, 5), {"Cycling": 9})
+    c = analytics.change_between(inst("psfs"), before, after)
+    assert (c.points, c.rci_verdict, c.reason) == (None, None, "no activity rated at both times")
+
+
+def test_psfs_without_names_has_no_change():
+    # stored before activities had names: the means may be of different activities
+    c = analytics.change_between(inst("psfs"), Point(D(2024, 1, 5), 3.0, 1), Point(D(2024, 3, 5), 6.0, 2))
+    assert (c.points, c.reason) == (None, "activities not named: change not computed")
+
+
+def test_psfs_progress_and_deterioration_use_matched_activities():
+    points = [
+        psfs_point(1, D(2024, 1, 5), {"Walking": 6, "Lifting": 7}),
+        psfs_point(2, D(2024, 2, 5), {"Walking": 5, "Lifting": 6, "Swimming": 0}),
+        psfs_point(3, D(2024, 3, 5), {"Walking": 2, "Lifting": 3, "Swimming": 0}),
+    ]
+    p = analytics.progress(inst("psfs"), points, D(2024, 1, 1), D(2024, 2, 10))
+    # baseline 6.5 over walking and lifting; latest 2.5 on the same two: -4.0
+    assert (p.from_baseline.points, p.from_baseline.matched_items) == (-4.0, 2)
+    assert p.from_baseline.rci_verdict == "reliable deterioration"
+    # since the check-in: three activities matched, (5+6+0)/3 -> (2+3+0)/3 = -2.0
+    assert (p.from_checkin.points, p.from_checkin.matched_items) == (-2.0, 3)
+    assert [c.name for c in p.items_from_baseline] == ["Walking", "Lifting", "Swimming"]
+    flag = analytics.deterioration_flag(inst("psfs"), points, D(2024, 1, 1))
+    assert flag is not None and "over the 2 activities rated both times" in flag.reason
+    # the unmatched means (6.5 -> 1.67) would have said -4.83
 
 
 # --- NHS Talking Therapies outcome ----------------------------------------------------------
@@ -439,7 +580,7 @@ def test_reliable_deterioration_flag_for_a_higher_better_measure():
 
 
 @pytest.mark.parametrize(
-    "instrument_id, before, after", [("phq9", 15, 8), ("phq9", 8, 12), ("odi", 20, 60), ("pseq", 25, 40)]
+    "instrument_id, before, after", [("phq9", 15, 8), ("phq9", 8, 12), ("odi", 20, 36), ("pseq", 25, 40)]
 )
 def test_no_deterioration_flag_without_reliable_deterioration(instrument_id, before, after):
     assert analytics.reliable_deterioration(change(instrument_id, before, after)) is None

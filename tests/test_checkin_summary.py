@@ -48,8 +48,10 @@ def test_an_improver_improves_meaningfully_and_reliably(clinic):
     assert odi.since_baseline.band_movement == f"{odi.baseline.band} → {odi.current.band}"
     assert phq9.since_baseline.reliable == "reliable improvement"
     assert (pseq.since_baseline.mcid, pseq.since_baseline.reliable) == ("met", "reliable improvement")
-    # Instruments without a verified reliability figure say so instead of guessing.
-    assert instruments.get("odi").reliable_change is None and odi.since_baseline.reliable is None
+    # ODI's reliability figure (SEM 6, Davidson & Keating 2002) decides its verdict.
+    threshold = instruments.get("odi").reliable_change
+    expected = "reliable improvement" if abs(odi.since_baseline.points) > threshold else "no reliable change"
+    assert threshold is not None and odi.since_baseline.reliable == expected
 
 
 def test_every_long_standing_improver_shows_it_and_no_plateau_shows_reliable_change(clinic, kinds):

@@ -276,7 +276,8 @@ def test_patient_workbook_summary_discipline_sheets_tables_and_charts(clinic, tm
     assert details["Date of birth"].value.date() == patient.date_of_birth
     assert details["Date of birth"].number_format == "yyyy-mm-dd"
     assert details["Status"].value == disciplines.patient_status_label(patient.status) == "Active"
-    assert set(summary.tables) == {"Patient", "KeyMeasures", "Goals", "OpenActions"}
+    # NamedItems: the PSFS activities, one row per activity (the demo names them)
+    assert set(summary.tables) == {"Patient", "KeyMeasures", "NamedItems", "Goals", "OpenActions"}
     pt = wb["Physical therapy"]
     assert {"PT_Measures", "PT_Sessions", "PT_Goals"} == set(pt.tables)
     for table in pt.tables.values():

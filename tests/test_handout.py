@@ -14,7 +14,7 @@ from teamdash.clinical import instruments
 from teamdash.services import checkin_summary, handout, patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.checkin_summary import Signoff
-from tests.conftest import DEMO_TODAY
+from tests.demo_facts import DEMO_TODAY
 
 IMPROVER = "TD-00008"
 RELAPSE = "TD-00006"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from teamdash.clinical import instruments
-from teamdash.errors import InvalidResponse, UnknownInstrument, ValidationError
+from teamdash.errors import InvalidItemName, InvalidResponse, UnknownInstrument, ValidationError
 
 
 def raises(instrument_id, responses) -> InvalidResponse:
@@ -127,15 +127,31 @@ def test_all_blank_is_rejected():
 # --- missing beyond the rule ---------------------------------------------------------------
 
 
-def test_phq9_allows_no_missing_item():
-    error = raises("phq9", [0, 0, 0, None, 0, 0, None, 0, 0])
-    assert str(error) == "item 4 of PHQ-9: missing — PHQ-9 needs every item answered (missing items: 4, 7; allowed 0–3)"
-    assert error.item == 4
+def test_phq9_a_fourth_missing_item_is_rejected_naming_it():
+    # DC/TMD scoring manual: up to 3 PHQ-9 items may be missing
+    error = raises("phq9", [0, None, 0, None, 0, None, None, 0, 0])
+    assert str(error) == (
+        "item 7 of PHQ-9: missing — at most 3 of 9 items may be missing (missing items: 2, 4, 6, 7; allowed 0–3)"
+    )
+    assert error.item == 7
 
 
-def test_phq9_item9_cannot_be_left_blank():
-    # an unanswered safety item must not pass silently as 'no flag'
-    assert raises("phq9", [0] * 8 + [None]).item == 9
+@pytest.mark.parametrize("others_missing", [0, 1, 3])
+def test_phq9_item9_cannot_be_left_blank(others_missing):
+    # an unanswered safety item must not pass silently as 'no flag', even when the
+    # missing-item rule would allow another blank
+    responses = [1] * 8 + [None]
+    for n in range(others_missing):
+        responses[n] = None
+    error = raises("phq9", responses)
+    assert error.item == 9
+    assert "item 9 must always be answered" in str(error)
+
+
+def test_gad7_a_third_missing_item_is_rejected():
+    error = raises("gad7", [None, 1, None, 1, None, 1, 1])
+    assert error.item == 5
+    assert "at most 2 of 7 items may be missing" in str(error)
 
 
 def test_odi_second_missing_section_is_rejected_naming_it():
@@ -146,15 +162,49 @@ def test_odi_second_missing_section_is_rejected_naming_it():
     assert error.item == 7
 
 
-def test_psfs_first_three_activities_are_required():
-    error = raises("psfs", [5, None, 5, 5, 5])
-    assert error.item == 2
-    assert "missing" in str(error)
+def test_psfs_needs_at_least_one_rated_activity():
+    error = raises("psfs", [None] * 5)
+    assert "no item was answered" in str(error)
+
+
+def test_psfs_rated_activity_needs_its_name():
+    with pytest.raises(InvalidItemName) as info:
+        instruments.score("psfs", [5, 6, None, None, None], ["Walking", None, None, None, None])
+    error = info.value
+    assert str(error) == ("item 2 of PSFS: rated 6 but the activity has no name (write the activity the patient rated)")
+    assert (error.item, error.field) == (2, "name 2")
+
+
+def test_psfs_same_activity_twice_is_refused():
+    with pytest.raises(InvalidItemName) as info:
+        instruments.score("psfs", [5, 6, None, None, None], ["Walking 30 min", " walking  30 MIN", None, None, None])
+    assert "'walking 30 MIN' is already activity 1" in str(info.value)
+    assert info.value.field == "name 2"
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("x" * 81, "at most 80 characters"), ("bell\x07", "one line"), (7, "must be text")],
+)
+def test_psfs_unusable_names_are_refused(name, message):
+    with pytest.raises(InvalidItemName) as info:
+        instruments.score("psfs", [5, None, None, None, None], [name, None, None, None, None])
+    assert message in str(info.value)
+
+
+def test_names_for_an_instrument_without_named_items_are_refused():
+    with pytest.raises(InvalidResponse, match="not named by the patient"):
+        instruments.score("nrs_pain", [5], ["Walking"])
+
+
+def test_more_names_than_items_are_refused():
+    with pytest.raises(InvalidResponse, match="6 activity names for 5 items"):
+        instruments.score("psfs", [5, None, None, None, None], ["a", "b", "c", "d", "e", "f"])
 
 
 @pytest.mark.parametrize(
     "instrument_id, count",
-    [("gad7", 7), ("pcs", 13), ("tsk11", 11), ("pseq", 10), ("cpaq8", 8), ("isi", 7), ("rmdq", 24), ("startback", 9)],
+    [("pcs", 13), ("tsk11", 11), ("pseq", 10), ("cpaq8", 8), ("isi", 7), ("rmdq", 24), ("startback", 9)],
 )
 def test_no_missing_item_allowed(instrument_id, count):
     responses = [1] * count

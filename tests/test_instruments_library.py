@@ -168,11 +168,53 @@ def test_severity_zero_is_best_for_higher_better_pseq():
 def test_band_for_ties():
     odi, bmi = instruments.get("odi"), instruments.get("bmi")
     assert odi.band_for(20.0).label == "Minimal disability"
-    assert odi.band_for(20.000001).label == "Moderate disability"
+    assert odi.band_for(22.2).label == "Moderate disability"
     assert bmi.band_for(25.0).label == "Pre-obesity"
-    assert bmi.band_for(24.999999).label == "Normal weight"
+    assert bmi.band_for(24.94).label == "Normal weight"
     assert odi.band_for(None) is None
     assert instruments.get("phq9").band_for(30) is None
+
+
+@pytest.mark.parametrize(
+    "value, shown, band",
+    [
+        (18.4998, "18.5", "Normal weight"),  # never "18.5 Underweight"
+        (18.449, "18.4", "Underweight"),
+        (24.96, "25.0", "Pre-obesity"),
+        (24.94, "24.9", "Normal weight"),
+        (29.96, "30.0", "Obesity class I"),
+        (29.95, "29.9", "Pre-obesity"),  # 29.95 is 29.94999... in binary: shown, and classified, as 29.9
+    ],
+)
+def test_bmi_is_classified_on_the_value_as_displayed(value, shown, band):
+    bmi = instruments.get("bmi")
+    assert bmi.format(value) == shown
+    assert bmi.band_for(value).label == band
+    # The band always belongs to the number the team reads next to it.
+    assert bmi.band_for(value) == bmi.band_for(float(shown))
+
+
+def test_bmi_boundary_from_weight_and_height():
+    # 52.17 kg at 167.9 cm is BMI 18.5063 -> 18.5
+    result = instruments.score("bmi", [52.17, 167.9])
+    assert instruments.get("bmi").format(result.total) == "18.5"
+    assert result.band == "Normal weight"
+    result = instruments.score("bmi", [52.15, 167.9])  # 18.4992... shown 18.5
+    assert instruments.get("bmi").format(result.total) == "18.5"
+    assert result.band == "Normal weight"
+    result = instruments.score("bmi", [52.0, 167.9])  # 18.446 shown 18.4
+    assert (instruments.get("bmi").format(result.total), result.band) == ("18.4", "Underweight")
+
+
+def test_odi_bands_are_unchanged_by_display_rounding():
+    # ODI totals are n / 45 or n / 50 x 100: none rounds onto a boundary from the other side.
+    odi = instruments.get("odi")
+    for answered in (45, 50):
+        for n in range(answered + 1):
+            value = n * 100 / answered
+            unrounded = [b for b in odi.bands if b.contains(value)]
+            expected = min(unrounded, key=lambda b: b.low)
+            assert odi.band_for(value) == expected, value
 
 
 def test_band_named():
@@ -207,7 +249,10 @@ def test_mcid(instrument_id, mcid_abs, mcid_pct):
         ("pseq", 11.52 / (1.96 * math.sqrt(2)), 11.52, False),  # MDC95 -> SEM 4.16
         ("phq9", None, 6, True),
         ("gad7", None, 4, True),
-        ("odi", None, None, False),
+        ("nrs_pain", 1.02, 1.96 * math.sqrt(2) * 1.02, False),  # Childs 2005: = 2.83
+        ("odi", 6, 1.96 * math.sqrt(2) * 6, False),  # Davidson & Keating 2002: = 16.63
+        ("rmdq", 5 / (1.645 * math.sqrt(2)), 5 * 1.96 / 1.645, False),  # MDC90 5 -> SEM 2.15, 5.96
+        ("psfs", 2 / (1.645 * math.sqrt(2)), 2 * 1.96 / 1.645, False),  # MDC90 2 -> SEM 0.86, 2.38
         ("cpaq8", None, None, False),
         ("six_minute_walk", None, None, False),
     ],
@@ -333,17 +378,17 @@ def definitions(tmp_path, monkeypatch):
     (tmp_path / "instruments").mkdir()
     monkeypatch.setattr(resources, "resources_dir", lambda: tmp_path)
     resources.load_toml.cache_clear()
-    instruments.library.cache_clear()
+    instruments.reload()
 
     def load(text: str, name: str = "demo.toml"):
         (tmp_path / "instruments" / name).write_text(textwrap.dedent(text), encoding="utf-8")
         resources.load_toml.cache_clear()
-        instruments.library.cache_clear()
+        instruments.reload()
         return instruments.library()
 
     yield load
     resources.load_toml.cache_clear()
-    instruments.library.cache_clear()
+    instruments.reload()
 
 
 def test_a_good_file_loads(definitions):
@@ -408,7 +453,10 @@ def test_bad_scoring_rules(definitions, extra, message):
         ),
         ("[reliability]\nsem = 1\nmdc95 = 2\n", "give exactly one of sem"),
         ("[reliability]\nsd = 4\nretest_r = 1.5\n", "key 'reliability.retest_r' must be between 0 and 1"),
-        ('[[flags]]\nitem = 3\nwhen = [">", 0]\nkind = "safety"\nreason = "x"\n', "key 'flags[0].item' must be 1–2"),
+        (
+            '[[flags]]\nitem = 3\nwhen = [">", 0]\nkind = "safety"\nreason = "x"\n',
+            "key 'flags[0].item' must be one of the item numbers 1–2",
+        ),
         (
             '[[flags]]\nitem = 1\nwhen = ["~", 0]\nkind = "safety"\nreason = "x"\n',
             "must be [subject, operator, number]",

@@ -70,11 +70,28 @@ def diary_responses(draw) -> list:
     ]
 
 
+@st.composite
+def psfs_responses(draw) -> list:
+    """1-5 rated activities in any of the five slots (the names go alongside)."""
+    ratings = draw(st.lists(st.one_of(st.none(), st.integers(0, 10)), min_size=5, max_size=5))
+    if all(r is None for r in ratings):
+        ratings[draw(st.integers(0, 4))] = draw(st.integers(0, 10))
+    return ratings
+
+
+def names_for(instrument_id: str, responses: list) -> list | None:
+    if not LIBRARY[instrument_id].named_items:
+        return None
+    return [None if r is None else f"Activity {n}" for n, r in enumerate(responses, 1)]
+
+
 def strategy_for(instrument_id: str) -> st.SearchStrategy[list]:
     if instrument_id == "psqi":
         return psqi_responses()
     if instrument_id == "sleep_diary":
         return diary_responses()
+    if instrument_id == "psfs":
+        return psfs_responses()
     return valid_responses(LIBRARY[instrument_id])
 
 
@@ -83,7 +100,8 @@ def strategy_for(instrument_id: str) -> st.SearchStrategy[list]:
 @given(data=st.data())
 def test_any_valid_response_list_scores_inside_the_range(instrument_id, data):
     inst = LIBRARY[instrument_id]
-    result = instruments.score(instrument_id, data.draw(strategy_for(instrument_id)))
+    responses = data.draw(strategy_for(instrument_id))
+    result = instruments.score(instrument_id, responses, names_for(instrument_id, responses))
     assert result.total is not None
     assert inst.total_min - 1e-9 <= result.total <= inst.total_max + 1e-9
     if inst.subgroup_labels:
@@ -115,7 +133,7 @@ def test_any_out_of_range_item_raises_naming_its_item(data):
         bad = int(bad) if item.kind == "int" else bad
     responses[item.number - 1] = bad
     with pytest.raises(InvalidResponse) as info:
-        instruments.score(instrument_id, responses)
+        instruments.score(instrument_id, responses, names_for(instrument_id, responses))
     assert info.value.item == item.number
     assert str(info.value).startswith(f"item {item.number} of {inst.short_name}: ")
 
@@ -126,6 +144,7 @@ def test_phq9_safety_flag_iff_item9_positive(responses):
     result = instruments.score("phq9", responses)
     assert result.has_safety_flag == (responses[8] > 0)
     assert result.total == sum(responses)
+    assert not result.prorated
 
 
 @settings(max_examples=200, deadline=None)
@@ -139,11 +158,29 @@ def test_odi_one_missing_section_is_the_mean_of_the_rest(responses, missing):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 6), min_size=8, max_size=8))
 def test_cpaq8_total_is_engagement_plus_reversed_willingness(responses):
+    # printed-form positions of CPAQ-20 items 1, 6, 9, 15 (AE) and 13, 14, 17, 18 (PW)
     result = instruments.score("cpaq8", responses)
-    ae = sum(responses[i - 1] for i in (1, 2, 3, 6))
-    pw = sum(6 - responses[i - 1] for i in (4, 5, 7, 8))
+    ae = sum(responses[i - 1] for i in (1, 3, 5, 6))
+    pw = sum(6 - responses[i - 1] for i in (2, 4, 7, 8))
     assert (result.subscales["activity_engagement"], result.subscales["pain_willingness"], result.total) == (
         ae,
         pw,
         ae + pw,
     )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=9, max_size=9), st.sets(st.integers(0, 7), max_size=3))
+def test_phq9_prorated_total_keeps_bands_caseness_and_safety(responses, blanks):
+    """Up to 3 of items 1-8 blank: total = sum / answered x 9 rounded half up; the band is
+    the band of that whole number; item 9 still decides the safety flag."""
+    for n in blanks:
+        responses[n] = None
+    result = instruments.score("phq9", responses)
+    answered = [r for r in responses if r is not None]
+    exact = sum(answered) * 9 / len(answered)
+    assert result.total == float(int(exact + 0.5))  # half up: 4.5 -> 5
+    assert result.total.is_integer() and 0 <= result.total <= 27
+    assert result.prorated is bool(blanks)
+    assert result.band == instruments.get("phq9").band_for(result.total).label
+    assert result.has_safety_flag == (responses[8] > 0)

@@ -47,14 +47,6 @@ WORKED = [
     ("rmdq", [1] * 9 + [0] * 15, 9.0),
     ("rmdq", ["yes", "no"] * 12, 12.0),
     ("rmdq", [1] * 24, 24.0),
-    # PSFS mean: (3 + 5 + 4) / 3 = 4.0
-    ("psfs", [3, 5, 4, None, None], 4.0),
-    # (3 + 5 + 4 + 6 + 7) / 5 = 5.0
-    ("psfs", [3, 5, 4, 6, 7], 5.0),
-    # (2 + 3 + 3) / 3 = 2.666...
-    ("psfs", [2, 3, 3, "", ""], 2.666666667),
-    # (2 + 3 + 3 + 8) / 4 = 4.0
-    ("psfs", [2, 3, 3, 8, None], 4.0),
     # PHQ-9 1+2+3+0+1+2+3+0+1 = 13
     ("phq9", [1, 2, 3, 0, 1, 2, 3, 0, 1], 13.0),
     ("phq9", [3] * 9, 27.0),
@@ -69,12 +61,18 @@ WORKED = [
     ("tsk11", [4] * 11, 44.0),
     # PSEQ 6+5+4+3+2+1+0+6+5+4 = 36
     ("pseq", [6, 5, 4, 3, 2, 1, 0, 6, 5, 4], 36.0),
-    # CPAQ-8: AE = items 1,2,3,6 = 5+4+6+5 = 20; PW = items 4,5,7,8 reversed
-    # = (6-3)+(6-2)+(6-1)+(6-0) = 18; total 38
-    ("cpaq8", [5, 4, 6, 3, 2, 5, 1, 0], 38.0),
+    # CPAQ-8 in printed-form order (CPAQ-20 items 1, 13, 6, 14, 9, 15, 17, 18):
+    # AE = form items 1, 3, 5, 6 (CPAQ-20 1, 6, 9, 15) = 5+6+2+5 = 18;
+    # PW = form items 2, 4, 7, 8 (CPAQ-20 13, 14, 17, 18) reversed = (6-4)+(6-3)+(6-1)+(6-0) = 16;
+    # total 34 (the old key, reversing form items 4, 5, 7, 8, gave 38)
+    ("cpaq8", [5, 4, 6, 3, 2, 5, 1, 0], 34.0),
     # all 6: AE 24, PW 0 -> 24; all 0: AE 0, PW 24 -> 24
     ("cpaq8", [6] * 8, 24.0),
     ("cpaq8", [0] * 8, 24.0),
+    # most accepting: AE items 6, PW items 0 -> 24 + 24 = 48
+    ("cpaq8", [6, 0, 6, 0, 6, 6, 0, 0], 48.0),
+    # least accepting: AE items 0, PW items 6 -> 0
+    ("cpaq8", [0, 6, 0, 6, 0, 0, 6, 6], 0.0),
     # ISI 3+2+2+1+3+2+1 = 14
     ("isi", [3, 2, 2, 1, 3, 2, 1], 14.0),
     # STarT Back: items 1,2,5,6,7 agree = 5, item 9 'very much' (3) positive = 6
@@ -120,28 +118,78 @@ def test_pcs_subscales():
 
 def test_cpaq8_subscales_and_reverse_scoring():
     result = instruments.score("cpaq8", [5, 4, 6, 3, 2, 5, 1, 0])
-    assert result.subscales == {"activity_engagement": 20.0, "pain_willingness": 18.0}
+    assert result.subscales == {"activity_engagement": 18.0, "pain_willingness": 16.0}
     # Raw answers are kept as given: reversal happens only in the scores.
     assert result.responses == (5, 4, 6, 3, 2, 5, 1, 0)
 
 
+def test_cpaq8_items_keep_their_cpaq20_numbers_in_printed_order():
+    cpaq8 = instruments.get("cpaq8")
+    assert cpaq8.item_source == "CPAQ-20"
+    assert [i.source_number for i in cpaq8.items] == [1, 13, 6, 14, 9, 15, 17, 18]
+    # The key, written in CPAQ-20 numbers, lands on these form positions.
+    assert cpaq8.scoring.subscales == {"activity_engagement": (1, 3, 5, 6), "pain_willingness": (2, 4, 7, 8)}
+    assert cpaq8.scoring.reverse == (2, 4, 7, 8)
+    assert cpaq8.item_role(2) == "pain willingness, reverse-scored"
+    assert cpaq8.item_role(3) == "activity engagement"
+    assert cpaq8.items[1].label == "CPAQ-20 item 13"  # a number, never the wording
+
+
 @pytest.mark.parametrize(
-    "item, answer, pw",
-    # PW items reversed: answering 0 on a PW item gives 6 for it; others answered 0 too
-    # contribute 6 each -> always 24 when all PW items are 0.
-    [(4, 6, 18.0), (5, 6, 18.0), (7, 6, 18.0), (8, 6, 18.0), (4, 3, 21.0)],
+    "form_item, cpaq20, answer, pw",
+    # PW items reversed: with every answer 0 each PW item scores 6 (PW 24); answering 6 on
+    # one of them takes 6 off, answering 3 takes 3 off.
+    [(2, 13, 6, 18.0), (4, 14, 6, 18.0), (7, 17, 6, 18.0), (8, 18, 6, 18.0), (4, 14, 3, 21.0)],
 )
-def test_cpaq8_each_pain_willingness_item_is_reversed(item, answer, pw):
+def test_cpaq8_each_pain_willingness_item_is_reversed(form_item, cpaq20, answer, pw):
     responses = [0] * 8
-    responses[item - 1] = answer
+    responses[form_item - 1] = answer
+    assert instruments.get("cpaq8").items[form_item - 1].source_number == cpaq20
     assert instruments.score("cpaq8", responses).subscales["pain_willingness"] == pw
 
 
-@pytest.mark.parametrize("item", [1, 2, 3, 6])
-def test_cpaq8_activity_engagement_items_are_not_reversed(item):
+@pytest.mark.parametrize("form_item, cpaq20", [(1, 1), (3, 6), (5, 9), (6, 15)])
+def test_cpaq8_activity_engagement_items_are_not_reversed(form_item, cpaq20):
     responses = [0] * 8
-    responses[item - 1] = 6
-    assert instruments.score("cpaq8", responses).subscales["activity_engagement"] == 6.0
+    responses[form_item - 1] = 6
+    assert instruments.get("cpaq8").items[form_item - 1].source_number == cpaq20
+    result = instruments.score("cpaq8", responses)
+    assert result.subscales["activity_engagement"] == 6.0
+    assert result.subscales["pain_willingness"] == 24.0
+
+
+# --- PSFS: 1-5 patient-named activities ------------------------------------------------
+
+PSFS = [
+    # (ratings, total): the mean of the rated activities
+    ([3, None, None, None, None], 3.0),  # one activity is a valid PSFS
+    ([3, 5, None, None, None], 4.0),
+    ([3, 5, 4, None, None], 4.0),  # (3 + 5 + 4) / 3
+    ([2, 3, 3, "", ""], 2.666666667),  # 8 / 3
+    ([2, 3, 3, 8, None], 4.0),  # 16 / 4
+    ([3, 5, 4, 6, 7], 5.0),  # 25 / 5
+    ([None, 7, None, 2, None], 4.5),  # any slots: (7 + 2) / 2
+]
+
+
+@pytest.mark.parametrize("ratings, expected", PSFS)
+def test_psfs_mean_of_one_to_five_named_activities(ratings, expected):
+    names = [f"Activity {n}" if r not in (None, "") else None for n, r in enumerate(ratings, 1)]
+    result = instruments.score("psfs", ratings, names)
+    assert result.total == pytest.approx(expected, abs=1e-6)
+    assert result.item_names == tuple(names)
+
+
+def test_psfs_names_are_tidied_and_kept_for_unrated_activities():
+    result = instruments.score(
+        "psfs", [4, None, 6, None, None], ["  Walking   30 min ", "Gardening", "Lifting\nboxes", None, ""]
+    )
+    assert result.item_names == ("Walking 30 min", "Gardening", "Lifting boxes", None, None)
+    assert result.total == 5.0  # Gardening is named but not rated this time
+
+
+def test_other_instruments_take_no_item_names():
+    assert instruments.score("phq9", [0] * 9).item_names is None
 
 
 def test_psqi_worked_example():
@@ -364,16 +412,20 @@ def test_odi_totals_are_exact_not_float_noise():
 
 
 BMI = [
-    # height 200 cm -> m^2 = 4: BMI = weight / 4
-    (73.96, 18.49, "Underweight"),
+    # height 200 cm -> m^2 = 4: BMI = weight / 4. Classes apply to the value as displayed
+    # (one decimal): 18.49 is shown as 18.5 and is Normal weight, never "18.5 Underweight".
+    (73.76, 18.44, "Underweight"),
+    (73.96, 18.49, "Normal weight"),
     (74.0, 18.5, "Normal weight"),
-    (99.96, 24.99, "Normal weight"),
+    (99.76, 24.94, "Normal weight"),
+    (99.96, 24.99, "Pre-obesity"),
     (100.0, 25.0, "Pre-obesity"),
-    (119.96, 29.99, "Pre-obesity"),
+    (119.76, 29.94, "Pre-obesity"),
     (120.0, 30.0, "Obesity class I"),
-    (139.96, 34.99, "Obesity class I"),
+    (139.76, 34.94, "Obesity class I"),
     (140.0, 35.0, "Obesity class II"),
-    (159.96, 39.99, "Obesity class II"),
+    (159.76, 39.94, "Obesity class II"),
+    (159.96, 39.99, "Obesity class III"),
     (160.0, 40.0, "Obesity class III"),
     (40.0, 10.0, "Underweight"),
 ]
@@ -384,6 +436,14 @@ def test_bmi_who_class_boundaries(weight, expected_bmi, label):
     result = instruments.score("bmi", [weight, 200])
     assert result.total == pytest.approx(expected_bmi, abs=1e-9)
     assert result.band == label
+    bmi = instruments.get("bmi")
+    assert bmi.band_for(float(bmi.format(result.total))).label == label  # the band of the number shown
+
+
+def test_bmi_18_4998_is_not_shown_as_18_5_underweight():
+    result = instruments.score("bmi", [73.9992, 200])  # 18.4998
+    assert instruments.get("bmi").format(result.total) == "18.5"
+    assert result.band == "Normal weight"
 
 
 @pytest.mark.parametrize(

@@ -179,3 +179,64 @@ def test_overdue_measure_is_judged_against_today(patient, clinician):
     assert not [f for f in on_time.flags if f.kind == "overdue_measure"]
     assert [f.kind for f in late.flags] == ["overdue_measure"]
     assert late.flags[0].reason.startswith("ODI overdue by 8 days")
+
+
+# --- PSFS activity names, prorated totals, rescoring ---------------------------------------------
+
+
+def test_psfs_activity_names_are_stored_corrected_and_carried_forward(patient, clinician):
+    assert measurements.carried_forward_names(clinician, patient.id, "psfs") is None
+    first = measurements.record_measurement(
+        clinician,
+        patient.id,
+        "psfs",
+        [3, 4, None, None, None],
+        item_names=["Walking 30 minutes", "Gardening", "Cycling", None, None],
+        taken_at=dt.datetime(2026, 10, 1, 9),
+        now=NOW,
+    )
+    assert first.item_names == ["Walking 30 minutes", "Gardening", "Cycling", None, None]
+    assert first.named_ratings() == [("Walking 30 minutes", 3), ("Gardening", 4), ("Cycling", None)]
+    carried = measurements.carried_forward_names(clinician, patient.id, "psfs")
+    assert carried.names == ("Walking 30 minutes", "Gardening", "Cycling", None, None)
+    assert carried.taken_at == dt.datetime(2026, 10, 1, 9)
+    # a correction of the names alone rescores with the stored ratings, and is audited
+    fixed = measurements.update_measurement(
+        clinician, first.id, first.version, item_names=["Walking 30 min", "Gardening", None, None, None], now=NOW
+    )
+    assert (fixed.item_names[0], fixed.total, fixed.version) == ("Walking 30 min", 3.5, 2)
+    event = audit.events(action_prefix="measurement.update")[0]
+    assert (event.before["item_names"][0], event.after["item_names"][0]) == ("Walking 30 minutes", "Walking 30 min")
+    # other instruments carry nothing forward
+    assert measurements.carried_forward_names(clinician, patient.id, "nrs_pain") is None
+
+
+def test_a_rated_activity_without_a_name_saves_nothing(patient, clinician):
+    from teamdash.errors import InvalidItemName
+
+    with pytest.raises(InvalidItemName) as info:
+        measurements.record_measurement(
+            clinician, patient.id, "psfs", [3, 4, None, None, None], item_names=["Walking", None], now=NOW
+        )
+    assert info.value.field == "name 2"
+    assert measurements.list_measurements(clinician, patient.id, "psfs") == []
+
+
+def test_a_prorated_phq9_is_stored_as_prorated(patient, clinician):
+    m = record(clinician, patient.id, "phq9", [2, 2, None, 2, 2, 2, None, 2, 1], dt.datetime(2026, 10, 1, 9))
+    # 13 over 7 answered items x 9 = 16.7 -> 17
+    assert (m.total, m.band, m.prorated, m.details["missing_items"]) == (17.0, "Moderately severe", True, [3, 7])
+    assert m.safety and m.safety_open  # item 9 still decides the safety flag
+
+
+def test_rescoring_changes_only_rows_whose_rules_changed(patient, clinician):
+    m = record(clinician, patient.id, "cpaq8", [5, 4, 6, 3, 2, 5, 1, 0], dt.datetime(2026, 10, 1, 9))
+    pain = record(clinician, patient.id, "nrs_pain", [6], dt.datetime(2026, 10, 1, 10))
+    # a score stored by the old key (form items 4, 5, 7, 8 reversed)
+    Measurement.update(total=38.0).where(Measurement.id == m.id).execute()
+    report = measurements.rescore_all(SYSTEM)
+    assert (report.checked, report.changed, report.unscorable) == (2, 1, 0)
+    again = measurements.get_measurement(SYSTEM, m.id)
+    assert (again.total, again.version) == (34.0, 2)
+    assert measurements.get_measurement(SYSTEM, pain.id).version == 1
+    assert measurements.rescore_all(SYSTEM).changed == 0  # nothing left to correct

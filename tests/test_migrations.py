@@ -193,3 +193,75 @@ def test_v7_adds_the_checkin_plan_and_the_handout_choice_keeping_the_data(tmp_pa
     )
     assert (saved.checkin.plan, saved.checkin.period_start) == ("Keep walking", dt.date(2026, 4, 11))
     assert plans.CONTACTS.list(SYSTEM, 1)[0].on_handout is True
+
+
+# --- v3 -> v5: PSFS activity names and the corrected scoring rules ----------------------------
+
+
+def _make_old_scores_file(path):
+    """A database from before v5 (no item names on measurements), holding scores computed
+    with the old rules: a CPAQ-8 scored with the old key, a BMI of 18.4998 banded
+    'Underweight', and a PSFS whose activities have no names."""
+    with sqlite3.connect(path) as legacy:
+        legacy.executescript(V1_SCHEMA.read_text())
+        legacy.execute("INSERT INTO schema_version VALUES (1, '2026-01-05 09:00:00', 'initial schema')")
+        legacy.execute(
+            "INSERT INTO patient (clinic_id, given_name, family_name, date_of_birth, sex, referral_date, episode_start,"
+            " status, research_consent, flagged_for_review, created_at, updated_at, version)"
+            " VALUES ('OLD-3', 'Bea', 'Threeschema', '1970-05-01', 'female', '2026-01-05', '2026-01-05', 'active', 0, 0,"
+            " '2026-01-05 09:00:00', '2026-01-05 09:00:00', 1)"
+        )
+        rows = [
+            # old key: form items 4, 5, 7, 8 reversed -> AE 20, PW 18, total 38
+            ("cpaq8", "2026-01-06 10:00:00", "[5,4,6,3,2,5,1,0]", 38, None, None,
+             '{"subscales":{"activity_engagement":20.0,"pain_willingness":18.0}}'),
+            ("bmi", "2026-01-06 10:05:00", "[73.9992,200]", 18.4998, "Underweight", 1, "{}"),
+            ("psfs", "2026-01-06 10:10:00", "[3,5,4,null,null]", 4.0, None, None, "{}"),
+            ("nrs_pain", "2026-01-06 10:15:00", "[7]", 7, None, None,
+             '{"components":{},"derived":{},"flags":[],"missing_items":[],"subscales":{}}'),
+        ]  # fmt: skip
+        for instrument, taken_at, responses, total, band, severity, details in rows:
+            legacy.execute(
+                "INSERT INTO measurement (patient_id, instrument, taken_at, responses, total, band, band_severity,"
+                " details, safety, entered_at, source, version) VALUES (1, ?, ?, ?, ?, ?, ?, ?, 0, ?, 'entry', 1)",
+                (instrument, taken_at, responses, total, band, severity, details, taken_at),
+            )
+    legacy.close()
+
+
+def test_v3_database_is_upgraded_to_item_names_and_rescored(tmp_path):
+    from teamdash.services import measurements
+    from teamdash.storage.models import AuditEvent
+
+    path = tmp_path / "clinic.sqlite3"
+    _make_old_scores_file(path)
+    open_clinic(f"sqlite:///{path}", create=True)
+    assert _versions(path) == ALL_VERSIONS
+    assert len(list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))) == 1
+    with sqlite3.connect(path) as conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(measurement)")]
+    assert "item_names" in columns
+    by_instrument = {m.instrument: m for m in measurements.list_measurements(SYSTEM, 1)}
+    # CPAQ-8 rescored with the CPAQ-20 key: AE 18, PW 16, total 34
+    cpaq8 = by_instrument["cpaq8"]
+    assert (cpaq8.total, cpaq8.details["subscales"]) == (
+        34.0,
+        {"activity_engagement": 18.0, "pain_willingness": 16.0},
+    )
+    assert cpaq8.version == 2
+    # BMI classified on the value as displayed (18.5): Normal weight
+    assert by_instrument["bmi"].band == "Normal weight"
+    # The PSFS keeps its score; its activities were never named (no names invented)
+    psfs = by_instrument["psfs"]
+    assert (psfs.total, psfs.item_names, psfs.version) == (4.0, None, 1)
+    assert by_instrument["nrs_pain"].version == 1  # unchanged rows are not touched
+    events = list(AuditEvent.select().where(AuditEvent.action == "measurement.rescore"))
+    assert {e.entity_id for e in events} == {cpaq8.id, by_instrument["bmi"].id}
+    cpaq_event = next(e for e in events if e.entity_id == cpaq8.id)
+    assert (cpaq_event.before["total"], cpaq_event.after["total"]) == (38, 34.0)
+    # and a PSFS recorded after the upgrade keeps its activity names
+    m = measurements.record_measurement(
+        SYSTEM, 1, "psfs", [4, 6, None, None, None], item_names=["Walking", "Gardening", None, None, None],
+        taken_at="2026-02-06 10:00",
+    )  # fmt: skip
+    assert m.item_names == ["Walking", "Gardening", None, None, None]

@@ -19,6 +19,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from teamdash import logs
+from teamdash.clinical import instruments
 from teamdash.errors import DatabaseCorrupt, TeamDashError
 from teamdash.services import clinic, patients
 from teamdash.services.auth import SYSTEM
@@ -211,6 +212,7 @@ def run(
             return 2
         session.window.show()
         session.window.start(_patient_id(session, patient))
+        QTimer.singleShot(0, lambda window=session.window: show_refusals(window))
         _check_health_in_background(session, db_url)
         code = session.app.exec()
         session.context.jobs.shutdown()  # queued writes finish; the thread closes its connection
@@ -257,6 +259,35 @@ def _restore_newest(parent, actor, db_url: str | None) -> bool:
         return False
     QMessageBox.information(parent, APP_NAME, f"Restored {newest.label}.\n\nThe damaged file was kept as:\n{kept}")
     return True
+
+
+def refusal_text() -> str | None:
+    """What the clinic should know about refused instrument definitions, or None."""
+    refused = instruments.refusals()
+    if not refused:
+        return None
+    lines = [
+        f"{len(refused)} instrument definition{'s' if len(refused) != 1 else ''} in the clinic folder "
+        f"{'was' if len(refused) == 1 else 'were'} not loaded; every other measure is available.",
+        "",
+    ]
+    for r in refused:
+        lines.append(f"• {r.file.name}: " + (f"key '{r.key}' " if r.key else "") + r.reason)
+    lines += ["", f"Folder: {instruments.clinic_folder()}", "Check a file with: teamdash instruments check FILE.toml"]
+    return "\n".join(lines)
+
+
+def show_refusals(window) -> QMessageBox | None:
+    """Refused clinic definitions, told once at start (not a traceback, not a modal loop):
+    the file, the key and the reason of each."""
+    text = refusal_text()
+    if text is None:
+        return None
+    box = QMessageBox(QMessageBox.Icon.Warning, APP_NAME, text, QMessageBox.StandardButton.Ok, window)
+    box.setObjectName("instrument_refusals")
+    box.setWindowTitle("Instrument definitions not loaded")
+    box.open()
+    return box
 
 
 def _patient_id(session: Session, clinic_id: str | None) -> int | None:

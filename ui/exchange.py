@@ -607,7 +607,7 @@ class MappingPage(QWizardPage):
         auto = importing.auto_map(kind, headers)
         fields = importing.fields_for(kind)
         if kind == "measurements":  # item fields beyond the file's item columns add nothing
-            fields = [f for f in fields if not f[0].startswith("item_") or f[0] in auto]
+            fields = [f for f in fields if not f[0].startswith(("item_", "name_")) or f[0] in auto]
         self.required = {name for name, _label, required in fields if required}
         self.table.setRowCount(len(fields))
         for row, (name, label, required) in enumerate(fields):

@@ -292,7 +292,13 @@ def _measure_line(series: MeasureSeries) -> str:
         tone = BETTER if change.verdict == "better" else WORSE
         arrow = "▲" if change.points > 0 else "▼"
         mcid = " MCID" if change.mcid_met else ""
-        parts.append(f"<span style='color:{tone}'>{arrow}{_esc(inst.format(abs(change.points)))}{mcid}</span>")
+        # beside MCID, whether the change is more than measurement error
+        reliable = {"no reliable change": " · not reliable"}.get(
+            change.rci_verdict or "", " · reliable" if change.rci_verdict else ""
+        )
+        parts.append(
+            f"<span style='color:{tone}'>{arrow}{_esc(inst.format(abs(change.points)))}{mcid}{reliable}</span>"
+        )
     return " ".join(parts)
 
 

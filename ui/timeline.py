@@ -537,7 +537,11 @@ class MeasurePlot:
             colour = "#2e7d32" if change.verdict == "better" else "#c62828"
             arrow = "▲" if change.points > 0 else "▼"
             mcid = " · MCID met" if change.mcid_met else ""
-            parts.append(f"<span style='color:{colour}'>{arrow}{inst.format(abs(change.points))}{mcid}</span>")
+            # reliable change beside MCID: one says it matters, the other that it beats noise
+            rci = {"no reliable change": " · not reliable"}.get(
+                change.rci_verdict or "", " · reliable" if change.rci_verdict else ""
+            )
+            parts.append(f"<span style='color:{colour}'>{arrow}{inst.format(abs(change.points))}{mcid}{rci}</span>")
         return " &nbsp;".join(parts)
 
     def select(self, measurement_id: int | None) -> bool:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from teamdash import clock, demo, validation
-from teamdash.cli.registry import command
+from teamdash.cli.registry import Parser, command
 from teamdash.clinical import disciplines, instruments
 from teamdash.errors import DatabaseCorrupt, ValidationError
 from teamdash.services import patients, staff
@@ -179,18 +179,20 @@ def _backup(args: argparse.Namespace) -> int:
 def _score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("instrument", metavar="INSTRUMENT_ID")
     parser.add_argument("--responses", required=True, help='responses in item order, e.g. "1,2,,3" (empty = missing)')
+    parser.add_argument(
+        "--names", help='names of patient-named items in item order (PSFS activities), e.g. "Walking,Lifting,,"'
+    )
     parser.add_argument("--json", action="store_true")
 
 
 @command("score", help="score an instrument from item responses", arguments=_score_arguments)
 def _score(args: argparse.Namespace) -> int:
-    result = instruments.score(args.instrument, instruments.parse_responses(args.responses))
+    names = instruments.parse_responses(args.names) if args.names else None
+    result = instruments.score(args.instrument, instruments.parse_responses(args.responses), names)
     if args.json:
         print_json(instruments.result_json(result))
         return 0
-    definition = instruments.get(args.instrument)
-    total = "n/a" if result.total is None else f"{result.total:.{definition.decimals}f}"
-    print(f"{definition.name}: {total}" + (f" ({result.band})" if result.band else ""))
+    print(score_line(instruments.get(args.instrument), result))
     for name, value in {**result.subscales, **result.components, **result.derived}.items():
         print(f"  {name}: {value}")
     if result.missing_items:
@@ -200,21 +202,127 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _json_flag(parser: argparse.ArgumentParser) -> None:
+def score_line(definition: instruments.Instrument, result: instruments.ScoreResult) -> str:
+    total = "n/a" if result.total is None else f"{result.total:.{definition.decimals}f}"
+    line = f"{definition.name}: {total}" + (f" ({result.band})" if result.band else "")
+    if result.prorated:
+        answered = len(definition.items) - len(result.missing_items)
+        line += f" [prorated from {answered} of {len(definition.items)} items]"
+    return line
+
+
+def _instruments_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=Parser)
+    check = actions.add_parser(
+        "check",
+        help="validate one instrument definition (TOML) as the clinic folder would load it, "
+        "and score its boundary cases (every item at its minimum and maximum, each band's edges)",
+    )
+    check.add_argument("file", type=Path, metavar="FILE.toml")
 
 
-@command("instruments", help="list the instrument library", arguments=_json_flag)
+@command(
+    "instruments",
+    help="list the instrument library (shipped and the clinic's own); 'instruments check FILE.toml' checks a definition",
+    arguments=_instruments_arguments,
+)
 def _instruments(args: argparse.Namespace) -> int:
+    if getattr(args, "action", None) == "check":
+        return _check_definition(args.file)
     library = sorted(instruments.library().values(), key=lambda i: (i.discipline, i.id))
+    refused = instruments.refusals()
     if args.json:
         print_json(
             [
-                {"id": i.id, "name": i.name, "discipline": i.discipline, "items": len(i.items), "licence": i.licence}
+                {
+                    "id": i.id,
+                    "name": i.name,
+                    "discipline": i.discipline,
+                    "items": len(i.items),
+                    "origin": i.origin,
+                    "licence": i.licence,
+                }
                 for i in library
             ]
         )
-        return 0
-    for i in library:
-        print(f"{i.id:<16} {i.name:<48} {i.discipline:<11} {len(i.items):>3} items  {i.licence}")
+    else:
+        for i in library:
+            origin = "clinic " if i.origin == "clinic" else ""
+            print(f"{i.id:<16} {i.name:<48} {i.discipline:<11} {len(i.items):>3} items  {origin}{i.licence}")
+    for r in refused:
+        print(f"refused: {r}", file=sys.stderr)
+    if refused:
+        print(
+            f"{len(refused)} definition{'s' if len(refused) != 1 else ''} in {instruments.clinic_folder()} "
+            "refused; the rest of the library loaded",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS
     return 0
+
+
+def _check_definition(file: Path) -> int:
+    """``teamdash instruments check FILE.toml``: a mistake is one line naming the file,
+    the key and the reason (exit 2); a good file prints what was read and how its
+    boundary cases score."""
+    inst = instruments.check_file(file)
+    print(f"{file}: valid definition of {inst.id!r}")
+    for line in describe_definition(inst):
+        print(f"  {line}")
+    print("  boundary cases:")
+    for case in instruments.boundary_cases(inst):
+        print(f"    {_case_line(inst, case)}")
+    return 0
+
+
+def describe_definition(inst: instruments.Instrument) -> list[str]:
+    direction = {"higher_worse": "higher is worse", "higher_better": "higher is better"}.get(
+        inst.direction or "", "no direction"
+    )
+    span = ""
+    if inst.total_min is not None and inst.total_max is not None:
+        span = f"{inst.total_min:g}–{inst.total_max:g}{' ' + inst.unit if inst.unit else ''}, "
+    lines = [
+        f"{inst.short_name}: {inst.name}",
+        f"discipline {inst.discipline}; {len(inst.items)} items; scored by {inst.scoring.method if inst.scoring else '?'}; "
+        f"{span}{direction}",
+        "key measure: shown on timelines and in the cohort workbook by default"
+        if inst.key_measure
+        else "not a key measure: chosen by hand on timelines",
+        f"recall period: {inst.recall}" if inst.recall else "recall period: not stated",
+        "bands: " + (", ".join(f"{b.label} {b.low:g}–{b.high:g}" for b in inst.bands) or "none"),
+    ]
+    mcid = " or ".join(
+        x
+        for x in (
+            f"{inst.mcid_abs:g} points" if inst.mcid_abs is not None else "",
+            f"{inst.mcid_pct:g} %" if inst.mcid_pct is not None else "",
+        )
+        if x
+    )
+    lines.append(f"MCID: {mcid or 'none'}")
+    if inst.reliable_change is None:
+        lines.append("reliable change: none (no reliability figure)")
+    elif inst.reliable_change_inclusive:
+        lines.append(f"reliable change: {inst.reliable_change:g} points or more")
+    else:
+        lines.append(f"reliable change: more than {inst.reliable_change:.2f} points (from {inst.reliability_basis})")
+    lines += [f"unverified: {text}" for text in inst.unverified]
+    return lines
+
+
+def _case_line(inst: instruments.Instrument, case: instruments.BoundaryCase) -> str:
+    answers = (
+        "–" if case.responses is None else "[" + ", ".join("" if r is None else str(r) for r in case.responses) + "]"
+    )
+    if case.problem:
+        return f"{case.label}: {answers} → refused: {case.problem}"
+    if case.result is None:
+        band = f" (shown in band '{case.band}')" if case.band else ""
+        return f"{case.label}: no answers reach this total{band}"
+    result = case.result
+    total = "n/a" if result.total is None else inst.format(result.total)
+    band = f" {result.band}" if result.band else ""
+    subscales = "".join(f"; {k} {v:g}" for k, v in result.subscales.items() if v is not None)
+    return f"{case.label}: {answers} → {total}{band}{subscales}"

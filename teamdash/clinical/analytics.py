@@ -60,11 +60,17 @@ FLAG_SEVERITY = {
 
 class Point(NamedTuple):
     """One measurement's value: ``(taken_at, value, id)``. ``taken_at`` is a date or a
-    datetime; ``id`` orders entries made for the same moment."""
+    datetime; ``id`` orders entries made for the same moment. ``band`` is the stored band
+    or subgroup (rule-based measures cannot be banded from the value); ``responses`` and
+    ``item_names`` are needed for patient-named items (PSFS activities), whose change is
+    computed over the activities rated at both times."""
 
     taken_at: dt.date | dt.datetime
     value: float | None
     id: int | None = None
+    band: str | None = None
+    responses: tuple | None = None
+    item_names: tuple | None = None
 
 
 def _moment(when: dt.date | dt.datetime) -> dt.datetime:
@@ -135,6 +141,11 @@ class Change:
     band_to: str | None
     band_movement: str | None  # "Moderate → Mild" when the band changed
     band_direction: str | None  # "better" / "worse" / "same"
+    # Patient-named items (PSFS): how many named items, rated at both times, the change
+    # is computed over (baseline and current are their means then).
+    matched_items: int | None = None
+    # Why there is no change to show ("baseline only", "no activity rated at both times").
+    reason: str | None = None
 
     @property
     def reliable_improvement(self) -> bool:
@@ -160,24 +171,7 @@ def change(
     band_from = band_from or _band_label(instrument, baseline)
     band_to = band_to or _band_label(instrument, current)
     if baseline is None or current is None:
-        return Change(
-            instrument.id,
-            baseline,
-            current,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            instrument.reliable_change,
-            band_from,
-            band_to,
-            None,
-            None,
-        )
+        return no_change(instrument, baseline, current, band_from=band_from, band_to=band_to)
     points = _tidy(current - baseline)
     improvement = _improvement(instrument, points)
     rci, rci_verdict = _reliable(instrument, points, improvement)
@@ -200,6 +194,37 @@ def change(
         band_to=band_to,
         band_movement=f"{band_from} → {band_to}" if band_from and band_to and band_from != band_to else None,
         band_direction=_band_direction(instrument, band_from, band_to),
+    )
+
+
+def no_change(
+    instrument: Instrument,
+    baseline: float | None = None,
+    current: float | None = None,
+    *,
+    band_from: str | None = None,
+    band_to: str | None = None,
+    reason: str | None = None,
+) -> Change:
+    """A Change with nothing to judge: one value missing, or no second measurement."""
+    return Change(
+        instrument.id,
+        baseline,
+        current,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        instrument.reliable_change,
+        band_from,
+        band_to,
+        None,
+        None,
+        reason=reason,
     )
 
 
@@ -238,13 +263,19 @@ def _meaningful(instrument: Instrument, gain: float | None, baseline: float, *, 
 
 
 def _reliable(instrument: Instrument, points: float, improvement: float | None) -> tuple[float | None, str | None]:
-    if instrument.sem is not None:
-        rci = points / (math.sqrt(2) * instrument.sem)
+    return _reliable_by(instrument.sem, instrument.reliable_change, points, improvement)
+
+
+def _reliable_by(
+    sem: float | None, threshold: float | None, points: float, improvement: float | None
+) -> tuple[float | None, str | None]:
+    if sem is not None:
+        rci = points / (math.sqrt(2) * sem)
         # rounding first keeps a change of exactly 1.96 S_diff on the 'not reliable' side
         reliable = round(abs(rci), 9) > Z95
-    elif instrument.reliable_change is not None:
+    elif threshold is not None:
         rci = None  # a published "N or more points" criterion: no S_diff to divide by
-        reliable = abs(points) >= instrument.reliable_change - EPS
+        reliable = abs(points) >= threshold - EPS
     else:
         return None, None
     if improvement is None:
@@ -275,17 +306,139 @@ def _band_direction(instrument: Instrument, band_from: str | None, band_to: str 
     return "same" if before == after else ("better" if after < before else "worse")
 
 
+# --- change between two measurements (patient-named items matched) -----------------------
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """One patient-named item (a PSFS activity) at two times."""
+
+    name: str
+    before: float | None  # None: not rated then (named later, or left unrated)
+    after: float | None
+    points: float | None  # after - before when rated both times
+    improvement: float | None
+    rci: float | None
+    rci_verdict: str | None  # judged with the single-item reliability (PSFS: MDC90 3)
+
+    @property
+    def matched(self) -> bool:
+        return self.points is not None
+
+
+def _named(point: Point) -> dict[str, tuple[str, float | None]]:
+    """A point's named items: comparison key -> (name as written, rating)."""
+    names = point.item_names or ()
+    ratings = point.responses or ()
+    out: dict[str, tuple[str, float | None]] = {}
+    for name, rating in zip(names, ratings):
+        if name:
+            value = rating if isinstance(rating, (int, float)) and not isinstance(rating, bool) else None
+            out[instruments.normal_item_name(name)] = (name, value)
+    return out
+
+
+def item_changes(instrument: Instrument, before: Point | None, after: Point | None) -> tuple[ItemChange, ...]:
+    """Each named item of either administration, in the later one's order, then the ones
+    dropped since: its ratings then and now, and the change where it was rated both times."""
+    if not instrument.named_items or before is None or after is None:
+        return ()
+    then, now = _named(before), _named(after)
+    out = []
+    for key in [*now, *(k for k in then if k not in now)]:
+        name, after_value = now[key] if key in now else (then[key][0], None)
+        before_value = then[key][1] if key in then else None
+        if before_value is None or after_value is None or before.id == after.id:
+            out.append(ItemChange(name, before_value, after_value, None, None, None, None))
+            continue
+        points = _tidy(after_value - before_value)
+        improvement = _improvement(instrument, points)
+        rci, verdict = _reliable_by(instrument.item_sem, instrument.item_reliable_change, points, improvement)
+        out.append(ItemChange(name, before_value, after_value, points, improvement, rci, verdict))
+    return tuple(out)
+
+
+def change_between(instrument: Instrument, before: Point | None, after: Point | None) -> Change:
+    """The change from one measurement to a later one, as every screen and workbook shows
+    it. Stored bands are used when the points carry them. For patient-named items (PSFS)
+    the change is computed over the items named and rated at both times: the mean of
+    those items then and now, never the means of different activities."""
+    if before is None or after is None:
+        return no_change(
+            instrument,
+            before.value if before else None,
+            after.value if after else None,
+            band_from=before.band if before else None,
+            band_to=after.band if after else None,
+            reason="no earlier value" if after is not None else None,
+        )
+    if before.id is not None and before.id == after.id:
+        return no_change(
+            instrument, before.value, after.value, band_from=before.band, band_to=after.band, reason="one measurement"
+        )
+    if not instrument.named_items:
+        return change(instrument, before.value, after.value, band_from=before.band, band_to=after.band)
+    if before.item_names is None or after.item_names is None:
+        return no_change(
+            instrument,
+            before.value,
+            after.value,
+            reason=f"{instrument.item_name_words(2)} not named: change not computed",
+        )
+    pairs = [
+        (c.before, c.after)
+        for c in item_changes(instrument, before, after)
+        if c.before is not None and c.after is not None
+    ]
+    if not pairs:
+        return no_change(
+            instrument,
+            before.value,
+            after.value,
+            reason=f"no {instrument.item_name_words()} rated at both times",
+        )
+    then = sum(b for b, _ in pairs) / len(pairs)
+    now = sum(a for _, a in pairs) / len(pairs)
+    return replace(change(instrument, _tidy(then), _tidy(now)), matched_items=len(pairs))
+
+
 # --- progress over an episode ----------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Progress:
+    """One measure's progress row: what the panels, the per-patient and cohort
+    workbooks and the check-in summary show for it. Baseline is the first measurement of
+    the episode, ``last_checkin`` the value the team saw at the last check-in, ``latest``
+    the newest; each change carries its MCID and reliable-change verdicts and band move."""
+
     instrument: str
     baseline: Point | None
     last_checkin: Point | None
     latest: Point | None
-    from_baseline: Change
-    from_checkin: Change | None
+    from_baseline: Change  # points None with a reason when there is nothing to compare
+    from_checkin: Change | None  # None without a check-in
+    count: int = 0  # measurements with a value this episode
+    due_on: dt.date | None = None  # next due: latest + the measure's interval
+    overdue_after: dt.date | None = None  # due + grace: overdue from the day after
+    items_from_baseline: tuple[ItemChange, ...] = ()  # patient-named items (PSFS activities)
+    items_from_checkin: tuple[ItemChange, ...] = ()
+    history: tuple[Point, ...] = ()  # this episode, in time order
+
+    @property
+    def mcid_met(self) -> bool | None:
+        return self.from_baseline.mcid_met
+
+    @property
+    def rci_verdict(self) -> str | None:
+        return self.from_baseline.rci_verdict
+
+    @property
+    def band_movement(self) -> str | None:
+        return self.from_baseline.band_movement
+
+    def overdue(self, today: dt.date) -> bool:
+        return self.overdue_after is not None and today > self.overdue_after
 
 
 def progress(
@@ -294,19 +447,38 @@ def progress(
     episode_start: dt.date | dt.datetime | None = None,
     last_checkin_at: dt.date | dt.datetime | None = None,
 ) -> Progress:
-    """Baseline (first in the episode), value at the last check-in, latest, and the
-    change from baseline and from the last check-in."""
-    pts = [p for p in _points(points) if episode_start is None or _day(p.taken_at) >= _day(episode_start)]
+    """Baseline (first in the episode), value at the last check-in, latest, the change
+    from baseline and from the last check-in (MCID, reliable change, band movement;
+    patient-named items matched by name), and when the measure is next due."""
+    pts = sorted(
+        (p for p in _points(points) if episode_start is None or _day(p.taken_at) >= _day(episode_start)), key=_order
+    )
     first, last = baseline(pts), latest(pts)
     at_checkin = at_or_before(pts, last_checkin_at) if last_checkin_at is not None else None
-    value = lambda p: p.value if p else None  # noqa: E731
+    if last_checkin_at is None:
+        from_checkin = None
+    elif at_checkin is None:
+        from_checkin = no_change(instrument, None, last.value if last else None, reason="no value at the last check-in")
+    elif last is not None and at_checkin.id == last.id:
+        from_checkin = no_change(instrument, at_checkin.value, last.value, reason="no new value since the check-in")
+    else:
+        from_checkin = change_between(instrument, at_checkin, last)
+    from_baseline = change_between(instrument, first, last)
+    if first is not None and last is not None and first.id == last.id:
+        from_baseline = replace(from_baseline, reason="baseline only")
     return Progress(
         instrument=instrument.id,
         baseline=first,
         last_checkin=at_checkin,
         latest=last,
-        from_baseline=change(instrument, value(first), value(last)),
-        from_checkin=change(instrument, value(at_checkin), value(last)) if last_checkin_at is not None else None,
+        from_baseline=from_baseline,
+        from_checkin=from_checkin,
+        count=len(pts),
+        due_on=measure_due_date(instrument, last.taken_at) if last else None,
+        overdue_after=measure_overdue_after(instrument, last.taken_at) if last else None,
+        items_from_baseline=item_changes(instrument, first, last),
+        items_from_checkin=item_changes(instrument, at_checkin, last) if at_checkin is not None else (),
+        history=tuple(pts),
     )
 
 
@@ -467,8 +639,11 @@ def reliable_deterioration(
     band = f"; {change.band_movement}" if change.band_movement else ""
     threshold = f"{inst.reliable_change:.1f}".rstrip("0").rstrip(".")
     rule = "or more" if inst.reliable_change_inclusive else "exceeded"
+    over = ""
+    if change.matched_items:
+        over = f" over the {change.matched_items} {inst.item_name_words(change.matched_items)} rated both times"
     reason = (
-        f"{inst.short_name} reliably worse: {inst.format(change.baseline)} → {inst.format(change.current)} "
+        f"{inst.short_name} reliably worse{over}: {inst.format(change.baseline)} → {inst.format(change.current)} "
         f"({change.points:+.{inst.decimals}f}{band}); reliable change {threshold} points {rule}"
     )
     return _flag(
@@ -493,16 +668,14 @@ def deterioration_flag(
     first, last = baseline(pts), latest(pts)
     if first is None or last is None or first == last:
         return None
-    flag = reliable_deterioration(
-        change(instrument, first.value, last.value), measurement_id=last.id, since=last.taken_at
-    )
+    flag = reliable_deterioration(change_between(instrument, first, last), measurement_id=last.id, since=last.taken_at)
     if flag is not None or last_checkin_at is None:
         return flag
     reviewed = at_or_before(pts, last_checkin_at)
     if reviewed is None or reviewed in (first, last):
         return None
     flag = reliable_deterioration(
-        change(instrument, reviewed.value, last.value), measurement_id=last.id, since=last.taken_at
+        change_between(instrument, reviewed, last), measurement_id=last.id, since=last.taken_at
     )
     if flag is None:
         return None

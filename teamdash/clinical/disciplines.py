@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from teamdash import resources
+from teamdash.clinical import instruments
 from teamdash.errors import NotFound, ValidationError
 
 FILE = "disciplines.toml"
@@ -51,6 +52,25 @@ def all_disciplines() -> tuple[DisciplineDef, ...]:
         )
         for d in data["discipline"]
     )
+
+
+def measures(code: str) -> tuple[str, ...]:
+    """The instruments a discipline's panel lists: its key instruments in their listed
+    order, then any other instrument of the discipline in the library (a clinic's own
+    definitions) by short name. Instruments missing from the library are left out."""
+    library = instruments.library()
+    listed = [i for i in get(code).key_instruments if i in library]
+    others = sorted(
+        (i for i, inst in library.items() if inst.discipline == code and i not in listed),
+        key=lambda i: library[i].short_name.lower(),
+    )
+    return tuple(listed + others)
+
+
+def all_measures() -> tuple[str, ...]:
+    """Every instrument in the library in display order: discipline by discipline, as
+    ``measures`` orders them."""
+    return tuple(dict.fromkeys(i for d in all_disciplines() for i in measures(d.code)))
 
 
 def codes() -> tuple[str, ...]:

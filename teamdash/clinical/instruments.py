@@ -5,28 +5,41 @@ format is documented in that folder's README). This module loads and validates t
 once, normalises item responses and scores them. It is pure: no database, no Qt.
 
 A new questionnaire of a known kind (sum, mean, percent of maximum, reversed items,
-subscales, multi-component, rule-based subgroups, named formulas) is a new file and no
-code. Formulas are a small closed set of named functions below; a definition refers to
-them by name, nothing in a definition is ever evaluated.
+subscales, multi-component, rule-based subgroups, named formulas, patient-named items)
+is a new file and no code. Formulas are a small closed set of named functions below; a
+definition refers to them by name, nothing in a definition is ever evaluated.
+
+Beside the shipped definitions, a clinic may keep its own in a folder
+(``paths.clinic_instruments_dir()``). Those are loaded the same way; one with a mistake
+is refused (``refusals()`` names the file, the key and the reason) and the rest of the
+library loads. ``check_file`` validates one file and scores its boundary cases.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import operator
 import re
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from pathlib import Path
 
-from teamdash import resources
-from teamdash.errors import InvalidResponse, TeamDashError, UnknownInstrument
+from teamdash import paths, resources
+from teamdash.errors import InvalidItemName, InvalidResponse, TeamDashError, UnknownInstrument
+
+log = logging.getLogger(__name__)
 
 DISCIPLINES = ("pt", "psychology", "nutrition", "sleep", "social")
 DIRECTIONS = ("higher_worse", "higher_better")
 ITEM_KINDS = ("int", "float", "bool", "time")
 METHODS = ("value", "sum", "mean", "percent_of_max", "components", "formula")
 Z95 = 1.96  # two-sided 95 % normal quantile used by Jacobson & Truax (1991)
+Z90 = 1.645  # two-sided 90 % normal quantile of a published MDC90 (Stratford 1996, Davidson & Keating 2002)
+MAX_ITEM_NAME = 80  # characters in a patient-named item (a PSFS activity)
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -40,7 +53,14 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 
 class DefinitionError(TeamDashError):
     """An instrument definition file is malformed. Not caused by a clinician's input,
-    but by whoever edited ``resources/instruments``: the message names file and key."""
+    but by whoever edited the definition: the message names file and key, and
+    ``file``/``key``/``problem`` keep them apart for a refusal list."""
+
+    def __init__(self, message: str, *, file: str | None = None, key: str | None = None, problem: str | None = None):
+        super().__init__(message)
+        self.file = file
+        self.key = key
+        self.problem = problem or message
 
 
 # --- public data -----------------------------------------------------------------------
@@ -90,6 +110,12 @@ class Item:
     # Scored as this value when left blank (PSQI 5j "other reason" per the
     # University of Pittsburgh scoring instructions).
     score_if_missing: float | None = None
+    # The item's number in the instrument it was taken from (CPAQ-8 item 2 is CPAQ-20
+    # item 13); the scoring key may be written in these numbers.
+    source_number: int | None = None
+    # Never blank, whatever the missing-item rule allows (PHQ-9 item 9: a missing answer
+    # must not hide a positive safety item).
+    mandatory: bool = False
 
     def allowed(self) -> str:
         """What a valid answer looks like, for error messages and input hints."""
@@ -161,6 +187,9 @@ class Scoring:
     total_key: str | None
     subgroups: tuple[Subgroup, ...]
     flags: tuple[FlagRule, ...]
+    # A sum with missing items is prorated to the full item count: sum / answered x
+    # items, rounded half up to the instrument's decimals (DC/TMD scoring manual).
+    prorate: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,13 +225,48 @@ class Instrument:
     derived_names: tuple[str, ...] = ()
     subgroup_labels: tuple[str, ...] = ()
     scoring: Scoring | None = None
+    # The period the questions ask about, as the form states it ("the last 2 weeks").
+    recall: str | None = None
+    # Rules that decide what is shown but could not be verified from a primary source:
+    # shown wherever the rule's result is shown (form, panel, exports).
+    unverified: tuple[str, ...] = ()
+    # Items numbered as in another instrument (CPAQ-8 items as CPAQ-20 numbers).
+    item_source: str | None = None
+    # Each item is an activity the patient names (PSFS): the names are stored with the
+    # measurement and change is computed over items named and rated at both times.
+    named_items: bool = False
+    item_name_label: str = "Activity"
+    # Reliability of one patient-named item (PSFS single activity), like reliable_change/sem.
+    item_reliable_change: float | None = None
+    item_sem: float | None = None
+    # The published figure the reliable change comes from ("SEM 1.02", "MDC90 5").
+    reliability_basis: str | None = None
+    item_reliability_basis: str | None = None
+    origin: str = "shipped"  # or "clinic": a definition from the clinic's own folder
+    path: str | None = None  # the definition file
+
+    def item_name_words(self, count: int = 1) -> str:
+        """'activity' / 'activities': what a patient-named item is called in a sentence."""
+        word = self.item_name_label.lower()
+        if count == 1:
+            return word
+        if word.endswith("y") and word[-2:-1] not in ("a", "e", "i", "o", "u"):
+            return word[:-1] + "ies"
+        return word + "s"
+
+    def displayed(self, value: float) -> float:
+        """``value`` as the team reads it: rounded to the instrument's decimals exactly
+        as ``format`` shows it."""
+        return float(f"{value:.{self.decimals}f}")
 
     def band_for(self, value: float | None) -> Band | None:
-        """The band holding ``value`` (unrounded). Rule-based instruments (STarT Back)
-        cannot be banded from the total alone: use ``score`` for them."""
+        """The band of ``value`` as displayed (BMI 18.4998 shows as 18.5 and is Normal
+        weight, never '18.5 Underweight'). Rule-based instruments (STarT Back) cannot be
+        banded from the total alone: use ``score`` for them."""
         if value is None or self.subgroup_labels:
             return None
-        hits = [b for b in self.bands if b.contains(value)]
+        shown = self.displayed(value)
+        hits = [b for b in self.bands if b.contains(shown)]
         if not hits:
             return None
         pick = min if self.band_ties == "lower" else max
@@ -216,6 +280,24 @@ class Instrument:
         if value is None:
             return "–"
         return f"{value:.{self.decimals}f}"
+
+    def item_role(self, number: int) -> str:
+        """What an item counts towards, for form hints: 'activity engagement',
+        'pain willingness, reverse-scored'."""
+        spec = self.scoring
+        if spec is None:
+            return ""
+        parts = [name.replace("_", " ") for name, items in spec.subscales.items() if number in items]
+        if number in spec.reverse:
+            parts.append("reverse-scored")
+        return ", ".join(parts)
+
+    def prorated(self, responses: Sequence) -> bool:
+        """Whether a stored administration's total was prorated (items left blank on an
+        instrument whose sum is prorated)."""
+        if self.scoring is None or not self.scoring.prorate:
+            return False
+        return any(_is_blank(r) for r in responses)
 
 
 @dataclass(frozen=True)
@@ -237,6 +319,10 @@ class ScoreResult:
     missing_items: tuple[int, ...]
     responses: tuple[float | str | None, ...]
     flags: tuple[ItemFlag, ...]
+    # The total was prorated from the answered items (a sum with items left blank).
+    prorated: bool = False
+    # Patient-named items: each item's name (None where unnamed); None for other instruments.
+    item_names: tuple[str | None, ...] | None = None
 
     @property
     def has_safety_flag(self) -> bool:
@@ -246,15 +332,103 @@ class ScoreResult:
 # --- library ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A clinic definition that was not loaded: which file, which key, and why."""
+
+    file: Path
+    key: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"key '{self.key}' " if self.key else ""
+        return f"{self.file}: {where}{self.reason}"
+
+
+@dataclass(frozen=True)
+class _Library:
+    instruments: dict[str, Instrument]
+    refusals: tuple[Refusal, ...]
+    folder: Path
+
+
 @cache
-def library() -> dict[str, Instrument]:
-    """Every definition in ``resources/instruments``, loaded and validated once."""
-    folder = resources.path("instruments")
+def _load() -> _Library:
+    """The shipped definitions (a mistake there is a bug: it raises), then the clinic's
+    folder (a mistake there refuses that file only)."""
     out: dict[str, Instrument] = {}
-    for file in sorted(folder.glob("*.toml")):
+    for file in sorted(resources.path("instruments").glob("*.toml")):
         instrument = _parse_file(file.name, resources.load_toml("instruments", file.name))
         out[instrument.id] = instrument
-    return out
+    folder = paths.clinic_instruments_dir()
+    refused: list[Refusal] = []
+    for file in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
+        try:
+            instrument = _read_clinic_file(file, shipped=out)
+        except DefinitionError as exc:
+            refused.append(Refusal(file, exc.key, exc.problem))
+            log.warning("instrument definition refused: %s", refused[-1])
+            continue
+        out[instrument.id] = instrument
+    return _Library(out, tuple(refused), folder)
+
+
+def _read_clinic_file(file: Path, *, shipped: Mapping[str, Instrument]) -> Instrument:
+    try:
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(
+            f"instrument definition {file.name}: is not valid TOML ({exc})",
+            file=file.name,
+            problem=f"is not valid TOML ({exc})",
+        ) from None
+    except OSError as exc:
+        reason = f"cannot be read ({exc.strerror or exc})"
+        raise DefinitionError(f"instrument definition {file.name}: {reason}", file=file.name, problem=reason) from None
+    instrument = _parse_file(file.name, data, origin="clinic", path=str(file))
+    if shipped.get(instrument.id) is not None and shipped[instrument.id].origin == "shipped":
+        raise _Table(file.name, data).error("id", f"{instrument.id!r} is a shipped instrument: choose another ID")
+    return instrument
+
+
+def library() -> dict[str, Instrument]:
+    """Every definition, shipped and the clinic's own, loaded and validated once."""
+    return _load().instruments
+
+
+def refusals() -> tuple[Refusal, ...]:
+    """The clinic definitions refused at load, each with its file, key and reason."""
+    return _load().refusals
+
+
+def clinic_folder() -> Path:
+    """Where the clinic's own definitions were read from."""
+    return _load().folder
+
+
+def reload() -> None:
+    """Read the definitions again (after the clinic folder or its files changed)."""
+    _load.cache_clear()
+
+
+def check_file(path: str | Path) -> Instrument:
+    """Validate one definition file as the library would load it from the clinic
+    folder. Raises ``DefinitionError`` naming the file, the key and the reason."""
+    file = Path(path)
+    if file.suffix != ".toml":
+        raise DefinitionError(
+            f"instrument definition {file.name}: must be a .toml file", file=file.name, problem="must be a .toml file"
+        )
+    if not file.is_file():
+        reason = "does not exist" if not file.exists() else "is not a file"
+        raise DefinitionError(f"instrument definition {file}: {reason}", file=file.name, problem=reason)
+    # A shipped definition checked in place is itself, not a clash with itself.
+    itself = file.resolve() == resources.path("instruments", file.name).resolve()
+    shipped = {i.id: i for i in library().values() if i.origin == "shipped" and not (itself and i.path is None)}
+    if itself:
+        shipped.pop(file.stem, None)
+    return _read_clinic_file(file, shipped=shipped)
 
 
 def get(instrument_id: str) -> Instrument:
@@ -281,6 +455,7 @@ def result_json(result: ScoreResult) -> dict:
     return {
         "instrument": result.instrument,
         "total": result.total,
+        "prorated": result.prorated,
         "band": result.band,
         "band_severity": result.band_severity,
         "subscales": dict(result.subscales),
@@ -288,6 +463,7 @@ def result_json(result: ScoreResult) -> dict:
         "derived": dict(result.derived),
         "missing_items": list(result.missing_items),
         "responses": list(result.responses),
+        "item_names": None if result.item_names is None else list(result.item_names),
         "flags": [{"kind": f.kind, "item": f.item, "reason": f.reason} for f in result.flags],
     }
 
@@ -295,18 +471,33 @@ def result_json(result: ScoreResult) -> dict:
 # --- scoring ---------------------------------------------------------------------------
 
 
-def score(instrument_id: str, responses: Sequence[str | int | float | None]) -> ScoreResult:
+def score(
+    instrument_id: str,
+    responses: Sequence[str | int | float | None],
+    item_names: Sequence[str | None] | None = None,
+) -> ScoreResult:
     """Validate and score one administration. Raises ``InvalidResponse`` naming the item
-    and its allowed values, ``UnknownInstrument`` for a bad ID."""
-    inst = get(instrument_id)
-    spec = inst.scoring
+    and its allowed values, ``UnknownInstrument`` for a bad ID. ``item_names`` are the
+    patient's names for the items of a patient-named instrument (PSFS activities)."""
+    return score_with(get(instrument_id), responses, item_names)
+
+
+def score_with(
+    inst: Instrument,
+    responses: Sequence[str | int | float | None],
+    item_names: Sequence[str | None] | None = None,
+) -> ScoreResult:
+    """``score`` for a definition that need not be in the library (one being checked)."""
+    spec = _rules(inst)
     values = _normalise_all(inst, responses)
+    names = _item_names(inst, values, item_names)
     missing = _check_missing(inst, values)
     item_scores = _item_scores(inst, values)
     derived = _derive(inst, values)
     components = {c.name: _component(c, item_scores, derived) for c in spec.components}
     subscales = {name: _sum_or_none(item_scores, items) for name, items in spec.subscales.items()}
-    total = _clean(_total(inst, item_scores, components, derived))
+    raw_total, prorated = _total(inst, item_scores, components, derived)
+    total = _clean(raw_total)
     band, severity = _classify(inst, total, subscales)
     return ScoreResult(
         instrument=inst.id,
@@ -319,7 +510,90 @@ def score(instrument_id: str, responses: Sequence[str | int | float | None]) -> 
         missing_items=missing,
         responses=tuple(values),
         flags=_flags(inst, values),
+        prorated=prorated,
+        item_names=names,
     )
+
+
+def normal_item_name(name: str) -> str:
+    """How two item names are compared (the same activity written twice): case, accents
+    kept, spacing and letter case ignored."""
+    return " ".join(name.split()).casefold()
+
+
+def _item_names(
+    inst: Instrument, values: Sequence, names: Sequence[str | None] | None
+) -> tuple[str | None, ...] | None:
+    """Checked names of a patient-named instrument's items: every rated item named, no
+    name twice. None for other instruments (which take no names)."""
+    given = [] if names is None else list(names)
+    if not inst.named_items:
+        if any(not _is_blank(n) for n in given):
+            raise InvalidResponse(
+                f"responses for {inst.short_name}: its items are not named by the patient (no names are taken)",
+                instrument=inst.id,
+                item=None,
+            )
+        return None
+    if len(given) > len(inst.items):
+        raise InvalidResponse(
+            f"responses for {inst.short_name}: {len(given)} {inst.item_name_label.lower()} names for "
+            f"{len(inst.items)} items",
+            instrument=inst.id,
+            item=None,
+        )
+    given += [None] * (len(inst.items) - len(given))
+    out: list[str | None] = []
+    seen: dict[str, int] = {}
+    what = inst.item_name_label.lower()
+    for item, value, raw in zip(inst.items, values, given):
+        if raw is not None and not isinstance(raw, str):
+            raise InvalidItemName(
+                f"item {item.number} of {inst.short_name}: the {what} name must be text, not {raw!r}",
+                instrument=inst.id,
+                item=item.number,
+            )
+        name = " ".join(raw.split()) if raw else None  # line breaks and runs of spaces become one space
+        if name and (len(name) > MAX_ITEM_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+            raise InvalidItemName(
+                f"item {item.number} of {inst.short_name}: the {what} name must be one line of at most "
+                f"{MAX_ITEM_NAME} characters",
+                instrument=inst.id,
+                item=item.number,
+            )
+        if name is None and value is not None:
+            raise InvalidItemName(
+                f"item {item.number} of {inst.short_name}: rated {_fmt(value)} but the {what} has no name "
+                f"(write the {what} the patient rated)",
+                instrument=inst.id,
+                item=item.number,
+            )
+        if name is not None:
+            key = normal_item_name(name)
+            if key in seen:
+                raise InvalidItemName(
+                    f"item {item.number} of {inst.short_name}: {name!r} is already {what} {seen[key]} "
+                    f"(each {what} once)",
+                    instrument=inst.id,
+                    item=item.number,
+                )
+            seen[key] = item.number
+        out.append(name)
+    return tuple(out)
+
+
+def _rules(inst: Instrument) -> Scoring:
+    """The instrument's scoring rules (every parsed definition has them)."""
+    if inst.scoring is None:
+        raise DefinitionError(f"instrument {inst.id} has no scoring rules")
+    return inst.scoring
+
+
+def _bounds(item: Item) -> tuple[float, float]:
+    """The range of a numeric item (int, float, bool: always set by the parser)."""
+    if item.minimum is None or item.maximum is None:
+        raise DefinitionError(f"item {item.number} has no numeric range")
+    return item.minimum, item.maximum
 
 
 def _clean(value: float | None) -> float | None:
@@ -440,8 +714,16 @@ def _check_missing(inst: Instrument, values: Sequence) -> tuple[int, ...]:
     missing = tuple(item.number for item, v in zip(inst.items, values) if v is None)
     if len(missing) == len(values):
         raise InvalidResponse(f"responses for {inst.short_name}: no item was answered", instrument=inst.id, item=None)
+    for item in inst.items:
+        if item.mandatory and values[item.number - 1] is None:
+            raise _invalid(
+                inst,
+                item,
+                f"missing — item {item.number} must always be answered, whatever else is left blank "
+                f"(allowed {item.allowed()})",
+            )
     required = [item for item in inst.items if values[item.number - 1] is None and _required(item, values)]
-    allowed = inst.scoring.max_missing
+    allowed = _rules(inst).max_missing
     if len(required) > allowed:
         item = required[allowed]
         rule = (
@@ -459,7 +741,7 @@ def _as_number(value) -> float | None:
 
 
 def _item_scores(inst: Instrument, values: Sequence) -> list[float | None]:
-    spec = inst.scoring
+    spec = _rules(inst)
     out: list[float | None] = []
     for item, value in zip(inst.items, values):
         number = _as_number(value)
@@ -469,7 +751,8 @@ def _item_scores(inst: Instrument, values: Sequence) -> list[float | None]:
         if item.number in spec.recode:
             number = spec.recode[item.number].apply(number)
         if item.number in spec.reverse:
-            number = item.minimum + item.maximum - number
+            low, high = _bounds(item)
+            number = low + high - number
         out.append(number)
     return out
 
@@ -481,7 +764,7 @@ def _sum_or_none(item_scores: Sequence, items: Sequence[int]) -> float | None:
 
 def _derive(inst: Instrument, values: Sequence) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
-    for d in inst.scoring.derivations:
+    for d in _rules(inst).derivations:
         args = [values[i - 1] for i in d.inputs]
         try:
             out.update(FORMULAS[d.formula].fn(args))
@@ -506,23 +789,35 @@ def _component(c: Component, item_scores: Sequence, derived: Mapping) -> float |
     return float(c.mapping.apply(raw) if c.mapping else raw)
 
 
-def _total(inst: Instrument, item_scores: Sequence, components: Mapping, derived: Mapping) -> float | None:
-    method = inst.scoring.method
+def round_half_up(value: float, decimals: int = 0) -> float:
+    """Round a total the way it is reported on paper: 4.5 -> 5 (not Python's 4)."""
+    step = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
+
+
+def _total(inst: Instrument, item_scores: Sequence, components: Mapping, derived: Mapping) -> tuple[float | None, bool]:
+    """The total and whether it was prorated."""
+    spec = _rules(inst)
+    method = spec.method
     answered = [v for v in item_scores if v is not None]
     if method == "value":
-        return item_scores[0]
+        return item_scores[0], False
     if method == "sum":
-        return float(sum(answered))
+        if spec.prorate and len(answered) < len(item_scores):
+            # DC/TMD scoring manual: sum of the answered items / answered x all items,
+            # in the metric of a complete form; multiplied first to keep 4 x 9 / 8 = 4.5 exact.
+            return round_half_up(sum(answered) * len(item_scores) / len(answered), inst.decimals), True
+        return float(sum(answered)), False
     if method == "mean":
-        return sum(answered) / len(answered)
+        return sum(answered) / len(answered), False
     if method == "percent_of_max":
         # Multiply before dividing so 9/45 gives exactly 20.0, not 20.000000000000004.
-        top = sum(item.maximum for item, v in zip(inst.items, item_scores) if v is not None)
-        return sum(answered) * 100 / top
+        top = sum(_bounds(item)[1] for item, v in zip(inst.items, item_scores) if v is not None)
+        return sum(answered) * 100 / top, False
     if method == "components":
         parts = list(components.values())
-        return None if any(v is None for v in parts) else float(sum(parts))
-    return derived.get(inst.scoring.total_key)  # "formula"
+        return (None if any(v is None for v in parts) else float(sum(parts))), False
+    return (derived.get(spec.total_key) if spec.total_key else None), False  # "formula"
 
 
 def _classify(inst: Instrument, total: float | None, subscales: Mapping) -> tuple[str | None, int | None]:
@@ -556,6 +851,119 @@ def _fmt(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# --- boundary cases (checking a definition) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoundaryCase:
+    """One test administration of a definition and what the scorer made of it."""
+
+    label: str  # "all items at minimum", "band 'Mild' from 5"
+    responses: tuple | None  # None: no response set reaches this value
+    result: ScoreResult | None
+    problem: str | None = None  # why it could not be scored
+    value: float | None = None  # the band edge looked for
+    band: str | None = None  # the band that value is shown in (band_for)
+
+
+def _extreme(item: Item, top: bool) -> float | str:
+    if item.kind == "time":
+        return "23:59" if top else "00:00"
+    if item.choices:
+        codes = [code for code, _ in item.choices]
+        value = max(codes) if top else min(codes)
+    else:
+        low, high = _bounds(item)
+        value = high if top else low
+    return int(value) if item.kind in ("int", "bool") else value
+
+
+def _names_for(inst: Instrument, responses: Sequence) -> list[str | None] | None:
+    if not inst.named_items:
+        return None
+    return [None if r is None else f"{inst.item_name_label} {n}" for n, r in enumerate(responses, 1)]
+
+
+def _try(inst: Instrument, label: str, responses: Sequence, **extra) -> BoundaryCase:
+    try:
+        result = score_with(inst, responses, _names_for(inst, responses))
+    except TeamDashError as exc:
+        return BoundaryCase(label, tuple(responses), None, str(exc), **extra)
+    return BoundaryCase(label, tuple(responses), result, **extra)
+
+
+def _answers_for_total(inst: Instrument, target: float) -> list | None:
+    """Answers (every item answered) whose total is exactly ``target``, for sum, mean and
+    percent-of-maximum instruments without recoding; None when none exists."""
+    spec = inst.scoring
+    if spec is None or spec.method not in ("sum", "mean", "percent_of_max", "value") or spec.recode:
+        return None
+    items = inst.items
+    if any(i.kind not in ("int", "float", "bool") or not _contiguous(i) for i in items):
+        return None
+    lows = [_bounds(i)[0] for i in items]
+    highs = [_bounds(i)[1] for i in items]
+    if spec.method == "value":
+        wanted = target
+    elif spec.method == "mean":
+        wanted = target * len(items)
+    elif spec.method == "percent_of_max":
+        wanted = target * sum(highs) / 100
+    else:
+        wanted = target
+    extra = round(wanted - sum(lows), 9)
+    room = [h - lo for lo, h in zip(lows, highs)]
+    if extra < 0 or extra > sum(room) + 1e-9:
+        return None
+    if all(i.kind != "float" for i in items) and not float(extra).is_integer():
+        return None
+    scores = []
+    for lo, span in zip(lows, room):
+        step = min(span, extra)
+        scores.append(lo + step)
+        extra = round(extra - step, 9)
+    answers: list = []
+    for item, item_score, low, high in zip(items, scores, lows, highs):
+        value = low + high - item_score if item.number in spec.reverse else item_score
+        answers.append(int(value) if item.kind in ("int", "bool") else value)
+    return answers
+
+
+def _contiguous(item: Item) -> bool:
+    """Every whole number of the item's range is an answer (choices, if any, included)."""
+    if not item.choices:
+        return True
+    codes = sorted(code for code, _ in item.choices)
+    low, high = _bounds(item)
+    return item.kind == "int" and codes == [float(n) for n in range(int(low), int(high) + 1)]
+
+
+def boundary_cases(inst: Instrument) -> list[BoundaryCase]:
+    """Every item at its minimum and at its maximum, then each band's edges (the lowest
+    and highest value of each band, scored from answers that reach it where such answers
+    exist): what ``teamdash instruments check`` prints for a definition."""
+    cases = [
+        _try(inst, "all items at minimum", [_extreme(i, False) for i in inst.items]),
+        _try(inst, "all items at maximum", [_extreme(i, True) for i in inst.items]),
+    ]
+    reverse = inst.scoring.reverse if inst.scoring else ()
+    if reverse:  # with reversed items the extremes of the total are elsewhere
+        cases += [
+            _try(inst, "lowest total", [_extreme(i, i.number in reverse) for i in inst.items]),
+            _try(inst, "highest total", [_extreme(i, i.number not in reverse) for i in inst.items]),
+        ]
+    for band in sorted(inst.bands, key=lambda b: b.low):
+        for edge, value in (("from", band.low), ("to", band.high)):
+            label = f"band '{band.label}' {edge} {_fmt(value)}"
+            shown = inst.band_for(value)
+            answers = _answers_for_total(inst, value)
+            if answers is None:
+                cases.append(BoundaryCase(label, None, None, None, value, shown.label if shown else None))
+            else:
+                cases.append(_try(inst, label, answers, value=value, band=shown.label if shown else None))
+    return cases
 
 
 # --- named formulas --------------------------------------------------------------------
@@ -689,7 +1097,12 @@ class _Table:
         self.file, self.data, self.where = file, data, where
 
     def error(self, key: str, problem: str) -> DefinitionError:
-        return DefinitionError(f"instrument definition {self.file}: key '{self.where}{key}' {problem}")
+        return DefinitionError(
+            f"instrument definition {self.file}: key '{self.where}{key}' {problem}",
+            file=self.file,
+            key=f"{self.where}{key}",
+            problem=problem,
+        )
 
     def get(self, key: str, kinds: type | tuple, default=..., *, allow_none: bool = False):
         if key not in self.data:
@@ -705,6 +1118,11 @@ class _Table:
         if not isinstance(value, kinds):
             raise self.error(key, f"must be {_kind_name(kinds)}, not {value!r}")
         return value
+
+    def required(self, key: str) -> _Table:
+        """A sub-table that must be there."""
+        value = self.get(key, dict)
+        return _Table(self.file, value, f"{self.where}{key}.")
 
     def table(self, key: str, required: bool = False) -> _Table | None:
         if key not in self.data and not required:
@@ -760,6 +1178,8 @@ TOP_KEYS = (
     "licence",
     "sources",
     "notes",
+    "recall",
+    "unverified",
     "items",
     "item",
     "scoring",
@@ -771,28 +1191,54 @@ TOP_KEYS = (
 )
 
 
-def _parse_file(file: str, data: Mapping) -> Instrument:
+def _parse_file(file: str, data: Mapping, *, origin: str = "shipped", path: str | None = None) -> Instrument:
     t = _Table(file, data)
     t.only(*TOP_KEYS)
-    items = _parse_items(t)
-    scoring = _parse_scoring(t, items)
-    reliable_change, sem, inclusive = _parse_reliability(t)
+    items, numbering, naming = _parse_items(t)
+    scoring = _parse_scoring(t, items, numbering)
+    reliability = _parse_reliability(t, named=naming["named_items"])
     instrument = Instrument(
         **_header(t, file),
         items=items,
         bands=_parse_bands(t),
         **_parse_mcid(t),
-        reliable_change=reliable_change,
-        sem=sem,
-        reliable_change_inclusive=inclusive,
+        **reliability,
+        **naming,
+        item_source=numbering.source,
         subscale_names=tuple(scoring.subscales),
         component_names=tuple(c.name for c in scoring.components),
         derived_names=tuple(o for d in scoring.derivations for o in FORMULAS[d.formula].outputs),
         subgroup_labels=tuple(g.label for g in scoring.subgroups),
         scoring=scoring,
+        origin=origin,
+        path=path,
     )
     _check_consistency(t, instrument)
     return instrument
+
+
+@dataclass(frozen=True)
+class _Numbering:
+    """How a definition's scoring key names items: by position on the form (1..count)
+    or, with ``[items] source_numbers`` and ``[scoring] numbering = "source"``, by their
+    number in the instrument they come from (CPAQ-20 numbers for the CPAQ-8)."""
+
+    count: int
+    source: str | None = None
+    numbers: tuple[int, ...] | None = None  # source number of each position
+    by_source: bool = False
+
+    def position(self, number: object) -> int | None:
+        if isinstance(number, bool) or not isinstance(number, int):
+            return None
+        if self.by_source and self.numbers is not None:
+            return self.numbers.index(number) + 1 if number in self.numbers else None
+        return number if 1 <= number <= self.count else None
+
+    def allowed(self) -> str:
+        if self.by_source and self.numbers is not None:
+            return f"{self.source} item numbers ({', '.join(map(str, sorted(self.numbers)))})"
+        return f"item numbers 1–{self.count}"
 
 
 def _choice(t: _Table, key: str, allowed: tuple, default=...):
@@ -824,7 +1270,16 @@ def _header(t: _Table, file: str) -> dict:
         "interval_days": t.get("interval_days", int, None),
         "sources": tuple(_strings(t, "sources")),
         "notes": t.get("notes", str, ""),
+        "recall": _text(t, "recall"),
+        "unverified": tuple(_strings(t, "unverified")) if "unverified" in t.data else (),
     }
+
+
+def _text(t: _Table, key: str) -> str | None:
+    value = t.get(key, str, None)
+    if value is not None and not value.strip():
+        raise t.error(key, "must not be empty (leave the key out instead)")
+    return None if value is None else " ".join(value.split())
 
 
 def _parse_mcid(t: _Table) -> dict:
@@ -842,25 +1297,60 @@ def _strings(t: _Table, key: str) -> list[str]:
     return values
 
 
-def _parse_items(t: _Table) -> tuple[Item, ...]:
-    spec = t.table("items", required=True)
-    spec.only("count", "kind", "min", "max", "unit", "labels", "choices", "optional")
+def _parse_items(t: _Table) -> tuple[tuple[Item, ...], _Numbering, dict]:
+    spec = t.required("items")
+    spec.only(
+        "count", "kind", "min", "max", "unit", "labels", "choices", "optional", "source", "source_numbers", "named",
+        "name_label",
+    )  # fmt: skip
     count = spec.get("count", int)
     if count < 1:
         raise spec.error("count", "must be at least 1")
     labels = spec.get("labels", list, [None] * count)
     if len(labels) != count:
         raise spec.error("labels", f"must have {count} entries, one per item")
+    if not all(label is None or (isinstance(label, str) and label.strip()) for label in labels):
+        raise spec.error("labels", "must be texts, one per item")
+    numbering = _parse_source_numbers(spec, count)
+    if numbering.numbers is not None:
+        labels = [label or f"{numbering.source} item {n}" for label, n in zip(labels, numbering.numbers)]
     overrides = {}
     for row in t.tables("item"):
         row.only(
-            "number", "kind", "min", "max", "unit", "label", "choices", "optional", "required_when", "score_if_missing"
-        )
+            "number", "kind", "min", "max", "unit", "label", "choices", "optional", "required_when", "score_if_missing",
+            "mandatory",
+        )  # fmt: skip
         number = row.get("number", int)
         if not 1 <= number <= count:
             raise row.error("number", f"must be 1–{count}")
         overrides[number] = row
-    return tuple(_parse_item(n, spec, overrides.get(n), labels[n - 1]) for n in range(1, count + 1))
+    items = tuple(
+        _parse_item(n, spec, overrides.get(n), labels[n - 1], numbering.numbers[n - 1] if numbering.numbers else None)
+        for n in range(1, count + 1)
+    )
+    named = spec.get("named", bool, False)
+    if named and any(i.kind not in ("int", "float") for i in items):
+        raise spec.error("named", "patient-named items must be rated with numbers (kind int or float)")
+    naming = {"named_items": named, "item_name_label": _text(spec, "name_label") or "Activity"}
+    if "name_label" in spec.data and not named:
+        raise spec.error("name_label", "only applies with named = true")
+    return items, numbering, naming
+
+
+def _parse_source_numbers(spec: _Table, count: int) -> _Numbering:
+    if "source_numbers" not in spec.data and "source" not in spec.data:
+        return _Numbering(count)
+    source = _text(spec, "source")
+    if source is None:
+        raise spec.error("source", "is required with source_numbers: the instrument the numbers come from")
+    numbers = spec.get("source_numbers", list)
+    if (
+        len(numbers) != count
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in numbers)
+        or len(set(numbers)) != count
+    ):
+        raise spec.error("source_numbers", f"must list {count} different item numbers of {source}, one per item")
+    return _Numbering(count, source, tuple(numbers))
 
 
 def _pick(default: _Table, override: _Table | None, key: str, kinds, fallback=...):
@@ -869,7 +1359,7 @@ def _pick(default: _Table, override: _Table | None, key: str, kinds, fallback=..
     return default.get(key, kinds, fallback)
 
 
-def _parse_item(number: int, spec: _Table, row: _Table | None, label) -> Item:
+def _parse_item(number: int, spec: _Table, row: _Table | None, label, source_number: int | None = None) -> Item:
     where = row or spec
     kind = _pick(spec, row, "kind", str, "int")
     if kind not in ITEM_KINDS:
@@ -898,6 +1388,8 @@ def _parse_item(number: int, spec: _Table, row: _Table | None, label) -> Item:
         optional=_pick(spec, row, "optional", bool, False),
         required_when=required_when,
         score_if_missing=row.get("score_if_missing", float, None) if row is not None else None,
+        source_number=source_number,
+        mandatory=row.get("mandatory", bool, False) if row is not None else False,
     )
 
 
@@ -936,28 +1428,36 @@ def _is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
-def _item_list(t: _Table, key: str, count: int) -> tuple[int, ...]:
+def _item_list(t: _Table, key: str, count: _Numbering) -> tuple[int, ...]:
     raw = t.get(key, list)
-    if not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= count for n in raw):
-        raise t.error(key, f"must list item numbers 1–{count}, not {raw!r}")
-    return tuple(raw)
+    positions = [count.position(n) for n in raw]
+    if any(p is None for p in positions):
+        raise t.error(key, f"must list {count.allowed()}, not {raw!r}")
+    return tuple(p for p in positions if p is not None)
 
 
-def _recode_table(t: _Table | None, count: int) -> dict[int, Steps]:
+def _recode_table(t: _Table | None, count: _Numbering) -> dict[int, Steps]:
     if t is None:
         return {}
     out = {}
     for key in t.data:
-        if not key.isdigit() or not 1 <= int(key) <= count:
-            raise t.error(key, f"must be an item number 1–{count}")
-        out[int(key)] = _steps(t.table(key))
+        position = count.position(int(key)) if key.isdigit() else None
+        if position is None:
+            raise t.error(key, f"must be one of the {count.allowed()}")
+        out[position] = _steps(t.table(key))
     return out
 
 
-def _parse_scoring(t: _Table, items: tuple[Item, ...]) -> Scoring:
-    s = t.table("scoring", required=True)
-    s.only("method", "reverse", "recode", "max_missing", "subscales", "derived", "total", "components")
-    count = len(items)
+def _parse_scoring(t: _Table, items: tuple[Item, ...], numbering: _Numbering) -> Scoring:
+    s = t.required("scoring")
+    s.only(
+        "method", "reverse", "recode", "max_missing", "subscales", "derived", "total", "components", "prorate",
+        "numbering",
+    )  # fmt: skip
+    by = _choice(s, "numbering", ("position", "source"), "position")
+    if by == "source" and numbering.numbers is None:
+        raise s.error("numbering", "'source' needs [items] source and source_numbers")
+    count = _Numbering(numbering.count, numbering.source, numbering.numbers, by_source=by == "source")
     method = s.get("method", str)
     if method not in METHODS:
         raise s.error("method", f"must be one of {', '.join(METHODS)}, not {method!r}")
@@ -980,10 +1480,11 @@ def _parse_scoring(t: _Table, items: tuple[Item, ...]) -> Scoring:
         total_key=s.get("total", str, None),
         subgroups=tuple(_subgroup(g) for g in t.tables("subgroups")),
         flags=tuple(_flag_rule(f, count) for f in t.tables("flags")),
+        prorate=s.get("prorate", bool, False),
     )
 
 
-def _derivation(d: _Table, count: int) -> Derivation:
+def _derivation(d: _Table, count: _Numbering) -> Derivation:
     d.only("formula", "inputs")
     name = d.get("formula", str)
     if name not in FORMULAS:
@@ -994,7 +1495,7 @@ def _derivation(d: _Table, count: int) -> Derivation:
     return Derivation(name, inputs)
 
 
-def _component_spec(c: _Table, count: int) -> Component:
+def _component_spec(c: _Table, count: _Numbering) -> Component:
     c.only("name", "items", "recode", "derived", "map")
     derived = c.get("derived", str, None)
     items = _item_list(c, "items", count) if "items" in c.data else ()
@@ -1020,11 +1521,12 @@ def _subgroup(g: _Table) -> Subgroup:
     return Subgroup(g.get("label", str), g.get("severity", int), tuple(conditions))
 
 
-def _flag_rule(f: _Table, count: int) -> FlagRule:
+def _flag_rule(f: _Table, count: _Numbering) -> FlagRule:
     f.only("item", "when", "kind", "reason")
-    item = f.get("item", int)
-    if not 1 <= item <= count:
-        raise f.error("item", f"must be 1–{count}")
+    position = count.position(f.get("item", int))
+    if position is None:
+        raise f.error("item", f"must be one of the {count.allowed()}")
+    item = position
     when = _condition(_Table(f.file, {"when": [item, *f.get("when", list)]}, f.where), "when", items=True)
     kind = f.get("kind", str)
     if kind != "safety":
@@ -1052,43 +1554,103 @@ def _parse_bands(t: _Table) -> tuple[Band, ...]:
     return tuple(bands)
 
 
-def _parse_reliability(t: _Table) -> tuple[float | None, float | None, bool]:
-    """(reliable change threshold, SEM, threshold is inclusive) from one of: a published
-    SEM; SD and test-retest r (SEM = SD * sqrt(1 - r)); a published MDC95; or a
-    published minimum reliable change ("N or more points")."""
+def _parse_reliability(t: _Table, *, named: bool) -> dict:
+    """The reliable change threshold and SEM (of the total and, for patient-named items,
+    of one item) from one published figure each:
+
+    - ``sem``: a standard error of measurement;
+    - ``sd`` with ``retest_r``: SEM = SD x sqrt(1 - r);
+    - ``mdc95``: SEM = MDC95 / (1.96 x sqrt 2);
+    - ``mdc90``: SEM = MDC90 / (1.645 x sqrt 2) (the MDC90 of Stratford 1996 and Davidson
+      & Keating 2002 is 1.645 x SEM x sqrt 2);
+    - ``min_change``: a published "N or more points" criterion (NHS Talking Therapies).
+
+    Whatever the figure, the change is judged as Jacobson & Truax do: reliable when
+    |x2 - x1| / (sqrt 2 x SEM) > 1.96, i.e. a change beyond 1.96 x sqrt 2 x SEM.
+    ``item_sem`` / ``item_mdc95`` / ``item_mdc90`` give one item's figure (PSFS single
+    activity)."""
+    empty: dict[str, object] = {
+        "reliable_change": None,
+        "sem": None,
+        "reliable_change_inclusive": False,
+        "reliability_basis": None,
+        "item_reliable_change": None,
+        "item_sem": None,
+        "item_reliability_basis": None,
+    }
     r = t.table("reliability")
     if r is None:
-        return None, None, False
-    r.only("sem", "sd", "retest_r", "mdc95", "min_change")
-    given = [k for k in ("sem", "sd", "mdc95", "min_change") if k in r.data]
+        return empty
+    r.only("sem", "sd", "retest_r", "mdc95", "mdc90", "min_change", "item_sem", "item_mdc95", "item_mdc90")
+    given = [k for k in ("sem", "sd", "mdc95", "mdc90", "min_change") if k in r.data]
     if len(given) != 1:
-        raise r.error("sem", "give exactly one of sem, sd (with retest_r), mdc95 or min_change")
+        raise r.error("sem", "give exactly one of sem, sd (with retest_r), mdc95, mdc90 or min_change")
+    if "retest_r" in r.data and "sd" not in r.data:
+        raise r.error("retest_r", "only applies with sd")
+    out: dict[str, object] = dict(empty)
     if "min_change" in r.data:
-        return r.get("min_change", float), None, True
-    if "mdc95" in r.data:
-        sem = r.get("mdc95", float) / (Z95 * math.sqrt(2))
-    elif "sd" in r.data:
+        change = r.get("min_change", float)
+        if change <= 0:
+            raise r.error("min_change", "must be positive")
+        out.update(
+            reliable_change=change, reliable_change_inclusive=True, reliability_basis=f"{_fmt(change)} points or more"
+        )
+    else:
+        sem, basis = _sem_from(r, "")
+        out.update(reliable_change=Z95 * math.sqrt(2) * sem, sem=sem, reliability_basis=basis)
+    item_keys = [k for k in ("item_sem", "item_mdc95", "item_mdc90") if k in r.data]
+    if item_keys and not named:
+        raise r.error(item_keys[0], "only applies to patient-named items ([items] named = true)")
+    if len(item_keys) > 1:
+        raise r.error(item_keys[1], "give one of item_sem, item_mdc95 or item_mdc90")
+    if item_keys:
+        sem, basis = _sem_from(r, "item_")
+        out.update(item_reliable_change=Z95 * math.sqrt(2) * sem, item_sem=sem, item_reliability_basis=basis)
+    return out
+
+
+def _sem_from(r: _Table, prefix: str) -> tuple[float, str]:
+    """(SEM, the published figure in words) from ``<prefix>sem``/``mdc95``/``mdc90``/``sd``."""
+    if f"{prefix}mdc95" in r.data:
+        key, figure = f"{prefix}mdc95", r.get(f"{prefix}mdc95", float)
+        sem, basis = figure / (Z95 * math.sqrt(2)), f"MDC95 {_fmt(figure)}"
+    elif f"{prefix}mdc90" in r.data:
+        key, figure = f"{prefix}mdc90", r.get(f"{prefix}mdc90", float)
+        sem, basis = figure / (Z90 * math.sqrt(2)), f"MDC90 {_fmt(figure)}"
+    elif f"{prefix}sd" in r.data:
+        key, sd = f"{prefix}sd", r.get(f"{prefix}sd", float)
         retest = r.get("retest_r", float)
         if not 0 <= retest < 1:
             raise r.error("retest_r", "must be between 0 and 1")
-        sem = r.get("sd", float) * math.sqrt(1 - retest)
+        sem, basis = sd * math.sqrt(1 - retest), f"SD {_fmt(sd)}, test-retest r {_fmt(retest)}"
     else:
-        sem = r.get("sem", float)
+        key = f"{prefix}sem"
+        sem = r.get(key, float)
+        basis = f"SEM {_fmt(sem)}"
     if sem <= 0:
-        raise r.error("sem", "must be positive")
-    return Z95 * math.sqrt(2) * sem, sem, False
+        raise r.error(key, "must be positive")
+    return sem, basis
 
 
 def _check_consistency(t: _Table, inst: Instrument) -> None:
-    spec = inst.scoring
+    spec = _rules(inst)
     if spec.method == "value" and len(inst.items) != 1:
         raise t.error("scoring.method", "'value' needs exactly one item")
     if spec.method == "formula" and spec.total_key not in inst.derived_names:
         raise t.error("scoring.total", f"must name a derived value ({', '.join(inst.derived_names)})")
     if spec.method in ("sum", "mean", "percent_of_max") and any(i.kind == "time" for i in inst.items):
         raise t.error("scoring.method", f"'{spec.method}' cannot add up time-of-day items")
-    if spec.method == "sum" and spec.max_missing:
-        raise t.error("scoring.max_missing", "a sum cannot allow missing items: use percent_of_max or mean")
+    if spec.method == "sum" and spec.max_missing and not spec.prorate:
+        raise t.error(
+            "scoring.max_missing",
+            "a sum cannot allow missing items: prorate it (prorate = true) or use percent_of_max or mean",
+        )
+    if spec.prorate and (spec.method != "sum" or not spec.max_missing):
+        raise t.error("scoring.prorate", "applies to a sum that allows missing items (method = 'sum' with max_missing)")
+    if spec.prorate and spec.subscales:
+        raise t.error("scoring.prorate", "cannot prorate an instrument with subscales (each would need its own rule)")
+    if inst.named_items and spec.method not in ("mean", "sum", "value"):
+        raise t.error("items.named", "patient-named items are scored by mean, sum or value")
     for c in spec.components:
         if c.derived is not None and c.derived not in inst.derived_names:
             raise t.error("scoring.components", f"component {c.name!r} uses unknown derived value {c.derived!r}")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines, instruments
-from teamdash.errors import Cancelled, InvalidResponse, TeamDashError, ValidationError
+from teamdash.errors import Cancelled, InvalidItemName, InvalidResponse, TeamDashError, ValidationError
 from teamdash.services import audit, auth, list_summary, measurements, patients, sessions, staff
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
@@ -540,7 +540,10 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     "sessions": SESSION_FIELDS,
 }
 ITEM_RE = re.compile(r"^(?:item|q|question|response|answer)\s*(\d{1,2})$")
+# The patient's name for an item (a PSFS activity): "Item 1 name" (as exported), "Activity 1".
+NAME_RE = re.compile(r"^(?:(?:item|q|question)\s*(\d{1,2})\s*name|activity\s*(\d{1,2})(?:\s*name)?)$")
 MAX_ITEMS = max(len(i.items) for i in instruments.library().values())
+MAX_NAMED = max((len(i.items) for i in instruments.library().values() if i.named_items), default=0)
 SHEET_NAMES = {
     "staff": "staff",
     "users": "staff",
@@ -560,6 +563,8 @@ SHEET_NAMES = {
 def field_label(kind: str, name: str) -> str:
     if name.startswith("item_"):
         return f"Item {name[5:]}"
+    if name.startswith("name_"):
+        return f"Item {name[5:]} name"
     return next(f.label for f in FIELDS[kind] if f.name == name)
 
 
@@ -568,6 +573,7 @@ def fields_for(kind: str) -> list[tuple[str, str, bool]]:
     out = [(f.name, f.label, f.required) for f in FIELDS[kind]]
     if kind == "measurements":
         out += [(f"item_{n}", f"Item {n}", False) for n in range(1, MAX_ITEMS + 1)]
+        out += [(f"name_{n}", f"Item {n} name", False) for n in range(1, MAX_NAMED + 1)]
     return out
 
 
@@ -589,6 +595,13 @@ def auto_map(kind: str, headers: Sequence[str]) -> dict[str, int]:
             if m and i not in used and f"item_{int(m.group(1))}" not in out:
                 out[f"item_{int(m.group(1))}"] = i
                 used.add(i)
+                continue
+            named = NAME_RE.match(n)
+            if named and i not in used:
+                number = int(named.group(1) or named.group(2))
+                if 1 <= number <= MAX_NAMED and f"name_{number}" not in out:
+                    out[f"name_{number}"] = i
+                    used.add(i)
     return out
 
 
@@ -889,6 +902,7 @@ class _Run:
         self._error_book = None
         self._error_sheets: dict[str, object] = {}
         self._item_cache: dict[tuple, tuple] = {}
+        self._name_columns: dict[int, int] = {}
 
     # --- bookkeeping ------------------------------------------------------------------------
 
@@ -1264,6 +1278,8 @@ class _Run:
         m = plan.mapping
         headers = plan.headers
         items = sorted((int(name[5:]), i) for name, i in m.items() if name.startswith("item_"))
+        # columns of the patients' item names (PSFS activities), by item number
+        self._name_columns = {int(name[5:]): i for name, i in m.items() if name.startswith("name_")}
         self._item_cache = {}  # keyed by this sheet's item list
         item_count = max((n for n, _ in items), default=0)
         item_column = {n: headers[i] for n, i in items}
@@ -1500,17 +1516,27 @@ class _Run:
                 responses[0] = total  # a one-item measure: the total is the answer
             else:
                 return self._total_only(plan, number, problems, inst, total, total_col)
+        names = None
+        if inst.named_items:
+            names = tuple(
+                as_text(values[self._name_columns[k]]) if k in self._name_columns else None for k in range(1, n + 1)
+            )
         try:
-            scored = measurements.encoded_scored_columns(instrument_id, tuple(responses))
+            scored = measurements.encoded_scored_columns(instrument_id, tuple(responses), names)
         except InvalidResponse as exc:
-            column = item_column.get(exc.item) if exc.item is not None else None
-            problems.append(Problem(plan.sheet, number, column, exc.message, "out_of_range"))
+            problems.append(
+                Problem(plan.sheet, number, self._problem_column(plan, exc, item_column), exc.message, "out_of_range")
+            )
             return None
         except TypeError:  # an unhashable value: score without the cache
             try:
-                scored = measurements.scored_columns(instruments.score(instrument_id, responses))
+                scored = measurements.scored_columns(instruments.score(instrument_id, responses, names))
             except InvalidResponse as exc:
-                problems.append(Problem(plan.sheet, number, item_column.get(exc.item), exc.message, "out_of_range"))
+                problems.append(
+                    Problem(
+                        plan.sheet, number, self._problem_column(plan, exc, item_column), exc.message, "out_of_range"
+                    )
+                )
                 return None
         if total is not None and scored["total"] is not None:
             tolerance = 0.5 * 10**-inst.decimals
@@ -1527,6 +1553,15 @@ class _Run:
                 )
                 return None
         return scored
+
+    def _problem_column(self, plan: Plan, exc: InvalidResponse, item_column: dict) -> str | None:
+        """The column a scoring complaint is about: the item's, or its name's."""
+        if exc.item is None:
+            return None
+        if isinstance(exc, InvalidItemName):
+            col = self._name_columns.get(exc.item)
+            return plan.headers[col] if col is not None else item_column.get(exc.item)
+        return item_column.get(exc.item)
 
     def _item_columns(self, items: list[tuple[int, int]], n: int) -> tuple[list[int | None], list[tuple[int, int]]]:
         """For an instrument of ``n`` items: the column of each item (None when not

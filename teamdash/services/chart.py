@@ -9,10 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from teamdash import clock
+from teamdash.clinical import analytics, instruments
 from teamdash.clinical.analytics import Flag
 from teamdash.services import auth, checkins, flares, goals, list_summary, measurements, patients, plans, sessions
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.services.auth import Actor
+from teamdash.services.measurements import MeasurementResult
 from teamdash.services.sleep_diary import NIGHTS, NightResult
 from teamdash.storage.models import Patient, PatientSummary
 
@@ -51,6 +53,21 @@ class PatientRecord:
     def series(self, instrument: str) -> list[measurements.MeasurementResult]:
         return [m for m in self.measurements if m.instrument == instrument]
 
+    def measurement(self, measurement_id: int | None) -> MeasurementResult | None:
+        return next((m for m in self.measurements if m.id == measurement_id), None)
+
+    def progress(self, instrument_id: str) -> analytics.Progress:
+        """The measure's progress row in this episode (baseline, value at the last
+        check-in, latest, changes with MCID and reliable-change verdicts, band movement,
+        matched activities, next due): the same row the workbooks and summaries show."""
+        checkin = self.last_checkin
+        return analytics.progress(
+            instruments.get(instrument_id),
+            [point_of(m) for m in self.series(instrument_id)],
+            self.patient.episode_start,
+            checkin.held_on if checkin else None,
+        )
+
     @property
     def current_rtw_phase(self) -> plans.RtwPhaseResult | None:
         return self.rtw_phases[-1] if self.rtw_phases else None
@@ -62,6 +79,19 @@ class PatientRecord:
     @property
     def last_checkin(self) -> checkins.CheckInResult | None:
         return self.checkins[-1] if self.checkins else None
+
+
+def point_of(m: MeasurementResult) -> analytics.Point:
+    """A stored measurement as analytics sees it (with its stored band, and responses
+    and names for patient-named items)."""
+    return analytics.Point(
+        m.taken_at,
+        m.total,
+        m.id,
+        m.band,
+        tuple(m.responses) if m.responses is not None else None,
+        tuple(m.item_names) if m.item_names is not None else None,
+    )
 
 
 def _flags(patient_id: int, detail: patients.PatientDetail, today: dt.date) -> tuple[Flag, ...]:

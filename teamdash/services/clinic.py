@@ -12,8 +12,8 @@ from pathlib import Path
 
 from teamdash.clinical import disciplines
 from teamdash.errors import DatabaseUnavailable, TeamDashError
-from teamdash.services import auth, list_summary
-from teamdash.services.auth import Actor
+from teamdash.services import auth, list_summary, measurements
+from teamdash.services.auth import SYSTEM, Actor
 from teamdash.storage import backups, db, migrations
 from teamdash.storage.backups import BackupFile
 from teamdash.storage.db import DatabaseInfo, ThreadConnection
@@ -40,6 +40,9 @@ def open_clinic(url: str | None = None, *, create: bool = False) -> DatabaseInfo
     try:
         state = migrations.migrate()
         _sync_disciplines()
+        if state.rescore_measurements:
+            report = measurements.rescore_all(SYSTEM)
+            log.info("rescored stored measurements after the upgrade: %s of %s changed", report.changed, report.checked)
         if state.rebuild_summaries:
             list_summary.refresh_all()
     except BaseException:

@@ -8,6 +8,7 @@ overdue) are stored as dates and judged when read.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ class PatientFacts:
     patient_id: int
     episode_start: dt.date
     active: bool
-    # (measurement id, instrument, taken_at, total, band, safety) in time order
+    # (measurement id, instrument, taken_at, total, band, safety, responses, item_names) in
+    # time order; responses and item names only for patient-named instruments (PSFS)
     measurements: list[tuple]
     acknowledged: set[int]
     # attendance of sessions already held, in time order
@@ -75,11 +77,12 @@ def compute(facts: PatientFacts) -> dict:
     """The summary row's values (pure)."""
     series: dict[str, list[analytics.Point]] = defaultdict(list)
     flags: list[Flag] = []
-    for mid, instrument_id, taken_at, total, _band, safety in facts.measurements:
+    for mid, instrument_id, taken_at, total, band, safety, *named in facts.measurements:
         if safety and mid not in facts.acknowledged:
             flags.append(analytics.safety_flag(instrument_id, taken_at, mid))
         if total is not None and taken_at.date() >= facts.episode_start:
-            series[instrument_id].append(analytics.Point(taken_at, total, mid))
+            responses, names = named if named else (None, None)
+            series[instrument_id].append(analytics.Point(taken_at, total, mid, band, responses, names))
 
     row = {"patient": facts.patient_id, "safety_open": len(flags)}
     row.update(_measure_columns("pain", PAIN, series.get(PAIN)))
@@ -134,7 +137,7 @@ def _measure_columns(prefix: str, instrument_id: str | None, points: list | None
         band = definition.band_for(latest.value)
         out["disability_band"] = band.label if band else None
     if len(points) > 1:
-        change = analytics.change(definition, analytics.baseline(points).value, latest.value)
+        change = analytics.change_between(definition, analytics.baseline(points), latest)
         out[f"{prefix}_change"] = change.points
         out[f"{prefix}_verdict"] = change.verdict
     return out
@@ -167,8 +170,10 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
 
     patients = restrict(Patient.select(Patient.id, Patient.episode_start, Patient.status), Patient.id).tuples()
     measurements: dict[int, list] = defaultdict(list)
-    # Raw rows: Peewee's per-value conversion costs more than the query here.
-    for pid, mid, instrument_id, taken_at, total, band, safety in database.execute(
+    named = {i for i, inst in instruments.library().items() if inst.named_items}
+    # Raw rows: Peewee's per-value conversion costs more than the query here. Responses
+    # and names are decoded only for patient-named instruments (their change matches items).
+    for pid, mid, instrument_id, taken_at, total, band, safety, responses, names in database.execute(
         restrict(
             Measurement.select(
                 Measurement.patient,
@@ -178,11 +183,16 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
                 Measurement.total,
                 Measurement.band,
                 Measurement.safety,
+                Measurement.responses,
+                Measurement.item_names,
             ),
             Measurement.patient,
         ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id)
     ):
-        measurements[pid].append((mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety)))
+        row: tuple = (mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety))
+        if instrument_id in named:
+            row += (_json_tuple(responses), _json_tuple(names))
+        measurements[pid].append(row)
     acknowledged = {
         mid
         for (mid,) in restrict(
@@ -237,6 +247,13 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
             last_session.get(pid),
             _as_date(last_checkin.get(pid)),
         )
+
+
+def _json_tuple(value) -> tuple | None:
+    if value is None:
+        return None
+    decoded = json.loads(value) if isinstance(value, str) else value
+    return None if decoded is None else tuple(decoded)
 
 
 def _as_datetime(value) -> dt.datetime:

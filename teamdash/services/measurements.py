@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -12,12 +13,14 @@ import peewee as pw
 
 from teamdash import clock, validation
 from teamdash.clinical import instruments
-from teamdash.errors import Conflict, NotFound, ValidationError
+from teamdash.errors import Conflict, NotFound, TeamDashError, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
 from teamdash.storage.models import Measurement, Patient, SafetyAcknowledgement, User, encode_json
+
+log = logging.getLogger(__name__)
 
 # A clock a few minutes ahead on another workstation must not block entry.
 CLOCK_SKEW = dt.timedelta(minutes=10)
@@ -44,10 +47,22 @@ class MeasurementResult:
     acknowledged_by: str | None = None
     acknowledged_at: dt.datetime | None = None
     action_taken: str | None = None
+    # Patient-named items (PSFS activities): one name per item; None for other instruments.
+    item_names: list | None = None
 
     @property
     def safety_open(self) -> bool:
         return self.safety and self.acknowledged_at is None
+
+    @property
+    def prorated(self) -> bool:
+        """The total was prorated from the answered items (PHQ-9/GAD-7 with blanks)."""
+        return bool((self.details or {}).get("prorated"))
+
+    def named_ratings(self) -> list[tuple[str, float | None]]:
+        """(name, rating) of each named item, in form order (PSFS activities)."""
+        names = self.item_names or []
+        return [(n, r) for n, r in zip(names, self.responses) if n]
 
 
 EnteredBy = User.alias("entered_by_user")
@@ -103,18 +118,22 @@ def _taken_at(value, patient: Patient, now: dt.datetime) -> dt.datetime:
 
 def scored_columns(scored: instruments.ScoreResult) -> dict:
     """The measurement columns that come from scoring."""
+    details: dict[str, object] = {
+        "subscales": scored.subscales,
+        "components": scored.components,
+        "derived": scored.derived,
+        "missing_items": list(scored.missing_items),
+        "flags": [{"kind": f.kind, "item": f.item, "reason": f.reason} for f in scored.flags],
+    }
+    if scored.prorated:
+        details["prorated"] = True
     return {
         "responses": list(scored.responses),
         "total": scored.total,
         "band": scored.band,
         "band_severity": scored.band_severity,
-        "details": {
-            "subscales": scored.subscales,
-            "components": scored.components,
-            "derived": scored.derived,
-            "missing_items": list(scored.missing_items),
-            "flags": [{"kind": f.kind, "item": f.item, "reason": f.reason} for f in scored.flags],
-        },
+        "details": details,
+        "item_names": None if scored.item_names is None else list(scored.item_names),
         "safety": any(f.kind == "safety" for f in scored.flags),
     }
 
@@ -144,11 +163,13 @@ def record_measurement(
     taken_at: dt.datetime | str | None = None,
     note: str | None = None,
     now: dt.datetime | None = None,
+    item_names: Sequence[str | None] | None = None,
 ) -> MeasurementResult:
     """Score and store one administration. Bad responses raise ``InvalidResponse``
-    naming the item; nothing is written unless everything is valid."""
+    naming the item; nothing is written unless everything is valid. ``item_names`` are
+    the patient's names for the items of a patient-named instrument (PSFS activities)."""
     auth.require(actor, "write_clinical")
-    scored = instruments.score(instrument_id, responses)
+    scored = instruments.score(instrument_id, responses, item_names)
     now = now or clock.now()
     note = validation.note(note)
     with database.atomic():
@@ -181,15 +202,25 @@ def update_measurement(
     taken_at: dt.datetime | str | None = None,
     note: str | None = None,
     now: dt.datetime | None = None,
+    item_names: Sequence[str | None] | None = None,
 ) -> MeasurementResult:
-    """Correct a measurement (responses, time taken, note); the audit keeps the old one."""
+    """Correct a measurement (responses, item names, time taken, note); the audit keeps
+    the old one. Responses or names left as None stay as stored."""
     auth.require(actor, "write_clinical")
     now = now or clock.now()
     with database.atomic():
         row = row_ops.get_row(Measurement, measurement_id, "measurement")
         changes: dict = {}
-        if responses is not None:
-            changes.update(scored_columns(instruments.score(row.instrument, responses)))
+        if responses is not None or item_names is not None:
+            changes.update(
+                scored_columns(
+                    instruments.score(
+                        row.instrument,
+                        row.responses if responses is None else responses,
+                        row.item_names if item_names is None else item_names,
+                    )
+                )
+            )
         if taken_at is not None:
             patient = row_ops.get_row(Patient, row.__data__["patient"], "patient")
             changes["taken_at"] = _taken_at(taken_at, patient, now)
@@ -295,6 +326,7 @@ INSERT_FIELDS = (
     Measurement.entered_at,
     Measurement.note,
     Measurement.source,
+    Measurement.item_names,
 )
 
 
@@ -306,12 +338,14 @@ def insert_scored(rows: Iterable[tuple]) -> int:
 
 
 @functools.lru_cache(maxsize=200_000)
-def encoded_scored_columns(instrument_id: str, responses: tuple) -> dict:
+def encoded_scored_columns(instrument_id: str, responses: tuple, item_names: tuple | None = None) -> dict:
     """``scored_columns`` with the JSON already encoded, once per distinct answer set:
     bulk loads (demo, import) meet the same weekly pain rating thousands of times."""
-    columns = scored_columns(instruments.score(instrument_id, responses))
+    columns = scored_columns(instruments.score(instrument_id, responses, item_names))
     columns["responses"] = encode_json(columns["responses"])
     columns["details"] = encode_json(columns["details"])
+    if columns["item_names"] is not None:
+        columns["item_names"] = encode_json(columns["item_names"])
     return columns
 
 
@@ -341,4 +375,101 @@ def scored_row(
         entered_at,
         note,
         source,
+        f.get("item_names"),
     )
+
+
+# --- carrying names forward, rescoring --------------------------------------------------
+
+
+def carried_forward_names(actor: Actor, patient_id: int, instrument_id: str) -> CarriedNames | None:
+    """The item names of the patient's latest administration of a patient-named
+    instrument (the PSFS activities to read back and rate again), or None."""
+    auth.require(actor, "read")
+    if not instruments.get(instrument_id).named_items:
+        return None
+    row = (
+        Measurement.select(Measurement.item_names, Measurement.taken_at)
+        .where(
+            (Measurement.patient == patient_id)
+            & (Measurement.instrument == instrument_id)
+            & Measurement.item_names.is_null(False)
+        )
+        .order_by(Measurement.taken_at.desc(), Measurement.id.desc())
+        .first()
+    )
+    if row is None or not any(row.item_names or []):
+        return None
+    return CarriedNames(tuple(row.item_names), row.taken_at)
+
+
+@dataclass(frozen=True)
+class CarriedNames:
+    names: tuple[str | None, ...]
+    taken_at: dt.datetime  # the administration they come from
+
+
+@dataclass(frozen=True)
+class RescoreReport:
+    checked: int
+    changed: int
+    unscorable: int  # stored responses the current rules refuse (left as they are)
+    unknown: int  # instruments no longer in the library (left as they are)
+
+
+def rescore_all(actor: Actor, chunk: int = 2000) -> RescoreReport:
+    """Recompute every stored score from its responses with the current definitions
+    (after an upgrade that corrected a scoring rule). A row whose score changes gets
+    its new total, band and details, a new version and an audit event with before and
+    after; the caller refreshes the patient summaries."""
+    auth.require(actor, "write_clinical")
+    library = instruments.library()
+    checked = changed = unscorable = unknown = 0
+    fields = ("total", "band", "band_severity", "details", "item_names", "safety")
+    last_id = 0
+    while True:
+        rows = list(Measurement.select().where(Measurement.id > last_id).order_by(Measurement.id).limit(chunk))
+        if not rows:
+            break
+        with database.atomic():
+            for row in rows:
+                last_id = row.get_id()
+                checked += 1
+                if row.instrument not in library:
+                    unknown += 1
+                    continue
+                try:
+                    scored = scored_columns(instruments.score(row.instrument, row.responses, row.item_names))
+                except TeamDashError:
+                    unscorable += 1
+                    continue
+                new = {k: scored[k] for k in fields}
+                old = {k: getattr(row, k) for k in fields}
+                if _same_scores(old, new):
+                    continue
+                row_ops.update_versioned(
+                    actor,
+                    Measurement,
+                    last_id,
+                    row.version,
+                    new,
+                    what="measurement",
+                    action="measurement.rescore",
+                )
+                changed += 1
+    if unscorable or unknown:
+        log.warning(
+            "rescoring left %s measurements unscorable and %s of unknown instruments as stored", unscorable, unknown
+        )
+    return RescoreReport(checked, changed, unscorable, unknown)
+
+
+def _same_scores(old: dict, new: dict) -> bool:
+    for key, value in new.items():
+        before = old[key]
+        if isinstance(value, float) and isinstance(before, (int, float)):
+            if abs(value - before) > 1e-9:
+                return False
+        elif before != value:
+            return False
+    return True

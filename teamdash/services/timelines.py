@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from teamdash.clinical import analytics, disciplines, instruments
 from teamdash.clinical.instruments import Instrument
-from teamdash.services.chart import PatientRecord
+from teamdash.services.chart import PatientRecord, point_of
 
 # Consecutive measurements further apart than this many times the instrument's
 # suggested interval are not joined by a line: the gap shows missed measurements.
@@ -242,15 +242,7 @@ def _discipline_colours() -> dict[str, str]:
 def measure_order() -> list[str]:
     """Instruments in display order: by discipline, the discipline's key instruments
     first in their listed order, then the rest by name."""
-    library = instruments.library()
-    order: list[str] = []
-    for d in disciplines.all_disciplines():
-        order += [i for i in d.key_instruments if i in library and i not in order]
-        order += sorted(
-            (i for i, inst in library.items() if inst.discipline == d.code and i not in order),
-            key=lambda i: library[i].short_name.lower(),
-        )
-    return order
+    return list(disciplines.all_measures())
 
 
 def _point(m, instrument: Instrument) -> MeasurePoint:
@@ -303,7 +295,7 @@ def _series(
     record: PatientRecord, instrument: Instrument, measurements: list, colour: str, today_x: float
 ) -> MeasureSeries:
     points = tuple(_point(m, instrument) for m in measurements)
-    valued = [analytics.Point(p.taken_at, p.value, p.measurement_id) for p in points if p.value is not None]
+    valued = [point_of(m) for m in measurements if m.total is not None]
     by_id = {p.measurement_id: p for p in points}
     first = analytics.baseline(valued, record.patient.episode_start)
     last = analytics.latest(valued)
@@ -327,13 +319,7 @@ def _series(
         mcid_threshold=threshold,
         goals=goals,
         latest=latest,
-        change=analytics.change(
-            instrument,
-            baseline.value if baseline else None,
-            latest.value if latest else None,
-            band_from=baseline.band if baseline else None,
-            band_to=latest.band if latest else None,
-        ),
+        change=analytics.change_between(instrument, first, last),
     )
 
 

@@ -22,7 +22,7 @@ from playhouse.migrate import migrate as apply_operations
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
 from teamdash.storage import db
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import ALL_MODELS, DeidentificationKey, JSONText, PatientSummary, SchemaVersion
 from teamdash.text import patient_search_key
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ class Step:
     # Derived tables cannot be rebuilt inside a step (the code that rebuilds them
     # follows the latest models); steps ask for a rebuild after the last one instead.
     rebuild_summaries: bool = False
+    # The scoring rules changed: stored scores are recomputed from their responses by
+    # the services after the last step (storage does not score).
+    rescore_measurements: bool = False
 
 
 def _v2_patient_summary(database: pw.Database, migrator: SchemaMigrator) -> None:
@@ -57,6 +60,10 @@ def _v4_patient_search_key(database: pw.Database, migrator: SchemaMigrator) -> N
     database.cursor().executemany(f"UPDATE patient SET search_key = {database.param} WHERE id = {database.param}", keys)
 
 
+def _v5_measurement_item_names(database: pw.Database, migrator: SchemaMigrator) -> None:
+    apply_operations(migrator.add_column("measurement", "item_names", JSONText(null=True)))
+
+
 def _v7_checkin_plan(database: pw.Database, migrator: SchemaMigrator) -> None:
     """Check-ins keep the plan for the next period, the period their summary covered and
     the next date set; a support contact says whether the patient wants them named on
@@ -73,6 +80,14 @@ STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
     Step(4, "folded search key on patients (case and accents in every language)", _v4_patient_search_key),
+    Step(
+        5,
+        "patient-named items (PSFS activities) stored with the measurement; corrected scoring rules "
+        "(CPAQ-8 key, PHQ-9/GAD-7 prorating, bands on the displayed value)",
+        _v5_measurement_item_names,
+        rebuild_summaries=True,
+        rescore_measurements=True,
+    ),
     Step(7, "check-in plan, period and next date; supporters named on the patient's handout", _v7_checkin_plan),
 )
 LATEST = STEPS[-1].version if STEPS else 1
@@ -87,6 +102,8 @@ class MigrationState:
     applied: tuple[int, ...] = ()
     # A step changed what the derived tables are computed from: the services rebuild them.
     rebuild_summaries: bool = False
+    # A step changed the scoring rules: the services rescore stored measurements.
+    rescore_measurements: bool = False
 
     @property
     def up_to_date(self) -> bool:
@@ -160,7 +177,7 @@ def migrate() -> MigrationState:
 def _upgrade(version: int) -> MigrationState:
     backup = _backup_before_migrating(version)
     migrator = _migrator(db.database)
-    applied, rebuild = [], False
+    applied, rebuild, rescore = [], False, False
     for step in STEPS:
         if step.version <= version:
             continue
@@ -169,5 +186,13 @@ def _upgrade(version: int) -> MigrationState:
             SchemaVersion.create(version=step.version, description=step.description)
         applied.append(step.version)
         rebuild = rebuild or step.rebuild_summaries
+        rescore = rescore or step.rescore_measurements
         log.info("migrated schema to v%s", step.version)
-    return MigrationState(LATEST, LATEST, backup=backup, applied=tuple(applied), rebuild_summaries=rebuild)
+    return MigrationState(
+        LATEST,
+        LATEST,
+        backup=backup,
+        applied=tuple(applied),
+        rebuild_summaries=rebuild,
+        rescore_measurements=rescore,
+    )

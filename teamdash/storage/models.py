@@ -108,6 +108,9 @@ class Measurement(BaseModel):
     band = pw.CharField(null=True)
     band_severity = pw.IntegerField(null=True)
     details = JSONText(null=True)  # subscales, components, derived values, missing items
+    # Patient-named items (PSFS activities): one name per item, None where unnamed; NULL
+    # for instruments whose items are not named by the patient.
+    item_names = JSONText(null=True)
     safety = pw.BooleanField(default=False)  # a safety item was positive (PHQ-9 item 9)
     entered_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     entered_at = pw.DateTimeField(default=_now)

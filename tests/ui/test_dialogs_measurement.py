@@ -72,18 +72,36 @@ def test_phq9_recorded_from_the_panel_shows_live_total_and_updates_the_panel(qtb
     )
 
 
-def test_a_missing_phq9_item_is_named_under_the_item_and_nothing_is_saved(qtbot, ui_context, psychology):
+def test_a_missing_phq9_item_9_is_named_under_it_and_nothing_is_saved(qtbot, ui_context, psychology):
+    # Prorating allows blanks, but never item 9: a blank safety item must not hide a flag.
     before = stored(ui_context, "phq9")
     dialog = open_form(qtbot, psychology, "phq9")
-    answer(dialog, {n: v for n, v in PHQ9_MILD.items() if n != 5})
+    answer(dialog, {n: v for n, v in PHQ9_MILD.items() if n != 9})
     assert dialog.total_label.text() == "PHQ-9: incomplete"
-    assert "Not yet answered: item 5" in dialog.status_label.text()
-    press_enter(dialog.editors["item_9"].widget)
-    qtbot.waitUntil(lambda: dialog.errors["item_5"].isVisible())
-    assert "needs every item answered" in dialog.errors["item_5"].text()
+    assert "Not yet answered: item 9" in dialog.status_label.text()
+    press_enter(dialog.editors["item_8"].widget)
+    qtbot.waitUntil(lambda: dialog.errors["item_9"].isVisible())
+    assert "item 9 must always be answered" in dialog.errors["item_9"].text()
     assert dialog.isVisible()
-    assert dialog.focusWidget() is dialog.editors["item_5"].widget
+    assert dialog.focusWidget() is dialog.editors["item_9"].widget
     assert stored(ui_context, "phq9") == before
+
+
+def test_a_prorated_phq9_says_so_in_the_form_and_the_panel(qtbot, ui_context, psychology):
+    dialog = open_form(qtbot, psychology, "phq9")
+    assert dialog.recall_label.text() == "Recall period: the last 2 weeks"
+    assert dialog.recall_label.isVisible()
+    answer(dialog, {n: v for n, v in PHQ9_MILD.items() if n != 5})
+    # 8 answered items sum to 5: 5 / 8 x 9 = 5.625, rounded half up to 6
+    assert dialog.total_label.text() == "PHQ-9: 6 points"
+    assert dialog.status_label.text().startswith("Prorated total: item 5 left blank")
+    press_enter(dialog.editors["item_9"].widget)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    new = stored(ui_context, "phq9")[-1]
+    assert (new.total, new.prorated, new.details["missing_items"]) == (6.0, True, [5])
+    line = psychology.instruments.lines["phq9"]
+    qtbot.waitUntil(lambda: line.taken.text().endswith("· prorated"))
+    assert "Total prorated from 8 of 9 items" in line.value.toolTip()
 
 
 def test_odi_allows_one_missing_section_but_not_two(qtbot, ui_context, psychology):
@@ -92,7 +110,7 @@ def test_odi_allows_one_missing_section_but_not_two(qtbot, ui_context, psycholog
     assert dialog.instrument.id == "odi"
     answer(dialog, dict.fromkeys(range(1, 10), "2"))  # section 10 left blank
     assert dialog.total_label.text() == "ODI: 40 %"  # 18 / 45 x 100: the missing section leaves the denominator
-    assert "Items 10 left blank" in dialog.status_label.text()
+    assert "Item 10 left blank" in dialog.status_label.text()
     QTest.keyClick(dialog.editors["item_9"].widget, Qt.Key.Key_Home)  # back to "—": a second blank section
     dialog.save()
     qtbot.waitUntil(lambda: dialog.errors["item_10"].isVisible())

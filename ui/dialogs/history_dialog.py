@@ -18,11 +18,17 @@ from ui.widgets import palette
 from ui.widgets.table import Column, RecordTable
 
 
+def _named(m: MeasurementResult) -> str:
+    return "; ".join(f"{name} {'–' if rating is None else f'{rating:g}'}" for name, rating in m.named_ratings()) or "—"
+
+
 def _columns(inst) -> tuple[Column, ...]:
+    named = (Column(inst.item_name_words(2).capitalize(), _named),) if inst.named_items else ()
     return (
         Column("Taken", lambda m: f"{m.taken_at:%d %b %Y %H:%M}"),
-        Column("Total", lambda m: inst.format(m.total), numeric=True),
+        Column("Total", lambda m: inst.format(m.total) + (" (prorated)" if m.prorated else ""), numeric=True),
         Column("Band", lambda m: m.band or "—"),
+        *named,
         Column("Missing items", lambda m: ", ".join(map(str, (m.details or {}).get("missing_items") or [])) or "—"),
         Column(
             "Safety",

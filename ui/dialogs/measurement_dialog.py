@@ -1,19 +1,21 @@
 """Record (or correct) one administration of an instrument. The form is generated from
-the instrument's definition: one control per item offering its allowed values, a live
-total and band, missing items only as the scoring rule allows. Nothing is saved until
-the service has scored the whole form."""
+the instrument's definition: the recall period and any unverified rule above the items,
+one control per item offering its allowed values (and, for patient-named items such as
+the PSFS activities, the activity's name, carried forward from the last administration),
+a live total and band, missing items only as the scoring rule allows. Nothing is saved
+until the service has scored the whole form."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from teamdash import clock
 from teamdash.clinical import disciplines, instruments
 from teamdash.clinical.instruments import Instrument, Item
-from teamdash.errors import InvalidResponse, TeamDashError
+from teamdash.errors import InvalidItemName, InvalidResponse, TeamDashError
 from teamdash.services import measurements
 from teamdash.services.measurements import MeasurementResult
 from teamdash.services.patients import PatientDetail
@@ -67,15 +69,20 @@ def _number(value: float, kind: str) -> int | float:
 
 def _item_hint(inst: Instrument, item: Item) -> str:
     parts = []
+    role = inst.item_role(item.number)
+    if role:
+        parts.append(role[:1].upper() + role[1:])
     if item.required_when is not None:
         other = inst.items[int(item.required_when.subject) - 1]
         parts.append(
             f"Required when {other.label or f'item {other.number}'} is {_answer(other, item.required_when.value)}"
         )
-    elif item.optional:
+    elif item.optional and not inst.named_items:  # named items: at least one is rated, any of them
         parts.append("Optional")
     if item.score_if_missing is not None:
         parts.append(f"blank scores {item.score_if_missing:g}")
+    if item.mandatory:
+        parts.append("always required")
     return "; ".join(parts)
 
 
@@ -88,6 +95,8 @@ def _answer(item: Item, value: float) -> str:
 def item_field(inst: Instrument, item: Item) -> Field:
     """One item as a form field: its allowed values listed, or typed with its range."""
     name, label = f"item_{item.number}", f"{item.number}. {item.label or f'Item {item.number}'}"
+    if inst.named_items:  # the name is on the row above: this row is its rating
+        label = f"{item.number}. {item.label or 'Rating'}"
     required = item.required_when is None and not item.optional
     common = {"required": required, "hint": _item_hint(inst, item), "aliases": (f"item {item.number}",)}
     if item.kind == "bool":
@@ -107,12 +116,36 @@ def _choice_text(item: Item, value: float) -> str:
     return f"{value:g} — {text}" if text else f"{value:g}"
 
 
+def name_field(inst: Instrument, item: Item) -> Field:
+    """The patient's name for a patient-named item (a PSFS activity)."""
+    return Field(
+        f"name_{item.number}",
+        f"{inst.item_name_label} {item.number}",
+        "text",
+        required=False,
+        aliases=(f"name {item.number}",),
+    )
+
+
 def measurement_fields(inst: Instrument) -> list[Field]:
+    items: list[Field] = []
+    for item in inst.items:
+        if inst.named_items:
+            items.append(name_field(inst, item))
+        items.append(item_field(inst, item))
     return [
         Field("taken_at", "Taken at", "datetime", aliases=("taken_at",)),
-        *(item_field(inst, item) for item in inst.items),
+        *items,
         Field("note", "Note", "note", required=False),
     ]
+
+
+def recall_text(inst: Instrument) -> str:
+    return f"Recall period: {inst.recall}" if inst.recall else ""
+
+
+def caveat_text(inst: Instrument) -> str:
+    return "\n".join(f"Unverified rule: {text}" for text in inst.unverified)
 
 
 class MeasurementDialog(FormDialog):
@@ -139,6 +172,7 @@ class MeasurementDialog(FormDialog):
         self.setObjectName("dialog_measurement")
         if existing is None and instrument_id is None:
             self._add_chooser()
+        self._add_context_labels()
         self._add_preview()
         self._show_instrument(self.instrument)
         if existing is not None:
@@ -162,6 +196,24 @@ class MeasurementDialog(FormDialog):
         self.chooser.currentIndexChanged.connect(
             lambda _i: self._show_instrument(instruments.get(self.chooser.currentData()))
         )
+
+    def _add_context_labels(self) -> None:
+        """What the questions ask about and what is not verified, above the items."""
+        self.recall_label = QLabel()
+        self.recall_label.setObjectName("recall_period")
+        self.recall_label.setWordWrap(True)
+        self.recall_label.setStyleSheet("font-weight: bold;")
+        self.top.addWidget(self.recall_label)
+        self.caveat_label = QLabel()
+        self.caveat_label.setObjectName("unverified_rules")
+        self.caveat_label.setWordWrap(True)
+        self.caveat_label.setStyleSheet(f"color: {palette.MUTED}; font-size: small;")
+        self.top.addWidget(self.caveat_label)
+        self.carried_label = QLabel()
+        self.carried_label.setObjectName("carried_forward")
+        self.carried_label.setWordWrap(True)
+        self.carried_label.setStyleSheet(f"color: {palette.MUTED};")
+        self.top.addWidget(self.carried_label)
 
     def leading_widgets(self) -> list[QWidget]:
         return [self.chooser] if self.chooser is not None else []
@@ -203,14 +255,60 @@ class MeasurementDialog(FormDialog):
         self.editors["note"].set(note)
         for editor in self.editors.values():
             signal = changed_signal(editor)
-            if signal is not None and editor.field.name.startswith("item_"):
+            if signal is not None and editor.field.name.startswith(("item_", "name_")):
                 signal.connect(self.update_preview)
         self.setToolTip(inst.licence)
+        self.recall_label.setText(recall_text(inst))
+        self.recall_label.setVisible(bool(inst.recall))
+        self.caveat_label.setText(caveat_text(inst))
+        self.caveat_label.setVisible(bool(inst.unverified))
+        self.carried_label.setText("")
+        self.carried_label.hide()
+        for item in inst.items if inst.named_items else ():
+            widget = self.editors[f"name_{item.number}"].widget
+            if isinstance(widget, QLineEdit):
+                widget.setPlaceholderText(
+                    f"an {inst.item_name_words()} the patient finds hard" if item.number == 1 else "another (optional)"
+                )
         self.update_preview()
+        if inst.named_items and self.existing is None:
+            self._carry_forward(inst)
+
+    def _carry_forward(self, inst: Instrument) -> None:
+        """Fill the names of the patient's last administration (the authors' follow-up
+        script reads the earlier activities back for the patient to rate again)."""
+        patient_id, actor = self.patient.id, self.context.actor
+        self.context.jobs.run(
+            lambda _progress, _cancelled: measurements.carried_forward_names(actor, patient_id, inst.id),
+            on_done=lambda carried: self._carried(inst, carried),
+            on_error=lambda exc: show_error(self, exc),
+        )
+
+    def _carried(self, inst: Instrument, carried: measurements.CarriedNames | None) -> None:
+        if carried is None or self.instrument.id != inst.id or any(self.item_names() or []):
+            return  # nothing to carry, another instrument chosen, or names typed already
+        for item, name in zip(inst.items, carried.names):
+            self.editors[f"name_{item.number}"].set(name)
+        words = inst.item_name_words(2)
+        self.carried_label.setText(
+            f"{words.capitalize()} carried forward from {carried.taken_at:%d %b %Y}: read them back and rate each "
+            f"again; clear a name the patient no longer has difficulty with, or add a new one."
+        )
+        self.carried_label.show()
+        self.update_preview()
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """A label shown after the dialog opened must not squeeze the form."""
+        hint = self.sizeHint()
+        if self.height() < hint.height():
+            self.resize(self.width(), hint.height())
 
     def _fill(self, existing: MeasurementResult) -> None:
         self.editors["taken_at"].set(existing.taken_at)
         self.editors["note"].set(existing.note)
+        for item, name in zip(self.instrument.items, existing.item_names or []):
+            self.editors[f"name_{item.number}"].set(name)
         for item, value in zip(self.instrument.items, existing.responses):
             editor = self.editors[f"item_{item.number}"]
             editor.set(
@@ -225,14 +323,20 @@ class MeasurementDialog(FormDialog):
     def responses(self) -> list[Any]:
         return [self.editors[f"item_{item.number}"].get() for item in self.instrument.items]
 
+    def item_names(self) -> list[str | None] | None:
+        if not self.instrument.named_items:
+            return None
+        return [self.editors[f"name_{item.number}"].get() for item in self.instrument.items]
+
     def update_preview(self, *_args) -> None:
         """Score as the user types. A wrong value is named under its item at once; items
         still missing are only listed (the form is being filled in, not yet wrong)."""
-        for item in self.instrument.items:
-            self.errors[f"item_{item.number}"].hide()
+        for name in self.errors:
+            if name.startswith(("item_", "name_")):
+                self.errors[name].hide()
         inst = self.instrument
         try:
-            scored = instruments.score(inst.id, self.responses())
+            scored = instruments.score(inst.id, self.responses(), self.item_names())
         except InvalidResponse as exc:
             self._preview_incomplete(exc)
             return
@@ -248,11 +352,23 @@ class MeasurementDialog(FormDialog):
             palette.severity_colour(inst, scored.band_severity) if scored.band else None,
         )
         missing = scored.missing_items
-        self.status_label.setText(
-            f"Items {', '.join(map(str, missing))} left blank (allowed by the {inst.short_name} scoring rule)"
-            if missing
-            else ""
-        )
+        status = ""
+        if scored.prorated:
+            answered = len(inst.items) - len(missing)
+            status = (
+                f"Prorated total: item{'s' if len(missing) != 1 else ''} {', '.join(map(str, missing))} left blank, "
+                f"so the total is the sum of the "
+                f"{answered} answered items / {answered} × {len(inst.items)} (allowed by the {inst.short_name} rule)"
+            )
+        elif missing and inst.named_items:
+            rated = len(inst.items) - len(missing)
+            status = f"{rated} {inst.item_name_words(rated)} rated; the score is their mean"
+        elif missing:
+            status = (
+                f"Item{'s' if len(missing) != 1 else ''} {', '.join(map(str, missing))} left blank "
+                f"(allowed by the {inst.short_name} scoring rule)"
+            )
+        self.status_label.setText(status)
         self._preview_safety(scored)
 
     def _preview_incomplete(self, exc: InvalidResponse) -> None:
@@ -260,6 +376,13 @@ class MeasurementDialog(FormDialog):
         set_chip(self.band_label, "", None)
         self.safety_label.hide()
         answered = [r for r in self.responses() if r not in (None, "")]
+        if isinstance(exc, InvalidItemName) and "has no name" in exc.message:
+            self.status_label.setText(f"Not yet named: {self.instrument.item_name_words()} {exc.item}")
+            return
+        if self.instrument.named_items and not answered:
+            words = self.instrument.item_name_words(2)
+            self.status_label.setText(f"Not yet rated: rate the {words} the patient names (at least one)")
+            return
         if "missing" in exc.message or not answered:
             blank = [str(i.number) for i, r in zip(self.instrument.items, self.responses()) if r in (None, "")]
             self.status_label.setText(f"Not yet answered: item{'s' if len(blank) != 1 else ''} {', '.join(blank)}")
@@ -284,17 +407,18 @@ class MeasurementDialog(FormDialog):
 
     def write(self, values: dict[str, Any]) -> bool | None:
         responses, taken_at, note = self.responses(), values["taken_at"], values["note"]
+        names = self.item_names()
         if self.existing is None:
-            self._record(responses, taken_at, note)
+            self._record(responses, names, taken_at, note)
             return None
-        return self._correct(responses, taken_at, note)
+        return self._correct(responses, names, taken_at, note)
 
-    def _record(self, responses, taken_at, note) -> None:
+    def _record(self, responses, names, taken_at, note) -> None:
         patient_id, instrument_id = self.patient.id, self.instrument.id
         run_write(
             self.context,
             lambda actor: measurements.record_measurement(
-                actor, patient_id, instrument_id, responses, taken_at=taken_at, note=note
+                actor, patient_id, instrument_id, responses, taken_at=taken_at, note=note, item_names=names
             ),
             patient_id=patient_id,
             kinds=("measurement",),
@@ -308,9 +432,14 @@ class MeasurementDialog(FormDialog):
             on_error=self.show_failure,
         )
 
-    def _correct(self, responses, taken_at, note) -> bool | None:
+    def _correct(self, responses, names, taken_at, note) -> bool | None:
         old = self.existing
-        unchanged = _normalised(self.instrument, responses) == tuple(old.responses)
+        if old is None:  # only a dialog opened to correct a measurement corrects
+            return None
+        unchanged = _normalised(self.instrument, responses, names) == (
+            tuple(old.responses),
+            None if old.item_names is None else tuple(old.item_names),
+        )
         if unchanged and taken_at == old.taken_at and (note or None) == (old.note or None):
             self.set_busy(False)
             self.accept()
@@ -326,7 +455,7 @@ class MeasurementDialog(FormDialog):
         run_write(
             self.context,
             lambda actor: measurements.update_measurement(
-                actor, old.id, old.version, responses=responses, taken_at=taken_at, note=note or ""
+                actor, old.id, old.version, responses=responses, taken_at=taken_at, note=note or "", item_names=names
             ),
             patient_id=self.patient.id,
             kinds=("measurement",),
@@ -335,7 +464,13 @@ class MeasurementDialog(FormDialog):
                 self.patient.id,
                 ("measurement",),
                 lambda actor: measurements.update_measurement(
-                    actor, m.id, m.version, responses=old.responses, taken_at=old.taken_at, note=old.note or ""
+                    actor,
+                    m.id,
+                    m.version,
+                    responses=old.responses,
+                    taken_at=old.taken_at,
+                    note=old.note or "",
+                    item_names=old.item_names,
                 ),
             ),
             on_done=self._saved,
@@ -351,12 +486,14 @@ class MeasurementDialog(FormDialog):
             self.after_save(result)
 
 
-def _normalised(inst: Instrument, responses: list) -> tuple | None:
-    """Responses as the service stores them (typed numbers arrive as text from the form)."""
+def _normalised(inst: Instrument, responses: list, names: list | None = None) -> tuple | None:
+    """(responses, item names) as the service stores them (typed numbers arrive as text
+    from the form)."""
     try:
-        return tuple(instruments.score(inst.id, responses).responses)
+        scored = instruments.score(inst.id, responses, names)
     except TeamDashError:
         return None
+    return tuple(scored.responses), scored.item_names
 
 
 def delete_measurement(

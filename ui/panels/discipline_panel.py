@@ -96,7 +96,8 @@ class DisciplinePanel(QScrollArea):
     def _build(self) -> None:
         code, parts = self.discipline.code, self.discipline.special_parts
         self._add_safety(full=SAFETY_PART in parts)
-        instrument_ids = tuple(i for i in self.discipline.key_instruments if SHOWN_BY_PARTS.get(i) not in parts)
+        # The discipline's key instruments and any clinic-defined instrument of the discipline.
+        instrument_ids = tuple(i for i in disciplines.measures(code) if SHOWN_BY_PARTS.get(i) not in parts)
         self.instruments = self._add(InstrumentsSection(instrument_ids))
         self.instruments.add_action(
             "Record measurement…",

@@ -1,15 +1,25 @@
 """The instruments part of every discipline panel: one line per measure with its latest
 value, coloured band, change from baseline and from the last check-in (with MCID and
-reliable-change verdicts), a sparkline and the next due date."""
+reliable-change verdicts side by side), a sparkline and the next due date; for
+patient-named items (PSFS) a table of each activity's change below the line."""
 
 from __future__ import annotations
+
+from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from teamdash.clinical import instruments
 from teamdash.services.chart import PatientRecord
-from ui.panels.instrument_rows import InstrumentRow, describe_change, instrument_row
+from ui.panels.instrument_rows import (
+    InstrumentRow,
+    describe_change,
+    describe_items,
+    instrument_row,
+    reliability_text,
+)
 from ui.widgets import palette
 from ui.widgets.cards import Card, Sparkline, muted, set_chip
 
@@ -47,6 +57,23 @@ def score_details(inst, measurement) -> str:
     missing = details.get("missing_items") or []
     if missing:
         lines.append(f"Items left blank: {', '.join(map(str, missing))}")
+    if details.get("prorated"):
+        answered = len(inst.items) - len(missing)
+        lines.append(f"Total prorated from {answered} of {len(inst.items)} items (sum / answered × {len(inst.items)})")
+    for name, rating in measurement.named_ratings():
+        lines.append(f"{name}: {'not rated' if rating is None else f'{rating:g}'}")
+    return "\n".join(lines)
+
+
+def measure_tooltip(inst) -> str:
+    """The measure's name, recall period, reliability and any unverified rule."""
+    lines = [inst.name]
+    if inst.recall:
+        lines.append(f"Recall period: {inst.recall}")
+    lines.append(reliability_text(inst))
+    lines += [f"Unverified: {text}" for text in inst.unverified]
+    if inst.origin == "clinic":
+        lines.append(f"Clinic definition: {inst.path}")
     return "\n".join(lines)
 
 
@@ -90,8 +117,17 @@ class InstrumentLine:
         self.history.setText("History…")
         self.history.setObjectName(f"history_{instrument_id}")
         self.history.clicked.connect(lambda: section.history_requested.emit(instrument_id))
+        # Patient-named items (PSFS): each activity's change, below the line.
+        self.items: QLabel | None = None
+        if section.named.get(instrument_id):
+            self.items = QLabel()
+            self.items.setObjectName(f"items_{instrument_id}")
+            self.items.setTextFormat(Qt.TextFormat.RichText)
+            self.items.setWordWrap(True)
 
-    def place(self, grid: QGridLayout, row: int) -> None:
+    def place(self, grid: QGridLayout, row: int) -> int:
+        """Put the line's widgets on ``row`` (and the activity table below it); returns
+        the next free row."""
         name_box = QVBoxLayout()
         name_box.setSpacing(0)
         name_box.addWidget(self.name)
@@ -112,22 +148,36 @@ class InstrumentLine:
         grid.addWidget(self.sparkline, row, 5)
         grid.addWidget(self.due, row, 6)
         grid.addLayout(buttons, row, 7)
+        if self.items is not None:
+            grid.addWidget(self.items, row + 1, 1, 1, 6)
+            return row + 2
+        return row + 1
 
     def show(self, data: InstrumentRow) -> None:
         inst = data.instrument
         self.name.setText(inst.short_name)
-        self.name.setToolTip(inst.name)
-        self.count.setText(f"n = {data.count}" if data.count else "not recorded")
-        self.count.setToolTip("Administrations this episode")
+        self.name.setToolTip(measure_tooltip(inst))
+        count = f"n = {data.count}" if data.count else "not recorded"
+        if inst.unverified:
+            count += " · rule unverified"
+        self.count.setText(count)
+        self.count.setToolTip(
+            "Administrations this episode" + "".join(f"\nUnverified: {text}" for text in inst.unverified)
+        )
         latest = data.latest
         self.value.setText(f"{inst.format(latest.total)}{unit_suffix(inst.unit)}" if latest else "–")
         self.value.setToolTip(score_details(inst, latest) if latest else "")
-        self.taken.setText(f"{latest.taken_at:%d %b %Y}" if latest else "")
+        taken = f"{latest.taken_at:%d %b %Y}" if latest else ""
+        if latest is not None and latest.prorated:
+            taken += " · prorated"
+        self.taken.setText(taken)
         if latest and latest.band:
             set_chip(self.band, latest.band, palette.severity_colour(inst, latest.band_severity))
             # Short bands stay on one line; only a long one ("No clinically significant
             # insomnia") wraps inside the column.
             self.band.setWordWrap(len(latest.band) > 20)
+            # A band whose threshold is unverified (PCS 30) says so where it is shown.
+            self.band.setToolTip("\n".join(f"Unverified: {text}" for text in inst.unverified))
         else:
             # Many measures have no validated bands (instruments.md): say so quietly.
             set_chip(self.band, "—" if latest else "", None)
@@ -139,6 +189,9 @@ class InstrumentLine:
         self.sparkline.set_series(data.history, value_range=span, colour=colour)
         self._show_due(data)
         self.history.setEnabled(data.count > 0)
+        if self.items is not None:
+            self.items.setText(_items_html(data))
+            self.items.setVisible(bool(data.progress.items_from_baseline))
 
     def _show_due(self, data: InstrumentRow) -> None:
         if data.due_on is None:
@@ -155,19 +208,42 @@ class InstrumentLine:
 def _change_html(data: InstrumentRow, change, since: str) -> str:
     text = describe_change(data.instrument, change)
     if text is None:
-        if data.latest is None:
-            reason = ""
-        elif since == "baseline":
-            reason = "baseline only" if data.count == 1 else "no change"
-        elif data.at_checkin is not None and data.at_checkin.id == data.latest.id:
-            reason = "no new value since the check-in"
-        else:
-            reason = "no value at the last check-in" if data.at_checkin is None else ""
-        return f"<span style='color:{palette.MUTED}'>{reason}</span>"
+        reason = "" if data.latest is None or change is None else (change.reason or "")
+        return f"<span style='color:{palette.MUTED}'>{escape(reason)}</span>"
     colour = palette.TONES[text.tone]
     verdicts = " · ".join(text.verdicts)
-    detail = f"<br><span style='color:{palette.NEUTRAL}; font-size:small'>{verdicts}</span>" if verdicts else ""
+    detail = f"<br><span style='color:{palette.NEUTRAL}; font-size:small'>{escape(verdicts)}</span>" if verdicts else ""
     return f"<b style='color:{colour}'>{text.headline}</b> {change.verdict or ''}{detail}"
+
+
+def _items_html(data: InstrumentRow) -> str:
+    """A small table of each patient-named item (PSFS activity): rating at baseline, at
+    the last check-in and now, its change and the single-activity verdict."""
+    inst = data.instrument
+    lines = describe_items(inst, data.progress)
+    if not lines:
+        return ""
+    since_checkin = any(line.since_checkin for line in lines)  # no new value since the check-in: no column
+    headers = [inst.item_name_label, "Baseline", "Check-in", "Latest", "Since baseline"]
+    headers += ["Since check-in", ""] if since_checkin else [""]
+    head = "".join(
+        f"<th align='left' style='padding-right:12px; color:{palette.MUTED}; font-weight:normal'>{h}</th>"
+        for h in headers
+    )
+    rows = []
+    for line in lines:
+        colour = palette.TONES[line.tone]
+        cells = [
+            escape(line.name),
+            line.baseline,
+            line.at_checkin,
+            line.latest,
+            f"<b style='color:{colour}'>{line.since_baseline}</b>",
+            *([line.since_checkin] if since_checkin else []),
+            f"<span style='color:{palette.NEUTRAL}'>{escape(line.verdict)}</span>",
+        ]
+        rows.append("<tr>" + "".join(f"<td style='padding-right:12px'>{c}</td>" for c in cells) + "</tr>")
+    return f"<table cellspacing='0' cellpadding='1'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 class InstrumentsSection(Card):
@@ -182,9 +258,11 @@ class InstrumentsSection(Card):
         for column, text in enumerate(HEADERS):
             header = muted(text)
             self.grid.addWidget(header, 0, column)
+        self.named = {i: instruments.get(i).named_items for i in instrument_ids}
         self.lines = {i: InstrumentLine(self, i) for i in instrument_ids}
-        for row, line in enumerate(self.lines.values(), start=1):
-            line.place(self.grid, row)
+        row = 1
+        for line in self.lines.values():
+            row = line.place(self.grid, row)
         self.grid.setColumnMinimumWidth(0, 110)
         self.grid.setColumnStretch(3, 2)
         self.grid.setColumnStretch(4, 2)

@@ -8,7 +8,7 @@ import datetime as dt
 
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from teamdash.clinical import programme
+from teamdash.clinical import instruments, programme
 from teamdash.services import sleep_diary
 from teamdash.services.chart import PatientRecord
 from teamdash.services.sleep_diary import NightResult, SleepWeek
@@ -135,6 +135,11 @@ class SleepTrendCard(Card):
         self.content.setLayout(row)
         row.setContentsMargins(0, 0, 0, 0)
         self.body.addWidget(self.content)
+        # The diary's SE and WASO definitions vary between sources: said where they are shown.
+        self.caveat = muted(" ".join(f"Unverified: {t}" for t in instruments.get("sleep_diary").unverified))
+        self.caveat.setObjectName("sleep_diary_caveat")
+        self.caveat.setWordWrap(True)
+        self.body.addWidget(self.caveat)
 
     def set_record(self, record: PatientRecord) -> None:
         nights = list(record.sleep_nights)

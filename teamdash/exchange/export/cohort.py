@@ -4,6 +4,7 @@ reliable change, bands coloured), then the long sheets and About."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 from teamdash.clinical import analytics, disciplines, instruments
@@ -15,13 +16,14 @@ PATIENT_CHUNK = 500  # patients whose key measures are read in one query
 
 
 def key_measures(job: Job) -> list[instruments.Instrument]:
-    """Key measures in the order the disciplines list them (one discipline when filtered)."""
+    """Key measures in the order the disciplines list them, a clinic's own key measures
+    after each discipline's (one discipline when filtered)."""
     library = instruments.library()
     out = []
     for d in disciplines.all_disciplines():
         if job.options.discipline and d.code != job.options.discipline:
             continue
-        out += [library[i] for i in d.key_instruments if i in library and library[i].key_measure]
+        out += [library[i] for i in disciplines.measures(d.code) if library[i].key_measure]
     return out
 
 
@@ -45,29 +47,56 @@ def measure_columns(inst: instruments.Instrument) -> list[Column]:
         Column(f"{s} MCID met", BOOL),
         Column(f"{s} reliable change", LABEL),
     ]
+    if inst.named_items:
+        columns.append(Column(f"{s} change over", LABEL))
+    if inst.scoring is not None and inst.scoring.prorate:
+        columns.append(Column(f"{s} prorated", LABEL))
     return columns
 
 
-def measure_values(inst: instruments.Instrument, points: list, bands: dict[int, str | None], episode_start) -> list:
+def measure_values(inst: instruments.Instrument, points: list, episode_start) -> list:
+    """One measure's cells of a cohort row, from the core's progress row (the same
+    figures as the patient's panels and per-patient workbook)."""
     banded = bool(inst.bands or (inst.scoring and inst.scoring.subgroups))
-    in_episode = [p for p in points if p.taken_at.date() >= episode_start]
-    first, last = analytics.baseline(in_episode), analytics.latest(in_episode)
-    if first is None:
+    p = analytics.progress(inst, points, episode_start)
+    first, last, change = p.baseline, p.latest, p.from_baseline
+    if first is None or last is None:
         return [None] * len(measure_columns(inst))
-    band_from, band_to = bands.get(first.id), bands.get(last.id)
-    row = [first.value]
+    row: list[object] = [first.value]
     if banded:
-        row.append(band_from)
-    if last.id == first.id:  # one measurement: no change to speak of
-        row.append(None)
-        if banded:
-            row.append(None)
-        return row + [None, None, None, None]
-    change = analytics.change(inst, first.value, last.value, band_from=band_from, band_to=band_to)
-    row.append(last.value)
+        row.append(first.band)
+    single = last.id == first.id  # one measurement: no change to speak of
+    row.append(None if single else last.value)
     if banded:
-        row.append(band_to)
-    return row + [change.points, change.percent, change.mcid_met, change.rci_verdict]
+        row.append(None if single else last.band)
+    row += [
+        change.points,
+        change.percent if not change.matched_items else None,
+        change.mcid_met,
+        change.rci_verdict,
+    ]
+    if inst.named_items:
+        row.append(_change_over(inst, change, single))
+    if inst.scoring is not None and inst.scoring.prorate:
+        row.append(_prorated(inst, first, None if single else last))
+    return row
+
+
+def _change_over(inst: instruments.Instrument, change: analytics.Change, single: bool) -> str | None:
+    if single:
+        return None
+    if change.matched_items:
+        return f"{change.matched_items} {inst.item_name_words(change.matched_items)} rated both times"
+    return change.reason
+
+
+def _prorated(inst: instruments.Instrument, first: analytics.Point, last: analytics.Point | None) -> str | None:
+    which = [
+        name
+        for name, p in (("baseline", first), ("latest", last))
+        if p is not None and inst.prorated(p.responses or ())
+    ]
+    return " and ".join(which) or None
 
 
 def _band_rules(inst: instruments.Instrument) -> tuple[list[tuple[str, int]], int]:
@@ -123,7 +152,7 @@ def write_cohort(job: Job, book: Book) -> int:
     patients = job.patients
     for start in range(0, len(patients), PATIENT_CHUNK):
         chunk = patients[start : start + PATIENT_CHUNK]
-        series, bands = _series([p.id for p in chunk], job, ids)
+        series = _series([p.id for p in chunk], job, ids)
         for p in chunk:
             if job.deidentify:
                 status_week = job.relative(p.id, p.status_changed_on)[1] if p.status != "active" else None
@@ -156,7 +185,7 @@ def write_cohort(job: Job, book: Book) -> int:
                     p.research_consent,
                 ]
             for inst in measures:
-                row += measure_values(inst, series.get((p.id, inst.id), []), bands, p.episode_start)
+                row += measure_values(inst, series.get((p.id, inst.id), []), p.episode_start)
             sheet.add(row)
             job.tick()
     rows = sheet.close()
@@ -165,17 +194,29 @@ def write_cohort(job: Job, book: Book) -> int:
 
 
 def _series(patient_ids: list[int], job: Job, instrument_ids: tuple[str, ...]):
-    """Key-measure points per (patient, instrument) for some patients, and each
-    measurement's stored band (rule-based measures keep their subgroup there)."""
+    """Key-measure points per (patient, instrument) for some patients, with each
+    measurement's stored band (rule-based measures keep their subgroup there) and, for
+    patient-named and prorated measures, the responses and item names."""
     series: dict[tuple[int, str], list] = defaultdict(list)
-    bands: dict[int, str | None] = {}
     rows = job.select.measurements(instrument_ids, light=True, patient_ids=patient_ids)
-    for pid, inst, taken_at, _r, total, band, _s, _e, _src, _note, mid in rows:
+    library = instruments.library()
+    keep = {i for i, d in library.items() if d.named_items or (d.scoring is not None and d.scoring.prorate)}
+    for pid, inst, taken_at, responses, total, band, _s, _e, _src, _note, mid, names in rows:
         if total is None:
             continue
-        series[(pid, inst)].append(analytics.Point(taken_at, total, mid))
-        bands[mid] = band
-    return series, bands
+        if inst in keep and isinstance(responses, str):
+            responses = json.loads(responses)
+        series[(pid, inst)].append(
+            analytics.Point(
+                taken_at,
+                total,
+                mid,
+                band,
+                tuple(responses) if isinstance(responses, list) else None,
+                tuple(names) if isinstance(names, list) else None,
+            )
+        )
+    return series
 
 
 def count(job: Job) -> int:

@@ -69,11 +69,12 @@ def write(job: Job, book: Book, file_name: str) -> None:
 
     progress = {}
     for instrument_id, rows in by_instrument.items():
-        points = [analytics.Point(r[2], r[4], r[10]) for r in rows if r[4] is not None]
+        if instrument_id not in library:
+            continue  # a measure whose (clinic) definition is gone: its rows stay in the long sheet
+        points = [point(r) for r in rows if r[4] is not None]
         progress[instrument_id] = analytics.progress(
             library[instrument_id], points, patient.episode_start, last_checkin
         )
-    bands = {r[10]: r[5] for rows in by_instrument.values() for r in rows}
     order = _instrument_order(by_instrument)
 
     summary = BlockSheet(book, "Summary")
@@ -101,10 +102,18 @@ def write(job: Job, book: Book, file_name: str) -> None:
     summary.block("Patient", [Column("Field", LABEL), Column("Value", MIXED)], details)
     summary.block(
         "KeyMeasures",
-        _progress_columns(),
-        [_progress_row(library[i], progress[i], bands, len(by_instrument[i])) for i in order if i in progress],
+        progress_columns(),
+        [progress_row(library[i], progress[i]) for i in order if i in progress],
         title="Measures: baseline, last check-in, latest",
     )
+    named = [i for i in order if i in progress and progress[i].items_from_baseline]
+    if named:
+        summary.block(
+            "NamedItems",
+            item_columns(),
+            [row for i in named for row in item_rows(library[i], progress[i])],
+            title="Patient-named activities (PSFS): change per activity",
+        )
     summary.block(
         "Goals",
         _goal_columns(with_discipline=True),
@@ -141,13 +150,27 @@ def _short(instrument_id: str | None) -> str | None:
     return found.short_name if found else instrument_id
 
 
+def point(row: tuple) -> analytics.Point:
+    """An export row (``Selection.measurements``) as analytics sees it."""
+    responses, names = row[3], row[11]
+    return analytics.Point(
+        row[2],
+        row[4],
+        row[10],
+        row[5],
+        tuple(responses) if isinstance(responses, list) else None,
+        tuple(names) if isinstance(names, list) else None,
+    )
+
+
 def _instrument_order(by_instrument: dict) -> list[str]:
-    """Measures in the order the disciplines list them, then any others."""
-    ordered = [i for d in disciplines.all_disciplines() for i in d.key_instruments if i in by_instrument]
+    """Measures in the order the disciplines list them (clinic measures after each
+    discipline's key ones), then any others."""
+    ordered = [i for i in disciplines.all_measures() if i in by_instrument]
     return ordered + sorted(i for i in by_instrument if i not in ordered)
 
 
-def _progress_columns() -> list[Column]:
+def progress_columns() -> list[Column]:
     return [
         Column("Measure", LABEL),
         Column("Discipline", LABEL),
@@ -162,33 +185,84 @@ def _progress_columns() -> list[Column]:
         Column("% change", PERCENT),
         Column("MCID met", BOOL),
         Column("Reliable change", LABEL),
+        Column("Band movement", LABEL),
+        Column("Change since check-in", NUMBER),
+        Column("MCID met since check-in", BOOL),
+        Column("Reliable change since check-in", LABEL),
+        Column("Change note", LABEL),
+        Column("Next due", DATE),
         Column("Measurements", NUMBER, "0"),
     ]
 
 
-def _progress_row(inst: instruments.Instrument, p: analytics.Progress, bands: dict, n: int) -> list:
-    first, last = p.baseline, p.latest
-    single = first is not None and last is not None and first.id == last.id
-    change = (
-        None
-        if single or first is None
-        else analytics.change(inst, first.value, last.value, band_from=bands.get(first.id), band_to=bands.get(last.id))
-    )
+def change_note(inst: instruments.Instrument, change: analytics.Change | None) -> str | None:
+    """What a change was computed over, or why there is none."""
+    if change is None:
+        return None
+    if change.matched_items:
+        return f"over {change.matched_items} {inst.item_name_words(change.matched_items)} rated both times"
+    return change.reason
+
+
+def progress_row(inst: instruments.Instrument, p: analytics.Progress) -> list:
+    """The core's progress row (``analytics.progress``) as workbook cells: the figures
+    the patient's panels show."""
+    first, last, change, since = p.baseline, p.latest, p.from_baseline, p.from_checkin
     return [
         inst.short_name,
         disciplines.get(inst.discipline).name,
         first.taken_at.date() if first else None,
         _rounded(inst, first.value) if first else None,
-        bands.get(first.id) if first else None,
+        first.band if first else None,
         _rounded(inst, p.last_checkin.value) if p.last_checkin else None,
-        last.taken_at.date() if last else None,
+        _day(last.taken_at) if last else None,
         _rounded(inst, last.value) if last else None,
-        bands.get(last.id) if last else None,
-        _rounded(inst, change.points) if change else None,
-        change.percent if change else None,
-        change.mcid_met if change else None,
-        change.rci_verdict if change else None,
-        n,
+        last.band if last else None,
+        _rounded(inst, change.points),
+        change.percent if change.points is not None and not change.matched_items else None,
+        change.mcid_met,
+        change.rci_verdict,
+        change.band_movement,
+        _rounded(inst, since.points) if since else None,
+        since.mcid_met if since else None,
+        since.rci_verdict if since else None,
+        change_note(inst, change),
+        p.due_on,
+        p.count,
+    ]
+
+
+def _day(when):
+    return when.date() if isinstance(when, dt.datetime) else when
+
+
+def item_columns() -> list[Column]:
+    return [
+        Column("Measure", LABEL),
+        Column("Activity", TEXT),
+        Column("Baseline", NUMBER),
+        Column("At last check-in", NUMBER),
+        Column("Latest", NUMBER),
+        Column("Change", NUMBER),
+        Column("Reliable change", LABEL),
+    ]
+
+
+def item_rows(inst: instruments.Instrument, p: analytics.Progress) -> list[list]:
+    """One row per patient-named item (PSFS activity): ratings at baseline, at the last
+    check-in and now, its change and its single-activity reliable-change verdict."""
+    at_checkin = {c.name.casefold(): c.before for c in p.items_from_checkin}
+    return [
+        [
+            inst.short_name,
+            item.name,
+            item.before,
+            at_checkin.get(item.name.casefold()),
+            item.after,
+            item.points,
+            item.rci_verdict,
+        ]
+        for item in p.items_from_baseline
     ]
 
 
@@ -231,13 +305,23 @@ def _discipline_sheet(
 ) -> None:
     library = instruments.library()
     sheet = BlockSheet(book, d.name)
+    named = max(
+        (
+            len(library[i].items)
+            for i in by_instrument
+            if i in library and library[i].discipline == d.code and library[i].named_items
+        ),
+        default=0,
+    )
     measure_columns = [
         Column("Measure", LABEL),
         Column("Taken at", DATETIME),
         Column("Total", NUMBER),
+        Column("Prorated", BOOL),
         Column("Band", LABEL),
         Column("Change from baseline", NUMBER),
         *(Column(tables.ITEM_HEADER.format(n), NUMBER) for n in range(1, items + 1)),
+        *(Column(tables.ITEM_NAME_HEADER.format(n), TEXT) for n in range(1, named + 1)),
         Column("Entered by", LABEL),
         Column("Note", TEXT),
     ]
@@ -248,20 +332,34 @@ def _discipline_sheet(
             continue
         first_index = len(rows)
         baseline = None
-        for _pid, _inst, taken_at, responses, total, band, _safety, entered_by, _source, note, _mid in by_instrument[
-            instrument_id
-        ]:
-            if baseline is None and total is not None and taken_at.date() >= job.by_id[_pid].episode_start:
-                baseline = total
-            change = None if baseline is None or total is None else total - baseline
+        for row in by_instrument[instrument_id]:
+            pid, taken_at, responses, total, band, entered_by, note = (
+                row[0],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[7],
+                row[9],
+            )
+            this = point(row)
+            if baseline is None and total is not None and taken_at.date() >= job.by_id[pid].episode_start:
+                baseline = this
+            # the same change the panels show (PSFS: over the activities rated both times)
+            change = (
+                None if baseline is None or total is None else analytics.change_between(inst, baseline, this).points
+            )
+            names = list(row[11] or [])
             rows.append(
                 [
                     inst.short_name,
                     taken_at,
                     _shown(total),
+                    tables.prorated(instrument_id, responses),
                     band,
-                    _shown(change),
+                    _shown(change) if baseline is not None and baseline.id != this.id else None,
                     *(list(responses) + [None] * items)[:items],
+                    *(names + [None] * named)[:named],
                     job.staff_label(entered_by),
                     note,
                 ]

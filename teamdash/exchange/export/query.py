@@ -146,6 +146,7 @@ class Selection:
             m.source,
             m.note,
             m.id,
+            m.item_names,
         )
         wanted = instrument_ids if instrument_ids is not None else self.discipline_instruments
         return self._where(
@@ -164,20 +165,24 @@ class Selection:
         patient_ids: list[int] | None = None,
     ) -> Iterator[tuple]:
         """(patient, instrument, taken_at, responses, total, band, safety, entered_by,
-        source, note, id) in patient, instrument, time order (the table's unique index:
-        no sort). ``light`` skips decoding responses (the cohort needs totals only);
+        source, note, id, item_names) in patient, instrument, time order (the table's
+        unique index: no sort). ``light`` skips decoding responses (the cohort needs
+        totals only) except for patient-named instruments, whose change matches items;
         ``patient_ids`` reads these (already selected) patients only."""
         query = self.measurement_query(instrument_ids, patient_ids).order_by(
             Measurement.patient, Measurement.instrument, Measurement.taken_at, Measurement.id
         )
         loads = json.loads
+        named = {i for i, definition in instruments.library().items() if definition.named_items}
         cursor = database.execute(query)
-        for pid, inst, taken_at, responses, total, band, safety, entered_by, source, note, mid in cursor:
+        for pid, inst, taken_at, responses, total, band, safety, entered_by, source, note, mid, names in cursor:
             if not isinstance(taken_at, dt.datetime):
                 taken_at = dt.datetime.fromisoformat(taken_at)
-            if not light and isinstance(responses, str):
+            if (not light or inst in named) and isinstance(responses, str):
                 responses = loads(responses)
-            yield pid, inst, taken_at, responses, total, band, bool(safety), entered_by, source, note, mid
+            if isinstance(names, str):
+                names = loads(names)
+            yield pid, inst, taken_at, responses, total, band, bool(safety), entered_by, source, note, mid, names
 
     def count_measurements(self, instrument_ids: tuple[str, ...] | None = None) -> int:
         return self.measurement_query(instrument_ids).count()

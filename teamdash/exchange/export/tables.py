@@ -32,6 +32,7 @@ from teamdash.exchange.export.sheets import (
 from teamdash.storage import db
 
 ITEM_HEADER = "Item {}"
+ITEM_NAME_HEADER = "Item {} name"  # the patient's name for the item (a PSFS activity)
 
 
 def item_count(job: Job) -> int:
@@ -39,6 +40,25 @@ def item_count(job: Job) -> int:
     library = instruments.library()
     ids = wanted if wanted is not None else tuple(library)
     return max((len(library[i].items) for i in ids), default=1)
+
+
+def name_count(job: Job) -> int:
+    """Columns for patient-named items (PSFS activities): none in a de-identified export,
+    whose free text stays out."""
+    if job.deidentify:
+        return 0
+    wanted = job.select.discipline_instruments
+    library = instruments.library()
+    ids = wanted if wanted is not None else tuple(library)
+    return max((len(library[i].items) for i in ids if i in library and library[i].named_items), default=0)
+
+
+def prorated(instrument_id: str, responses) -> bool | None:
+    """Whether a stored total was prorated; None for instruments that never prorate."""
+    definition = instruments.library().get(instrument_id)
+    if definition is None or definition.scoring is None or not definition.scoring.prorate:
+        return None
+    return definition.prorated(responses or ())
 
 
 # --- patients and staff (long workbook) ---------------------------------------------------------
@@ -140,7 +160,7 @@ def count_staff() -> int:
 # --- measurements -------------------------------------------------------------------------------
 
 
-def measurement_columns(job: Job, items: int) -> list[Column]:
+def measurement_columns(job: Job, items: int, names: int = 0) -> list[Column]:
     when = [Column("Day", INT), Column("Week", NUMBER, "0.0")] if job.deidentify else [Column("Taken at", DATETIME)]
     columns = [
         Column(job.patient_header, LABEL),
@@ -148,9 +168,11 @@ def measurement_columns(job: Job, items: int) -> list[Column]:
         Column("Measure", LABEL),
         *when,
         Column("Total", NUMBER),
+        Column("Prorated", BOOL),
         Column("Band", LABEL),
         Column("Safety item positive", BOOL),
         *(Column(ITEM_HEADER.format(n), NUMBER) for n in range(1, items + 1)),
+        *(Column(ITEM_NAME_HEADER.format(n), TEXT) for n in range(1, names + 1)),
         Column("Entered by", LABEL),
         Column("Source", LABEL),
     ]
@@ -161,9 +183,11 @@ def measurement_columns(job: Job, items: int) -> list[Column]:
 
 def write_measurements(job: Job, book: Book) -> int:
     items = item_count(job)
-    sheet = TableSheet(book, "Measurements", measurement_columns(job, items), freeze_columns=1)
+    names = name_count(job)
+    sheet = TableSheet(book, "Measurements", measurement_columns(job, items, names), freeze_columns=1)
     short = {i.id: i.short_name for i in instruments.library().values()}
     blank = [None] * items
+    no_names = [None] * names
     label = job.patient_label
     staff = job.staff_label
     add = sheet.add
@@ -182,6 +206,7 @@ def write_measurements(job: Job, book: Book) -> int:
             source,
             _note,
             _mid,
+            _names,
         ) in job.select.measurements():
             if pid != last_pid:
                 last_pid, who = pid, label(pid)
@@ -194,6 +219,7 @@ def write_measurements(job: Job, book: Book) -> int:
                     days,
                     weeks,
                     total,
+                    prorated(inst, responses),
                     band,
                     safety,
                     *(responses + blank)[:items],
@@ -215,6 +241,7 @@ def write_measurements(job: Job, book: Book) -> int:
             source,
             note,
             _mid,
+            item_names,
         ) in job.select.measurements():
             if pid != last_pid:
                 last_pid, who = pid, label(pid)
@@ -225,9 +252,11 @@ def write_measurements(job: Job, book: Book) -> int:
                     short.get(inst, inst),
                     taken_at,
                     total,
+                    prorated(inst, responses),
                     band,
                     safety,
                     *(responses + blank)[:items],
+                    *((item_names or []) + no_names)[:names],
                     staff(entered_by),
                     source,
                     note,
@@ -517,7 +546,24 @@ def about_rows(job: Job, file_name: str, instrument_ids: list[str]) -> list[tupl
             "Reliable change",
             "Jacobson & Truax reliable change index (|RCI| > 1.96) from the measure's "
             "SEM, or its published reliable-change threshold; blank when the measure "
-            "has neither.",
+            "has neither. A published MDC95 or MDC90 is turned into an SEM first "
+            "(SEM = MDC95 / (1.96 x sqrt 2), or MDC90 / (1.645 x sqrt 2)), so every measure "
+            "is judged at 95 %. Shown beside MCID: at a low baseline the 30 % rule can call a "
+            "change meaningful that is within measurement error.",
+        ),
+        (
+            "Method",
+            "Patient-named items",
+            "PSFS activities are named by the patient; change is computed over the activities "
+            "named and rated at both times (their mean then and now), never between means of "
+            "different activities. Activities not rated at both times have no change.",
+        ),
+        (
+            "Method",
+            "Prorated",
+            "TRUE when items were left blank and the total was prorated (PHQ-9 up to 3, GAD-7 "
+            "up to 2 missing items: sum / answered x items, rounded half up; DC/TMD scoring "
+            "manual); blank for measures that are never prorated.",
         ),
         (
             "Method",
@@ -545,19 +591,32 @@ def about_rows(job: Job, file_name: str, instrument_ids: list[str]) -> list[tupl
             if x
         )
         rows += [
-            (section, "Name", f"{inst.name} ({inst.id})"),
+            (section, "Name", f"{inst.name} ({inst.id})" + (" - clinic definition" if inst.origin == "clinic" else "")),
             (section, "Range and direction", _range(inst)),
+            (section, "Recall period", inst.recall or "not stated"),
             (section, "MCID", mcid or "none defined"),
-            (
-                section,
-                "Reliable change",
-                f"{inst.reliable_change:.2f} points" if inst.reliable_change else "none defined",
-            ),
+            (section, "Reliable change", _reliable_text(inst)),
             (section, "Licence", _one_line(inst.licence)),
         ]
+        rows += [(section, "Unverified", _one_line(text)) for text in inst.unverified]
+        rows += [(section, "Source", _one_line(text)) for text in inst.sources]
         if inst.notes:
             rows.append((section, "Notes", _one_line(inst.notes)))
     return rows
+
+
+def _reliable_text(inst) -> str:
+    if inst.reliable_change is None:
+        return "none defined"
+    if inst.reliable_change_inclusive:
+        return f"{inst.reliable_change:g} points or more (published criterion)"
+    text = f"more than {inst.reliable_change:.2f} points (from {inst.reliability_basis}, SEM {inst.sem:.2f})"
+    if inst.item_reliable_change is not None:
+        text += (
+            f"; one {inst.item_name_words()}: more than {inst.item_reliable_change:.2f} points "
+            f"(from {inst.item_reliability_basis})"
+        )
+    return text
 
 
 def _range(inst) -> str:
