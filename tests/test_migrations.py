@@ -13,15 +13,27 @@ from teamdash.services import patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import (
+    ALL_MODELS,
+    ClinicSetting,
+    DeidentificationKey,
+    Episode,
+    PatientSummary,
+    SchemaVersion,
+    StatusChange,
+)
+
+# Every version a v1 file passes through on its way to the latest.
+UPGRADED = [1, *(step.version for step in migrations.STEPS)]
 
 
 def _make_v1_file(path):
     """A database as schema version 1 wrote it: every table but those added by later
-    steps (the patient summary, the de-identification key), holding one patient and one
-    pain rating."""
+    steps (the patient summary, the de-identification key, episodes, status history and
+    clinic settings), holding one patient and one pain rating."""
     legacy = pw.SqliteDatabase(str(path), pragmas={"foreign_keys": 1})
-    models = [m for m in ALL_MODELS if m not in (PatientSummary, DeidentificationKey)]
+    later = (PatientSummary, DeidentificationKey, Episode, StatusChange, ClinicSetting)
+    models = [m for m in ALL_MODELS if m not in later]
     with legacy.bind_ctx(models):
         legacy.create_tables(models)
         SchemaVersion.create(version=1, description="initial schema")
@@ -53,8 +65,8 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     path = tmp_path / "clinic.sqlite3"
     _make_v1_file(path)
     open_clinic(f"sqlite:///{path}", create=True)
-    assert _versions(path) == [1, 2, 3]
-    assert "deidentification_key" in db.database.get_tables()
+    assert _versions(path) == UPGRADED
+    assert {"deidentification_key", "episode", "status_change", "clinic_setting"} <= set(db.database.get_tables())
     backups = list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as old:
@@ -65,13 +77,31 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     assert (row.clinic_id, row.pain_latest) == ("OLD-1", 7.0)
 
 
+def test_patients_from_before_v6_are_discharged_and_readmitted_like_new_ones(tmp_path):
+    """Schema 6 adds the status history: a patient from an older file has none recorded;
+    its registration is inferred, and a readmission keeps the episode it ended."""
+    from teamdash.services import episodes
+
+    path = tmp_path / "clinic.sqlite3"
+    _make_v1_file(path)
+    open_clinic(f"sqlite:///{path}", create=True)
+    old = patients.find_by_clinic_id(SYSTEM, "OLD-1")
+    assert old.episode_number == 1
+    assert [(h.event, h.id) for h in episodes.history(SYSTEM, old.id)] == [("registered", None)]
+    episodes.change_status(SYSTEM, old.id, old.version, "discharged", effective_on="2026-03-01", reason="goals_met")
+    done = patients.get_patient(SYSTEM, old.id)
+    episodes.readmit(SYSTEM, old.id, done.version, referral_date="2026-06-01")
+    assert [e.outcome_text for e in episodes.episodes(SYSTEM, old.id)] == ["discharged: goals met", "ongoing"]
+    assert patients.list_patients(SYSTEM).rows[0].pain_latest is None  # the pain rating was episode 1's
+
+
 def test_opening_an_up_to_date_database_again_changes_nothing(tmp_path):
     path = tmp_path / "clinic.sqlite3"
     _make_v1_file(path)
     open_clinic(f"sqlite:///{path}", create=True)
     db.close()
     open_clinic(f"sqlite:///{path}", create=True)
-    assert _versions(path) == [1, 2, 3]
+    assert _versions(path) == UPGRADED
     assert len(list(tmp_path.glob("*.bak"))) == 1
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from teamdash import clock, demo, validation
 from teamdash.cli.registry import command
-from teamdash.clinical import instruments
+from teamdash.clinical import disciplines, instruments
 from teamdash.errors import DatabaseCorrupt, NotFound
 from teamdash.services import patients, staff
 from teamdash.services.auth import SYSTEM
@@ -42,7 +42,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _patients_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--search", default="", help="name or clinic ID (every word must match)")
-    parser.add_argument("--status", choices=["active", "discharged", "dropped_out"])
+    parser.add_argument("--status", choices=disciplines.vocabulary("patient_status"))
     parser.add_argument("--case-manager", metavar="NAME", help="case manager's full name")
     parser.add_argument("--flagged", action="store_true", help="only patients with a flag")
     parser.add_argument("--due", action="store_true", help="only patients due for check-in")

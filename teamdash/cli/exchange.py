@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from teamdash.cli.registry import command
+from teamdash.clinical import disciplines
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.clinic import open_clinic
 
@@ -38,7 +39,7 @@ def _export_arguments(export: argparse.ArgumentParser) -> None:
     export.add_argument("--patient", metavar="CLINIC_ID", help="the patient (required for --kind patient)")
     export.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day of the date range")
     export.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day of the date range")
-    export.add_argument("--status", choices=["active", "discharged", "dropped_out"], help="patients with this status")
+    export.add_argument("--status", choices=disciplines.vocabulary("patient_status"), help="patients with this status")
     export.add_argument("--case-manager", metavar="NAME", help="patients of this case manager (full name or username)")
     export.add_argument("--discipline", metavar="D", help="pt, psychology, nutrition, sleep or social")
     export.add_argument(

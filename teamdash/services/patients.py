@@ -14,13 +14,13 @@ import peewee as pw
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
 from teamdash.clinical.analytics import Flag
-from teamdash.errors import Conflict, NotFound, ValidationError
+from teamdash.errors import DuplicateValue, EditConflict, NotFound, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import age_on, build, weeks_between
 from teamdash.services.staff import initials as name_initials
 from teamdash.storage.db import database
-from teamdash.storage.models import Patient, PatientSummary, User
+from teamdash.storage.models import Episode, Patient, PatientSummary, StatusChange, User
 
 SORT_KEYS = (
     "clinic_id",
@@ -36,6 +36,7 @@ SORT_KEYS = (
 )
 MAX_PAGE = 1000
 CaseManager = User.alias("case_manager_user")
+ENDED_STATUSES = frozenset({"discharged", "dropped_out"})
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,15 @@ class PatientDetail(_Named):
     version: int
     age: int | None = None
     weeks_in_programme: int | None = None
+    episode_number: int = 1  # 2 after the first readmission, …
+    status_reason: str | None = None  # why the current status (discharge / drop-out reason), if recorded
+    status_note: str | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def ended(self) -> bool:
+        """Discharged or dropped out: the episode is over (readmission opens a new one)."""
+        return self.status in ENDED_STATUSES
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -302,7 +311,7 @@ def get_patient(actor: Actor, patient_id: int, *, today: dt.date | None = None) 
     )
     if row is None:
         row_ops.get_row(Patient, patient_id, "patient")  # raises NotFound
-    return _detail(row, _today(today))
+    return _detail(row, _today(today), **_episode_facts(patient_id, row["status"]))
 
 
 def find_by_clinic_id(actor: Actor, clinic_id: str) -> PatientDetail:
@@ -313,8 +322,25 @@ def find_by_clinic_id(actor: Actor, clinic_id: str) -> PatientDetail:
     return get_patient(actor, patient.id)
 
 
-def _detail(d: dict, today: dt.date) -> PatientDetail:
-    return build(PatientDetail, d, **_ages(d, today))
+def _detail(d: dict, today: dt.date, **extra) -> PatientDetail:
+    return build(PatientDetail, d, **_ages(d, today), **extra)
+
+
+def _episode_facts(patient_id: int, status: str) -> dict:
+    """The current episode's number, and the reason and note of the status it is in."""
+    number = Episode.select().where(Episode.patient == patient_id).count() + 1
+    last = (
+        StatusChange.select(StatusChange.status, StatusChange.reason, StatusChange.note)
+        .where((StatusChange.patient == patient_id) & (StatusChange.episode == number))
+        .order_by(StatusChange.id.desc())
+        .first()
+    )
+    current = last is not None and last.status == status
+    return {
+        "episode_number": number,
+        "status_reason": last.reason if current else None,
+        "status_note": last.note if current else None,
+    }
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -356,7 +382,7 @@ def _clean(values: dict, today: dt.date) -> dict:
     if "episode_start" in values:
         out["episode_start"] = validation.date(values["episode_start"], "episode_start")
     if "case_manager" in values:
-        out["case_manager"] = _case_manager_id(values["case_manager"])
+        out["case_manager"] = case_manager_id(values["case_manager"])
     for name in ("research_consent", "flagged_for_review"):
         if name in values:
             out[name] = bool(values[name])
@@ -365,7 +391,8 @@ def _clean(values: dict, today: dt.date) -> dict:
     return out
 
 
-def _case_manager_id(value) -> int | None:
+def case_manager_id(value) -> int | None:
+    """The id of an active case manager (None for 'not assigned'); else ``ValidationError``."""
     if value in (None, ""):
         return None
     user = User.get_or_none(User.id == value)
@@ -377,14 +404,18 @@ def _case_manager_id(value) -> int | None:
 
 
 def _check_dates(values: dict) -> None:
+    """Dates against each other: born, then referred, then starting the programme; a
+    check-in is not booked before the referral."""
     dob, referral = values.get("date_of_birth"), values.get("referral_date")
-    start = values.get("programme_start")
+    start, checkin = values.get("programme_start"), values.get("next_checkin")
     if dob and referral and referral < dob:
         raise ValidationError("is before the date of birth", field="referral_date")
     if referral and start and start < referral:
         raise ValidationError("is before the referral date", field="programme_start")
     if dob and start and start < dob:
         raise ValidationError("is before the date of birth", field="programme_start")
+    if referral and checkin and checkin < referral:
+        raise ValidationError("is before the referral date", field="next_checkin")
 
 
 def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> PatientDetail:
@@ -394,11 +425,28 @@ def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> P
     today = _today(today)
     clean = validate_new(values, today=today)
     with database.atomic():
-        if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
-            raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
+        _check_clinic_id_free(clean["clinic_id"])
         row = row_ops.create_audited(actor, Patient, {**clean, "status": "active"}, action="patient.create")
+        StatusChange.create(
+            patient=row.id,
+            episode=1,
+            event="registered",
+            status="active",
+            effective_on=clean["referral_date"],
+            version_after=row.version,
+            recorded_by=actor.user_id,
+            recorded_by_name=actor.display_name,
+        )
         list_summary.refresh(row.id)
     return get_patient(actor, row.id, today=today)
+
+
+def _check_clinic_id_free(clinic_id: str, exclude_patient_id: int | None = None) -> None:
+    query = Patient.select().where(Patient.clinic_id == clinic_id)
+    if exclude_patient_id is not None:
+        query = query.where(Patient.id != exclude_patient_id)
+    if query.exists():
+        raise DuplicateValue(f"clinic ID {clinic_id!r} is already registered", field="clinic_id")
 
 
 def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
@@ -421,6 +469,9 @@ def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
 def update_patient(
     actor: Actor, patient_id: int, expected_version: int, *, today: dt.date | None = None, **changes
 ) -> PatientDetail:
+    """Change a patient's details. ``expected_version`` is the version the user started
+    from: if someone saved the patient since, nothing is written and ``EditConflict``
+    names each changed field with both values."""
     auth.require(actor, "write_patient")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
@@ -429,11 +480,12 @@ def update_patient(
     clean = _clean(changes, today)
     with database.atomic():
         current = row_ops.get_row(Patient, patient_id, "patient")
+        if current.version != expected_version:
+            raise _edit_conflict(current, expected_version, clean)
         merged = {**current.__data__, **clean}
         _check_dates(merged)
-        changed_id = "clinic_id" in clean and clean["clinic_id"] != current.clinic_id
-        if changed_id and Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
-            raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
+        if "clinic_id" in clean and clean["clinic_id"] != current.clinic_id:
+            _check_clinic_id_free(clean["clinic_id"], exclude_patient_id=patient_id)
         clean["updated_at"] = clock.now()
         row_ops.update_versioned(
             actor,
@@ -449,31 +501,32 @@ def update_patient(
     return get_patient(actor, patient_id, today=today)
 
 
-def set_status(
-    actor: Actor, patient_id: int, expected_version: int, status: str, *, on: dt.date | None = None
-) -> PatientDetail:
-    """Discharge, mark as dropped out, or re-activate a patient."""
-    auth.require(actor, "write_patient")
-    status = validation.choice(status, "status", disciplines.vocabulary("patient_status"))
-    on = validation.date(on or clock.today(), "status date")
-    with database.atomic():
-        row_ops.update_versioned(
-            actor,
-            Patient,
-            patient_id,
-            expected_version,
-            {"status": status, "status_changed_on": on, "updated_at": clock.now()},
-            what="patient",
-            action=f"patient.status.{status}",
-            patient_id=patient_id,
-        )
-        list_summary.refresh(patient_id)
-    return get_patient(actor, patient_id)
+def _edit_conflict(current: Patient, expected_version: int, clean: dict) -> EditConflict:
+    """The lost race, told with both values of every field the user changed."""
+    stored = current.__data__
+    differences = tuple((name, value, stored.get(name)) for name, value in clean.items() if stored.get(name) != value)
+    last = audit.events(patient_id=current.id, action_prefix="patient.", limit=1)
+    who = last[0].actor_name if last else None
+    when = f" ({who}, {last[0].at:%d %b %H:%M})" if last and who else ""
+    detail = "; ".join(
+        f"{name.replace('_', ' ')}: yours {_plain(yours)}, saved {_plain(saved)}" for name, yours, saved in differences
+    )
+    return EditConflict(
+        f"this patient was changed by someone else while you were editing{when} (you edited version "
+        f"{expected_version}, it is now version {current.version}); nothing was saved"
+        + (f". {detail}" if detail else ""),
+        differences=differences,
+        current_version=current.version,
+        changed_by=who,
+    )
 
 
-def start_new_episode(actor: Actor, patient_id: int, expected_version: int, *, episode_start: dt.date) -> PatientDetail:
-    """Re-referral: later measurements get a new baseline; the old ones stay on record."""
-    return update_patient(actor, patient_id, expected_version, episode_start=episode_start)
+def _plain(value) -> str:
+    if value in (None, ""):
+        return "(empty)"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def audit_trail(actor: Actor, patient_id: int, limit: int = 200) -> list[audit.AuditEntry]:

@@ -52,9 +52,11 @@ def update_versioned(
     what: str,
     action: str,
     patient_id: int | None = None,
+    details: dict | None = None,
 ) -> M:
-    """Apply ``changes`` if the row is still at ``expected_version``; audit before/after.
-    Must run inside the caller's transaction."""
+    """Apply ``changes`` if the row is still at ``expected_version``; audit before/after
+    (and ``details``: what the change was about, beyond the row). Must run inside the
+    caller's transaction."""
     row = get_row(model, row_id, what)
     _check_version(row, expected_version, what)
     before = audit.row_dict(row)
@@ -66,7 +68,7 @@ def update_versioned(
     if updated != 1:  # another workstation committed between our read and our write
         raise Conflict(f"this {what} was changed by someone else just now; reload it and apply your change again")
     row = get_row(model, row_id, what)
-    _audit(actor, action, row, patient_id, before=before, after=audit.row_dict(row))
+    _audit(actor, action, row, patient_id, before=before, after=audit.row_dict(row), details=details)
     return row
 
 
@@ -110,6 +112,7 @@ def _audit(
     *,
     before: dict | None = None,
     after: dict | None = None,
+    details: dict | None = None,
 ) -> None:
     audit.record(
         actor,
@@ -119,6 +122,7 @@ def _audit(
         entity_id=row.get_id(),
         before=before,
         after=after,
+        details=details,
     )
 
 

@@ -21,7 +21,15 @@ from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
 from teamdash.storage import db
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import (
+    ALL_MODELS,
+    ClinicSetting,
+    DeidentificationKey,
+    Episode,
+    PatientSummary,
+    SchemaVersion,
+    StatusChange,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +52,16 @@ def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) ->
     database.create_tables([DeidentificationKey])
 
 
+def _v6_episodes_and_status_history(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Earlier episodes of care, the status history and clinic-wide settings. Patients
+    registered before keep their current episode on their own row: no history to copy."""
+    database.create_tables([Episode, StatusChange, ClinicSetting])
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
+    Step(6, "episodes of care, status history and clinic settings", _v6_episodes_and_status_history),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"
