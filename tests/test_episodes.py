@@ -293,10 +293,18 @@ def test_undo_of_a_readmission_brings_the_ended_episode_back(patient):
 
 def test_undo_never_overwrites_a_later_edit(patient):
     change = episodes.change_status(SYSTEM, patient.id, patient.version, "discharged", reason="moved")
-    patients.update_patient(SYSTEM, patient.id, _version(patient.id), family_name="Edited")
-    with pytest.raises(Conflict, match="changed since"):
+    patients.update_patient(SYSTEM, patient.id, _version(patient.id), next_checkin="2026-12-20")  # booked since
+    with pytest.raises(Conflict, match="next checkin changed since"):
         episodes.undo_change(SYSTEM, change.id)
     assert patients.get_patient(SYSTEM, patient.id).status == "discharged"
+
+
+def test_an_unrelated_edit_does_not_block_undo(patient):
+    change = episodes.change_status(SYSTEM, patient.id, patient.version, "on_hold", note="Travel")
+    patients.update_patient(SYSTEM, patient.id, _version(patient.id), family_name="Edited")
+    episodes.undo_change(SYSTEM, change.id)
+    back = patients.get_patient(SYSTEM, patient.id)
+    assert (back.status, back.family_name) == ("active", "Edited")
 
 
 def test_only_the_latest_change_is_undone(patient):

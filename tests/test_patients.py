@@ -54,7 +54,7 @@ def test_create_patient_stores_it_and_audits(database):
         ("given_name", "  ", "is required"),
         ("family_name", "x" * 101, "too long"),
         ("date_of_birth", "1971-13-02", "not a date"),
-        ("date_of_birth", "2999-01-01", "is after"),
+        ("date_of_birth", "2999-01-01", "is after today"),
         ("sex", "alien", "is not one of"),
         ("referral_date", "1960-01-01", "before the date of birth"),
         ("programme_start", "2026-08-01", "before the referral date"),
@@ -125,6 +125,22 @@ def test_a_lost_race_names_both_values_and_writes_nothing(database, case_manager
     assert patients.get_patient(SYSTEM, p.id).family_name == "Testcase-Smith"
     # Saving again from the version now seen is the user's explicit choice.
     assert patients.update_patient(SYSTEM, p.id, conflict.current_version, family_name="Testcayse").version == 3
+
+
+def test_edits_are_undone_by_value_one_after_another(database, case_manager):
+    p = patients.create_patient(SYSTEM, **GOOD)
+    first = patients.update_patient(SYSTEM, p.id, p.version, family_name="Renamed")
+    second = patients.update_patient(SYSTEM, p.id, first.version, next_checkin="2026-12-01")
+    patients.undo_update(SYSTEM, p.id, written={"next_checkin": second.next_checkin}, previous={"next_checkin": None})
+    # The first edit is undone although the version moved on: its field still holds what it wrote.
+    back = patients.undo_update(SYSTEM, p.id, written={"family_name": "Renamed"}, previous={"family_name": "Testcase"})
+    assert (back.family_name, back.next_checkin, back.version) == ("Testcase", None, 5)
+    assert audit.events(patient_id=p.id, limit=1)[0].action == "patient.update.undo"
+    # A field someone changed since is never overwritten.
+    changed = patients.update_patient(case_manager, p.id, back.version, family_name="Theirs")
+    with pytest.raises(Conflict, match="family name changed since"):
+        patients.undo_update(SYSTEM, p.id, written={"family_name": "Renamed"}, previous={"family_name": "Testcase"})
+    assert patients.get_patient(SYSTEM, p.id).version == changed.version
 
 
 def test_registration_records_the_start_of_the_first_episode(database):

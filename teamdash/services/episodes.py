@@ -321,6 +321,7 @@ def _record(
 ) -> StatusChangeResult:
     """Write the patient's new state and the status change, audited as one event."""
     previous = {name: patient.__data__.get(name) for name in changes}
+    written = dict(changes)
     changes = {**changes, "updated_at": clock.now()}
     row = row_ops.update_versioned(
         actor,
@@ -341,13 +342,18 @@ def _record(
         effective_on=effective_on,
         reason=reason,
         note=note,
-        previous={k: v.isoformat() if isinstance(v, dt.date) else v for k, v in previous.items()},
+        previous=_plain(previous),
+        written=_plain(written),
         version_after=row.version,
         recorded_by=actor.user_id,
         recorded_by_name=actor.display_name,
     )
     list_summary.refresh(patient.id)
     return _change(change)
+
+
+def _plain(values: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in values.items()}
 
 
 def change_status(
@@ -479,7 +485,8 @@ def readmit(
 def undo_change(actor: Actor, change_id: int) -> StatusChangeResult:
     """Reverse a status change: the patient's previous state comes back (for a
     readmission, the ended episode becomes current again). Only the patient's latest
-    change, and only while nobody has edited the patient since."""
+    change, and only while the columns it set still hold what it set (an unrelated edit
+    since does not block it; a changed status, date or booking does)."""
     auth.require(actor, "write_patient")
     with database.atomic():
         change = row_ops.get_row(StatusChange, change_id, "status change")
@@ -490,10 +497,12 @@ def undo_change(actor: Actor, change_id: int) -> StatusChangeResult:
         if latest is None or latest.id != change.id:
             raise Conflict("a later status change was recorded since; undo that one first")
         patient = row_ops.get_row(Patient, patient_id, "patient")
-        if patient.version != change.version_after:
+        written = row_ops.from_plain(Patient, change.written or {})
+        moved = [name for name, value in written.items() if patient.__data__.get(name) != value]
+        if moved:
             raise Conflict(
-                "the patient was changed since this status change (on another workstation or by a later edit); "
-                "nothing was undone — change the status again instead"
+                f"the patient's {', '.join(m.replace('_', ' ') for m in moved)} changed since this status change "
+                "(on another workstation or by a later edit); nothing was undone — change the status again instead"
             )
         if change.event == READMITTED:
             Episode.delete().where((Episode.patient == patient_id) & (Episode.number == change.episode - 1)).execute()
@@ -502,7 +511,7 @@ def undo_change(actor: Actor, change_id: int) -> StatusChangeResult:
             actor,
             Patient,
             patient_id,
-            change.version_after,
+            patient.version,
             {**restored, "updated_at": clock.now()},
             what="patient",
             action="patient.status.undo",

@@ -14,7 +14,7 @@ import peewee as pw
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
 from teamdash.clinical.analytics import Flag
-from teamdash.errors import DuplicateValue, EditConflict, NotFound, ValidationError
+from teamdash.errors import Conflict, DuplicateValue, EditConflict, NotFound, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import age_on, build, weeks_between
@@ -371,11 +371,15 @@ def _clean(values: dict, today: dt.date) -> dict:
         if name in values:
             out[name] = validation.text(values[name], name, max_length=100)
     if "date_of_birth" in values:
-        out["date_of_birth"] = validation.date(values["date_of_birth"], "date_of_birth", not_after=today)
+        out["date_of_birth"] = _not_future(
+            validation.date(values["date_of_birth"], "date_of_birth"), "date_of_birth", today
+        )
     if "sex" in values:
         out["sex"] = validation.choice(values["sex"] or "unknown", "sex", disciplines.vocabulary("sex"))
     if "referral_date" in values:
-        out["referral_date"] = validation.date(values["referral_date"], "referral_date", not_after=today)
+        out["referral_date"] = _not_future(
+            validation.date(values["referral_date"], "referral_date"), "referral_date", today
+        )
     for name in ("programme_start", "next_checkin"):
         if name in values:
             out[name] = validation.date(values[name], name, required=False)
@@ -389,6 +393,14 @@ def _clean(values: dict, today: dt.date) -> dict:
     if "flag_note" in values:
         out["flag_note"] = validation.note(values["flag_note"], "flag_note")
     return out
+
+
+def _not_future(value: dt.date | None, field: str, today: dt.date) -> dt.date | None:
+    if value is not None and value > today:
+        raise ValidationError(
+            f"{value.isoformat()} is after today ({today.isoformat()}): a date in the future", field=field
+        )
+    return value
 
 
 def case_manager_id(value) -> int | None:
@@ -495,6 +507,44 @@ def update_patient(
             clean,
             what="patient",
             action="patient.update",
+            patient_id=patient_id,
+        )
+        list_summary.refresh(patient_id)
+    return get_patient(actor, patient_id, today=today)
+
+
+def undo_update(
+    actor: Actor, patient_id: int, *, written: dict, previous: dict, today: dt.date | None = None
+) -> PatientDetail:
+    """Undo an edit: put ``previous`` back in the fields the edit wrote, provided they
+    still hold what it wrote (``written``). Judged on the values, not the version, so
+    undoing two edits in a row works, while a field someone changed since is never
+    overwritten (``Conflict``, nothing written)."""
+    auth.require(actor, "write_patient")
+    unknown = (set(written) | set(previous)) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"unknown patient field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    today = _today(today)
+    with database.atomic():
+        current = row_ops.get_row(Patient, patient_id, "patient")
+        moved = [name for name, value in written.items() if current.__data__.get(name) != value]
+        if moved:
+            names = ", ".join(name.replace("_", " ") for name in moved)
+            raise Conflict(
+                f"{names} changed since this edit (on another workstation or by a later edit); nothing was undone"
+            )
+        clean = _clean(previous, today)
+        _check_dates({**current.__data__, **clean})
+        if "clinic_id" in clean and clean["clinic_id"] != current.clinic_id:
+            _check_clinic_id_free(clean["clinic_id"], exclude_patient_id=patient_id)
+        row_ops.update_versioned(
+            actor,
+            Patient,
+            patient_id,
+            current.version,
+            {**clean, "updated_at": clock.now()},
+            what="patient",
+            action="patient.update.undo",
             patient_id=patient_id,
         )
         list_summary.refresh(patient_id)

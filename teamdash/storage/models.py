@@ -121,8 +121,9 @@ class Episode(BaseModel):
 
 class StatusChange(BaseModel):
     """One change of a patient's status: registered, on hold, resumed, discharged,
-    dropped out, readmitted. ``previous`` holds the patient columns the change replaced
-    (undo puts them back); ``version_after`` is the patient's version it left behind."""
+    dropped out, readmitted. ``written`` holds the patient columns the change set and
+    ``previous`` what they held before: undo puts ``previous`` back while the columns
+    still hold ``written``. ``version_after`` is the patient's version it left behind."""
 
     id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="status_changes", on_delete="CASCADE")
@@ -133,6 +134,7 @@ class StatusChange(BaseModel):
     reason = pw.CharField(max_length=32, null=True)
     note = pw.TextField(null=True)
     previous = JSONText(null=True)
+    written = JSONText(null=True)
     version_after = pw.IntegerField(null=True)
     recorded_by = pw.IntegerField(null=True)  # a plain id: the history outlives staff rows
     recorded_by_name = pw.CharField()
