@@ -10,10 +10,10 @@ gives TD-00001, TD-00002, … and ``CLB-2026-000`` gives CLB-2026-001.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import cast
 
 import peewee as pw
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
@@ -22,6 +22,7 @@ from teamdash import clock, validation
 from teamdash.errors import ValidationError
 from teamdash.services import audit, auth
 from teamdash.services.auth import Actor
+from teamdash.storage import db
 from teamdash.storage.db import database
 from teamdash.storage.models import ClinicSetting, Patient
 
@@ -112,30 +113,36 @@ def set_clinic_id_pattern(actor: Actor, text: str) -> ClinicIdPattern:
     return pattern
 
 
+def _following(pattern: ClinicIdPattern) -> pw.Expression:
+    """IDs that may follow the pattern (the rest is checked in Python). On SQLite a range
+    on the clinic ID walks its unique index (SQLite's LIKE is case-insensitive and
+    cannot); elsewhere LIKE on prefix and suffix."""
+    if pattern.prefix and db.info().backend == "sqlite":
+        upper = pattern.prefix[:-1] + chr(ord(pattern.prefix[-1]) + 1)
+        return (Patient.clinic_id >= pattern.prefix) & (Patient.clinic_id < upper)
+    return Patient.clinic_id.startswith(pattern.prefix) & Patient.clinic_id.endswith(pattern.suffix)
+
+
 def _highest_number(pattern: ClinicIdPattern) -> int:
-    """The highest number among the IDs that follow ``pattern`` (0 when none). IDs of one
-    width sort like their numbers, so the longest, then greatest, valid one wins; IDs that
-    merely share the prefix ("TD-OLD1") are skipped."""
-    query = (
-        Patient.select(Patient.clinic_id)
-        .where(
-            Patient.clinic_id.startswith(pattern.prefix)
-            & Patient.clinic_id.endswith(pattern.suffix)
-            & (pw.fn.LENGTH(Patient.clinic_id) >= len(pattern.prefix) + pattern.width + len(pattern.suffix))
+    """The highest number among the IDs that follow ``pattern`` (0 when none). IDs of
+    one length sort like their numbers, so the longest length is tried first, each from
+    its greatest ID down to the first valid one; IDs that merely share the prefix
+    ("TD-OLD1") are skipped."""
+    condition = _following(pattern)
+    shortest = len(pattern.prefix) + pattern.width + len(pattern.suffix)
+    longest = Patient.select(pw.fn.MAX(pw.fn.LENGTH(Patient.clinic_id))).where(condition).scalar() or 0
+    for length in range(longest, shortest - 1, -1):
+        query = (
+            Patient.select(Patient.clinic_id)
+            .where(condition & (pw.fn.LENGTH(Patient.clinic_id) == length))
+            .order_by(Patient.clinic_id.desc())
+            .tuples()
         )
-        .order_by(pw.fn.LENGTH(Patient.clinic_id).desc(), Patient.clinic_id.desc())
-        .tuples()
-    )
-    best = 0
-    length = None
-    for (clinic_id,) in query.iterator():
-        if length is not None and len(clinic_id) < length:
-            break  # a shorter valid ID is always a smaller number
-        number = pattern.number_of(clinic_id)
-        if number is not None:
-            best = max(best, number)
-            length = len(clinic_id)
-    return best
+        for (clinic_id,) in query.iterator():
+            number = pattern.number_of(clinic_id)
+            if number is not None:
+                return number
+    return 0
 
 
 def suggest_clinic_id(actor: Actor) -> str:
@@ -206,9 +213,11 @@ def check_clinic_id(actor: Actor, clinic_id: str, *, exclude_patient_id: int | N
 # --- likely duplicates ------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65_536)
 def normalise_name(text: str | None) -> str:
     """Case, accents, spaces, hyphens and apostrophes do not tell people apart here:
-    'Müller-Lüdenscheidt' and 'mueller ludenscheidt' differ only in spelling."""
+    'Müller-Lüdenscheidt' and 'mueller ludenscheidt' differ only in spelling. (Names
+    repeat across a clinic: each spelling is worked out once.)"""
     if not text:
         return ""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
@@ -279,21 +288,20 @@ def likely_duplicates(
         dob = validation.date(date_of_birth, "date_of_birth", required=False)
     except ValidationError:
         dob = None  # half-typed: compare names only
-    # Candidates: the same date of birth, a family name starting alike, or one name part
-    # written the same (so a typo in the other part's first letters is still found), either
-    # way round. Only this short list is judged.
-    spellings = {given, family, (given_name or "").strip().lower(), (family_name or "").strip().lower()}
-    lower_family, lower_given = pw.fn.LOWER(Patient.family_name), pw.fn.LOWER(Patient.given_name)
-    condition = lower_family.startswith(family[:3]) | lower_family.in_(spellings) | lower_given.in_(spellings)
+    # Candidates: the same date of birth, or one name part written the same (a typo is
+    # then in the other part), either way round; indexed look-ups, whatever the clinic's
+    # size. Only this short list is judged, on raw rows (no per-row model objects).
+    spellings = sorted({given, family, (given_name or "").strip().lower(), (family_name or "").strip().lower()})
+    condition = pw.fn.LOWER(Patient.family_name).in_(spellings) | pw.fn.LOWER(Patient.given_name).in_(spellings)
     if dob is not None:
         condition = condition | (Patient.date_of_birth == dob)
     query = Patient.select(*_MATCH_COLUMNS).where(condition)
     if exclude_patient_id is not None:
         query = query.where(Patient.id != exclude_patient_id)
     found = []
-    candidates = cast("list[dict]", list(query.limit(CANDIDATE_LIMIT).dicts()))
-    for d in candidates:
-        other = _match(d)
+    for pid, clinic_id, g, f, born, status in database.execute(query.limit(CANDIDATE_LIMIT)):
+        born = born if isinstance(born, dt.date) else dt.date.fromisoformat(str(born)[:10])
+        other = PatientMatch(pid, clinic_id, g, f, born, status)
         verdict = _judge(given_name or "", family_name or "", dob, other)
         if verdict is not None:
             found.append(DuplicateMatch(other, verdict[1], verdict[0]))

@@ -26,6 +26,7 @@ from teamdash.storage.models import (
     ClinicSetting,
     DeidentificationKey,
     Episode,
+    Patient,
     PatientSummary,
     SchemaVersion,
     StatusChange,
@@ -53,9 +54,11 @@ def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) ->
 
 
 def _v6_episodes_and_status_history(database: pw.Database, migrator: SchemaMigrator) -> None:
-    """Earlier episodes of care, the status history and clinic-wide settings. Patients
-    registered before keep their current episode on their own row: no history to copy."""
+    """Earlier episodes of care, the status history and clinic-wide settings, and the
+    name and birth-date indexes of the likely-duplicate check. Patients registered before
+    keep their current episode on their own row: no history to copy."""
     database.create_tables([Episode, StatusChange, ClinicSetting])
+    Patient._schema.create_indexes(safe=True)  # the new ones; those already there are kept
 
 
 STEPS: tuple[Step, ...] = (

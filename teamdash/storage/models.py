@@ -96,6 +96,12 @@ class Patient(BaseModel):
     version = pw.IntegerField(default=1)
 
 
+# Registration looks for likely duplicates by name (whatever the case) and birth date.
+Patient.add_index(Patient.index(pw.fn.LOWER(Patient.family_name), name="patient_family_name_lower"))
+Patient.add_index(Patient.index(pw.fn.LOWER(Patient.given_name), name="patient_given_name_lower"))
+Patient.add_index(Patient.index(Patient.date_of_birth, name="patient_date_of_birth"))
+
+
 class Episode(BaseModel):
     """An earlier episode of care, closed when the patient was readmitted. The current
     episode is the one the patient row describes (referral, programme start, baseline
