@@ -183,15 +183,23 @@ class AdminActions(QObject):
         )
         self.pattern = self._action("Clinic &ID pattern…", None, lambda: open_pattern_dialog(window, self.context))
         for action in (self.new_patient, self.edit_details, self.reassign, self.checkin):
-            menu.insertAction(first, action)
-        menu.insertMenu(first, self.status_menu)
+            self._place(menu, first, action)
+        self._place(menu, first, self.status_menu.menuAction())
         for action in (self.history, self.pattern):
-            menu.insertAction(first, action)
+            self._place(menu, first, action)
         if first is not None:
             menu.insertSeparator(first)
         window.patient_changed.connect(self._patient_changed)
         self.context.changes.changed.connect(self._on_changes)
         self._update()
+
+    @staticmethod
+    def _place(menu: QMenu, before: QAction | None, action: QAction) -> None:
+        """Administration comes first in the Patient menu."""
+        if before is None:
+            menu.addAction(action)
+        else:
+            menu.insertAction(before, action)
 
     def _action(self, text: str, shortcut: str | None, slot: Callable) -> QAction:
         action = QAction(text, self.window)

@@ -13,10 +13,10 @@ import datetime as dt
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QScrollArea, QWidget
 
 from teamdash.errors import EditConflict, TeamDashError
 from teamdash.services import patients, registration, staff
@@ -155,7 +155,7 @@ class PatientDialog(FormDialog):
         self.context, self.options, self.existing = context, options, existing
         self.open_patient, self.on_saved = open_patient, on_saved
         new = existing is None
-        title = "New patient" if new else f"Edit details — {patient_label(existing, context)}"
+        title = "New patient" if existing is None else f"Edit details — {patient_label(existing, context)}"
         intro = (
             "Register a patient referred to the programme. Fields marked optional can be filled in later."
             if new
@@ -180,7 +180,7 @@ class PatientDialog(FormDialog):
         self._linkable(self.duplicate_box)
         self.duplicate_box.hide()
         self.extra.addWidget(self.duplicate_box)
-        if new:
+        if existing is None:
             self.save_button.setText("Register")
             self.set_values(
                 {
@@ -194,12 +194,15 @@ class PatientDialog(FormDialog):
             self.set_values(self._values_of(existing))
         self._id_timer = self._timer(self.check_clinic_id)
         self._duplicate_timer = self._timer(self.check_duplicates)
-        self.editors["clinic_id"].widget.textChanged.connect(lambda _t: self._id_timer.start())
+        self._line("clinic_id").textChanged.connect(lambda _t: self._id_timer.start())
         for name in ("given_name", "family_name", "date_of_birth"):
-            self.editors[name].widget.textChanged.connect(lambda _t: self._duplicate_timer.start())
+            self._line(name).textChanged.connect(lambda _t: self._duplicate_timer.start())
         if new:
             self.check_clinic_id()
-        self.editors["clinic_id"].widget.selectAll()
+        self._line("clinic_id").selectAll()
+
+    def _line(self, name: str) -> QLineEdit:
+        return cast(QLineEdit, self.editors[name].widget)
 
     def _timer(self, slot: Callable[[], None]) -> QTimer:
         timer = QTimer(self)
@@ -234,10 +237,19 @@ class PatientDialog(FormDialog):
             self._show_id_status("", ERROR_STYLE)
             return
         actor, exclude = self.context.actor, self._excluded()
+
+        def checked(check: ClinicIdCheck) -> None:
+            if generation == self._generation:  # not overtaken by more typing
+                self._show_id_check(check)
+
+        def refused(exc: BaseException) -> None:
+            if generation == self._generation:
+                self._show_id_status(str(exc), ERROR_STYLE)
+
         self.context.jobs.run(
             lambda _p, _c: registration.check_clinic_id(actor, text, exclude_patient_id=exclude),
-            on_done=lambda check: generation == self._generation and self._show_id_check(check),
-            on_error=lambda exc: generation == self._generation and self._show_id_status(str(exc), ERROR_STYLE),
+            on_done=checked,
+            on_error=refused,
         )
 
     def _show_id_check(self, check: ClinicIdCheck) -> None:
@@ -263,9 +275,10 @@ class PatientDialog(FormDialog):
     def _grow(self) -> None:
         """Messages appearing under fields make the form taller: the dialog grows with
         it (up to a screenful) rather than hiding the last fields behind a scroll bar."""
+        scroll = cast(QScrollArea, self.scroll)  # FormDialog's scroll area (it shadows QWidget.scroll)
         needed = min(self.form_host.sizeHint().height() + 4, 640)
-        if needed > self.scroll.minimumHeight():
-            self.scroll.setMinimumHeight(needed)
+        if needed > scroll.minimumHeight():
+            scroll.setMinimumHeight(needed)
             self.adjustSize()
 
     def _person(self) -> tuple:
@@ -285,12 +298,16 @@ class PatientDialog(FormDialog):
             if then is not None:
                 then(matches)
 
+        def failed(exc: BaseException) -> None:
+            if then is not None:  # a save waits for the answer; a live check just stays quiet
+                self.show_failure(exc)
+
         self.context.jobs.run(
             lambda _p, _c: registration.likely_duplicates(
                 actor, given_name=given, family_name=family, date_of_birth=born, exclude_patient_id=exclude
             ),
             on_done=found,
-            on_error=lambda exc: then is None or self.show_failure(exc),
+            on_error=failed,
         )
 
     def show_duplicates(self, matches: list[DuplicateMatch]) -> None:
@@ -534,7 +551,7 @@ class ClinicIdPatternDialog(FormDialog):
         self.example.setObjectName("pattern_example")
         self.example.setStyleSheet(INFO_STYLE)
         self.extra.addWidget(self.example)
-        self.editors["pattern"].widget.textChanged.connect(self._preview)
+        cast(QLineEdit, self.editors["pattern"].widget).textChanged.connect(self._preview)
         self._preview()
 
     def _preview(self, *_args) -> None:
@@ -560,8 +577,12 @@ class ClinicIdPatternDialog(FormDialog):
 
 def open_pattern_dialog(parent: QWidget | None, context: AppContext) -> None:
     actor = context.actor
+
+    def build(current: str) -> None:
+        show_dialog(ClinicIdPatternDialog(context, current, parent))
+
     context.jobs.run(
         lambda _p, _c: registration.clinic_id_pattern(actor).text,
-        on_done=lambda current: show_dialog(ClinicIdPatternDialog(context, current, parent)),
+        on_done=build,
         on_error=lambda exc: show_error(parent, exc),
     )

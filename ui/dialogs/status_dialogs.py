@@ -45,7 +45,9 @@ def reason_choices(vocabulary: str) -> tuple[tuple[Any, str], ...]:
 
 def undo_entry(patient_id: int, change: StatusChangeResult) -> UndoEntry:
     verb = EVENT_TEXT.get(change.event, ("", "Readmission", ""))[1]
-    return UndoEntry(verb, patient_id, ("patient",), lambda actor: episodes.undo_change(actor, change.id))
+    change_id = change.id
+    assert change_id is not None  # a change just recorded has its row
+    return UndoEntry(verb, patient_id, ("patient",), lambda actor: episodes.undo_change(actor, change_id))
 
 
 def _intro(patient: PatientDetail, event: str, context: AppContext) -> str:
@@ -85,13 +87,14 @@ class StatusDialog(FormDialog):
             f"{title} — {patient_label(patient, context)}", fields, parent, intro=_intro(patient, event, context)
         )
         self.setObjectName(f"dialog_status_{event}")
-        self.context, self.patient, self.event = context, patient, event
+        # Not ``self.event``: that is the dialog's Qt event handler.
+        self.context, self.patient, self.status_event = context, patient, event
         self.save_button.setText(action)
         self.set_values({"effective_on": context.today()})
         self.result_row: StatusChangeResult | None = None
 
     def write(self, values: dict[str, Any]) -> bool | None:
-        patient_id, version, event = self.patient.id, self.patient.version, self.event
+        patient_id, version, event = self.patient.id, self.patient.version, self.status_event
         run_write(
             self.context,
             lambda actor: episodes.change_status(
@@ -285,8 +288,9 @@ def open_history_dialog(
     patient: PatientDetail,
     on_open: Callable[[QDialog], None] | None = None,
 ) -> None:
-    def build(data) -> None:
-        dialog = show_dialog(StatusHistoryDialog(context, patient, *data, parent))
+    def build(data: tuple[tuple[EpisodeResult, ...], tuple[StatusChangeResult, ...]]) -> None:
+        spans, changes = data
+        dialog = show_dialog(StatusHistoryDialog(context, patient, spans, changes, parent))
         if on_open:
             on_open(dialog)
 
