@@ -92,6 +92,11 @@ def test_patients_from_before_v6_are_discharged_and_readmitted_like_new_ones(tmp
     done = patients.get_patient(SYSTEM, old.id)
     episodes.readmit(SYSTEM, old.id, done.version, referral_date="2026-06-01")
     assert [e.outcome_text for e in episodes.episodes(SYSTEM, old.id)] == ["discharged: goals met", "ongoing"]
+    # The likely-duplicate check looks names up through the indexes v6 added.
+    plan = db.database.execute_sql(
+        "EXPLAIN QUERY PLAN SELECT id FROM patient WHERE LOWER(family_name) IN ('oldschema')"
+    ).fetchall()
+    assert "patient_family_name_lower" in str(plan)
     assert patients.list_patients(SYSTEM).rows[0].pain_latest is None  # the pain rating was episode 1's
 
 

@@ -46,7 +46,13 @@ from ui.context import AppContext
 from ui.errors import show_error
 
 LAST_FOLDER = "exchange/last_folder"
-STATUSES = (("Any status", None), ("Active", "active"), ("Discharged", "discharged"), ("Dropped out", "dropped_out"))
+STATUSES = (
+    ("Any status", None),
+    ("Active", "active"),
+    ("On hold", "on_hold"),
+    ("Discharged", "discharged"),
+    ("Dropped out", "dropped_out"),
+)
 NOT_IMPORTED = "(not imported)"
 
 
