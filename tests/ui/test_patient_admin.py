@@ -254,8 +254,13 @@ def test_register_a_patient_from_the_keyboard_alone(qtbot, window, error_boxes):
     for name in ("Physical therapy", "Psychology", "Nutrition", "Sleep medicine", "Social work"):
         assert name in body
     assert "ODI</a> or <a href='measure:rmdq'>RMDQ" in body
-    assert view.timeline.empty.isVisible() or view.timeline.stack.currentWidget() is view.timeline.empty
+    assert view.timeline.stack.currentWidget() is view.timeline.empty
     shot(window, "new-patient-registered")
+    # Each due measure is a link to its form.
+    strip.body.linkActivated.emit("measure:odi")
+    form = top_dialog(qtbot, "dialog_measurement")
+    assert form.instrument.id == "odi" and new.clinic_id in form.windowTitle()
+    form.reject()
 
 
 def test_the_next_free_id_follows_a_changed_pattern(qtbot, window):
