@@ -322,15 +322,36 @@ def test_a_registration_is_not_undone_as_a_status_change(patient):
         episodes.undo_change(SYSTEM, registered.id)
 
 
-# --- patients registered before the history existed --------------------------------------------
+# --- the demo, and patients registered before the history existed ---------------------------------
 
 
-def test_history_of_a_demo_patient_is_inferred_from_the_patient_row(clinic):
+def test_the_demo_records_why_patients_left(clinic):
     left = patients.list_patients(SYSTEM, PatientQuery(status="dropped_out", limit=1)).rows[0]
     detail = patients.get_patient(SYSTEM, left.id)
     history = episodes.history(SYSTEM, left.id)
-    assert [(h.event, h.id) for h in history] == [("registered", None), ("dropped_out", None)]
-    assert history[-1].effective_on == detail.status_changed_on and not history[-1].undoable
-    # … and it can be readmitted like any other.
-    episodes.readmit(SYSTEM, left.id, detail.version, referral_date=DEMO_TODAY)
-    assert [e.outcome for e in episodes.episodes(SYSTEM, left.id)] == ["dropped_out", None]
+    assert [(h.event, h.reason) for h in history] == [("registered", None), ("dropped_out", "stopped_attending")]
+    assert history[-1].effective_on == detail.status_changed_on and history[-1].recorded_by_name == left.case_manager
+    assert detail.status_reason == "stopped_attending"
+    # Undo works on it as on any recorded change, and so does a readmission.
+    episodes.undo_change(SYSTEM, history[-1].id)
+    assert patients.get_patient(SYSTEM, left.id).status == "active"
+    discharged = patients.list_patients(SYSTEM, PatientQuery(status="discharged", limit=1)).rows[0]
+    episodes.readmit(
+        SYSTEM, discharged.id, patients.get_patient(SYSTEM, discharged.id).version, referral_date=DEMO_TODAY
+    )
+    assert [e.outcome_text for e in episodes.episodes(SYSTEM, discharged.id)] == ["discharged: goals met", "ongoing"]
+
+
+def test_history_without_records_is_inferred_from_the_patient_row(patient):
+    """An import or an older TeamDash leaves a status on the patient row and no history."""
+    from teamdash.storage.models import Patient
+
+    StatusChange.delete().execute()
+    Patient.update(status="dropped_out", status_changed_on=dt.date(2026, 10, 1), next_checkin=None).execute()
+    history = episodes.history(SYSTEM, patient.id)
+    assert [(h.event, h.id, h.effective_on) for h in history] == [
+        ("registered", None, dt.date(2026, 1, 5)),
+        ("dropped_out", None, dt.date(2026, 10, 1)),
+    ]
+    assert not any(h.undoable for h in history)
+    assert episodes.latest_change(SYSTEM, patient.id) is None
