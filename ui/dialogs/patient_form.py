@@ -279,7 +279,8 @@ class PatientDialog(FormDialog):
         needed = min(self.form_host.sizeHint().height() + 4, 640)
         if needed > scroll.minimumHeight():
             scroll.setMinimumHeight(needed)
-            self.adjustSize()
+        if self.sizeHint().height() > self.height():
+            self.resize(self.width(), self.sizeHint().height())
 
     def _person(self) -> tuple:
         values = self.values()
@@ -324,7 +325,7 @@ class PatientDialog(FormDialog):
             "Open the existing record to check, or save if this is someone else."
         )
         self.duplicate_box.show()
-        self.adjustSize()
+        self._grow()
 
     def follow_link(self, link: str) -> None:
         """A link to an existing patient: close the form (nothing saved) and open them."""
@@ -480,6 +481,7 @@ class PatientDialog(FormDialog):
             "or Cancel to keep it."
         )
         self.banner.show()
+        self._grow()
 
     def clear_errors(self) -> None:
         super().clear_errors()

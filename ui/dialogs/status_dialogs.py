@@ -229,6 +229,7 @@ class StatusHistoryDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.set_rows(spans, changes)
+        self.resize(max(self.sizeHint().width(), 960), self.sizeHint().height())  # notes readable
         context.changes.changed.connect(self._on_changes)
 
     def set_rows(self, spans: tuple[EpisodeResult, ...], changes: tuple[StatusChangeResult, ...]) -> None:
