@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import cast
+from typing import Any
 
 import peewee as pw
 
@@ -155,6 +155,31 @@ def current_episode_number(patient_id: int) -> int:
     return Episode.select().where(Episode.patient == patient_id).count() + 1
 
 
+_MANAGER = User.alias("episode_manager")
+
+
+def _earlier_query(patient_id: int) -> pw.ModelSelect[Any]:
+    return (
+        Episode.select(
+            Episode.number,
+            Episode.referral_date,
+            Episode.started_on,
+            Episode.programme_start,
+            Episode.ended_on,
+            Episode.outcome,
+            Episode.reason,
+            Episode.note,
+            _MANAGER.full_name.alias("case_manager_name"),
+        )
+        .join(_MANAGER, pw.JOIN.LEFT_OUTER, on=(Episode.case_manager == _MANAGER.id))
+        .where(Episode.patient == patient_id)
+        .order_by(Episode.number)
+    )
+
+
+_EARLIER = row_ops.Prepared(_earlier_query)  # read on every patient switch: compiled once
+
+
 def episodes(
     actor: Actor, patient_id: int, *, detail: patients.PatientDetail | None = None
 ) -> tuple[EpisodeResult, ...]:
@@ -162,17 +187,7 @@ def episodes(
     (``detail``: the patient as just read, saving a query)."""
     auth.require(actor, "read")
     detail = detail or patients.get_patient(actor, patient_id)
-    manager = User.alias()
-    rows = cast(
-        "list[dict]",
-        list(
-            Episode.select(Episode, manager.full_name.alias("case_manager_name"))
-            .join(manager, pw.JOIN.LEFT_OUTER, on=(Episode.case_manager == manager.id))
-            .where(Episode.patient == patient_id)
-            .order_by(Episode.number)
-            .dicts()
-        ),
-    )
+    rows = _EARLIER.dicts(patient_id)
     earlier = [
         EpisodeResult(
             e["number"],

@@ -326,20 +326,29 @@ def _detail(d: dict, today: dt.date, **extra) -> PatientDetail:
     return build(PatientDetail, d, **_ages(d, today), **extra)
 
 
+# The patient screen reads these on every switch: compiled once (see row_ops.Prepared).
+_EPISODES_BEFORE = row_ops.Prepared(
+    lambda pid: Episode.select(pw.fn.COUNT(Episode.id).alias("earlier")).where(Episode.patient == pid)
+)
+_LAST_CHANGE = row_ops.Prepared(
+    lambda pid: (
+        StatusChange.select(StatusChange.episode, StatusChange.status, StatusChange.reason, StatusChange.note)
+        .where(StatusChange.patient == pid)
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+    )
+)
+
+
 def _episode_facts(patient_id: int, status: str) -> dict:
     """The current episode's number, and the reason and note of the status it is in."""
-    number = Episode.select().where(Episode.patient == patient_id).count() + 1
-    last = (
-        StatusChange.select(StatusChange.status, StatusChange.reason, StatusChange.note)
-        .where((StatusChange.patient == patient_id) & (StatusChange.episode == number))
-        .order_by(StatusChange.id.desc())
-        .first()
-    )
-    current = last is not None and last.status == status
+    number = _EPISODES_BEFORE.dicts(patient_id)[0]["earlier"] + 1
+    last = next(iter(_LAST_CHANGE.dicts(patient_id)), None)
+    current = last is not None and last["episode"] == number and last["status"] == status
     return {
         "episode_number": number,
-        "status_reason": last.reason if current else None,
-        "status_note": last.note if current else None,
+        "status_reason": last["reason"] if current and last else None,
+        "status_note": last["note"] if current and last else None,
     }
 
 
