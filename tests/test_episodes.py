@@ -183,6 +183,7 @@ def test_readmission_opens_a_new_episode_and_keeps_the_old_one(patient, case_man
         dt.date(2026, 9, 1),
         dt.date(2026, 9, 14),
     )
+    assert type(now.episode_number) is int  # a plain number (a query expression compares "equal" to anything)
     assert now.case_manager == case_manager.user_id and now.next_checkin == dt.date(2026, 12, 1)
     assert now.weeks_in_programme == (DEMO_TODAY - dt.date(2026, 9, 14)).days // 7  # counted from the new start
     first, current = episodes.episodes(SYSTEM, patient.id)
@@ -355,3 +356,19 @@ def test_history_without_records_is_inferred_from_the_patient_row(patient):
     ]
     assert not any(h.undoable for h in history)
     assert episodes.latest_change(SYSTEM, patient.id) is None
+
+
+def test_prepared_queries_return_plain_values_for_functions(patient):
+    """row_ops.Prepared converts a selected column; an aggregate has no converter."""
+    import peewee as pw
+
+    from teamdash.services import row_ops
+    from teamdash.storage.models import Patient
+
+    counted = row_ops.Prepared(
+        lambda pid: Patient.select(pw.fn.COUNT(Patient.id).alias("n"), Patient.clinic_id.alias("cid")).where(
+            Patient.id == pid
+        )
+    )
+    (row,) = counted.dicts(patient.id)
+    assert (type(row["n"]), row["n"], row["cid"]) == (int, 1, "TD-00100")  # not a query expression

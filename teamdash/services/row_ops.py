@@ -255,7 +255,11 @@ def _output(node) -> tuple[str, Callable | None]:
     """Result key and value converter of one selected column."""
     if isinstance(node, pw.Alias):
         inner = node.node
-        return node._alias, getattr(inner, "python_value", None)
+        if isinstance(inner, pw.Field):
+            return node._alias, inner.python_value
+        # A function's ``python_value`` is a builder method, not a converter: the converter
+        # it was given (if any) is kept in ``_python_value``.
+        return node._alias, getattr(inner, "_python_value", None)
     if isinstance(node, pw.Field):
         return node.name, node.python_value
     raise TypeError(f"cannot prepare a select of {node!r}")
