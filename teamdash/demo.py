@@ -44,6 +44,7 @@ from teamdash.storage.models import (
     SafetyAcknowledgement,
     Session,
     SleepDiaryNight,
+    StatusChange,
     SupportContact,
     User,
 )
@@ -812,7 +813,67 @@ def _write_chunk(
         rows.tables.get("session", []),
     )
     report.other_rows += _insert_rest(rows, staff, today, patient_ids)
+    report.other_rows += _insert(StatusChange, STATUS_CHANGE_COLUMNS, _status_history(people, patient_ids, staff))
     _acknowledge_safety(indexes, staff)
+
+
+STATUS_CHANGE_COLUMNS = (
+    "patient",
+    "episode",
+    "event",
+    "status",
+    "effective_on",
+    "reason",
+    "note",
+    "previous",
+    "written",
+    "version_after",
+    "recorded_by",
+    "recorded_by_name",
+    "recorded_at",
+)
+# Why demo patients left: drop-outs stopped coming (their last sessions are no-shows).
+LEAVING_REASONS = {"discharged": "goals_met", "dropped_out": "stopped_attending"}
+
+
+def _status_history(people: list[dict], patient_ids: list[int], staff: dict) -> list[tuple]:
+    """Each patient's registration and, for those who left, their discharge or drop-out,
+    recorded by their case manager as the services record them (so Undo works on them)."""
+    rows = []
+    for person, pid in zip(people, patient_ids):
+        manager = person["case_manager"]
+        name = staff["names"][manager]
+        referral = person["referral_date"]
+        rows.append(
+            (pid, 1, "registered", "active", referral, None, None, None, None, 1, manager, name, _at(referral, 9))
+        )
+        status = person["status"]
+        if status != "active":
+            on = person["status_changed_on"]
+            previous = {"status": "active", "status_changed_on": None, "next_checkin": person["next_checkin"]}
+            written = {"status": status, "status_changed_on": on, "next_checkin": None}
+            rows.append(
+                (
+                    pid,
+                    1,
+                    status,
+                    status,
+                    on,
+                    LEAVING_REASONS[status],
+                    None,
+                    {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in previous.items()},
+                    {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in written.items()},
+                    1,
+                    manager,
+                    name,
+                    _at(on, 16),
+                )
+            )
+    return rows
+
+
+def _at(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, 0))
 
 
 def _final_status(person: dict, today: dt.date) -> dict:

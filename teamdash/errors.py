@@ -88,6 +88,34 @@ class Conflict(TeamDashError):
     or the write would create a duplicate."""
 
 
+class DuplicateValue(Conflict):
+    """A value that must be unique is already taken (a clinic ID); ``field`` names the
+    form field, so the message can stand under it."""
+
+    def __init__(self, message: str, *, field: str):
+        self.field = field
+        super().__init__(message)
+
+
+class EditConflict(Conflict):
+    """An edit based on an older version: someone else saved the record meanwhile.
+    ``differences`` pairs, per field the user changed, the user's value with the one
+    saved now, so both can be shown; nothing was written."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        differences: tuple[tuple[str, object, object], ...] = (),
+        current_version: int | None = None,
+        changed_by: str | None = None,
+    ):
+        self.differences = differences  # (field, yours, saved)
+        self.current_version = current_version
+        self.changed_by = changed_by
+        super().__init__(message)
+
+
 class PermissionDenied(TeamDashError):
     """The acting user's role does not allow this action."""
 

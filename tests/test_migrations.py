@@ -58,7 +58,7 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     _make_v1_file(path)
     open_clinic(f"sqlite:///{path}", create=True)
     assert _versions(path) == ALL_VERSIONS
-    assert "deidentification_key" in db.database.get_tables()
+    assert {"deidentification_key", "episode", "status_change", "clinic_setting"} <= set(db.database.get_tables())
     backups = list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as old:
@@ -70,6 +70,29 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     # v4 filled the folded search key of the patients already there.
     found = patients.list_patients(SYSTEM, patients.PatientQuery(search="ADA oldschéma")).rows
     assert [r.clinic_id for r in found] == ["OLD-1"]
+
+
+def test_patients_from_before_v6_are_discharged_and_readmitted_like_new_ones(tmp_path):
+    """Schema 6 adds the status history: a patient from an older file has none recorded;
+    its registration is inferred, and a readmission keeps the episode it ended."""
+    from teamdash.services import episodes
+
+    path = tmp_path / "clinic.sqlite3"
+    _make_v1_file(path)
+    open_clinic(f"sqlite:///{path}", create=True)
+    old = patients.find_by_clinic_id(SYSTEM, "OLD-1")
+    assert old.episode_number == 1
+    assert [(h.event, h.id) for h in episodes.history(SYSTEM, old.id)] == [("registered", None)]
+    episodes.change_status(SYSTEM, old.id, old.version, "discharged", effective_on="2026-03-01", reason="goals_met")
+    done = patients.get_patient(SYSTEM, old.id)
+    episodes.readmit(SYSTEM, old.id, done.version, referral_date="2026-06-01")
+    assert [e.outcome_text for e in episodes.episodes(SYSTEM, old.id)] == ["discharged: goals met", "ongoing"]
+    # The likely-duplicate check looks names up through the indexes v6 added.
+    plan = db.database.execute_sql(
+        "EXPLAIN QUERY PLAN SELECT id FROM patient WHERE LOWER(family_name) IN ('oldschema')"
+    ).fetchall()
+    assert "patient_family_name_lower" in str(plan)
+    assert patients.list_patients(SYSTEM).rows[0].pain_latest is None  # the pain rating was episode 1's
 
 
 def test_opening_an_up_to_date_database_again_changes_nothing(tmp_path):

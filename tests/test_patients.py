@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from teamdash.errors import Conflict, PermissionDenied, ValidationError
+from teamdash.errors import Conflict, DuplicateValue, EditConflict, PermissionDenied, ValidationError
 from teamdash.services import audit, patients, staff
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.patients import PatientQuery
@@ -54,10 +54,11 @@ def test_create_patient_stores_it_and_audits(database):
         ("given_name", "  ", "is required"),
         ("family_name", "x" * 101, "too long"),
         ("date_of_birth", "1971-13-02", "not a date"),
-        ("date_of_birth", "2999-01-01", "is after"),
+        ("date_of_birth", "2999-01-01", "is after today"),
         ("sex", "alien", "is not one of"),
         ("referral_date", "1960-01-01", "before the date of birth"),
         ("programme_start", "2026-08-01", "before the referral date"),
+        ("next_checkin", "2026-08-15", "before the referral date"),
         ("case_manager", 9999, "no active staff member"),
     ],
 )
@@ -83,10 +84,14 @@ def test_a_clinician_who_is_not_a_case_manager_cannot_be_assigned(database, clin
 
 
 def test_duplicate_clinic_id_is_a_conflict(database):
-    patients.create_patient(SYSTEM, **GOOD)
-    with pytest.raises(Conflict, match="already registered"):
+    first = patients.create_patient(SYSTEM, **GOOD)
+    with pytest.raises(Conflict, match="already registered") as err:
         patients.create_patient(SYSTEM, **{**GOOD, "given_name": "Other"})
+    assert isinstance(err.value, DuplicateValue) and err.value.field == "clinic_id"
     assert patients.count_patients(SYSTEM) == 1
+    second = patients.create_patient(SYSTEM, **{**GOOD, "clinic_id": "P-101"})
+    with pytest.raises(DuplicateValue, match="already registered"):
+        patients.update_patient(SYSTEM, second.id, second.version, clinic_id=first.clinic_id)
 
 
 def test_a_viewer_cannot_register_patients(database):
@@ -106,12 +111,50 @@ def test_update_checks_the_version_it_read(database):
     assert (change.before["family_name"], change.after["family_name"]) == ("Testcase", "Renamed")
 
 
-def test_status_changes_are_dated(database):
+def test_a_lost_race_names_both_values_and_writes_nothing(database, case_manager):
     p = patients.create_patient(SYSTEM, **GOOD)
-    done = patients.set_status(SYSTEM, p.id, p.version, "discharged", on=dt.date(2026, 11, 1))
-    assert (done.status, done.status_changed_on) == ("discharged", dt.date(2026, 11, 1))
-    with pytest.raises(ValidationError, match="is not one of"):
-        patients.set_status(SYSTEM, p.id, done.version, "vanished")
+    # Another workstation saved first (the case manager renamed the patient).
+    patients.update_patient(case_manager, p.id, p.version, family_name="Testcase-Smith")
+    with pytest.raises(EditConflict) as err:
+        patients.update_patient(SYSTEM, p.id, p.version, family_name="Testcayse", sex="female")
+    conflict = err.value
+    # Only fields whose saved value differs from the user's are conflicts (sex was unchanged).
+    assert conflict.differences == (("family_name", "Testcayse", "Testcase-Smith"),)
+    assert (conflict.current_version, conflict.changed_by) == (2, "Test Manager")
+    assert "yours Testcayse, saved Testcase-Smith" in str(conflict) and "nothing was saved" in str(conflict)
+    assert patients.get_patient(SYSTEM, p.id).family_name == "Testcase-Smith"
+    # Saving again from the version now seen is the user's explicit choice.
+    assert patients.update_patient(SYSTEM, p.id, conflict.current_version, family_name="Testcayse").version == 3
+
+
+def test_edits_are_undone_by_value_one_after_another(database, case_manager):
+    p = patients.create_patient(SYSTEM, **GOOD)
+    first = patients.update_patient(SYSTEM, p.id, p.version, family_name="Renamed")
+    second = patients.update_patient(SYSTEM, p.id, first.version, next_checkin="2026-12-01")
+    patients.undo_update(SYSTEM, p.id, written={"next_checkin": second.next_checkin}, previous={"next_checkin": None})
+    # The first edit is undone although the version moved on: its field still holds what it wrote.
+    back = patients.undo_update(SYSTEM, p.id, written={"family_name": "Renamed"}, previous={"family_name": "Testcase"})
+    assert (back.family_name, back.next_checkin, back.version) == ("Testcase", None, 5)
+    assert audit.events(patient_id=p.id, limit=1)[0].action == "patient.update.undo"
+    # A field someone changed since is never overwritten.
+    changed = patients.update_patient(case_manager, p.id, back.version, family_name="Theirs")
+    with pytest.raises(Conflict, match="family name changed since"):
+        patients.undo_update(SYSTEM, p.id, written={"family_name": "Renamed"}, previous={"family_name": "Testcase"})
+    assert patients.get_patient(SYSTEM, p.id).version == changed.version
+
+
+def test_registration_records_the_start_of_the_first_episode(database):
+    from teamdash.services import episodes
+
+    p = patients.create_patient(SYSTEM, **GOOD)
+    (registered,) = episodes.history(SYSTEM, p.id)
+    assert (registered.event, registered.episode, registered.effective_on, registered.recorded_by_name) == (
+        "registered",
+        1,
+        dt.date(2026, 9, 1),
+        SYSTEM.display_name,
+    )
+    assert p.episode_number == 1 and not registered.undoable
 
 
 # --- the list ----------------------------------------------------------------------------

@@ -74,9 +74,11 @@ def open_session(db_url: str | None, user: str | None, qsettings: QSettings | No
 
 
 def install_extensions(window) -> None:
-    """Patient → Record measurement… (Ctrl+M), Add …, Undo; File → Import…, Export…."""
+    """Patient → New patient… (Ctrl+N), Edit details…, Status; Record measurement…
+    (Ctrl+M), Add …, Undo; File → Import…, Export…."""
     from ui import dialogs, exchange
 
+    dialogs.install_admin_actions(window)
     dialogs.install_actions(window)
     exchange.install_actions(window)
     user_switch.install_actions(window)

@@ -138,6 +138,13 @@ class MainWindow(QMainWindow):
         self.list_panel.select_patient(patient_id)
         self.patient_changed.emit(patient_id)
 
+    def reveal_patient(self, patient_id: int, clinic_id: str | None = None) -> None:
+        """Open a patient and show them selected in the list, searching for their clinic
+        ID when the list's current rows and filters do not hold them."""
+        self.open_patient(patient_id)
+        if clinic_id:
+            self.list_panel.reveal(patient_id, clinic_id)
+
     # --- building -----------------------------------------------------------------------------
 
     def _action(

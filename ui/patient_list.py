@@ -519,6 +519,7 @@ class PatientListPanel(QWidget):
         self.context = context
         self.model = PatientListModel(context, self)
         self._current_id: int | None = None
+        self._reveal: tuple[int, str] | None = None  # a patient to show, searching if need be
         self._scale = 1.0
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -526,6 +527,7 @@ class PatientListPanel(QWidget):
         self._debounce.timeout.connect(self._apply_search)
         self._build()
         self.model.rows_loaded.connect(self._restore_selection)
+        self.model.rows_loaded.connect(self._reveal_if_missing)
         self.model.total_changed.connect(self._show_count)
         self.model.loading_changed.connect(self._show_loading)
         self.model.failed.connect(lambda exc: show_error(self, exc))
@@ -715,6 +717,33 @@ class PatientListPanel(QWidget):
         """Mark the open patient in the list (if loaded) without announcing it again."""
         self._current_id = patient_id
         self._restore_selection()
+
+    def reveal(self, patient_id: int, clinic_id: str) -> None:
+        """Show this patient selected (a patient just registered or readmitted). If the
+        rows the list has loaded do not hold them (they sort further down, or the filters
+        hide them), the list searches for their clinic ID, across every status if need be."""
+        self._current_id = patient_id
+        self._reveal = (patient_id, clinic_id)
+        if not self.model.loading:
+            self._reveal_if_missing()
+
+    def _reveal_if_missing(self) -> None:
+        if self._reveal is None or self.model.loading:
+            return
+        patient_id, clinic_id = self._reveal
+        self._reveal = None
+        if self.model.row_of(patient_id) is not None:
+            self._restore_selection()
+            return
+        if self.status_filter.currentData() is not None:
+            self.status_filter.setCurrentIndex(0)  # all statuses
+        for toggle in (self.flagged_filter, self.due_filter):
+            toggle.setChecked(False)
+        self.manager_filter.setCurrentIndex(0)
+        self._debounce.stop()
+        self.search.setText(clinic_id)
+        self._debounce.stop()
+        self._apply_search()
 
     def _restore_selection(self) -> None:
         row = self.model.row_of(self._current_id)

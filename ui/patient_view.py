@@ -11,29 +11,37 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
+    QCalendarWidget,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QScrollArea,
     QSizePolicy,
     QSplitter,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 from teamdash.clinical import disciplines, instruments
 from teamdash.clinical.analytics import Flag
 from teamdash.clinical.disciplines import DisciplineDef
-from teamdash.services import chart, goals, sessions, timelines
+from teamdash.clinical.intake import BaselineChecklist
+from teamdash.services import chart, episodes, goals, sessions, staff, timelines
 from teamdash.services.chart import PatientRecord
 from teamdash.services.timelines import MeasureSeries, PatientTimeline
 from ui.changes import Changes
 from ui.context import AppContext
+from ui.dialogs.measurement_dialog import open_measurement_dialog
+from ui.dialogs.patient_admin import reassign, set_next_checkin
+from ui.dialogs.status_dialogs import EVENT_TEXT, events_for, open_history_dialog, open_status_dialog
 from ui.errors import show_error
 from ui.panels import create_panel
 from ui.timeline import TimelineView, with_unit
@@ -90,6 +98,51 @@ class ElidedLabel(QLabel):
         painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), elided)
 
 
+class ElidingToolButton(QToolButton):
+    """A tool button whose text is cut with … when the header is narrow, so a long case
+    manager's name never widens the window; ``full_text`` keeps the whole text."""
+
+    MIN_WIDTH = 72
+    SLACK = 3  # px: text measured in whole pixels may need a fraction more to draw uncut
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.full_text = ""
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # may shrink to MIN_WIDTH
+
+    def set_full_text(self, text: str) -> None:
+        if text != self.full_text:
+            self.full_text = text
+            self.setText(text)
+            self.updateGeometry()
+            self._elide()
+
+    def _chrome(self) -> int:
+        """Width the button adds around its text (padding, frame)."""
+        return super().sizeHint().width() - self.fontMetrics().horizontalAdvance(self.text())
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        width = self._chrome() + self.fontMetrics().horizontalAdvance(self.full_text) + self.SLACK
+        return QSize(width, hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(self.MIN_WIDTH, self.sizeHint().width()), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        room = max(self.width() - self._chrome(), 10)
+        if room >= self.fontMetrics().horizontalAdvance(self.full_text):
+            shown = self.full_text
+        else:
+            shown = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, room)
+        if shown != self.text():
+            self.setText(shown)
+
+
 # --- header ------------------------------------------------------------------------------------
 
 
@@ -106,11 +159,22 @@ class PatientHeader(QFrame):
         self.record: PatientRecord | None = None
         self.clinic_id = QLabel(self)
         self.clinic_id.setObjectName("clinicId")
-        self.name = QLabel(self)
+        self.name = ElidedLabel("", self)  # a long name is cut rather than widening the window
         self.name.setObjectName("patientName")
-        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status = QLabel(self)
-        self.status.setObjectName("statusChip")
+        # Case manager, next check-in and status are shown as buttons: each opens the
+        # changes a case manager makes from here (undoable, like every write).
+        self.manager_button = self._menu_button("caseManagerButton", "Reassign the case manager")
+        self.checkin_button = self._menu_button("checkinButton", "Set the next check-in")
+        self.status = self._menu_button("statusChip", "Change the status: on hold, discharge, drop-out, readmission")
+        self.managers: list[staff.StaffMember] | None = None
+        self.calendar = QCalendarWidget(self)
+        self.calendar.setObjectName("checkinCalendar")
+        self.calendar.setGridVisible(False)
+        self.calendar.activated.connect(lambda day: self._checkin_chosen(day.toPython()))
+        self.calendar.clicked.connect(lambda day: self._checkin_chosen(day.toPython()))
+        # Owned by the header, not the menu: refilling the menu must not delete the calendar.
+        self.calendar_action = QWidgetAction(self)
+        self.calendar_action.setDefaultWidget(self.calendar)
         self.facts = ElidedLabel("", self)
         self.facts.setObjectName("patientFacts")
         self.programme = ElidedLabel("", self)
@@ -124,8 +188,9 @@ class PatientHeader(QFrame):
         top = QHBoxLayout()
         top.setSpacing(10)
         top.addWidget(self.clinic_id)
-        top.addWidget(self.name)
-        top.addStretch(1)
+        top.addWidget(self.name, 1)
+        top.addWidget(self.manager_button)
+        top.addWidget(self.checkin_button)
         top.addWidget(self.status)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
@@ -136,6 +201,21 @@ class PatientHeader(QFrame):
         layout.addWidget(self.actions)
         layout.addLayout(self.flag_box)
         context.presentation.privacy_changed.connect(lambda _on: self.record and self.set_record(self.record))
+        context.changes.changed.connect(lambda changes: "staff" in changes.kinds and self._load_managers())
+
+    def _menu_button(self, name: str, tip: str) -> ElidingToolButton:
+        button = ElidingToolButton(self)
+        button.setObjectName(name)
+        button.setToolTip(tip)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setMenu(QMenu(button))
+        button.setAutoRaise(True)
+        return button
+
+    @property
+    def writable(self) -> bool:
+        return self.context.actor.can("write_patient")
 
     def set_record(self, record: PatientRecord, *, panels: bool = True) -> None:
         self.record = record
@@ -143,8 +223,7 @@ class PatientHeader(QFrame):
         privacy = self.context.presentation.privacy
         self.clinic_id.setText(p.clinic_id)
         self.name.setText(p.initials if privacy else p.full_name)
-        self.status.setText(p.status.replace("_", " ").capitalize())
-        _set_style_property(self.status, "status", p.status)
+        self._set_admin_buttons(record)
         self.facts.setText(" · ".join(self._identity_facts(record, privacy)))
         self.programme.setText(" · ".join(self._programme_facts(record)))
         self.actions.setText(self._actions_text(record))
@@ -159,16 +238,19 @@ class PatientHeader(QFrame):
             facts.append(p.sex)
         if not privacy:
             facts.append(f"born {_day(p.date_of_birth)}")
-        if p.weeks_in_programme is not None:
+        if p.programme_start is not None and p.programme_start > record.today:
+            facts.append(f"referred {_day(p.referral_date)}, programme starts {_day(p.programme_start)}")
+        elif p.weeks_in_programme is not None:
             facts.append(f"week {p.weeks_in_programme} of programme")
         else:
             facts.append(f"referred {_day(p.referral_date)}, programme not started")
-        facts.append(f"case manager {p.case_manager_name or 'not assigned'}")
+        if record.earlier_episodes:
+            facts.append(f"episode {p.episode_number}, readmitted {_day(p.referral_date)}")
         return facts
 
     @staticmethod
     def _programme_facts(record: PatientRecord) -> list[str]:
-        p, today = record.patient, record.today
+        p = record.patient
         phase = record.current_rtw_phase
         facts = [
             f"Return to work: {phase.label} since {_day(phase.started_on)}"
@@ -177,13 +259,10 @@ class PatientHeader(QFrame):
         ]
         if phase and phase.hours_per_week:
             facts[-1] += f" ({phase.hours_per_week:g} h/week)"
-        if p.status == "active":
-            if p.next_checkin is None:
-                facts.append("next check-in not booked")
-            elif p.next_checkin < today:
-                facts.append(f"check-in overdue since {_day(p.next_checkin)}")
-            else:
-                facts.append(f"next check-in {_day(p.next_checkin, today)}")
+        if p.status != "active":
+            since = f"{episodes.label(p.status)} since {_day(p.status_changed_on)}"
+            reason = episodes.label(p.status_reason).lower()
+            facts.insert(0, f"{since}: {reason}" if reason else since)
         last = record.last_checkin
         if last:
             facts.append(f"last check-in {_day(last.held_on)}")
@@ -191,6 +270,113 @@ class PatientHeader(QFrame):
             flare = max(record.flares, key=lambda f: f.started_on)
             facts.append(f"last flare {_day(flare.started_on)} ({flare.severity}/10)")
         return facts
+
+    # --- case manager, next check-in, status ------------------------------------------------
+
+    def _set_admin_buttons(self, record: PatientRecord) -> None:
+        p, today = record.patient, record.today
+        self.manager_button.set_full_text(f"Case manager: {p.case_manager_name or 'not assigned'}")
+        _set_style_property(self.manager_button, "missing", p.case_manager is None and not p.ended)
+        if p.ended:
+            self.checkin_button.hide()
+        else:
+            self.checkin_button.show()
+            if p.next_checkin is None:
+                text = "Next check-in: not booked"
+            elif p.next_checkin < today and p.status == "active":
+                text = f"Check-in overdue since {_day(p.next_checkin)}"
+            else:
+                text = f"Next check-in: {_day(p.next_checkin, today)}"
+            self.checkin_button.set_full_text(text)
+            overdue = p.status == "active" and p.next_checkin is not None and p.next_checkin < today
+            _set_style_property(self.checkin_button, "overdue", overdue)
+        episode = f" · episode {p.episode_number}" if p.episode_number > 1 else ""
+        self.status.set_full_text(f"{episodes.label(p.status)}{episode}")
+        since = f" since {_day(p.status_changed_on)}" if p.status != "active" and p.status_changed_on else ""
+        reason = f": {episodes.label(p.status_reason).lower()}" if p.status_reason else ""
+        note = f"\n{p.status_note}" if p.status_note else ""
+        self.status.setToolTip(
+            f"{episodes.label(p.status)}{since}{reason}{note}\nClick to change the status or see its history"
+        )
+        _set_style_property(self.status, "status", p.status)
+        for button in (self.manager_button, self.checkin_button):
+            button.setEnabled(self.writable)
+        self._fill_status_menu(p)
+        self._fill_checkin_menu(p)
+        if self.writable and self.managers is None:
+            self._load_managers()
+        self._fill_manager_menu()
+
+    def _load_managers(self) -> None:
+        actor = self.context.actor
+        self.context.jobs.run(
+            lambda _p, _c: staff.case_managers(actor),
+            on_done=self._managers_loaded,
+            on_error=lambda exc: show_error(self, exc),
+        )
+
+    def _managers_loaded(self, managers: list[staff.StaffMember]) -> None:
+        self.managers = managers
+        self._fill_manager_menu()
+
+    def _fill_manager_menu(self) -> None:
+        menu = self.manager_button.menu()
+        menu.clear()
+        if self.record is None:
+            return
+        current = self.record.patient.case_manager
+        for manager_id, name in [(m.id, m.full_name) for m in self.managers or ()] + [(None, "Not assigned")]:
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(manager_id == current)
+            action.triggered.connect(lambda _c=False, m=manager_id: self._reassign(m))
+
+    def _reassign(self, manager_id: int | None) -> None:
+        if self.record is not None:
+            reassign(self, self.context, self.record.patient, manager_id)
+
+    def _fill_checkin_menu(self, p) -> None:
+        menu = self.checkin_button.menu()
+        menu.clear()
+        today = self.record.today if self.record else self.context.today()
+        for weeks in (2, 4, 6):
+            day = today + dt.timedelta(weeks=weeks)
+            action = menu.addAction(f"In {weeks} weeks ({_day(day)})")
+            action.triggered.connect(lambda _c=False, d=day: self._checkin_chosen(d))
+        menu.addSeparator()
+        self.calendar.setSelectedDate(QDate(p.next_checkin or today + dt.timedelta(weeks=4)))
+        self.calendar.setMinimumDate(QDate(p.referral_date))
+        menu.addAction(self.calendar_action)
+        if p.next_checkin is not None:
+            menu.addSeparator()
+            clear = menu.addAction("No check-in booked")
+            clear.triggered.connect(lambda: self._checkin_chosen(None))
+
+    def _checkin_chosen(self, day: dt.date | None) -> None:
+        self.checkin_button.menu().close()
+        if self.record is not None:
+            set_next_checkin(self, self.context, self.record.patient, day)
+
+    def _fill_status_menu(self, p) -> None:
+        menu = self.status.menu()
+        menu.clear()
+        if self.writable:
+            for event in events_for(p):
+                text = "Readmit (new episode)…" if event == episodes.READMITTED else f"{EVENT_TEXT[event][0]}…"
+                action = menu.addAction(text)
+                action.setObjectName(f"status_{event}")
+                action.triggered.connect(lambda _c=False, e=event: self._change_status(e))
+            menu.addSeparator()
+        history = menu.addAction("Status history…")
+        history.triggered.connect(self._show_history)
+
+    def _change_status(self, event: str) -> None:
+        if self.record is not None:
+            open_status_dialog(self.window(), self.context, self.record.patient, event)
+
+    def _show_history(self) -> None:
+        if self.record is not None:
+            open_history_dialog(self.window(), self.context, self.record.patient)
 
     @staticmethod
     def _actions_text(record: PatientRecord) -> str:
@@ -239,6 +425,80 @@ class PatientHeader(QFrame):
 
     def flag_texts(self) -> list[str]:
         return [getattr(label, "full_text", label.text()) for label in self.flag_labels]
+
+
+# --- baseline checklist ------------------------------------------------------------------------
+
+
+class BaselineStrip(QFrame):
+    """The intake measures of the current episode still missing, per discipline; each
+    is a link that opens the measurement form for it. Hidden once all are recorded, and
+    for a patient whose episode has ended."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("baselineStrip")
+        self.context = context
+        self.record: PatientRecord | None = None
+        self.checklist: BaselineChecklist | None = None
+        self.title = QLabel(self)
+        self.title.setObjectName("baselineTitle")
+        self.body = QLabel(self)
+        self.body.setObjectName("baselineBody")
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setWordWrap(True)
+        self.body.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.body.linkActivated.connect(self._record_measure)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.body)
+        self.hide()
+
+    def set_record(self, record: PatientRecord) -> None:
+        self.record = record
+        self.checklist = checklist = record.baseline_checklist()
+        if record.patient.ended or checklist.complete:
+            self.hide()
+            return
+        p = record.patient
+        episode = f"episode {p.episode_number}, " if p.episode_number > 1 else ""
+        noun = "measure" if checklist.due_count == 1 else "measures"
+        self.title.setText(
+            f"Baseline: {checklist.due_count} {noun} due ({episode}from {_day(checklist.episode_start)})"
+        )
+        linked = self.context.actor.can("write_clinical")
+        lines = []
+        for part in checklist.disciplines:
+            if not part.due:
+                continue
+            items = ", ".join(self._item(item.alternatives, linked) for item in part.due)
+            done = len(part.items) - len(part.due)
+            recorded = f" <span style='color:{MUTED}'>({done} of {len(part.items)} recorded)</span>" if done else ""
+            lines.append(
+                f"<b style='color:{part.discipline.colour}'>{_esc(part.discipline.name)}</b>: {items}{recorded}"
+            )
+        self.body.setText("<br>".join(lines))
+        self.show()
+
+    @staticmethod
+    def _item(alternatives: tuple[str, ...], linked: bool) -> str:
+        names = []
+        for instrument_id in alternatives:
+            short = _esc(instruments.get(instrument_id).short_name)
+            names.append(f"<a href='measure:{instrument_id}'>{short}</a>" if linked else short)
+        return " or ".join(names)
+
+    def _record_measure(self, link: str) -> None:
+        if self.record is None or not link.startswith("measure:"):
+            return
+        open_measurement_dialog(self.window(), self.context, self.record.patient, instrument_id=link.split(":", 1)[1])
+
+    def due_text(self) -> str:
+        return self.checklist.due_text() if self.checklist and self.isVisibleTo(self.parentWidget()) else ""
 
 
 # --- overview cards --------------------------------------------------------------------------
@@ -449,10 +709,11 @@ class PatientView(QWidget):
         self.timeline.measurement_selected.connect(self.measurement_selected)
         self.cards = Cards(self)
         self.cards.open_tab.connect(self.show_tab)
+        self.baseline = BaselineStrip(context, self)
         self.overview = QSplitter(Qt.Orientation.Vertical, self)
         self.overview.setObjectName("overviewSplitter")
         self.overview.setChildrenCollapsible(False)
-        self.overview.addWidget(self._padded(self.timeline))
+        self.overview.addWidget(self._padded(self.baseline, self.timeline))
         self.overview.addWidget(self.cards)
         self.overview.setStretchFactor(0, 3)
         self.overview.setStretchFactor(1, 1)
@@ -477,11 +738,12 @@ class PatientView(QWidget):
         context.changes.changed.connect(self._on_changes)
 
     @staticmethod
-    def _padded(widget: QWidget) -> QWidget:
+    def _padded(*widgets: QWidget) -> QWidget:
         holder = QWidget()
         layout = QVBoxLayout(holder)
         layout.setContentsMargins(10, 8, 10, 4)
-        layout.addWidget(widget)
+        for widget in widgets:
+            layout.addWidget(widget, 1 if widget is widgets[-1] else 0)
         return holder
 
     # --- loading --------------------------------------------------------------------------------
@@ -513,6 +775,7 @@ class PatientView(QWidget):
         self.patient_id = record.patient.id
         self.timeline_data = timelines.build(record)
         self.header.set_record(record)
+        self.baseline.set_record(record)
         self.timeline.set_timeline(self.timeline_data)
         self.cards.set_record(record, self.timeline_data, self._now())
         if self.auto_split:

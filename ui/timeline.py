@@ -53,6 +53,9 @@ MCID_COLOUR = "#2e7d32"
 CHECKIN_COLOUR = "#3b5b92"
 FLARE_COLOUR = "#d9480f"
 TODAY_COLOUR = "#8a939c"
+# Earlier episodes of care: greyed behind the data, labelled at the top.
+EPISODE_SHADE = QColor(96, 106, 118, 46)
+EPISODE_LABEL_COLOUR = "#4a5560"
 ATTENDANCE_COLOUR = {"no_show": "#c62828", "cancelled": "#9aa3ab"}
 # Distinct colours for measures sharing the normalised axis (Okabe–Ito, then Tableau).
 PALETTE = (
@@ -126,10 +129,16 @@ def with_unit(inst: instruments.Instrument, value: float | None) -> str:
     return f"{text}{inst.unit}" if inst.unit.startswith("/") else f"{text} {inst.unit}"
 
 
-def measurement_tip(series: MeasureSeries, point: MeasurePoint) -> str:
-    """The hover text of one measurement: what, when, value, band, who entered it."""
+def measurement_tip(
+    series: MeasureSeries, point: MeasurePoint, episodes: tuple[timelines.EpisodeSpan, ...] = ()
+) -> str:
+    """The hover text of one measurement: what, when, value, band, who entered it, and
+    the earlier episode it belongs to (if it does)."""
     inst = series.instrument
     lines = [f"{inst.short_name}: {with_unit(inst, point.value)}", _when(point.taken_at)]
+    earlier = next((e for e in episodes if e.start_x <= point.x < e.end_x), None)
+    if earlier is not None:
+        lines.append(f"{earlier.detail} (an earlier episode: not part of this episode's change)")
     if point.band:
         lines.append(f"Band: {point.band}")
     if series.baseline is not None and point.measurement_id == series.baseline.measurement_id:
@@ -349,13 +358,28 @@ class Backdrop(pg.GraphicsObject):
         self.today_x: float | None = None
         self.baseline: float | None = None
         self.mcid: float | None = None
+        self.episodes: tuple[timelines.EpisodeSpan, ...] = ()
+        self.lines_from: float | None = None
         self.font = _small_font()
         self.setZValue(-10)
         if bands:
             self.setToolTip("\n".join(f"{b.label}: {b.low:g}–{b.high:g}" for b in bands))
 
-    def set_state(self, *, checkins, dated: bool, today_x: float, baseline: float | None, mcid: float | None) -> None:
+    def set_state(
+        self,
+        *,
+        checkins,
+        dated: bool,
+        today_x: float,
+        baseline: float | None,
+        mcid: float | None,
+        episodes: tuple[timelines.EpisodeSpan, ...] = (),
+        episode_start_x: float | None = None,
+    ) -> None:
         self.checkins, self.dated, self.today_x, self.baseline, self.mcid = checkins, dated, today_x, baseline, mcid
+        self.episodes = episodes
+        # After a readmission the baseline and MCID lines start where the current episode does.
+        self.lines_from = episode_start_x if episodes else None
         self.update()
 
     def _view(self) -> tuple[float, float, float, float, float]:
@@ -386,6 +410,9 @@ class Backdrop(pg.GraphicsObject):
         for band, brush in zip(self.bands, self.band_brushes):
             painter.setBrush(brush)
             painter.drawRect(QRectF(x0, band.low, x1 - x0, band.high - band.low))
+        painter.setBrush(QBrush(EPISODE_SHADE))
+        for span in self.episodes:
+            painter.drawRect(QRectF(span.start_x, y0, span.end_x - span.start_x, y1 - y0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(_pen(CHECKIN_COLOUR, 1.2, alpha=110))
         for marker in self.checkins:
@@ -393,16 +420,19 @@ class Backdrop(pg.GraphicsObject):
         if self.today_x is not None:
             painter.setPen(_pen(TODAY_COLOUR, 1, Qt.PenStyle.DotLine))
             painter.drawLine(QPointF(self.today_x, y0), QPointF(self.today_x, y1))
+        start = max(x0, self.lines_from) if self.lines_from is not None else x0
         for value, colour, style in (
             (self.baseline, BASELINE_COLOUR, Qt.PenStyle.DashDotLine),
             (self.mcid, MCID_COLOUR, Qt.PenStyle.DashLine),
         ):
-            if value is not None:
+            if value is not None and start < x1:
                 painter.setPen(_pen(colour, 1.2, style))
-                painter.drawLine(QPointF(x0, value), QPointF(x1, value))
-        self._paint_text(painter, x0, x1, y1)
+                painter.drawLine(QPointF(start, value), QPointF(x1, value))
+        self._paint_text(painter, x0, x1, y1, start)
 
-    def _paint_text(self, painter: QPainter, x0: float, x1: float, y1: float) -> None:
+    def _paint_text(self, painter: QPainter, x0: float, x1: float, y1: float, start: float) -> None:
+        """Check-in dates, episode names, and the baseline and MCID values (labelled where
+        their lines begin, ``start``, and end)."""
         to_device = painter.transform()
         painter.save()
         painter.resetTransform()
@@ -412,21 +442,39 @@ class Backdrop(pg.GraphicsObject):
             (to_device.map(QPointF(m.x, y1)) + QPointF(3, 1), m.label.removeprefix("Check-in "), CHECKIN_COLOUR, False)
             for m in self.dated_checkins()
         ]
-        if self.baseline is not None:
-            at = to_device.map(QPointF(x0, self.baseline))
+        if self.baseline is not None and start < x1:
+            text = f"Baseline {self.baseline:.{self.decimals}f}"
+            at = to_device.map(QPointF(start, self.baseline))
+            room = to_device.map(QPointF(x1, self.baseline)).x() - at.x()
+            # A short current episode (just readmitted) leaves no room after the line's
+            # start: the value is then written at the right end, below the line.
+            baseline_at_end = room < metrics.horizontalAdvance(text) + 10
+            if not baseline_at_end:
+                labels.append((at + QPointF(4, -metrics.height() - 1), text, BASELINE_COLOUR, False))
+            else:
+                # Both values at the right end: each written on the side away from the other line.
+                above = self.mcid is None or self.baseline >= self.mcid
+                end = to_device.map(QPointF(x1, self.baseline))
+                labels.append((end + QPointF(-4, -metrics.height() - 1 if above else 1), text, BASELINE_COLOUR, True))
+        else:
+            baseline_at_end = False
+        if self.mcid is not None and start < x1:
+            at = to_device.map(QPointF(x1, self.mcid))
+            below = baseline_at_end and self.baseline is not None and self.mcid < self.baseline
             labels.append(
                 (
-                    at + QPointF(4, -metrics.height() - 1),
-                    f"Baseline {self.baseline:.{self.decimals}f}",
-                    BASELINE_COLOUR,
-                    False,
+                    at + QPointF(-4, 1 if below else -metrics.height() - 1),
+                    f"MCID {self.mcid:.{self.decimals}f}",
+                    MCID_COLOUR,
+                    True,
                 )
             )
-        if self.mcid is not None:
-            at = to_device.map(QPointF(x1, self.mcid))
-            labels.append(
-                (at + QPointF(-4, -metrics.height() - 1), f"MCID {self.mcid:.{self.decimals}f}", MCID_COLOUR, True)
-            )
+        for span in self.episodes:
+            left = to_device.map(QPointF(max(span.start_x, x0), y1))
+            right = to_device.map(QPointF(min(span.end_x, x1), y1))
+            if right.x() - left.x() >= metrics.horizontalAdvance(span.label) + 8:
+                top = metrics.height() + 3 if self.dated else 1  # below the check-in dates
+                labels.append((left + QPointF(4, top), span.label, EPISODE_LABEL_COLOUR, False))
         for top_left, text, colour, from_right in labels:
             rect = QRectF(metrics.boundingRect(text)).adjusted(-2, 0, 2, 0)
             rect.moveTopLeft(top_left - QPointF(rect.width(), 0) if from_right else top_left)
@@ -466,7 +514,7 @@ class MeasurePlot:
         _style_plot(self.plot, scale)
 
     def _tip(self, x, y, data) -> str:
-        return measurement_tip(self.series, data)
+        return measurement_tip(self.series, data, self.backdrop.episodes)
 
     def _goal_tip(self, x, y, data) -> str:
         return goal_tip(self.series, data)
@@ -496,6 +544,8 @@ class MeasurePlot:
             today_x=timeline.today_x,
             baseline=series.baseline.value if series.baseline else None,
             mcid=series.mcid_threshold,
+            episodes=timeline.earlier_episodes,
+            episode_start_x=timeline.episode_start_x,
         )
         self._update_goals(series)
         own = [s for s in timeline.sessions if s.discipline == series.discipline]
@@ -581,7 +631,10 @@ class NormalisedPlot:
                 size=7,
                 hoverable=True,
                 hoverSize=10,
-                tip=lambda x, y, data: measurement_tip(self.series[data[0]], data[1]) + f"\nNormalised: {y:.0f}/100",
+                tip=lambda x, y, data: (
+                    measurement_tip(self.series[data[0]], data[1], self.backdrop.episodes)
+                    + f"\nNormalised: {y:.0f}/100"
+                ),
             )
             points.sigClicked.connect(
                 lambda _item, spots, _ev: spots and self.on_click(spots[0].data()[1].measurement_id)
@@ -620,7 +673,12 @@ class NormalisedPlot:
         view, marker_lanes = lanes((0.0, 100.0))
         self.plot.getViewBox().setYRange(*view, padding=0)
         self.backdrop.set_state(
-            checkins=timeline.checkins, dated=True, today_x=timeline.today_x, baseline=None, mcid=None
+            checkins=timeline.checkins,
+            dated=True,
+            today_x=timeline.today_x,
+            baseline=None,
+            mcid=None,
+            episodes=timeline.earlier_episodes,
         )
         self.markers.update(timeline, list(timeline.sessions), marker_lanes)
 

@@ -26,6 +26,9 @@ class DisciplineDef:
     special_parts: tuple[str, ...]
     plan_categories: tuple[str, ...]
     plan_title: str = ""  # what the discipline calls its structured plan items ("Sleep hygiene")
+    # Measured at intake, at the start of every episode; each entry lists alternatives
+    # (any one of them will do: ODI or RMDQ).
+    baseline_instruments: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ def all_disciplines() -> tuple[DisciplineDef, ...]:
             special_parts=tuple(d["special_parts"]),
             plan_categories=tuple(d["plan_categories"]),
             plan_title=d.get("plan_title", ""),
+            baseline_instruments=tuple(
+                (entry,) if isinstance(entry, str) else tuple(entry) for entry in d.get("baseline_instruments", ())
+            ),
         )
         for d in data["discipline"]
     )

@@ -9,11 +9,23 @@ import datetime as dt
 from dataclasses import dataclass
 
 from teamdash import clock
-from teamdash.clinical import analytics, instruments
+from teamdash.clinical import analytics, instruments, intake
 from teamdash.clinical.analytics import Flag
-from teamdash.services import auth, checkins, flares, goals, list_summary, measurements, patients, plans, sessions
+from teamdash.services import (
+    auth,
+    checkins,
+    episodes,
+    flares,
+    goals,
+    list_summary,
+    measurements,
+    patients,
+    plans,
+    sessions,
+)
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.services.auth import Actor
+from teamdash.services.episodes import EpisodeResult
 from teamdash.services.measurements import MeasurementResult
 from teamdash.services.sleep_diary import NIGHTS, NightResult
 from teamdash.storage.models import Patient, PatientSummary
@@ -49,6 +61,8 @@ class PatientRecord:
     decisions: tuple[DecisionResult, ...]
     actions: tuple[ActionItemResult, ...]
     today: dt.date
+    # Every episode of care, the current one last (one element until a readmission).
+    episodes: tuple[EpisodeResult, ...] = ()
 
     def series(self, instrument: str) -> list[measurements.MeasurementResult]:
         return [m for m in self.measurements if m.instrument == instrument]
@@ -79,6 +93,14 @@ class PatientRecord:
     @property
     def last_checkin(self) -> checkins.CheckInResult | None:
         return self.checkins[-1] if self.checkins else None
+
+    @property
+    def earlier_episodes(self) -> tuple[EpisodeResult, ...]:
+        return tuple(e for e in self.episodes if not e.current)
+
+    def baseline_checklist(self) -> intake.BaselineChecklist:
+        """The intake measures of the current episode, per discipline, and which are due."""
+        return intake.checklist(((m.instrument, m.taken_at) for m in self.measurements), self.patient.episode_start)
 
 
 def point_of(m: MeasurementResult) -> analytics.Point:
@@ -139,6 +161,7 @@ def get_record(actor: Actor, patient_id: int, *, today: dt.date | None = None) -
         decisions=tuple(DECISIONS.list(actor, patient_id)),
         actions=tuple(ACTION_ITEMS.list(actor, patient_id)),
         today=today,
+        episodes=episodes.episodes(actor, patient_id, detail=detail),
     )
 
 

@@ -14,13 +14,13 @@ import peewee as pw
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
 from teamdash.clinical.analytics import Flag
-from teamdash.errors import Conflict, NotFound, ValidationError
+from teamdash.errors import Conflict, DuplicateValue, EditConflict, NotFound, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import age_on, build, weeks_between
 from teamdash.services.staff import initials as name_initials
 from teamdash.storage.db import database
-from teamdash.storage.models import Patient, PatientSummary, User
+from teamdash.storage.models import Episode, Patient, PatientSummary, StatusChange, User
 from teamdash.text import fold, patient_search_key
 
 SORT_KEYS = (
@@ -40,6 +40,7 @@ MAX_PAGE = 1000
 MAX_SEARCH_CHARS = 200
 MAX_SEARCH_WORDS = 8
 CaseManager = User.alias("case_manager_user")
+ENDED_STATUSES = frozenset({"discharged", "dropped_out"})
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,15 @@ class PatientDetail(_Named):
     version: int
     age: int | None = None
     weeks_in_programme: int | None = None
+    episode_number: int = 1  # 2 after the first readmission, …
+    status_reason: str | None = None  # why the current status (discharge / drop-out reason), if recorded
+    status_note: str | None = None
     extra: dict = field(default_factory=dict)
+
+    @property
+    def ended(self) -> bool:
+        """Discharged or dropped out: the episode is over (readmission opens a new one)."""
+        return self.status in ENDED_STATUSES
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -321,7 +330,7 @@ def get_patient(actor: Actor, patient_id: int, *, today: dt.date | None = None) 
     )
     if row is None:
         row_ops.get_row(Patient, patient_id, "patient")  # raises NotFound
-    return _detail(row, _today(today))
+    return _detail(row, _today(today), **_episode_facts(patient_id, row["status"]))
 
 
 def find_by_clinic_id(actor: Actor, clinic_id: str) -> PatientDetail:
@@ -332,8 +341,34 @@ def find_by_clinic_id(actor: Actor, clinic_id: str) -> PatientDetail:
     return get_patient(actor, patient.id)
 
 
-def _detail(d: dict, today: dt.date) -> PatientDetail:
-    return build(PatientDetail, d, **_ages(d, today))
+def _detail(d: dict, today: dt.date, **extra) -> PatientDetail:
+    return build(PatientDetail, d, **_ages(d, today), **extra)
+
+
+# The patient screen reads these on every switch: compiled once (see row_ops.Prepared).
+_EPISODES_BEFORE = row_ops.Prepared(
+    lambda pid: Episode.select(pw.fn.COUNT(Episode.id).alias("earlier")).where(Episode.patient == pid)
+)
+_LAST_CHANGE = row_ops.Prepared(
+    lambda pid: (
+        StatusChange.select(StatusChange.episode, StatusChange.status, StatusChange.reason, StatusChange.note)
+        .where(StatusChange.patient == pid)
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+    )
+)
+
+
+def _episode_facts(patient_id: int, status: str) -> dict:
+    """The current episode's number, and the reason and note of the status it is in."""
+    number = _EPISODES_BEFORE.dicts(patient_id)[0]["earlier"] + 1
+    last = next(iter(_LAST_CHANGE.dicts(patient_id)), None)
+    current = last is not None and last["episode"] == number and last["status"] == status
+    return {
+        "episode_number": number,
+        "status_reason": last["reason"] if current and last else None,
+        "status_note": last["note"] if current and last else None,
+    }
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -364,18 +399,22 @@ def _clean(values: dict, today: dt.date) -> dict:
         if name in values:
             out[name] = validation.text(values[name], name, max_length=100)
     if "date_of_birth" in values:
-        out["date_of_birth"] = validation.date(values["date_of_birth"], "date_of_birth", not_after=today)
+        out["date_of_birth"] = _not_future(
+            validation.date(values["date_of_birth"], "date_of_birth"), "date_of_birth", today
+        )
     if "sex" in values:
         out["sex"] = validation.choice(values["sex"] or "unknown", "sex", disciplines.vocabulary("sex"))
     if "referral_date" in values:
-        out["referral_date"] = validation.date(values["referral_date"], "referral_date", not_after=today)
+        out["referral_date"] = _not_future(
+            validation.date(values["referral_date"], "referral_date"), "referral_date", today
+        )
     for name in ("programme_start", "next_checkin"):
         if name in values:
             out[name] = validation.date(values[name], name, required=False)
     if "episode_start" in values:
         out["episode_start"] = validation.date(values["episode_start"], "episode_start")
     if "case_manager" in values:
-        out["case_manager"] = _case_manager_id(values["case_manager"])
+        out["case_manager"] = case_manager_id(values["case_manager"])
     for name in ("research_consent", "flagged_for_review"):
         if name in values:
             out[name] = bool(values[name])
@@ -384,7 +423,16 @@ def _clean(values: dict, today: dt.date) -> dict:
     return out
 
 
-def _case_manager_id(value) -> int | None:
+def _not_future(value: dt.date | None, field: str, today: dt.date) -> dt.date | None:
+    if value is not None and value > today:
+        raise ValidationError(
+            f"{value.isoformat()} is after today ({today.isoformat()}): a date in the future", field=field
+        )
+    return value
+
+
+def case_manager_id(value) -> int | None:
+    """The id of an active case manager (None for 'not assigned'); else ``ValidationError``."""
     if value in (None, ""):
         return None
     user = User.get_or_none(User.id == value)
@@ -396,14 +444,18 @@ def _case_manager_id(value) -> int | None:
 
 
 def _check_dates(values: dict) -> None:
+    """Dates against each other: born, then referred, then starting the programme; a
+    check-in is not booked before the referral."""
     dob, referral = values.get("date_of_birth"), values.get("referral_date")
-    start = values.get("programme_start")
+    start, checkin = values.get("programme_start"), values.get("next_checkin")
     if dob and referral and referral < dob:
         raise ValidationError("is before the date of birth", field="referral_date")
     if referral and start and start < referral:
         raise ValidationError("is before the referral date", field="programme_start")
     if dob and start and start < dob:
         raise ValidationError("is before the date of birth", field="programme_start")
+    if referral and checkin and checkin < referral:
+        raise ValidationError("is before the referral date", field="next_checkin")
 
 
 def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> PatientDetail:
@@ -413,13 +465,36 @@ def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> P
     today = _today(today)
     clean = validate_new(values, today=today)
     with database.atomic():
-        if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
-            raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
+        _check_clinic_id_free(clean["clinic_id"])
         row = row_ops.create_audited(
             actor, Patient, {**clean, "status": disciplines.ACTIVE_STATUS}, action="patient.create"
         )
+        StatusChange.create(
+            patient=row.id,
+            episode=1,
+            event="registered",
+            status=disciplines.ACTIVE_STATUS,
+            effective_on=clean["referral_date"],
+            version_after=row.version,
+            recorded_by=actor.user_id,
+            recorded_by_name=actor.display_name,
+        )
         list_summary.refresh(row.id)
     return get_patient(actor, row.id, today=today)
+
+
+def _refresh_search_key(clean: dict, merged: dict) -> None:
+    """A change of name or clinic ID changes what search matches."""
+    if {"given_name", "family_name", "clinic_id"} & set(clean):
+        clean["search_key"] = patient_search_key(merged["given_name"], merged["family_name"], merged["clinic_id"])
+
+
+def _check_clinic_id_free(clinic_id: str, exclude_patient_id: int | None = None) -> None:
+    query = Patient.select().where(Patient.clinic_id == clinic_id)
+    if exclude_patient_id is not None:
+        query = query.where(Patient.id != exclude_patient_id)
+    if query.exists():
+        raise DuplicateValue(f"clinic ID {clinic_id!r} is already registered", field="clinic_id")
 
 
 def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
@@ -443,6 +518,9 @@ def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
 def update_patient(
     actor: Actor, patient_id: int, expected_version: int, *, today: dt.date | None = None, **changes
 ) -> PatientDetail:
+    """Change a patient's details. ``expected_version`` is the version the user started
+    from: if someone saved the patient since, nothing is written and ``EditConflict``
+    names each changed field with both values."""
     auth.require(actor, "write_patient")
     unknown = set(changes) - set(EDITABLE)
     if unknown:
@@ -451,13 +529,13 @@ def update_patient(
     clean = _clean(changes, today)
     with database.atomic():
         current = row_ops.get_row(Patient, patient_id, "patient")
+        if current.version != expected_version:
+            raise _edit_conflict(current, expected_version, clean)
         merged = {**current.__data__, **clean}
         _check_dates(merged)
-        if {"given_name", "family_name", "clinic_id"} & set(clean):
-            clean["search_key"] = patient_search_key(merged["given_name"], merged["family_name"], merged["clinic_id"])
-        changed_id = "clinic_id" in clean and clean["clinic_id"] != current.clinic_id
-        if changed_id and Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
-            raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
+        _refresh_search_key(clean, merged)
+        if "clinic_id" in clean and clean["clinic_id"] != current.clinic_id:
+            _check_clinic_id_free(clean["clinic_id"], exclude_patient_id=patient_id)
         clean["updated_at"] = clock.now()
         row_ops.update_versioned(
             actor,
@@ -473,31 +551,72 @@ def update_patient(
     return get_patient(actor, patient_id, today=today)
 
 
-def set_status(
-    actor: Actor, patient_id: int, expected_version: int, status: str, *, on: dt.date | None = None
+def undo_update(
+    actor: Actor, patient_id: int, *, written: dict, previous: dict, today: dt.date | None = None
 ) -> PatientDetail:
-    """Discharge, mark as dropped out, or re-activate a patient."""
+    """Undo an edit: put ``previous`` back in the fields the edit wrote, provided they
+    still hold what it wrote (``written``). Judged on the values, not the version, so
+    undoing two edits in a row works, while a field someone changed since is never
+    overwritten (``Conflict``, nothing written)."""
     auth.require(actor, "write_patient")
-    status = validation.choice(status, "status", disciplines.patient_statuses())
-    on = validation.date(on or clock.today(), "status date")
+    unknown = (set(written) | set(previous)) - set(EDITABLE)
+    if unknown:
+        raise ValidationError(f"unknown patient field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    today = _today(today)
     with database.atomic():
+        current = row_ops.get_row(Patient, patient_id, "patient")
+        moved = [name for name, value in written.items() if current.__data__.get(name) != value]
+        if moved:
+            names = ", ".join(name.replace("_", " ") for name in moved)
+            raise Conflict(
+                f"{names} changed since this edit (on another workstation or by a later edit); nothing was undone"
+            )
+        clean = _clean(previous, today)
+        merged = {**current.__data__, **clean}
+        _check_dates(merged)
+        _refresh_search_key(clean, merged)
+        if "clinic_id" in clean and clean["clinic_id"] != current.clinic_id:
+            _check_clinic_id_free(clean["clinic_id"], exclude_patient_id=patient_id)
         row_ops.update_versioned(
             actor,
             Patient,
             patient_id,
-            expected_version,
-            {"status": status, "status_changed_on": on, "updated_at": clock.now()},
+            current.version,
+            {**clean, "updated_at": clock.now()},
             what="patient",
-            action=f"patient.status.{status}",
+            action="patient.update.undo",
             patient_id=patient_id,
         )
         list_summary.refresh(patient_id)
-    return get_patient(actor, patient_id)
+    return get_patient(actor, patient_id, today=today)
 
 
-def start_new_episode(actor: Actor, patient_id: int, expected_version: int, *, episode_start: dt.date) -> PatientDetail:
-    """Re-referral: later measurements get a new baseline; the old ones stay on record."""
-    return update_patient(actor, patient_id, expected_version, episode_start=episode_start)
+def _edit_conflict(current: Patient, expected_version: int, clean: dict) -> EditConflict:
+    """The lost race, told with both values of every field the user changed."""
+    stored = current.__data__
+    differences = tuple((name, value, stored.get(name)) for name, value in clean.items() if stored.get(name) != value)
+    last = audit.events(patient_id=current.id, action_prefix="patient.", limit=1)
+    who = last[0].actor_name if last else None
+    when = f" ({who}, {last[0].at:%d %b %H:%M})" if last and who else ""
+    detail = "; ".join(
+        f"{name.replace('_', ' ')}: yours {_plain(yours)}, saved {_plain(saved)}" for name, yours, saved in differences
+    )
+    return EditConflict(
+        f"this patient was changed by someone else while you were editing{when} (you edited version "
+        f"{expected_version}, it is now version {current.version}); nothing was saved"
+        + (f". {detail}" if detail else ""),
+        differences=differences,
+        current_version=current.version,
+        changed_by=who,
+    )
+
+
+def _plain(value) -> str:
+    if value in (None, ""):
+        return "(empty)"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def audit_trail(actor: Actor, patient_id: int, limit: int = 200) -> list[audit.AuditEntry]:

@@ -53,9 +53,11 @@ def update_versioned(
     what: str,
     action: str,
     patient_id: int | None = None,
+    details: dict | None = None,
 ) -> M:
-    """Apply ``changes`` if the row is still at ``expected_version``; audit before/after.
-    Must run inside the caller's transaction."""
+    """Apply ``changes`` if the row is still at ``expected_version``; audit before/after
+    (and ``details``: what the change was about, beyond the row). Must run inside the
+    caller's transaction."""
     row = get_row(model, row_id, what)
     _check_version(row, expected_version, what)
     before = audit.row_dict(row)
@@ -67,7 +69,7 @@ def update_versioned(
     if updated != 1:  # another workstation committed between our read and our write
         raise Conflict(f"this {what} was changed by someone else just now; reload it and apply your change again")
     row = get_row(model, row_id, what)
-    _audit(actor, action, row, patient_id, before=before, after=audit.row_dict(row))
+    _audit(actor, action, row, patient_id, before=before, after=audit.row_dict(row), details=details)
     return row
 
 
@@ -111,6 +113,7 @@ def _audit(
     *,
     before: dict | None = None,
     after: dict | None = None,
+    details: dict | None = None,
 ) -> None:
     audit.record(
         actor,
@@ -120,6 +123,7 @@ def _audit(
         entity_id=row.get_id(),
         before=before,
         after=after,
+        details=details,
     )
 
 
@@ -257,7 +261,11 @@ def _output(node) -> tuple[str, Callable | None]:
     """Result key and value converter of one selected column."""
     if isinstance(node, pw.Alias):
         inner = node.node
-        return node._alias, getattr(inner, "python_value", None)
+        if isinstance(inner, pw.Field):
+            return node._alias, inner.python_value
+        # A function's ``python_value`` is a builder method, not a converter: the converter
+        # it was given (if any) is kept in ``_python_value``.
+        return node._alias, getattr(inner, "_python_value", None)
     if isinstance(node, pw.Field):
         return node.name, node.python_value
     raise TypeError(f"cannot prepare a select of {node!r}")

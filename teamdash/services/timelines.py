@@ -143,6 +143,20 @@ class FlareMarker:
 
 
 @dataclass(frozen=True)
+class EpisodeSpan:
+    """An earlier episode of care, shaded behind the data: its measurements stay on the
+    timeline, but change is measured from the current episode's baseline."""
+
+    number: int
+    start: dt.date
+    end: dt.date
+    start_x: float
+    end_x: float
+    label: str  # "Episode 1"
+    detail: str  # "Episode 1: 12 Jan 2025 – 30 Jun 2025, discharged: goals met"
+
+
+@dataclass(frozen=True)
 class PatientTimeline:
     patient_id: int
     series: dict[str, MeasureSeries]  # every measure the patient has, in display order
@@ -152,6 +166,8 @@ class PatientTimeline:
     flares: tuple[FlareMarker, ...]
     today_x: float
     fit_range: tuple[float, float]  # x range holding everything (data, markers, today)
+    earlier_episodes: tuple[EpisodeSpan, ...] = ()
+    episode_start_x: float | None = None  # where the current episode (and its baseline) starts
 
     def selected(self, ids: Iterable[str]) -> list[MeasureSeries]:
         wanted = set(ids)
@@ -196,16 +212,18 @@ def mcid_threshold(instrument: Instrument, baseline_value: float | None) -> floa
 
 
 def line_with_gaps(
-    points: Sequence[MeasurePoint], interval_days: int | None
+    points: Sequence[MeasurePoint], interval_days: int | None, breaks: Sequence[float] = ()
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The connecting line through ``points``: a NaN break where a value is missing or
-    where two measurements are further apart than the expected interval allows."""
+    """The connecting line through ``points``: a NaN break where a value is missing,
+    where two measurements are further apart than the expected interval allows, and at
+    each of ``breaks`` (the start of an episode: episodes are not joined)."""
     limit = GAP_FACTOR * (interval_days or DEFAULT_INTERVAL_DAYS) * 86400.0
     xs: list[float] = []
     ys: list[float] = []
     previous: float | None = None
     for point in points:
-        if previous is not None and point.x - previous > limit:
+        crosses = previous is not None and any(previous < b <= point.x for b in breaks)
+        if previous is not None and (point.x - previous > limit or crosses):
             xs.append(math.nan)
             ys.append(math.nan)
         xs.append(point.x)
@@ -292,18 +310,26 @@ def _norm_or_nan(instrument: Instrument, value: float) -> float:
 
 
 def _series(
-    record: PatientRecord, instrument: Instrument, measurements: list, colour: str, today_x: float
+    record: PatientRecord,
+    instrument: Instrument,
+    measurements: list,
+    colour: str,
+    today_x: float,
+    breaks: Sequence[float] = (),
 ) -> MeasureSeries:
     points = tuple(_point(m, instrument) for m in measurements)
-    valued = [point_of(m) for m in measurements if m.total is not None]
+    episode_start = record.patient.episode_start
+    # Baseline and latest of the current episode: after a readmission the earlier
+    # episode's values stay drawn (shaded) but no longer count as this episode's.
+    valued = [point_of(m) for m in measurements if m.total is not None and m.taken_at.date() >= episode_start]
     by_id = {p.measurement_id: p for p in points}
-    first = analytics.baseline(valued, record.patient.episode_start)
+    first = analytics.baseline(valued, episode_start)
     last = analytics.latest(valued)
     baseline = by_id[first.id] if first else None
     latest = by_id[last.id] if last else None
     threshold = mcid_threshold(instrument, baseline.value if baseline else None)
     goals = _goals(record, instrument, today_x)
-    line_x, line_y = line_with_gaps(points, instrument.interval_days)
+    line_x, line_y = line_with_gaps(points, instrument.interval_days, breaks)
     extent = [p.value for p in points] + [g.value for g in goals] + ([threshold] if threshold is not None else [])
     return MeasureSeries(
         instrument=instrument,
@@ -387,6 +413,29 @@ def _flares(record: PatientRecord) -> tuple[FlareMarker, ...]:
     )
 
 
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def _episode_spans(record: PatientRecord) -> tuple[EpisodeSpan, ...]:
+    spans = []
+    for e in record.earlier_episodes:
+        end = e.ended_on or e.started_on
+        period = f"{_day(e.started_on)} – {_day(end)}"
+        spans.append(
+            EpisodeSpan(
+                e.number,
+                e.started_on,
+                end,
+                epoch(e.started_on),
+                epoch(end + dt.timedelta(days=1)),  # to the end of its last day
+                f"Episode {e.number}",
+                f"Episode {e.number}: {period}, {e.outcome_text}",
+            )
+        )
+    return tuple(spans)
+
+
 def _fit_range(series: Iterable[MeasureSeries], markers: Iterable[float], today_x: float) -> tuple[float, float]:
     xs = [p.x for s in series for p in s.points] + list(markers) + [today_x]
     lo, hi = min(xs), max(xs)
@@ -403,13 +452,16 @@ def build(record: PatientRecord) -> PatientTimeline:
     for m in record.measurements:
         if m.instrument in library:
             grouped.setdefault(m.instrument, []).append(m)
+    spans = _episode_spans(record)
+    episode_start_x = epoch(record.patient.episode_start)
+    breaks = (episode_start_x,) if spans else ()
     series = {
-        i: _series(record, library[i], grouped[i], colours.get(library[i].discipline, "#555555"), today_x)
+        i: _series(record, library[i], grouped[i], colours.get(library[i].discipline, "#555555"), today_x, breaks)
         for i in measure_order()
         if i in grouped
     }
     checkins, sessions, flares = _checkins(record), _sessions(record, colours), _flares(record)
-    marker_xs = [c.x for c in checkins] + [f.x for f in flares]
+    marker_xs = [c.x for c in checkins] + [f.x for f in flares] + [s.start_x for s in spans]
     return PatientTimeline(
         patient_id=record.patient.id,
         series=series,
@@ -419,6 +471,8 @@ def build(record: PatientRecord) -> PatientTimeline:
         flares=flares,
         today_x=today_x,
         fit_range=_fit_range(series.values(), marker_xs, today_x),
+        earlier_episodes=spans,
+        episode_start_x=episode_start_x,
     )
 
 

@@ -22,7 +22,17 @@ from playhouse.migrate import migrate as apply_operations
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
 from teamdash.storage import db
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, JSONText, PatientSummary, SchemaVersion
+from teamdash.storage.models import (
+    ALL_MODELS,
+    ClinicSetting,
+    DeidentificationKey,
+    Episode,
+    JSONText,
+    Patient,
+    PatientSummary,
+    SchemaVersion,
+    StatusChange,
+)
 from teamdash.text import patient_search_key
 
 log = logging.getLogger(__name__)
@@ -64,6 +74,14 @@ def _v5_measurement_item_names(database: pw.Database, migrator: SchemaMigrator) 
     apply_operations(migrator.add_column("measurement", "item_names", JSONText(null=True)))
 
 
+def _v6_episodes_and_status_history(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Earlier episodes of care, the status history and clinic-wide settings, and the
+    name and birth-date indexes of the likely-duplicate check. Patients registered before
+    keep their current episode on their own row: no history to copy."""
+    database.create_tables([Episode, StatusChange, ClinicSetting])
+    Patient._schema.create_indexes(safe=True)  # the new ones; those already there are kept
+
+
 def _v7_checkin_plan(database: pw.Database, migrator: SchemaMigrator) -> None:
     """Check-ins keep the plan for the next period, the period their summary covered and
     the next date set; a support contact says whether the patient wants them named on
@@ -88,6 +106,7 @@ STEPS: tuple[Step, ...] = (
         rebuild_summaries=True,
         rescore_measurements=True,
     ),
+    Step(6, "episodes of care, status history and clinic settings", _v6_episodes_and_status_history),
     Step(7, "check-in plan, period and next date; supporters named on the patient's handout", _v7_checkin_plan),
 )
 LATEST = STEPS[-1].version if STEPS else 1

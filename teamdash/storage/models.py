@@ -74,6 +74,7 @@ class User(BaseModel):
 
 
 class Patient(BaseModel):
+    id = pw.AutoField()  # implicit otherwise; declared so type checkers see it
     clinic_id = pw.CharField(unique=True, max_length=32)
     given_name = pw.CharField()
     family_name = pw.CharField(index=True)
@@ -95,6 +96,72 @@ class Patient(BaseModel):
     created_at = pw.DateTimeField(default=_now)
     updated_at = pw.DateTimeField(default=_now)
     version = pw.IntegerField(default=1)
+
+
+# Registration looks for likely duplicates by name (whatever the case) and birth date.
+Patient.add_index(Patient.index(pw.fn.LOWER(Patient.family_name), name="patient_family_name_lower"))
+Patient.add_index(Patient.index(pw.fn.LOWER(Patient.given_name), name="patient_given_name_lower"))
+Patient.add_index(Patient.index(Patient.date_of_birth, name="patient_date_of_birth"))
+
+
+class Episode(BaseModel):
+    """An earlier episode of care, closed when the patient was readmitted. The current
+    episode is the one the patient row describes (referral, programme start, baseline
+    anchor, status); each readmission copies it here first, so earlier episodes stay on
+    the record, on the timelines and in the summaries."""
+
+    id = pw.AutoField()
+    patient = pw.ForeignKeyField(Patient, backref="episodes", on_delete="CASCADE")
+    number = pw.IntegerField()  # 1 for the first episode
+    referral_date = pw.DateField()
+    started_on = pw.DateField()  # that episode's baseline anchor (the patient's episode_start then)
+    programme_start = pw.DateField(null=True)
+    ended_on = pw.DateField()
+    outcome = pw.CharField(max_length=16)  # discharged | dropped_out
+    reason = pw.CharField(max_length=32, null=True)
+    note = pw.TextField(null=True)
+    case_manager = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("patient", "number"), True),)
+
+
+class StatusChange(BaseModel):
+    """One change of a patient's status: registered, on hold, resumed, discharged,
+    dropped out, readmitted. ``written`` holds the patient columns the change set and
+    ``previous`` what they held before: undo puts ``previous`` back while the columns
+    still hold ``written``. ``version_after`` is the patient's version it left behind."""
+
+    id = pw.AutoField()
+    patient = pw.ForeignKeyField(Patient, backref="status_changes", on_delete="CASCADE")
+    episode = pw.IntegerField()  # the episode number the change belongs to
+    event = pw.CharField(max_length=16)
+    status = pw.CharField(max_length=16)  # the patient's status from this change on
+    effective_on = pw.DateField()
+    reason = pw.CharField(max_length=32, null=True)
+    note = pw.TextField(null=True)
+    previous = JSONText(null=True)
+    written = JSONText(null=True)
+    version_after = pw.IntegerField(null=True)
+    recorded_by = pw.IntegerField(null=True)  # a plain id: the history outlives staff rows
+    recorded_by_name = pw.CharField()
+    recorded_at = pw.DateTimeField(default=_now)
+
+    class Meta:
+        indexes = ((("patient", "effective_on"), False),)
+
+
+class ClinicSetting(BaseModel):
+    """Clinic-wide settings shared by every workstation (the clinic ID pattern)."""
+
+    key = pw.CharField(primary_key=True, max_length=64)
+    value = pw.TextField()
+    updated_at = pw.DateTimeField(default=_now)
+    updated_by_name = pw.CharField(null=True)
+
+    class Meta:
+        table_name = "clinic_setting"
 
 
 class Measurement(BaseModel):
@@ -396,6 +463,9 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Discipline,
     User,
     Patient,
+    Episode,
+    StatusChange,
+    ClinicSetting,
     Measurement,
     SafetyAcknowledgement,
     Session,

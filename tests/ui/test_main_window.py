@@ -67,7 +67,7 @@ def test_choosing_a_patient_in_the_list_updates_header_timeline_and_cards(qtbot,
     )
     view = window.patient_view
     assert view.header.name.text() == target.full_name
-    assert f"case manager {target.case_manager}" in view.header.facts.full_text
+    assert view.header.manager_button.full_text == f"Case manager: {target.case_manager}"
     rec = chart.get_record(SYSTEM, target.id, today=DEMO_TODAY)
     odi = [m.total for m in rec.series("odi")]
     if odi:

@@ -29,6 +29,7 @@ KINDS = (
     "number",
     "date",
     "optional_date",
+    "typed_date",
     "datetime",
     "choice",
     "suggest",
@@ -276,6 +277,8 @@ def make_editor(field: Field) -> Editor:
         return DateEditor(field, edit)
     if kind == "optional_date":
         return OptionalDateEditor(field, _line(field, "YYYY-MM-DD (optional)"))
+    if kind == "typed_date":  # any date, typed (a birth date is decades from today's); the service checks it
+        return OptionalDateEditor(field, _line(field, field.placeholder or "YYYY-MM-DD"))
     if kind == "datetime":
         edit = FormDateTimeEdit()
         edit.setCalendarPopup(True)

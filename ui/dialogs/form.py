@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from teamdash.errors import TeamDashError, ValidationError
+from teamdash.errors import TeamDashError
 from ui.dialogs.fields import Editor, Field, NoteEdit, make_editor
 from ui.errors import show_error
 from ui.widgets import palette
@@ -36,7 +36,7 @@ def error_label(name: str) -> QLabel:
     return label
 
 
-def field_message(exc: ValidationError, field: str | None) -> str:
+def field_message(exc: TeamDashError, field: str | None) -> str:
     """The message without the 'field: ' prefix that the error adds for logs and CLI
     (under the field itself the prefix only repeats the label)."""
     text = exc.message if hasattr(exc, "message") else str(exc)
@@ -209,7 +209,8 @@ class FormDialog(QDialog):
         if not isinstance(exc, TeamDashError):
             show_error(self, exc)
             return
-        name = self.field_for(getattr(exc, "field", None)) if isinstance(exc, ValidationError) else None
+        # Bad input, or a value that must be unique and is taken (a clinic ID), names its field.
+        name = self.field_for(getattr(exc, "field", None))
         if name is None:
             self.banner.setText(str(exc))
             self.banner.show()
