@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from teamdash import clock
 from teamdash.clinical import instruments
 from teamdash.errors import Cancelled, ValidationError
-from teamdash.services import audit, auth, list_summary, measurements, row_ops
+from teamdash.services import accounts, audit, auth, list_summary, measurements, row_ops
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
 from teamdash.storage.models import (
@@ -60,7 +60,12 @@ STAFF = (
     ("qmarrowby", "Quinn Marrowby", "nutrition", "clinician", False),
     ("rnightjar", "Rowan Nightjar", "sleep", "clinician", False),
     ("ewrenfield", "Emerson Wrenfield", "social", "case_manager", True),
+    ("ckestrel", "Cameron Kestrel", None, "admin", False),
+    ("pvale", "Parker Vale", None, "viewer", False),  # a quality reviewer: read-only
 )
+# Every demo account signs in with this password (README: "Trying it out"). A real
+# clinic's accounts are made by its administrator, each with its own password.
+DEMO_PASSWORD = "demo-clinic-2026"
 
 GIVEN = (
     "Alex",
@@ -613,9 +618,16 @@ class _PatientBuilder:
 
 def _create_staff() -> dict:
     ids, names, disc_of, by_discipline = [], {}, {}, {}
+    password_hash = accounts.hash_password(DEMO_PASSWORD)  # one hash: argon2 costs ~0.1 s a time
     for username, full_name, discipline, role, manager in STAFF:
         user = User.create(
-            username=username, full_name=full_name, discipline=discipline, role=role, is_case_manager=manager
+            username=username,
+            full_name=full_name,
+            discipline=discipline,
+            role=role,
+            is_case_manager=manager,
+            password_hash=password_hash,
+            password_changed_at=clock.now(),
         )
         ids.append(user.id)
         names[user.id] = full_name

@@ -13,17 +13,44 @@ from teamdash.services import patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion, Setting
+
+# What steps after version 1 added to tables that version 1 already had: removed again
+# to make an old file from today's models ({table: (indexes, columns)}).
+LATER_COLUMNS = {
+    "user": (
+        (),
+        (
+            "failed_sign_ins",
+            "locked_until",
+            "password_changed_at",
+            "must_change_password",
+            "last_sign_in_at",
+            "version",
+        ),
+    ),
+    "audit_event": (("audit_event_is_change", "audit_event_actor_id"), ("workstation", "is_change", "prev_digest", "digest")),
+}
+LATER_TABLES = (PatientSummary, DeidentificationKey, Setting)
+
+
+def strip_later_columns(database: pw.Database) -> None:
+    for table, (indexes, columns) in LATER_COLUMNS.items():
+        for index in indexes:
+            database.execute_sql(f'DROP INDEX IF EXISTS "{index}"')
+        for column in columns:
+            database.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
 
 
 def _make_v1_file(path):
     """A database as schema version 1 wrote it: every table but those added by later
-    steps (the patient summary, the de-identification key), holding one patient and one
-    pain rating."""
+    steps (the patient summary, the de-identification key, settings) and none of the
+    later columns, holding one patient and one pain rating."""
     legacy = pw.SqliteDatabase(str(path), pragmas={"foreign_keys": 1})
-    models = [m for m in ALL_MODELS if m not in (PatientSummary, DeidentificationKey)]
+    models = [m for m in ALL_MODELS if m not in LATER_TABLES]
     with legacy.bind_ctx(models):
         legacy.create_tables(models)
+        strip_later_columns(legacy)
         SchemaVersion.create(version=1, description="initial schema")
         legacy.execute_sql(
             "INSERT INTO patient (clinic_id, given_name, family_name, date_of_birth, sex, referral_date, episode_start,"
@@ -53,7 +80,7 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     path = tmp_path / "clinic.sqlite3"
     _make_v1_file(path)
     open_clinic(f"sqlite:///{path}", create=True)
-    assert _versions(path) == [1, 2, 3]
+    assert _versions(path) == [1, *(s.version for s in migrations.STEPS)]
     assert "deidentification_key" in db.database.get_tables()
     backups = list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))
     assert len(backups) == 1
@@ -71,7 +98,7 @@ def test_opening_an_up_to_date_database_again_changes_nothing(tmp_path):
     open_clinic(f"sqlite:///{path}", create=True)
     db.close()
     open_clinic(f"sqlite:///{path}", create=True)
-    assert _versions(path) == [1, 2, 3]
+    assert _versions(path) == [1, *(s.version for s in migrations.STEPS)]
     assert len(list(tmp_path.glob("*.bak"))) == 1
 
 

@@ -74,6 +74,7 @@ ACTION_ITEMS: RecordKind[ActionItemResult] = RecordKind(
     what="action item",
     action="action",
     order_by=(ActionItem.status, ActionItem.due_on, ActionItem.id),
+    permission="write_actions",
 )
 
 
@@ -106,4 +107,5 @@ DECISIONS: RecordKind[DecisionResult] = RecordKind(
     what="decision",
     action="decision",
     order_by=(Decision.made_at, Decision.id),
+    permission="write_actions",
 )

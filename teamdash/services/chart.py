@@ -10,7 +10,18 @@ from dataclasses import dataclass
 
 from teamdash import clock
 from teamdash.clinical.analytics import Flag
-from teamdash.services import auth, checkins, flares, goals, list_summary, measurements, patients, plans, sessions
+from teamdash.services import (
+    audit,
+    auth,
+    checkins,
+    flares,
+    goals,
+    list_summary,
+    measurements,
+    patients,
+    plans,
+    sessions,
+)
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.services.auth import Actor
 from teamdash.services.sleep_diary import NIGHTS, NightResult
@@ -47,6 +58,9 @@ class PatientRecord:
     decisions: tuple[DecisionResult, ...]
     actions: tuple[ActionItemResult, ...]
     today: dt.date
+    # Whether the actor who read the record treats the patient (``auth.treats``): the
+    # UI offers cross-discipline entries (measures, flares) only then.
+    treating: bool = False
 
     def series(self, instrument: str) -> list[measurements.MeasurementResult]:
         return [m for m in self.measurements if m.instrument == instrument]
@@ -82,9 +96,12 @@ def _flags(patient_id: int, detail: patients.PatientDetail, today: dt.date) -> t
 
 
 def get_record(actor: Actor, patient_id: int, *, today: dt.date | None = None) -> PatientRecord:
+    """The whole record. Seeing it is an audit event (a refresh of the record already
+    on screen is the same view; on a read-only database the log says it was skipped)."""
     auth.require(actor, "read")
     today = today or clock.today()
     detail = patients.get_patient(actor, patient_id, today=today)
+    audit.record_view(actor, patient_id)
     graded = tuple(
         GradedPlanWithWeeks(p, tuple(plans.GRADED_WEEKS.list(actor, p.id)))
         for p in plans.GRADED_PLANS.list(actor, patient_id)
@@ -109,6 +126,7 @@ def get_record(actor: Actor, patient_id: int, *, today: dt.date | None = None) -
         decisions=tuple(DECISIONS.list(actor, patient_id)),
         actions=tuple(ACTION_ITEMS.list(actor, patient_id)),
         today=today,
+        treating=auth.treats(actor, patient_id),
     )
 
 

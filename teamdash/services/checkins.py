@@ -50,7 +50,7 @@ def record_checkin(
     next_checkin: dt.date | str | None = None,
 ) -> CheckInResult:
     """Save a check-in and, when given, the date of the next one."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_checkin")
     held_on = validation.date(held_on, "held_on", not_after=clock.today() + dt.timedelta(days=1))
     next_checkin = validation.date(next_checkin, "next_checkin", required=False)
     if next_checkin is not None and next_checkin <= held_on:

@@ -18,10 +18,14 @@ from teamdash.storage.models import Discipline
 log = logging.getLogger(__name__)
 
 
-def open_clinic(url: str | None = None, *, create: bool = False) -> DatabaseInfo:
+def open_clinic(
+    url: str | None = None, *, create: bool = False, passphrase: str | None = None, encrypt: bool = False
+) -> DatabaseInfo:
     """Open the database at ``url`` ready for use. ``create`` allows a new SQLite file
-    (demo, import, the dashboard's first start); without it a missing file is an error."""
-    info = db.connect(url, create=create)
+    (demo, import, the dashboard's first start; encrypted with ``passphrase`` when
+    ``encrypt``); without it a missing file is an error. An encrypted file opens with
+    its ``passphrase`` (default ``$TEAMDASH_DB_PASSPHRASE``)."""
+    info = db.connect(url, create=create, passphrase=passphrase, encrypt=encrypt)
     try:
         state = migrations.migrate()
         _sync_disciplines()

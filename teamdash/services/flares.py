@@ -39,6 +39,14 @@ def _clean(values: dict, current: dict | None) -> dict:
     return out
 
 
+# The flare log sits on the PT tab; every clinician who treats the patient writes in it.
 FLARES: RecordKind[FlareResult] = RecordKind(
-    Flare, FlareResult, _clean, what="flare", action="flare", order_by=(Flare.started_on, Flare.id)
+    Flare,
+    FlareResult,
+    _clean,
+    what="flare",
+    action="flare",
+    order_by=(Flare.started_on, Flare.id),
+    discipline="pt",
+    any_treated_patient=True,
 )

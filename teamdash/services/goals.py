@@ -90,7 +90,13 @@ def _clean_values(values: dict, merged: dict) -> dict:
 
 
 GOALS: RecordKind[GoalResult] = RecordKind(
-    Goal, GoalResult, _clean, what="goal", action="goal", order_by=(Goal.status, Goal.due_on, Goal.id)
+    Goal,
+    GoalResult,
+    _clean,
+    what="goal",
+    action="goal",
+    order_by=(Goal.status, Goal.due_on, Goal.id),
+    discipline=lambda goal: goal.get("discipline"),
 )
 
 

@@ -119,6 +119,12 @@ def scored_columns(scored: instruments.ScoreResult) -> dict:
     }
 
 
+def _require_scope(actor: Actor, instrument_id: str, patient_id: int) -> None:
+    """Clinicians record their own discipline's measures, and any measure of a patient
+    they treat."""
+    auth.require(actor, "write_clinical", discipline=instruments.get(instrument_id).discipline, patient_id=patient_id)
+
+
 def _check_duplicate(patient_id: int, instrument_id: str, taken_at: dt.datetime, exclude_id: int | None = None) -> None:
     query = Measurement.select().where(
         (Measurement.patient == patient_id)
@@ -153,6 +159,7 @@ def record_measurement(
     note = validation.note(note)
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
+        _require_scope(actor, instrument_id, patient_id)
         when = _taken_at(taken_at, patient, now)
         _check_duplicate(patient_id, instrument_id, when)
         row = row_ops.create_audited(
@@ -187,6 +194,7 @@ def update_measurement(
     now = now or clock.now()
     with database.atomic():
         row = row_ops.get_row(Measurement, measurement_id, "measurement")
+        _require_scope(actor, row.instrument, row.__data__["patient"])
         changes: dict = {}
         if responses is not None:
             changes.update(scored_columns(instruments.score(row.instrument, responses)))
@@ -217,6 +225,8 @@ def delete_measurement(actor: Actor, measurement_id: int, expected_version: int)
     restores it with ``restore_measurement`` (Undo)."""
     auth.require(actor, "write_clinical")
     with database.atomic():
+        row = row_ops.get_row(Measurement, measurement_id, "measurement")
+        _require_scope(actor, row.instrument, row.__data__["patient"])
         ack = SafetyAcknowledgement.get_or_none(SafetyAcknowledgement.measurement == measurement_id)
         extra = {"acknowledgement": audit.row_dict(ack)} if ack else None
         before = row_ops.delete_versioned(
@@ -237,6 +247,7 @@ def restore_measurement(actor: Actor, before: dict) -> MeasurementResult:
     auth.require(actor, "write_clinical")
     with database.atomic():
         row_ops.get_row(Patient, before["patient"], "patient")
+        _require_scope(actor, before["instrument"], before["patient"])
         _check_duplicate(before["patient"], before["instrument"], dt.datetime.fromisoformat(before["taken_at"]))
         row_ops.restore_row(actor, Measurement, before, action="measurement.restore")
         if before.get("acknowledgement"):
@@ -258,6 +269,7 @@ def acknowledge_safety(
     action_taken = validation.text(action_taken, "action_taken", max_length=2000)
     with database.atomic():
         row = row_ops.get_row(Measurement, measurement_id, "measurement")
+        _require_scope(actor, row.instrument, row.__data__["patient"])
         if not row.safety:
             raise ValidationError("this measurement has no positive safety item to acknowledge", field="measurement")
         if SafetyAcknowledgement.get_or_none(SafetyAcknowledgement.measurement == measurement_id):

@@ -94,6 +94,7 @@ GRADED_PLANS: RecordKind[GradedPlanResult] = RecordKind(
     what="graded activity plan",
     action="graded_plan",
     order_by=(GradedActivityPlan.started_on, GradedActivityPlan.id),
+    discipline="pt",
 )
 
 
@@ -138,6 +139,7 @@ GRADED_WEEKS: RecordKind[GradedWeekResult] = RecordKind(
     action="graded_week",
     order_by=(GradedActivityWeek.week_start,),
     parent=(GradedActivityPlan, "plan"),
+    discipline="pt",
 )
 
 
@@ -183,7 +185,13 @@ def _clean_course(values: dict, current: dict | None) -> dict:
 
 
 COURSES: RecordKind[CourseResult] = RecordKind(
-    Course, CourseResult, _clean_course, what="course", action="course", order_by=(Course.started_on, Course.id)
+    Course,
+    CourseResult,
+    _clean_course,
+    what="course",
+    action="course",
+    order_by=(Course.started_on, Course.id),
+    discipline="psychology",
 )
 
 
@@ -215,6 +223,7 @@ PRACTICE: RecordKind[PracticeResult] = RecordKind(
     action="practice",
     order_by=(PracticeWeek.week_start,),
     parent=(Course, "course"),
+    discipline="psychology",
 )
 
 
@@ -270,6 +279,7 @@ PLAN_ITEMS: RecordKind[PlanItemResult] = RecordKind(
     what="plan item",
     action="plan_item",
     order_by=(PlanItem.discipline, PlanItem.category, PlanItem.started_on, PlanItem.id),
+    discipline=lambda item: item.get("discipline"),
 )
 
 
@@ -310,6 +320,7 @@ CONTACTS: RecordKind[ContactResult] = RecordKind(
     what="support contact",
     action="contact",
     order_by=(SupportContact.name,),
+    discipline="social",
 )
 
 
@@ -363,4 +374,5 @@ RTW_PHASES: RecordKind[RtwPhaseResult] = RecordKind(
     what="return-to-work phase",
     action="rtw_phase",
     order_by=(RtwPhase.started_on, RtwPhase.id),
+    discipline="social",
 )

@@ -84,6 +84,7 @@ NIGHTS: RecordKind[NightResult] = RecordKind(
     what="sleep diary night",
     action="sleep_night",
     order_by=(SleepDiaryNight.night_of,),
+    discipline="sleep",
 )
 
 
