@@ -29,7 +29,10 @@ LATER_COLUMNS = {
             "version",
         ),
     ),
-    "audit_event": (("audit_event_is_change", "audit_event_actor_id"), ("workstation", "is_change", "prev_digest", "digest")),
+    "audit_event": (
+        ("audit_event_is_change", "audit_event_actor_id"),
+        ("workstation", "is_change", "prev_digest", "digest"),
+    ),
 }
 LATER_TABLES = (PatientSummary, DeidentificationKey, Setting)
 

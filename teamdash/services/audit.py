@@ -263,10 +263,8 @@ class AuditQuery:
 def _action_condition(action: str) -> pw.Expression:
     if action in ("create", "update", "delete", "restore"):
         return AuditEvent.action.endswith(f".{action}")
-    if action == "record.view":
-        return AuditEvent.action.endswith(".view")
-    if action == "signin":
-        return AuditEvent.action == "signin"
+    if action in ("record.view", "signin"):
+        return AuditEvent.action == action
     return AuditEvent.action.startswith(action)
 
 
