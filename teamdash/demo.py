@@ -652,9 +652,11 @@ def generate(
         raise ValidationError(f"must be between 1 and {MAX_PATIENTS}", field="patients")
     today = today or clock.today()
     with database.atomic():
-        if Patient.select().exists() or User.select().exists():
+        # Accounts made at first start (the administrator) may stay; demo usernames are its own.
+        taken = User.select().where(User.username.in_([s[0] for s in STAFF])).exists()
+        if Patient.select().exists() or taken:
             raise ValidationError(
-                "the database already holds patients or staff; the demo clinic goes into an empty database "
+                "the database already holds patients or the demo staff; the demo clinic goes into an empty database "
                 "(use --db sqlite:///demo.sqlite3 for a new file)",
                 field="database",
             )

@@ -23,7 +23,7 @@ from teamdash.services import audit, auth
 from teamdash.services.auth import Actor
 from teamdash.storage import db
 from teamdash.storage.db import database
-from teamdash.storage.models import User
+from teamdash.storage.models import AuditEvent, User
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +270,11 @@ def has_administrator() -> bool:
         .where((User.role == auth.ADMIN) & (User.active == True) & User.password_hash.is_null(False))  # noqa: E712
         .exists()
     )
+
+
+def is_demo_clinic() -> bool:
+    """The synthetic demo clinic (its sign-in form offers the demo password)."""
+    return AuditEvent.select().where(AuditEvent.action == "demo.generate").exists()
 
 
 def has_accounts() -> bool:

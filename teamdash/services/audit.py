@@ -213,6 +213,20 @@ def forget_views(actor: Actor | None = None) -> None:
 # --- reading the trail ------------------------------------------------------------------
 
 
+SPECIAL_WORDS = {
+    "audit.view": "read the record's audit trail",
+    "signout": "signed out",
+    "export": "exported a workbook",
+    "import": "imported a file",
+    "backup": "took a backup",
+    "backup.restore": "restored a backup",
+    "summary": "made a check-in summary",
+    "password.change": "changed their password",
+    "password.reset": "reset a password",
+    "patient.import": "imported the patient",
+}
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     id: int
@@ -232,6 +246,8 @@ class AuditEntry:
     @property
     def what(self) -> str:
         """'created measurement 12', 'viewed the record', 'signed in'."""
+        if self.action in SPECIAL_WORDS:
+            return SPECIAL_WORDS[self.action]
         verb = self.action.rsplit(".", 1)[-1]
         words = {
             "view": "viewed the record",

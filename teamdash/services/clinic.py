@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from teamdash.clinical import disciplines
+from teamdash.errors import DatabaseUnavailable
 from teamdash.services import list_summary
 from teamdash.storage import db, migrations
 from teamdash.storage.db import DatabaseInfo
@@ -58,3 +59,31 @@ def _sync_disciplines() -> None:
                 conflict_target=[Discipline.code],
                 update={Discipline.name: name, Discipline.sort_order: order},
             ).execute()
+
+
+def describe(url: str | None = None) -> DatabaseInfo:
+    """Where ``url`` (default: the embedded file) points, without opening it."""
+    return db.parse_url(url or db.default_url())
+
+
+def needs_creating(url: str | None = None) -> bool:
+    """A SQLite file that does not exist yet (the dashboard's first start)."""
+    target = describe(url)
+    return target.backend == "sqlite" and target.path is not None and not target.path.exists()
+
+
+def encryption_available() -> bool:
+    """Whether SQLCipher is installed (the ``encryption`` extra)."""
+    try:
+        db.sqlcipher_module()
+    except DatabaseUnavailable:
+        return False
+    return True
+
+
+def opened() -> DatabaseInfo | None:
+    """The open database, or None."""
+    try:
+        return db.info()
+    except DatabaseUnavailable:
+        return None

@@ -84,6 +84,15 @@ class RecordKind(Generic[R]):
     def discipline_of(self, data: dict) -> str | None:
         return self.discipline(data) if callable(self.discipline) else self.discipline
 
+    def allows(self, actor: Actor, *, discipline: str | None = None, treating: bool = False) -> bool:
+        """The UI's question, without the database: may ``actor`` write rows of this kind
+        in ``discipline`` (for kinds whose rows carry one) for a patient they do, or do
+        not, treat?"""
+        fixed = None if callable(self.discipline) else self.discipline
+        return auth.allows(
+            actor, self.permission, discipline=fixed or discipline, treating=treating and self.any_treated_patient
+        )
+
     def _require_scope(self, actor: Actor, data: dict, patient_id: int) -> None:
         auth.require(
             actor,
