@@ -137,11 +137,11 @@ def _user_add(args: argparse.Namespace) -> int:
         raise TeamDashError(
             "this clinic has no administrator yet: add one first with  teamdash user add USERNAME --admin"
         )
+    actor = None if first else authenticate(args.as_user, require="manage_users")
     password = prompt_new_secret(f"Password for {args.username}")
-    if first:
+    if actor is None:
         member = staff.create_first_administrator(username=args.username, full_name=args.name, password=password)
     else:
-        actor = authenticate(args.as_user, require="manage_users")
         member = staff.create_user(
             actor,
             username=args.username,

@@ -177,7 +177,7 @@ def _wrong_password(user: User, now: dt.datetime) -> SignInFailed:
     _record(actor, "signin.failed", details={"reason": "wrong password", "failures": failures})
     left = MAX_FAILURES - failures
     warning = (
-        f" {left} more failed attempt{'s' if left != 1 else ''} lock the account for {_minutes(LOCKOUT)}."
+        f" {left} more failed attempt{'s lock' if left != 1 else ' locks'} the account for {_minutes(LOCKOUT)}."
         if left <= 2
         else ""
     )
