@@ -104,7 +104,12 @@ def install_actions(window) -> LockController:
 
     lock.user_changed.connect(user_changed)
     context.changes.changed.connect(follow_user)
-    context.changes.changed.connect(lambda changes: "settings" in changes.kinds and _apply_settings(window))
+
+    def follow_settings(changes: Changes) -> None:
+        if "settings" in changes.kinds:
+            _apply_settings(window)
+
+    context.changes.changed.connect(follow_settings)
     follow_user()
     remember(context.settings, context.actor)
     _apply_settings(window)

@@ -146,7 +146,7 @@ def sign_in(username: str, password: str, *, now: dt.datetime | None = None) -> 
         raise failure
     assert user is not None
     values: dict = {"failed_sign_ins": 0, "locked_until": None, "last_sign_in_at": now}
-    if hasher.check_needs_rehash(user.password_hash):
+    if user.password_hash and hasher.check_needs_rehash(user.password_hash):
         values["password_hash"] = hash_password(password)
     actor = auth.actor_of(user)
     with database.atomic():
@@ -214,7 +214,7 @@ def change_password(actor: Actor, current: str, new: str, *, now: dt.datetime | 
         raise
     except SignInFailed as exc:
         raise ValidationError("is not your current password", field="current password") from exc
-    if _verify(user.password_hash, new):
+    if user.password_hash and _verify(user.password_hash, new):
         raise ValidationError("must differ from the current password", field="password")
     db.require_writable()
     with database.atomic():

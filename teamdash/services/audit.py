@@ -16,6 +16,7 @@ import getpass
 import logging
 import socket
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -284,13 +285,11 @@ def _action_condition(action: str) -> pw.Expression:
     return AuditEvent.action.startswith(action)
 
 
-def _entries(query: pw.ModelSelect) -> list[AuditEntry]:
-    rows = list(query)
-    clinic_ids = dict(
-        Patient.select(Patient.id, Patient.clinic_id)
-        .where(Patient.id.in_({e.patient_id for e in rows if e.patient_id is not None}))
-        .tuples()
-    )
+def _entries(query: Iterable[AuditEvent]) -> list[AuditEntry]:
+    rows: list[AuditEvent] = list(query)
+    wanted = {e.patient_id for e in rows if e.patient_id is not None}
+    pairs = Patient.select(Patient.id, Patient.clinic_id).where(Patient.id.in_(wanted)).tuples()
+    clinic_ids: dict[int | None, str] = dict(pairs.execute())
     return [
         AuditEntry(
             e.id,

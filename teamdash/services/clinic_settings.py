@@ -33,7 +33,9 @@ def _folder(value: Any, field: str) -> str | None:
 
 def _integer(minimum: int, maximum: int) -> Callable[[Any, str], int]:
     def check(value: Any, field: str) -> int:
-        return int(validation.number(value, field, minimum=minimum, maximum=maximum, integer=True))
+        number = validation.number(value, field, minimum=minimum, maximum=maximum, integer=True)
+        assert number is not None  # required: a missing value raised already
+        return int(number)
 
     return check
 

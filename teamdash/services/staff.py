@@ -113,12 +113,12 @@ def _create(
     password: str | None,
     must_change_password: bool,
 ) -> StaffMember:
-    username = validation.text(username, "username", max_length=64).lower()
+    username = str(validation.text(username, "username", max_length=64)).lower()
     if not USERNAME.match(username):
         raise ValidationError(
             f"{username!r} must start with a letter and use only a-z, 0-9, '.', '_' or '-'", field="username"
         )
-    full_name = validation.text(full_name, "full_name", max_length=120)
+    full_name = str(validation.text(full_name, "full_name", max_length=120))
     role, discipline = _clean_role(role, discipline)
     values: dict = {
         "username": username,

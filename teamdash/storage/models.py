@@ -64,6 +64,7 @@ class User(BaseModel):
     """A member of staff (administrator, case manager, clinician, read-only) and their
     sign-in: an argon2 password hash, failed attempts and the lockout they cause."""
 
+    id = pw.AutoField()  # peewee's default, spelled out for the type checker
     username = pw.CharField(unique=True, max_length=64)
     full_name = pw.CharField()
     discipline = pw.ForeignKeyField(Discipline, null=True, on_delete="SET NULL")

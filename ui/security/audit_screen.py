@@ -8,6 +8,7 @@ Reading a patient's trail is itself an audit event.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt
@@ -80,6 +81,11 @@ def _date_edit(name: str, on: QDate) -> QDateEdit:
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("yyyy-MM-dd")
     return edit
+
+
+def _day(edit: QDateEdit) -> dt.date:
+    on = edit.date()
+    return dt.date(on.year(), on.month(), on.day())
 
 
 class AuditDialog(QDialog):
@@ -179,8 +185,8 @@ class AuditDialog(QDialog):
             actor_id=chosen[0] if chosen else None,
             actor_name=chosen[1] if chosen and chosen[0] is None else None,
             action=self.action.currentData(),
-            date_from=self.date_from.date().toPython() if self.use_from.isChecked() else None,
-            date_to=self.date_to.date().toPython() if self.use_to.isChecked() else None,
+            date_from=_day(self.date_from) if self.use_from.isChecked() else None,
+            date_to=_day(self.date_to) if self.use_to.isChecked() else None,
             limit=LIMIT,
         )
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
@@ -308,9 +308,9 @@ class LockController(QObject):
         self.page.show_for(self.owner, switching=switching)
         poll = getattr(window, "poll", None)
         self._polling = poll is not None and poll.isActive()
-        if self._polling:
+        if poll is not None and self._polling:
             poll.stop()  # nothing reloads behind the lock
-        QApplication.instance().installEventFilter(self)
+        _application().installEventFilter(self)
         log.info("workstation locked%s", " to switch user" if switching else "")
         self.locked_changed.emit(True)
 
@@ -376,7 +376,7 @@ class LockController(QObject):
         they left open."""
         if not self.locked:
             return
-        QApplication.instance().removeEventFilter(self)
+        _application().removeEventFilter(self)
         self.locked = False
         self.context.actor = actor
         window = self.window
@@ -390,8 +390,9 @@ class LockController(QObject):
                 widget.show()
             except RuntimeError:  # deleted while hidden (closed by code)
                 continue
-        if getattr(self, "_polling", False):
-            window.poll.start()
+        poll = getattr(window, "poll", None)
+        if poll is not None and self._polling:
+            poll.start()
         self.owner = None
         self.monitor.start()
         log.info("workstation unlocked")
@@ -400,6 +401,12 @@ class LockController(QObject):
     def kept_for_others(self) -> dict[tuple[int | None, str], int]:
         """Windows kept for users who are not signed in: {user: number of windows}."""
         return {key: len(p.windows) for key, p in self.parked.items() if p.windows}
+
+
+def _application() -> QCoreApplication:
+    app = QApplication.instance()
+    assert app is not None, "the lock needs the running application"
+    return app
 
 
 def _key(actor: Actor) -> tuple[int | None, str]:

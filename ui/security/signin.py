@@ -251,7 +251,7 @@ class FirstAdministratorDialog(QDialog):
         self.setObjectName("firstAdministratorDialog")
         self.setWindowTitle("Set up TeamDash")
         self.jobs = jobs
-        self.create = create  # opens (creates) the database, encrypted with the passphrase given
+        self.create_database = create  # opens (creates) the database, encrypted with the passphrase given
         self.new_file = new_file
         self.chose_demo = False
         self.actor: Actor | None = None
@@ -333,7 +333,7 @@ class FirstAdministratorDialog(QDialog):
 
     def _open(self) -> bool:
         """Create the database file (encrypted if chosen)."""
-        if self.create is None:
+        if self.create_database is None:
             return True
         passphrase = None
         if self.new_file and self.encrypt.isChecked():
@@ -342,7 +342,7 @@ class FirstAdministratorDialog(QDialog):
                 return False
             passphrase = self.passphrase.text()
         try:
-            self.create(passphrase)
+            self.create_database(passphrase)
         except TeamDashError as exc:
             self._show(str(exc))
             return False

@@ -339,12 +339,17 @@ class SettingsTab(QWidget):
     def backup_now(self) -> None:
         actor = self.context.actor
         self.status.setText("Backing up…")
+
+        def failed(exc: BaseException) -> None:
+            self.status.setText("")
+            show_error(self, exc)
+
         self.context.jobs.run(
             lambda _p, _c: maintenance.daily_backup(actor, force=True),
             on_done=lambda done: self.status.setText(
                 f"Backup written and verified: {done.path}" if done else "Nothing to back up."
             ),
-            on_error=lambda e: (self.status.setText(""), show_error(self, e)),
+            on_error=failed,
         )
 
 
