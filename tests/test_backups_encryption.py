@@ -215,3 +215,13 @@ def test_restore_cli_needs_an_administrator_password(clinic, tmp_path, monkeypat
     assert main(["--db", url, "restore", str(backup), "--as", "ckestrel"]) == 0
     assert "the previous database file was kept as" in capsys.readouterr().out
     assert staff.find_by_username(SYSTEM, "temp") is None
+
+
+def test_a_backup_is_one_self_contained_file(clinic, tmp_path):
+    folder = tmp_path / "one-file"
+    folder.mkdir()
+    path = maintenance.take_backup(SYSTEM, folder / "b.sqlite3")
+    assert backups.verify(path) == []
+    assert sorted(p.name for p in folder.iterdir()) == ["b.sqlite3"]  # no -wal, -shm or partial left
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"

@@ -59,11 +59,13 @@ def open_session(
     qsettings: QSettings | None = None,
     *,
     jobs: JobRunner | None = None,
+    automatic: bool = True,
 ) -> Session:
     """Database, signed-in actor, context and main window (not yet shown). The
     database is opened unless it already is (the interactive start opens it first);
-    ``actor`` None acts as the system (tests, screenshots). Raises ``TeamDashError``
-    when the database cannot be opened."""
+    ``actor`` None acts as the system (tests, screenshots). ``automatic`` off: no
+    auto-lock and no automatic backup (a screenshot changes nothing). Raises
+    ``TeamDashError`` when the database cannot be opened."""
     app = application()
     info = clinic.opened() or clinic.open_clinic(db_url, create=True)
     qsettings = qsettings or QSettings()
@@ -75,18 +77,18 @@ def open_session(
     # The data-entry and exchange actions are added through the window's contract (menus,
     # current_patient_id, patient_changed, context), one event-loop turn after start so
     # their imports do not delay the first painted window.
-    QTimer.singleShot(0, lambda: install_extensions(window))
+    QTimer.singleShot(0, lambda: install_extensions(window, automatic=automatic))
     return Session(app, context, window)
 
 
-def install_extensions(window) -> None:
+def install_extensions(window, *, automatic: bool = True) -> None:
     """Patient → Record measurement… (Ctrl+M), Add …, Undo; File → Import…, Export…;
     lock, switch user, password, staff and audit (``user_switch``)."""
     from ui import dialogs, exchange
 
     dialogs.install_actions(window)
     exchange.install_actions(window)
-    user_switch.install_actions(window)
+    user_switch.install_actions(window, automatic=automatic)
 
 
 def parse_size(size: str | None) -> tuple[int, int]:
@@ -126,7 +128,7 @@ def _screenshot(
         qsettings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
         clinic.open_clinic(db_url, create=True)
         actor = auth.actor_for(user) if user else None  # offscreen only: whose view the picture shows
-        session = open_session(db_url, actor, qsettings)
+        session = open_session(db_url, actor, qsettings, automatic=False)
         patient_id = patients.find_by_clinic_id(session.context.actor, clinic_id).id if clinic_id else None
         window = session.window
         if tab and tab not in window.patient_view.tab_codes:

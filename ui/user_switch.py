@@ -51,9 +51,10 @@ def signed_in_text(actor: Actor) -> str:
     return f"Signed in: {actor.description}"
 
 
-def install_actions(window) -> LockController:
+def install_actions(window, *, automatic: bool = True) -> LockController:
     """Everything above, on ``window`` (uses ``window.context``, ``window.menus``,
-    ``window.pages``, ``window.user_label``); returns the lock controller."""
+    ``window.pages``, ``window.user_label``); returns the lock controller. Without
+    ``automatic`` (a screenshot) neither auto-lock nor the automatic backup runs."""
     context: AppContext = window.context
     lock = LockController(window, context)
     window.lock = lock
@@ -113,9 +114,10 @@ def install_actions(window) -> LockController:
     follow_user()
     remember(context.settings, context.actor)
     _apply_settings(window)
-    if context.actor.user_id is not None:  # a screenshot or a test acting as the system does not lock
+    if automatic and context.actor.user_id is not None:  # the system account (tests) does not lock
         lock.start()
-    _schedule_backups(window)
+    if automatic:
+        _schedule_backups(window)
     return lock
 
 

@@ -502,6 +502,9 @@ def copy_to(dest: Path) -> None:
     if passphrase is None:
         with contextlib.closing(sqlite3.connect(dest)) as copy:
             database.connection().backup(copy)
+            # A backup is one self-contained file: no WAL mode copied from the live
+            # database (reading it would leave -wal and -shm files beside it).
+            copy.execute("PRAGMA journal_mode=DELETE")
         return
     # SQLCipher's backup API cannot copy between keyed databases: export into an
     # attached file keyed the same way instead (SQLCipher's documented way).

@@ -312,7 +312,6 @@ class FirstAdministratorDialog(QDialog):
         )
         self.demo_button.clicked.connect(self.use_demo)
         layout = QVBoxLayout(self)
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         layout.setContentsMargins(26, 20, 26, 20)
         for widget in (title, where, intro):
             layout.addWidget(widget)
@@ -325,7 +324,8 @@ class FirstAdministratorDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.create_button, 0, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(self.demo_button, 0, Qt.AlignmentFlag.AlignLeft)
-        self.setMinimumWidth(520)
+        # A fixed width lets the wrapped paragraphs take the height they need.
+        self.setFixedWidth(560)
 
     def _show(self, text: str) -> None:
         self.message.setText(text)

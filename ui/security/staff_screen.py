@@ -259,6 +259,8 @@ class SettingsTab(QWidget):
         self.keep_weekly = QSpinBox()
         self.keep_weekly.setObjectName("backup_keep_weekly")
         self.keep_weekly.setRange(0, 520)
+        for spin in (self.lock_minutes, self.keep_daily, self.keep_weekly):
+            spin.setMaximumWidth(160)
         form = QFormLayout()
         form.addRow("Lock after inactivity", self.lock_minutes)
         form.addRow("Backup folder", folder_row)
