@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings(context.settings)
         self.database = database
         self.menus: dict[str, QMenu] = {}
+        # Each says whether the window may close now (asking the user if needed).
+        self.close_guards: list[Callable[[], bool]] = []
         self.counts: ClinicCounts | None = None
         self._patient_id: int | None = None
         self._known_event: int | None = None
@@ -368,6 +371,9 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not all(guard() for guard in self.close_guards):
+            event.ignore()  # e.g. a form kept for someone who is not signed in
+            return
         self.poll.stop()
         self.save_settings()
         super().closeEvent(event)

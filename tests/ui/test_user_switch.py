@@ -95,7 +95,8 @@ def signed_in(qtbot, clinic, tmp_path):
     lock.start()
     settle(qtbot, context)
     yield window, lock, idle, context
-    lock.monitor.stop()
+    lock.shutdown()
+    lock.parked.clear()
     context.jobs.wait()
     for widget in QApplication.topLevelWidgets():
         if widget is not window and widget.isVisible():
@@ -355,3 +356,23 @@ def test_the_idle_limit_follows_the_clinic_setting(qtbot, signed_in):
     idle.advance(121)
     lock.monitor.check()
     assert lock.locked
+
+
+def test_quitting_asks_before_discarding_a_form_kept_for_someone(qtbot, signed_in, monkeypatch):
+    window, lock, _idle, _context = signed_in
+    dialog = _open_form(qtbot, window)
+    type_into(dialog.editors["note"].widget, "Unsaved")
+    lock.lock()
+    asked: list[str] = []
+    from PySide6.QtWidgets import QMessageBox
+
+    def answer(_parent, _title, text, *_args):
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(answer))
+    window.close()
+    assert window.isVisible() and asked and "1 unsaved form is kept for someone" in asked[0]
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *_a: QMessageBox.StandardButton.Yes))
+    window.close()
+    assert not window.isVisible()

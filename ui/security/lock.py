@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -260,6 +261,9 @@ class LockController(QObject):
         self.monitor.warning.connect(self._warn)
         self.monitor.active_again.connect(self.warning.hide)
         self.monitor.idle.connect(self.lock)
+        guards = getattr(window, "close_guards", None)
+        if guards is not None:  # quitting would discard forms kept for someone: ask first
+            guards.append(self._may_close)
 
     # --- the idle clock ----------------------------------------------------------------------
 
@@ -343,6 +347,22 @@ class LockController(QObject):
             QTimer.singleShot(0, watched.hide)
         return False
 
+    def _may_close(self) -> bool:
+        """Quitting while forms are kept for someone (or while locked, for the person
+        who locked) discards them: only after asking."""
+        kept = sum(self.kept_for_others().values())
+        if not kept:
+            return True
+        answer = QMessageBox.question(
+            self.window,
+            "TeamDash",
+            f"{kept} unsaved form{'s are' if kept != 1 else ' is'} kept for someone who is not signed in. "
+            "Quitting now discards what they typed. Quit anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _parks(self, widget: QWidget) -> bool:
         """A window that opened while locked and is not the lock's own."""
         if not widget.isWindow() or self.owner is None:
@@ -397,6 +417,14 @@ class LockController(QObject):
         self.monitor.start()
         log.info("workstation unlocked")
         self.locked_changed.emit(False)
+
+    def shutdown(self) -> None:
+        """The window is going away: stop watching the application."""
+        self.monitor.stop()
+        self.warning.hide()
+        if self.locked:
+            _application().removeEventFilter(self)
+            self.locked = False
 
     def kept_for_others(self) -> dict[tuple[int | None, str], int]:
         """Windows kept for users who are not signed in: {user: number of windows}."""
