@@ -322,3 +322,19 @@ def test_audit_cli_lists_who_saw_and_changed_a_record_and_verifies(clinic, capsy
     _tamper("DELETE FROM audit_event WHERE id = ?", head - 1)
     code, out, _ = run(capsys, "--db", url, "audit", "verify")
     assert code == 2 and out.startswith(f"audit chain BROKEN at event {head}:") and "deleted" in out
+
+
+def test_many_events_at_once_keep_the_chain(clinic):
+    before = AuditEvent.select().count()
+    audit.record(SYSTEM, "patient.update", patient_id=1)
+    count = audit.record_many(
+        SYSTEM,
+        "patient.import",
+        ({"patient_id": n, "entity": "patient", "entity_id": n, "details": {"n": n}} for n in range(1, 1201)),
+    )
+    audit.record(SYSTEM, "patient.update", patient_id=2)
+    assert count == 1200 and AuditEvent.select().count() == before + 1202
+    check = audit.verify_chain(SYSTEM)
+    assert check.intact and check.events == before + 1202
+    imported = audit.events(action_prefix="patient.import", limit=1)[0]
+    assert imported.details == {"n": 1200, "os_user": audit.os_user()} and imported.workstation == audit.workstation()
