@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml $(LOCK)
 
 # After changing a pin in pyproject.toml: the lock follows (tests/test_packaging.py checks).
 lock: $(STAMP)
-	$(BIN)/pip-compile --quiet --extra test --extra dev --extra postgres --generate-hashes \
+	$(BIN)/pip-compile --quiet --extra test --extra dev --extra postgres --extra encryption --generate-hashes \
 		--strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links -o $(LOCK) pyproject.toml
 
 run: $(STAMP)

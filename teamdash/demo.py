@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from teamdash import clock
 from teamdash.clinical import instruments
 from teamdash.errors import Cancelled, ValidationError
-from teamdash.services import audit, auth, list_summary, measurements, row_ops
+from teamdash.services import accounts, audit, auth, list_summary, measurements, row_ops
 from teamdash.services.auth import Actor
 from teamdash.storage.db import database
 from teamdash.storage.models import (
@@ -62,7 +62,12 @@ STAFF = (
     ("qmarrowby", "Quinn Marrowby", "nutrition", "clinician", False),
     ("rnightjar", "Rowan Nightjar", "sleep", "clinician", False),
     ("ewrenfield", "Emerson Wrenfield", "social", "case_manager", True),
+    ("ckestrel", "Cameron Kestrel", None, "admin", False),
+    ("pvale", "Parker Vale", None, "viewer", False),  # a quality reviewer: read-only
 )
+# Every demo account signs in with this password (README: "Trying it out"). A real
+# clinic's accounts are made by its administrator, each with its own password.
+DEMO_PASSWORD = "demo-clinic-2026"
 
 GIVEN = (
     "Alex",
@@ -659,9 +664,16 @@ class _PatientBuilder:
 
 def _create_staff() -> dict:
     ids, names, disc_of, by_discipline = [], {}, {}, {}
+    password_hash = accounts.hash_password(DEMO_PASSWORD)  # one hash: argon2 costs ~0.1 s a time
     for username, full_name, discipline, role, manager in STAFF:
         user = User.create(
-            username=username, full_name=full_name, discipline=discipline, role=role, is_case_manager=manager
+            username=username,
+            full_name=full_name,
+            discipline=discipline,
+            role=role,
+            is_case_manager=manager,
+            password_hash=password_hash,
+            password_changed_at=clock.now(),
         )
         ids.append(user.id)
         names[user.id] = full_name
@@ -686,9 +698,11 @@ def generate(
         raise ValidationError(f"must be between 1 and {MAX_PATIENTS}", field="patients")
     today = today or clock.today()
     with database.atomic():
-        if Patient.select().exists() or User.select().exists():
+        # Accounts made at first start (the administrator) may stay; demo usernames are its own.
+        taken = User.select().where(User.username.in_([s[0] for s in STAFF])).exists()
+        if Patient.select().exists() or taken:
             raise ValidationError(
-                "the database already holds patients or staff; the demo clinic goes into an empty database "
+                "the database already holds patients or the demo staff; the demo clinic goes into an empty database "
                 "(use --db sqlite:///demo.sqlite3 for a new file)",
                 field="database",
             )

@@ -149,3 +149,21 @@ class Cancelled(TeamDashError):
 
     def __init__(self, message: str = "cancelled by the user"):
         super().__init__(message)
+
+
+class SignInFailed(TeamDashError):
+    """A sign-in that did not succeed: wrong username or password, no password set,
+    a deactivated account."""
+
+
+class AccountLocked(SignInFailed):
+    """Too many failed sign-ins: the account is locked until ``until``."""
+
+    def __init__(self, message: str, *, until):
+        super().__init__(message)
+        self.until = until
+
+
+class WrongPassphrase(DatabaseUnavailable):
+    """An encrypted database that the passphrase given does not open (or no passphrase
+    was given for an encrypted file)."""

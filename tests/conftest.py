@@ -8,14 +8,15 @@ import os
 import shutil
 from pathlib import Path
 
+import argon2
 import pytest
 
 # Keep the user's real data and log directories out of the tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from teamdash import clock, demo
-from teamdash.services import staff
-from teamdash.services.auth import SYSTEM, Actor
+from teamdash.services import accounts, staff
+from teamdash.services.auth import SYSTEM, Actor, actor_for
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db
 from tests.demo_facts import DEMO_NOW, DEMO_PATIENTS, DEMO_TODAY
@@ -26,6 +27,14 @@ def fixed_clock():
     """The app's clock for this test (``fixed_clock.advance`` moves it)."""
     with clock.use(clock.FixedClock(DEMO_NOW)) as pinned:
         yield pinned
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(monkeypatch):
+    """argon2id with the cheapest parameters: the same code path, a fraction of the
+    time (``test_accounts`` checks the real parameters separately)."""
+    monkeypatch.setattr(accounts, "hasher", argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST))
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", None)
 
 
 @pytest.fixture(autouse=True)
@@ -76,13 +85,20 @@ def clinic(_demo_template, tmp_path):
 
 @pytest.fixture
 def clinician(database) -> Actor:
-    member = staff.create_user(SYSTEM, username="tpt", full_name="Test Physio", role="clinician", discipline="pt")
-    return Actor(member.id, member.username, member.full_name, member.role)
+    """A named member of staff (a physio) who may write every discipline's records: the
+    services' own tests. What each role may do is tested in ``test_roles``."""
+    staff.create_user(SYSTEM, username="tpt", full_name="Test Physio", role="admin", discipline="pt")
+    return actor_for("tpt")
+
+
+@pytest.fixture
+def physio(database) -> Actor:
+    """A clinician in the clinician role: writes physical therapy records only."""
+    staff.create_user(SYSTEM, username="tphysio", full_name="Test Clinician", role="clinician", discipline="pt")
+    return actor_for("tphysio")
 
 
 @pytest.fixture
 def case_manager(database) -> Actor:
-    member = staff.create_user(
-        SYSTEM, username="tcm", full_name="Test Manager", role="case_manager", is_case_manager=True
-    )
-    return Actor(member.id, member.username, member.full_name, member.role)
+    staff.create_user(SYSTEM, username="tcm", full_name="Test Manager", role="case_manager", is_case_manager=True)
+    return actor_for("tcm")

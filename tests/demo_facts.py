@@ -22,6 +22,7 @@ CHOSEN_PATIENT = 13  # opened by clinic ID: at start-up, in a screenshot, from t
 
 # Demo staff.
 PSYCHOLOGIST = "athistledown"  # a clinician who may write clinical data
+ADMINISTRATOR = "ckestrel"  # the demo administrator: writes every discipline's records
 CASE_MANAGER = "Morgan Quillfeather"
 
 

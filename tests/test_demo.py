@@ -11,7 +11,7 @@ import pytest
 
 from teamdash import demo
 from teamdash.errors import ValidationError
-from teamdash.services import patients
+from teamdash.services import accounts, patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.services.patients import PatientQuery
@@ -76,9 +76,13 @@ def test_a_patient_is_the_same_in_a_small_and_a_large_clinic(tmp_path):
 
 def test_staff_cover_the_five_disciplines_and_case_management(clinic):
     users = list(User.select())
-    assert 6 <= len(users) <= 9
+    assert 6 <= len(users) <= 12
     assert {u.__data__["discipline"] for u in users} >= {"pt", "psychology", "nutrition", "sleep", "social"}
     assert sum(u.is_case_manager for u in users) >= 2
+    # Every role can be tried out: each demo account signs in with the documented password.
+    assert {u.role for u in users} == {"admin", "case_manager", "clinician", "viewer"}
+    for user in users:
+        assert accounts.sign_in(user.username, demo.DEMO_PASSWORD).actor.user_id == user.id
 
 
 def test_patients_are_6_to_52_weeks_in_with_every_kind_of_course(clinic):

@@ -149,9 +149,9 @@ def test_a_stale_version_is_refused(patient):
     assert patients.get_patient(SYSTEM, patient.id).status == "active"
 
 
-def test_only_those_who_administer_patients_change_status(patient, clinician):
+def test_only_those_who_administer_patients_change_status(patient, physio):
     with pytest.raises(PermissionDenied):
-        episodes.change_status(clinician, patient.id, patient.version, "discharged", reason="goals_met")
+        episodes.change_status(physio, patient.id, patient.version, "discharged", reason="goals_met")
 
 
 # --- readmission -----------------------------------------------------------------------------

@@ -356,7 +356,7 @@ def test_text_a_workbook_cannot_hold_is_cleaned_not_fatal(clinic, tmp_path):
 
 
 def test_every_export_is_audited_with_who_filters_and_row_counts(clinic, tmp_path):
-    member = staff.create_user(SYSTEM, username="auditor", full_name="Ada Auditor", role="clinician")
+    member = staff.create_user(SYSTEM, username="auditor", full_name="Ada Auditor", role="clinician", discipline="pt")
     actor = Actor(member.id, member.username, member.full_name, member.role)
     path = tmp_path / "audited.xlsx"
     result = export(actor, path, ExportOptions(status="discharged", discipline="pt"), now=NOW)

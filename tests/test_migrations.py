@@ -33,8 +33,10 @@ def _make_v1_file(path):
             " '2026-01-05 09:00:00', '2026-01-05 09:00:00', 1)"
         )
         legacy.execute(
-            "INSERT INTO measurement (patient_id, instrument, taken_at, responses, total, band, safety, entered_at, source, version)"
-            " VALUES (1, 'nrs_pain', '2026-01-06 10:00:00', '[7]', 7, NULL, 0, '2026-01-06 10:00:00', 'entry', 1)"
+            "INSERT INTO measurement (patient_id, instrument, taken_at, responses, total, band, details, safety,"
+            " entered_at, source, version) VALUES (1, 'nrs_pain', '2026-01-06 10:00:00', '[7]', 7, NULL,"
+            ' \'{"components":{},"derived":{},"flags":[],"missing_items":[],"subscales":{}}\', 0,'
+            " '2026-01-06 10:00:00', 'entry', 1)"
         )
     legacy.close()
 

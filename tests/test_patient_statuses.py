@@ -54,7 +54,10 @@ def test_a_status_added_to_the_file_reaches_the_command_line(clinic, transferred
     code = main(["--db", f"sqlite:///{clinic}", *command, "--status", "nonsense"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "invalid choice: 'nonsense' (choose from 'active', 'on_hold', 'discharged', 'dropped_out', 'transferred')" in err
+    assert (
+        "invalid choice: 'nonsense' (choose from 'active', 'on_hold', 'discharged', 'dropped_out', 'transferred')"
+        in err
+    )
 
 
 def test_the_command_line_filters_by_a_status_from_the_file(clinic, capsys):

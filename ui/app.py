@@ -1,8 +1,11 @@
 """Starting the dashboard: ``teamdash gui`` / ``python main.py``.
 
-``run`` opens the database, builds the main window and runs the event loop, or with
-``screenshot`` renders the window offscreen to a PNG and exits. Heavy modules
-(openpyxl, report renderers) are imported where they are used, never here.
+``run`` opens the database (asking for the passphrase of an encrypted file; on first
+start creating the file, optionally encrypted, and its first administrator), asks who
+is signing in, builds the main window and runs the event loop; or with ``screenshot``
+renders the window offscreen to a PNG and exits (``--user`` names whose view it shows,
+without a password: only offscreen). Heavy modules (openpyxl, report renderers) are
+imported where they are used, never here.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from teamdash import logs
 from teamdash.clinical import instruments
-from teamdash.errors import DatabaseCorrupt, TeamDashError
-from teamdash.services import clinic, patients
-from teamdash.services.auth import SYSTEM
+from teamdash.errors import DatabaseCorrupt, TeamDashError, WrongPassphrase
+from teamdash.services import accounts, auth, clinic, patients
+from teamdash.services.auth import SYSTEM, Actor
 from ui import recovery, user_switch
 from ui.changes import ChangeBus
 from ui.context import AppContext
@@ -53,14 +56,23 @@ def application() -> QApplication:
     return app
 
 
-def open_session(db_url: str | None, user: str | None, qsettings: QSettings | None = None) -> Session:
-    """Database, acting user, context and main window (not yet shown). Raises
-    ``TeamDashError`` when the database cannot be opened or the user is unknown."""
+def open_session(
+    db_url: str | None,
+    actor: Actor | None,
+    qsettings: QSettings | None = None,
+    *,
+    jobs: JobRunner | None = None,
+    automatic: bool = True,
+) -> Session:
+    """Database, signed-in actor, context and main window (not yet shown). The
+    database is opened unless it already is (the interactive start opens it first);
+    ``actor`` None acts as the system (tests, screenshots). ``automatic`` off: no
+    auto-lock and no automatic backup (a screenshot changes nothing). Raises
+    ``TeamDashError`` when the database cannot be opened."""
     app = application()
-    info = clinic.open_clinic(db_url, create=True)  # first start creates it and says where
+    info = clinic.opened() or clinic.open_clinic(db_url, create=True)
     qsettings = qsettings or QSettings()
-    actor = user_switch.remembered_actor(qsettings, user)
-    context = AppContext(actor=actor, jobs=JobRunner(app), changes=ChangeBus(app), settings=qsettings)
+    context = AppContext(actor=actor or SYSTEM, jobs=jobs or JobRunner(app), changes=ChangeBus(app), settings=qsettings)
     from ui.main_window import MainWindow  # after QApplication: pyqtgraph reads the screen on import
 
     shown = info.display + (f" (read-only: {info.read_only_reason})" if info.read_only else "")
@@ -69,19 +81,20 @@ def open_session(db_url: str | None, user: str | None, qsettings: QSettings | No
     # The data-entry and exchange actions are added through the window's contract (menus,
     # current_patient_id, patient_changed, context), one event-loop turn after start so
     # their imports do not delay the first painted window.
-    QTimer.singleShot(0, lambda: install_extensions(window))
+    QTimer.singleShot(0, lambda: install_extensions(window, automatic=automatic))
     return Session(app, context, window)
 
 
-def install_extensions(window) -> None:
+def install_extensions(window, *, automatic: bool = True) -> None:
     """Patient → New patient… (Ctrl+N), Edit details…, Status; Record measurement…
-    (Ctrl+M), Add …, Undo; File → Import…, Export…."""
+    (Ctrl+M), Add …, Undo; File → Import…, Export…; lock, switch user, password, staff
+    and audit (``user_switch``)."""
     from ui import dialogs, exchange
 
     dialogs.install_admin_actions(window)
     dialogs.install_actions(window)
     exchange.install_actions(window)
-    user_switch.install_actions(window)
+    user_switch.install_actions(window, automatic=automatic)
 
 
 def parse_size(size: str | None) -> tuple[int, int]:
@@ -119,7 +132,9 @@ def _screenshot(
     with tempfile.TemporaryDirectory(prefix="teamdash-shot-") as scratch:
         # A screenshot neither reads nor changes the user's remembered window state.
         qsettings = QSettings(str(Path(scratch) / "settings.ini"), QSettings.Format.IniFormat)
-        session = open_session(db_url, user, qsettings)
+        clinic.open_clinic(db_url, create=True)
+        actor = auth.actor_for(user) if user else None  # offscreen only: whose view the picture shows
+        session = open_session(db_url, actor, qsettings, automatic=False)
         patient_id = patients.find_by_clinic_id(session.context.actor, clinic_id).id if clinic_id else None
         window = session.window
         if tab and tab not in window.patient_view.tab_codes:
@@ -204,7 +219,11 @@ def run(
             return 2
     while True:
         try:
-            session = open_session(db_url, user)
+            started = _sign_in(db_url, user)
+            if started is None:
+                return 0  # the person at the workstation chose Quit
+            actor, jobs = started
+            session = open_session(db_url, actor, jobs=jobs)
         except DatabaseCorrupt as exc:  # too damaged to open
             if _offer_backup(None, db_url, [str(exc)]):
                 continue
@@ -290,6 +309,80 @@ def show_refusals(window) -> QMessageBox | None:
     box.setWindowTitle("Instrument definitions not loaded")
     box.open()
     return box
+
+
+def _open_database(db_url: str | None) -> bool:
+    """Open the database, asking for an encrypted file's passphrase; on first start
+    create the file (optionally encrypted) with its first administrator. False when
+    the person chose to quit."""
+    from ui.security.signin import FirstAdministratorDialog, PassphraseDialog
+
+    target = clinic.describe(db_url)
+    if clinic.needs_creating(db_url):
+        dialog = FirstAdministratorDialog(
+            None,
+            database=target.display,
+            new_file=True,
+            encryption_available=clinic.encryption_available(),
+            create=lambda passphrase: clinic.open_clinic(
+                db_url, create=True, passphrase=passphrase, encrypt=passphrase is not None
+            ),
+        )
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        return _after_first_start(dialog)
+    try:
+        clinic.open_clinic(db_url)
+    except WrongPassphrase:
+        dialog = PassphraseDialog(target.display, lambda passphrase: clinic.open_clinic(db_url, passphrase=passphrase))
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+    if not accounts.has_accounts():
+        dialog = FirstAdministratorDialog(None, database=target.display, new_file=False, encryption_available=False)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return False
+        return _after_first_start(dialog)
+    return True
+
+
+def _after_first_start(dialog) -> bool:
+    """The demo clinic, when chosen at first start, is built before signing in."""
+    if dialog.chose_demo:
+        from PySide6.QtWidgets import QProgressDialog
+
+        from teamdash import demo
+
+        progress = QProgressDialog("Building the demo clinic…", "", 0, 0)
+        progress.setCancelButton(None)
+        progress.show()
+        QApplication.processEvents()
+        demo.generate(SYSTEM, patients=60)
+        progress.close()
+    return True
+
+
+def _sign_in(db_url: str | None, user: str | None) -> tuple[Actor, JobRunner] | None:
+    """Who is at the workstation: the sign-in dialog (the last username on this
+    workstation, or ``--user``, filled in). None when they quit."""
+    from ui.security.signin import SignInDialog
+
+    if not _open_database(db_url):
+        return None
+    jobs = JobRunner(QApplication.instance())
+    settings = QSettings()
+    username = user or user_switch.remembered_username(settings)
+    info = clinic.opened()
+    hint = ""
+    if not username and accounts.is_demo_clinic():
+        from teamdash import demo
+
+        username = "ckestrel"
+        hint = f"Demo clinic: every demo account signs in with the password {demo.DEMO_PASSWORD!r}."
+    dialog = SignInDialog(jobs, database=info.display if info else "", username=username, hint=hint)
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.actor is None:
+        jobs.wait()
+        return None
+    return dialog.actor, jobs
 
 
 def _patient_id(session: Session, clinic_id: str | None) -> int | None:

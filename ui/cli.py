@@ -18,7 +18,12 @@ def _gui_arguments(gui: argparse.ArgumentParser) -> None:
     gui.add_argument("--patient", metavar="CLINIC_ID", help="patient to show (default: the first flagged)")
     gui.add_argument("--size", default="1600x1000", help="window size for --screenshot, WxH")
     gui.add_argument("--tab", help="tab to show for --screenshot: overview|pt|psychology|nutrition|sleep|social")
-    gui.add_argument("--user", help="act as this staff username")
+    gui.add_argument(
+        "--user",
+        metavar="USERNAME",
+        help="the username filled in on the sign-in form; with --screenshot: whose view the picture shows "
+        "(offscreen, no password)",
+    )
 
 
 @command("gui", help="start the dashboard", arguments=_gui_arguments)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings(context.settings)
         self.database = database
         self.menus: dict[str, QMenu] = {}
+        # Each says whether the window may close now (asking the user if needed).
+        self.close_guards: list[Callable[[], bool]] = []
         self.counts: ClinicCounts | None = None
         self._patient_id: int | None = None
         self._known_event: int | None = None
@@ -306,7 +309,8 @@ class MainWindow(QMainWindow):
         self.database_label = QLabel(f"Database: {self.database}", self)
         self.database_label.setObjectName("statusDatabase")
         self.counts_label = QLabel("", self)
-        self.user_label = QLabel(f"Acting as {self.context.actor.display_name}", self)
+        self.user_label = QLabel(f"Signed in: {self.context.actor.description}", self)
+        self.user_label.setObjectName("statusUser")
         status.addWidget(self.database_label, 1)
         status.addPermanentWidget(self.counts_label)
         status.addPermanentWidget(self.user_label)
@@ -374,6 +378,9 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not all(guard() for guard in self.close_guards):
+            event.ignore()  # e.g. a form kept for someone who is not signed in
+            return
         self.poll.stop()
         self.save_settings()
         super().closeEvent(event)

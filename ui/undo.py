@@ -40,6 +40,7 @@ class UndoStack(QObject):
         super().__init__(parent)
         self.context = context
         self._entries: list[UndoEntry] = []
+        self._parked: dict[tuple[int | None, str], list[UndoEntry]] = {}
         self._busy = False
 
     def push(self, entry: UndoEntry) -> None:
@@ -56,6 +57,15 @@ class UndoStack(QObject):
     def text(self) -> str:
         top = self.top()
         return f"Undo {top.description[:1].lower()}{top.description[1:]}" if top else "Undo"
+
+    def switch_user(self, previous: Actor, current: Actor) -> None:
+        """Another user signed in at this workstation: the previous user's entries wait
+        for them (nobody undoes someone else's entry by accident)."""
+        if (previous.user_id, previous.username) == (current.user_id, current.username):
+            return
+        self._parked[(previous.user_id, previous.username)] = self._entries
+        self._entries = self._parked.pop((current.user_id, current.username), [])
+        self.changed.emit()
 
     def __len__(self) -> int:
         return len(self._entries)

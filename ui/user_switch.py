@@ -1,106 +1,173 @@
-"""Who is working at this workstation: File → Switch user…, remembered per workstation.
+"""Who is working at this workstation, and keeping the workstation safe.
 
-Every write is attributed to the acting user (entered by, acknowledged by, the audit
-trail). Until user accounts with passwords and auto-lock arrive, the person at the
-workstation chooses their name from the active staff list; the choice is kept in the
-workstation's settings and restored at the next start.
+Installs, on the main window: the lock screen and auto-lock (the clinic's idle minutes),
+File → Lock now (Ctrl+Shift+L), Switch user… (Ctrl+Shift+U: sign-out plus sign-in for
+the next person), Change my password…, and for administrators Staff… and Audit trail…;
+the status bar names who is signed in; the automatic daily backup runs at start and
+every hour. What a role may not do is hidden (the services refuse it anyway).
+
+The last username signed in on this workstation is remembered to fill in the sign-in
+form; nobody is signed in without a password (``--user`` only names who a screenshot
+shows, offscreen).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import logging
+
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox
 
 from teamdash.errors import TeamDashError
-from teamdash.services import auth, staff
-from teamdash.services.auth import Actor
+from teamdash.services import clinic_settings, maintenance
+from teamdash.services.auth import SYSTEM, Actor
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
+from ui.security.audit_screen import AuditDialog
+from ui.security.lock import LockController
+from ui.security.signin import ChangePasswordDialog
+from ui.security.staff_screen import StaffDialog
+from ui.undo import stack_for
+
+log = logging.getLogger(__name__)
 
 SETTING = "session/username"
+BACKUP_CHECK_MS = 60 * 60 * 1000  # the daily backup is looked at every hour
 
 
-def remembered_actor(context_settings, username: str | None) -> Actor:
-    """The actor for ``--user``, else the one remembered on this workstation, else the
-    system (read and write, attributed to 'TeamDash (system)')."""
-    name = username or context_settings.value(SETTING, "", str)
-    if not name:
-        return auth.SYSTEM
-    try:
-        return auth.actor_for(name)
-    except TeamDashError:
-        if username:  # asked for explicitly: say so
-            raise
-        return auth.SYSTEM  # a remembered user who has left the team
+def remembered_username(settings: QSettings) -> str:
+    """Who signed in last on this workstation (to fill in the form), or ""."""
+    return str(settings.value(SETTING, "", str) or "")
 
 
-class UserDialog(QDialog):
-    """Pick a name from the active staff (loaded on the database thread)."""
-
-    def __init__(self, context: AppContext, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("Switch user")
-        self.context = context
-        self.chosen: staff.StaffMember | None = None
-        self.people = QListWidget(self)
-        self.people.itemDoubleClicked.connect(lambda _item: self.accept())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel("Who is working at this workstation? Entries and acknowledgements are recorded in this name.", self)
-        )
-        layout.addWidget(self.people)
-        layout.addWidget(buttons)
-        self.resize(420, 360)
-        context.jobs.run(
-            lambda _p, _c: staff.list_staff(context.actor), on_done=self._fill, on_error=lambda e: show_error(self, e)
-        )
-
-    def _fill(self, members: list[staff.StaffMember]) -> None:
-        for member in members:
-            role = member.role.replace("_", " ")
-            item = QListWidgetItem(f"{member.full_name}  ·  {member.discipline or role}")
-            item.setData(Qt.ItemDataRole.UserRole, member)
-            self.people.addItem(item)
-            if member.id == self.context.actor.user_id:
-                self.people.setCurrentItem(item)
-        if self.people.currentItem() is None and self.people.count():
-            self.people.setCurrentRow(0)
-
-    def accept(self) -> None:
-        item = self.people.currentItem()
-        if item is None:
-            return
-        self.chosen = item.data(Qt.ItemDataRole.UserRole)
-        super().accept()
+def remember(settings: QSettings, actor: Actor) -> None:
+    if actor.user_id is not None:
+        settings.setValue(SETTING, actor.username)
 
 
-def switch_to(window, member: staff.StaffMember) -> None:
+def signed_in_text(actor: Actor) -> str:
+    return f"Signed in: {actor.description}"
+
+
+def install_actions(window, *, automatic: bool = True) -> LockController:
+    """Everything above, on ``window`` (uses ``window.context``, ``window.menus``,
+    ``window.pages``, ``window.user_label``); returns the lock controller. Without
+    ``automatic`` (a screenshot) neither auto-lock nor the automatic backup runs."""
     context: AppContext = window.context
-    context.actor = Actor(member.id, member.username, member.full_name, member.role)
-    context.settings.setValue(SETTING, member.username)
-    window.user_label.setText(f"Acting as {member.full_name}")
-    # Panels re-check what this user may do; nothing else needs the database again.
-    context.changes.emit(Changes(None, frozenset({"user"})))
+    lock = LockController(window, context)
+    window.lock = lock
+    menu = window.menus["File"]
 
+    def a(text, slot, shortcut=None, tip="", name=""):
+        return window._action(text, slot, QKeySequence(shortcut) if shortcut else None, tip=tip, name=name)
 
-def install_actions(window) -> None:
-    def choose() -> None:
-        dialog = UserDialog(window.context, window)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen is not None:
-            switch_to(window, dialog.chosen)
-
-    action = window._action(
+    lock_action = a(
+        "Lock now", lock.lock, "Ctrl+Shift+L", tip="Cover the window until you sign in again", name="lock_now"
+    )
+    switch_action = a(
         "Switch user…",
-        choose,
-        QKeySequence("Ctrl+Shift+U"),
-        tip="Choose who is working at this workstation",
+        lock.switch_user,
+        "Ctrl+Shift+U",
+        tip="Sign out and let the next person sign in (your open forms are kept for you)",
         name="switch_user",
     )
-    file_menu = window.menus["File"]
-    file_menu.insertAction(window.quit_action, action)
-    file_menu.insertSeparator(window.quit_action)
+    password_action = a("Change my password…", lambda: _change_password(window), name="change_password")
+    staff_action = a(
+        "Staff…", lambda: _open(window, StaffDialog), tip="Accounts, roles, auto-lock and backups", name="staff"
+    )
+    audit_action = a(
+        "Audit trail…", lambda: _open(window, AuditDialog), tip="Who saw and changed what", name="audit_trail"
+    )
+    for action in (lock_action, switch_action, password_action):
+        menu.insertAction(window.quit_action, action)
+    menu.insertSeparator(window.quit_action)
+    for action in (staff_action, audit_action):
+        menu.insertAction(window.quit_action, action)
+    menu.insertSeparator(window.quit_action)
+
+    def follow_user(changes: Changes | None = None) -> None:
+        if changes is not None and "user" not in changes.kinds:
+            return
+        actor = context.actor
+        window.user_label.setText(signed_in_text(actor))
+        password_action.setVisible(actor.user_id is not None)
+        staff_action.setVisible(actor.can("manage_users"))
+        audit_action.setVisible(actor.can("view_audit"))
+        lock_action.setEnabled(actor.user_id is not None)
+
+    def user_changed(previous: Actor, current: Actor) -> None:
+        stack_for(context).switch_user(previous, current)
+        remember(context.settings, current)
+        # Panels re-check what this user may do; the open record is seen by them now.
+        context.changes.emit(Changes(None, frozenset({"user", "refresh"})))
+
+    lock.user_changed.connect(user_changed)
+    context.changes.changed.connect(follow_user)
+
+    def follow_settings(changes: Changes) -> None:
+        if "settings" in changes.kinds:
+            _apply_settings(window)
+
+    context.changes.changed.connect(follow_settings)
+    follow_user()
+    remember(context.settings, context.actor)
+    _apply_settings(window)
+    if automatic and context.actor.user_id is not None:  # the system account (tests) does not lock
+        lock.start()
+    if automatic:
+        _schedule_backups(window)
+    return lock
+
+
+def _open(window, dialog_class) -> None:
+    dialog = dialog_class(window.context, window)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+
+
+def _change_password(window) -> None:
+    context: AppContext = window.context
+    dialog = ChangePasswordDialog(context.jobs, context.actor, parent=window)
+    if dialog.exec():
+        QMessageBox.information(window, "TeamDash", "Your password was changed.")
+
+
+def _apply_settings(window) -> None:
+    context: AppContext = window.context
+    context.jobs.run(
+        lambda _p, _c: clinic_settings.current(),
+        on_done=lambda current: window.lock.set_idle_minutes(current.lock_minutes),
+        on_error=lambda exc: log.warning("clinic settings not read: %s", exc),
+    )
+
+
+def _schedule_backups(window) -> None:
+    """Today's automatic backup (if not taken yet), now and every hour."""
+    context: AppContext = window.context
+
+    def check() -> None:
+        def failed(exc: BaseException) -> None:
+            log.warning("automatic backup failed: %s", exc)
+            if isinstance(exc, TeamDashError):
+                window.statusBar().showMessage(f"Automatic backup failed: {exc}", 15000)
+            else:
+                show_error(window, exc)
+
+        context.jobs.run(lambda _p, _c: maintenance.daily_backup(SYSTEM), on_done=_backed_up(window), on_error=failed)
+
+    timer = QTimer(window)
+    timer.setInterval(BACKUP_CHECK_MS)
+    timer.timeout.connect(check)
+    timer.start()
+    window.backup_timer = timer
+    QTimer.singleShot(0, check)
+
+
+def _backed_up(window):
+    def done(result) -> None:
+        if result is not None:
+            window.statusBar().showMessage(f"Today's backup was written and verified: {result.path.name}", 10000)
+
+    return done

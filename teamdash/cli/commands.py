@@ -10,9 +10,10 @@ from pathlib import Path
 
 from teamdash import clock, demo, validation
 from teamdash.cli.registry import Parser, command
+from teamdash.cli.session import open_database
 from teamdash.clinical import disciplines, instruments
 from teamdash.errors import DatabaseCorrupt, ValidationError
-from teamdash.services import patients, staff
+from teamdash.services import maintenance, patients, staff
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
@@ -29,17 +30,29 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patients", type=int, default=60, help="number of patients (default 60)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (same seed, same clinic)")
     parser.add_argument("--today", help="date the clinic is generated for (default: today), YYYY-MM-DD")
+    parser.add_argument(
+        "--encrypt",
+        action="store_true",
+        help=f"create the file encrypted (passphrase from ${db.ENV_PASSPHRASE} or asked for twice)",
+    )
 
 
 @command("demo", help="fill the database with a synthetic demo clinic", arguments=_demo_arguments)
 def _demo(args: argparse.Namespace) -> int:
-    open_clinic(args.db, create=True)
+    target = db.parse_url(args.db or db.default_url())
+    if args.encrypt and target.path is not None and not target.path.exists():
+        from teamdash.cli.security import new_passphrase
+
+        open_clinic(args.db, create=True, passphrase=new_passphrase(), encrypt=True)
+    else:
+        open_database(args.db, create=True)
     today = validation.date(args.today, "--today") if args.today else clock.today()
     report = demo.generate(SYSTEM, patients=args.patients, seed=args.seed, today=today)
     print(
         f"demo clinic: {report.patients} patients, {report.staff} staff, {report.measurements} measurements, "
         f"{report.sessions} sessions in {db.info().display}"
     )
+    print(f"demo accounts (e.g. ckestrel, an administrator) sign in with the password {demo.DEMO_PASSWORD!r}")
     return 0
 
 
@@ -76,7 +89,7 @@ def _patients(args: argparse.Namespace) -> int:
         raise ValidationError("--limit cannot be negative (0 lists everyone)", field="--limit")
     if args.offset < 0:
         raise ValidationError("--offset cannot be negative", field="--offset")
-    open_clinic(args.db)
+    open_database(args.db)
     query = patients.PatientQuery(
         search=args.search,
         status=args.status,
@@ -143,7 +156,7 @@ def _patient_json(r) -> dict:
 @command("check", help="integrity check and schema state")
 def _check(args: argparse.Namespace) -> int:
     try:
-        info = open_clinic(args.db)
+        info = open_database(args.db)
     except DatabaseCorrupt as exc:  # too damaged to open: that is the finding
         print(f"database: {db.parse_url(args.db or db.default_url()).display}")
         print(f"problem: {exc}")
@@ -164,14 +177,30 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _backup_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="the backup file to write")
-    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, metavar="FILE", help="the backup file to write")
+    where.add_argument(
+        "--auto",
+        action="store_true",
+        help="today's automatic backup into the clinic's backup folder (if not taken yet), then rotation",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace FILE if it exists; with --auto: even if taken today"
+    )
 
 
-@command("backup", help="online backup of the database", arguments=_backup_arguments)
+@command("backup", help="online backup of the database, checked after writing", arguments=_backup_arguments)
 def _backup(args: argparse.Namespace) -> int:
-    open_clinic(args.db)
-    dest = db.backup(args.out, force=args.force)
+    open_database(args.db)
+    if args.auto:
+        done = maintenance.daily_backup(SYSTEM, force=args.force)
+        if done is None:
+            print("today's automatic backup was already taken (use --force for another)")
+            return 0
+        removed = f"; rotated out {len(done.removed)} older" if done.removed else ""
+        print(f"backup written to {done.path}{removed}")
+        return 0
+    dest = maintenance.take_backup(SYSTEM, args.out, force=args.force)
     print(f"backup written to {dest}")
     return 0
 

@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 from teamdash.cli.registry import command
+from teamdash.cli.session import authenticate, open_database
 from teamdash.clinical import disciplines
-from teamdash.services.auth import SYSTEM, Actor
-from teamdash.services.clinic import open_clinic
+from teamdash.services.auth import Actor
 
 MAX_PROBLEMS_PRINTED = 100
 
@@ -48,7 +48,11 @@ def _export_arguments(export: argparse.ArgumentParser) -> None:
         help="research/QI variant: pseudonymous codes, no names, dates of birth, clinic IDs, "
         "calendar dates or free text; only patients with research consent",
     )
-    export.add_argument("--user", metavar="USERNAME", help="act as this staff member (recorded in the audit trail)")
+    export.add_argument(
+        "--user",
+        metavar="USERNAME",
+        help="act as this staff member (their password is asked for; the audit trail names them)",
+    )
 
 
 def _import_arguments(imp: argparse.ArgumentParser) -> None:
@@ -72,15 +76,16 @@ def _import_arguments(imp: argparse.ArgumentParser) -> None:
         metavar="FILE.xlsx",
         help="where --skip-bad-rows writes bad rows (default: FILE-errors.xlsx beside FILE)",
     )
-    imp.add_argument("--user", metavar="USERNAME", help="act as this staff member (recorded in the audit trail)")
+    imp.add_argument(
+        "--user",
+        metavar="USERNAME",
+        help="act as this staff member (their password is asked for; the audit trail names them)",
+    )
 
 
 def _actor(username: str | None) -> Actor:
-    if not username:
-        return SYSTEM
-    from teamdash.services import auth
-
-    return auth.actor_for(username)
+    """The system account, or the member of staff named by --user after their password."""
+    return authenticate(username)
 
 
 def _date(value: str | None, option: str):
@@ -108,7 +113,7 @@ def _export(args: argparse.Namespace) -> int:
     from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
     from teamdash.services import patients, staff
 
-    open_clinic(args.db)
+    open_database(args.db)
     actor = _actor(args.user)
     patient_id = None
     if args.patient:
@@ -141,7 +146,7 @@ def _export(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from teamdash.exchange import importing
 
-    open_clinic(args.db, create=True)
+    open_database(args.db, create=True)
     actor = _actor(args.user)
     progress = _progress_printer("importing")
     try:

@@ -83,6 +83,7 @@ ACTION_ITEMS: RecordKind[ActionItemResult] = RecordKind(
     action="action",
     order_by=(ActionItem.status, ActionItem.due_on, ActionItem.id),
     fields=ACTION_FIELDS,
+    permission="write_actions",
 )
 
 
@@ -119,4 +120,5 @@ DECISIONS: RecordKind[DecisionResult] = RecordKind(
     action="decision",
     order_by=(Decision.made_at, Decision.id),
     fields=DECISION_FIELDS,
+    permission="write_actions",
 )

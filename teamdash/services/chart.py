@@ -12,6 +12,7 @@ from teamdash import clock
 from teamdash.clinical import analytics, instruments, intake
 from teamdash.clinical.analytics import Flag
 from teamdash.services import (
+    audit,
     auth,
     checkins,
     episodes,
@@ -63,6 +64,9 @@ class PatientRecord:
     today: dt.date
     # Every episode of care, the current one last (one element until a readmission).
     episodes: tuple[EpisodeResult, ...] = ()
+    # Whether the actor who read the record treats the patient (``auth.treats``): the
+    # UI offers cross-discipline entries (measures, flares) only then.
+    treating: bool = False
 
     def series(self, instrument: str) -> list[measurements.MeasurementResult]:
         return [m for m in self.measurements if m.instrument == instrument]
@@ -134,9 +138,12 @@ def _flags(patient_id: int, detail: patients.PatientDetail, today: dt.date) -> t
 
 
 def get_record(actor: Actor, patient_id: int, *, today: dt.date | None = None) -> PatientRecord:
+    """The whole record. Seeing it is an audit event (a refresh of the record already
+    on screen is the same view; on a read-only database the log says it was skipped)."""
     auth.require(actor, "read")
     today = today or clock.today()
     detail = patients.get_patient(actor, patient_id, today=today)
+    audit.record_view(actor, patient_id)
     graded = tuple(
         GradedPlanWithWeeks(p, tuple(plans.GRADED_WEEKS.list(actor, p.id)))
         for p in plans.GRADED_PLANS.list(actor, patient_id)
@@ -162,6 +169,7 @@ def get_record(actor: Actor, patient_id: int, *, today: dt.date | None = None) -
         actions=tuple(ACTION_ITEMS.list(actor, patient_id)),
         today=today,
         episodes=episodes.episodes(actor, patient_id, detail=detail),
+        treating=auth.treats(actor, patient_id),
     )
 
 

@@ -945,7 +945,7 @@ def save_checkin(
     """Record the check-in with the summary of its period, as of its day, as a frozen
     snapshot; set the patient's next check-in date. ``since`` is the period's first day
     (default: the day after the last check-in)."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_checkin")
     held_day = validation.date(held_on, "held_on", not_after=clock.today() + dt.timedelta(days=1))
     assert held_day is not None  # required: a missing date raised above
     since_day = validation.date(since, "since", required=False)

@@ -62,7 +62,7 @@ def record_checkin(
     the patient's support contacts) records whom the patient chose to have named on
     their progress handout; the others are no longer named. None leaves the choice as
     it was."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_checkin")
     held_on = validation.date(held_on, "held_on", not_after=clock.today() + dt.timedelta(days=1))
     next_checkin = validation.date(next_checkin, "next_checkin", required=False)
     if next_checkin is not None and next_checkin <= held_on:

@@ -33,10 +33,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def open_clinic(url: str | None = None, *, create: bool = False) -> DatabaseInfo:
+def open_clinic(
+    url: str | None = None, *, create: bool = False, passphrase: str | None = None, encrypt: bool = False
+) -> DatabaseInfo:
     """Open the database at ``url`` ready for use. ``create`` allows a new SQLite file
-    (demo, import, the dashboard's first start); without it a missing file is an error."""
-    info = db.connect(url, create=create)
+    (demo, import, the dashboard's first start; encrypted with ``passphrase`` when
+    ``encrypt``); without it a missing file is an error. An encrypted file opens with
+    its ``passphrase`` (default ``$TEAMDASH_DB_PASSPHRASE``)."""
+    info = db.connect(url, create=create, passphrase=passphrase, encrypt=encrypt)
     try:
         state = migrations.migrate()
         _sync_disciplines()
@@ -71,7 +75,7 @@ def database_file(url: str | None = None) -> Path | None:
     """The SQLite file behind ``url`` (default: the open or default database)."""
     if url is None and db.is_open():
         return db.info().path
-    return db.parse_url(url or db.default_url()).path
+    return describe(url).path
 
 
 def newest_backup(url: str | None = None) -> BackupFile | None:
@@ -81,9 +85,10 @@ def newest_backup(url: str | None = None) -> BackupFile | None:
 
 
 def restore_backup(actor: Actor, backup: Path, url: str | None = None) -> Path:
-    """Replace the (closed) database at ``url`` by ``backup``; returns where the file it
-    replaced was kept."""
-    auth.require(actor, "backup")
+    """Replace the (closed, perhaps too damaged to open) database at ``url`` by
+    ``backup``; returns where the file it replaced was kept. An open database is
+    restored by ``maintenance.restore_backup``, which reopens it and audits."""
+    auth.require(actor, "restore")
     path = database_file(url)
     if path is None:
         raise DatabaseUnavailable("only an embedded SQLite database is restored from a backup file")
@@ -109,3 +114,31 @@ def _sync_disciplines() -> None:
                 conflict_target=[Discipline.code],
                 update={Discipline.name: name, Discipline.sort_order: order},
             ).execute()
+
+
+def describe(url: str | None = None) -> DatabaseInfo:
+    """Where ``url`` (default: the embedded file) points, without opening it."""
+    return db.parse_url(url or db.default_url())
+
+
+def needs_creating(url: str | None = None) -> bool:
+    """A SQLite file that does not exist yet (the dashboard's first start)."""
+    target = describe(url)
+    return target.backend == "sqlite" and target.path is not None and not target.path.exists()
+
+
+def encryption_available() -> bool:
+    """Whether SQLCipher is installed (the ``encryption`` extra)."""
+    try:
+        db.sqlcipher_module()
+    except DatabaseUnavailable:
+        return False
+    return True
+
+
+def opened() -> DatabaseInfo | None:
+    """The open database, or None."""
+    try:
+        return db.info()
+    except DatabaseUnavailable:
+        return None

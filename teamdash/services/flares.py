@@ -45,6 +45,7 @@ def _clean(values: dict, current: dict | None) -> dict:
     return out
 
 
+# The flare log sits on the PT tab; every clinician who treats the patient writes in it.
 FLARES: RecordKind[FlareResult] = RecordKind(
     Flare,
     FlareResult,
@@ -53,4 +54,6 @@ FLARES: RecordKind[FlareResult] = RecordKind(
     action="flare",
     order_by=(Flare.started_on, Flare.id),
     fields=FIELDS,
+    discipline="pt",
+    any_treated_patient=True,
 )

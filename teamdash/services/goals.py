@@ -106,6 +106,7 @@ GOALS: RecordKind[GoalResult] = RecordKind(
     action="goal",
     order_by=(Goal.status, Goal.due_on, Goal.id),
     fields=FIELDS,
+    discipline=lambda goal: goal.get("discipline"),
 )
 
 

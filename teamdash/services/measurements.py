@@ -138,6 +138,12 @@ def scored_columns(scored: instruments.ScoreResult) -> dict:
     }
 
 
+def _require_scope(actor: Actor, instrument_id: str, patient_id: int) -> None:
+    """Clinicians record their own discipline's measures, and any measure of a patient
+    they treat."""
+    auth.require(actor, "write_clinical", discipline=instruments.get(instrument_id).discipline, patient_id=patient_id)
+
+
 def _check_duplicate(patient_id: int, instrument_id: str, taken_at: dt.datetime, exclude_id: int | None = None) -> None:
     query = Measurement.select().where(
         (Measurement.patient == patient_id)
@@ -174,6 +180,7 @@ def record_measurement(
     note = validation.note(note)
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
+        _require_scope(actor, instrument_id, patient_id)
         when = _taken_at(taken_at, patient, now)
         _check_duplicate(patient_id, instrument_id, when)
         row = row_ops.create_audited(
@@ -210,6 +217,7 @@ def update_measurement(
     now = now or clock.now()
     with database.atomic():
         row = row_ops.get_row(Measurement, measurement_id, "measurement")
+        _require_scope(actor, row.instrument, row.__data__["patient"])
         changes: dict = {}
         if responses is not None or item_names is not None:
             changes.update(
@@ -248,6 +256,8 @@ def delete_measurement(actor: Actor, measurement_id: int, expected_version: int)
     restores it with ``restore_measurement`` (Undo)."""
     auth.require(actor, "write_clinical")
     with database.atomic():
+        row = row_ops.get_row(Measurement, measurement_id, "measurement")
+        _require_scope(actor, row.instrument, row.__data__["patient"])
         ack = SafetyAcknowledgement.get_or_none(SafetyAcknowledgement.measurement == measurement_id)
         extra = {"acknowledgement": audit.row_dict(ack)} if ack else None
         before = row_ops.delete_versioned(
@@ -268,6 +278,7 @@ def restore_measurement(actor: Actor, before: dict) -> MeasurementResult:
     auth.require(actor, "write_clinical")
     with database.atomic():
         row_ops.get_row(Patient, before["patient"], "patient")
+        _require_scope(actor, before["instrument"], before["patient"])
         _check_duplicate(before["patient"], before["instrument"], dt.datetime.fromisoformat(before["taken_at"]))
         row_ops.restore_row(actor, Measurement, before, action="measurement.restore")
         if before.get("acknowledgement"):
@@ -289,6 +300,7 @@ def acknowledge_safety(
     action_taken = validation.text(action_taken, "action_taken", max_length=2000)
     with database.atomic():
         row = row_ops.get_row(Measurement, measurement_id, "measurement")
+        _require_scope(actor, row.instrument, row.__data__["patient"])
         if not row.safety:
             raise ValidationError("this measurement has no positive safety item to acknowledge", field="measurement")
         if SafetyAcknowledgement.get_or_none(SafetyAcknowledgement.measurement == measurement_id):
@@ -421,8 +433,9 @@ def rescore_all(actor: Actor, chunk: int = 2000) -> RescoreReport:
     """Recompute every stored score from its responses with the current definitions
     (after an upgrade that corrected a scoring rule). A row whose score changes gets
     its new total, band and details, a new version and an audit event with before and
-    after; the caller refreshes the patient summaries."""
-    auth.require(actor, "write_clinical")
+    after; the caller refreshes the patient summaries. Maintenance: administrators (and
+    the system, during an upgrade)."""
+    auth.require(actor, "manage_settings")
     library = instruments.library()
     checked = changed = unscorable = unknown = 0
     fields = ("total", "band", "band_severity", "details", "item_names", "safety")

@@ -620,5 +620,5 @@ def _plain(value) -> str:
 
 
 def audit_trail(actor: Actor, patient_id: int, limit: int = 200) -> list[audit.AuditEntry]:
-    auth.require(actor, "read")
-    return audit.events(patient_id=patient_id, limit=limit)
+    """Who saw and changed the patient's record (administrators: ``view_audit``)."""
+    return audit.search(actor, audit.AuditQuery(patient_id=patient_id, limit=limit))

@@ -105,6 +105,7 @@ GRADED_PLANS: RecordKind[GradedPlanResult] = RecordKind(
     action="graded_plan",
     order_by=(GradedActivityPlan.started_on, GradedActivityPlan.id),
     fields=GRADED_PLAN_FIELDS,
+    discipline="pt",
 )
 
 
@@ -146,6 +147,7 @@ GRADED_WEEKS: RecordKind[GradedWeekResult] = RecordKind(
     order_by=(GradedActivityWeek.week_start,),
     parent=(GradedActivityPlan, "plan"),
     fields=GRADED_WEEK_FIELDS,
+    discipline="pt",
 )
 
 
@@ -194,6 +196,7 @@ COURSES: RecordKind[CourseResult] = RecordKind(
     action="course",
     order_by=(Course.started_on, Course.id),
     fields=COURSE_FIELDS,
+    discipline="psychology",
 )
 
 
@@ -225,6 +228,7 @@ PRACTICE: RecordKind[PracticeResult] = RecordKind(
     order_by=(PracticeWeek.week_start,),
     parent=(Course, "course"),
     fields=PRACTICE_FIELDS,
+    discipline="psychology",
 )
 
 
@@ -285,6 +289,7 @@ PLAN_ITEMS: RecordKind[PlanItemResult] = RecordKind(
     action="plan_item",
     order_by=(PlanItem.discipline, PlanItem.category, PlanItem.started_on, PlanItem.id),
     fields=PLAN_ITEM_FIELDS,
+    discipline=lambda item: item.get("discipline"),
 )
 
 
@@ -331,6 +336,7 @@ CONTACTS: RecordKind[ContactResult] = RecordKind(
     action="contact",
     order_by=(SupportContact.name,),
     fields=CONTACT_FIELDS,
+    discipline="social",
 )
 
 
@@ -388,4 +394,5 @@ RTW_PHASES: RecordKind[RtwPhaseResult] = RecordKind(
     action="rtw_phase",
     order_by=(RtwPhase.started_on, RtwPhase.id),
     fields=RTW_FIELDS,
+    discipline="social",
 )

@@ -24,6 +24,8 @@ R = TypeVar("R")
 # clean(values, current) -> validated column values. ``current`` is the stored row's
 # data on update (None on add) so that checks spanning fields see the merged record.
 Cleaner = Callable[[dict, dict | None], dict]
+# The discipline a row belongs to: a fixed code, or read from the row's values.
+Scope = str | Callable[[dict], str | None] | None
 
 
 class RecordKind(Generic[R]):
@@ -39,7 +41,12 @@ class RecordKind(Generic[R]):
         parent: tuple[type[pw.Model], str] | None = None,
         permission: str = "write_clinical",
         fields: FieldSpecs | None = None,
+        discipline: Scope = None,
+        any_treated_patient: bool = False,
     ):
+        """``discipline``: whose records these are (clinicians write their own
+        discipline's); ``any_treated_patient``: clinicians who treat the patient may
+        write them whatever their discipline (flares, notes)."""
         self.model = model
         self.result = result
         self.clean = clean
@@ -50,6 +57,8 @@ class RecordKind(Generic[R]):
         # Child rows (a week of a plan) reach their patient through the parent row.
         self.parent = parent
         self.permission = permission
+        self.discipline = discipline
+        self.any_treated_patient = any_treated_patient
         owner_field = getattr(model, parent[1] if parent else "patient")
         self._list_query = row_ops.Prepared(
             lambda owner: model.select().where(owner_field == owner).order_by(*self.order_by)
@@ -76,6 +85,26 @@ class RecordKind(Generic[R]):
             "patient"
         ]
 
+    def discipline_of(self, data: dict) -> str | None:
+        return self.discipline(data) if callable(self.discipline) else self.discipline
+
+    def allows(self, actor: Actor, *, discipline: str | None = None, treating: bool = False) -> bool:
+        """The UI's question, without the database: may ``actor`` write rows of this kind
+        in ``discipline`` (for kinds whose rows carry one) for a patient they do, or do
+        not, treat?"""
+        fixed = None if callable(self.discipline) else self.discipline
+        return auth.allows(
+            actor, self.permission, discipline=fixed or discipline, treating=treating and self.any_treated_patient
+        )
+
+    def _require_scope(self, actor: Actor, data: dict, patient_id: int) -> None:
+        auth.require(
+            actor,
+            self.permission,
+            discipline=self.discipline_of(data),
+            patient_id=patient_id if self.any_treated_patient else None,
+        )
+
     def _check_fields(self, values: dict) -> None:
         allowed = set(self.model._meta.fields) - {"id", "patient", "version"}
         unknown = set(values) - allowed
@@ -94,6 +123,7 @@ class RecordKind(Generic[R]):
                 row_ops.get_row(Patient, owner_id, "patient")
             clean[owner_key] = owner_id
             patient_id = self._patient_id(clean)
+            self._require_scope(actor, clean, patient_id)
             row = row_ops.create_audited(
                 actor, self.model, clean, action=f"{self.action}.create", patient_id=patient_id
             )
@@ -107,6 +137,8 @@ class RecordKind(Generic[R]):
             current = row_ops.get_row(self.model, row_id, self.what).__data__
             clean = self.clean(changes, dict(current))
             patient_id = self._patient_id(current)
+            self._require_scope(actor, current, patient_id)
+            self._require_scope(actor, {**current, **clean}, patient_id)  # moved to another discipline
             row_ops.update_versioned(
                 actor,
                 self.model,
@@ -125,6 +157,7 @@ class RecordKind(Generic[R]):
         with database.atomic():
             current = row_ops.get_row(self.model, row_id, self.what).__data__
             patient_id = self._patient_id(current)
+            self._require_scope(actor, current, patient_id)
             children = row_ops.children_of(self.model, row_id)
             before = row_ops.delete_versioned(
                 actor,
@@ -144,6 +177,7 @@ class RecordKind(Generic[R]):
         auth.require(actor, self.permission)
         with database.atomic():
             patient_id = before.get("_patient_id") or before["patient"]
+            self._require_scope(actor, before, patient_id)
             row_ops.restore_row(actor, self.model, before, action=f"{self.action}.restore", patient_id=patient_id)
             row_ops.restore_children(before.get("_children") or {})
             list_summary.refresh(patient_id)

@@ -132,6 +132,7 @@ def add_session(
         },
         now or clock.now(),
     )
+    auth.require(actor, "write_clinical", discipline=values["discipline"])
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
         if values["held_at"].date() < patient.date_of_birth:
@@ -162,6 +163,9 @@ def update_session(
         current = row_ops.get_row(Session, session_id, "session")
         merged = {**{k: current.__data__[k] for k in allowed}, **changes}
         values = {k: v for k, v in _clean(merged, now or clock.now()).items() if k in changes or k == "minutes"}
+        # Moving a session to another discipline needs the right to write both.
+        for discipline in {current.__data__["discipline"], values.get("discipline", current.__data__["discipline"])}:
+            auth.require(actor, "write_clinical", discipline=discipline)
         row_ops.update_versioned(
             actor, Session, session_id, expected_version, values, what="session", action="session.update"
         )
@@ -172,6 +176,8 @@ def update_session(
 def delete_session(actor: Actor, session_id: int, expected_version: int) -> dict:
     auth.require(actor, "write_clinical")
     with database.atomic():
+        current = row_ops.get_row(Session, session_id, "session")
+        auth.require(actor, "write_clinical", discipline=current.__data__["discipline"])
         before = row_ops.delete_versioned(
             actor, Session, session_id, expected_version, what="session", action="session.delete"
         )
@@ -180,7 +186,7 @@ def delete_session(actor: Actor, session_id: int, expected_version: int) -> dict
 
 
 def restore_session(actor: Actor, before: dict) -> SessionResult:
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_clinical", discipline=before["discipline"])
     with database.atomic():
         row = row_ops.restore_row(actor, Session, before, action="session.restore")
         list_summary.refresh(before["patient"])

@@ -104,6 +104,7 @@ NIGHTS: RecordKind[NightResult] = RecordKind(
     action="sleep_night",
     order_by=(SleepDiaryNight.night_of,),
     fields=FIELDS,
+    discipline="sleep",
 )
 
 

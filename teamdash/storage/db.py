@@ -2,6 +2,9 @@
 
 ``sqlite:///path`` is the embedded default (one file in the user's data directory);
 ``postgresql://user@host/db`` serves clinics that share data between workstations.
+A SQLite file may be encrypted with SQLCipher (chosen when it is created, opened with
+its passphrase: ``passphrase=`` or ``$TEAMDASH_DB_PASSPHRASE``, never a command-line
+argument); a wrong passphrase is reported at once, not at the first query.
 
 Opening never creates a database unless asked (a mistyped path must not leave an empty
 file behind), opens a file it may not write read-only, and turns the driver's faults
@@ -32,6 +35,7 @@ from teamdash.errors import (
     ReadOnlyDatabase,
     TeamDashError,
     ValidationError,
+    WrongPassphrase,
 )
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 database = peewee.DatabaseProxy()
 
 ENV_URL = "TEAMDASH_DATABASE_URL"
+ENV_PASSPHRASE = "TEAMDASH_DB_PASSPHRASE"
+MIN_PASSPHRASE = 12
 
 # How long a writer waits for another workstation's or program's write to finish
 # (TEAMDASH_BUSY_TIMEOUT_MS changes it, e.g. on a slow network share).
@@ -66,11 +72,12 @@ class DatabaseInfo:
     path: Path | None  # the SQLite file, None for PostgreSQL or :memory:
     read_only: bool = False
     read_only_reason: str | None = None  # "the file is read-only", "the folder … is read-only"
+    encrypted: bool = False  # a SQLCipher file
 
     @property
     def display(self) -> str:
         if self.path is not None:
-            return str(self.path)
+            return str(self.path) + (" (encrypted)" if self.encrypted else "")
         parsed = urlparse(self.url)
         # Never show a password in the status bar or logs.
         host = parsed.hostname or "localhost"
@@ -197,6 +204,58 @@ def _pragmas(read_only: bool) -> dict:
     return {**base, "busy_timeout": busy_timeout_ms()}
 
 
+def sqlcipher_module():
+    """The SQLCipher driver (the optional ``encryption`` extra), or a clear error."""
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError as exc:
+        raise DatabaseUnavailable(
+            "encrypted databases need SQLCipher, which is not installed: pip install 'teamdash[encryption]'"
+        ) from exc
+    return dbapi2
+
+
+def _quoted(passphrase: str) -> str:
+    return "'" + passphrase.replace("'", "''") + "'"
+
+
+def cipher_connect(path: str | Path, passphrase: str, **kwargs):
+    """A SQLCipher connection with the key set (nothing read yet: a wrong key shows
+    at the first query). SQLCipher's own complaints stay off the terminal."""
+    driver = sqlcipher_module()
+    conn = driver.connect(str(path), **kwargs)
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(f"PRAGMA key = {_quoted(passphrase)}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _cipher_database_class():
+    from playhouse.sqlcipher_ext import SqlCipherDatabase
+
+    class TeamDashSqlCipher(_Translating, SqlCipherDatabase):
+        def _connect(self):
+            params = dict(self.connect_params)
+            passphrase = params.pop("passphrase", "")
+            conn = cipher_connect(self.database, passphrase, isolation_level=None, **params)
+            try:
+                self._add_conn_hooks(conn)
+            except BaseException:
+                conn.close()
+                raise
+            return conn
+
+        def rekey(self, passphrase):
+            self.execute_sql(f"PRAGMA rekey = {_quoted(passphrase)}")
+            self.connect_params["passphrase"] = passphrase
+            return True
+
+    return TeamDashSqlCipher
+
+
 def _is_sqlite_file(path: Path) -> bool:
     try:
         with path.open("rb") as fh:
@@ -226,7 +285,17 @@ def _prepare_new_file(path: Path) -> None:
         raise DatabaseUnavailable(f"the folder {folder} is read-only; a new database cannot be created there")
 
 
-def _sqlite_target(target: DatabaseInfo, create: bool) -> DatabaseInfo:
+def looks_encrypted(path: Path) -> bool:
+    """A file that is not plain SQLite but has the shape of one (whole pages of what
+    looks like noise): an encrypted database, most likely."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return size > 0 and size % 512 == 0 and not _is_sqlite_file(path)
+
+
+def _sqlite_target(target: DatabaseInfo, create: bool, passphrase: str | None, encrypt: bool) -> DatabaseInfo:
     """Check the file before SQLite touches it; returns the target with its access mode."""
     path = target.path
     if path is None:
@@ -235,18 +304,60 @@ def _sqlite_target(target: DatabaseInfo, create: bool) -> DatabaseInfo:
         if not create:
             raise NoDatabase(
                 f"there is no TeamDash database at {path}; check the path (--db or ${ENV_URL}), "
-                "or create one with 'teamdash demo' or 'teamdash import'"
+                "or create one with 'teamdash init', 'teamdash demo' or 'teamdash import'"
             )
         _prepare_new_file(path)
-        return target
+        if encrypt:
+            check_passphrase(passphrase)
+        return replace(target, encrypted=encrypt)
     if path.is_dir():
         raise DatabaseUnavailable(f"{path} is a folder, not a database file")
     if not os.access(path, os.R_OK):
         raise DatabaseUnavailable(f"{path} cannot be read (no permission)")
-    if not _is_sqlite_file(path):
+    encrypted = not _is_sqlite_file(path)
+    if encrypted and not passphrase:
+        if looks_encrypted(path):
+            raise WrongPassphrase(
+                f"{path} is encrypted: give its passphrase (the dashboard asks; on the command line set "
+                f"${ENV_PASSPHRASE} or answer the prompt)"
+            )
         raise DatabaseUnavailable(f"{path} is not a usable SQLite database (it is some other kind of file)")
     reason = _read_only_reason(path)
-    return replace(target, read_only=reason is not None, read_only_reason=reason)
+    return replace(target, read_only=reason is not None, read_only_reason=reason, encrypted=encrypted)
+
+
+def check_passphrase(passphrase: str | None) -> str:
+    """A passphrase for a new encrypted database: long enough to resist guessing."""
+    if not passphrase or len(passphrase) < MIN_PASSPHRASE:
+        raise ValidationError(f"must be at least {MIN_PASSPHRASE} characters long", field="passphrase")
+    return passphrase
+
+
+def _open_sqlcipher(target: DatabaseInfo, passphrase: str) -> peewee.SqliteDatabase:
+    """Open an encrypted file and read from it at once: SQLCipher accepts any key at
+    connect and fails only at the first read."""
+    assert target.path is not None
+    name, pragmas, uri = str(target.path), SQLITE_PRAGMAS, False
+    if target.read_only:
+        name, pragmas, uri = f"file:{quote(str(target.path))}?mode=ro", SQLITE_READ_ONLY_PRAGMAS, True
+    cls = _cipher_database_class()
+    handle = cls(
+        name, passphrase=passphrase, pragmas=pragmas, check_same_thread=False, uri=uri, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    try:
+        handle.connect(reuse_if_open=True)
+        handle.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
+    except (TeamDashError, peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+        with contextlib.suppress(Exception):
+            handle.close()
+        cause = exc.__cause__ or exc
+        if "not a database" in str(cause) or isinstance(exc, DatabaseCorrupt):
+            raise WrongPassphrase(
+                f"the passphrase does not open {target.path} (wrong passphrase, or the file is not a TeamDash "
+                "database); nothing was changed"
+            ) from exc
+        raise
+    return handle
 
 
 def _open_sqlite(target: DatabaseInfo) -> peewee.SqliteDatabase:
@@ -308,22 +419,50 @@ def _unreachable(target: DatabaseInfo, exc: Exception) -> str:
     return f"cannot connect to PostgreSQL at {host}:{port} (database {parsed.path.lstrip('/')!r}): {reason}"
 
 
-def connect(url: str | None = None, *, create: bool = False) -> DatabaseInfo:
+def connect(
+    url: str | None = None, *, create: bool = False, passphrase: str | None = None, encrypt: bool = False
+) -> DatabaseInfo:
     """Open the database at ``url`` (default: the user's embedded SQLite file) and bind
-    the models to it. A missing SQLite file is created only with ``create``; a file
-    this user may not write opens read-only (``info().read_only``)."""
+    the models to it. A missing SQLite file is created only with ``create`` (encrypted
+    with ``passphrase`` when ``encrypt``); a file this user may not write opens
+    read-only (``info().read_only``). An encrypted file needs its ``passphrase``
+    (default ``$TEAMDASH_DB_PASSPHRASE``)."""
     global _info
     target = parse_url(url or default_url())
+    if passphrase is None:
+        passphrase = os.environ.get(ENV_PASSPHRASE) or None
     close()
     if target.backend == "sqlite":
-        target = _sqlite_target(target, create)
-        handle = _open_sqlite(target)
+        if encrypt and target.path is None:
+            raise ValidationError("an in-memory database cannot be encrypted", field="database URL")
+        target = _sqlite_target(target, create, passphrase, encrypt)
+        if target.encrypted:
+            assert passphrase is not None
+            handle = _open_sqlcipher(target, passphrase)
+        else:
+            handle = _open_sqlite(target)
     else:
         handle = _open_postgresql(target)
     database.initialize(handle)
     _info = target
-    log.info("opened %s database%s", target.backend, " read-only" if target.read_only else "")
+    log.info(
+        "opened %s database%s%s",
+        target.backend,
+        " (encrypted)" if target.encrypted else "",
+        " read-only" if target.read_only else "",
+    )
     return target
+
+
+def change_passphrase(new: str) -> None:
+    """Re-encrypt the open encrypted database under a new passphrase."""
+    target = info()
+    if not target.encrypted:
+        raise ValidationError(f"the database {target.display} is not encrypted", field="passphrase")
+    require_writable()
+    check_passphrase(new)
+    database.obj.rekey(new)
+    log.info("database passphrase changed")
 
 
 def close() -> None:
@@ -379,9 +518,8 @@ def backup(dest: Path | str, *, force: bool = False) -> Path:
     partial = dest.with_name(f".{dest.name}.partial")
     try:
         if target.backend == "sqlite":
-            with contextlib.closing(sqlite3.connect(partial)) as copy:
-                database.connection().backup(copy)
-                problems = [r[0] for r in copy.execute("PRAGMA quick_check").fetchall() if r[0] != "ok"]
+            copy_to(partial)
+            problems = quick_check(partial, passphrase=current_passphrase())
             if problems:
                 raise DatabaseCorrupt(f"the backup did not verify ({problems[0]}); the database may be damaged")
         else:
@@ -393,6 +531,44 @@ def backup(dest: Path | str, *, force: bool = False) -> Path:
         with contextlib.suppress(OSError):
             partial.unlink()
     return dest
+
+
+def current_passphrase() -> str | None:
+    """The open encrypted database's passphrase (its backups are encrypted with it)."""
+    handle = database.obj
+    if handle is None or not info().encrypted:
+        return None
+    return handle.connect_params.get("passphrase")
+
+
+def copy_to(dest: Path) -> None:
+    """An online, consistent copy of the open SQLite database to ``dest`` (which must not
+    exist). An encrypted database is copied encrypted, with the same passphrase."""
+    passphrase = current_passphrase()
+    if passphrase is None:
+        with contextlib.closing(sqlite3.connect(dest)) as copy:
+            database.connection().backup(copy)
+            # A backup is one self-contained file: no WAL mode copied from the live
+            # database (reading it would leave -wal and -shm files beside it).
+            copy.execute("PRAGMA journal_mode=DELETE")
+        return
+    # SQLCipher's backup API cannot copy between keyed databases: export into an
+    # attached file keyed the same way instead (SQLCipher's documented way).
+    database.execute_sql("ATTACH DATABASE ? AS backup_copy KEY ?", (str(dest), passphrase))
+    try:
+        database.execute_sql("SELECT sqlcipher_export('backup_copy')")
+    finally:
+        database.execute_sql("DETACH DATABASE backup_copy")
+
+
+def quick_check(path: Path, *, passphrase: str | None = None) -> list[str]:
+    """SQLite's quick check of a database file (plain, or encrypted with ``passphrase``)."""
+    if passphrase is not None and not _is_sqlite_file(path):
+        conn = cipher_connect(path, passphrase)
+    else:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    with contextlib.closing(conn):
+        return [r[0] for r in conn.execute("PRAGMA quick_check").fetchall() if r[0] != "ok"]
 
 
 def _pg_dump(target: DatabaseInfo, dest: Path) -> None:

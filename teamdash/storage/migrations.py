@@ -10,7 +10,6 @@ one is left exactly as it is: opening writes nothing.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,10 @@ from playhouse.migrate import migrate as apply_operations
 
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
-from teamdash.storage import db
+from teamdash.storage import audit_chain, db
 from teamdash.storage.models import (
     ALL_MODELS,
+    AuditEvent,
     ClinicSetting,
     DeidentificationKey,
     Episode,
@@ -31,7 +31,9 @@ from teamdash.storage.models import (
     Patient,
     PatientSummary,
     SchemaVersion,
+    Setting,
     StatusChange,
+    User,
 )
 from teamdash.text import patient_search_key
 
@@ -94,6 +96,26 @@ def _v7_checkin_plan(database: pw.Database, migrator: SchemaMigrator) -> None:
     )
 
 
+def _v8_sign_in_and_audit_chain(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Sign-in state on users (lockout, password age, forced change, version), the
+    workstation and hash chain on audit events, and the clinic settings table. Events
+    recorded before get their digests here, in id order, so the chain covers them."""
+    user_columns = ("failed_sign_ins", "locked_until", "password_changed_at", "must_change_password")
+    user_columns += ("last_sign_in_at", "version")
+    event_columns = ("workstation", "is_change", "prev_digest", "digest")
+    operations = [migrator.add_column("user", name, getattr(User, name)) for name in user_columns]
+    operations += [migrator.add_column("audit_event", name, getattr(AuditEvent, name)) for name in event_columns]
+    operations.append(migrator.add_index("audit_event", ("actor_id",), False))  # is_change's comes with it
+    apply_operations(*operations)
+    database.create_tables([Setting])
+    # Only writes count as changes that other workstations refresh for.
+    AuditEvent.update(is_change=False).where(AuditEvent.action == "export").execute()
+    cursor = database.execute_sql(audit_chain.select_sql())
+    rows = list(audit_chain.rows_as_dicts(cursor.fetchall()))
+    for event_id, prev_digest, digest in audit_chain.rechain(rows):
+        AuditEvent.update(prev_digest=prev_digest, digest=digest).where(AuditEvent.id == event_id).execute()
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
@@ -108,6 +130,9 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(6, "episodes of care, status history and clinic settings", _v6_episodes_and_status_history),
     Step(7, "check-in plan, period and next date; supporters named on the patient's handout", _v7_checkin_plan),
+    Step(
+        8, "sign-in lockout, hash-chained audit events with workstation, clinic settings", _v8_sign_in_and_audit_chain
+    ),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"
@@ -153,9 +178,7 @@ def _backup_before_migrating(version: int) -> Path | None:
         return None
     stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     dest = target.path.with_name(f"{target.path.name}.v{version}-{stamp}.bak")
-    with sqlite3.connect(dest) as copy:
-        db.database.connection().backup(copy)
-    copy.close()
+    db.copy_to(dest)  # an encrypted database's copy is encrypted too
     log.info("backed up schema v%s database before migrating", version)
     return dest
 

@@ -61,16 +61,24 @@ class Discipline(BaseModel):
 
 
 class User(BaseModel):
-    """A member of staff (clinician, case manager, administrator)."""
+    """A member of staff (administrator, case manager, clinician, read-only) and their
+    sign-in: an argon2 password hash, failed attempts and the lockout they cause."""
 
+    id = pw.AutoField()  # peewee's default, spelled out for the type checker
     username = pw.CharField(unique=True, max_length=64)
     full_name = pw.CharField()
     discipline = pw.ForeignKeyField(Discipline, null=True, on_delete="SET NULL")
     role = pw.CharField(max_length=32, default="clinician")
     is_case_manager = pw.BooleanField(default=False)
     active = pw.BooleanField(default=True)
-    password_hash = pw.TextField(null=True)  # set by the users/roles issue
+    password_hash = pw.TextField(null=True)  # argon2id; None: the account cannot sign in yet
     created_at = pw.DateTimeField(default=_now)
+    failed_sign_ins = pw.IntegerField(default=0)  # consecutive, since the last success
+    locked_until = pw.DateTimeField(null=True)
+    password_changed_at = pw.DateTimeField(null=True)
+    must_change_password = pw.BooleanField(default=False)  # after an administrator's reset
+    last_sign_in_at = pw.DateTimeField(null=True)
+    version = pw.IntegerField(default=1)
 
 
 class Patient(BaseModel):
@@ -402,11 +410,15 @@ class ActionItem(BaseModel):
 
 
 class AuditEvent(BaseModel):
-    """Who did what to which record, with the row before and after. Patient and actor
-    are plain ids so the trail outlives deleted rows."""
+    """Who did what to which record, with the row before and after, where and when.
+    Patient and actor are plain ids so the trail outlives deleted rows. Events are
+    hash-chained (``teamdash.storage.audit_chain``): ``prev_digest`` is the previous
+    event's ``digest``, ``digest`` covers this event's content and that link.
+    ``is_change`` tells writes (which other workstations refresh for) from views,
+    sign-ins and exports."""
 
     at = pw.DateTimeField(default=_now, index=True)
-    actor_id = pw.IntegerField(null=True)
+    actor_id = pw.IntegerField(null=True, index=True)
     actor_name = pw.CharField()
     action = pw.CharField(max_length=64)
     patient_id = pw.IntegerField(null=True, index=True)
@@ -415,6 +427,10 @@ class AuditEvent(BaseModel):
     before = JSONText(null=True)
     after = JSONText(null=True)
     details = JSONText(null=True)
+    workstation = pw.CharField(max_length=255, null=True)
+    is_change = pw.BooleanField(default=True, index=True)
+    prev_digest = pw.CharField(max_length=64, null=True)
+    digest = pw.CharField(max_length=64, null=True)
 
 
 class PatientSummary(BaseModel):
@@ -458,6 +474,15 @@ class DeidentificationKey(BaseModel):
         table_name = "deidentification_key"
 
 
+class Setting(BaseModel):
+    """A clinic-wide setting (auto-lock minutes, backup folder and rotation), as JSON."""
+
+    key = pw.CharField(primary_key=True, max_length=64)
+    value = JSONText()
+    updated_at = pw.DateTimeField(default=_now)
+    updated_by = pw.CharField(null=True)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     Discipline,
@@ -485,4 +510,5 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     AuditEvent,
     PatientSummary,
     DeidentificationKey,
+    Setting,
 )

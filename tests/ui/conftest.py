@@ -11,7 +11,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QDialog
 
 from teamdash.services.auth import SYSTEM, Actor, actor_for
-from tests.demo_facts import PSYCHOLOGIST
+from tests.demo_facts import ADMINISTRATOR
 from tests.ui.helpers import make_context
 from ui.context import AppContext
 
@@ -56,7 +56,9 @@ def error_boxes(monkeypatch) -> list[str]:
 
 @pytest.fixture
 def actor(clinic) -> Actor:
-    return actor_for(PSYCHOLOGIST)  # a clinician who may write clinical data
+    # The demo administrator: writes every discipline's records, so the dialog tests
+    # reach every form. What each role sees and may do is tested in test_roles_ui.
+    return actor_for(ADMINISTRATOR)
 
 
 @pytest.fixture

@@ -137,7 +137,8 @@ def test_a_past_checkin_opens_read_only_and_marks_what_changed(qtbot, manager_co
         next_checkin=DEMO_TODAY + dt.timedelta(weeks=5),
     )
     odi = max(measurements.list_measurements(actor, PATIENT, "odi"), key=lambda m: m.taken_at)
-    measurements.update_measurement(actor, odi.id, odi.version, responses=[5] * 10)  # corrected afterwards
+    # corrected afterwards by the physiotherapist (a case manager writes no PT records)
+    measurements.update_measurement(actor_for("rbrightwater"), odi.id, odi.version, responses=[5] * 10)
     window = open_window(qtbot, manager_context)
     window.choice.setCurrentIndex(window.choice.findData(saved.checkin.id))
     qtbot.waitUntil(lambda: window.saved is not None, timeout=15000)

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication
 
 from teamdash.services import patients
@@ -47,9 +47,12 @@ def session_for(qtbot, tmp_path):
         return session
 
     yield open_
-    for session in opened:
+    for session in opened:  # answers still queued arrive now, while error boxes are still recorded
         session.window.poll.stop()
-        session.context.jobs.wait()
+        session.context.jobs.shutdown()
+        for _ in range(5):
+            QCoreApplication.processEvents()
+        session.window.close()
     application.setFont(font)
     application.setStyleSheet(sheet)
 

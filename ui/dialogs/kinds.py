@@ -14,7 +14,7 @@ from typing import Any
 
 from teamdash import clock
 from teamdash.clinical import disciplines, instruments, programme
-from teamdash.services import sessions, staff
+from teamdash.services import auth, sessions, staff
 from teamdash.services.action_items import ACTION_ITEMS
 from teamdash.services.auth import Actor
 from teamdash.services.chart import PatientRecord
@@ -90,6 +90,16 @@ class KindUi:
     prepare: Callable[[Actor], dict] | None = None  # options loaded on the DB thread first
     # Connects fields that depend on each other once the form exists (form, ctx).
     wire: Callable[[Any, FormContext], None] | None = None
+    # Who may write it: the role-wide permission (menus), and the rule for a panel of a
+    # discipline and a patient the actor does or does not treat (the services' rule).
+    permission: str = "write_clinical"
+    allows: Callable[[Actor, str | None, bool], bool] = lambda actor, discipline, _treating: auth.allows(
+        actor, "write_clinical", discipline=discipline
+    )
+
+    def writable(self, actor: Actor, discipline: str | None, record: PatientRecord | None) -> bool:
+        """Whether the panel offers Add / Edit / Delete for this kind."""
+        return self.allows(actor, discipline, bool(record is not None and record.treating))
 
 
 def _crud(kind: RecordKind, names: tuple[str, ...]) -> dict:
@@ -100,6 +110,8 @@ def _crud(kind: RecordKind, names: tuple[str, ...]) -> dict:
         "restore": kind.restore,
         "values_of": lambda row: {name: getattr(row, name) for name in names},
         "limits": kind.fields,
+        "permission": kind.permission,
+        "allows": lambda actor, discipline, treating: kind.allows(actor, discipline=discipline, treating=treating),
     }
 
 

@@ -70,6 +70,7 @@ class PatientActions(QObject):
         menu.addAction(self.undo)
         window.patient_changed.connect(self._patient_changed)
         self.undo_stack.changed.connect(self._update)
+        self.context.changes.changed.connect(lambda changes: "user" in changes.kinds and self._update())
         connect_timeline(window, self.measurement_selected)
         self._update()
 
@@ -93,10 +94,14 @@ class PatientActions(QObject):
 
     def _update(self) -> None:
         has_patient = self.window.current_patient_id() is not None
-        writable = self.context.actor.can("write_clinical")
-        for action in (self.record_measurement, *self.add_actions.values()):
-            action.setEnabled(has_patient and writable)
-        self.prepare_checkin.setEnabled(has_patient and self.context.actor.can("read"))
+        actor = self.context.actor
+        writable = actor.can("write_clinical")
+        self.record_measurement.setEnabled(has_patient and writable)
+        for _text, kind, _shortcut in ADD_ACTIONS:  # hidden from roles that may not write them at all
+            action = self.add_actions[kind.key]
+            action.setVisible(actor.can(kind.permission))
+            action.setEnabled(has_patient and actor.can(kind.permission))
+        self.prepare_checkin.setEnabled(has_patient and actor.can("read"))
         for action in (self.correct_measurement, self.delete_measurement):
             action.setEnabled(has_patient and writable and self.selected_measurement is not None)
         # Undo acts on the open patient only: reversing an entry made for someone else

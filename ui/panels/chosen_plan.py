@@ -92,7 +92,9 @@ class ChosenPlanCard(Card):
 
     def _show_selected(self) -> None:
         chosen = self.selected()
-        writable = self.context.actor.can("write_clinical")
+        writable = self.kind is not None and self.kind.writable(
+            self.context.actor, self.discipline or None, self.record
+        )
         self.add_button.setEnabled(writable and self.record is not None)
         self.edit_button.setEnabled(writable and chosen is not None)
         self.delete_button.setEnabled(writable and chosen is not None)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from teamdash.clinical import disciplines
 from teamdash.errors import NotFound
-from teamdash.services import chart
+from teamdash.services import auth, chart
 from teamdash.services.chart import PatientRecord
 from ui.changes import Changes
 from ui.context import AppContext
@@ -140,7 +140,7 @@ class DisciplinePanel(QScrollArea):
         self.setEnabled(True)
         for section in self.sections:
             section.set_record(record)
-        self.instruments.set_writable(self.context.actor.can("write_clinical"))
+        self.instruments.set_writable(self.may_record_measures())
         self.record_loaded.emit(record)
 
     def _privacy_changed(self, _on: bool) -> None:
@@ -152,9 +152,15 @@ class DisciplinePanel(QScrollArea):
 
     # --- actions ------------------------------------------------------------------------------
 
+    def may_record_measures(self) -> bool:
+        """This discipline's staff record its measures; a clinician who treats the
+        patient records any measure."""
+        treating = self.record is not None and self.record.treating
+        return auth.allows(self.context.actor, "write_clinical", discipline=self.discipline.code, treating=treating)
+
     def record_measurement(self, instrument_id: str | None):
         """Open the measurement form (for one instrument, or with a chooser); returns it."""
-        if self.record is not None and self.context.actor.can("write_clinical"):
+        if self.record is not None and self.may_record_measures():
             return open_measurement_dialog(
                 self, self.context, self.record.patient, instrument_id=instrument_id, discipline=self.discipline.code
             )

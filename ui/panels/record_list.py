@@ -74,8 +74,11 @@ class RecordListCard(Card):
         self.summary.setText(self._summary(record, rows) if self._summary else "")
         self._enable()
 
+    def writable(self) -> bool:
+        return self.kind.writable(self.context.actor, self.discipline, self.record)
+
     def _enable(self) -> None:
-        writable = self.context.actor.can("write_clinical")
+        writable = self.writable()
         self.add_button.setEnabled(writable and self.owner_id() is not None)
         has_selection = self.table.selected() is not None
         self.edit_button.setEnabled(writable and has_selection)
@@ -102,7 +105,7 @@ class RecordListCard(Card):
             self.edit(row)
 
     def edit(self, row: Any) -> None:
-        if self.record is None or row is None or not self.context.actor.can("write_clinical"):
+        if self.record is None or row is None or not self.writable():
             return
         open_record_dialog(
             self,
@@ -121,6 +124,6 @@ class RecordListCard(Card):
             self.delete(row)
 
     def delete(self, row: Any) -> None:
-        if self.record is None or row is None or not self.context.actor.can("write_clinical"):
+        if self.record is None or row is None or not self.writable():
             return
         delete_record(self, self.context, self.kind, row, patient_id=self.record.patient.id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from teamdash.services import auth
 from teamdash.services.chart import PatientRecord
 from teamdash.services.measurements import MeasurementResult
 from ui.context import AppContext
@@ -123,7 +124,8 @@ class SafetySection(QWidget):
         if self.compact:
             shown = [m for m in shown if m.safety_open]
         self.shown = shown
-        writable = self.context.actor.can("write_clinical")
+        # Acknowledging a PHQ-9 item 9: psychology, or a clinician who treats the patient.
+        writable = auth.allows(self.context.actor, "write_clinical", discipline="psychology", treating=record.treating)
         if self.compact and shown:
             self.boxes.append(FlagStrip(shown, self.acknowledge, writable=writable))
         elif not self.compact:

@@ -47,6 +47,8 @@ def export(
     existing file is replaced only with ``overwrite`` (the user confirmed it)."""
     auth.require(actor, "export")
     options = options.checked()
+    if options.deidentify:  # research exports: administrators only
+        auth.require(actor, "export_deidentified")
     path = _target(path, overwrite)
     now = (now or clock.now()).replace(microsecond=0)
 
