@@ -13,15 +13,41 @@ from teamdash.services import patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import (
+    ALL_MODELS,
+    ActionItem,
+    Decision,
+    DeidentificationKey,
+    Meeting,
+    MeetingItem,
+    PatientSummary,
+    SchemaVersion,
+)
+
+
+# Tables and columns that later steps add (v2, v3, v11).
+LATER_TABLES = (PatientSummary, DeidentificationKey, Meeting, MeetingItem)
+LATER_COLUMNS = {Decision: ("meeting",), ActionItem: ("meeting", "discipline")}
+ALL_VERSIONS = [1, *(step.version for step in migrations.STEPS)]
+
+
+def _legacy_model(model):
+    """``model`` as schema version 1 had it: without the columns later steps added."""
+    names = LATER_COLUMNS.get(model)
+    if not names:
+        return model
+    legacy = type(f"V1{model.__name__}", (model,), {"Meta": type("Meta", (), {"table_name": model._meta.table_name})})
+    for name in names:
+        legacy._meta.remove_field(name)
+    return legacy
 
 
 def _make_v1_file(path):
     """A database as schema version 1 wrote it: every table but those added by later
-    steps (the patient summary, the de-identification key), holding one patient and one
-    pain rating."""
+    steps (the patient summary, the de-identification key, meetings), holding one
+    patient and one pain rating."""
     legacy = pw.SqliteDatabase(str(path), pragmas={"foreign_keys": 1})
-    models = [m for m in ALL_MODELS if m not in (PatientSummary, DeidentificationKey)]
+    models = [_legacy_model(m) for m in ALL_MODELS if m not in LATER_TABLES]
     with legacy.bind_ctx(models):
         legacy.create_tables(models)
         SchemaVersion.create(version=1, description="initial schema")
@@ -53,7 +79,7 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     path = tmp_path / "clinic.sqlite3"
     _make_v1_file(path)
     open_clinic(f"sqlite:///{path}", create=True)
-    assert _versions(path) == [1, 2, 3]
+    assert _versions(path) == ALL_VERSIONS
     assert "deidentification_key" in db.database.get_tables()
     backups = list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))
     assert len(backups) == 1
@@ -71,7 +97,7 @@ def test_opening_an_up_to_date_database_again_changes_nothing(tmp_path):
     open_clinic(f"sqlite:///{path}", create=True)
     db.close()
     open_clinic(f"sqlite:///{path}", create=True)
-    assert _versions(path) == [1, 2, 3]
+    assert _versions(path) == ALL_VERSIONS
     assert len(list(tmp_path.glob("*.bak"))) == 1
 
 
@@ -126,3 +152,41 @@ def test_check_command_reports_schema_state(database, capsys):
     out = capsys.readouterr().out
     assert f"version {migrations.LATEST} of {migrations.LATEST} (up to date)" in out
     assert "integrity: ok" in out
+
+
+def test_upgrade_from_v3_brings_meetings_and_keeps_decisions_and_action_items(tmp_path, monkeypatch):
+    from teamdash.services import chart, meetings
+
+    path = tmp_path / "clinic.sqlite3"
+    _make_v1_file(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO user (username, full_name, role, is_case_manager, active, created_at)"
+            " VALUES ('cm', 'Casey Manager', 'case_manager', 1, 1, '2026-01-01 09:00:00')"
+        )
+        conn.execute("INSERT INTO decision (patient_id, text, made_at, version) VALUES (1, 'Keep going', '2026-02-01', 1)")
+        conn.execute(
+            "INSERT INTO action_item (patient_id, text, owner_id, due_on, status, created_at, version)"
+            " VALUES (1, 'Phone employer', 1, '2026-02-15', 'open', '2026-02-01 10:00:00', 1)"
+        )
+    v3 = tuple(step for step in migrations.STEPS if step.version <= 3)
+    monkeypatch.setattr(migrations, "STEPS", v3)
+    monkeypatch.setattr(migrations, "LATEST", 3)
+    open_clinic(f"sqlite:///{path}", create=True)
+    db.close()
+    monkeypatch.undo()
+
+    open_clinic(f"sqlite:///{path}", create=True)
+
+    assert _versions(path) == [1, 2, 3, 11]
+    assert len(list(tmp_path.glob("clinic.sqlite3.v3-*.bak"))) == 1
+    columns = {c.name for c in db.database.get_columns("action_item")}
+    assert {"meeting_id", "discipline_id"} <= columns
+    assert "meeting_id" in {c.name for c in db.database.get_columns("decision")}
+    assert "action_item_owner_id" in {i.name for i in db.database.get_indexes("action_item")}
+    record = chart.get_record(SYSTEM, 1)
+    assert [(a.text, a.meeting, a.discipline) for a in record.actions] == [("Phone employer", None, None)]
+    assert [d.text for d in record.decisions] == ["Keep going"]
+    meeting = meetings.start_meeting(SYSTEM, attendees=[1], patient_ids=[1])
+    added = meetings.add_action_item(SYSTEM, meeting.id, 1, text="Book review", owner=1, discipline="social")
+    assert (added.meeting, added.discipline) == (meeting.id, "social")

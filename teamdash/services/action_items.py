@@ -9,7 +9,7 @@ from teamdash import clock, validation
 from teamdash.clinical import disciplines
 from teamdash.errors import ValidationError
 from teamdash.services.record_kinds import RecordKind
-from teamdash.storage.models import ActionItem, CheckIn, Decision, User
+from teamdash.storage.models import ActionItem, CheckIn, Decision, Meeting, User
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class ActionItemResult:
     created_at: dt.datetime
     completed_at: dt.datetime | None
     version: int
+    meeting: int | None = None  # the team meeting it was agreed at
+    discipline: str | None = None  # the discipline that carries it out
 
     def overdue(self, today: dt.date) -> bool:
         return self.status == "open" and self.due_on is not None and self.due_on < today
@@ -45,6 +47,14 @@ def _check_checkin(value) -> int | None:
     return int(value)
 
 
+def _check_meeting(value) -> int | None:
+    if value in (None, ""):
+        return None
+    if Meeting.get_or_none(Meeting.id == value) is None:
+        raise ValidationError(f"no team meeting with id {value}", field="meeting")
+    return int(value)
+
+
 def _clean_action(values: dict, current: dict | None) -> dict:
     out = {}
     if current is None or "text" in values:
@@ -55,6 +65,14 @@ def _clean_action(values: dict, current: dict | None) -> dict:
         out["due_on"] = validation.date(values["due_on"], "due_on", required=False)
     if "checkin" in values:
         out["checkin"] = _check_checkin(values["checkin"])
+    if "meeting" in values:
+        out["meeting"] = _check_meeting(values["meeting"])
+    if "discipline" in values:
+        out["discipline"] = (
+            None
+            if values["discipline"] in (None, "")
+            else validation.choice(values["discipline"], "discipline", disciplines.codes())
+        )
     if current is None or "status" in values:
         out["status"] = validation.choice(
             values.get("status", "open"), "status", disciplines.vocabulary("action_status")
@@ -86,6 +104,7 @@ class DecisionResult:
     made_by: int | None
     made_at: dt.datetime
     version: int
+    meeting: int | None = None  # the team meeting it was made at
 
 
 def _clean_decision(values: dict, current: dict | None) -> dict:
@@ -96,6 +115,8 @@ def _clean_decision(values: dict, current: dict | None) -> dict:
         out["checkin"] = _check_checkin(values["checkin"])
     if "made_by" in values:
         out["made_by"] = _check_user(values["made_by"], "made_by")
+    if "meeting" in values:
+        out["meeting"] = _check_meeting(values["meeting"])
     return out
 
 

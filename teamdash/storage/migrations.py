@@ -17,11 +17,21 @@ from pathlib import Path
 
 import peewee as pw
 from playhouse.migrate import PostgresqlMigrator, SchemaMigrator, SqliteMigrator
+from playhouse.migrate import migrate as run_operations
 
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
 from teamdash.storage import db
-from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
+from teamdash.storage.models import (
+    ALL_MODELS,
+    ActionItem,
+    Decision,
+    DeidentificationKey,
+    Meeting,
+    MeetingItem,
+    PatientSummary,
+    SchemaVersion,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +54,28 @@ def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) ->
     database.create_tables([DeidentificationKey])
 
 
+def _v11_meetings(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Team meetings and their agendas; decisions and action items say which meeting
+    they were agreed at, action items also which discipline carries them out."""
+    database.create_tables([Meeting, MeetingItem], safe=True)
+    operations = []
+    for model, names in ((Decision, ("meeting",)), (ActionItem, ("meeting", "discipline"))):
+        table = model._meta.table_name
+        present = {c.name for c in database.get_columns(table)}
+        for name in names:
+            field = model._meta.fields[name]
+            if field.column_name not in present:  # safe to re-run over a partly built file
+                operations.append(migrator.add_column(table, field.column_name, field))
+    table = ActionItem._meta.table_name
+    if f"{table}_owner_id" not in {i.name for i in database.get_indexes(table)}:  # "My action items"
+        operations.append(migrator.add_index(table, ("owner_id",), False))
+    run_operations(*operations)
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
+    Step(11, "team meetings: agendas, minutes; decisions and action items linked to them", _v11_meetings),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"
