@@ -252,9 +252,7 @@ def test_a_next_checkin_on_or_before_the_meeting_is_refused(psychologist, meetin
 
 def test_the_agenda_can_be_reordered_added_to_and_shortened(psychologist, meeting):
     ids = [i.patient for i in meeting.items]
-    extra = next(
-        p for p in patients.list_patients(psychologist, PatientQuery(status="active")).rows if p.id not in ids
-    )
+    extra = next(p for p in patients.list_patients(psychologist, PatientQuery(status="active")).rows if p.id not in ids)
     changed = meetings.set_agenda(psychologist, meeting.id, meeting.version, [ids[2], extra.id, ids[0], ids[1]])
     assert [i.patient for i in changed.items] == [ids[2], extra.id, ids[0], ids[1]]
     added = changed.item_for(extra.id)

@@ -24,7 +24,6 @@ from teamdash.storage.models import (
     SchemaVersion,
 )
 
-
 # Tables and columns that later steps add (v2, v3, v11).
 LATER_TABLES = (PatientSummary, DeidentificationKey, Meeting, MeetingItem)
 LATER_COLUMNS = {Decision: ("meeting",), ActionItem: ("meeting", "discipline")}
@@ -164,7 +163,9 @@ def test_upgrade_from_v3_brings_meetings_and_keeps_decisions_and_action_items(tm
             "INSERT INTO user (username, full_name, role, is_case_manager, active, created_at)"
             " VALUES ('cm', 'Casey Manager', 'case_manager', 1, 1, '2026-01-01 09:00:00')"
         )
-        conn.execute("INSERT INTO decision (patient_id, text, made_at, version) VALUES (1, 'Keep going', '2026-02-01', 1)")
+        conn.execute(
+            "INSERT INTO decision (patient_id, text, made_at, version) VALUES (1, 'Keep going', '2026-02-01', 1)"
+        )
         conn.execute(
             "INSERT INTO action_item (patient_id, text, owner_id, due_on, status, created_at, version)"
             " VALUES (1, 'Phone employer', 1, '2026-02-15', 'open', '2026-02-01 10:00:00', 1)"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontMetrics, QMouseEvent, QPainter
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QAbstractTextDocumentLayout, QFontMetrics, QMouseEvent, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -120,6 +121,8 @@ class PatientHeader(QFrame):
         self.flag_box = QVBoxLayout()
         self.flag_box.setSpacing(3)
         self.flag_labels: list[QLabel] = []
+        self.safety_pool: list[QLabel] = []
+        self.flag_pool: list[QLabel] = []
         self._flag_lines: list[tuple[str, str]] = []
         top = QHBoxLayout()
         top.setSpacing(10)
@@ -217,23 +220,35 @@ class PatientHeader(QFrame):
         if lines == self._flag_lines:
             return  # same flags (the usual refresh): no new labels, no relayout of the window
         self._flag_lines = lines
-        for label in self.flag_labels:
-            self.flag_box.removeWidget(label)
-            label.deleteLater()
-        self.flag_labels = [self._flag_label(text, kind) for text, kind in lines]
-        for label in self.flag_labels:
-            self.flag_box.addWidget(label)
+        # Labels are kept and reused, safety ones apart from the others (their style
+        # differs): creating and styling new labels on every switch cost a relayout.
+        safety_lines = [line for line in lines if line[1] == "safety"]
+        other_lines = [line for line in lines if line[1] != "safety"]
+        self._fill_pool(self.safety_pool, safety_lines, safety=True)
+        self._fill_pool(self.flag_pool, other_lines, safety=False)
+        self.flag_labels = self.safety_pool[: len(safety_lines)] + self.flag_pool[: len(other_lines)]
 
-    def _flag_label(self, text: str, kind: str) -> QLabel:
+    def _fill_pool(self, pool: list[QLabel], lines: list[tuple[str, str]], *, safety: bool) -> None:
+        while len(pool) < len(lines):
+            label = self._flag_label(safety)
+            pool.append(label)
+            self.flag_box.insertWidget(len(self.safety_pool) - 1 if safety else self.flag_box.count(), label)
+        for i, label in enumerate(pool):
+            if i < len(lines):
+                text, kind = lines[i]
+                label.setText(text)
+                _set_style_property(label, "kind", kind)
+            label.setVisible(i < len(lines))
+
+    def _flag_label(self, safety: bool) -> QLabel:
         """A safety flag wraps so none of it is ever cut; other flags keep to one line."""
-        if kind == "safety":
-            label = QLabel(text, self)
+        if safety:
+            label = QLabel(self)
             label.setWordWrap(True)
             label.setObjectName("safetyFlag")
         else:
-            label = ElidedLabel(text, self)
+            label = ElidedLabel("", self)
             label.setObjectName("flag")
-        label.setProperty("kind", kind)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
 
@@ -242,6 +257,61 @@ class PatientHeader(QFrame):
 
 
 # --- overview cards --------------------------------------------------------------------------
+
+
+class RichBody(QWidget):
+    """Wrapped rich text as tall as its text needs at its width, laid out once per new
+    text or width. (A word-wrapped rich-text QLabel lays its text out again for every
+    size question the layout asks; five cards of it were a tenth of a patient switch.)"""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = QTextDocument(self)
+        self.doc.setDocumentMargin(0)
+        self._html = ""
+        self._width = -1
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._html
+
+    def plain_text(self) -> str:
+        return self.doc.toPlainText()
+
+    def setText(self, html: str) -> None:
+        if html == self._html:
+            return
+        self._html = html
+        self.doc.setHtml(html)
+        self._fit(force=True)
+        self.update()
+
+    def _fit(self, *, force: bool = False) -> None:
+        if not force and self.width() == self._width:
+            return
+        self._width = self.width()
+        self.doc.setDefaultFont(self.font())
+        self.doc.setTextWidth(max(1, self._width))
+        height = math.ceil(self.doc.size().height())
+        if height != self.maximumHeight() or height != self.minimumHeight():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit(force=True)
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        context = QAbstractTextDocumentLayout.PaintContext()
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.WindowText))
+        context.palette = palette
+        self.doc.documentLayout().draw(painter, context)
 
 
 class _Card(QFrame):
@@ -260,12 +330,8 @@ class _Card(QFrame):
         head.addWidget(self.title)
         head.addStretch(1)
         head.addWidget(self.aside)
-        self.body = QLabel(self)
+        self.body = RichBody(self)
         self.body.setObjectName("cardBody")
-        self.body.setTextFormat(Qt.TextFormat.RichText)
-        self.body.setWordWrap(True)
-        self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.body.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 8)
         layout.setSpacing(4)
