@@ -101,10 +101,10 @@ class Column:
 # next check-in is and how pain and disability moved; the rest scrolls into view.
 COLUMNS = (
     Column("flags", "Flags", 66),
-    Column("clinic_id", "ID", 88),
-    Column("name", "Name", 156),
+    Column("clinic_id", "ID", 82),
+    Column("name", "Name", 150),
     Column("next_checkin", "Next check-in", 110),
-    Column("pain", "Pain", 62),
+    Column("pain", "Pain", 64),
     Column("disability", "Disability", 104),
     Column("age", "Age", 44, Qt.AlignmentFlag.AlignRight),
     Column("weeks", "Weeks", 56, Qt.AlignmentFlag.AlignRight),
@@ -605,6 +605,9 @@ class PatientListPanel(QWidget):
         table.setWordWrap(False)
         table.setSortingEnabled(True)  # header clicks call model.sort -> SQL
         table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Always there (the list nearly always scrolls): the columns' room never changes
+        # when rows arrive, so the list can end exactly at a column's edge.
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         table.verticalHeader().hide()
         header = table.horizontalHeader()
         header.setHighlightSections(False)
@@ -616,6 +619,24 @@ class PatientListPanel(QWidget):
         header.setSortIndicator(self.model.sort_column(), Qt.SortOrder.AscendingOrder)
         table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         return table
+
+    def snap_width(self, target: int) -> int:
+        """The panel width closest below ``target`` at which the list ends at a column's
+        edge, so no column shows half its title ("Pa" for "Pain")."""
+        header = self.table.horizontalHeader()
+        margins = self.layout().contentsMargins()
+        table_chrome = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
+        chrome = margins.left() + margins.right() + table_chrome
+        width = chrome
+        for visual in range(header.count()):
+            logical = header.logicalIndex(visual)
+            if header.isSectionHidden(logical):
+                continue
+            size = header.sectionSize(logical)
+            if width + size > target and visual >= 3:
+                break
+            width += size
+        return width
 
     def apply_scale(self, scale: float) -> None:
         """Rows and columns follow the UI scale (Ctrl+= / Ctrl+-), keeping the user's

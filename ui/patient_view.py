@@ -13,7 +13,7 @@ import html
 import math
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QAbstractTextDocumentLayout, QFontMetrics, QMouseEvent, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import QAbstractTextDocumentLayout, QMouseEvent, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -38,6 +38,7 @@ from ui.context import AppContext
 from ui.errors import show_error
 from ui.panels import create_panel
 from ui.timeline import TimelineView, with_unit
+from ui.widgets.labels import ElidedLabel
 from ui.widgets.palette import severity_colour
 
 OVERVIEW = "overview"
@@ -65,30 +66,6 @@ def _set_style_property(widget: QWidget, name: str, value) -> None:
         widget.setProperty(name, value)
         widget.style().unpolish(widget)
         widget.style().polish(widget)
-
-
-class ElidedLabel(QLabel):
-    """One line of text cut with … to the width available; the full text is the tooltip."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.full_text = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setText(text)
-
-    def setText(self, text: str) -> None:
-        if text == self.full_text and text:
-            return
-        self.full_text = text
-        self.setToolTip(text)
-        super().setText(text)
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        elided = QFontMetrics(self.font()).elidedText(self.full_text, Qt.TextElideMode.ElideRight, rect.width())
-        painter.setPen(self.palette().windowText().color())
-        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), elided)
 
 
 # --- header ------------------------------------------------------------------------------------
@@ -202,9 +179,10 @@ class PatientHeader(QFrame):
             return "No open action items"
 
         def one(a) -> str:
-            if a.due_on is None:
-                return a.text
-            return f"{a.text} (due {_day(a.due_on, record.today)}{', overdue' if a.overdue(record.today) else ''})"
+            about = [disciplines.get(a.discipline).short] if a.discipline else []
+            if a.due_on is not None:
+                about.append(f"due {_day(a.due_on, record.today)}{', overdue' if a.overdue(record.today) else ''}")
+            return f"{a.text} ({', '.join(about)})" if about else a.text
 
         noun = "action item" if len(actions) == 1 else "action items"
         return f"{len(actions)} open {noun}: " + "; ".join(one(a) for a in actions)

@@ -39,6 +39,7 @@ from teamdash.clinical import disciplines, instruments
 from teamdash.services import timelines
 from teamdash.services.chart import PatientRecord
 from teamdash.services.timelines import MeasurePoint, MeasureSeries, PatientTimeline
+from ui.widgets.labels import FittingLabel
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#3c4650")
 
@@ -76,6 +77,14 @@ PALETTE = (
     "#a5aa99",
 )
 
+# The controls' hint, longest first: the longest that fits the room is shown, in full.
+HINTS = (
+    "Hover a point for details · drag to pan · Ctrl+wheel to zoom",
+    "Hover for details · drag to pan · Ctrl+wheel zooms",
+    "Hover: details · drag: pan · Ctrl+wheel: zoom",
+    "Drag to pan · Ctrl+wheel to zoom",
+    "",
+)
 MIN_PLOT_HEIGHT = 140
 MIN_COLUMN_WIDTH = 340
 MAX_COLUMNS = 3
@@ -1148,10 +1157,8 @@ class TimelineView(QWidget):
         }
         self.range_buttons[RANGE_ALL].setChecked(True)
         self.range_group.buttonClicked.connect(lambda b: self.show_range(b.property("key")))
-        self.hint = QLabel("Hover a point for details · drag to pan · Ctrl+wheel to zoom", self)
+        self.hint = FittingLabel(HINTS, self)
         self.hint.setObjectName("hint")
-        self.hint.setMinimumWidth(0)
-        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.setSpacing(0)
