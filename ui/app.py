@@ -69,12 +69,14 @@ def open_session(db_url: str | None, user: str | None, qsettings: QSettings | No
 
 
 def install_extensions(window) -> None:
-    """Patient → Record measurement… (Ctrl+M), Add …, Undo; File → Import…, Export…."""
-    from ui import dialogs, exchange
+    """Patient → Record measurement… (Ctrl+M), Add …, Undo; File → Import…, Export…;
+    Meeting → Start…, Past meetings…, My action items…."""
+    from ui import dialogs, exchange, meeting
 
     dialogs.install_actions(window)
     exchange.install_actions(window)
     user_switch.install_actions(window)
+    meeting.install_actions(window)
 
 
 def parse_size(size: str | None) -> tuple[int, int]:

@@ -305,6 +305,11 @@ class MainWindow(QMainWindow):
             else:
                 self.toolbar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        for action in self.toolbar.actions():  # "A+" means nothing to a screen reader: the action's name does
+            button = self.toolbar.widgetForAction(action)
+            if button is not None:
+                button.setAccessibleName(action.text().replace("&", "").rstrip("…"))
+                button.setAccessibleDescription(action.toolTip())
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()

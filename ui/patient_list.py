@@ -536,12 +536,14 @@ class PatientListPanel(QWidget):
     def _build(self) -> None:
         self.search = QLineEdit(self)
         self.search.setObjectName("search")
+        self.search.setAccessibleName("Search patients by name or clinic ID")
         self.search.setPlaceholderText("Search name or ID   (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.search.returnPressed.connect(self._open_first_match)
         self.search.installEventFilter(self)
         self.status_filter = QComboBox(self)
+        self.status_filter.setAccessibleName("Show patients of status")
         self.status_filter.addItem("All statuses", None)
         for status in disciplines.vocabulary("patient_status"):
             self.status_filter.addItem(status_label(status), status)
@@ -550,6 +552,7 @@ class PatientListPanel(QWidget):
             lambda _i: self.model.set_query(status=self.status_filter.currentData())
         )
         self.manager_filter = QComboBox(self)
+        self.manager_filter.setAccessibleName("Show patients of case manager")
         self.manager_filter.addItem("All case managers", None)
         self.manager_filter.currentIndexChanged.connect(
             lambda _i: self.model.set_query(case_manager_id=self.manager_filter.currentData())
@@ -587,6 +590,7 @@ class PatientListPanel(QWidget):
         button = QToolButton(self)
         button.setText(text)
         button.setToolTip(tip)
+        button.setAccessibleName(tip)
         button.setCheckable(True)
         button.setProperty("chip", True)
         button.toggled.connect(lambda on: self.model.set_query(**{field: on}))
@@ -595,6 +599,7 @@ class PatientListPanel(QWidget):
     def _table(self) -> QTableView:
         table = QTableView(self)
         table.setObjectName("patientTable")
+        table.setAccessibleName("Patients")
         table.setModel(self.model)
         table.setItemDelegateForColumn(COLUMN_KEYS.index("flags"), FlagDelegate(table))
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -115,7 +115,13 @@ class PatientHeader(QFrame):
         layout.addWidget(self.programme)
         layout.addWidget(self.actions)
         layout.addLayout(self.flag_box)
-        context.presentation.privacy_changed.connect(lambda _on: self.record and self.set_record(self.record))
+        context.presentation.privacy_changed.connect(self._privacy_changed)
+
+    def _privacy_changed(self, _on: bool) -> None:
+        # A bound method: the connection ends with the header (the meeting screen's
+        # header goes when the meeting ends; the presentation state lives on).
+        if self.record is not None:
+            self.set_record(self.record)
 
     def set_record(self, record: PatientRecord, *, panels: bool = True) -> None:
         self.record = record
@@ -496,6 +502,7 @@ class PatientView(QWidget):
         self.overview.setStretchFactor(1, 1)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("patientTabs")
+        self.tabs.tabBar().setAccessibleName("Sections of the patient's record")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.overview, "Overview")
         self.tab_codes = [OVERVIEW]

@@ -697,7 +697,9 @@ def lanes(y_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[floa
     return view, (lo - 0.09 * span, hi + 0.05 * span)
 
 
-def checkin_labels(checkins, x0: float, x1: float, width_px: float) -> list[timelines.CheckInMarker]:
+def checkin_labels(
+    checkins, x0: float, x1: float, width_px: float, spacing_px: float = CHECKIN_LABEL_PX
+) -> list[timelines.CheckInMarker]:
     """The check-ins whose date fits above their line at this zoom: in view, and far
     enough from the previous dated one not to overlap it."""
     if x1 <= x0 or width_px <= 0:
@@ -706,7 +708,7 @@ def checkin_labels(checkins, x0: float, x1: float, width_px: float) -> list[time
     shown, last_px = [], -math.inf
     for marker in checkins:
         px = (marker.x - x0) * px_per_second
-        if 0 <= px <= width_px and px - last_px >= CHECKIN_LABEL_PX:
+        if 0 <= px <= width_px and px - last_px >= spacing_px:
             shown.append(marker)
             last_px = px
     return shown
@@ -760,7 +762,9 @@ class Backdrop(pg.GraphicsObject):
         if not self.dated:
             return []
         x0, x1, _y0, _y1, width = self._view()
-        return checkin_labels(self.checkins, x0, x1, width)
+        # The widest date ("28 Aug") at the current type size, and a little air.
+        spacing = max(CHECKIN_LABEL_PX, QFontMetricsF(self.font).horizontalAdvance("28 Aug") + 10)
+        return checkin_labels(self.checkins, x0, x1, width, spacing)
 
     def paint(self, painter: QPainter, *_args) -> None:
         x0, x1, y0, y1, _w = self._view()
@@ -1109,6 +1113,9 @@ class TimelineView(QWidget):
         self.range_preset = RANGE_ALL
         self.scale = 1.0
         self.custom_selection: tuple[str, ...] | None = None
+        # Which measures to show when the user has not chosen (default: the patient's
+        # key measures); the meeting screen shows a few, one discipline after another.
+        self.pick: Callable[[PatientTimeline], tuple[str, ...]] | None = None
         self.selected_measurement: int | None = None
         self._layout_key: tuple | None = None
         self._rows = 1
@@ -1126,6 +1133,7 @@ class TimelineView(QWidget):
         button.setText(text)
         button.setCheckable(True)
         button.setToolTip(tip)
+        button.setAccessibleName(tip)
         button.setProperty("key", key)
         button.setProperty("segment", True)
         group.addButton(button)
@@ -1145,6 +1153,7 @@ class TimelineView(QWidget):
         self.per_measure_button.setChecked(True)
         self.mode_group.buttonClicked.connect(lambda b: self.set_mode(b.property("key")))
         self.measures_button = QToolButton(self)
+        self.measures_button.setAccessibleName("Choose the measures shown")
         self.measures_button.setText("Measures")
         self.measures_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.measures_menu = QMenu(self)
@@ -1175,6 +1184,7 @@ class TimelineView(QWidget):
     def _build_canvas(self) -> None:
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setObjectName("timelineCanvas")
+        self.canvas.setAccessibleName("Outcome timelines: hover a point for its details, click to select it")
         self.canvas.ci.setContentsMargins(0, 0, 0, 0)
         self.canvas.ci.setSpacing(4)
         self.scroll = QScrollArea(self)
@@ -1186,6 +1196,8 @@ class TimelineView(QWidget):
         self.scroll.setWidget(self.canvas)
         self.date_strip = pg.GraphicsLayoutWidget()
         self.date_strip.setObjectName("timelineDates")
+        self.date_strip.setAccessibleName("Dates of the timelines")
+        self.date_strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.date_strip.ci.setContentsMargins(0, 0, 0, 0)
         self.date_strip.ci.setSpacing(4)
         self.date_strip.setFixedHeight(DATE_STRIP_PX)
@@ -1246,7 +1258,12 @@ class TimelineView(QWidget):
         """The series currently selected for display, in display order."""
         if self.timeline is None:
             return []
-        wanted = self.custom_selection if self.custom_selection is not None else self.timeline.default_selection
+        if self.custom_selection is not None:
+            wanted = self.custom_selection
+        elif self.pick is not None:
+            wanted = self.pick(self.timeline)
+        else:
+            wanted = self.timeline.default_selection
         shown = self.timeline.selected(wanted)
         if self.mode == MODE_NORMALISED:
             shown = [s for s in shown if s.instrument.direction is not None]
@@ -1399,7 +1416,10 @@ class TimelineView(QWidget):
         """Tick the measures shown (without re-announcing them) and count them on the button."""
         if self.timeline is None:
             return
-        wanted = set(self.custom_selection if self.custom_selection is not None else self.timeline.default_selection)
+        if self.custom_selection is not None:
+            wanted = set(self.custom_selection)
+        else:
+            wanted = set(self.pick(self.timeline) if self.pick is not None else self.timeline.default_selection)
         for action in self.measures_menu.actions():
             if action.isCheckable():
                 action.blockSignals(True)

@@ -47,7 +47,8 @@ def _part_of_another(widget: QWidget) -> bool:
     """Qt's own inner parts (a spin box's line edit, a tab bar's scroll arrows, a
     scroll area's scroll bars) are named through their owner."""
     parent = widget.parentWidget()
-    if widget.objectName().startswith("qt_") or isinstance(widget, (QScrollBar, QHeaderView)):
+    inner = widget.objectName().startswith("qt_") and widget.objectName() != "qt_tabwidget_tabbar"
+    if inner or isinstance(widget, (QScrollBar, QHeaderView)):
         return True
     while parent is not None:
         if isinstance(parent, (QComboBox, QAbstractSpinBox, QTabBar, QLineEdit)):
@@ -62,8 +63,6 @@ def unnamed(root: QWidget) -> list[str]:
     for widget in [root, *root.findChildren(QWidget)]:
         if not isinstance(widget, INTERACTIVE) or _part_of_another(widget):
             continue
-        if isinstance(widget, QAbstractSlider) and not isinstance(widget, QScrollBar):
-            pass
         if not widget.accessibleName().strip():
             text = getattr(widget, "text", lambda: "")()
             found.append(f"{type(widget).__name__} {widget.objectName()!r} {str(text)[:30]!r} in {_path(widget)}")
