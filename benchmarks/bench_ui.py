@@ -383,6 +383,74 @@ def switch_figures(db_path: Path) -> None:
     db.close()
 
 
+def meeting_figures(db_path: Path) -> None:
+    """The meeting screen's Next: the next patient was read on the database thread while
+    the team talked about this one (preloaded), against reading it only when asked."""
+    from PySide6.QtWidgets import QApplication
+
+    from teamdash.services import agenda
+    from teamdash.services.clinic import open_clinic
+    from teamdash.services.meetings import AgendaItem, MeetingResult
+    from teamdash.storage import db
+    from ui.meeting.screen import MeetingWindow
+
+    app = QApplication.instance()
+    open_clinic(f"sqlite:///{db_path}", create=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        context = _context(Path(tmp))
+        due = agenda.due_for_review(context.actor, today=DEMO_TODAY)[:40]
+        # Read-only: the screen is given the meeting as the service would return it,
+        # so the cached clinic gets no meeting rows.
+        meeting = MeetingResult(
+            id=-1,
+            started_at=dt.datetime.combine(DEMO_TODAY, dt.time(14, 0)),
+            ended_at=None,
+            started_by=None,
+            started_by_name=None,
+            attendees=(),
+            items=tuple(
+                AgendaItem(
+                    n, -1, e.patient_id, e.clinic_id, e.given_name, e.family_name, n, e.group, e.reason, None, None, 1
+                )
+                for n, e in enumerate(due)
+            ),
+            version=1,
+        )
+        screen = MeetingWindow(context, meeting)
+        screen.resize(1600, 1000)
+        screen.show()
+        _settle(app, context)
+
+        def cold() -> None:  # Next, reading the patient only now
+            screen.cache.clear()
+            _wait(screen.patient_shown, screen.next_patient)
+            app.processEvents()
+
+        def ready_next() -> None:
+            _settle(app, context)
+            if screen.index >= len(meeting.items) - 2:
+                screen.show_index(0)
+                _settle(app, context)
+
+        def timed_preloaded() -> None:
+            start = time.perf_counter()
+            screen.next_patient()
+            app.processEvents()
+            times.append(time.perf_counter() - start)
+
+        times: list[float] = []
+        for _ in range(25):
+            ready_next()
+            timed_preloaded()
+        warm = Timing(min(times), statistics.median(times))
+        fresh = measure(cold, repeat=15, setup=ready_next)
+        absolute("meeting: Next patient, preloaded", warm, target_ms=25, note="1600x1000, 6 key timelines")
+        compare("meeting: Next preloaded vs read when asked", warm, fresh, plain_label="cold")
+        screen.close()
+        context.jobs.wait()
+    db.close()
+
+
 def run() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -397,3 +465,4 @@ def run() -> None:
     list_figures(ten, "10k patients", search_ms=16, sort_ms=50)
     list_figures(hundred, "100k patients", search_ms=50, sort_ms=100)
     switch_figures(ten)
+    meeting_figures(ten)

@@ -25,7 +25,8 @@ class Named(Protocol):
     @property
     def initials(self) -> str: ...
 
-    clinic_id: str
+    @property
+    def clinic_id(self) -> str: ...
 
 
 class _Follower(QObject):

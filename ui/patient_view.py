@@ -117,6 +117,10 @@ class PatientHeader(QFrame):
         layout.addLayout(self.flag_box)
         context.presentation.privacy_changed.connect(self._privacy_changed)
 
+    def show_action_items(self, shown: bool) -> None:
+        """The line of open action items (the meeting screen lists them on its own)."""
+        self.actions.setVisible(shown)
+
     def _privacy_changed(self, _on: bool) -> None:
         # A bound method: the connection ends with the header (the meeting screen's
         # header goes when the meeting ends; the presentation state lives on).
@@ -307,12 +311,14 @@ class _Card(QFrame):
         self.setStyleSheet(f"#card {{ border-top: 4px solid {colour}; }}")
         self.title = QLabel(title, self)
         self.title.setObjectName("cardTitle")
+        # The title takes what the attendance figure leaves (and says "PT" when
+        # "Physical therapy" does not fit): the figure is never squeezed.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.aside = QLabel(self)
         self.aside.setObjectName("cardAside")
         head = QHBoxLayout()
         head.setSpacing(6)
-        head.addWidget(self.title)
-        head.addStretch(1)
+        head.addWidget(self.title, 1)
         head.addWidget(self.aside)
         self.body = RichBody(self)
         self.body.setObjectName("cardBody")

@@ -97,6 +97,9 @@ def cut_labels(root: QWidget) -> list[str]:
     Labels that elide on purpose and show their full text as a tooltip are left out."""
     found = []
     for label in root.findChildren(QLabel):
+        if label.isVisible() and label.text().strip() and label.width() < 2:
+            found.append(f"{label.text()[:40]!r} squeezed to nothing in {_path(label)}")
+            continue
         if not shown(label) or label.wordWrap() or not label.text().strip() or hasattr(label, "full_text"):
             continue
         seen = label.visibleRegion().boundingRect()

@@ -348,3 +348,52 @@ def test_ending_asks_first(qtbot, window, ui_context, monkeypatch):
     settle(qtbot, ui_context)
     assert meetings.list_meetings(SYSTEM, open_only=True)  # still open
     assert screen.isVisible()
+
+
+def test_the_minutes_pdf_has_every_part_and_its_pages_render(qtbot, ui_context, tmp_path):
+    """A long meeting: several pages, each with its footer; the text holds attendees,
+    decisions and action items; names only when privacy is off; pdftoppm renders it."""
+    from PySide6.QtGui import QImage
+
+    from ui.meeting.minutes import minutes_html
+    from ui.meeting.pdf import write_minutes_pdf
+
+    actor = ui_context.actor
+    entries = agenda.due_for_review(actor, today=DEMO_TODAY)
+    team = staff.list_staff(actor)
+    meeting = meetings.start_meeting(
+        actor, attendees=[m.id for m in team[:4]], patient_ids=[e.patient_id for e in entries]
+    )
+    for item in meeting.items:
+        for n in range(3):
+            meetings.add_decision(
+                actor, meeting.id, item.patient, f"Decision {n + 1} for {item.clinic_id}: keep pacing"
+            )
+        meetings.add_action_item(
+            actor, meeting.id, item.patient, text=f"Follow up {item.clinic_id}", owner=team[1].id, discipline="sleep"
+        )
+        meetings.mark_reviewed(actor, meeting.id, item.patient)
+    current = meetings.get_meeting(actor, meeting.id)
+    minutes = meetings.end_meeting(actor, meeting.id, current.version)
+    first = patients.get_patient(actor, meeting.items[0].patient)
+
+    hidden, named = tmp_path / "hidden.pdf", tmp_path / "named.pdf"
+    pages = write_minutes_pdf(minutes, hidden, privacy=True, html=minutes_html(minutes, True))
+    write_minutes_pdf(minutes, named, privacy=False, html=minutes_html(minutes, False))
+    assert pages >= 2
+    raw = subprocess.run(["pdftotext", str(hidden), "-"], capture_output=True, text=True, check=True).stdout
+    text = " ".join(raw.split())  # lines wrap where the page is full
+    assert text.count("Team meeting minutes · 27 Nov 2026") == pages and f"page {pages} of {pages}" in text
+    assert all(m.full_name in text for m in team[:4])
+    assert "Decision 3 for TD-00008: keep pacing" in text and f"Follow up {first.clinic_id}" in text
+    assert team[1].full_name in text and "Sleep medicine" in text and "Next check-in" in text
+    assert first.family_name not in text and f"{first.clinic_id} · {first.initials}" in text
+    shown = subprocess.run(["pdftotext", str(named), "-"], capture_output=True, text=True, check=True).stdout
+    assert first.full_name in " ".join(shown.split())
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(hidden), str(tmp_path / "page")], check=True
+    )
+    image = QImage(str(next(tmp_path.glob("page*.png"))))
+    assert image.width() > 400 and image.height() > image.width()  # an A4 page, portrait
+    with pytest.raises(OSError, match="does not exist"):
+        write_minutes_pdf(minutes, tmp_path / "missing" / "x.pdf", privacy=True, html="")

@@ -6,6 +6,8 @@ meetings…, My action items…), the meeting screen, its minutes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QMenu, QWidget
@@ -26,27 +28,29 @@ __all__ = ["MeetingActions", "MeetingWindow", "install_actions"]
 class MeetingActions(QObject):
     """Owns the Meeting menu and the open meeting window (one at a time)."""
 
-    def __init__(self, window: QWidget):
+    def __init__(self, window: Any):  # the MainWindow (a QMainWindow)
         super().__init__(window)
-        self.window = window
-        self.context: AppContext = window.context
+        # The main window, through its contract (menus, context, _action, open_patient,
+        # scale, set_scale): ui.meeting sits beside ui.main_window, not on top of it.
+        self.host: Any = window
+        self.context: AppContext = self.host.context
         self.meeting_window: MeetingWindow | None = None
         self.last_dialog: QDialog | None = None  # the dialog opened last (tests, status)
         self.menu = QMenu("&Meeting", window)
         self.menu.setObjectName("meetingMenu")
-        window.menuBar().insertMenu(window.menus["View"].menuAction(), self.menu)
-        window.menus["Meeting"] = self.menu
-        self.start_action = window._action(
+        self.host.menuBar().insertMenu(self.host.menus["View"].menuAction(), self.menu)
+        self.host.menus["Meeting"] = self.menu
+        self.start_action = self.host._action(
             "Start…",
             self.start,
             QKeySequence("Ctrl+Shift+T"),
             tip="Start a team meeting: attendees and the patients due for review",
             name="start_meeting",
         )
-        self.past_action = window._action(
+        self.past_action = self.host._action(
             "Past meetings…", self.past, tip="Minutes of earlier meetings; resume one not ended", name="past_meetings"
         )
-        self.mine_action = window._action(
+        self.mine_action = self.host._action(
             "My action items…",
             self.my_action_items,
             QKeySequence("Ctrl+Shift+I"),
@@ -66,7 +70,7 @@ class MeetingActions(QObject):
         if self.meeting_window is not None:
             self._raise()
             return
-        dialog = StartMeetingDialog(self.context, self.window)
+        dialog = StartMeetingDialog(self.context, self.host)
         dialog.started.connect(self.open_meeting)
         dialog.resume.connect(self.resume)
         self.last_dialog = show_dialog(dialog)
@@ -75,9 +79,12 @@ class MeetingActions(QObject):
         actor = self.context.actor
         self.context.jobs.run(
             lambda _p, _c: meetings.get_meeting(actor, meeting_id),
-            on_done=self.open_meeting,
-            on_error=lambda exc: show_error(self.window, exc),
+            on_done=self._resumed,
+            on_error=lambda exc: show_error(self.host, exc),
         )
+
+    def _resumed(self, meeting: MeetingResult) -> None:
+        self.open_meeting(meeting)
 
     def open_meeting(self, meeting: MeetingResult) -> MeetingWindow:
         # Presentation mode is on by default in a meeting (F8 switches it off); it stays
@@ -86,9 +93,9 @@ class MeetingActions(QObject):
         screen = MeetingWindow(
             self.context,
             meeting,
-            scale=getattr(self.window, "scale", 1.0),
+            scale=getattr(self.host, "scale", 1.0),
             set_scale=self._set_scale,
-            parent=self.window,
+            parent=self.host,
         )
         screen.ended.connect(self.show_minutes)
         screen.destroyed.connect(self._closed)
@@ -107,24 +114,24 @@ class MeetingActions(QObject):
         self.meeting_window = None
 
     def _set_scale(self, scale: float) -> None:
-        self.window.set_scale(scale)
+        self.host.set_scale(scale)
         if self.meeting_window is not None:
-            self.meeting_window.apply_scale(self.window.scale)
+            self.meeting_window.apply_scale(self.host.scale)
 
     # --- minutes and action items ---------------------------------------------------------
 
     def show_minutes(self, minutes: Minutes) -> MinutesDialog:
-        dialog = MinutesDialog(self.context, minutes, self.window)
+        dialog = MinutesDialog(self.context, minutes, self.host)
         self.last_dialog = show_dialog(dialog)
         return dialog
 
     def past(self) -> None:
-        dialog = PastMeetingsDialog(self.context, self.window)
+        dialog = PastMeetingsDialog(self.context, self.host)
         dialog.resume.connect(self.resume)
         self.last_dialog = show_dialog(dialog)
 
     def my_action_items(self) -> None:
-        dialog = MyActionItemsDialog(self.context, self.window.open_patient, self.window)
+        dialog = MyActionItemsDialog(self.context, self.host.open_patient, self.host)
         self.last_dialog = show_dialog(dialog)
 
 

@@ -259,9 +259,9 @@ class EntryPanel(QFrame):
         if not earlier:
             self.open_actions.addItem(QListWidgetItem("No open action items"))
         count = len(earlier)
-        overdue = sum(1 for a in earlier if a.overdue(record.today))
+        late = sum(1 for a in earlier if a.overdue(record.today))
         self.actions_title.setText(
-            f"Open action items ({count}{f', {overdue} overdue' if overdue else ''})" if count else "Open action items"
+            f"Open action items ({count}{f', {late} overdue' if late else ''})" if count else "Open action items"
         )
 
     def _show_last_plan(self, record: PatientRecord) -> None:

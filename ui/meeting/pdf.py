@@ -58,6 +58,9 @@ def _paint(painter: QPainter, writer: QPdfWriter, minutes: Minutes, html: str, p
     document.documentLayout().setPaintDevice(writer)  # fonts measured at the writer's resolution
     base = QFont()
     base.setPointSizeF(10)
+    # No ligatures: "Wrenfield" must copy and search as typed, not with an "ﬁ" glyph.
+    for tag in ("liga", "clig"):
+        base.setFeature(QFont.Tag(tag), 0)
     document.setDefaultFont(base)
     document.setHtml(html)
     document.setPageSize(body)

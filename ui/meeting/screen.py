@@ -165,7 +165,7 @@ class MeetingWindow(QMainWindow):
         agenda_layout.addLayout(agenda_buttons)
 
         self.header = PatientHeader(self.context, central)
-        self.header.actions.hide()  # the right-hand column lists them, overdue ones marked
+        self.header.show_action_items(False)  # the right-hand column lists them, overdue ones marked
         self.timeline = TimelineView(central)
         self.timeline.pick = key_timelines
         self.cards = Cards(central)
@@ -302,6 +302,8 @@ class MeetingWindow(QMainWindow):
         self.agenda.blockSignals(False)
         self._update_titles()
         patient_id = self.current_patient()
+        if patient_id is None:
+            return
         if patient_id in self.cache:
             self._display(patient_id)
         else:

@@ -76,13 +76,15 @@ class StartMeetingDialog(QDialog):
         self.agenda = QListWidget(self)
         self.agenda.setObjectName("agendaDraft")
         self.agenda.setAccessibleName("Agenda: Alt+Up and Alt+Down move a patient, Delete removes one")
+        self.agenda.setWordWrap(True)  # every reason in full, never a sideways scroll
+        self.agenda.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.agenda_label = QLabel("A&genda", self)
         self.agenda_label.setBuddy(self.agenda)
         order = QLabel("Safety first, then reliable deterioration, then overdue check-ins, then the rest.", self)
         order.setWordWrap(True)
         order.setObjectName("muted")
-        self.up_button = self._button("Move up", "Move the patient up (Alt+Up)", lambda: self.move(-1))
-        self.down_button = self._button("Move down", "Move the patient down (Alt+Down)", lambda: self.move(1))
+        self.up_button = self._button("Move up", "Move the patient up (Alt+Up)", lambda: self.move_patient(-1))
+        self.down_button = self._button("Move down", "Move the patient down (Alt+Down)", lambda: self.move_patient(1))
         self.remove_button = self._button("Remove", "Take the patient off the agenda (Delete)", self.remove)
         self.add_id = QLineEdit(self)
         self.add_id.setObjectName("addClinicId")
@@ -93,8 +95,8 @@ class StartMeetingDialog(QDialog):
         self.add_button = self._button("Add", "Add the patient with this clinic ID to the agenda", self.add_patient)
         self.add_id.returnPressed.connect(self.add_patient)
         for keys, slot in (
-            ("Alt+Up", lambda: self.move(-1)),
-            ("Alt+Down", lambda: self.move(1)),
+            ("Alt+Up", lambda: self.move_patient(-1)),
+            ("Alt+Down", lambda: self.move_patient(1)),
             ("Delete", self.remove),
         ):
             widget_shortcut(keys, self.agenda, slot)
@@ -224,7 +226,7 @@ class StartMeetingDialog(QDialog):
             if self.attendees.item(i).checkState() == Qt.CheckState.Checked
         ]
 
-    def move(self, step: int) -> None:
+    def move_patient(self, step: int) -> None:
         row = self.agenda.currentRow()
         target = row + step
         if row < 0 or not 0 <= target < len(self.entries):
