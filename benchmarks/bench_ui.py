@@ -209,10 +209,17 @@ def _wait(signal, start) -> None:
     from PySide6.QtCore import QEventLoop
 
     loop = QEventLoop()
-    signal.connect(loop.quit)
+    fired: list[bool] = []
+
+    def done(*_args) -> None:
+        fired.append(True)
+        loop.quit()
+
+    signal.connect(done)
     start()
-    loop.exec()
-    signal.disconnect(loop.quit)
+    if not fired:  # a patient read ahead is shown at once, inside start()
+        loop.exec()
+    signal.disconnect(done)
 
 
 def _settle(app, context) -> None:

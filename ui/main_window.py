@@ -137,6 +137,9 @@ class MainWindow(QMainWindow):
         self.patient_view.show_patient(patient_id)
         self.list_panel.select_patient(patient_id)
         self.patient_changed.emit(patient_id)
+        # The patients above and below in the list are read now: Alt+Up/Down (or the
+        # arrow keys in the list) then show them without a wait.
+        self.patient_view.preload(self.list_panel.neighbours(patient_id))
 
     # --- building -----------------------------------------------------------------------------
 

@@ -721,6 +721,14 @@ class PatientListPanel(QWidget):
             self._current_id = patient_id
             self.patient_selected.emit(patient_id)
 
+    def neighbours(self, patient_id: int) -> list[int]:
+        """The patients just below and above in the list (below first: lists are read
+        downwards)."""
+        row = self.model.row_of(patient_id)
+        if row is None:
+            return []
+        return [self.model.patient_at(r).id for r in (row + 1, row - 1) if 0 <= r < self.model.rowCount()]
+
     def select_patient(self, patient_id: int | None) -> None:
         """Mark the open patient in the list (if loaded) without announcing it again."""
         self._current_id = patient_id

@@ -42,6 +42,7 @@ from ui.widgets.labels import ElidedLabel
 from ui.widgets.palette import severity_colour
 
 OVERVIEW = "overview"
+AHEAD = 4  # patients read ahead and kept (the list's neighbours of the last few shown)
 CARD_MEASURES = 3
 CARD_GOALS = 2
 BETTER, WORSE, MUTED, OVERDUE = "#2e7d32", "#c62828", "#6b7580", "#c62828"
@@ -205,6 +206,8 @@ class PatientHeader(QFrame):
         lines = [(f"⚠  {f.reason}" if f.kind == "safety" else f"•  {f.reason}", f.kind) for f in shown]
         if hidden:
             lines.append((f"+ {len(hidden)} more: " + "; ".join(f.reason for f in hidden), "more"))
+        if not lines:  # said in words, and the header keeps its height from one patient to the next
+            lines.append(("✓  No open flags", "none"))
         if lines == self._flag_lines:
             return  # same flags (the usual refresh): no new labels, no relayout of the window
         self._flag_lines = lines
@@ -479,6 +482,12 @@ class Cards(QScrollArea):
 # --- the view ------------------------------------------------------------------------------------
 
 
+def read_record(actor, patient_id: int, today: dt.date) -> tuple[PatientRecord, PatientTimeline]:
+    """On the database thread: the record and its timeline data, ready to show."""
+    record = chart.get_record(actor, patient_id, today=today)
+    return record, timelines.build(record)
+
+
 class PatientView(QWidget):
     """Header and tabs for one patient; ``show_patient`` loads, ``set_record`` fills."""
 
@@ -493,6 +502,11 @@ class PatientView(QWidget):
         self.record: PatientRecord | None = None
         self.timeline_data: PatientTimeline | None = None
         self._generation = 0
+        # Neighbours read ahead (record, timeline data), the few most recent; those being
+        # read; those written to while being read (their answer is dropped).
+        self._ahead: dict[int, tuple[PatientRecord, PatientTimeline]] = {}
+        self._reading: set[int] = set()
+        self._dropped: set[int] = set()
         self.auto_split = True  # size the overview's split to the cards once (unless restored)
         self.header = PatientHeader(context, self)
         self.timeline = TimelineView(self)
@@ -538,31 +552,62 @@ class PatientView(QWidget):
     # --- loading --------------------------------------------------------------------------------
 
     def show_patient(self, patient_id: int) -> None:
-        """Load and show a patient (on the database thread)."""
+        """Show a patient: at once when read ahead (``preload``), else once read on the
+        database thread."""
         self.patient_id = patient_id
-        self._load()
+        ahead = self._ahead.pop(patient_id, None)
+        if ahead is not None and ahead[0].today == self.context.today():
+            self._generation += 1  # an answer still on its way for another patient is dropped
+            self.set_record(ahead[0], timeline=ahead[1])
+        else:
+            self._load()
+
+    def preload(self, patient_ids: list[int]) -> None:
+        """Read these patients (the list's neighbours of the one shown) on the database
+        thread now, so that moving to one of them shows it without waiting."""
+        actor, today = self.context.actor, self.context.today()
+        for patient_id in patient_ids:
+            if patient_id == self.patient_id or patient_id in self._ahead or patient_id in self._reading:
+                continue
+            self._reading.add(patient_id)
+            self.context.jobs.run(
+                lambda _p, _c, pid=patient_id: read_record(actor, pid, today),
+                on_done=lambda result, pid=patient_id: self._read_ahead(pid, result),
+                on_error=lambda _exc, pid=patient_id: self._reading.discard(pid),  # shown when asked for
+            )
+
+    def _read_ahead(self, patient_id: int, result: tuple[PatientRecord, PatientTimeline]) -> None:
+        self._reading.discard(patient_id)
+        if patient_id in self._dropped:
+            self._dropped.discard(patient_id)  # written to while on its way: stale
+            return
+        self._ahead[patient_id] = result
+        while len(self._ahead) > AHEAD:
+            self._ahead.pop(next(iter(self._ahead)))
 
     def _load(self, *, panels: bool = True) -> None:
         self._generation += 1
         generation, patient_id = self._generation, self.patient_id
         actor, today = self.context.actor, self.context.today()
         self.context.jobs.run(
-            lambda _p, _c: chart.get_record(actor, patient_id, today=today),
-            on_done=lambda record: self._loaded(generation, record, panels),
+            lambda _p, _c: read_record(actor, patient_id, today),
+            on_done=lambda result: self._loaded(generation, result, panels),
             on_error=self._failed,
         )
 
-    def _loaded(self, generation: int, record: PatientRecord, panels: bool) -> None:
+    def _loaded(self, generation: int, result: tuple[PatientRecord, PatientTimeline], panels: bool) -> None:
         if generation == self._generation:
-            self.set_record(record, panels=panels)
+            self.set_record(result[0], panels=panels, timeline=result[1])
 
     def _failed(self, exc: BaseException) -> None:
         show_error(self, exc)
 
-    def set_record(self, record: PatientRecord, *, panels: bool = True) -> None:
+    def set_record(
+        self, record: PatientRecord, *, panels: bool = True, timeline: PatientTimeline | None = None
+    ) -> None:
         self.record = record
         self.patient_id = record.patient.id
-        self.timeline_data = timelines.build(record)
+        self.timeline_data = timeline if timeline is not None else timelines.build(record)
         self.header.set_record(record)
         self.timeline.set_timeline(self.timeline_data)
         self.cards.set_record(record, self.timeline_data, self._now())
@@ -586,6 +631,13 @@ class PatientView(QWidget):
         return self.context.now()
 
     def _on_changes(self, changes: Changes) -> None:
+        if changes.patient_ids is None or "staff" in changes.kinds:
+            self._dropped |= self._reading
+            self._ahead.clear()
+        else:
+            self._dropped |= self._reading & changes.patient_ids
+            for patient_id in changes.patient_ids:
+                self._ahead.pop(patient_id, None)
         # Staff names appear in the header and hover texts, whoever the change was for.
         if self.patient_id is not None and (changes.touches(self.patient_id) or "staff" in changes.kinds):
             self._load(panels=False)  # panels reload themselves on the same signal

@@ -203,6 +203,20 @@ class _DateAxis(pg.DateAxisItem):
         key = ("strings", tuple(values), spacing, id(self.zoomLevel))
         return list(self._remember(key, lambda: super(_DateAxis, self).tickStrings(values, scale, spacing)))
 
+    def generateDrawSpecs(self, p):
+        """The columns' date axes have one range and one width: the first works out
+        where ticks and dates go, the others draw the same."""
+        font = self.style["tickFont"]
+        key = (
+            "specs",
+            self.orientation,
+            tuple(self.range),
+            self.size().toTuple(),
+            font.toString() if font is not None else "",
+            self.style["tickLength"],
+        )
+        return self._remember(key, lambda: super(_DateAxis, self).generateDrawSpecs(p))
+
 
 class _TimeViewBox(pg.ViewBox):
     """Drag pans in time; Ctrl+wheel zooms in time; a plain wheel scrolls the page."""
@@ -832,9 +846,12 @@ class Backdrop(pg.GraphicsObject):
             labels.append(
                 (at + QPointF(-4, -metrics.height() - 1), f"MCID {self.mcid:.{self.decimals}f}", MCID_COLOUR, True)
             )
+        right_edge = to_device.map(QPointF(x1, y1)).x()
         for top_left, text, colour, from_right in labels:
             rect = QRectF(metrics.boundingRect(text)).adjusted(-2, 0, 2, 0)
             rect.moveTopLeft(top_left - QPointF(rect.width(), 0) if from_right else top_left)
+            if rect.right() > right_edge:  # a date by the right edge goes to the left of its line
+                rect.moveRight(top_left.x() - 6)
             painter.fillRect(rect, LABEL_BACKGROUND)  # legible over bands and points
             painter.setPen(QColor(colour))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
