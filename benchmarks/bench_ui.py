@@ -360,6 +360,21 @@ def switch_figures(db_path: Path) -> None:
         shape = measure(lambda: timelines.build(records[0]), repeat=20)
         figure("  shape the timeline data (teamdash.timelines)", f"{shape.ms:.2f} ms best")
 
+        def step_down() -> None:  # Alt+Down in the list: the patient below was read ahead
+            _wait(view.record_shown, lambda: window._step_patient(1))
+            app.processEvents()
+
+        def reading() -> None:  # the time a person looks at a patient: the read-ahead lands
+            _settle(app, context)
+            row = window.list_panel.model.row_of(window.current_patient_id())
+            if row is None or row >= 30:
+                window.open_patient(window.list_panel.model.patient_at(0).id)
+                _settle(app, context)
+                app.processEvents()
+
+        ahead = measure(step_down, repeat=30, setup=reading)
+        absolute("patient switch to the next in the list (read ahead)", ahead, target_ms=25, note="Alt+Down")
+
         view.timeline.set_selection(("nrs_pain", "odi", "phq9", "pseq"))
         four = measure(switch, repeat=30)
         absolute("patient switch, 4 measures chosen", four, target_ms=25)

@@ -43,6 +43,7 @@ from ui.widgets.palette import severity_colour
 
 OVERVIEW = "overview"
 AHEAD = 4  # patients read ahead and kept (the list's neighbours of the last few shown)
+PRELOAD_AFTER_MS = 60  # read ahead once the shown patient is drawn
 CARD_MEASURES = 3
 CARD_GOALS = 2
 BETTER, WORSE, MUTED, OVERDUE = "#2e7d32", "#c62828", "#6b7580", "#c62828"
@@ -564,7 +565,13 @@ class PatientView(QWidget):
 
     def preload(self, patient_ids: list[int]) -> None:
         """Read these patients (the list's neighbours of the one shown) on the database
-        thread now, so that moving to one of them shows it without waiting."""
+        thread, so that moving to one of them shows it without waiting. Started once
+        the patient on screen is drawn: a read running meanwhile would slow the drawing
+        (Python's threads take turns)."""
+        wanted = list(patient_ids)
+        QTimer.singleShot(PRELOAD_AFTER_MS, self, lambda: self._preload([p for p in wanted if p != self.patient_id]))
+
+    def _preload(self, patient_ids: list[int]) -> None:
         actor, today = self.context.actor, self.context.today()
         for patient_id in patient_ids:
             if patient_id == self.patient_id or patient_id in self._ahead or patient_id in self._reading:

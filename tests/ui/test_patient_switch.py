@@ -9,7 +9,6 @@ from PySide6.QtTest import QTest
 
 from teamdash.services import measurements
 from tests.ui.test_main_window import open_window
-from tests.ui.shell_helpers import settle
 from ui.changes import Changes
 
 
@@ -18,8 +17,7 @@ def test_the_next_patient_is_read_ahead_and_shown_at_once(qtbot, context):
     model = window.list_panel.model
     row = model.row_of(window.current_patient_id())
     below = model.patient_at(row + 1).id
-    settle(qtbot, context)
-    assert below in window.patient_view._ahead
+    qtbot.waitUntil(lambda: below in window.patient_view._ahead, timeout=10000)  # read while the user looks
     QTest.keyClick(window, Qt.Key.Key_Down, Qt.KeyboardModifier.AltModifier)
     # Shown within the key press: no database round trip.
     assert window.current_patient_id() == below
@@ -33,7 +31,7 @@ def test_a_write_drops_the_patient_read_ahead(qtbot, context):
     model = window.list_panel.model
     row = model.row_of(window.current_patient_id())
     below = model.patient_at(row + 1).id
-    settle(qtbot, context)
+    qtbot.waitUntil(lambda: below in window.patient_view._ahead, timeout=10000)
     before = window.patient_view._ahead[below][0]
     pain = [m for m in before.measurements if m.instrument == "nrs_pain"][-1]
     measurements.update_measurement(context.actor, pain.id, pain.version, responses=[9])

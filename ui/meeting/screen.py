@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -49,6 +49,7 @@ from ui.patient_view import Cards, PatientHeader
 from ui.timeline import TimelineView
 
 ITEM_ROLE = int(Qt.ItemDataRole.UserRole)
+PRELOAD_AFTER_MS = 60  # read the neighbours once the patient on screen is drawn
 TIMELINE_TYPE = 1.2  # the timelines' titles and ticks a size up from the desk screens
 
 
@@ -310,10 +311,13 @@ class MeetingWindow(QMainWindow):
             self._want = patient_id
             self.view_stack.setCurrentWidget(self.loading)
             self._request(patient_id)
-        self._preload()
+        QTimer.singleShot(PRELOAD_AFTER_MS, self, self._preload)
 
     def _preload(self) -> None:
-        """Read the neighbours now, so Next and Previous cost no visible wait."""
+        """Read the neighbours (once this patient is drawn: a read running meanwhile
+        would slow the drawing), so Next and Previous cost no visible wait."""
+        if self.closed:
+            return
         for n in (self.index + 1, self.index - 1):
             if 0 <= n < len(self.meeting.items):
                 patient_id = self.meeting.items[n].patient
