@@ -366,11 +366,17 @@ def switch_figures(db_path: Path) -> None:
 
         def reading() -> None:  # the time a person looks at a patient: the read-ahead lands
             _settle(app, context)
-            row = window.list_panel.model.row_of(window.current_patient_id())
+            model = window.list_panel.model
+            row = model.row_of(window.current_patient_id())
             if row is None or row >= 30:
-                window.open_patient(window.list_panel.model.patient_at(0).id)
-                _settle(app, context)
+                window.open_patient(model.patient_at(0).id)
+                row = 0
+            below = model.patient_at(row + 1).id
+            deadline = time.monotonic() + 10
+            while below not in view._ahead and time.monotonic() < deadline:
                 app.processEvents()
+                context.jobs.wait(10)
+            _settle(app, context)
 
         ahead = measure(step_down, repeat=30, setup=reading)
         absolute("patient switch to the next in the list (read ahead)", ahead, target_ms=25, note="Alt+Down")
@@ -448,17 +454,23 @@ def meeting_figures(db_path: Path) -> None:
             _wait(screen.patient_shown, screen.next_patient)
             app.processEvents()
 
-        def ready_next() -> None:
-            _settle(app, context)
+        def ready_next() -> None:  # the team talks about this patient: the next one is read meanwhile
             if screen.index >= len(meeting.items) - 2:
                 screen.show_index(0)
-                _settle(app, context)
+            following = meeting.items[screen.index + 1].patient
+            deadline = time.monotonic() + 10
+            while following not in screen.cache and time.monotonic() < deadline:
+                app.processEvents()
+                context.jobs.wait(10)
+            _settle(app, context)
 
         def timed_preloaded() -> None:
+            expected = meeting.items[screen.index + 1].patient
             start = time.perf_counter()
             screen.next_patient()
             app.processEvents()
             times.append(time.perf_counter() - start)
+            assert screen.shown_patient == expected, "the next patient was not shown at once"
 
         times: list[float] = []
         for _ in range(25):
