@@ -397,3 +397,19 @@ def test_the_minutes_pdf_has_every_part_and_its_pages_render(qtbot, ui_context, 
     assert image.width() > 400 and image.height() > image.width()  # an A4 page, portrait
     with pytest.raises(OSError, match="does not exist"):
         write_minutes_pdf(minutes, tmp_path / "missing" / "x.pdf", privacy=True, html="")
+
+
+def test_an_action_item_added_outside_a_meeting_takes_a_discipline_too(qtbot, window, ui_context):
+    from tests.ui.entry_helpers import choose, top_dialog, type_into
+    from ui.dialogs import PatientActions
+
+    actions = window.findChild(PatientActions)
+    patient_id = window.current_patient_id()
+    actions.add_actions["action"].trigger()
+    dialog = top_dialog(qtbot, "dialog_action")
+    type_into(dialog.editors["text"].widget, "Send the pacing leaflet")
+    choose(dialog.editors["discipline"].widget, "Physical")
+    dialog.save()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    added = [a for a in ACTION_ITEMS.list(SYSTEM, patient_id) if a.text == "Send the pacing leaflet"]
+    assert [(a.discipline, a.owner, a.meeting) for a in added] == [("pt", ui_context.actor.user_id, None)]

@@ -511,7 +511,7 @@ FLARE = KindUi(
 
 # --- team action items ---------------------------------------------------------------------
 
-ACTION_NAMES = ("text", "owner", "due_on", "status")
+ACTION_NAMES = ("text", "owner", "due_on", "discipline", "status")
 
 ACTION_ITEM = KindUi(
     key="action",
@@ -527,6 +527,7 @@ ACTION_ITEM = KindUi(
             required=False,
         ),
         Field("due_on", "Due by", "optional_date", required=False),
+        Field("discipline", "Discipline", "choice", ((None, "— any —"), *_discipline_choices()), required=False),
         Field("status", "Status", "choice", vocabulary_choices("action_status")),
     ],
     **_crud(ACTION_ITEMS, ACTION_NAMES),
