@@ -209,10 +209,17 @@ def _wait(signal, start) -> None:
     from PySide6.QtCore import QEventLoop
 
     loop = QEventLoop()
-    signal.connect(loop.quit)
+    fired: list[bool] = []
+
+    def done(*_args) -> None:
+        fired.append(True)
+        loop.quit()
+
+    signal.connect(done)
     start()
-    loop.exec()
-    signal.disconnect(loop.quit)
+    if not fired:  # a patient read ahead is shown at once, inside start()
+        loop.exec()
+    signal.disconnect(done)
 
 
 def _settle(app, context) -> None:
@@ -353,6 +360,27 @@ def switch_figures(db_path: Path) -> None:
         shape = measure(lambda: timelines.build(records[0]), repeat=20)
         figure("  shape the timeline data (teamdash.timelines)", f"{shape.ms:.2f} ms best")
 
+        def step_down() -> None:  # Alt+Down in the list: the patient below was read ahead
+            _wait(view.record_shown, lambda: window._step_patient(1))
+            app.processEvents()
+
+        def reading() -> None:  # the time a person looks at a patient: the read-ahead lands
+            _settle(app, context)
+            model = window.list_panel.model
+            row = model.row_of(window.current_patient_id())
+            if row is None or row >= 30:
+                window.open_patient(model.patient_at(0).id)
+                row = 0
+            below = model.patient_at(row + 1).id
+            deadline = time.monotonic() + 10
+            while below not in view._ahead and time.monotonic() < deadline:
+                app.processEvents()
+                context.jobs.wait(10)
+            _settle(app, context)
+
+        ahead = measure(step_down, repeat=30, setup=reading)
+        absolute("patient switch to the next in the list (read ahead)", ahead, target_ms=25, note="Alt+Down")
+
         view.timeline.set_selection(("nrs_pain", "odi", "phq9", "pseq"))
         four = measure(switch, repeat=30)
         absolute("patient switch, 4 measures chosen", four, target_ms=25)
@@ -383,6 +411,80 @@ def switch_figures(db_path: Path) -> None:
     db.close()
 
 
+def meeting_figures(db_path: Path) -> None:
+    """The meeting screen's Next: the next patient was read on the database thread while
+    the team talked about this one (preloaded), against reading it only when asked."""
+    from PySide6.QtWidgets import QApplication
+
+    from teamdash.services import agenda
+    from teamdash.services.clinic import open_clinic
+    from teamdash.services.meetings import AgendaItem, MeetingResult
+    from teamdash.storage import db
+    from ui.meeting.screen import MeetingWindow
+
+    app = QApplication.instance()
+    open_clinic(f"sqlite:///{db_path}", create=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        context = _context(Path(tmp))
+        due = agenda.due_for_review(context.actor, today=DEMO_TODAY)[:40]
+        # Read-only: the screen is given the meeting as the service would return it,
+        # so the cached clinic gets no meeting rows.
+        meeting = MeetingResult(
+            id=-1,
+            started_at=dt.datetime.combine(DEMO_TODAY, dt.time(14, 0)),
+            ended_at=None,
+            started_by=None,
+            started_by_name=None,
+            attendees=(),
+            items=tuple(
+                AgendaItem(
+                    n, -1, e.patient_id, e.clinic_id, e.given_name, e.family_name, n, e.group, e.reason, None, None, 1
+                )
+                for n, e in enumerate(due)
+            ),
+            version=1,
+        )
+        screen = MeetingWindow(context, meeting)
+        screen.resize(1600, 1000)
+        screen.show()
+        _settle(app, context)
+
+        def cold() -> None:  # Next, reading the patient only now
+            screen.cache.clear()
+            _wait(screen.patient_shown, screen.next_patient)
+            app.processEvents()
+
+        def ready_next() -> None:  # the team talks about this patient: the next one is read meanwhile
+            if screen.index >= len(meeting.items) - 2:
+                screen.show_index(0)
+            following = meeting.items[screen.index + 1].patient
+            deadline = time.monotonic() + 10
+            while following not in screen.cache and time.monotonic() < deadline:
+                app.processEvents()
+                context.jobs.wait(10)
+            _settle(app, context)
+
+        def timed_preloaded() -> None:
+            expected = meeting.items[screen.index + 1].patient
+            start = time.perf_counter()
+            screen.next_patient()
+            app.processEvents()
+            times.append(time.perf_counter() - start)
+            assert screen.shown_patient == expected, "the next patient was not shown at once"
+
+        times: list[float] = []
+        for _ in range(25):
+            ready_next()
+            timed_preloaded()
+        warm = Timing(min(times), statistics.median(times))
+        fresh = measure(cold, repeat=15, setup=ready_next)
+        absolute("meeting: Next patient, preloaded", warm, target_ms=25, note="1600x1000, 6 key timelines")
+        compare("meeting: Next preloaded vs read when asked", warm, fresh, plain_label="cold")
+        screen.close()
+        context.jobs.wait()
+    db.close()
+
+
 def run() -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
@@ -397,3 +499,4 @@ def run() -> None:
     list_figures(ten, "10k patients", search_ms=16, sort_ms=50)
     list_figures(hundred, "100k patients", search_ms=50, sort_ms=100)
     switch_figures(ten)
+    meeting_figures(ten)

@@ -290,3 +290,43 @@ def test_v3_database_is_upgraded_to_item_names_and_rescored(tmp_path):
         taken_at="2026-02-06 10:00",
     )  # fmt: skip
     assert m.item_names == ["Walking", "Gardening", None, None, None]
+
+
+def test_upgrade_from_v3_brings_meetings_and_keeps_decisions_and_action_items(tmp_path, monkeypatch):
+    from teamdash.services import chart, meetings
+
+    path = tmp_path / "clinic.sqlite3"
+    _make_v1_file(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO user (username, full_name, role, is_case_manager, active, created_at)"
+            " VALUES ('cm', 'Casey Manager', 'case_manager', 1, 1, '2026-01-01 09:00:00')"
+        )
+        conn.execute(
+            "INSERT INTO decision (patient_id, text, made_at, version) VALUES (1, 'Keep going', '2026-02-01', 1)"
+        )
+        conn.execute(
+            "INSERT INTO action_item (patient_id, text, owner_id, due_on, status, created_at, version)"
+            " VALUES (1, 'Phone employer', 1, '2026-02-15', 'open', '2026-02-01 10:00:00', 1)"
+        )
+    v3 = tuple(step for step in migrations.STEPS if step.version <= 3)
+    monkeypatch.setattr(migrations, "STEPS", v3)
+    monkeypatch.setattr(migrations, "LATEST", 3)
+    open_clinic(f"sqlite:///{path}", create=True)
+    db.close()
+    monkeypatch.undo()
+
+    open_clinic(f"sqlite:///{path}", create=True)
+
+    assert _versions(path) == ALL_VERSIONS
+    assert len(list(tmp_path.glob("clinic.sqlite3.v3-*.bak"))) == 1
+    columns = {c.name for c in db.database.get_columns("action_item")}
+    assert {"meeting_id", "discipline_id"} <= columns
+    assert "meeting_id" in {c.name for c in db.database.get_columns("decision")}
+    assert "action_item_owner_id" in {i.name for i in db.database.get_indexes("action_item")}
+    record = chart.get_record(SYSTEM, 1)
+    assert [(a.text, a.meeting, a.discipline) for a in record.actions] == [("Phone employer", None, None)]
+    assert [d.text for d in record.decisions] == ["Keep going"]
+    meeting = meetings.start_meeting(SYSTEM, attendees=[1], patient_ids=[1])
+    added = meetings.add_action_item(SYSTEM, meeting.id, 1, text="Book review", owner=1, discipline="social")
+    assert (added.meeting, added.discipline) == (meeting.id, "social")

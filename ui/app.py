@@ -88,13 +88,14 @@ def open_session(
 def install_extensions(window, *, automatic: bool = True) -> None:
     """Patient → New patient… (Ctrl+N), Edit details…, Status; Record measurement…
     (Ctrl+M), Add …, Undo; File → Import…, Export…; lock, switch user, password, staff
-    and audit (``user_switch``)."""
-    from ui import dialogs, exchange
+    and audit (``user_switch``); Meeting → Start…, Past meetings…, My action items…."""
+    from ui import dialogs, exchange, meeting
 
     dialogs.install_admin_actions(window)
     dialogs.install_actions(window)
     exchange.install_actions(window)
     user_switch.install_actions(window, automatic=automatic)
+    meeting.install_actions(window)
 
 
 def parse_size(size: str | None) -> tuple[int, int]:

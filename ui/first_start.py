@@ -62,6 +62,7 @@ class FirstStartPage(QWidget):
         self.demo_size.setSuffix(" patients")
         self.demo_size.setAccessibleName("Number of demo patients")
         self.demo_button = QPushButton("Load the demo clinic", self)
+        self.demo_button.setAccessibleName("Load the demo clinic")
         self.demo_button.setObjectName("primary")
         self.demo_button.setDefault(True)
         self.demo_button.clicked.connect(self.load_demo)
@@ -74,6 +75,7 @@ class FirstStartPage(QWidget):
         demo_text.setObjectName("muted")
 
         self.import_button = QPushButton("Import the clinic's data…", self)
+        self.import_button.setAccessibleName("Import the clinic's data")
         self.import_button.clicked.connect(self.start_import)
         self.import_text = QLabel(self)
         self.import_text.setWordWrap(True)

@@ -140,6 +140,9 @@ class MainWindow(QMainWindow):
         self.patient_view.show_patient(patient_id)
         self.list_panel.select_patient(patient_id)
         self.patient_changed.emit(patient_id)
+        # The patients above and below in the list are read now: Alt+Up/Down (or the
+        # arrow keys in the list) then show them without a wait.
+        self.patient_view.preload(self.list_panel.neighbours(patient_id))
 
     def reveal_patient(self, patient_id: int, clinic_id: str | None = None) -> None:
         """Open a patient and show them selected in the list, searching for their clinic
@@ -239,6 +242,16 @@ class MainWindow(QMainWindow):
             name="zoom_out",
         )
         self.zoom_reset_action = a("Actual size", lambda: self.set_scale(1.0), "Ctrl+0", name="zoom_reset")
+        self.privacy_action = a(
+            "Presentation mode (hide names)",
+            self._toggle_privacy,
+            "F8",
+            tip="Initials and clinic ID instead of names and dates of birth, on every screen",
+            checkable=True,
+            name="privacy",
+        )
+        # One key everywhere: in the meeting window and in dialogs too.
+        self.privacy_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.list_action = a(
             "Patient list", self._toggle_list, "Ctrl+L", checkable=True, tip="Show or hide the patient list"
         )
@@ -263,6 +276,8 @@ class MainWindow(QMainWindow):
             patient.addAction(action)
         patient.addSeparator()
         view = self.menus["View"]
+        view.addAction(self.privacy_action)
+        view.addSeparator()
         for action in (self.per_measure_action, self.normalised_action, self.mode_toggle_action):
             view.addAction(action)
         view.addSeparator()
@@ -303,6 +318,11 @@ class MainWindow(QMainWindow):
             else:
                 self.toolbar.addAction(action)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        for action in self.toolbar.actions():  # "A+" means nothing to a screen reader: the action's name does
+            button = self.toolbar.widgetForAction(action)
+            if button is not None:
+                button.setAccessibleName(action.text().replace("&", "").rstrip("…"))
+                button.setAccessibleDescription(action.toolTip())
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -311,7 +331,11 @@ class MainWindow(QMainWindow):
         self.counts_label = QLabel("", self)
         self.user_label = QLabel(f"Signed in: {self.context.actor.description}", self)
         self.user_label.setObjectName("statusUser")
+        self.privacy_label = QLabel("Presentation mode: names hidden (F8)", self)
+        self.privacy_label.setObjectName("privacyOn")
+        self.privacy_label.hide()
         status.addWidget(self.database_label, 1)
+        status.addPermanentWidget(self.privacy_label)
         status.addPermanentWidget(self.counts_label)
         status.addPermanentWidget(self.user_label)
 
@@ -322,6 +346,7 @@ class MainWindow(QMainWindow):
         self.patient_view.tabs.currentChanged.connect(lambda _i: self._sync_tab_actions())
         self.first_start.demo_loaded.connect(lambda _n: self._after_demo())
         self.context.changes.changed.connect(self._on_changes)
+        self.context.presentation.privacy_changed.connect(self._privacy_changed)
         timeline = self.patient_view.timeline
         timeline.mode_changed.connect(self._timeline_mode_changed)
         timeline.selection_changed.connect(self.settings.save_timeline_measures)
@@ -358,13 +383,15 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._default_splits:  # first run: proportions of the actual window
             self._default_splits = False
-            self.splitter.setSizes([self.list_width_for(self.width()), self.width()])
+            width = self.list_panel.snap_width(self.list_width_for(self.width(), self.scale))
+            self.splitter.setSizes([width, self.width() - width])
 
     @staticmethod
-    def list_width_for(window_width: int) -> int:
-        """The list gets about a third: room for flags, ID, name, next check-in, pain and
-        disability on a 1600 px screen; never so little that names are cut."""
-        return max(380, min(620, int(window_width * 0.34)))
+    def list_width_for(window_width: int, scale: float = 1.0) -> int:
+        """The list gets a bit over a third: room for flags, ID, name, next check-in and
+        pain on a 1366 px laptop, more on a larger screen; never so little that names
+        are cut. The list then ends at a column's edge (no half-shown column)."""
+        return max(int(380 * scale), min(int(680 * scale), int(window_width * 0.37)))
 
     def save_settings(self) -> None:
         s = self.settings
@@ -442,7 +469,22 @@ class MainWindow(QMainWindow):
         self.context.jobs.run(choose, on_done=chosen, on_error=lambda exc: show_error(self, exc))
 
     def _record_shown(self, _record) -> None:
+        self._update_title()
         self.ready.emit()
+
+    def _update_title(self) -> None:
+        """The open patient in the title bar (and the task bar): initials in privacy mode."""
+        record = self.patient_view.record
+        shown = record is not None and self.right.currentWidget() is self.patient_view
+        self.setWindowTitle(f"TeamDash — {self.context.presentation.label(record.patient)}" if shown else "TeamDash")
+
+    def _toggle_privacy(self) -> None:
+        self.context.presentation.set_privacy(self.privacy_action.isChecked())
+
+    def _privacy_changed(self, on: bool) -> None:
+        self.privacy_action.setChecked(on)
+        self.privacy_label.setVisible(on)
+        self._update_title()
 
     def _after_demo(self) -> None:
         self._patient_id = None

@@ -102,10 +102,10 @@ class Column:
 # next check-in is and how pain and disability moved; the rest scrolls into view.
 COLUMNS = (
     Column("flags", "Flags", 66),
-    Column("clinic_id", "ID", 88),
-    Column("name", "Name", 156),
+    Column("clinic_id", "ID", 82),
+    Column("name", "Name", 150),
     Column("next_checkin", "Next check-in", 110),
-    Column("pain", "Pain", 62),
+    Column("pain", "Pain", 64),
     Column("disability", "Disability", 104),
     Column("age", "Age", 44, Qt.AlignmentFlag.AlignRight),
     Column("weeks", "Weeks", 56, Qt.AlignmentFlag.AlignRight),
@@ -538,6 +538,7 @@ class PatientListPanel(QWidget):
     def _build(self) -> None:
         self.search = QLineEdit(self)
         self.search.setObjectName("search")
+        self.search.setAccessibleName("Search patients by name or clinic ID")
         self.search.setPlaceholderText("Search name or ID   (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setMaxLength(patients.MAX_SEARCH_CHARS)
@@ -546,6 +547,7 @@ class PatientListPanel(QWidget):
         self.search.returnPressed.connect(self._open_first_match)
         self.search.installEventFilter(self)
         self.status_filter = QComboBox(self)
+        self.status_filter.setAccessibleName("Show patients of status")
         self.status_filter.addItem("All statuses", None)
         for status, label in disciplines.patient_status_choices():
             self.status_filter.addItem(label, status)
@@ -554,6 +556,7 @@ class PatientListPanel(QWidget):
             lambda _i: self.model.set_query(status=self.status_filter.currentData())
         )
         self.manager_filter = QComboBox(self)
+        self.manager_filter.setAccessibleName("Show patients of case manager")
         self.manager_filter.addItem("All case managers", None)
         self.manager_filter.currentIndexChanged.connect(
             lambda _i: self.model.set_query(case_manager_id=self.manager_filter.currentData())
@@ -591,6 +594,7 @@ class PatientListPanel(QWidget):
         button = QToolButton(self)
         button.setText(text)
         button.setToolTip(tip)
+        button.setAccessibleName(tip)
         button.setCheckable(True)
         button.setProperty("chip", True)
         button.toggled.connect(lambda on: self.model.set_query(**{field: on}))
@@ -599,6 +603,7 @@ class PatientListPanel(QWidget):
     def _table(self) -> QTableView:
         table = QTableView(self)
         table.setObjectName("patientTable")
+        table.setAccessibleName("Patients")
         table.setModel(self.model)
         table.setItemDelegateForColumn(COLUMN_KEYS.index("flags"), FlagDelegate(table))
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -609,6 +614,9 @@ class PatientListPanel(QWidget):
         table.setWordWrap(False)
         table.setSortingEnabled(True)  # header clicks call model.sort -> SQL
         table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Always there (the list nearly always scrolls): the columns' room never changes
+        # when rows arrive, so the list can end exactly at a column's edge.
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         table.verticalHeader().hide()
         header = table.horizontalHeader()
         header.setHighlightSections(False)
@@ -620,6 +628,24 @@ class PatientListPanel(QWidget):
         header.setSortIndicator(self.model.sort_column(), Qt.SortOrder.AscendingOrder)
         table.selectionModel().currentRowChanged.connect(self._current_row_changed)
         return table
+
+    def snap_width(self, target: int) -> int:
+        """The panel width closest below ``target`` at which the list ends at a column's
+        edge, so no column shows half its title ("Pa" for "Pain")."""
+        header = self.table.horizontalHeader()
+        margins = self.layout().contentsMargins()
+        table_chrome = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
+        chrome = margins.left() + margins.right() + table_chrome
+        width = chrome
+        for visual in range(header.count()):
+            logical = header.logicalIndex(visual)
+            if header.isSectionHidden(logical):
+                continue
+            size = header.sectionSize(logical)
+            if width + size > target and visual >= 3:
+                break
+            width += size
+        return width
 
     def apply_scale(self, scale: float) -> None:
         """Rows and columns follow the UI scale (Ctrl+= / Ctrl+-), keeping the user's
@@ -712,6 +738,14 @@ class PatientListPanel(QWidget):
         if patient_id != self._current_id:
             self._current_id = patient_id
             self.patient_selected.emit(patient_id)
+
+    def neighbours(self, patient_id: int) -> list[int]:
+        """The patients just below and above in the list (below first: lists are read
+        downwards)."""
+        row = self.model.row_of(patient_id)
+        if row is None:
+            return []
+        return [self.model.patient_at(r).id for r in (row + 1, row - 1) if 0 <= r < self.model.rowCount()]
 
     def select_patient(self, patient_id: int | None) -> None:
         """Mark the open patient in the list (if loaded) without announcing it again."""

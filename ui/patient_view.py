@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 
-from PySide6.QtCore import QDate, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFontMetrics, QMouseEvent, QPainter
+from PySide6.QtCore import QDate, QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAbstractTextDocumentLayout, QMouseEvent, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QCalendarWidget,
     QFrame,
@@ -45,9 +46,12 @@ from ui.dialogs.status_dialogs import EVENT_TEXT, events_for, open_history_dialo
 from ui.errors import show_error
 from ui.panels import create_panel
 from ui.timeline import TimelineView, with_unit
+from ui.widgets.labels import ElidedLabel
 from ui.widgets.palette import severity_colour
 
 OVERVIEW = "overview"
+AHEAD = 4  # patients read ahead and kept (the list's neighbours of the last few shown)
+PRELOAD_AFTER_MS = 60  # read ahead once the shown patient is drawn
 CARD_MEASURES = 3
 CARD_GOALS = 2
 BETTER, WORSE, MUTED, OVERDUE = "#2e7d32", "#c62828", "#6b7580", "#c62828"
@@ -72,30 +76,6 @@ def _set_style_property(widget: QWidget, name: str, value) -> None:
         widget.setProperty(name, value)
         widget.style().unpolish(widget)
         widget.style().polish(widget)
-
-
-class ElidedLabel(QLabel):
-    """One line of text cut with … to the width available; the full text is the tooltip."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None):
-        super().__init__(parent)
-        self.full_text = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setText(text)
-
-    def setText(self, text: str) -> None:
-        if text == self.full_text and text:
-            return
-        self.full_text = text
-        self.setToolTip(text)
-        super().setText(text)
-
-    def paintEvent(self, _event) -> None:
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        elided = QFontMetrics(self.font()).elidedText(self.full_text, Qt.TextElideMode.ElideRight, rect.width())
-        painter.setPen(self.palette().windowText().color())
-        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), elided)
 
 
 class ElidingToolButton(QToolButton):
@@ -184,6 +164,8 @@ class PatientHeader(QFrame):
         self.flag_box = QVBoxLayout()
         self.flag_box.setSpacing(3)
         self.flag_labels: list[QLabel] = []
+        self.safety_pool: list[QLabel] = []
+        self.flag_pool: list[QLabel] = []
         self._flag_lines: list[tuple[str, str]] = []
         top = QHBoxLayout()
         top.setSpacing(10)
@@ -200,7 +182,7 @@ class PatientHeader(QFrame):
         layout.addWidget(self.programme)
         layout.addWidget(self.actions)
         layout.addLayout(self.flag_box)
-        context.presentation.privacy_changed.connect(lambda _on: self.record and self.set_record(self.record))
+        context.presentation.privacy_changed.connect(self._privacy_changed)
         context.changes.changed.connect(lambda changes: "staff" in changes.kinds and self._load_managers())
 
     def _menu_button(self, name: str, tip: str) -> ElidingToolButton:
@@ -216,6 +198,16 @@ class PatientHeader(QFrame):
     @property
     def writable(self) -> bool:
         return self.context.actor.can("write_patient")
+
+    def show_action_items(self, shown: bool) -> None:
+        """The line of open action items (the meeting screen lists them on its own)."""
+        self.actions.setVisible(shown)
+
+    def _privacy_changed(self, _on: bool) -> None:
+        # A bound method: the connection ends with the header (the meeting screen's
+        # header goes when the meeting ends; the presentation state lives on).
+        if self.record is not None:
+            self.set_record(self.record)
 
     def set_record(self, record: PatientRecord, *, panels: bool = True) -> None:
         self.record = record
@@ -385,9 +377,10 @@ class PatientHeader(QFrame):
             return "No open action items"
 
         def one(a) -> str:
-            if a.due_on is None:
-                return a.text
-            return f"{a.text} (due {_day(a.due_on, record.today)}{', overdue' if a.overdue(record.today) else ''})"
+            about = [disciplines.get(a.discipline).short] if a.discipline else []
+            if a.due_on is not None:
+                about.append(f"due {_day(a.due_on, record.today)}{', overdue' if a.overdue(record.today) else ''}")
+            return f"{a.text} ({', '.join(about)})" if about else a.text
 
         noun = "action item" if len(actions) == 1 else "action items"
         return f"{len(actions)} open {noun}: " + "; ".join(one(a) for a in actions)
@@ -400,26 +393,40 @@ class PatientHeader(QFrame):
         lines = [(f"⚠  {f.reason}" if f.kind == "safety" else f"•  {f.reason}", f.kind) for f in shown]
         if hidden:
             lines.append((f"+ {len(hidden)} more: " + "; ".join(f.reason for f in hidden), "more"))
+        if not lines:  # said in words, and the header keeps its height from one patient to the next
+            lines.append(("✓  No open flags", "none"))
         if lines == self._flag_lines:
             return  # same flags (the usual refresh): no new labels, no relayout of the window
         self._flag_lines = lines
-        for label in self.flag_labels:
-            self.flag_box.removeWidget(label)
-            label.deleteLater()
-        self.flag_labels = [self._flag_label(text, kind) for text, kind in lines]
-        for label in self.flag_labels:
-            self.flag_box.addWidget(label)
+        # Labels are kept and reused, safety ones apart from the others (their style
+        # differs): creating and styling new labels on every switch cost a relayout.
+        safety_lines = [line for line in lines if line[1] == "safety"]
+        other_lines = [line for line in lines if line[1] != "safety"]
+        self._fill_pool(self.safety_pool, safety_lines, safety=True)
+        self._fill_pool(self.flag_pool, other_lines, safety=False)
+        self.flag_labels = self.safety_pool[: len(safety_lines)] + self.flag_pool[: len(other_lines)]
 
-    def _flag_label(self, text: str, kind: str) -> QLabel:
+    def _fill_pool(self, pool: list[QLabel], lines: list[tuple[str, str]], *, safety: bool) -> None:
+        while len(pool) < len(lines):
+            label = self._flag_label(safety)
+            pool.append(label)
+            self.flag_box.insertWidget(len(self.safety_pool) - 1 if safety else self.flag_box.count(), label)
+        for i, label in enumerate(pool):
+            if i < len(lines):
+                text, kind = lines[i]
+                label.setText(text)
+                _set_style_property(label, "kind", kind)
+            label.setVisible(i < len(lines))
+
+    def _flag_label(self, safety: bool) -> QLabel:
         """A safety flag wraps so none of it is ever cut; other flags keep to one line."""
-        if kind == "safety":
-            label = QLabel(text, self)
+        if safety:
+            label = QLabel(self)
             label.setWordWrap(True)
             label.setObjectName("safetyFlag")
         else:
-            label = ElidedLabel(text, self)
+            label = ElidedLabel("", self)
             label.setObjectName("flag")
-        label.setProperty("kind", kind)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
 
@@ -504,6 +511,61 @@ class BaselineStrip(QFrame):
 # --- overview cards --------------------------------------------------------------------------
 
 
+class RichBody(QWidget):
+    """Wrapped rich text as tall as its text needs at its width, laid out once per new
+    text or width. (A word-wrapped rich-text QLabel lays its text out again for every
+    size question the layout asks; five cards of it were a tenth of a patient switch.)"""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = QTextDocument(self)
+        self.doc.setDocumentMargin(0)
+        self._html = ""
+        self._width = -1
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def text(self) -> str:
+        return self._html
+
+    def plain_text(self) -> str:
+        return self.doc.toPlainText()
+
+    def setText(self, html: str) -> None:
+        if html == self._html:
+            return
+        self._html = html
+        self.doc.setHtml(html)
+        self._fit(force=True)
+        self.update()
+
+    def _fit(self, *, force: bool = False) -> None:
+        if not force and self.width() == self._width:
+            return
+        self._width = self.width()
+        self.doc.setDefaultFont(self.font())
+        self.doc.setTextWidth(max(1, self._width))
+        height = math.ceil(self.doc.size().height())
+        if height != self.maximumHeight() or height != self.minimumHeight():
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit(force=True)
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        context = QAbstractTextDocumentLayout.PaintContext()
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.WindowText))
+        context.palette = palette
+        self.doc.documentLayout().draw(painter, context)
+
+
 class _Card(QFrame):
     clicked = Signal()
 
@@ -513,19 +575,17 @@ class _Card(QFrame):
         self.setStyleSheet(f"#card {{ border-top: 4px solid {colour}; }}")
         self.title = QLabel(title, self)
         self.title.setObjectName("cardTitle")
+        # The title takes what the attendance figure leaves (and says "PT" when
+        # "Physical therapy" does not fit): the figure is never squeezed.
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.aside = QLabel(self)
         self.aside.setObjectName("cardAside")
         head = QHBoxLayout()
         head.setSpacing(6)
-        head.addWidget(self.title)
-        head.addStretch(1)
+        head.addWidget(self.title, 1)
         head.addWidget(self.aside)
-        self.body = QLabel(self)
+        self.body = RichBody(self)
         self.body.setObjectName("cardBody")
-        self.body.setTextFormat(Qt.TextFormat.RichText)
-        self.body.setWordWrap(True)
-        self.body.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.body.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 8)
         layout.setSpacing(4)
@@ -689,6 +749,12 @@ class Cards(QScrollArea):
 # --- the view ------------------------------------------------------------------------------------
 
 
+def read_record(actor, patient_id: int, today: dt.date) -> tuple[PatientRecord, PatientTimeline]:
+    """On the database thread: the record and its timeline data, ready to show."""
+    record = chart.get_record(actor, patient_id, today=today)
+    return record, timelines.build(record)
+
+
 class PatientView(QWidget):
     """Header and tabs for one patient; ``show_patient`` loads, ``set_record`` fills."""
 
@@ -703,6 +769,11 @@ class PatientView(QWidget):
         self.record: PatientRecord | None = None
         self.timeline_data: PatientTimeline | None = None
         self._generation = 0
+        # Neighbours read ahead (record, timeline data), the few most recent; those being
+        # read; those written to while being read (their answer is dropped).
+        self._ahead: dict[int, tuple[PatientRecord, PatientTimeline]] = {}
+        self._reading: set[int] = set()
+        self._dropped: set[int] = set()
         self.auto_split = True  # size the overview's split to the cards once (unless restored)
         self.header = PatientHeader(context, self)
         self.timeline = TimelineView(self)
@@ -719,6 +790,7 @@ class PatientView(QWidget):
         self.overview.setStretchFactor(1, 1)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("patientTabs")
+        self.tabs.tabBar().setAccessibleName("Sections of the patient's record")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.overview, "Overview")
         self.tab_codes = [OVERVIEW]
@@ -749,31 +821,68 @@ class PatientView(QWidget):
     # --- loading --------------------------------------------------------------------------------
 
     def show_patient(self, patient_id: int) -> None:
-        """Load and show a patient (on the database thread)."""
+        """Show a patient: at once when read ahead (``preload``), else once read on the
+        database thread."""
         self.patient_id = patient_id
-        self._load()
+        ahead = self._ahead.pop(patient_id, None)
+        if ahead is not None and ahead[0].today == self.context.today():
+            self._generation += 1  # an answer still on its way for another patient is dropped
+            self.set_record(ahead[0], timeline=ahead[1])
+        else:
+            self._load()
+
+    def preload(self, patient_ids: list[int]) -> None:
+        """Read these patients (the list's neighbours of the one shown) on the database
+        thread, so that moving to one of them shows it without waiting. Started once
+        the patient on screen is drawn: a read running meanwhile would slow the drawing
+        (Python's threads take turns)."""
+        wanted = list(patient_ids)
+        QTimer.singleShot(PRELOAD_AFTER_MS, self, lambda: self._preload([p for p in wanted if p != self.patient_id]))
+
+    def _preload(self, patient_ids: list[int]) -> None:
+        actor, today = self.context.actor, self.context.today()
+        for patient_id in patient_ids:
+            if patient_id == self.patient_id or patient_id in self._ahead or patient_id in self._reading:
+                continue
+            self._reading.add(patient_id)
+            self.context.jobs.run(
+                lambda _p, _c, pid=patient_id: read_record(actor, pid, today),
+                on_done=lambda result, pid=patient_id: self._read_ahead(pid, result),
+                on_error=lambda _exc, pid=patient_id: self._reading.discard(pid),  # shown when asked for
+            )
+
+    def _read_ahead(self, patient_id: int, result: tuple[PatientRecord, PatientTimeline]) -> None:
+        self._reading.discard(patient_id)
+        if patient_id in self._dropped:
+            self._dropped.discard(patient_id)  # written to while on its way: stale
+            return
+        self._ahead[patient_id] = result
+        while len(self._ahead) > AHEAD:
+            self._ahead.pop(next(iter(self._ahead)))
 
     def _load(self, *, panels: bool = True) -> None:
         self._generation += 1
         generation, patient_id = self._generation, self.patient_id
         actor, today = self.context.actor, self.context.today()
         self.context.jobs.run(
-            lambda _p, _c: chart.get_record(actor, patient_id, today=today),
-            on_done=lambda record: self._loaded(generation, record, panels),
+            lambda _p, _c: read_record(actor, patient_id, today),
+            on_done=lambda result: self._loaded(generation, result, panels),
             on_error=self._failed,
         )
 
-    def _loaded(self, generation: int, record: PatientRecord, panels: bool) -> None:
+    def _loaded(self, generation: int, result: tuple[PatientRecord, PatientTimeline], panels: bool) -> None:
         if generation == self._generation:
-            self.set_record(record, panels=panels)
+            self.set_record(result[0], panels=panels, timeline=result[1])
 
     def _failed(self, exc: BaseException) -> None:
         show_error(self, exc)
 
-    def set_record(self, record: PatientRecord, *, panels: bool = True) -> None:
+    def set_record(
+        self, record: PatientRecord, *, panels: bool = True, timeline: PatientTimeline | None = None
+    ) -> None:
         self.record = record
         self.patient_id = record.patient.id
-        self.timeline_data = timelines.build(record)
+        self.timeline_data = timeline if timeline is not None else timelines.build(record)
         self.header.set_record(record)
         self.baseline.set_record(record)
         self.timeline.set_timeline(self.timeline_data)
@@ -798,6 +907,13 @@ class PatientView(QWidget):
         return self.context.now()
 
     def _on_changes(self, changes: Changes) -> None:
+        if changes.patient_ids is None or "staff" in changes.kinds:
+            self._dropped |= self._reading
+            self._ahead.clear()
+        else:
+            self._dropped |= self._reading & changes.patient_ids
+            for patient_id in changes.patient_ids:
+                self._ahead.pop(patient_id, None)
         # Staff names appear in the header and hover texts, whoever the change was for.
         if self.patient_id is not None and (changes.touches(self.patient_id) or "staff" in changes.kinds):
             self._load(panels=False)  # panels reload themselves on the same signal

@@ -13,14 +13,17 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsGridLayout,
+    QGraphicsItem,
+    QGraphicsWidget,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -36,6 +39,7 @@ from teamdash.clinical import disciplines, instruments
 from teamdash.services import timelines
 from teamdash.services.chart import PatientRecord
 from teamdash.services.timelines import MeasurePoint, MeasureSeries, PatientTimeline
+from ui.widgets.labels import FittingLabel
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#3c4650")
 
@@ -51,6 +55,7 @@ BASELINE_COLOUR = "#4a5560"
 LABEL_BACKGROUND = QColor(255, 255, 255, 190)
 MCID_COLOUR = "#2e7d32"
 CHECKIN_COLOUR = "#3b5b92"
+CHECKIN_FILL = QColor(59, 91, 146, 110)
 FLARE_COLOUR = "#d9480f"
 TODAY_COLOUR = "#8a939c"
 # Earlier episodes of care: greyed behind the data, labelled at the top.
@@ -75,11 +80,20 @@ PALETTE = (
     "#a5aa99",
 )
 
+# The controls' hint, longest first: the longest that fits the room is shown, in full.
+HINTS = (
+    "Hover a point for details · drag to pan · Ctrl+wheel to zoom",
+    "Hover for details · drag to pan · Ctrl+wheel zooms",
+    "Hover: details · drag: pan · Ctrl+wheel: zoom",
+    "Drag to pan · Ctrl+wheel to zoom",
+    "",
+)
 MIN_PLOT_HEIGHT = 140
 MIN_COLUMN_WIDTH = 340
 MAX_COLUMNS = 3
 LEFT_AXIS_WIDTH = 46
 TITLE_HEIGHT = 22
+DATE_STRIP_PX = 26  # the shared date axes under the plots
 CHECKIN_LABEL_PX = 48  # room a check-in date label needs before the next one
 REFIT_PX = 48  # the timelines re-fit their height when the view changes by more than this
 
@@ -198,6 +212,20 @@ class _DateAxis(pg.DateAxisItem):
         key = ("strings", tuple(values), spacing, id(self.zoomLevel))
         return list(self._remember(key, lambda: super(_DateAxis, self).tickStrings(values, scale, spacing)))
 
+    def generateDrawSpecs(self, p):
+        """The columns' date axes have one range and one width: the first works out
+        where ticks and dates go, the others draw the same."""
+        font = self.style["tickFont"]
+        key = (
+            "specs",
+            self.orientation,
+            tuple(self.range),
+            self.size().toTuple(),
+            font.toString() if font is not None else "",
+            self.style["tickLength"],
+        )
+        return self._remember(key, lambda: super(_DateAxis, self).generateDrawSpecs(p))
+
 
 class _TimeViewBox(pg.ViewBox):
     """Drag pans in time; Ctrl+wheel zooms in time; a plain wheel scrolls the page."""
@@ -209,26 +237,78 @@ class _TimeViewBox(pg.ViewBox):
             ev.ignore()
 
 
+TitleRun = tuple[str, str, bool]  # text, colour, bold
+
+
+class _Title(QGraphicsItem):
+    """A plot's one-line title as coloured runs of text, cut at the plot's right edge.
+    Painted directly: a rich-text item lays its HTML out anew for every patient."""
+
+    def __init__(self, parent: QGraphicsItem):
+        super().__init__(parent)
+        self.max_width = 0.0
+        self.runs: tuple[TitleRun, ...] = ()
+        self.font = QFont()
+        self.font.setPointSizeF(9.0)
+        self.bold = QFont(self.font)
+        self.bold.setBold(True)
+        self._height = float(QFontMetricsF(self.font).height())
+
+    def set_runs(self, runs: tuple[TitleRun, ...], point_size: float) -> None:
+        if runs == self.runs and point_size == self.font.pointSizeF():
+            return
+        if point_size != self.font.pointSizeF():
+            self.prepareGeometryChange()
+            self.font.setPointSizeF(point_size)
+            self.bold.setPointSizeF(point_size)
+            self._height = float(QFontMetricsF(self.font).height())
+        self.runs = runs
+        self.update()
+
+    def text(self) -> str:
+        return "  ".join(text for text, _colour, _bold in self.runs)
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, max(self.max_width, 1.0), self._height + 4)
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        painter.setClipRect(self.boundingRect())
+        x = 0.0
+        for text, colour, bold in self.runs:
+            font = self.bold if bold else self.font
+            painter.setFont(font)
+            painter.setPen(QColor(colour))
+            painter.drawText(QPointF(x, 2 + QFontMetricsF(font).ascent()), text)
+            x += QFontMetricsF(font).horizontalAdvance(text + "  ")
+            if x >= self.max_width:
+                break
+
+
 class TimePlot(pg.GraphicsWidget):
     """A title, a value axis, a date axis and a view: what a PlotItem offers here,
     without the context menu PlotItem builds for every plot (a form with some forty
     widgets, most of a PlotItem's construction time, never shown: the menu is off)."""
 
-    def __init__(self):
+    def __init__(self, *, clip_children: bool = True):
         super().__init__()
         self.vb = _TimeViewBox(enableMenu=False)  # its menu too costs more than the whole view
+        # Without clipping, every item in the view must clip itself (see _clip_to_view).
+        self.vb.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape, clip_children)
         self.vb.setMouseEnabled(x=True, y=False)
         self.axes = {"left": pg.AxisItem("left"), "bottom": _DateAxis(orientation="bottom")}
-        self.title_label = pg.LabelItem("", size="9pt", justify="left")
+        # The title sits above the view, outside the layout: a pyqtgraph LabelItem sets
+        # its minimum size to its text, so a longer title on the next patient re-laid out
+        # the whole grid (every view box resized, every value axis redrawn).
+        self.title_label = _Title(self)
+        self.title_label.setPos(2 + LEFT_AXIS_WIDTH, 1)
+        self.title_height = TITLE_HEIGHT
         grid = QGraphicsGridLayout()
-        grid.setContentsMargins(2, 2, 6, 2)
+        grid.setContentsMargins(2, 2 + TITLE_HEIGHT, 6, 2)
         grid.setSpacing(0)
-        grid.addItem(self.title_label, 0, 1)
-        grid.addItem(self.axes["left"], 1, 0)
-        grid.addItem(self.vb, 1, 1)
-        grid.addItem(self.axes["bottom"], 2, 1)
-        grid.setRowFixedHeight(0, TITLE_HEIGHT)
-        grid.setRowStretchFactor(1, 100)
+        grid.addItem(self.axes["left"], 0, 0)
+        grid.addItem(self.vb, 0, 1)
+        grid.addItem(self.axes["bottom"], 1, 1)
+        grid.setRowStretchFactor(0, 100)
         grid.setColumnStretchFactor(1, 100)
         self.setLayout(grid)
         for axis in self.axes.values():
@@ -245,8 +325,21 @@ class TimePlot(pg.GraphicsWidget):
     def addItem(self, item, ignoreBounds: bool = False) -> None:
         self.vb.addItem(item, ignoreBounds=ignoreBounds)
 
-    def setTitle(self, html: str, size: str) -> None:
-        self.title_label.setText(html, size=size)
+    def set_title(self, runs: tuple[TitleRun, ...], point_size: float) -> None:
+        self.title_label.set_runs(runs, point_size)
+
+    def title(self) -> str:
+        return self.title_label.text()
+
+    def set_title_space(self, height: float, left: float) -> None:
+        self.title_height = height
+        self.title_label.setPos(2 + left, 1)
+        self.layout().setContentsMargins(2, 2 + height, 6, 2)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.title_label.prepareGeometryChange()
+        self.title_label.max_width = max(0.0, self.size().width() - self.title_label.pos().x() - 6)
 
     def setLabel(self, axis: str, text: str) -> None:
         self.axes[axis].setLabel(text)
@@ -258,13 +351,239 @@ def _style_plot(plot: TimePlot, scale: float) -> None:
     for name in ("left", "bottom"):
         plot.getAxis(name).setStyle(tickFont=font)
     plot.getAxis("left").setWidth(int(LEFT_AXIS_WIDTH * scale))
-    plot.layout().setRowFixedHeight(0, TITLE_HEIGHT * scale)
+    plot.set_title_space(TITLE_HEIGHT * scale, LEFT_AXIS_WIDTH * scale)
+
+
+def _clip_to_view(item: pg.GraphicsObject, painter: QPainter) -> None:
+    """Clip ``painter`` to the item's view with a plain device rectangle. The measure
+    plots' views do not clip their children (Qt clips to a view's shape with an
+    antialiased path mask, which made every line, point and tick under it several
+    times dearer to draw); their items clip themselves this way instead."""
+    view = item.getViewBox()
+    if view is None:
+        return
+    transform = painter.transform()
+    # Whole pixels: a fractional clip under antialiasing is a mask again.
+    device = transform.mapRect(item.mapRectFromItem(view, view.boundingRect())).toAlignedRect()
+    painter.resetTransform()
+    painter.setClipRect(device, Qt.ClipOperation.IntersectClip)
+    painter.setTransform(transform)
+
+
+class ClippedCurve(pg.PlotCurveItem):
+    def paint(self, painter: QPainter, *args) -> None:
+        painter.save()
+        try:
+            _clip_to_view(self, painter)
+            super().paint(painter, *args)
+        finally:
+            painter.restore()
+
+
+class ClippedScatter(pg.ScatterPlotItem):
+    """Also remembers its bounding rectangle until its points or the view change: the
+    scene asks for it many times per paint, and pyqtgraph works it out in Python anew
+    each time."""
+
+    _rect: QRectF | None = None
+
+    def boundingRect(self) -> QRectF:
+        if self._rect is None:
+            self._rect = super().boundingRect()
+        return QRectF(self._rect)
+
+    def prepareGeometryChange(self) -> None:
+        self._rect = None
+        super().prepareGeometryChange()
+
+    def updateSpots(self, *args, **kwargs) -> None:
+        self._rect = None  # the spot size (padding) may change
+        super().updateSpots(*args, **kwargs)
+
+    def paint(self, painter: QPainter, *args) -> None:
+        painter.save()
+        try:
+            _clip_to_view(self, painter)
+            super().paint(painter, *args)
+        finally:
+            painter.restore()
+
+
+class Spot(NamedTuple):
+    """One mark of a ``Marks`` item (what tests and callers read back)."""
+
+    x: float
+    y: float
+    payload: object
+    symbol_name: str
+
+    def data(self) -> object:
+        return self.payload
+
+    def symbol(self) -> str:
+        return self.symbol_name
+
+    def pos(self) -> QPointF:
+        return QPointF(self.x, self.y)
+
+
+def _symbol_pixmap(symbol: str, size: float, pen: QPen, brush: QBrush, ratio: float) -> QPixmap:
+    """A symbol drawn once per style and device pixel ratio, stamped for every mark."""
+    no_fill = brush.style() == Qt.BrushStyle.NoBrush
+    return _stamp(symbol, size, pen.color().rgba(), pen.widthF(), None if no_fill else brush.color().rgba(), ratio)
+
+
+@cache
+def _stamp(symbol: str, size: float, pen_rgba: int, pen_width: float, fill_rgba: int | None, ratio: float) -> QPixmap:
+    pen = QPen(QColor.fromRgba(pen_rgba), pen_width)
+    brush = QBrush(QColor.fromRgba(fill_rgba)) if fill_rgba is not None else QBrush(Qt.BrushStyle.NoBrush)
+    side = math.ceil((size + pen.widthF() + 2) * ratio)
+    pixmap = QPixmap(side, side)
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.translate(side / ratio / 2, side / ratio / 2)
+    painter.scale(size, size)
+    outline = QPen(pen)
+    outline.setCosmetic(True)
+    painter.setPen(outline)
+    painter.setBrush(brush)
+    painter.drawPath(pg.graphicsItems.ScatterPlotItem.Symbols[symbol])
+    painter.end()
+    return pixmap
+
+
+class Marks(pg.GraphicsObject):
+    """Points of one style (measurements, positive safety items, goal targets, flares,
+    the selected measurement), with hover text and click. Stamps a pre-drawn symbol at
+    each point in device pixels; pyqtgraph's scatter item builds and styles a spot
+    object per point in Python, which was most of a patient switch's cost."""
+
+    HIT_PX = 6
+
+    def __init__(
+        self,
+        *,
+        symbol: str = "o",
+        size: float = 8,
+        pen: QPen | None = None,
+        brush: QBrush | None = None,
+        tip: Callable[[float, float, object], str] | None = None,
+        on_click: Callable[[object], None] | None = None,
+        hover_size: float | None = None,
+    ):
+        super().__init__()
+        self.symbol, self.size = symbol, size
+        self.pen = pen if pen is not None else _pen("#ffffff")
+        self.brush = brush if brush is not None else QBrush(Qt.BrushStyle.NoBrush)
+        self.tip, self.on_click, self.hover_size = tip, on_click, hover_size
+        self.x = np.zeros(0)
+        self.y = np.zeros(0)
+        self.payloads: list = []
+        self.hovered: int | None = None
+        self._tip_shown = False
+        self.setAcceptHoverEvents(tip is not None or hover_size is not None)
+
+    # --- data ---------------------------------------------------------------------------
+
+    def set_points(self, x, y, payloads: list | None = None, *, brush: QBrush | None = None) -> None:
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        payloads = list(payloads) if payloads is not None else [None] * len(x)
+        if brush is not None:
+            self.brush = brush
+        self.x, self.y, self.payloads, self.hovered = x, y, payloads, None
+        self.setVisible(bool(len(x)))  # an empty item is skipped by painting altogether
+        self.update()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x, self.y
+
+    def points(self) -> list[Spot]:
+        return [Spot(float(x), float(y), d, self.symbol) for x, y, d in zip(self.x, self.y, self.payloads)]
+
+    # --- geometry and painting ----------------------------------------------------------
+
+    def _view(self) -> tuple[float, float, float, float]:
+        view = self.getViewBox()
+        if view is None:
+            return 0.0, 1.0, 0.0, 1.0
+        (x0, x1), (y0, y1) = view.viewRange()
+        return x0, x1, y0, y1
+
+    def boundingRect(self) -> QRectF:
+        x0, x1, y0, y1 = self._view()  # the view: marks outside it are never drawn
+        return QRectF(x0, y0, x1 - x0, y1 - y0)
+
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        if not len(self.x):
+            return
+        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        to_device = painter.transform()
+        painter.save()
+        _clip_to_view(self, painter)
+        painter.resetTransform()
+        stamp = _symbol_pixmap(self.symbol, self.size, self.pen, self.brush, ratio)
+        half = stamp.width() / ratio / 2
+        px = self.x * to_device.m11() + to_device.dx()
+        py = self.y * to_device.m22() + to_device.dy()
+        for x, y in zip(px, py):
+            painter.drawPixmap(QPointF(x - half, y - half), stamp)
+        if self.hovered is not None and self.hover_size:
+            big = _symbol_pixmap(self.symbol, self.hover_size, self.pen, self.brush, ratio)
+            h = big.width() / ratio / 2
+            painter.drawPixmap(QPointF(px[self.hovered] - h, py[self.hovered] - h), big)
+        painter.restore()
+
+    # --- hover and click ----------------------------------------------------------------
+
+    def index_at(self, pos: QPointF) -> int | None:
+        """The mark nearest to ``pos`` (view coordinates) within a few pixels."""
+        if not len(self.x):
+            return None
+        per_px_x, per_px_y = self.pixelWidth(), self.pixelHeight()
+        if not per_px_x or not per_px_y:
+            return None
+        dx = (self.x - pos.x()) / per_px_x
+        dy = (self.y - pos.y()) / per_px_y
+        distance = dx * dx + dy * dy
+        nearest = int(np.argmin(distance))
+        reach = max(self.HIT_PX, self.size / 2 + 2)
+        return nearest if distance[nearest] <= reach * reach else None
+
+    def hoverEvent(self, ev) -> None:
+        view = self.getViewBox()
+        index = None if ev.isExit() else self.index_at(ev.pos())
+        if index != self.hovered:
+            self.hovered = index
+            self.update()
+        if view is None or self.tip is None:
+            return
+        if index is not None:
+            view.setToolTip(self.tip(float(self.x[index]), float(self.y[index]), self.payloads[index]))
+            self._tip_shown = True
+        elif self._tip_shown:
+            view.setToolTip("")
+            self._tip_shown = False
+
+    def mouseClickEvent(self, ev) -> None:
+        index = self.index_at(ev.pos()) if ev.button() == Qt.MouseButton.LeftButton else None
+        if index is None or self.on_click is None:
+            ev.ignore()
+            return
+        ev.accept()
+        self.on_click(self.payloads[index])
 
 
 def _set_points(item: pg.ScatterPlotItem, **data) -> None:
-    """``setData`` unless the item is empty and stays empty (most flare and goal items)."""
+    """``setData`` unless the item is empty and stays empty (most flare and goal items);
+    an empty item is hidden, so painting skips it."""
     if len(data["x"]) or len(item.data):
         item.setData(**data)
+    item.setVisible(bool(len(data["x"])))
 
 
 def _pool(plot: TimePlot, pool: list, count: int, factory: Callable[[], pg.GraphicsObject]) -> list:
@@ -278,41 +597,118 @@ def _pool(plot: TimePlot, pool: list, count: int, factory: Callable[[], pg.Graph
     return pool[:count]
 
 
+class SessionTicks(pg.GraphicsObject):
+    """A discipline's sessions as short vertical ticks in a lane below the data, coloured
+    by attendance, each with its hover text. One item drawing plain lines in device
+    pixels: a scatter item builds a styled spot per session, which made the ticks the
+    dearest part of a patient switch."""
+
+    TICK_PX = 7
+    HOVER_PX = 4
+
+    def __init__(self):
+        super().__init__()
+        self.ticks: tuple[timelines.SessionTick, ...] = ()
+        self.x = np.zeros(0)
+        self.y = 0.0
+        self._groups: list[tuple[QColor, np.ndarray]] = []
+        self._tip_shown = False
+        self.scale = 1.0
+        self.setAcceptHoverEvents(True)
+        self.setZValue(5)
+
+    def set_ticks(self, ticks: list[timelines.SessionTick], y: float) -> None:
+        if tuple(ticks) == self.ticks and y == self.y:
+            return
+        self.ticks, self.y = tuple(ticks), y
+        self.x = np.array([t.x for t in ticks], dtype=float)
+        colours = [ATTENDANCE_COLOUR.get(t.attendance, t.colour) for t in ticks]
+        self._groups = [
+            (QColor(colour), self.x[[i for i, c in enumerate(colours) if c == colour]])
+            for colour in dict.fromkeys(colours)
+        ]
+        self.update()
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x, np.full(len(self.x), self.y)
+
+    def _view(self) -> tuple[float, float, float, float]:
+        view = self.getViewBox()
+        if view is None:
+            return 0.0, 1.0, 0.0, 1.0
+        (x0, x1), (y0, y1) = view.viewRange()
+        return x0, x1, y0, y1
+
+    def boundingRect(self) -> QRectF:
+        x0, x1, y0, y1 = self._view()
+        return QRectF(x0, y0, x1 - x0, y1 - y0)
+
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        if not len(self.x):
+            return
+        to_device = painter.transform()
+        painter.save()
+        _clip_to_view(self, painter)
+        painter.resetTransform()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        centre = to_device.map(QPointF(0.0, self.y)).y()
+        height = self.TICK_PX * self.scale
+        top = round(centre - height / 2)
+        width = max(1, round(1.5 * self.scale))
+        scale, shift = to_device.m11(), to_device.dx()
+        for colour, xs in self._groups:
+            for px in np.round(xs * scale + shift):
+                painter.fillRect(QRectF(px, top, width, height), colour)  # the fast path: no stroker
+        painter.restore()
+
+    def ticks_at(self, pos: QPointF) -> list[timelines.SessionTick]:
+        """The sessions under a point of the view (in data coordinates)."""
+        if not len(self.x) or self.getViewBox() is None:
+            return []
+        per_px_x, per_px_y = self.pixelWidth(), self.pixelHeight()
+        if not per_px_x or abs(pos.y() - self.y) > self.TICK_PX * per_px_y:
+            return []
+        near = np.nonzero(np.abs(self.x - pos.x()) <= self.HOVER_PX * per_px_x)[0]
+        return [self.ticks[i] for i in near]
+
+    def hoverEvent(self, ev) -> None:
+        view = self.getViewBox()
+        if view is None:
+            return
+        found = [] if ev.isExit() else self.ticks_at(ev.pos())
+        if found:
+            tips = [session_tip(t) for t in found[:3]]
+            if len(found) > 3:
+                tips.append(f"({len(found) - 3} others…)")
+            view.setToolTip("\n\n".join(tips))
+            self._tip_shown = True
+        elif self._tip_shown:
+            view.setToolTip("")
+            self._tip_shown = False
+
+
 class _Markers:
-    """Session ticks (below the data) and flare marks (above it): hoverable points."""
+    """Session ticks (below the data) and flare marks (above it), both with hover text."""
 
     def __init__(self, plot: TimePlot):
-        self.sessions = pg.ScatterPlotItem(symbol="|", size=7, hoverable=True, tip=lambda x, y, data: session_tip(data))
-        self.flares = pg.ScatterPlotItem(
-            symbol="t",
-            size=10,
-            pen=_pen("#ffffff", 0.8),
-            brush=_brush(FLARE_COLOUR),
-            hoverable=True,
-            tip=lambda x, y, data: data.text,
+        self.sessions = SessionTicks()
+        self.flares = Marks(
+            symbol="t", size=10, pen=_pen("#ffffff", 0.8), brush=_brush(FLARE_COLOUR), tip=lambda x, y, d: d.text
         )
         for item in (self.sessions, self.flares):
             item.setZValue(5)
-            plot.addItem(item)
+            plot.addItem(item, ignoreBounds=item is self.sessions)
 
     def update(
         self, timeline: PatientTimeline, sessions: list[timelines.SessionTick], lanes: tuple[float, float]
     ) -> None:
         """``lanes``: the y of the session ticks and of the flare marks."""
         session_y, flare_y = lanes
-        self.sessions.setData(
-            x=np.array([s.x for s in sessions], dtype=float),
-            y=np.full(len(sessions), session_y),
-            brush=[_brush(ATTENDANCE_COLOUR.get(s.attendance, s.colour)) for s in sessions],
-            pen=[_pen(ATTENDANCE_COLOUR.get(s.attendance, s.colour), 1.2) for s in sessions],
-            data=list(sessions),
-        )
-        _set_points(
-            self.flares,
-            x=np.array([f.x for f in timeline.flares], dtype=float),
-            y=np.full(len(timeline.flares), flare_y),
-            data=list(timeline.flares),
-        )
+        self.sessions.set_ticks(sessions, session_y)
+        self.flares.set_points([f.x for f in timeline.flares], np.full(len(timeline.flares), flare_y), timeline.flares)
 
 
 def lanes(y_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -324,7 +720,9 @@ def lanes(y_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[floa
     return view, (lo - 0.09 * span, hi + 0.05 * span)
 
 
-def checkin_labels(checkins, x0: float, x1: float, width_px: float) -> list[timelines.CheckInMarker]:
+def checkin_labels(
+    checkins, x0: float, x1: float, width_px: float, spacing_px: float = CHECKIN_LABEL_PX
+) -> list[timelines.CheckInMarker]:
     """The check-ins whose date fits above their line at this zoom: in view, and far
     enough from the previous dated one not to overlap it."""
     if x1 <= x0 or width_px <= 0:
@@ -333,7 +731,7 @@ def checkin_labels(checkins, x0: float, x1: float, width_px: float) -> list[time
     shown, last_px = [], -math.inf
     for marker in checkins:
         px = (marker.x - x0) * px_per_second
-        if 0 <= px <= width_px and px - last_px >= CHECKIN_LABEL_PX:
+        if 0 <= px <= width_px and px - last_px >= spacing_px:
             shown.append(marker)
             last_px = px
     return shown
@@ -361,6 +759,7 @@ class Backdrop(pg.GraphicsObject):
         self.episodes: tuple[timelines.EpisodeSpan, ...] = ()
         self.lines_from: float | None = None
         self.font = _small_font()
+        self.line_px = 1.0  # check-in line width in device pixels (follows the UI scale)
         self.setZValue(-10)
         if bands:
             self.setToolTip("\n".join(f"{b.label}: {b.low:g}–{b.high:g}" for b in bands))
@@ -401,34 +800,58 @@ class Backdrop(pg.GraphicsObject):
         if not self.dated:
             return []
         x0, x1, _y0, _y1, width = self._view()
-        return checkin_labels(self.checkins, x0, x1, width)
+        # The widest date ("28 Aug") at the current type size, and a little air.
+        spacing = max(CHECKIN_LABEL_PX, QFontMetricsF(self.font).horizontalAdvance("28 Aug") + 10)
+        return checkin_labels(self.checkins, x0, x1, width, spacing)
 
     def paint(self, painter: QPainter, *_args) -> None:
         x0, x1, y0, y1, _w = self._view()
+        # Drawn in device pixels: lines at epoch-second x through a view transform took
+        # the painter's slow path, a tenth of a millisecond per check-in line.
+        to_device = painter.transform()
+        left, top = to_device.map(QPointF(x0, y1)).toTuple()
+        right, bottom = to_device.map(QPointF(x1, y0)).toTuple()
+        scale_x, shift_x, scale_y, shift_y = to_device.m11(), to_device.dx(), to_device.m22(), to_device.dy()
+        painter.save()
+        _clip_to_view(self, painter)
+        painter.resetTransform()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(Qt.PenStyle.NoPen)
         for band, brush in zip(self.bands, self.band_brushes):
+            y_low, y_high = band.low * scale_y + shift_y, band.high * scale_y + shift_y
             painter.setBrush(brush)
-            painter.drawRect(QRectF(x0, band.low, x1 - x0, band.high - band.low))
+            painter.drawRect(QRectF(left, min(y_low, y_high), right - left, abs(y_low - y_high)))
         painter.setBrush(QBrush(EPISODE_SHADE))
-        for span in self.episodes:
-            painter.drawRect(QRectF(span.start_x, y0, span.end_x - span.start_x, y1 - y0))
+        for span in self.episodes:  # earlier episodes of care, shaded
+            span_left = max(left, span.start_x * scale_x + shift_x)
+            span_right = min(right, span.end_x * scale_x + shift_x)
+            if span_right > span_left:
+                painter.drawRect(QRectF(span_left, top, span_right - span_left, bottom - top))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(_pen(CHECKIN_COLOUR, 1.2, alpha=110))
+        # Solid lines as filled rectangles and dashed ones with 1 px pens: a wider or
+        # fractional pen goes through Qt's general stroker, ~1 ms per long line.
+        line = max(1.0, round(self.line_px))
         for marker in self.checkins:
-            painter.drawLine(QPointF(marker.x, y0), QPointF(marker.x, y1))
+            x = round(marker.x * scale_x + shift_x)
+            if left <= x <= right:
+                painter.fillRect(QRectF(x, top, line, bottom - top), CHECKIN_FILL)
         if self.today_x is not None:
             painter.setPen(_pen(TODAY_COLOUR, 1, Qt.PenStyle.DotLine))
-            painter.drawLine(QPointF(self.today_x, y0), QPointF(self.today_x, y1))
+            x = round(self.today_x * scale_x + shift_x) + 0.5
+            painter.drawLine(QLineF(x, top, x, bottom))
         start = max(x0, self.lines_from) if self.lines_from is not None else x0
+        start_px = start * scale_x + shift_x
         for value, colour, style in (
             (self.baseline, BASELINE_COLOUR, Qt.PenStyle.DashDotLine),
             (self.mcid, MCID_COLOUR, Qt.PenStyle.DashLine),
         ):
             if value is not None and start < x1:
-                painter.setPen(_pen(colour, 1.2, style))
-                painter.drawLine(QPointF(start, value), QPointF(x1, value))
+                painter.setPen(_pen(colour, 1, style))
+                y = round(value * scale_y + shift_y) + 0.5
+                painter.drawLine(QLineF(start_px, y, right, y))
+        painter.setTransform(to_device)
         self._paint_text(painter, x0, x1, y1, start)
+        painter.restore()
 
     def _paint_text(self, painter: QPainter, x0: float, x1: float, y1: float, start: float) -> None:
         """Check-in dates, episode names, and the baseline and MCID values (labelled where
@@ -475,13 +898,57 @@ class Backdrop(pg.GraphicsObject):
             if right.x() - left.x() >= metrics.horizontalAdvance(span.label) + 8:
                 top = metrics.height() + 3 if self.dated else 1  # below the check-in dates
                 labels.append((left + QPointF(4, top), span.label, EPISODE_LABEL_COLOUR, False))
+        right_edge = to_device.map(QPointF(x1, y1)).x()
         for top_left, text, colour, from_right in labels:
             rect = QRectF(metrics.boundingRect(text)).adjusted(-2, 0, 2, 0)
             rect.moveTopLeft(top_left - QPointF(rect.width(), 0) if from_right else top_left)
+            if rect.right() > right_edge:  # a date by the right edge goes to the left of its line
+                rect.moveRight(top_left.x() - 6)
             painter.fillRect(rect, LABEL_BACKGROUND)  # legible over bands and points
             painter.setPen(QColor(colour))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
+
+
+class _AxisCell(pg.GraphicsWidget):
+    """One column's date axis in the strip under the plots, laid out like a plot (same
+    margins, a blank where the plot's value axis is) so its dates line up with them."""
+
+    def __init__(self):
+        super().__init__()
+        self.axis = _DateAxis(orientation="bottom")
+        self.view: pg.ViewBox | None = None
+        self.spacer = QGraphicsWidget(self)
+        self._spacer_width(LEFT_AXIS_WIDTH)
+        grid = QGraphicsGridLayout()
+        grid.setContentsMargins(2, 0, 6, 0)
+        grid.setSpacing(0)
+        grid.addItem(self.spacer, 0, 0)
+        grid.addItem(self.axis, 0, 1)
+        grid.setColumnStretchFactor(1, 100)
+        self.setLayout(grid)
+
+    def follow(self, view: pg.ViewBox) -> None:
+        """Show the time range of ``view``. Not pyqtgraph's ``linkToView``: an axis
+        linked across two graphics views made the plots' view paint twice per switch."""
+        if self.view is not None:
+            self.view.sigXRangeChanged.disconnect(self._range_changed)
+        self.view = view
+        view.sigXRangeChanged.connect(self._range_changed)
+        self._range_changed(view, view.viewRange()[0])
+
+    def _range_changed(self, _view: pg.ViewBox, x_range) -> None:
+        self.axis.setRange(*x_range)
+
+    def set_scale(self, scale: float) -> None:
+        font = QFont()
+        font.setPointSizeF(8.0 * scale)
+        self.axis.setStyle(tickFont=font)
+        self._spacer_width(int(LEFT_AXIS_WIDTH * scale))
+
+    def _spacer_width(self, width: int) -> None:
+        self.spacer.setMinimumWidth(width)
+        self.spacer.setMaximumWidth(width)
 
 
 class MeasurePlot:
@@ -489,27 +956,42 @@ class MeasurePlot:
 
     def __init__(self, instrument: instruments.Instrument, on_click: Callable[[int], None]):
         self.instrument = instrument
-        self.plot = TimePlot()
+        self.plot = TimePlot(clip_children=False)
+        self.plot.getAxis("bottom").hide()  # the column's date axis is in the strip under the plots
         self.series: MeasureSeries | None = None
         self.scale = 1.0
-        self._title = ""
         self._y_view: tuple[float, float] | None = None
         self.backdrop = Backdrop(timelines.band_regions(instrument), instrument.decimals)
         self.plot.addItem(self.backdrop, ignoreBounds=True)
         self.markers = _Markers(self.plot)
-        self.curve = pg.PlotDataItem(connect="finite")
-        self.points = pg.ScatterPlotItem(size=8, hoverable=True, tip=self._tip, hoverSize=11)
-        self.points.sigClicked.connect(lambda _item, spots, _ev: spots and on_click(spots[0].data().measurement_id))
-        self.selected = pg.ScatterPlotItem(size=17, pen=pg.mkPen("#111111", width=2), brush=None)
-        self.goal_lines: list[pg.PlotDataItem] = []
-        self.goal_ends = pg.ScatterPlotItem(symbol="d", size=10, hoverable=True, tip=self._goal_tip)
-        for item, z in ((self.curve, 2), (self.goal_ends, 3), (self.points, 4), (self.selected, 6)):
+        self.curve = ClippedCurve(connect="finite")
+        clicked = lambda point: on_click(point.measurement_id)  # noqa: E731
+        self.points = Marks(size=8, hover_size=11, pen=_pen("#ffffff"), tip=self._tip, on_click=clicked)
+        self.safety = Marks(  # positive safety items: red stars
+            symbol="star",
+            size=12,
+            hover_size=15,
+            pen=_pen("#7b1010", 1.5),
+            brush=_brush(SAFETY_COLOUR),
+            tip=self._tip,
+            on_click=clicked,
+        )
+        self.selected = Marks(size=17, pen=_pen("#111111", 2))
+        self.goal_lines: list[pg.PlotCurveItem] = []
+        self.goal_ends = Marks(symbol="d", size=10, tip=self._goal_tip)
+        for item, z in ((self.curve, 2), (self.goal_ends, 3), (self.points, 4), (self.safety, 4.5), (self.selected, 6)):
             item.setZValue(z)
             self.plot.addItem(item)
 
+    def values(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every plotted measurement (plain and safety-positive), in time order."""
+        xs = np.concatenate([self.points.getData()[0], self.safety.getData()[0]])
+        ys = np.concatenate([self.points.getData()[1], self.safety.getData()[1]])
+        order = np.argsort(xs, kind="stable")
+        return xs[order], ys[order]
+
     def set_scale(self, scale: float) -> None:
         self.scale = scale
-        self._title = ""  # re-set at the new size on the next update
         self.backdrop.font = _small_font(scale)
         _style_plot(self.plot, scale)
 
@@ -519,25 +1001,23 @@ class MeasurePlot:
     def _goal_tip(self, x, y, data) -> str:
         return goal_tip(self.series, data)
 
-    def _goal_line(self) -> pg.PlotDataItem:
-        return pg.PlotDataItem(pen=_pen(self.series.colour, 1.6, Qt.PenStyle.DashLine))
+    def _goal_line(self) -> pg.PlotCurveItem:
+        return ClippedCurve(pen=_pen(self.series.colour, 1.6, Qt.PenStyle.DashLine))
 
     def update(self, series: MeasureSeries, timeline: PatientTimeline, labelled: bool) -> None:
         self.series = series
         colour = series.colour
-        valued = [p for p in series.points if p.value is not None]
+        valued = [p for p in series.points if p.value is not None and not p.safety]
+        flagged = [p for p in series.points if p.value is not None and p.safety]
         self.curve.setData(
-            np.array(series.line_x, dtype=float), np.array(series.line_y, dtype=float), pen=_pen(colour, 2, alpha=200)
+            np.array(series.line_x, dtype=float),
+            np.array(series.line_y, dtype=float),
+            pen=_pen(colour, 2, alpha=200),
+            connect="finite",
         )
-        self.points.setData(
-            x=np.array([p.x for p in valued], dtype=float),
-            y=np.array([p.value for p in valued], dtype=float),
-            brush=[_brush(SAFETY_COLOUR if p.safety else colour) for p in valued],
-            pen=[_pen("#7b1010", 1.5) if p.safety else _pen("#ffffff") for p in valued],
-            symbol=["star" if p.safety else "o" for p in valued],
-            data=valued,
-        )
-        _set_points(self.selected, x=[], y=[])
+        self.points.set_points([p.x for p in valued], [p.value for p in valued], valued, brush=_brush(colour))
+        self.safety.set_points([p.x for p in flagged], [p.value for p in flagged], flagged)
+        self.selected.set_points([], [])
         self.backdrop.set_state(
             checkins=timeline.checkins,
             dated=labelled,
@@ -555,33 +1035,29 @@ class MeasurePlot:
             self.plot.getViewBox().setYRange(*view, padding=0)
         self.markers.update(timeline, own, marker_lanes)
         title = self.title(series)
-        if title != self._title:  # laying out HTML is one of the dearer steps of a switch
-            self._title = title
-            self.plot.setTitle(title, size=f"{9 * self.scale:.1f}pt")
+        self.plot.set_title(title, 9.0 * self.scale)
 
     def _update_goals(self, series: MeasureSeries) -> None:
         lines = _pool(self.plot, self.goal_lines, len(series.goals), self._goal_line)
         for line, goal in zip(lines, series.goals):
-            line.setData([goal.start_x, goal.end_x], [goal.value, goal.value])
-            line.setPen(_pen(series.colour, 1.6, Qt.PenStyle.DashLine))
+            line.setData(
+                np.array([goal.start_x, goal.end_x]),
+                np.array([goal.value, goal.value]),
+                pen=_pen(series.colour, 1.6, Qt.PenStyle.DashLine),
+            )
             line.setZValue(3)
-        _set_points(
-            self.goal_ends,
-            x=np.array([g.end_x for g in series.goals], dtype=float),
-            y=np.array([g.value for g in series.goals], dtype=float),
-            brush=_brush("#ffffff"),
-            pen=_pen(series.colour, 1.6),
-            data=list(series.goals),
-        )
+        self.goal_ends.set_points([g.end_x for g in series.goals], [g.value for g in series.goals], series.goals)
+        self.goal_ends.pen, self.goal_ends.brush = _pen(series.colour, 1.6), _brush("#ffffff")
 
     @staticmethod
-    def title(series: MeasureSeries) -> str:
+    def title(series: MeasureSeries) -> tuple[TitleRun, ...]:
+        """Name, latest value, band and the change since baseline, as coloured runs."""
         inst = series.instrument
-        parts = [f"<b>{inst.short_name}</b>"]
+        runs: list[TitleRun] = [(inst.short_name, "#14212e", True)]
         if series.latest is not None:
-            parts.append(with_unit(inst, series.latest.value))
+            runs.append((with_unit(inst, series.latest.value), "#3c4650", False))
             if series.latest.band:
-                parts.append(f"<span style='color:#5b6670'>{series.latest.band}</span>")
+                runs.append((series.latest.band, "#5b6670", False))
         change = series.change
         if change.points is not None and change.verdict in ("better", "worse") and series.latest is not series.baseline:
             colour = "#2e7d32" if change.verdict == "better" else "#c62828"
@@ -591,17 +1067,17 @@ class MeasurePlot:
             rci = {"no reliable change": " · not reliable"}.get(
                 change.rci_verdict or "", " · reliable" if change.rci_verdict else ""
             )
-            parts.append(f"<span style='color:{colour}'>{arrow}{inst.format(abs(change.points))}{mcid}{rci}</span>")
-        return " &nbsp;".join(parts)
+            runs.append((f"{arrow}{inst.format(abs(change.points))}{mcid}{rci}", colour, False))
+        return tuple(runs)
 
     def select(self, measurement_id: int | None) -> bool:
         point = next(
             (p for p in (self.series.points if self.series else ()) if p.measurement_id == measurement_id), None
         )
         if point is None or point.value is None:
-            self.selected.setData([], [])
+            self.selected.set_points([], [])
             return False
-        self.selected.setData([point.x], [point.value])
+        self.selected.set_points([point.x], [point.value])
         return True
 
 
@@ -720,6 +1196,9 @@ class TimelineView(QWidget):
         self.range_preset = RANGE_ALL
         self.scale = 1.0
         self.custom_selection: tuple[str, ...] | None = None
+        # Which measures to show when the user has not chosen (default: the patient's
+        # key measures); the meeting screen shows a few, one discipline after another.
+        self.pick: Callable[[PatientTimeline], tuple[str, ...]] | None = None
         self.selected_measurement: int | None = None
         self._layout_key: tuple | None = None
         self._rows = 1
@@ -737,6 +1216,7 @@ class TimelineView(QWidget):
         button.setText(text)
         button.setCheckable(True)
         button.setToolTip(tip)
+        button.setAccessibleName(tip)
         button.setProperty("key", key)
         button.setProperty("segment", True)
         group.addButton(button)
@@ -756,6 +1236,7 @@ class TimelineView(QWidget):
         self.per_measure_button.setChecked(True)
         self.mode_group.buttonClicked.connect(lambda b: self.set_mode(b.property("key")))
         self.measures_button = QToolButton(self)
+        self.measures_button.setAccessibleName("Choose the measures shown")
         self.measures_button.setText("Measures")
         self.measures_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.measures_menu = QMenu(self)
@@ -768,10 +1249,8 @@ class TimelineView(QWidget):
         }
         self.range_buttons[RANGE_ALL].setChecked(True)
         self.range_group.buttonClicked.connect(lambda b: self.show_range(b.property("key")))
-        self.hint = QLabel("Hover a point for details · drag to pan · Ctrl+wheel to zoom", self)
+        self.hint = FittingLabel(HINTS, self)
         self.hint.setObjectName("hint")
-        self.hint.setMinimumWidth(0)
-        self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         bar = QHBoxLayout()
         bar.setContentsMargins(0, 0, 0, 0)
         bar.setSpacing(0)
@@ -788,6 +1267,7 @@ class TimelineView(QWidget):
     def _build_canvas(self) -> None:
         self.canvas = pg.GraphicsLayoutWidget()
         self.canvas.setObjectName("timelineCanvas")
+        self.canvas.setAccessibleName("Outcome timelines: hover a point for its details, click to select it")
         self.canvas.ci.setContentsMargins(0, 0, 0, 0)
         self.canvas.ci.setSpacing(4)
         self.scroll = QScrollArea(self)
@@ -797,11 +1277,34 @@ class TimelineView(QWidget):
         # Always shown: a scroll bar coming and going would change the width and re-lay out every plot.
         self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.scroll.setWidget(self.canvas)
+        self.date_strip = pg.GraphicsLayoutWidget()
+        self.date_strip.setObjectName("timelineDates")
+        self.date_strip.setAccessibleName("Dates of the timelines")
+        self.date_strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.date_strip.ci.setContentsMargins(0, 0, 0, 0)
+        self.date_strip.ci.setSpacing(4)
+        self.date_strip.setFixedHeight(DATE_STRIP_PX)
+        self.date_strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.date_strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.date_cells: list[_AxisCell] = []
+        dates_row = QHBoxLayout()
+        dates_row.setContentsMargins(0, 0, 0, 0)
+        dates_row.setSpacing(0)
+        dates_row.addWidget(self.date_strip, 1)
+        self.dates_gutter = QWidget(self)  # under the plots' scroll bar
+        dates_row.addWidget(self.dates_gutter)
+        plots_page = QWidget(self)
+        page = QVBoxLayout(plots_page)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.setSpacing(0)
+        page.addWidget(self.scroll, 1)
+        page.addLayout(dates_row)
+        self.plots_page = plots_page
         self.empty = QLabel("No measurements recorded for this patient yet.", self)
         self.empty.setObjectName("emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack = QStackedWidget(self)
-        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(plots_page)
         self.stack.addWidget(self.empty)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -838,7 +1341,12 @@ class TimelineView(QWidget):
         """The series currently selected for display, in display order."""
         if self.timeline is None:
             return []
-        wanted = self.custom_selection if self.custom_selection is not None else self.timeline.default_selection
+        if self.custom_selection is not None:
+            wanted = self.custom_selection
+        elif self.pick is not None:
+            wanted = self.pick(self.timeline)
+        else:
+            wanted = self.timeline.default_selection
         shown = self.timeline.selected(wanted)
         if self.mode == MODE_NORMALISED:
             shown = [s for s in shown if s.instrument.direction is not None]
@@ -854,7 +1362,7 @@ class TimelineView(QWidget):
             )
             self.stack.setCurrentWidget(self.empty)
             return
-        self.stack.setCurrentWidget(self.scroll)
+        self.stack.setCurrentWidget(self.plots_page)
         self._arrange(shown)
         if self.mode == MODE_NORMALISED:
             self.normalised.update(shown, self.timeline)
@@ -892,6 +1400,7 @@ class TimelineView(QWidget):
         layout = self.canvas.ci
         layout.clear()
         if self.mode == MODE_NORMALISED:
+            self.date_strip.setVisible(False)  # the one plot has its own date axis
             layout.addItem(self.normalised.plot, 0, 0)
             layout.addItem(self.normalised.legend, 1, 0)
             layout.layout.setRowStretchFactor(0, 100)
@@ -901,8 +1410,25 @@ class TimelineView(QWidget):
             return
         for index, series in enumerate(shown):
             layout.addItem(self.plot_for(series.id).plot, index // columns, index % columns)
+        self._arrange_dates(shown, columns)
         self._rows = math.ceil(len(shown) / columns)
         self._fit_height()
+
+    def _arrange_dates(self, shown: list[MeasureSeries], columns: int) -> None:
+        """One date axis per column, in a strip under the scrolling plots, always in
+        view: the plots share their time range, so an axis under each would only repeat
+        the same dates (and cost a layout and a paint each on every patient switch)."""
+        strip = self.date_strip.ci
+        strip.clear()
+        while len(self.date_cells) < columns:
+            cell = _AxisCell()
+            cell.set_scale(self.scale)
+            self.date_cells.append(cell)
+        for column in range(columns):
+            cell = self.date_cells[column]
+            cell.follow(self.plot_for(shown[column].id).plot.getViewBox())
+            strip.addItem(cell, 0, column)
+        self.date_strip.setVisible(True)
 
     def _fit_height(self) -> None:
         """Give the plots the height in view (at least a readable minimum each, scrolling
@@ -916,6 +1442,8 @@ class TimelineView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        bar = self.scroll.verticalScrollBar()
+        self.dates_gutter.setFixedWidth(bar.width() if bar.isVisible() else bar.sizeHint().width())
         if self.timeline is None:
             return
         if abs(self.scroll.viewport().height() - self._fitted_for) > REFIT_PX:
@@ -971,7 +1499,10 @@ class TimelineView(QWidget):
         """Tick the measures shown (without re-announcing them) and count them on the button."""
         if self.timeline is None:
             return
-        wanted = set(self.custom_selection if self.custom_selection is not None else self.timeline.default_selection)
+        if self.custom_selection is not None:
+            wanted = set(self.custom_selection)
+        else:
+            wanted = set(self.pick(self.timeline) if self.pick is not None else self.timeline.default_selection)
         for action in self.measures_menu.actions():
             if action.isCheckable():
                 action.blockSignals(True)
@@ -1018,6 +1549,10 @@ class TimelineView(QWidget):
         try:
             for vb in self._visible_viewboxes():
                 vb.setXRange(lo, hi, padding=0)
+                # Apply the new range now rather than while painting: pyqtgraph applies it
+                # lazily in the paint, and the date strip and item geometry it then
+                # updates made the plots paint a second time.
+                vb.prepareForPaint()
         finally:
             self._syncing = False
 
@@ -1066,6 +1601,9 @@ class TimelineView(QWidget):
         self.normalised.backdrop.font = _small_font(scale)
         for plot in self.plots.values():
             plot.set_scale(scale)
+        for cell in self.date_cells:
+            cell.set_scale(scale)
+        self.date_strip.setFixedHeight(int(DATE_STRIP_PX * scale))
         if self.timeline is not None:
             self._layout_key = None
             self._refresh()

@@ -10,7 +10,7 @@ from teamdash import clock, validation
 from teamdash.clinical import disciplines
 from teamdash.errors import ValidationError
 from teamdash.services.record_kinds import RecordKind
-from teamdash.storage.models import ActionItem, CheckIn, Decision, User
+from teamdash.storage.models import ActionItem, CheckIn, Decision, Meeting, User
 from teamdash.validation import FieldSpec, FieldSpecs
 
 
@@ -26,6 +26,8 @@ class ActionItemResult:
     created_at: dt.datetime
     completed_at: dt.datetime | None
     version: int
+    meeting: int | None = None  # the team meeting it was agreed at
+    discipline: str | None = None  # the discipline that carries it out
 
     def overdue(self, today: dt.date) -> bool:
         return self.status == "open" and self.due_on is not None and self.due_on < today
@@ -55,6 +57,14 @@ ACTION_FIELDS = FieldSpecs(
 )
 
 
+def _check_meeting(value) -> int | None:
+    if value in (None, ""):
+        return None
+    if Meeting.get_or_none(Meeting.id == value) is None:
+        raise ValidationError(f"no team meeting with id {value}", field="meeting")
+    return int(value)
+
+
 def _clean_action(values: dict, current: dict | None) -> dict:
     out = {}
     if current is None or "text" in values:
@@ -65,6 +75,14 @@ def _clean_action(values: dict, current: dict | None) -> dict:
         out["due_on"] = validation.date(values["due_on"], "due_on", required=False)
     if "checkin" in values:
         out["checkin"] = _check_checkin(values["checkin"])
+    if "meeting" in values:
+        out["meeting"] = _check_meeting(values["meeting"])
+    if "discipline" in values:
+        out["discipline"] = (
+            None
+            if values["discipline"] in (None, "")
+            else validation.choice(values["discipline"], "discipline", disciplines.codes())
+        )
     if current is None or "status" in values:
         out["status"] = ACTION_FIELDS["status"].check_or_default(values)
         was_open = current is None or current.get("status") == "open"
@@ -96,6 +114,7 @@ class DecisionResult:
     made_by: int | None
     made_at: dt.datetime
     version: int
+    meeting: int | None = None  # the team meeting it was made at
 
 
 DECISION_FIELDS = FieldSpecs([FieldSpec("text", "text", max_length=4000)])
@@ -109,6 +128,8 @@ def _clean_decision(values: dict, current: dict | None) -> dict:
         out["checkin"] = _check_checkin(values["checkin"])
     if "made_by" in values:
         out["made_by"] = _check_user(values["made_by"], "made_by")
+    if "meeting" in values:
+        out["meeting"] = _check_meeting(values["meeting"])
     return out
 
 

@@ -294,7 +294,16 @@ def list_patients(actor: Actor, query: PatientQuery = PatientQuery()) -> Patient
     )
     rows = list(select)
     has_more = len(rows) > query.limit
-    return PatientPage(tuple(_row(d, today) for d in rows[: query.limit]), query.offset, has_more)
+    return PatientPage(tuple(list_row(d, today) for d in rows[: query.limit]), query.offset, has_more)
+
+
+def rows_where(actor: Actor, condition: pw.Expression, *, today: dt.date | None = None) -> list[PatientRow]:
+    """List rows of the patients matching ``condition`` (over ``Patient`` and
+    ``PatientSummary`` columns), for other services' lists such as the meeting agenda."""
+    auth.require(actor, "read")
+    today = _today(today)
+    select = _filtered(PatientQuery(), today, list(LIST_COLUMNS)).where(condition).order_by(Patient.id).dicts()
+    return [list_row(d, today) for d in select]
 
 
 def count_patients(actor: Actor, query: PatientQuery = PatientQuery()) -> int:
@@ -308,7 +317,8 @@ def _ages(d: dict, today: dt.date) -> dict:
     return {"age": age_on(d["date_of_birth"], today), "weeks_in_programme": weeks_between(d["programme_start"], end)}
 
 
-def _row(d: dict, today: dt.date) -> PatientRow:
+def list_row(d: dict, today: dt.date) -> PatientRow:
+    """A list row from a select of ``LIST_COLUMNS`` (the agenda reads the same rows)."""
     active = d["status"] == disciplines.ACTIVE_STATUS
     return build(
         PatientRow,

@@ -23,11 +23,15 @@ from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
 from teamdash.storage import audit_chain, db
 from teamdash.storage.models import (
     ALL_MODELS,
+    ActionItem,
     AuditEvent,
     ClinicSetting,
+    Decision,
     DeidentificationKey,
     Episode,
     JSONText,
+    Meeting,
+    MeetingItem,
     Patient,
     PatientSummary,
     SchemaVersion,
@@ -116,6 +120,24 @@ def _v8_sign_in_and_audit_chain(database: pw.Database, migrator: SchemaMigrator)
         AuditEvent.update(prev_digest=prev_digest, digest=digest).where(AuditEvent.id == event_id).execute()
 
 
+def _v11_meetings(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Team meetings and their agendas; decisions and action items say which meeting
+    they were agreed at, action items also which discipline carries them out."""
+    database.create_tables([Meeting, MeetingItem], safe=True)
+    operations = []
+    for model, names in ((Decision, ("meeting",)), (ActionItem, ("meeting", "discipline"))):
+        table = model._meta.table_name
+        present = {c.name for c in database.get_columns(table)}
+        for name in names:
+            field = model._meta.fields[name]
+            if field.column_name not in present:  # safe to re-run over a partly built file
+                operations.append(migrator.add_column(table, field.column_name, field))
+    table = ActionItem._meta.table_name
+    if f"{table}_owner_id" not in {i.name for i in database.get_indexes(table)}:  # "My action items"
+        operations.append(migrator.add_index(table, ("owner_id",), False))
+    apply_operations(*operations)
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
@@ -133,6 +155,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         8, "sign-in lockout, hash-chained audit events with workstation, clinic settings", _v8_sign_in_and_audit_chain
     ),
+    Step(11, "team meetings: agendas, minutes; decisions and action items linked to them", _v11_meetings),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"

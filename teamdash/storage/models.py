@@ -370,6 +370,7 @@ class CheckIn(BaseModel):
     """A team check-in. ``snapshot`` is the summary as signed off: later edits to
     scores never rewrite it."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="checkins", on_delete="CASCADE")
     held_on = pw.DateField()
     attendees = JSONText(default=list)  # [{"user_id": 3, "name": "…"}]
@@ -388,9 +389,41 @@ class CheckIn(BaseModel):
         indexes = ((("patient", "held_on"), False),)
 
 
+class Meeting(BaseModel):
+    """A team meeting: who attended and, once it has ended, its minutes as saved then
+    (attendees, patients reviewed, decisions, action items), frozen like a check-in."""
+
+    id = pw.AutoField()
+    started_at = pw.DateTimeField(default=_now, index=True)
+    ended_at = pw.DateTimeField(null=True)
+    started_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    attendees = JSONText(default=list)  # [{"user_id": 3, "name": "…", "discipline": "pt"}]
+    minutes = JSONText(null=True)
+    version = pw.IntegerField(default=1)
+
+
+class MeetingItem(BaseModel):
+    """One patient on a meeting's agenda, in agenda order; ``checkin`` once reviewed."""
+
+    id = pw.AutoField()
+    meeting = pw.ForeignKeyField(Meeting, backref="items", on_delete="CASCADE")
+    patient = pw.ForeignKeyField(Patient, backref="meeting_items", on_delete="CASCADE")
+    position = pw.IntegerField()
+    agenda_group = pw.CharField(max_length=16)  # safety | deterioration | overdue | due | added
+    reason = pw.TextField(null=True)  # why the patient is on the agenda
+    checkin = pw.ForeignKeyField(CheckIn, null=True, on_delete="SET NULL")
+    reviewed_at = pw.DateTimeField(null=True)
+    version = pw.IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("meeting", "patient"), True),)
+
+
 class Decision(BaseModel):
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="decisions", on_delete="CASCADE")
     checkin = pw.ForeignKeyField(CheckIn, null=True, backref="decisions", on_delete="SET NULL")
+    meeting = pw.ForeignKeyField(Meeting, null=True, backref="decisions", on_delete="SET NULL")
     text = pw.TextField()
     made_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     made_at = pw.DateTimeField(default=_now)
@@ -398,10 +431,13 @@ class Decision(BaseModel):
 
 
 class ActionItem(BaseModel):
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="actions", on_delete="CASCADE")
     checkin = pw.ForeignKeyField(CheckIn, null=True, backref="actions", on_delete="SET NULL")
+    meeting = pw.ForeignKeyField(Meeting, null=True, backref="actions", on_delete="SET NULL")
+    discipline = pw.ForeignKeyField(Discipline, null=True, on_delete="SET NULL")
     text = pw.TextField()
-    owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    owner = pw.ForeignKeyField(User, null=True, on_delete="SET NULL", index=True)
     due_on = pw.DateField(null=True)
     status = pw.CharField(max_length=16, default="open")
     created_at = pw.DateTimeField(default=_now)
@@ -505,6 +541,8 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     RtwPhase,
     Flare,
     CheckIn,
+    Meeting,
+    MeetingItem,
     Decision,
     ActionItem,
     AuditEvent,

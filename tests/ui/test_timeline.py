@@ -46,7 +46,7 @@ def test_each_measure_plots_its_values_at_their_dates(view):
     view.set_record(rec)
     for instrument in ("odi", "nrs_pain", "phq9"):
         expected = [m for m in rec.series(instrument) if m.total is not None]
-        xs, ys = view.plot_for(instrument).points.getData()
+        xs, ys = view.plot_for(instrument).values()
         assert list(xs) == epochs(m.taken_at for m in expected)
         assert list(ys) == [m.total for m in expected]
 
@@ -136,7 +136,7 @@ def test_missing_data_leaves_a_gap_and_same_day_repeats_are_separate_points(view
     others = [m for m in rec.measurements if m.instrument != "odi"]
     view.set_record(dataclasses.replace(rec, measurements=tuple(others + odi[:3] + [repeat] + odi[3:] + [late])))
     plot = view.plot_for("odi")
-    xs, ys = plot.points.getData()
+    xs, ys = plot.values()
     assert len(xs) == len(odi) + 2
     assert xs[3] - xs[2] == 4 * 3600 and ys[3] == ys[2] + 6  # two points on one day
     line_x, line_y = plot.curve.getData()
@@ -165,6 +165,27 @@ def test_hovering_a_point_shows_date_value_band_and_who_entered_it(qtbot, view):
     assert f"Entered by {measurement.entered_by_name}" in tip
 
 
+def test_hovering_a_session_tick_says_which_session_it_was(qtbot, view):
+    rec = patient_record()
+    view.set_record(rec)
+    plot = view.plot_for("odi")
+    ticks = plot.markers.sessions
+    session = next(s for s in rec.sessions if s.discipline == "pt" and s.attendance == "no_show")
+    vb = plot.plot.getViewBox()
+    x = dt.datetime.timestamp(session.held_at)
+
+    def hover() -> bool:
+        pos = view.canvas.mapFromScene(vb.mapViewToScene(QPointF(x, ticks.y)))
+        QTest.mouseMove(view.canvas.viewport(), pos - QPoint(0, 30))
+        qtbot.wait(40)
+        QTest.mouseMove(view.canvas.viewport(), pos)
+        return "session" in vb.toolTip()
+
+    qtbot.waitUntil(hover, timeout=3000)
+    assert f"{session.held_at:%d %b %Y, %H:%M}" in vb.toolTip() and "no-show" in vb.toolTip()
+    assert ticks.ticks_at(QPointF(x, ticks.y + 1000)) == []  # far above the lane: nothing
+
+
 def test_clicking_a_point_selects_that_measurement(qtbot, view):
     rec = patient_record()
     view.set_record(rec)
@@ -182,10 +203,11 @@ def test_clicking_a_point_selects_that_measurement(qtbot, view):
 def test_safety_positive_measurements_stand_out(view):
     rec = patient_record()
     view.set_record(rec)
-    points = view.plot_for("phq9").points.points()
-    flagged = [p for p in points if p.data().safety]
-    assert flagged and all(p.symbol() == "star" for p in flagged)
-    assert all(p.symbol() == "o" for p in points if not p.data().safety)
+    plot = view.plot_for("phq9")
+    flagged = list(plot.safety.points())
+    assert flagged and all(p.data().safety and p.symbol() == "star" for p in flagged)
+    assert [p.data().measurement_id for p in flagged] == [m.id for m in rec.series("phq9") if m.safety]
+    assert all(not p.data().safety and p.symbol() == "o" for p in plot.points.points())
 
 
 def test_range_buttons_show_the_last_3_and_12_months_and_everything(qtbot, view):
@@ -236,7 +258,7 @@ def test_switching_patient_updates_the_same_plot_items(view):
     view.set_record(other)
     assert view.plot_for("odi") is odi
     assert (odi.plot, odi.curve, odi.points, odi.backdrop) == items
-    xs, ys = odi.points.getData()
+    xs, ys = odi.values()
     assert list(ys) == [m.total for m in other.series("odi") if m.total is not None]
 
 

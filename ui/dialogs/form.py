@@ -102,6 +102,8 @@ class FormDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("cancel")
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
+        for button in self.buttons.buttons():
+            button.setAccessibleName(button.text().replace("&", ""))
         outer.addWidget(self.buttons)
         self._chain_tab_order()
         self._fit()
@@ -131,6 +133,7 @@ class FormDialog(QDialog):
         box.addWidget(self.errors[field.name])
         label = QLabel(field.label)
         label.setBuddy(editor.widget)
+        editor.widget.setAccessibleName(field.label)
         # Questionnaire items can be long sentences: wrap them in the label column.
         label.setWordWrap(True)
         self._labels.append(label)

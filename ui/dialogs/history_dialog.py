@@ -12,7 +12,7 @@ from teamdash.services.patients import PatientDetail
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.dialogs.measurement_dialog import delete_measurement, open_measurement_dialog
-from ui.dialogs.record_dialog import patient_label
+from ui.dialogs.record_dialog import title_with_patient
 from ui.errors import show_error
 from ui.widgets import palette
 from ui.widgets.table import Column, RecordTable
@@ -53,7 +53,7 @@ class MeasurementHistoryDialog(QDialog):
         self.context, self.patient = context, patient
         self.instrument = instruments.get(instrument_id)
         self.setObjectName("dialog_history")
-        self.setWindowTitle(f"{self.instrument.short_name} history — {patient_label(patient, context)}")
+        title_with_patient(self, context, patient, f"{self.instrument.short_name} history")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"<b>{self.instrument.name}</b>"))
         self.table = RecordTable(_columns(self.instrument), self, max_rows=14)

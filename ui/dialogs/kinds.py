@@ -571,7 +571,7 @@ FLARE = KindUi(
 
 # --- team action items ---------------------------------------------------------------------
 
-ACTION_NAMES = ("text", "owner", "due_on", "status")
+ACTION_NAMES = ("text", "owner", "due_on", "discipline", "status")
 
 ACTION_ITEM = KindUi(
     key="action",
@@ -587,6 +587,7 @@ ACTION_ITEM = KindUi(
             required=False,
         ),
         Field("due_on", "Due by", "optional_date", required=False),
+        Field("discipline", "Discipline", "choice", ((None, "— any —"), *_discipline_choices()), required=False),
         spec_field(ACTION_ITEMS.fields, "status", "Status"),
     ],
     **_crud(ACTION_ITEMS, ACTION_NAMES),

@@ -23,7 +23,7 @@ from ui.context import AppContext
 from ui.dialogs.confirm import confirm
 from ui.dialogs.fields import Field, changed_signal
 from ui.dialogs.form import FormDialog, field_message, show_dialog
-from ui.dialogs.record_dialog import patient_label
+from ui.dialogs.record_dialog import patient_label, title_with_patient
 from ui.dialogs.safety_dialog import AcknowledgeDialog
 from ui.dialogs.writes import run_write
 from ui.errors import show_error
@@ -169,6 +169,7 @@ class MeasurementDialog(FormDialog):
         verb = "Correct" if existing else "Record"
         self.chooser: QComboBox | None = None
         super().__init__(f"{verb} measurement — {patient_label(patient, context)}", [], parent)
+        title_with_patient(self, context, patient, f"{verb} measurement")
         self.setObjectName("dialog_measurement")
         if existing is None and instrument_id is None:
             self._add_chooser()

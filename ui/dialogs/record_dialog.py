@@ -22,9 +22,13 @@ from ui.undo import UndoEntry
 
 def patient_label(patient: PatientDetail, context: AppContext) -> str:
     """How a dialog names the patient: ID and initials in presentation (privacy) mode."""
-    if context.presentation.privacy:
-        return f"{patient.initials} · {patient.clinic_id}"
-    return f"{patient.full_name} · {patient.clinic_id}"
+    return context.presentation.label(patient)
+
+
+def title_with_patient(dialog: QWidget, context: AppContext, patient: PatientDetail, title: str) -> None:
+    """``title — patient``, switched between name and initials with privacy mode while
+    the dialog is open."""
+    context.presentation.follow(dialog, lambda: dialog.setWindowTitle(f"{title} — {patient_label(patient, context)}"))
 
 
 def same_value(new: Any, old: Any) -> bool:
@@ -70,9 +74,12 @@ class RecordDialog(FormDialog):
         patient_text: str,
         existing: Any = None,
         parent: QWidget | None = None,
+        patient: PatientDetail | None = None,
     ):
         verb = "Edit" if existing is not None else "Add"
         super().__init__(f"{verb} {kind.noun} — {patient_text}", kind.fields(form_ctx), parent)
+        if patient is not None:
+            title_with_patient(self, context, patient, f"{verb} {kind.noun}")
         self.setObjectName(f"dialog_{kind.key}")
         self.context, self.kind, self.existing = context, kind, existing
         self.patient_id, self.owner_id = patient_id, owner_id
@@ -178,6 +185,7 @@ def open_record_dialog(
             patient_text=patient_label(patient, context),
             existing=existing,
             parent=parent,
+            patient=patient,
         )
         show_dialog(dialog)
         if on_open:

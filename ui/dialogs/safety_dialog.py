@@ -15,7 +15,7 @@ from teamdash.services.patients import PatientDetail
 from ui.context import AppContext
 from ui.dialogs.fields import Field
 from ui.dialogs.form import FormDialog
-from ui.dialogs.record_dialog import patient_label
+from ui.dialogs.record_dialog import patient_label, title_with_patient
 from ui.dialogs.writes import run_write
 
 
@@ -53,6 +53,7 @@ class AcknowledgeDialog(FormDialog):
             )
         ]
         super().__init__(f"Acknowledge safety flag — {patient_label(patient, context)}", fields, parent, intro=intro)
+        title_with_patient(self, context, patient, "Acknowledge safety flag")
         self.setObjectName("dialog_acknowledge")
         self.save_button.setText("Acknowledge")
         self.context, self.patient, self.measurement = context, patient, measurement

@@ -61,7 +61,7 @@ class BodyMeasuresCard(Card):
             label = QLabel(f"<b>{title}</b>")
             headline = muted()
             headline.setObjectName(f"body_{key}")
-            chart = SmallChart(height=150, y_label=unit, min_width=170)
+            chart = SmallChart(height=150, y_label=unit, min_width=170, name=f"{title} over time")
             grid.addWidget(label, 0, column)
             grid.addWidget(headline, 1, column)
             grid.addWidget(chart, 2, column)

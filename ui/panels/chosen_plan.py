@@ -38,6 +38,7 @@ class ChosenPlanCard(Card):
         self._on_changed = on_changed
         self.chooser = QComboBox()
         self.chooser.setObjectName(chooser_name)
+        self.chooser.setAccessibleName(f"Choose from {title.lower()}")
         self.chooser.currentIndexChanged.connect(lambda _i: self._show_selected())
         self._actions.addWidget(self.chooser)
         (add, edit, delete) = buttons

@@ -66,7 +66,7 @@ class CourseCard(ChosenPlanCard):
         left.addWidget(self.practice)
         left.addStretch(1)
         row.addLayout(left, 0)
-        self.chart = SmallChart(height=170, y_label="min/week")
+        self.chart = SmallChart(height=170, y_label="min/week", name="Practice minutes per week")
         row.addWidget(self.chart, 1)
 
     def plans(self, record: PatientRecord):

@@ -59,7 +59,9 @@ class GradedPlanCard(ChosenPlanCard):
         )
         row = content_row(self)
         row.addLayout(self._figures(), 0)
-        self.chart = SmallChart(height=190, y_label="level")
+        self.chart = SmallChart(
+            height=190, y_label="level", name="Graded activity: planned and achieved level per week"
+        )
         self.chart.add_legend()
         row.addWidget(self.chart, 1)
 

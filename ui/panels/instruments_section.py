@@ -24,6 +24,8 @@ from ui.widgets import palette
 from ui.widgets.cards import Card, Sparkline, muted, set_chip
 
 HEADERS = ("Measure", "Latest", "Band", "Since baseline", "Since last check-in", "Course", "Next due", "")
+COMPACT_EM = 90  # narrower than this many 'M's: the Course column is left out
+BAND_EM = 16  # the band column's widest, in 'M's
 
 
 def unit_suffix(unit: str | None) -> str:
@@ -81,7 +83,7 @@ def _change_label() -> QLabel:
     label = QLabel()
     label.setTextFormat(Qt.TextFormat.RichText)
     label.setWordWrap(True)
-    label.setMinimumWidth(120)
+    label.setMinimumWidth(100)
     return label
 
 
@@ -104,18 +106,21 @@ class InstrumentLine:
         self.taken = muted()
         self.band = QLabel()
         self.band.setWordWrap(True)
-        self.band.setMaximumWidth(190)
+        self.band.setMaximumWidth(BAND_EM * self.band.fontMetrics().horizontalAdvance("M"))
         self.from_baseline = _change_label()
         self.from_checkin = _change_label()
         self.sparkline = Sparkline()
         self.due = QLabel()
+        short = instruments.get(instrument_id).short_name
         self.record = QPushButton()
         self.record.setText("Record…")
         self.record.setObjectName(f"record_{instrument_id}")
+        self.record.setAccessibleName(f"Record {short}")
         self.record.clicked.connect(lambda: section.record_requested.emit(instrument_id))
         self.history = QPushButton()
         self.history.setText("History…")
         self.history.setObjectName(f"history_{instrument_id}")
+        self.history.setAccessibleName(f"{short} history")
         self.history.clicked.connect(lambda: section.history_requested.emit(instrument_id))
         # Patient-named items (PSFS): each activity's change, below the line.
         self.items: QLabel | None = None
@@ -175,7 +180,7 @@ class InstrumentLine:
             set_chip(self.band, latest.band, palette.severity_colour(inst, latest.band_severity))
             # Short bands stay on one line; only a long one ("No clinically significant
             # insomnia") wraps inside the column.
-            self.band.setWordWrap(len(latest.band) > 20)
+            self.band.setWordWrap(len(latest.band) > 16)
             # A band whose threshold is unverified (PCS 30) says so where it is shown.
             self.band.setToolTip("\n".join(f"Unverified: {text}" for text in inst.unverified))
         else:
@@ -253,7 +258,7 @@ class InstrumentsSection(Card):
     def __init__(self, instrument_ids: tuple[str, ...], parent: QWidget | None = None):
         super().__init__("Measures", parent, object_name="instruments_card")
         self.grid = QGridLayout()
-        self.grid.setHorizontalSpacing(14)
+        self.grid.setHorizontalSpacing(10)
         self.grid.setVerticalSpacing(8)
         for column, text in enumerate(HEADERS):
             header = muted(text)
@@ -263,10 +268,29 @@ class InstrumentsSection(Card):
         row = 1
         for line in self.lines.values():
             row = line.place(self.grid, row)
-        self.grid.setColumnMinimumWidth(0, 110)
+        self.grid.setColumnMinimumWidth(0, 96)
         self.grid.setColumnStretch(3, 2)
         self.grid.setColumnStretch(4, 2)
         self.body.addLayout(self.grid)
+        self.course_header = self.grid.itemAtPosition(0, HEADERS.index("Course")).widget()
+        self.compact = False
+        self._em = 0
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        # On a laptop or a projector at 150 % the sparklines give way (the timelines on
+        # the Overview show the course) so that no column, value or button is cut.
+        em = self.fontMetrics().horizontalAdvance("M")
+        if em != self._em:  # the UI scale changed: the band column follows the type size
+            self._em = em
+            for line in self.lines.values():
+                line.band.setMaximumWidth(BAND_EM * em)
+        compact = self.width() < COMPACT_EM * em
+        if compact != self.compact:
+            self.compact = compact
+            self.course_header.setVisible(not compact)
+            for line in self.lines.values():
+                line.sparkline.setVisible(not compact)
 
     def set_writable(self, writable: bool) -> None:
         for line in self.lines.values():

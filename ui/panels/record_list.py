@@ -46,6 +46,7 @@ class RecordListCard(Card):
         )
         self.table = RecordTable(columns, self, max_rows=max_rows)
         self.table.setObjectName(f"table_{kind.key}")
+        self.table.setAccessibleName(title)
         self.table.edit_requested.connect(self.edit)
         self.table.delete_requested.connect(self.delete)
         self.empty = muted(empty)

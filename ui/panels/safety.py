@@ -63,6 +63,7 @@ class FlagBox(QFrame):
         if opened:
             button = QPushButton("Acknowledge…")
             button.setObjectName(f"acknowledge_{measurement.id}")
+            button.setAccessibleName(f"Acknowledge the safety flag of {measurement.taken_at:%d %b %Y}")
             button.setEnabled(writable)
             button.setToolTip("Record that you reviewed this and what was done")
             button.clicked.connect(lambda: on_acknowledge(measurement))
@@ -92,6 +93,7 @@ class FlagStrip(QFrame):
         newest = open_flags[0]
         button = QPushButton("Acknowledge…")
         button.setObjectName(f"acknowledge_{newest.id}")
+        button.setAccessibleName(f"Acknowledge the safety flag of {newest.taken_at:%d %b %Y}")
         button.setToolTip(f"Acknowledge the flag of {newest.taken_at:%d %b %Y}")
         button.setEnabled(writable)
         button.clicked.connect(lambda: on_acknowledge(newest))

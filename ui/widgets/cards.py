@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.widgets import palette
+from ui.widgets.labels import ElidedLabel
 
 
 class Card(QFrame):
@@ -45,7 +46,9 @@ class Card(QFrame):
         font.setPointSizeF(font.pointSizeF() * 1.1)
         self.title.setFont(font)
         header.addWidget(self.title)
-        self.summary = QLabel()
+        # Elided, with the whole text as its tooltip: a long summary ("Week of 16 Nov: 6 h
+        # 50 min sleep, efficiency 84 %…") must not make the card wider than a laptop.
+        self.summary = ElidedLabel()
         self.summary.setStyleSheet(f"color: {palette.NEUTRAL};")
         header.addWidget(self.summary, 1)
         self._actions = QHBoxLayout()
@@ -60,6 +63,9 @@ class Card(QFrame):
         button = QPushButton(self)
         button.setText(text)
         button.setToolTip(tip)
+        # "Add", "Edit"… are named with their card for a screen reader: "Add (Sessions)".
+        button.setAccessibleName(f"{text.replace('&', '').rstrip('…').strip()} ({self.title.text()})")
+        button.setAccessibleDescription(tip)
         if name:
             button.setObjectName(name)
         button.clicked.connect(slot)
@@ -127,7 +133,7 @@ class Sparkline(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:
-        return QSize(100, 30)
+        return QSize(84, 30)
 
     def set_series(
         self,

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 
 from ui.widgets import palette
@@ -63,8 +64,19 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 
 
 class SmallChart(pg.PlotWidget):
-    def __init__(self, *, height: int = 170, y_label: str | None = None, min_width: int = 240, parent=None):
+    def __init__(
+        self,
+        *,
+        height: int = 170,
+        y_label: str | None = None,
+        min_width: int = 240,
+        name: str | None = None,
+        parent=None,
+    ):
         super().__init__(parent, background="w", axisItems={"bottom": DayAxis()})
+        # A picture, not a control: named for a screen reader, left out of the Tab order.
+        self.setAccessibleName(name or f"Chart of {y_label or 'values'} over time")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setFixedHeight(height)
         self.setMinimumWidth(min_width)
         plot = self.getPlotItem()
