@@ -360,13 +360,14 @@ def _fresh(template: Path) -> Path:
 
 def _import_ours(template: Path, path: Path) -> float:
     from teamdash.exchange import importing
+    from teamdash.services import measurements
     from teamdash.services.auth import SYSTEM
     from teamdash.services.clinic import open_clinic
     from teamdash.storage import db
 
     copy = _fresh(template)
     open_clinic(f"sqlite:///{copy}", create=True)
-    importing._scored.cache_clear()  # every run scores from cold, as a new import would
+    measurements.encoded_scored_columns.cache_clear()  # every run scores from cold, as a new import would
     start = time.perf_counter()
     report = importing.import_file(SYSTEM, path, kind="measurements", now=NOW)
     seconds = time.perf_counter() - start

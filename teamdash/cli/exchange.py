@@ -15,10 +15,17 @@ are listed on stdout first.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from teamdash import validation
 from teamdash.cli.registry import command
+from teamdash.errors import NotFound
+from teamdash.exchange import importing
+from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
+from teamdash.services import auth, patients, staff
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.clinic import open_clinic
 
@@ -77,18 +84,14 @@ def _import_arguments(imp: argparse.ArgumentParser) -> None:
 def _actor(username: str | None) -> Actor:
     if not username:
         return SYSTEM
-    from teamdash.services import auth
-
     return auth.actor_for(username)
 
 
-def _date(value: str | None, option: str):
-    from teamdash import validation
-
+def _date(value: str | None, option: str) -> dt.date | None:
     return validation.date(value, option, required=False) if value else None
 
 
-def _progress_printer(label: str):
+def _progress_printer(label: str) -> Callable[[int, int], None] | None:
     """Progress on stderr, only when someone is watching a terminal."""
     if not sys.stderr.isatty():
         return None
@@ -104,10 +107,6 @@ def _progress_printer(label: str):
     "export", help="write an Excel progress workbook (cohort, long-format or one patient)", arguments=_export_arguments
 )
 def _export(args: argparse.Namespace) -> int:
-    from teamdash.errors import NotFound
-    from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
-    from teamdash.services import patients, staff
-
     open_clinic(args.db)
     actor = _actor(args.user)
     patient_id = None
@@ -153,8 +152,6 @@ def _export(args: argparse.Namespace) -> int:
 
 @command("import", help="import patients, measurements or sessions from .xlsx or .csv", arguments=_import_arguments)
 def _import(args: argparse.Namespace) -> int:
-    from teamdash.exchange import importing
-
     open_clinic(args.db, create=True)
     actor = _actor(args.user)
     progress = _progress_printer("importing")
@@ -181,9 +178,7 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_report(report) -> None:
-    from teamdash.exchange import importing
-
+def _print_report(report: importing.ImportReport) -> None:
     for sheet in report.sheets:
         mapping = ", ".join(
             f"{header} → {importing.field_label(sheet.kind, name)}" for name, header in sheet.mapping.items()

@@ -7,16 +7,21 @@ the log file.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import peewee as pw
 
+from teamdash import clock
 from teamdash.services.auth import Actor
-from teamdash.storage.models import AuditEvent
+from teamdash.storage.models import AuditEvent, EncodedJSON
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, EncodedJSON):  # bulk paths hand JSON columns over encoded
+        return json.loads(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, dict):
@@ -54,6 +59,23 @@ def record(
         details=_plain(details),
     )
     return event.id
+
+
+def record_many(
+    actor: Actor, action: str, events: Iterable[tuple[int | None, str | None, int | None, dict | None]]
+) -> int:
+    """Many events of one action at once (a bulk import: one per patient or row), as
+    (patient_id, entity, entity_id, details). Returns how many were recorded."""
+    at = clock.now()
+    rows = [
+        (at, actor.user_id, actor.display_name, action, patient_id, entity, entity_id, _plain(details))
+        for patient_id, entity, entity_id, details in events
+    ]
+    e = AuditEvent
+    fields = [e.at, e.actor_id, e.actor_name, e.action, e.patient_id, e.entity, e.entity_id, e.details]
+    for start in range(0, len(rows), 500):
+        e.insert_many(rows[start : start + 500], fields=fields).execute()
+    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -94,9 +94,12 @@ _BY_PATIENT = row_ops.Prepared(
 )
 
 
-def _taken_at(value, patient: Patient, now: dt.datetime) -> dt.datetime:
+def check_taken_at(value, date_of_birth: dt.date | None, now: dt.datetime) -> dt.datetime:
+    """When a measurement was taken: a real date and time, not in the future (a few
+    minutes' clock skew allowed), not before 1900 nor before the patient's birth (when
+    known). A missing time is now."""
     taken_at = validation.datetime(value if value is not None else now, "taken_at", not_after=now + CLOCK_SKEW)
-    if taken_at.date() < patient.date_of_birth:
+    if date_of_birth is not None and taken_at.date() < date_of_birth:
         raise ValidationError(f"{taken_at:%Y-%m-%d} is before the patient's date of birth", field="taken_at")
     return taken_at
 
@@ -119,6 +122,16 @@ def scored_columns(scored: instruments.ScoreResult) -> dict:
     }
 
 
+def duplicate(instrument_id: str, taken_at: dt.datetime, whose: str = "this patient") -> ValidationError:
+    """The error for a measurement that repeats one already recorded: the same
+    patient, instrument and moment."""
+    name = instruments.get(instrument_id).short_name
+    return ValidationError(
+        f"a {name} taken at {taken_at:%Y-%m-%d %H:%M} is already recorded for {whose} (duplicate measurement)",
+        field="taken_at",
+    )
+
+
 def _check_duplicate(patient_id: int, instrument_id: str, taken_at: dt.datetime, exclude_id: int | None = None) -> None:
     query = Measurement.select().where(
         (Measurement.patient == patient_id)
@@ -128,11 +141,107 @@ def _check_duplicate(patient_id: int, instrument_id: str, taken_at: dt.datetime,
     if exclude_id is not None:
         query = query.where(Measurement.id != exclude_id)
     if query.exists():
-        name = instruments.get(instrument_id).short_name
-        raise ValidationError(
-            f"a {name} taken at {taken_at:%Y-%m-%d %H:%M} is already recorded for this patient (duplicate measurement)",
-            field="taken_at",
+        raise duplicate(instrument_id, taken_at)
+
+
+def recorded(patient_ids: Iterable[int]) -> dict[int, set[tuple[str, dt.datetime]]]:
+    """(instrument, taken_at) of every measurement of these patients: what a new one
+    must not repeat (``duplicate``). A few queries, however many patients."""
+    out: dict[int, set[tuple[str, dt.datetime]]] = {pid: set() for pid in patient_ids}
+    ids = list(out)
+    for start in range(0, len(ids), 500):
+        query = Measurement.select(Measurement.patient, Measurement.instrument, Measurement.taken_at).where(
+            Measurement.patient.in_(ids[start : start + 500])
         )
+        for pid, instrument_id, taken_at in database.execute(query):
+            if not isinstance(taken_at, dt.datetime):
+                taken_at = dt.datetime.fromisoformat(taken_at)
+            out[pid].add((instrument_id, taken_at))
+    return out
+
+
+def validate_new(
+    instrument_id: str,
+    responses: Sequence,
+    *,
+    taken_at,
+    date_of_birth: dt.date,
+    now: dt.datetime | None = None,
+    note: str | None = None,
+    total: float | None = None,
+) -> dict:
+    """``record_measurement``'s checks on one new measurement, without writing (an
+    import checks every row before it adds any): the responses scored (an invalid one
+    raises ``InvalidResponse`` naming the item), the time taken checked against now and
+    the patient's birth, the note. ``total`` is a total given beside the items (it must
+    agree with them) or instead of them (a score kept from before TeamDash: checked
+    against the range and banded; the items stay blank). Returns the measurement's
+    column values (JSON columns encoded); raises ``ValidationError`` naming the field."""
+    scored = score_new(instrument_id, responses, total)
+    return {
+        **scored,
+        "instrument": instruments.get(instrument_id).id,
+        "taken_at": check_taken_at(taken_at, date_of_birth, now or clock.now()),
+        "note": validation.note(note),
+    }
+
+
+def score_new(instrument: instruments.Instrument | str, responses: Sequence, total=None) -> dict:
+    """The scored columns of a new measurement (JSON encoded; each distinct answer set
+    is scored once, ``encoded_scored_columns``): see ``validate_new`` for ``total``.
+    Raises ``InvalidResponse`` naming the item, ``ValidationError`` for the total."""
+    inst = instrument if isinstance(instrument, instruments.Instrument) else instruments.get(instrument)
+    n = len(inst.items)
+    responses = list(responses)
+    given = any(r is not None and r != "" for r in responses)
+    if total is not None:
+        total = validation.number(total, "total")
+    if not given:
+        if total is None:
+            raise ValidationError(f"no item responses and no total for {inst.short_name}", field="responses")
+        if n != 1:
+            return _from_total(inst, total)
+        responses = [total]  # a one-item measure: the total is the answer
+    try:
+        scored = encoded_scored_columns(inst.id, tuple(responses))
+    except TypeError:  # an unhashable response: score it without the cache
+        scored = dict(scored_columns(instruments.score(inst.id, responses)))
+        scored["responses"] = encode_json(scored["responses"])
+        scored["details"] = encode_json(scored["details"])
+    if total is not None and given and scored["total"] is not None:
+        tolerance = 0.5 * 10**-inst.decimals
+        if abs(total - scored["total"]) > tolerance + 1e-9:
+            raise ValidationError(
+                f"the total {total:g} does not match the item responses, which score "
+                f"{inst.format(scored['total'])} (check the columns are mapped to the right items)",
+                field="total",
+            )
+    return scored
+
+
+def _from_total(inst: instruments.Instrument, total: float) -> dict:
+    """A total without item responses, kept from before TeamDash: checked against the
+    range and banded; no item is known, so neither is a safety item."""
+    low, high = inst.total_min, inst.total_max
+    if (low is not None and total < low) or (high is not None and total > high):
+        span = f"{low:g}–{high:g}" if low is not None and high is not None else f"{low if high is None else high:g}"
+        limit = "range" if low is not None and high is not None else ("minimum" if high is None else "maximum")
+        raise ValidationError(f"{total:g} is outside the {inst.short_name} {limit} {span}", field="total")
+    if inst.scoring and inst.scoring.subgroups:
+        raise ValidationError(
+            f"{inst.short_name} is classified from its items, not its total: give the items", field="total"
+        )
+    band = inst.band_for(total)
+    return {
+        "responses": encode_json([None] * len(inst.items)),
+        "total": total,
+        "band": band.label if band else None,
+        "band_severity": band.severity if band else None,
+        "details": encode_json(
+            {"total_only": True, "subscales": {}, "components": {}, "derived": {}, "missing_items": [], "flags": []}
+        ),
+        "safety": False,
+    }
 
 
 def record_measurement(
@@ -148,24 +257,16 @@ def record_measurement(
     """Score and store one administration. Bad responses raise ``InvalidResponse``
     naming the item; nothing is written unless everything is valid."""
     auth.require(actor, "write_clinical")
-    scored = instruments.score(instrument_id, responses)
-    now = now or clock.now()
-    note = validation.note(note)
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
-        when = _taken_at(taken_at, patient, now)
-        _check_duplicate(patient_id, instrument_id, when)
+        values = validate_new(
+            instrument_id, responses, taken_at=taken_at, date_of_birth=patient.date_of_birth, now=now, note=note
+        )
+        _check_duplicate(patient_id, instrument_id, values["taken_at"])
         row = row_ops.create_audited(
             actor,
             Measurement,
-            {
-                "patient": patient_id,
-                "instrument": instrument_id,
-                "taken_at": when,
-                "entered_by": actor.user_id,
-                "note": note,
-                **scored_columns(scored),
-            },
+            {"patient": patient_id, "entered_by": actor.user_id, **values},
             action="measurement.create",
         )
         list_summary.refresh(patient_id)
@@ -192,7 +293,7 @@ def update_measurement(
             changes.update(scored_columns(instruments.score(row.instrument, responses)))
         if taken_at is not None:
             patient = row_ops.get_row(Patient, row.__data__["patient"], "patient")
-            changes["taken_at"] = _taken_at(taken_at, patient, now)
+            changes["taken_at"] = check_taken_at(taken_at, patient.date_of_birth, now)
             _check_duplicate(patient.id, row.instrument, changes["taken_at"], exclude_id=measurement_id)
         if note is not None:
             changes["note"] = validation.note(note)
@@ -301,8 +402,32 @@ INSERT_FIELDS = (
 def insert_scored(rows: Iterable[tuple]) -> int:
     """Insert already validated and scored rows (tuples in ``INSERT_FIELDS`` order) in
     bulk; the caller holds the transaction, writes the audit event and refreshes
-    summaries. Returns the number of rows."""
+    summaries (the demo). Returns the number of rows."""
     return row_ops.bulk_insert(Measurement, INSERT_FIELDS, rows)
+
+
+def record_many(
+    actor: Actor, rows: Sequence[tuple], *, action: str = "measurement.import", details: dict | None = None
+) -> int:
+    """Store many measurements at once (an import): tuples in ``INSERT_FIELDS`` order
+    (``scored_row`` of what ``validate_new`` returned), checked by the caller against
+    each other and against what is ``recorded``. One transaction, one audit event per
+    patient (with the number of rows), the patients' list summaries refreshed."""
+    auth.require(actor, "write_clinical")
+    if not rows:
+        return 0
+    per_patient: dict[int, int] = {}
+    for row in rows:
+        per_patient[row[0]] = per_patient.get(row[0], 0) + 1
+    with database.atomic():
+        count = row_ops.bulk_insert(Measurement, INSERT_FIELDS, rows)
+        audit.record_many(
+            actor,
+            action,
+            [(pid, "measurement", None, {**(details or {}), "rows": n}) for pid, n in per_patient.items()],
+        )
+        list_summary.refresh_many(per_patient)
+    return count
 
 
 @functools.lru_cache(maxsize=200_000)

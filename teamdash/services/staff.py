@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import peewee as pw
@@ -49,6 +50,34 @@ def _result(user: User) -> StaffMember:
     )
 
 
+NEW_FIELDS = ("username", "full_name", "role", "discipline", "is_case_manager", "active")
+
+
+def validate_new(values: dict) -> dict:
+    """``create_user``'s checks on one new staff member's fields, without writing (an
+    import checks every row before it adds any). Returns the clean column values; raises
+    ``ValidationError`` naming the field."""
+    unknown = set(values) - set(NEW_FIELDS)
+    if unknown:
+        raise ValidationError(f"unknown staff field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    username = (validation.text(values.get("username"), "username", max_length=64) or "").lower()
+    if not USERNAME.match(username):
+        raise ValidationError(
+            f"{username!r} must start with a letter and use only a-z, 0-9, '.', '_' or '-'", field="username"
+        )
+    discipline = values.get("discipline")
+    if discipline is not None:
+        discipline = validation.choice(discipline, "discipline", disciplines.codes())
+    return {
+        "username": username,
+        "full_name": validation.text(values.get("full_name"), "full_name", max_length=120),
+        "role": validation.choice(values.get("role") or "clinician", "role", disciplines.vocabulary("roles")),
+        "discipline": discipline,
+        "is_case_manager": bool(values.get("is_case_manager")),
+        "active": values.get("active") is not False,
+    }
+
+
 def create_user(
     actor: Actor,
     *,
@@ -59,31 +88,38 @@ def create_user(
     is_case_manager: bool = False,
 ) -> StaffMember:
     auth.require(actor, "manage_users")
-    username = validation.text(username, "username", max_length=64).lower()
-    if not USERNAME.match(username):
-        raise ValidationError(
-            f"{username!r} must start with a letter and use only a-z, 0-9, '.', '_' or '-'", field="username"
-        )
-    full_name = validation.text(full_name, "full_name", max_length=120)
-    role = validation.choice(role, "role", disciplines.vocabulary("roles"))
-    if discipline is not None:
-        discipline = validation.choice(discipline, "discipline", disciplines.codes())
+    clean = validate_new(
+        {
+            "username": username,
+            "full_name": full_name,
+            "role": role,
+            "discipline": discipline,
+            "is_case_manager": is_case_manager,
+        }
+    )
     with database.atomic():
-        if User.select().where(User.username == username).exists():
-            raise Conflict(f"username {username!r} is already taken")
-        row = row_ops.create_audited(
-            actor,
-            User,
-            {
-                "username": username,
-                "full_name": full_name,
-                "role": role,
-                "discipline": discipline,
-                "is_case_manager": bool(is_case_manager),
-            },
-            action="user.create",
-        )
+        _check_free(clean["username"])
+        row = row_ops.create_audited(actor, User, clean, action="user.create")
     return _result(row)
+
+
+def create_users(actor: Actor, rows: Sequence[dict], *, action: str = "user.import") -> list[StaffMember]:
+    """Add many staff members at once (an import): each row as ``validate_new`` returns
+    it. One transaction, one audit event per person; a username already taken raises
+    ``Conflict`` and adds nobody."""
+    auth.require(actor, "manage_users")
+    out = []
+    with database.atomic():
+        for values in rows:
+            clean = validate_new(values)
+            _check_free(clean["username"])
+            out.append(_result(row_ops.create_audited(actor, User, clean, action=action)))
+    return out
+
+
+def _check_free(username: str) -> None:
+    if User.select().where(User.username == username).exists():
+        raise Conflict(f"username {username!r} is already taken")
 
 
 def list_staff(actor: Actor, *, include_inactive: bool = False) -> list[StaffMember]:
