@@ -41,6 +41,7 @@ from teamdash.errors import Cancelled, TeamDashError
 from teamdash.exchange import importing
 from teamdash.exchange.export import KIND_LABELS, ExportOptions, ExportResult, export
 from teamdash.services import patients, staff
+from teamdash.words import plural
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
@@ -742,13 +743,15 @@ class CheckPage(QWizardPage):
             )
             lines.append(f"Sheet '{s.sheet}' as {s.kind}: {s.rows:,} rows. Columns: {mapping}.")
         lines += [f"• {p}" for p in report.problems]
-        if report.problem_count > len(report.problems):
-            lines.append(f"… and {report.problem_count - len(report.problems):,} more problems")
+        if report.more_problems:
+            lines.append(f"… and {plural(report.more_problems, 'more problem')}")
+        if report.stopped:
+            lines.append(report.stopped_text()[0].upper() + report.stopped_text()[1:] + ".")
         if self.problems:
             lines.insert(
                 0,
-                f"{report.problem_count:,} problem(s) in {report.bad_rows:,} row(s): fix the file, or tick "
-                "'Skip bad rows' to import the rest.",
+                f"{plural(report.problem_count, 'problem')} in {plural(report.bad_rows, 'row')}: fix the file, "
+                "or tick 'Skip bad rows' to import the rest.",
             )
         else:
             lines.insert(0, "Ready: " + report.summary().replace("; nothing was changed (dry run)", "") + ".")
@@ -839,6 +842,13 @@ class RunPage(QWizardPage):
         self.cancel_button.setEnabled(False)
         if isinstance(exc, Cancelled):
             self.message.setText("Import cancelled: nothing was imported.")
+        elif isinstance(exc, importing.ImportFailed):  # the file changed since the check
+            report = exc.report
+            self.message.setText(
+                f"Nothing was imported: {plural(report.problem_count, 'problem')} in "
+                f"{plural(report.bad_rows, 'row')} (first: {report.problems[0] if report.problems else '?'}). "
+                "The file or the database changed since the check: run the import again."
+            )
         elif isinstance(exc, TeamDashError):
             self.message.setText(f"Nothing was imported: {exc}")
         else:

@@ -28,6 +28,7 @@ from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
 from teamdash.services import auth, patients, staff
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.clinic import open_clinic
+from teamdash.words import plural
 
 MAX_PROBLEMS_PRINTED = 100
 
@@ -183,11 +184,13 @@ def _print_report(report: importing.ImportReport) -> None:
         mapping = ", ".join(
             f"{header} → {importing.field_label(sheet.kind, name)}" for name, header in sheet.mapping.items()
         )
-        print(f"sheet {sheet.sheet!r} as {sheet.kind}: {sheet.rows:,} rows; columns: {mapping}")
+        print(f"sheet {sheet.sheet!r} as {sheet.kind}: {plural(sheet.rows, 'row')}; columns: {mapping}")
         if sheet.ignored:
             print(f"  not imported: {', '.join(sheet.ignored)}")
     for problem in report.problems[:MAX_PROBLEMS_PRINTED]:
         print(f"problem: {problem}")
     more = report.problem_count - min(len(report.problems), MAX_PROBLEMS_PRINTED)
     if more > 0:
-        print(f"problem: … and {more:,} more")
+        print(f"problem: … and {plural(more, 'more problem')}")
+    if report.stopped:
+        print(report.stopped_text())

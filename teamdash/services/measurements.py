@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from teamdash import clock, validation
+from teamdash import clock, validation, words
 from teamdash.clinical import instruments
 from teamdash.errors import Conflict, NotFound, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
@@ -127,7 +127,7 @@ def duplicate(instrument_id: str, taken_at: dt.datetime, whose: str = "this pati
     patient, instrument and moment."""
     name = instruments.get(instrument_id).short_name
     return ValidationError(
-        f"a {name} taken at {taken_at:%Y-%m-%d %H:%M} is already recorded for {whose} (duplicate measurement)",
+        f"{words.a(name)} taken at {taken_at:%Y-%m-%d %H:%M} is already recorded for {whose} (duplicate measurement)",
         field="taken_at",
     )
 

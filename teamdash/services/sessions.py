@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from teamdash import clock, validation
+from teamdash import clock, validation, words
 from teamdash.clinical import disciplines
 from teamdash.errors import ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
@@ -114,7 +114,7 @@ def duplicate(discipline: str, held_at: dt.datetime, whose: str | None = None) -
     """The error for a session that repeats one already recorded: the same patient,
     discipline and moment."""
     return ValidationError(
-        f"a {discipline} session at {held_at:%Y-%m-%d %H:%M} is already recorded"
+        f"{words.a(discipline)} session at {held_at:%Y-%m-%d %H:%M} is already recorded"
         f"{f' for {whose}' if whose else ''} (duplicate session)",
         field="held_at",
     )

@@ -20,7 +20,7 @@ from teamdash.errors import Cancelled, InvalidResponse, ValidationError
 from teamdash.exchange.importing.cells import CellProblem, as_text
 from teamdash.exchange.importing.fields import FieldSpec, normalise
 from teamdash.exchange.importing.reading import MAX_CELL, Formula, Table
-from teamdash.exchange.importing.report import MAX_PROBLEMS_KEPT, ImportReport, Problem, SheetReport
+from teamdash.exchange.importing.report import MAX_PROBLEMS, ImportReport, Problem, SheetReport
 from teamdash.services import patients, staff
 from teamdash.services.auth import Actor
 
@@ -217,18 +217,27 @@ class Run:
             if self.progress is not None:
                 self.progress(self.done, max(self.total, self.done))
 
+    @property
+    def stopped(self) -> bool:
+        """Checking stopped: the import fails, and enough problems were found to say why."""
+        return self.report.stopped
+
     def problem(self, sheet: SheetReport, problems: list[Problem], plan: Plan, values: list, row_number: int) -> None:
         """A bad row: its problems counted and kept (up to a limit); in skip mode, the
-        row goes to the error workbook; else nothing more is written."""
-        self.report.problem_count += len(problems)
-        self.report.bad_rows += 1
-        room = MAX_PROBLEMS_KEPT - len(self.report.problems)
+        row goes to the error workbook; else nothing more is written, and checking
+        stops once there are ``MAX_PROBLEMS`` problems."""
+        report = self.report
+        report.problem_count += len(problems)
+        report.bad_rows += 1
+        room = MAX_PROBLEMS - len(report.problems)
         if room > 0:
-            self.report.problems.extend(problems[:room])
+            report.problems.extend(problems[:room])
         sheet.skipped += 1
-        if not self.report.skip_bad_rows:
+        if not report.skip_bad_rows:
             self.failing = True
-        elif not self.report.dry_run:
+            if report.problem_count >= MAX_PROBLEMS:
+                report.stopped = True
+        elif not report.dry_run:
             self._write_error_row(plan, values, problems, row_number)
 
     def _write_error_row(self, plan: Plan, values: list, problems: list[Problem], row_number: int) -> None:
@@ -263,9 +272,16 @@ class Run:
     # --- rows -------------------------------------------------------------------------------
 
     def rows(self, table: Table, plan: Plan, sheet: SheetReport) -> Iterator[tuple[int, list, list[Problem]]]:
-        """Data rows with the generic cell checks done: formulas and over-long cells."""
+        """Data rows with the generic cell checks done: formulas and over-long cells.
+        They end early when checking has stopped; the rows left are counted from the
+        table's size."""
         mapped = sorted(set(plan.mapping.values()))
+        last = table.header_row
         for number, values, suspect in table.rows():
+            if self.report.stopped:
+                self.report.rows_unchecked += max(0, table.header_row + table.estimated_rows - last)
+                return
+            last = number
             sheet.rows += 1
             self.tick()
             problems: list[Problem] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from teamdash import words
 from teamdash.exchange.importing import kinds
 from teamdash.exchange.importing.context import Plan
 from teamdash.exchange.importing.fields import FieldSpec, normalise
@@ -86,7 +87,7 @@ def make_plan(table: Table, kind: str, mapping: Mapping[str, str | int | None] |
     known = {n for n, _label, _req in fields_for(kind)}
     unknown = set(resolved) - known
     if unknown:
-        raise MalformedFile(f"{', '.join(sorted(unknown))} is not a {kind} field", sheet=table.name)
+        raise MalformedFile(f"{', '.join(sorted(unknown))} is not {words.a(kind)} field", sheet=table.name)
     missing = [f for f in kinds.FIELDS[kind] if f.required and f.name not in resolved]
     if missing:
         names = "; ".join(

@@ -10,7 +10,7 @@ import datetime as dt
 import functools
 from typing import Any
 
-from teamdash import validation
+from teamdash import validation, words
 from teamdash.clinical import instruments
 from teamdash.errors import InvalidResponse, ValidationError
 from teamdash.exchange.importing.cells import CellProblem, as_datetime, as_response, as_text
@@ -206,7 +206,7 @@ class _Sheet:
                         self.plan.sheet,
                         number,
                         self.item_column[item],
-                        f"{inst.short_name} has {n} items; this column must be empty",
+                        f"{inst.short_name} has {words.plural(n, 'item')}; this column must be empty",
                         "out_of_range",
                     )
                 )

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from teamdash.errors import ValidationError
+from teamdash.words import plural
 
-MAX_PROBLEMS_KEPT = 1000  # problems kept in the report (all are counted)
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """'1 row', '2 rows', '1,024 rows'."""
-    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
+# An import that is going to fail (bad rows are not being skipped) stops checking after
+# this many problems: a junk file of a million rows is not checked to its end, and the
+# report (and memory) stays this size. Skipping bad rows checks every row (the good
+# ones go in) and keeps this many problems in the report, counting the rest.
+MAX_PROBLEMS = 1000
+SKIP_HINT = "--skip-bad-rows"  # the command-line flag the messages name
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class SheetReport:
     kind: str
     mapping: dict[str, str]  # field -> header
     ignored: list[str]  # headers not imported
-    label: str = ""  # what the rows are, in the plural ("measurements")
+    label: tuple[str, str] | None = None  # what the rows are: ("measurement", "measurements")
     rows: int = 0  # data rows read
     imported: int = 0
     skipped: int = 0  # bad rows (skip mode) or rows already present (staff)
@@ -52,9 +53,11 @@ class ImportReport:
     dry_run: bool
     skip_bad_rows: bool
     sheets: list[SheetReport] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)  # the first MAX_PROBLEMS_KEPT
+    problems: list[Problem] = field(default_factory=list)  # the first MAX_PROBLEMS
     problem_count: int = 0
     bad_rows: int = 0
+    stopped: bool = False  # checking stopped at MAX_PROBLEMS problems (the import failed anyway)
+    rows_unchecked: int = 0  # data rows not checked after it stopped (from the sheets' sizes)
     error_file: Path | None = None
     audit_event_id: int | None = None
 
@@ -65,10 +68,24 @@ class ImportReport:
     def ok(self) -> bool:
         return self.problem_count == 0
 
+    @property
+    def more_problems(self) -> int:
+        """Problems found but not kept in ``problems``."""
+        return self.problem_count - len(self.problems)
+
+    def stopped_text(self) -> str:
+        """Why not every row was checked, or ''."""
+        if not self.stopped:
+            return ""
+        return (
+            f"checking stopped after {plural(self.problem_count, 'problem')}: "
+            f"{plural(self.rows_unchecked, 'more row')} not checked"
+        )
+
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
-        labels = dict.fromkeys((s.kind, s.label or s.kind) for s in self.sheets)
-        parts = [f"{self.imported(kind):,} {label}" for kind, label in labels]
+        labels = dict.fromkeys((s.kind, s.label or (s.kind, s.kind)) for s in self.sheets)
+        parts = [plural(self.imported(kind), *label) for kind, label in labels]
         text = f"{verb} {', '.join(parts) or 'nothing'}"
         if self.bad_rows:
             text += f"; {plural(self.bad_rows, 'bad row')} skipped"
@@ -91,8 +108,10 @@ class ImportFailed(ValidationError):
         self.report = report
         first = report.problems[0] if report.problems else None
         nothing = "nothing would be imported (dry run)" if report.dry_run else "nothing was imported"
+        stopped = f" ({report.stopped_text()})" if report.stopped else ""
         message = (
-            f"{plural(report.problem_count, 'problem')} in {plural(report.bad_rows, 'row')}, so {nothing}; "
-            f"fix them or import with 'skip bad rows'. First: {first}"
+            f"{plural(report.problem_count, 'problem')} in {plural(report.bad_rows, 'row')}{stopped}, so {nothing}; "
+            f"fix them, or import with {SKIP_HINT} to import the good rows and write the bad ones to an error "
+            f"workbook. First: {first}"
         )
         super().__init__(message)

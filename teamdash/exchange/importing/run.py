@@ -75,6 +75,12 @@ def plans_for(
     named for a kind (a TeamDash workbook), in dependency order; else the one table."""
     if kind is not None and kind not in kinds.KINDS:
         raise ValidationError(f"{kind!r} is not one of: {', '.join(kinds.KINDS)}", field="kind")
+    if f.is_csv and sheet is not None:
+        raise ValidationError(
+            f"sheet {sheet!r} cannot be chosen: {f.path.name} is a CSV file, which holds one table and no "
+            "sheets (leave out --sheet; it names a sheet of an .xlsx workbook)",
+            field="sheet",
+        )
     if f.is_csv or sheet is not None:
         table = f.table(sheet)
         chosen = kind or detect_kind(table.headers, None if f.is_csv else table.name)
@@ -148,6 +154,9 @@ def import_file(
                 # Each patient's list summary is computed once, from every sheet's rows.
                 with list_summary.deferred():
                     for table, plan in plans:
+                        if report.stopped:  # the sheets after the one where checking stopped
+                            report.rows_unchecked += table.estimated_rows
+                            continue
                         _load(run, table, plan)
                     if report.problem_count and not skip_bad_rows:
                         raise _Rollback()
@@ -171,7 +180,7 @@ def import_file(
 
 def _load(run: Run, table: Table, plan: Plan) -> SheetReport:
     kind = kinds.get(plan.kind)
-    sheet = SheetReport(plan.sheet, plan.kind, plan.mapping_by_header(), plan.ignored, label=kind.nouns[1])
+    sheet = SheetReport(plan.sheet, plan.kind, plan.mapping_by_header(), plan.ignored, label=kind.nouns)
     run.report.sheets.append(sheet)
     kind.load(run, table, plan, sheet)
     return sheet
