@@ -173,7 +173,7 @@ def test_two_columns_with_the_same_header(registered, tmp_path):
 def test_headers_that_say_nothing_known(registered, tmp_path):
     path = tmp_path / "shopping.csv"
     path.write_text("Fruit,Colour\napple,red\n")
-    refused(registered, path, r"cannot tell whether it holds patients, measurements or sessions.*\(--kind\)")
+    refused(registered, path, r"cannot tell what it holds from its headers.*choose the kind \(--kind\)")
 
 
 def test_a_missing_required_column_is_named(registered, tmp_path):

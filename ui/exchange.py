@@ -369,13 +369,7 @@ class ExportDialog(QDialog):
 
 # --- import ---------------------------------------------------------------------------------------
 
-KIND_CHOICES = (
-    ("Tell from the file", None),
-    ("Patients", "patients"),
-    ("Measurements", "measurements"),
-    ("Sessions", "sessions"),
-    ("Staff", "staff"),
-)
+KIND_CHOICES = (("Tell from the file", None), *((label, kind) for kind, label in importing.KIND_LABELS.items()))
 WHOLE_WORKBOOK = "\u0000all"  # the sheet choice that imports every recognised sheet
 
 
@@ -460,8 +454,8 @@ class FilePage(QWizardPage):
         self.wiz = wizard
         self.setTitle("Choose the file")
         self.setSubTitle(
-            "An Excel workbook (.xlsx) or a CSV file with one row per patient, measurement or session "
-            "and column names in the first row. A TeamDash long-format export imports as a whole."
+            "An Excel workbook (.xlsx) or a CSV file with one row per patient, measurement, session or other "
+            "record and column names in the first row. A TeamDash long-format export imports as a whole."
         )
         self.path = QLineEdit(self)
         self.path.setReadOnly(True)
@@ -516,7 +510,14 @@ class FilePage(QWizardPage):
         self.sheet.clear()
         recognised = [s for s in sheets if importing.normalise(s.name) in importing.SHEET_NAMES and s.kind]
         if len(recognised) > 1:
-            self.sheet.addItem(f"All recognised sheets ({', '.join(s.name for s in recognised)})", WHOLE_WORKBOOK)
+            names = ", ".join(s.name for s in recognised)
+            label = (
+                f"All recognised sheets ({names})"
+                if len(recognised) <= 4
+                else f"All {len(recognised)} recognised sheets"
+            )
+            self.sheet.addItem(label, WHOLE_WORKBOOK)
+            self.sheet.setItemData(0, names, Qt.ItemDataRole.ToolTipRole)
         for s in sheets:
             what = f" — {s.kind}" if s.kind else (" — cannot be read" if s.problem else "")
             self.sheet.addItem(f"{s.name}{what}", s.name)
@@ -538,9 +539,14 @@ class FilePage(QWizardPage):
     def _describe(self) -> None:
         if self.wiz.whole_workbook:
             self.kind.setEnabled(False)
+            order = {kind: i for i, kind in enumerate(importing.KINDS)}
+            recognised = sorted(
+                (s for s in self.wiz.sheets if importing.normalise(s.name) in importing.SHEET_NAMES and s.kind),
+                key=lambda s: order.get(s.kind or "", len(order)),
+            )
             self.info.setText(
-                "Imports staff, patients, measurements and sessions from their sheets, in that order, "
-                "with each sheet's columns matched by name."
+                "Imports these sheets in this order (each may refer to those before it), each with its columns "
+                f"matched by name: {', '.join(s.name for s in recognised)}."
             )
         else:
             self.kind.setEnabled(True)
@@ -741,7 +747,7 @@ class CheckPage(QWizardPage):
             mapping = ", ".join(
                 f"{header} → {importing.field_label(s.kind, name)}" for name, header in s.mapping.items()
             )
-            lines.append(f"Sheet '{s.sheet}' as {s.kind}: {s.rows:,} rows. Columns: {mapping}.")
+            lines.append(f"Sheet '{s.sheet}' as {s.what}: {plural(s.rows, 'row')}. Columns: {mapping}.")
         lines += [f"• {p}" for p in report.problems]
         if report.more_problems:
             lines.append(f"… and {plural(report.more_problems, 'more problem')}")

@@ -3,7 +3,7 @@
     teamdash export --out FILE.xlsx [--kind cohort|patient|long] [--patient CLINIC_ID]
                     [--from DATE] [--to DATE] [--status S] [--case-manager NAME]
                     [--discipline D] [--deidentify] [--user USERNAME]
-    teamdash import FILE.(xlsx|csv) [--kind patients|measurements|sessions|staff]
+    teamdash import FILE.(xlsx|csv) [--kind KIND]
                     [--sheet NAME] [--dry-run] [--skip-bad-rows] [--errors FILE.xlsx]
                     [--user USERNAME]
 
@@ -62,9 +62,10 @@ def _import_arguments(imp: argparse.ArgumentParser) -> None:
     imp.add_argument("file", type=Path, metavar="FILE", help="an .xlsx workbook or a .csv file")
     imp.add_argument(
         "--kind",
-        choices=["patients", "measurements", "sessions", "staff"],
-        help="what the table holds (default: told by sheet names or headers; a TeamDash long-format "
-        "workbook imports its Staff, Patients, Measurements and Sessions sheets)",
+        choices=importing.KINDS,
+        metavar="KIND",
+        help="what the table holds: " + ", ".join(importing.KINDS) + " (default: told by sheet names or "
+        "headers; a TeamDash long-format workbook imports every sheet, in that order)",
     )
     imp.add_argument("--sheet", metavar="NAME", help="the sheet to import (default: by kind)")
     imp.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
@@ -151,7 +152,11 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("import", help="import patients, measurements or sessions from .xlsx or .csv", arguments=_import_arguments)
+@command(
+    "import",
+    help="import patients, measurements, sessions and the rest of the record from .xlsx or .csv",
+    arguments=_import_arguments,
+)
 def _import(args: argparse.Namespace) -> int:
     open_clinic(args.db, create=True)
     actor = _actor(args.user)
@@ -184,7 +189,7 @@ def _print_report(report: importing.ImportReport) -> None:
         mapping = ", ".join(
             f"{header} → {importing.field_label(sheet.kind, name)}" for name, header in sheet.mapping.items()
         )
-        print(f"sheet {sheet.sheet!r} as {sheet.kind}: {plural(sheet.rows, 'row')}; columns: {mapping}")
+        print(f"sheet {sheet.sheet!r} as {sheet.what}: {plural(sheet.rows, 'row')}; columns: {mapping}")
         if sheet.ignored:
             print(f"  not imported: {', '.join(sheet.ignored)}")
     for problem in report.problems[:MAX_PROBLEMS_PRINTED]:

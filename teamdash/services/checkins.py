@@ -4,6 +4,7 @@ snapshot: later corrections to scores never rewrite it."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from teamdash import clock, validation
@@ -39,6 +40,55 @@ def _attendees(user_ids: list[int]) -> list[dict]:
     ]
 
 
+def validate_new(values: dict) -> dict:
+    """``record_checkin``'s checks on one new check-in, without writing (an import
+    checks every row before it adds any): held on (not after tomorrow), attendees (staff
+    ids, kept with their names and disciplines as they are now), narrative, and who
+    recorded it (``created_by``, a staff id). Returns the clean column values."""
+    unknown = set(values) - {"held_on", "attendees", "narrative", "snapshot", "created_by"}
+    if unknown:
+        raise ValidationError(f"unknown check-in field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    created_by = values.get("created_by")
+    if created_by is not None and not User.select().where(User.id == created_by).exists():
+        raise ValidationError(f"no staff member with id {created_by}", field="created_by")
+    return {
+        "held_on": validation.date(values.get("held_on"), "held_on", not_after=clock.today() + dt.timedelta(days=1)),
+        "attendees": _attendees(list(dict.fromkeys(values.get("attendees") or []))),
+        "narrative": validation.note(values.get("narrative"), "narrative"),
+        "snapshot": values.get("snapshot"),
+        "created_by": created_by,
+    }
+
+
+def record_many(actor: Actor, rows: Sequence[dict], *, action: str = "checkin.import") -> list[int]:
+    """Store many check-ins at once (an import): each row as ``validate_new`` returned
+    it plus its ``patient``. One transaction, one audit event per check-in, the
+    patients' list summaries refreshed. Returns the new ids in order (decisions and
+    action items refer to them)."""
+    auth.require(actor, "write_clinical")
+    ids = []
+    with database.atomic():
+        for values in rows:
+            row_ops.get_row(Patient, values["patient"], "patient")
+            ids.append(row_ops.create_audited(actor, CheckIn, dict(values), action=action).id)
+        list_summary.refresh_many({values["patient"] for values in rows})
+    return ids
+
+
+def held(patient_ids: Iterable[int]) -> dict[tuple[int, dt.date], int]:
+    """The check-ins of these patients by (patient, day held): what decisions and
+    action items refer to by date, and what a new one must not repeat."""
+    out: dict[tuple[int, dt.date], int] = {}
+    ids = sorted(set(patient_ids))
+    for start in range(0, len(ids), 500):
+        query = CheckIn.select(CheckIn.patient, CheckIn.held_on, CheckIn.id).where(
+            CheckIn.patient.in_(ids[start : start + 500])
+        )
+        for pid, held_on, checkin_id in query.order_by(CheckIn.id).tuples():
+            out.setdefault((pid, held_on), checkin_id)
+    return out
+
+
 def record_checkin(
     actor: Actor,
     patient_id: int,
@@ -51,24 +101,16 @@ def record_checkin(
 ) -> CheckInResult:
     """Save a check-in and, when given, the date of the next one."""
     auth.require(actor, "write_clinical")
-    held_on = validation.date(held_on, "held_on", not_after=clock.today() + dt.timedelta(days=1))
+    values = validate_new({"held_on": held_on, "attendees": attendees, "narrative": narrative, "snapshot": snapshot})
     next_checkin = validation.date(next_checkin, "next_checkin", required=False)
-    if next_checkin is not None and next_checkin <= held_on:
+    if next_checkin is not None and next_checkin <= values["held_on"]:
         raise ValidationError("must be after the check-in date", field="next_checkin")
-    narrative = validation.note(narrative, "narrative")
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
         row = row_ops.create_audited(
             actor,
             CheckIn,
-            {
-                "patient": patient_id,
-                "held_on": held_on,
-                "attendees": _attendees(list(dict.fromkeys(attendees))),
-                "narrative": narrative,
-                "snapshot": snapshot,
-                "created_by": actor.user_id,
-            },
+            {**values, "patient": patient_id, "created_by": actor.user_id},
             action="checkin.create",
         )
         if next_checkin is not None:

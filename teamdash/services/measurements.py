@@ -346,6 +346,80 @@ def restore_measurement(actor: Actor, before: dict) -> MeasurementResult:
     return get_measurement(actor, before["id"])
 
 
+def safety_items(patient_ids: Iterable[int]) -> dict[tuple[int, str, dt.datetime], tuple[int, bool]]:
+    """The measurements of these patients with a positive safety item, by (patient,
+    instrument, taken at) -> (id, acknowledged): what an imported acknowledgement names."""
+    out: dict[tuple[int, str, dt.datetime], tuple[int, bool]] = {}
+    ids = sorted(set(patient_ids))
+    m, ack = Measurement, SafetyAcknowledgement
+    for start in range(0, len(ids), 500):
+        query = (
+            m.select(m.patient, m.instrument, m.taken_at, m.id, ack.id.is_null(False))
+            .join(ack, pw.JOIN.LEFT_OUTER, on=(ack.measurement == m.id))
+            .where(m.patient.in_(ids[start : start + 500]) & (m.safety == True))  # noqa: E712
+        )
+        for pid, instrument_id, taken_at, mid, acknowledged in query.tuples():
+            if not isinstance(taken_at, dt.datetime):
+                taken_at = dt.datetime.fromisoformat(taken_at)
+            out[(pid, instrument_id, taken_at)] = (mid, bool(acknowledged))
+    return out
+
+
+def acknowledged(measurement_ids: Iterable[int]) -> dict[tuple[int], int]:
+    """The acknowledgements of these measurements, by (measurement id,) -> id."""
+    ids = sorted(set(measurement_ids))
+    ack = SafetyAcknowledgement
+    out: dict[tuple[int], int] = {}
+    for start in range(0, len(ids), 500):
+        query = ack.select(ack.measurement, ack.id).where(ack.measurement.in_(ids[start : start + 500]))
+        out.update({(mid,): ack_id for mid, ack_id in query.tuples()})
+    return out
+
+
+def validate_acknowledgement(values: dict, *, now: dt.datetime | None = None) -> dict:
+    """``acknowledge_safety``'s checks on an acknowledgement recorded elsewhere (an
+    import): who (a staff id and the name kept with it), when (not in the future), what
+    was done. Returns the clean column values."""
+    by = values.get("acknowledged_by")
+    user = User.get_or_none(User.id == by) if by is not None else None
+    if user is None:
+        raise ValidationError(
+            "a safety flag must be acknowledged by a named clinician (a member of staff)", field="acknowledged_by"
+        )
+    now = now or clock.now()
+    return {
+        "acknowledged_by": user.id,
+        "acknowledged_by_name": user.full_name,
+        "acknowledged_at": validation.datetime(
+            values.get("acknowledged_at"), "acknowledged_at", not_after=now + CLOCK_SKEW
+        ),
+        "action_taken": validation.text(values.get("action_taken"), "action_taken", max_length=2000),
+    }
+
+
+def acknowledge_many(actor: Actor, rows: Sequence[dict], *, action: str = "safety.import") -> int:
+    """Record many acknowledgements at once (an import): each as
+    ``validate_acknowledgement`` returned it plus its ``measurement`` (one with a
+    positive safety item, not yet acknowledged). One transaction, one audit event each,
+    the patients' list summaries refreshed."""
+    auth.require(actor, "write_clinical")
+    patients: set[int] = set()
+    with database.atomic():
+        for values in rows:
+            row = row_ops.get_row(Measurement, values["measurement"], "measurement")
+            if not row.safety:
+                raise ValidationError(
+                    "this measurement has no positive safety item to acknowledge", field="measurement"
+                )
+            if SafetyAcknowledgement.select().where(SafetyAcknowledgement.measurement == row.id).exists():
+                raise Conflict("this safety flag has already been acknowledged")
+            pid = row.__data__["patient"]
+            row_ops.create_audited(actor, SafetyAcknowledgement, dict(values), action=action, patient_id=pid)
+            patients.add(pid)
+        list_summary.refresh_many(patients)
+    return len(rows)
+
+
 def acknowledge_safety(
     actor: Actor, measurement_id: int, action_taken: str, *, now: dt.datetime | None = None
 ) -> MeasurementResult:
@@ -356,28 +430,32 @@ def acknowledge_safety(
         raise ValidationError(
             "a safety flag must be acknowledged by a named clinician, not the system", field="acknowledged_by"
         )
-    action_taken = validation.text(action_taken, "action_taken", max_length=2000)
     with database.atomic():
-        row = row_ops.get_row(Measurement, measurement_id, "measurement")
-        if not row.safety:
-            raise ValidationError("this measurement has no positive safety item to acknowledge", field="measurement")
-        if SafetyAcknowledgement.get_or_none(SafetyAcknowledgement.measurement == measurement_id):
-            raise Conflict("this safety flag has already been acknowledged")
-        row_ops.create_audited(
-            actor,
-            SafetyAcknowledgement,
+        values = validate_acknowledgement(
             {
-                "measurement": measurement_id,
                 "acknowledged_by": actor.user_id,
-                "acknowledged_by_name": actor.display_name,
                 "acknowledged_at": (now or clock.now()).replace(microsecond=0),
                 "action_taken": action_taken,
             },
-            action="safety.acknowledge",
+            now=now,
+        )
+        row = _acknowledgeable(measurement_id)
+        row_ops.create_audited(
+            actor, SafetyAcknowledgement, {**values, "measurement": measurement_id}, action="safety.acknowledge"
         )
         # create_audited cannot see the patient through the measurement: name it.
         list_summary.refresh(row.__data__["patient"])
     return get_measurement(actor, measurement_id)
+
+
+def _acknowledgeable(measurement_id: int) -> Measurement:
+    """The measurement, if it has a positive safety item not yet acknowledged."""
+    row = row_ops.get_row(Measurement, measurement_id, "measurement")
+    if not row.safety:
+        raise ValidationError("this measurement has no positive safety item to acknowledge", field="measurement")
+    if SafetyAcknowledgement.select().where(SafetyAcknowledgement.measurement == measurement_id).exists():
+        raise Conflict("this safety flag has already been acknowledged")
+    return row
 
 
 # --- bulk path (demo, import) -------------------------------------------------------------

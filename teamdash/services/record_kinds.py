@@ -5,7 +5,7 @@ class supplies permission, transaction, version check, audit and summary refresh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 import peewee as pw
@@ -151,6 +151,19 @@ class RecordKind(Generic[R]):
                     ],
                 )
             list_summary.refresh_many(set(patient_of.values()))
+        return out
+
+    def existing(self, owner_ids: Iterable[int], fields: Sequence[str]) -> dict[tuple, int]:
+        """The rows of these owners by (owner, *the values of ``fields``) -> id: what an
+        import matches its rows against (a row already recorded; a plan its weeks name)."""
+        columns = [getattr(self.model, name) for name in fields]
+        owner = getattr(self.model, self.owner_key)
+        out: dict[tuple, int] = {}
+        ids = sorted(set(owner_ids))
+        for start in range(0, len(ids), 500):
+            query = self.model.select(self.model.id, owner, *columns).where(owner.in_(ids[start : start + 500]))
+            for row_id, *key in query.order_by(self.model.id).tuples():
+                out.setdefault(tuple(key), row_id)
         return out
 
     def _patients_of(self, owner_ids: set[int]) -> dict[int, int]:

@@ -1,4 +1,7 @@
-"""Spreadsheet import: staff, patients, measurements and sessions from .xlsx or .csv.
+"""Spreadsheet import from .xlsx or .csv: staff, patients, measurements, sessions and the
+rest of the record (safety acknowledgements, goals, graded activity plans and weeks,
+courses and practice weeks, plan items, sleep-diary nights, flares, support contacts,
+return-to-work phases, check-ins, decisions, action items).
 
 The shape of a run:
 
@@ -13,7 +16,8 @@ The shape of a run:
    ``validate_new``-style function, the one its own write path uses): unknown patient
    or instrument, response out of range, impossible date, duplicate (already recorded,
    or twice in the file), formulas in cells, cells too long. Every problem names
-   sheet, row, column and reason.
+   sheet, row, column and reason. The many small record kinds share one loader
+   (``records``). A failing import stops checking after ``report.MAX_PROBLEMS``.
 4. **Write** through the services' bulk paths (permission, transaction, audit), all in
    one transaction; each patient's list summary is refreshed once at the end. By
    default one bad row imports nothing (all-or-nothing); with ``skip_bad_rows`` the
@@ -21,8 +25,9 @@ The shape of a run:
    workbook that can be fixed and imported again. A dry run checks everything
    (against the database too) and rolls back.
 
-A TeamDash long-format export imported into an empty database reproduces its staff,
-patients, measurements and sessions (scores are recomputed from the items).
+A TeamDash long-format export imported into an empty database reproduces every record,
+and exported again gives the same workbook (scores are recomputed from the items; only
+provenance differs: the file, the database, a measurement's source).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ clean rows to the services' bulk paths while nothing has gone wrong.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,8 @@ class Kind:
     # How many item columns (Item 1 … Item n) it may have: a function, so that the
     # instrument library is read only when a file is (the importer loads at start-up).
     items: Callable[[], int] | None = None
+
+    derived: tuple[str, ...] = ()  # headers TeamDash computes: exported, never imported
 
     def item_count(self) -> int:
         return self.items() if self.items is not None else 0
@@ -198,6 +201,11 @@ class Run:
         for d in disciplines.all_disciplines():
             for name in (d.code, d.name, d.short):
                 self.discipline_names[name.lower()] = d.code
+        # Rows of this file that later sheets name, by kind: (clinic ID, *key) -> id
+        # (None: known, not written); and the keys of rows that had problems.
+        self.records: dict[str, dict[tuple, int | None]] = defaultdict(dict)
+        self.bad_records: dict[str, set[tuple]] = defaultdict(set)
+        self.checkin_days: dict[int, dict[tuple[int, dt.date], int]] = {}  # per patient: check-ins by day
         self._error_book: Any = None
         self._error_sheets: dict[str, Any] = {}
 

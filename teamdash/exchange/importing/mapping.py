@@ -111,7 +111,8 @@ def make_plan(table: Table, kind: str, mapping: Mapping[str, str | int | None] |
                 f"several columns are headed {headers[i]!r} ({letters}); rename all but one", sheet=table.name
             )
     used = set(resolved.values())
-    ignored = [h for i, h in enumerate(headers) if i not in used and h]
+    derived = {normalise(h) for h in kinds.get(kind).derived}
+    ignored = [h for i, h in enumerate(headers) if i not in used and h and normalise(h) not in derived]
     return Plan(table.name, kind, list(headers), resolved, ignored)
 
 

@@ -176,6 +176,8 @@ class _Sheet:
                 self.problem(problems, number, self.t_col, bare(exc), "duplicate")
                 return None
         self.first_row[key] = number
+        if scored["safety"]:  # its acknowledgement (a later sheet) names it
+            self.run.records["safety_measurements"][key] = None
         if pid is None:
             return None  # the patient is in this file but is not being written (the import fails anyway)
         return measurements.scored_row(

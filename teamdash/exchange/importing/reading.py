@@ -192,7 +192,7 @@ class SpreadsheetFile:
         ws = self._wb[name]
         if not hasattr(ws, "iter_rows"):
             raise MalformedFile(f"sheet {name!r} is a chart sheet, not a table", sheet=name)
-        merged = _merged_ranges(self.path, ws)
+        merged, last_row = _scan_sheet(self.path, ws)
 
         def cells() -> Iterator[RawRow]:
             for number, row in enumerate(ws.iter_rows(), start=1):
@@ -206,7 +206,7 @@ class SpreadsheetFile:
         rows = cells()
         headers, header_row = _find_header(rows, name)
         _check_merged(merged, header_row, name)
-        estimate = max(0, (ws.max_row or 0) - header_row)
+        estimate = max(0, (ws.max_row or last_row or 0) - header_row)
         return Table(name, headers, header_row, rows, estimate, [column_letter(i) for i in range(len(headers))])
 
     def _csv_table(self) -> Table:
@@ -249,6 +249,10 @@ def _cell_value(cell: Any) -> Any:
     value = cell.value
     if value is None:
         return None
+    if type(value) is float or type(value) is int:
+        if "%" in (cell.number_format or ""):  # a percentage cell holds the fraction: 40 % is 0.4
+            return round(value * 100, 9)
+        return value
     if getattr(cell, "data_type", None) == "f":
         return Formula(str(value))
     if isinstance(value, dt.datetime) and value.time() == dt.time() and "h" not in (cell.number_format or "").lower():
@@ -282,15 +286,19 @@ def _find_header(rows: Iterator[RawRow], sheet: str) -> tuple[list[str], int]:
 
 
 _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+_ROW_RE = re.compile(rb'[<:]row\s[^>]*?\br="(\d+)"')
 
 
-def _merged_ranges(path: Path, ws: Any) -> list[tuple[str, int, int]]:
-    """Merged cell ranges of a sheet as (ref, first row, last row). Read-only openpyxl
-    does not report them: scan the sheet's XML (they follow the rows), in chunks."""
+def _scan_sheet(path: Path, ws: Any) -> tuple[list[tuple[str, int, int]], int | None]:
+    """Merged cell ranges of a sheet as (ref, first row, last row), and the number of
+    its last row. Read-only openpyxl reports neither (merged ranges at all, the last row
+    only when the file states its dimension, which openpyxl's own write-only files do
+    not): scan the sheet's XML in chunks (merged ranges follow the rows)."""
     part = getattr(ws, "_worksheet_path", None)
     if not part:
-        return []
+        return [], None
     out = []
+    last_row = None
     try:
         with zipfile.ZipFile(path) as archive, archive.open(part.lstrip("/")) as stream:
             tail = b""
@@ -304,10 +312,17 @@ def _merged_ranges(path: Path, ws: Any) -> list[tuple[str, int, int]]:
                     last = int(m.group(4)) if m.group(4) else first
                     ref = m.group(0).split(b'"')[1].decode()
                     out.append((ref, first, last))
+                at = data.rfind(b"row ")
+                while at > 0:
+                    found = _ROW_RE.match(data, at - 1)
+                    if found:
+                        last_row = int(found.group(1))
+                        break
+                    at = data.rfind(b"row ", 0, at)
                 tail = data[-200:]
     except (KeyError, zipfile.BadZipFile):
-        return []
-    return sorted(set(out), key=lambda r: r[1])
+        return [], None
+    return sorted(set(out), key=lambda r: r[1]), last_row
 
 
 def _check_merged(merged: list[tuple[str, int, int]], header_row: int, sheet: str) -> None:

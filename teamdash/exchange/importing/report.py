@@ -46,6 +46,11 @@ class SheetReport:
     imported: int = 0
     skipped: int = 0  # bad rows (skip mode) or rows already present (staff)
 
+    @property
+    def what(self) -> str:
+        """What its rows are, in words: 'measurements', 'graded activity weeks'."""
+        return self.label[1] if self.label else self.kind.replace("_", " ")
+
 
 @dataclass
 class ImportReport:

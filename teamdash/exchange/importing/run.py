@@ -50,7 +50,7 @@ def inspect(path: str | Path) -> list[SheetInfo]:
                 SheetInfo(
                     name,
                     tuple(table.headers),
-                    detect_kind(table.headers, None if f.is_csv else name),
+                    _detect(f, table),
                     table.estimated_rows,
                 )
             )
@@ -83,7 +83,7 @@ def plans_for(
         )
     if f.is_csv or sheet is not None:
         table = f.table(sheet)
-        chosen = kind or detect_kind(table.headers, None if f.is_csv else table.name)
+        chosen = kind or _detect(f, table)
         if chosen is None:
             raise MalformedFile(_undetected(table), sheet=table.name)
         return [(table, make_plan(table, chosen, mapping))]
@@ -115,10 +115,18 @@ def plans_for(
     return [(table, make_plan(table, chosen, mapping))]
 
 
+def _detect(f: SpreadsheetFile, table: Table) -> str | None:
+    """What a table holds: by its sheet's name, else its headers; a CSV file by its
+    headers, else its name ('flares.csv')."""
+    if f.is_csv:
+        return detect_kind(table.headers) or detect_kind(table.headers, table.name)
+    return detect_kind(table.headers, table.name)
+
+
 def _undetected(table: Table) -> str:
     return (
-        "cannot tell whether it holds patients, measurements or sessions from its headers "
-        f"({', '.join(h for h in table.headers if h)[:200]}); choose the kind (--kind)"
+        "cannot tell what it holds from its headers "
+        f"({', '.join(h for h in table.headers if h)[:200]}) or its name; choose the kind (--kind)"
     )
 
 
