@@ -193,17 +193,15 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
     }
     attendance: dict[int, list[str]] = defaultdict(list)
     last_session: dict[int, dt.date] = {}
-    for pid, held_at, kind in (
+    for pid, held_at, kind in database.execute(  # raw rows, as for measurements
         restrict(
             Session.select(Session.patient, Session.held_at, Session.attendance).where(Session.held_at <= now),
             Session.patient,
-        )
-        .order_by(Session.patient, Session.held_at)
-        .tuples()
+        ).order_by(Session.patient, Session.held_at)
     ):
         attendance[pid].append(kind)
         if kind == "attended":
-            last_session[pid] = held_at.date()
+            last_session[pid] = _as_datetime(held_at).date()
     goal_due = dict(
         restrict(
             Goal.select(Goal.patient, pw.fn.MIN(Goal.due_on)).where(

@@ -146,18 +146,18 @@ def _check_duplicate(patient_id: int, instrument_id: str, taken_at: dt.datetime,
 
 def recorded(patient_ids: Iterable[int]) -> dict[int, set[tuple[str, dt.datetime]]]:
     """(instrument, taken_at) of every measurement of these patients: what a new one
-    must not repeat (``duplicate``). A few queries, however many patients."""
-    out: dict[int, set[tuple[str, dt.datetime]]] = {pid: set() for pid in patient_ids}
-    ids = list(out)
-    for start in range(0, len(ids), 500):
-        query = Measurement.select(Measurement.patient, Measurement.instrument, Measurement.taken_at).where(
-            Measurement.patient.in_(ids[start : start + 500])
-        )
-        for pid, instrument_id, taken_at in database.execute(query):
-            if not isinstance(taken_at, dt.datetime):
-                taken_at = dt.datetime.fromisoformat(taken_at)
-            out[pid].add((instrument_id, taken_at))
-    return out
+    must not repeat (``duplicate``). One prepared query per patient (an import asks
+    patient by patient as it meets them)."""
+    return {
+        pid: {(d["instrument"], d["taken_at"]) for d in _RECORDED.dicts(pid)} for pid in dict.fromkeys(patient_ids)
+    }
+
+
+_RECORDED = row_ops.Prepared(
+    lambda patient_id: Measurement.select(Measurement.instrument, Measurement.taken_at).where(
+        Measurement.patient == patient_id
+    )
+)
 
 
 def validate_new(
@@ -188,9 +188,28 @@ def validate_new(
 
 def score_new(instrument: instruments.Instrument | str, responses: Sequence, total=None) -> dict:
     """The scored columns of a new measurement (JSON encoded; each distinct answer set
-    is scored once, ``encoded_scored_columns``): see ``validate_new`` for ``total``.
-    Raises ``InvalidResponse`` naming the item, ``ValidationError`` for the total."""
-    inst = instrument if isinstance(instrument, instruments.Instrument) else instruments.get(instrument)
+    and total is checked and scored once, ``_score_cached``): see ``validate_new`` for
+    ``total``. Raises ``InvalidResponse`` naming the item, ``ValidationError`` for the
+    total. The result is shared: copy it before changing it."""
+    instrument_id = instrument.id if isinstance(instrument, instruments.Instrument) else instrument
+    try:
+        return _score_cached(instrument_id, tuple(responses), total)
+    except TypeError:  # an unhashable response or total: check it without the cache
+        return _score_new(instruments.get(instrument_id), responses, total)
+
+
+def clear_scoring_cache() -> None:
+    """Forget every answer set scored so far (a benchmark's cold start)."""
+    _score_cached.cache_clear()
+    encoded_scored_columns.cache_clear()
+
+
+@functools.lru_cache(maxsize=200_000)
+def _score_cached(instrument_id: str, responses: tuple, total) -> dict:
+    return _score_new(instruments.get(instrument_id), responses, total)
+
+
+def _score_new(inst: instruments.Instrument, responses: Sequence, total) -> dict:
     n = len(inst.items)
     responses = list(responses)
     given = any(r is not None and r != "" for r in responses)
@@ -488,8 +507,9 @@ def record_many(
     actor: Actor, rows: Sequence[tuple], *, action: str = "measurement.import", details: dict | None = None
 ) -> int:
     """Store many measurements at once (an import): tuples in ``INSERT_FIELDS`` order
-    (``scored_row`` of what ``validate_new`` returned), checked by the caller against
-    each other and against what is ``recorded``. One transaction, one audit event per
+    (``scored_row`` of what ``validate_new`` returned; date-times may be given as the
+    ISO text the database stores), checked by the caller against each other and against
+    what is ``recorded``. One transaction, one audit event per
     patient (with the number of rows), the patients' list summaries refreshed."""
     auth.require(actor, "write_clinical")
     if not rows:

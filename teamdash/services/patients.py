@@ -448,6 +448,15 @@ def registered(clinic_ids: Iterable[str]) -> dict[str, tuple[int, dt.date]]:
     return out
 
 
+def all_registered() -> dict[str, tuple[int, dt.date]]:
+    """(id, date of birth) of every patient by clinic ID, in one query: an import that
+    meets many patients asks once."""
+    out = {}
+    for clinic_id, pid, dob in database.execute(Patient.select(Patient.clinic_id, Patient.id, Patient.date_of_birth)):
+        out[clinic_id] = (pid, dob if isinstance(dob, dt.date) else dt.date.fromisoformat(dob))
+    return out
+
+
 def all_clinic_ids() -> set[str]:
     """Every registered clinic ID (an import's duplicate check)."""
     return {cid for (cid,) in Patient.select(Patient.clinic_id).tuples()}

@@ -69,25 +69,25 @@ def as_datetime(value: Any) -> dt.datetime | None:
     """A date and time; a date alone is taken at 12:00, as everywhere in TeamDash."""
     if value is None or value == "":
         return None
+    if type(value) is str and len(value) > 10:  # the common case: text with a time
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            return parsed.replace(microsecond=0, tzinfo=None) if parsed.microsecond or parsed.tzinfo else parsed
     if isinstance(value, dt.datetime):
-        return value.replace(microsecond=0, tzinfo=None)
+        return value.replace(microsecond=0, tzinfo=None) if value.microsecond or value.tzinfo else value
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, dt.time(12, 0))
     if isinstance(value, str):
         text = value.strip()
-        if len(text) > 10:
-            try:
-                return dt.datetime.fromisoformat(text).replace(microsecond=0, tzinfo=None)  # the common case
-            except ValueError:
-                pass
-        parsed = _parse_iso(text)
-        if parsed is None:
+        read = _parse_iso(text)
+        if read is None:
             raise CellProblem(
                 f"{text!r} is not a date and time (write YYYY-MM-DD HH:MM, e.g. 2026-03-01 10:30)", "impossible_date"
             )
-        if len(text) <= 10:
-            parsed = parsed.replace(hour=12)
-        return parsed
+        return read.replace(hour=12) if len(text) <= 10 else read
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         raise CellProblem(
             f"{value!r} is a number, not a date (format the column as a date or write YYYY-MM-DD HH:MM)",

@@ -189,8 +189,10 @@ class Run:
         self.staff_by_username: dict[str, tuple[int | None, bool, bool]] = {}
         for member in staff.list_staff(actor, include_inactive=True):
             self.remember_staff(member.id, member.username, member.full_name, member.is_case_manager, member.active)
-        # clinic ID -> (id, date of birth); id None: in this file, not written (the import fails)
-        self.patients: dict[str, tuple[int | None, dt.date] | None] = {}
+        # clinic ID -> (id, date of birth) of the patients of this file; id None: not written
+        # (the import fails); and of every registered patient (read at the first lookup)
+        self.patients: dict[str, tuple[int | None, dt.date]] = {}
+        self._registered: dict[str, tuple[int, dt.date]] | None = None
         self.bad_patients: set[str] = set()  # clinic IDs whose row on the patients sheet has problems
         self.instrument_names: dict[str, str] = {}
         for inst in instruments.library().values():
@@ -216,8 +218,9 @@ class Run:
 
     # --- bookkeeping ------------------------------------------------------------------------
 
-    def tick(self) -> None:
-        self.done += 1
+    def tick(self, n: int = 1) -> None:
+        """Count ``n`` rows; now and then report progress and honour Cancel."""
+        self.done += n
         if self.done >= self._next:
             self._next = self.done + CHECK_EVERY
             if self.cancelled is not None and self.cancelled():
@@ -285,15 +288,21 @@ class Run:
         table's size."""
         mapped = sorted(set(plan.mapping.values()))
         last = table.header_row
+        report = self.report
         for number, values, suspect in table.rows():
-            if self.report.stopped:
-                self.report.rows_unchecked += max(0, table.header_row + table.estimated_rows - last)
+            if report.stopped:
+                report.rows_unchecked += max(0, table.header_row + table.estimated_rows - last)
                 return
             last = number
             sheet.rows += 1
-            self.tick()
+            self.done += 1
+            if self.done >= self._next:
+                self.tick(0)
             problems: list[Problem] = []
-            for i in mapped if suspect else ():
+            if not suspect:
+                yield number, values, problems
+                continue
+            for i in mapped:
                 v = values[i]
                 if isinstance(v, Formula):
                     problems.append(
@@ -362,9 +371,12 @@ class Run:
 
     def patient(self, clinic_id: str) -> tuple[int | None, dt.date] | None:
         """(id, date of birth) of a registered patient or one of this file; None if unknown."""
-        if clinic_id not in self.patients:
-            self.patients[clinic_id] = patients.registered([clinic_id]).get(clinic_id)
-        return self.patients[clinic_id]
+        found = self.patients.get(clinic_id)
+        if found is None:
+            if self._registered is None:
+                self._registered = patients.all_registered()
+            found = self._registered.get(clinic_id)
+        return found
 
     def unknown_patient(self, clinic_id: str) -> CellProblem:
         if clinic_id in self.bad_patients:

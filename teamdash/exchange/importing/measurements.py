@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from teamdash import validation, words
@@ -44,6 +46,10 @@ FIELDS = (
 )
 
 
+def _response(value: Any) -> Any:
+    return None if value is None or value == "" else as_response(value)
+
+
 @functools.cache
 def max_items() -> int:
     """The most items an instrument has: the item columns a sheet may map."""
@@ -66,7 +72,12 @@ class _Sheet:
         self.first_row: dict[tuple, int] = {}  # (clinic ID, instrument, taken at) -> row of this file
         self.recorded: dict[int, set[tuple[str, dt.datetime]]] = {}  # per patient: already in the database
         self._columns: dict[int, tuple[list[int | None], list[tuple[int, int]]]] = {}
+        self._instruments: dict[str, str | None] = {}  # as written -> id (None: unknown)
+        self._readers: dict[str, tuple[Callable[[list], tuple], list[tuple[int, int]], int, str]] = {}
+        # What an item cell holds that the scorer takes as it is (anything else is converted).
+        self.cell_types = frozenset({str, int, float, type(None)})
         self.batch: list[tuple] = []
+        self.now_text = str(run.now)
 
     def problem(self, problems: list[Problem], number: int, column: int | None, reason: str, kind: str) -> None:
         problems.append(
@@ -83,6 +94,24 @@ class _Sheet:
             self._columns[n] = found
         return found
 
+    def reader(self, instrument_id: str) -> tuple[Callable[[list], tuple], list[tuple[int, int]], int, str]:
+        """For an instrument: a function from a row to its responses (blank for an
+        unmapped item), the item columns beyond its items, its item count and name."""
+        found = self._readers.get(instrument_id)
+        if found is None:
+            inst = instruments.get(instrument_id)
+            n = len(inst.items)
+            within, beyond = self.item_columns(n)
+            if n > 1 and None not in within:
+                get: Callable[[list], tuple] = operator.itemgetter(*within)
+            else:
+
+                def get(values: list, within: list[int | None] = within) -> tuple:
+                    return tuple([None if i is None else values[i] for i in within])
+
+            found = self._readers[instrument_id] = (get, beyond, n, inst.short_name)
+        return found
+
     def row(self, number: int, values: list, problems: list[Problem]) -> tuple | None:
         """Check one row; its problems go to ``problems``. The row to insert, or None
         (bad, or its patient is only in this file and nothing is being written)."""
@@ -96,12 +125,15 @@ class _Sheet:
             if patient is None:
                 exc = run.unknown_patient(clinic_id)
                 self.problem(problems, number, self.p_col, exc.reason, exc.kind)
-        name = as_text(values[self.i_col])
-        instrument_id = None
-        if not name:
+        name = values[self.i_col]
+        instrument_id = self._instruments.get(name) if type(name) is str else None
+        if instrument_id is not None:
+            pass  # seen before (the common case)
+        elif not as_text(name):
             self.problem(problems, number, self.i_col, "the instrument is required", "missing")
         else:
-            instrument_id = run.instrument_id(name)
+            name = as_text(name) or ""
+            instrument_id = self._instruments[values[self.i_col]] = run.instrument_id(name)
             if instrument_id is None:
                 known = ", ".join(sorted(instruments.library()))
                 self.problem(
@@ -180,27 +212,34 @@ class _Sheet:
             self.run.records["safety_measurements"][key] = None
         if pid is None:
             return None  # the patient is in this file but is not being written (the import fails anyway)
-        return measurements.scored_row(
+        # measurements.INSERT_FIELDS order, as ``measurements.scored_row`` builds it; the
+        # moments as the text the database stores (the driver's own conversion is slower)
+        return (
             pid,
             instrument_id,
-            scored,
-            taken_at,
-            entered_by=entered_by,
-            entered_at=self.run.now,
-            note=note,
-            source="import",
+            str(taken_at),
+            scored["responses"],
+            scored["total"],
+            scored["band"],
+            scored["band_severity"],
+            scored["details"],
+            scored["safety"],
+            entered_by,
+            self.now_text,
+            note,
+            "import",
         )
 
     def score(self, number: int, values: list, problems: list[Problem], instrument_id: str) -> dict | None:
         """The responses scored by the measurement service (and a total beside them
         checked), or None with the problems recorded."""
-        inst = instruments.get(instrument_id)
-        n = len(inst.items)
+        get, beyond, n, name = self.reader(instrument_id)
         earlier = len(problems)  # this row's other problems: still score it, to report all of them
-        within, beyond = self.item_columns(n)
-        responses: list[Any] = [None if i is None else values[i] for i in within]
-        if responses.count(None) + responses.count("") < n:
-            responses = [None if v is None or v == "" else as_response(v) for v in responses]
+        # The cells as read (the scorer reads text and numbers itself; each distinct
+        # answer set is checked and scored once, however it is written).
+        responses: tuple[Any, ...] = get(values)
+        if not self.cell_types.issuperset(map(type, responses)):
+            responses = tuple(map(_response, responses))  # a time of day in a date cell: "HH:MM"
         for item, index in beyond:
             if values[index] is not None and values[index] != "":
                 problems.append(
@@ -208,7 +247,7 @@ class _Sheet:
                         self.plan.sheet,
                         number,
                         self.item_column[item],
-                        f"{inst.short_name} has {words.plural(n, 'item')}; this column must be empty",
+                        f"{name} has {words.plural(n, 'item')}; this column must be empty",
                         "out_of_range",
                     )
                 )
@@ -216,7 +255,7 @@ class _Sheet:
         if len(problems) > earlier:
             return None
         try:
-            return measurements.score_new(inst, responses, None if total == "" else total)
+            return measurements.score_new(instrument_id, responses, None if total == "" else total)
         except InvalidResponse as exc:
             column = self.item_column.get(exc.item) if exc.item is not None else None
             problems.append(Problem(self.plan.sheet, number, column, exc.message, "out_of_range"))
@@ -230,9 +269,7 @@ class _Sheet:
     def flush(self) -> None:
         if self.batch and self.run.writing:
             measurements.record_many(self.run.actor, self.batch, details=self.run.details)
-            for row in self.batch:
-                self.recorded.setdefault(row[0], set()).add((row[1], row[2]))
-        self.batch = []
+        self.batch = []  # a repeat of them later in the file is found by ``first_row``
 
 
 def load(run: Run, table: Table, plan: Plan, sheet: SheetReport) -> None:

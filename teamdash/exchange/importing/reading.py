@@ -222,7 +222,7 @@ class SpreadsheetFile:
                 for number, values in enumerate(reader, start=1):
                     # CSV holds no formulas; a cell can only be too long.
                     suspect = bool(values) and max(map(len, values)) > MAX_CELL
-                    yield number, [v if v != "" else None for v in values], suspect
+                    yield number, [v or None for v in values], suspect  # a blank cell is None
             except csv.Error as exc:
                 raise MalformedFile(
                     f"{self.path.name}, line {reader.line_num}: {exc} — a cell longer than {csv.field_size_limit():,} "
