@@ -148,9 +148,7 @@ def recorded(patient_ids: Iterable[int]) -> dict[int, set[tuple[str, dt.datetime
     """(instrument, taken_at) of every measurement of these patients: what a new one
     must not repeat (``duplicate``). One prepared query per patient (an import asks
     patient by patient as it meets them)."""
-    return {
-        pid: {(d["instrument"], d["taken_at"]) for d in _RECORDED.dicts(pid)} for pid in dict.fromkeys(patient_ids)
-    }
+    return {pid: {(d["instrument"], d["taken_at"]) for d in _RECORDED.dicts(pid)} for pid in dict.fromkeys(patient_ids)}
 
 
 _RECORDED = row_ops.Prepared(
