@@ -182,7 +182,6 @@ class RecordSheet:
     date_fields: tuple[str, ...] = ()
     derived: tuple[str, ...] = ()  # headers TeamDash computes (exported, never imported)
     items: tuple[str, ...] = ()  # the fields of an instrument's items 1…n (sleep diary)
-    check: Callable[[Run, Row, dict], None] | None = None  # a check across the row (after the service's)
     duplicate: str = "already recorded"  # how the message calls a duplicate
 
     def kind(self) -> Kind:
@@ -228,17 +227,16 @@ class _Loader:
                     if value is not None and value != "":
                         values[name] = value
         clean = self.checked(row, values) if row.ok else None
-        if clean is not None and spec.check is not None:
-            spec.check(run, row, clean)
-        # What identifies the row (a bad one too: later rows that name it are told why it is missing).
-        key = (clinic_id, *names, *(clean or {}).get("__key__", (_keyed(values.get(k)) for k in spec.key)))
+        # What identifies the record among its owner's (a bad row's too: later rows that
+        # name it are told why it is missing), and in this file.
+        own_key = tuple(_keyed((clean if clean is not None else values).get(k)) for k in spec.key)
+        key = (clinic_id, *names, *own_key)
         if clean is not None and row.ok:
-            self.duplicates(row, key, owner, clean)
+            self.duplicates(row, key, owner, own_key)
         if clean is None or not row.ok:
             run.bad_records[spec.name].add(key)
             run.reject(self.sheet, row)
             return
-        clean.pop("__key__")
         self.first_row[key] = row.number
         self.sheet.imported += 1
         writing = run.writing and owner is not None and found is not None and found[0] is not None
@@ -251,7 +249,7 @@ class _Loader:
                 self.flush()
 
     def checked(self, row: Row, values: dict) -> dict | None:
-        """The service's check of the row; its key fields kept aside for duplicates."""
+        """The service's check of the row: its clean values, or None with the problem."""
         spec = self.spec
         try:
             clean = spec.validate(values)
@@ -262,7 +260,6 @@ class _Loader:
         except ValidationError as exc:
             row.invalid(exc, spec.date_fields)
             return None
-        clean["__key__"] = tuple(_keyed(clean.get(k)) for k in spec.key)
         return clean
 
     def parent_of(self, row: Row, patient: Patient) -> tuple[int | None, tuple]:
@@ -296,7 +293,8 @@ class _Loader:
             row.fail(first, f"there is no {parent.what} {described} for {clinic_id}", "invalid")
         return None, tuple(names)
 
-    def duplicates(self, row: Row, key: tuple, owner: int | None, clean: dict) -> None:
+    def duplicates(self, row: Row, key: tuple, owner: int | None, own_key: tuple) -> None:
+        """A row that repeats one of this file, or one recorded for its owner."""
         spec = self.spec
         where = spec.key[0] if spec.key else (spec.parent.fields[-1][0] if spec.parent else None)
         if key in self.first_row:
@@ -311,7 +309,7 @@ class _Loader:
             return
         if owner not in self.recorded:
             self.recorded[owner] = spec.existing([owner])
-        if (owner, *clean["__key__"]) in self.recorded[owner]:
+        if (owner, *own_key) in self.recorded[owner]:
             row.fail(
                 where,
                 f"this {spec.nouns[0]} is {spec.duplicate} for {key[0]} (duplicate {spec.nouns[0]})",
