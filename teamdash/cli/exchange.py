@@ -67,7 +67,9 @@ def _import_arguments(imp: argparse.ArgumentParser) -> None:
         help="what the table holds: " + ", ".join(importing.KINDS) + " (default: told by sheet names or "
         "headers; a TeamDash long-format workbook imports every sheet, in that order)",
     )
-    imp.add_argument("--sheet", metavar="NAME", help="the sheet to import (default: by kind)")
+    imp.add_argument(
+        "--sheet", metavar="NAME", help="the sheet of an .xlsx workbook to import (default: by kind; a CSV has none)"
+    )
     imp.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
     imp.add_argument(
         "--skip-bad-rows",
