@@ -16,6 +16,7 @@ from typing import Any, Literal
 from teamdash.errors import ValidationError
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
+_EARLIEST_MOMENT = dt.datetime.combine(EARLIEST_DATE, dt.time.min)
 MAX_TEXT = 20_000
 
 
@@ -78,8 +79,9 @@ def datetime(value: Any, field: str, *, not_after: dt.datetime | None = None) ->
         value = dt.datetime.combine(value, dt.time(12, 0))
     elif not isinstance(value, dt.datetime):
         raise ValidationError(f"{value!r} is not a date and time", field=field)
-    value = value.replace(tzinfo=None, microsecond=0)
-    if value.date() < EARLIEST_DATE:
+    if value.tzinfo is not None or value.microsecond:
+        value = value.replace(tzinfo=None, microsecond=0)
+    if value < _EARLIEST_MOMENT:
         raise ValidationError(f"{value:%Y-%m-%d} is before {EARLIEST_DATE.isoformat()}", field=field)
     if not_after is not None and value > not_after:
         raise ValidationError(f"{value:%Y-%m-%d %H:%M} is in the future", field=field)

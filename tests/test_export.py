@@ -242,6 +242,17 @@ def test_long_workbook_sheets_and_patient_columns(clinic, tmp_path):
         "Goals",
         "Check-ins",
         "Action items",
+        "Decisions",
+        "Safety acknowledgements",
+        "Graded activity plans",
+        "Graded activity weeks",
+        "Courses",
+        "Practice weeks",
+        "Plan items",
+        "Sleep diary",
+        "Flares",
+        "Support contacts",
+        "Return-to-work phases",
         "About",
     ]
     patients = records(wb["Patients"])

@@ -16,11 +16,19 @@ from teamdash.storage import db
 from teamdash.storage.models import (
     ActionItem,
     CheckIn,
+    Course,
     Decision,
+    Flare,
     Goal,
+    GradedActivityPlan,
+    GradedActivityWeek,
     Measurement,
     Patient,
+    PlanItem,
+    RtwPhase,
+    SafetyAcknowledgement,
     Session,
+    SleepDiaryNight,
     SupportContact,
     User,
 )
@@ -38,6 +46,15 @@ def _add_free_text():
         Measurement.id.in_(Measurement.select(Measurement.id).order_by(Measurement.id).limit(50))
     ).execute()
     Session.update(note=SESSION_NOTE).where(Session.id.in_(Session.select(Session.id).limit(50))).execute()
+    # The rest of the record: every free-text field of every kind holds something.
+    GradedActivityPlan.update(activity="Walking to Elm Row bakery").where(GradedActivityPlan.id % 2 == 0).execute()
+    GradedActivityWeek.update(note="Walked to her sister's flat").where(GradedActivityWeek.id % 5 == 0).execute()
+    Course.update(kind="Pain course at St Anne's").where(Course.id % 2 == 0).execute()
+    PlanItem.update(note="Budget meeting with debt adviser Mr Okafor").where(PlanItem.id % 3 == 0).execute()
+    SleepDiaryNight.update(note="Baby woke twice, partner away").where(SleepDiaryNight.id % 4 == 0).execute()
+    Flare.update(note="Flare after the court hearing").where(Flare.id % 2 == 0).execute()
+    SupportContact.update(contact="jo.elm@example.org, 07700 900123", note="Has keys to the flat").execute()
+    RtwPhase.update(note="Manager Priya at the depot agrees").where(RtwPhase.id % 2 == 0).execute()
 
 
 def identifiers() -> dict[str, set]:
@@ -56,7 +73,15 @@ def identifiers() -> dict[str, set]:
         (CheckIn, ("narrative",)),
         (Decision, ("text",)),
         (ActionItem, ("text",)),
-        (SupportContact, ("name", "contact", "note")),
+        (SupportContact, ("name", "relationship", "contact", "note")),
+        (GradedActivityPlan, ("activity",)),
+        (GradedActivityWeek, ("note",)),
+        (Course, ("kind",)),
+        (PlanItem, ("text", "note")),
+        (SleepDiaryNight, ("note",)),
+        (Flare, ("suspected_trigger", "what_helped", "note")),
+        (RtwPhase, ("modified_duties", "employer_contact", "note")),
+        (SafetyAcknowledgement, ("action_taken",)),
     ):
         for row in model.select():
             out["text"] |= {getattr(row, f) for f in fields if getattr(row, f)}
@@ -184,3 +209,57 @@ def test_session_kinds_outside_the_vocabulary_become_other(clinic, tmp_path):
     export(SYSTEM, path, ExportOptions(kind="long", deidentify=True), now=NOW)
     kinds = {c.value for c in column(reopen(path)["Sessions"], "Kind")}
     assert "Other" in kinds and not any("Elm Row" in k for k in kinds)
+
+
+# Columns a person types freely: never in a de-identified workbook, whatever they hold.
+FREE_TEXT_HEADERS = {
+    "Given name",
+    "Family name",
+    "Date of birth",
+    "Note",
+    "Flag note",
+    "Goal",
+    "Narrative",
+    "Decision",
+    "Action",
+    "Action taken",
+    "Activity",
+    "Course",
+    "Item",
+    "Suspected trigger",
+    "What helped",
+    "Name",
+    "Relationship",
+    "Contact",
+    "Modified duties",
+    "Employer contact",
+}
+REST_OF_THE_RECORD = [
+    "Decisions",
+    "Safety acknowledgements",
+    "Graded activity plans",
+    "Graded activity weeks",
+    "Courses",
+    "Practice weeks",
+    "Plan items",
+    "Sleep diary",
+    "Flares",
+    "Support contacts",
+    "Return-to-work phases",
+]
+
+
+def test_every_record_kind_is_in_the_long_workbook_without_free_text_columns(deidentified):
+    wb = deidentified["long"]
+    assert all(name in wb.sheetnames for name in REST_OF_THE_RECORD)
+    for ws in wb.worksheets:
+        if ws.title == "About":
+            continue
+        headers = set(header(ws))
+        assert not headers & FREE_TEXT_HEADERS, (ws.title, headers & FREE_TEXT_HEADERS)
+        assert headers.isdisjoint({"Patient ID", "Taken at", "Held at", "Held on", "Started on", "Night of"}), ws.title
+        if ws.title in REST_OF_THE_RECORD:
+            assert ws.max_row > 1, f"{ws.title}: no rows to check"
+    sleep = records(wb["Sleep diary"])[0]
+    assert {"Day", "Week", "Bed time", "Total sleep time (min)", "Sleep efficiency"} <= set(sleep)
+    assert all(str(r["Patient code"]).startswith("P-") for r in records(wb["Flares"]))

@@ -564,7 +564,26 @@ def test_long_export_imported_into_an_empty_database_reproduces_patients_and_mea
     open_clinic(f"sqlite:///{tmp_path / 'empty.sqlite3'}", create=True)
     assert Patient.select().count() == 0
     report = importing.import_file(SYSTEM, path, now=AFTER_BOOKINGS)
-    assert [s.sheet for s in report.sheets] == ["Staff", "Patients", "Measurements", "Sessions"]
+    assert [s.sheet for s in report.sheets] == [  # in the order each may refer to those before
+        "Staff",
+        "Patients",
+        "Measurements",
+        "Safety acknowledgements",
+        "Sessions",
+        "Goals",
+        "Graded activity plans",
+        "Graded activity weeks",
+        "Courses",
+        "Practice weeks",
+        "Plan items",
+        "Sleep diary",
+        "Flares",
+        "Support contacts",
+        "Return-to-work phases",
+        "Check-ins",
+        "Decisions",
+        "Action items",
+    ]
     after = _snapshot()
     assert after[0] == before[0]  # patients, field by field
     assert after[1] == before[1]  # measurements: responses, totals, bands, safety, notes, who entered them
@@ -594,3 +613,197 @@ def test_staff_are_added_only_by_an_administrator(registered, tmp_path):
         imp(registered, path)
     imp(SYSTEM, path)
     assert staff.find_by_name(SYSTEM, "New Person").discipline == "pt"
+
+
+# --- every record kind, and back -----------------------------------------------------------------
+
+# Provenance: where and when a workbook was made, and where a score came from. Everything
+# else must come back the same.
+PROVENANCE_ROWS = {("Export", "File"), ("Export", "Database")}
+PROVENANCE_COLUMNS = {"Measurements": {"Source"}}
+
+
+def _cells(path) -> dict[str, list[list]]:
+    """Every sheet as rows of cell values, provenance left out."""
+    wb = reopen(path)
+    out = {}
+    for ws in wb.worksheets:
+        rows = [[c.value for c in row] for row in ws.iter_rows()]
+        if ws.title == "About":
+            rows = [r for r in rows if tuple(r[:2]) not in PROVENANCE_ROWS]
+        drop = [i for i, h in enumerate(rows[0]) if h in PROVENANCE_COLUMNS.get(ws.title, ())]
+        out[ws.title] = [[v for i, v in enumerate(r) if i not in drop] for r in rows]
+    return out
+
+
+def _fill_optional_fields():
+    """Give the optional columns of every kind something to carry (the demo leaves some
+    blank), text that looks like a formula included."""
+    from teamdash.storage.models import (
+        ActionItem,
+        Decision,
+        Flare,
+        GradedActivityWeek,
+        PlanItem,
+        RtwPhase,
+        SleepDiaryNight,
+        SupportContact,
+    )
+
+    GradedActivityWeek.update(note="Knee sore after the hill walk").where(GradedActivityWeek.id % 7 == 0).execute()
+    Flare.update(note='=HYPERLINK("http://x","y")').where(Flare.id % 3 == 0).execute()
+    SupportContact.update(contact="07700 900123", note="Drives her to sessions").where(
+        SupportContact.id % 2 == 0
+    ).execute()
+    RtwPhase.update(note="Phased return agreed with occupational health").where(RtwPhase.id % 4 == 0).execute()
+    PlanItem.update(note="- less than before").where(PlanItem.id % 5 == 0).execute()
+    SleepDiaryNight.update(note="Neighbours' party").where(SleepDiaryNight.id % 9 == 0).execute()
+    first = Decision.select().order_by(Decision.id).first()
+    Decision.update(checkin=None, made_by=None).where(Decision.id == first.id).execute()  # between check-ins
+    ActionItem.update(checkin=None, owner=None, due_on=None).where(ActionItem.id % 11 == 0).execute()
+
+
+def test_long_export_imported_into_an_empty_database_gives_the_same_workbook(clinic, tmp_path):
+    _fill_optional_fields()
+    first = tmp_path / "first.xlsx"
+    export(SYSTEM, first, ExportOptions(kind="long"), now=NOW)
+    db.close()
+    open_clinic(f"sqlite:///{tmp_path / 'empty.sqlite3'}", create=True)
+    report = importing.import_file(SYSTEM, first, now=AFTER_BOOKINGS)
+    assert report.ok and not report.bad_rows
+    again = tmp_path / "again.xlsx"
+    export(SYSTEM, again, ExportOptions(kind="long"), now=NOW)
+    before, after = _cells(first), _cells(again)
+    assert list(after) == list(before)
+    for name, rows in before.items():
+        assert len(rows) > 2 or name == "Staff" and len(rows) > 1, f"{name}: nothing to compare"
+        assert after[name] == rows, name  # sheet by sheet, cell by cell
+    # Every sheet of the workbook was read back as its kind, and every row went in.
+    imported = {s.sheet: (s.rows, s.imported) for s in report.sheets}
+    assert set(imported) == set(before) - {"About"}
+    assert all(rows == done for rows, done in imported.values())
+    assert report.imported("safety_acknowledgements") == 2  # the positive PHQ-9 item 9 stays acknowledged
+    assert PatientSummary.select().where(PatientSummary.safety_open > 0).count() == 1
+
+
+def test_the_rest_of_the_record_is_checked_row_by_row(registered, tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Graded activity plans"
+    ws.append(
+        [
+            "Patient ID",
+            "Activity",
+            "Baseline tolerance",
+            "Current level",
+            "Target level",
+            "Weekly increment",
+            "Started on",
+        ]
+    )
+    ws.append(["P-1", "Walking", 10, 12, 40, 5, "2026-02-01"])
+    ws.append(["P-1", "Cycling", 30, 30, 20, 5, "2026-02-01"])  # the target below the baseline
+    weeks = wb.create_sheet("Graded activity weeks")
+    weeks.append(
+        ["Patient ID", "Activity", "Plan started on", "Week start", "Planned level", "Achieved level", "Adherence"]
+    )
+    weeks.append(["P-1", "Walking", "2026-02-01", "2026-02-02", 10, 9, 0.8])
+    weeks.append(["P-1", "Swimming", "2026-02-01", "2026-02-02", 10, 9, None])  # no such plan
+    weeks.append(["P-1", "Cycling", "2026-02-01", "2026-02-02", 30, None, None])  # its plan's row is bad
+    weeks.append(["P-1", "Walking", "2026-02-01", "2026-02-02", 11, None, None])  # twice
+    weeks["G2"].number_format = "0%"
+    nights = wb.create_sheet("Sleep diary")
+    nights.append(
+        [
+            "Patient ID",
+            "Night of",
+            "Bed time",
+            "Lights out",
+            "Sleep latency (min)",
+            "Wake after sleep onset (min)",
+            "Final wake",
+            "Out of bed",
+        ]
+    )
+    nights.append(["P-1", "2026-03-01", "23:00", "23:10", 20, 15, "06:30", "06:45"])
+    nights.append(["P-1", "2026-03-02", "23:00", "23:10", 20, 15, "25:30", "06:45"])  # no such time
+    flares = wb.create_sheet("Flares")
+    flares.append(["Patient ID", "Started on", "Severity"])
+    flares.append(["P-1", "2026-03-03", 11])
+    flares.append(["P-404", "2026-03-03", 4])
+    checks = wb.create_sheet("Decisions")
+    checks.append(["Patient ID", "Check-in", "Decision"])
+    checks.append(["P-1", "2026-03-04", "Refer to the pain clinic"])  # no check-in that day
+    path = tmp_path / "plans.xlsx"
+    wb.save(path)
+    before = state()
+    with pytest.raises(ImportFailed) as caught:
+        imp(registered, path)
+    found = [(p.sheet, p.row, p.column, p.kind) for p in caught.value.report.problems]
+    reasons = {(p.sheet, p.row): p.reason for p in caught.value.report.problems}
+    assert found == [
+        ("Graded activity plans", 3, "Target level", "invalid"),
+        ("Graded activity weeks", 3, "Activity", "invalid"),
+        ("Graded activity weeks", 4, "Activity", "invalid"),
+        ("Graded activity weeks", 5, "Week start", "duplicate"),
+        ("Sleep diary", 3, "Final wake", "out_of_range"),
+        ("Flares", 2, "Severity", "out_of_range"),
+        ("Flares", 3, "Patient ID", "unknown_patient"),
+        ("Decisions", 2, "Check-in", "invalid"),
+    ]
+    assert reasons[("Graded activity plans", 3)] == "must be above the baseline tolerance"
+    assert reasons[("Graded activity weeks", 3)] == "there is no graded activity plan Swimming, 2026-02-01 for P-1"
+    assert "its graded activity plan (Cycling, 2026-02-01) is not imported" in reasons[("Graded activity weeks", 4)]
+    assert "already on row 2 of this file" in reasons[("Graded activity weeks", 5)]
+    assert reasons[("Decisions", 2)] == "there is no check-in on 2026-03-04 for P-1"
+    assert state() == before
+    report = imp(registered, path, skip_bad_rows=True)
+    assert (report.imported("graded_plans"), report.imported("graded_weeks"), report.imported("sleep_diary")) == (
+        1,
+        1,
+        1,
+    )
+    from teamdash.storage.models import GradedActivityWeek, SleepDiaryNight
+
+    week = GradedActivityWeek.get()
+    assert (week.plan.activity, week.achieved_level, week.adherence_pct) == ("Walking", 9, 80)
+    night = SleepDiaryNight.get()  # in bed 23:00-06:45, asleep 23:10 + 20 min to 06:30, 15 min awake
+    assert (night.tib_minutes, night.tst_minutes) == (465, 405) and night.efficiency == pytest.approx(87.1, abs=0.05)
+
+
+def test_a_csv_of_goals_with_percentages_and_a_check_in_with_its_decisions(registered, tmp_path):
+    goals_csv = tmp_path / "goals.csv"
+    goals_csv.write_text(
+        "Patient ID,Discipline,Goal,Instrument,Baseline value,Target value,Set on,Due on,Progress\n"
+        "P-1,Physical therapy,Walk 30 minutes without stopping,,,,2026-02-01,2026-05-01,40 %\n"
+        "P-1,psychology,Return to choir,PHQ-9,14,20,2026-02-01,,\n"  # a better PHQ-9 is lower
+    )
+    with pytest.raises(ImportFailed) as caught:
+        imp(registered, goals_csv)  # told by its name: goals.csv
+    (problem,) = caught.value.report.problems
+    assert (problem.row, problem.column) == (3, "Target value") and "a better score is below" in problem.reason
+    report = imp(registered, goals_csv, skip_bad_rows=True)
+    from teamdash.storage.models import CheckIn, Decision, Goal
+
+    goal = Goal.get()
+    assert (goal.discipline_id, goal.progress, goal.due_on) == ("pt", 40, dt.date(2026, 5, 1))
+    assert report.imported("goals") == 1
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Check-ins"
+    ws.append(["Patient ID", "Held on", "Attendees", "Narrative", "Recorded by"])
+    ws.append(["P-1", "2026-03-10", "Test Manager; tcm", "Better mornings", "tcm"])
+    ds = wb.create_sheet("Decisions")
+    ds.append(["Patient ID", "Check-in", "Decision", "Made by", "Made at"])
+    ds.append(["P-1", "2026-03-10", "Start the return-to-work plan", "Test Manager", "2026-03-10 11:00"])
+    path = tmp_path / "team.xlsx"
+    wb.save(path)
+    imp(registered, path)
+    checkin, decision = CheckIn.get(), Decision.get()
+    assert [a["name"] for a in checkin.attendees] == ["Test Manager"]  # named twice, there once
+    assert checkin.created_by.username == "tcm" and checkin.narrative == "Better mornings"
+    assert decision.checkin_id == checkin.id and decision.made_at == dt.datetime(2026, 3, 10, 11, 0)
+    with pytest.raises(ImportFailed) as caught:
+        imp(registered, path)  # again: both already recorded
+    assert [p.kind for p in caught.value.report.problems] == ["duplicate", "duplicate"]
+    assert "this check-in is already recorded on that day for P-1" in caught.value.report.problems[0].reason

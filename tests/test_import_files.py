@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from teamdash import words
 from teamdash.exchange import importing
 from teamdash.exchange.importing import ImportFailed, MalformedFile
 from teamdash.services import patients
@@ -172,7 +173,7 @@ def test_two_columns_with_the_same_header(registered, tmp_path):
 def test_headers_that_say_nothing_known(registered, tmp_path):
     path = tmp_path / "shopping.csv"
     path.write_text("Fruit,Colour\napple,red\n")
-    refused(registered, path, r"cannot tell whether it holds patients, measurements or sessions.*\(--kind\)")
+    refused(registered, path, r"cannot tell what it holds from its headers.*choose the kind \(--kind\)")
 
 
 def test_a_missing_required_column_is_named(registered, tmp_path):
@@ -298,8 +299,9 @@ def test_cli_import_reports_problems_and_exits_2_changing_nothing(registered, da
     assert "problem: sheet 'm', row 3, column 'Patient ID': unknown patient 'P-9'" in out
     assert "problem: sheet 'm', row 3, column 'Item 1': item 1 of NRS pain: 11 is outside 0–10" in out
     assert err.count("\n") == 1 and err.startswith("teamdash: error: 2 problems in 1 row, so nothing was imported")
+    assert "fix them, or import with --skip-bad-rows to import the good rows" in err
     code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(path), "--skip-bad-rows")
-    assert code == 0 and "imported 1 measurements; 1 bad row skipped (written to" in out
+    assert code == 0 and "imported 1 measurement; 1 bad row skipped (written to" in out
     assert (tmp_path / "m-errors.xlsx").exists()
     assert "sheet 'm' as measurements: 2 rows; columns: Patient ID → Patient ID" in out
 
@@ -308,7 +310,7 @@ def test_cli_import_dry_run_and_a_malformed_file(registered, database, tmp_path,
     path = tmp_path / "m.csv"
     path.write_text("Patient ID,Instrument,Taken at,Item 1\nP-1,nrs_pain,2026-03-02 10:00,5\n")
     code, out, _ = run(capsys, "--db", f"sqlite:///{database}", "import", str(path), "--dry-run")
-    assert code == 0 and "would import 1 measurements; nothing was changed (dry run)" in out
+    assert code == 0 and "would import 1 measurement; nothing was changed (dry run)" in out
     assert Measurement.select().count() == 0
     bad = tmp_path / "bad.xlsx"
     bad.write_text("not really")
@@ -373,3 +375,102 @@ def test_cli_export_and_its_errors(clinic, tmp_path, capsys):
         "--deidentify",
     )
     assert code == 0 and "(de-identified)" in out
+
+
+# --- bounded problems, --sheet on a CSV, the skip flag, the words ----------------------------------------
+
+JUNK_ROWS = 1_000_000
+
+
+def test_a_huge_junk_file_stops_after_a_bounded_number_of_problems(registered, database, tmp_path, capsys):
+    path = tmp_path / "junk.csv"
+    with path.open("w") as f:
+        f.write("Patient ID,Instrument,Taken at,Item 1\n")
+        for start in range(0, JUNK_ROWS, 100_000):
+            f.write("".join(f"junk{i},nonsense,someday,lots\n" for i in range(start, start + 100_000)))
+    before = state()
+    # Each row has three problems (patient, instrument, date): checking stops at the
+    # row that brings them to 1,000, and the rest of the file is counted, not checked.
+    checked = -(-importing.report.MAX_PROBLEMS // 3)
+    with pytest.raises(ImportFailed) as caught:
+        importing.import_file(registered, path, now=NOW)
+    report = caught.value.report
+    assert report.stopped and report.sheets[0].rows == checked and report.bad_rows == checked
+    assert report.problem_count == 3 * checked and len(report.problems) == importing.report.MAX_PROBLEMS
+    assert report.rows_unchecked == JUNK_ROWS - checked
+    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(path))
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(
+        f"teamdash: error: {3 * checked:,} problems in {checked} rows (checking stopped after {3 * checked:,} "
+        f"problems: {JUNK_ROWS - checked:,} more rows not checked), so nothing was imported; fix them, or import "
+        "with --skip-bad-rows to import the good rows"
+    )
+    assert out.count("\nproblem: sheet 'junk'") == 100  # the first hundred are listed ...
+    assert f"problem: … and {3 * checked - 100:,} more problems\n" in out  # ... and the rest counted
+    assert f"checking stopped after {3 * checked:,} problems: {JUNK_ROWS - checked:,} more rows not checked" in out
+    assert state() == before
+
+
+def test_sheet_on_a_csv_is_refused(registered, database, tmp_path, capsys):
+    path = tmp_path / "m.csv"
+    path.write_text("Patient ID,Instrument,Taken at,Item 1\nP-1,nrs_pain,2026-03-02 10:00,5\n")
+    before = state()
+    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(path), "--sheet", "Scores")
+    assert code == 2 and out == ""
+    assert err == (
+        "teamdash: error: sheet 'Scores' cannot be chosen: m.csv is a CSV file, which holds one table and no "
+        "sheets (leave out --sheet; it names a sheet of an .xlsx workbook)\n"
+    )
+    assert state() == before
+
+
+def test_messages_count_and_name_things_in_good_english(registered, database, tmp_path, capsys):
+    first = tmp_path / "isi.csv"
+    first.write_text(
+        "Patient ID,Instrument,Taken at,Item 1,Item 2,Item 3,Item 4,Item 5,Item 6,Item 7\n"
+        "P-1,isi,2026-03-02 10:00,1,1,1,1,1,1,1\n"
+    )
+    code, out, _ = run(capsys, "--db", f"sqlite:///{database}", "import", str(first))
+    assert code == 0 and "sheet 'isi' as measurements: 1 row;" in out and "imported 1 measurement\n" in out
+    before = state()
+    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(first))
+    assert code == 2
+    assert "an ISI taken at 2026-03-02 10:00 is already recorded for P-1 (duplicate measurement)" in out
+    assert err.startswith("teamdash: error: 1 problem in 1 row, so nothing was imported; fix them, or import with ")
+    assert "--skip-bad-rows" in err
+    one_item = tmp_path / "nrs.csv"
+    one_item.write_text("Patient ID,Instrument,Taken at,Item 1,Item 2\nP-1,nrs_pain,2026-03-03 10:00,4,4\n")
+    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(one_item))
+    assert code == 2 and "column 'Item 2': NRS pain has 1 item; this column must be empty" in out
+    assert state() == before
+
+
+@pytest.mark.parametrize(
+    ("noun", "expected"),
+    [
+        ("ISI", "an ISI"),
+        ("ODI", "an ODI"),
+        ("RMDQ", "an RMDQ"),
+        ("NRS pain", "an NRS pain"),
+        ("PHQ-9", "a PHQ-9"),
+        ("GAD-7", "a GAD-7"),
+        ("WPAI", "a WPAI"),
+        ("STarT Back", "a STarT Back"),
+        ("6MWT", "a 6MWT"),
+        ("30s chair stand", "a 30s chair stand"),
+        ("8-item scale", "an 8-item scale"),
+        ("11-point scale", "an 11-point scale"),
+        ("Sleep diary", "a Sleep diary"),
+        ("hour", "an hour"),
+        ("unit", "a unit"),
+        ("action item", "an action item"),
+        ("psychology", "a psychology"),
+    ],
+)
+def test_the_article_goes_by_sound(noun, expected):
+    assert words.a(noun) == expected
+
+
+def test_counts_take_the_right_noun():
+    assert [words.plural(n, "row") for n in (0, 1, 2, 1234)] == ["0 rows", "1 row", "2 rows", "1,234 rows"]
+    assert words.plural(1, "staff member") == "1 staff member" and words.plural(3, "entry", "entries") == "3 entries"

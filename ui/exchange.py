@@ -41,6 +41,7 @@ from teamdash.errors import Cancelled, TeamDashError
 from teamdash.exchange import importing
 from teamdash.exchange.export import KIND_LABELS, ExportOptions, ExportResult, export
 from teamdash.services import patients, staff
+from teamdash.words import plural
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
@@ -368,13 +369,7 @@ class ExportDialog(QDialog):
 
 # --- import ---------------------------------------------------------------------------------------
 
-KIND_CHOICES = (
-    ("Tell from the file", None),
-    ("Patients", "patients"),
-    ("Measurements", "measurements"),
-    ("Sessions", "sessions"),
-    ("Staff", "staff"),
-)
+KIND_CHOICES = (("Tell from the file", None), *((label, kind) for kind, label in importing.KIND_LABELS.items()))
 WHOLE_WORKBOOK = "\u0000all"  # the sheet choice that imports every recognised sheet
 
 
@@ -459,8 +454,8 @@ class FilePage(QWizardPage):
         self.wiz = wizard
         self.setTitle("Choose the file")
         self.setSubTitle(
-            "An Excel workbook (.xlsx) or a CSV file with one row per patient, measurement or session "
-            "and column names in the first row. A TeamDash long-format export imports as a whole."
+            "An Excel workbook (.xlsx) or a CSV file with one row per patient, measurement, session or other "
+            "record and column names in the first row. A TeamDash long-format export imports as a whole."
         )
         self.path = QLineEdit(self)
         self.path.setReadOnly(True)
@@ -515,7 +510,14 @@ class FilePage(QWizardPage):
         self.sheet.clear()
         recognised = [s for s in sheets if importing.normalise(s.name) in importing.SHEET_NAMES and s.kind]
         if len(recognised) > 1:
-            self.sheet.addItem(f"All recognised sheets ({', '.join(s.name for s in recognised)})", WHOLE_WORKBOOK)
+            names = ", ".join(s.name for s in recognised)
+            label = (
+                f"All recognised sheets ({names})"
+                if len(recognised) <= 4
+                else f"All {len(recognised)} recognised sheets"
+            )
+            self.sheet.addItem(label, WHOLE_WORKBOOK)
+            self.sheet.setItemData(0, names, Qt.ItemDataRole.ToolTipRole)
         for s in sheets:
             what = f" — {s.kind}" if s.kind else (" — cannot be read" if s.problem else "")
             self.sheet.addItem(f"{s.name}{what}", s.name)
@@ -537,9 +539,14 @@ class FilePage(QWizardPage):
     def _describe(self) -> None:
         if self.wiz.whole_workbook:
             self.kind.setEnabled(False)
+            order = {kind: i for i, kind in enumerate(importing.KINDS)}
+            recognised = sorted(
+                (s for s in self.wiz.sheets if importing.normalise(s.name) in importing.SHEET_NAMES and s.kind),
+                key=lambda s: order.get(s.kind or "", len(order)),
+            )
             self.info.setText(
-                "Imports staff, patients, measurements and sessions from their sheets, in that order, "
-                "with each sheet's columns matched by name."
+                "Imports these sheets in this order (each may refer to those before it), each with its columns "
+                f"matched by name: {', '.join(s.name for s in recognised)}."
             )
         else:
             self.kind.setEnabled(True)
@@ -740,15 +747,17 @@ class CheckPage(QWizardPage):
             mapping = ", ".join(
                 f"{header} → {importing.field_label(s.kind, name)}" for name, header in s.mapping.items()
             )
-            lines.append(f"Sheet '{s.sheet}' as {s.kind}: {s.rows:,} rows. Columns: {mapping}.")
+            lines.append(f"Sheet '{s.sheet}' as {s.what}: {plural(s.rows, 'row')}. Columns: {mapping}.")
         lines += [f"• {p}" for p in report.problems]
-        if report.problem_count > len(report.problems):
-            lines.append(f"… and {report.problem_count - len(report.problems):,} more problems")
+        if report.more_problems:
+            lines.append(f"… and {plural(report.more_problems, 'more problem')}")
+        if report.stopped:
+            lines.append(report.stopped_text()[0].upper() + report.stopped_text()[1:] + ".")
         if self.problems:
             lines.insert(
                 0,
-                f"{report.problem_count:,} problem(s) in {report.bad_rows:,} row(s): fix the file, or tick "
-                "'Skip bad rows' to import the rest.",
+                f"{plural(report.problem_count, 'problem')} in {plural(report.bad_rows, 'row')}: fix the file, "
+                "or tick 'Skip bad rows' to import the rest.",
             )
         else:
             lines.insert(0, "Ready: " + report.summary().replace("; nothing was changed (dry run)", "") + ".")
@@ -839,6 +848,13 @@ class RunPage(QWizardPage):
         self.cancel_button.setEnabled(False)
         if isinstance(exc, Cancelled):
             self.message.setText("Import cancelled: nothing was imported.")
+        elif isinstance(exc, importing.ImportFailed):  # the file changed since the check
+            report = exc.report
+            self.message.setText(
+                f"Nothing was imported: {plural(report.problem_count, 'problem')} in "
+                f"{plural(report.bad_rows, 'row')} (first: {report.problems[0] if report.problems else '?'}). "
+                "The file or the database changed since the check: run the import again."
+            )
         elif isinstance(exc, TeamDashError):
             self.message.setText(f"Nothing was imported: {exc}")
         else:

@@ -3,7 +3,7 @@
     teamdash export --out FILE.xlsx [--kind cohort|patient|long] [--patient CLINIC_ID]
                     [--from DATE] [--to DATE] [--status S] [--case-manager NAME]
                     [--discipline D] [--deidentify] [--user USERNAME]
-    teamdash import FILE.(xlsx|csv) [--kind patients|measurements|sessions|staff]
+    teamdash import FILE.(xlsx|csv) [--kind KIND]
                     [--sheet NAME] [--dry-run] [--skip-bad-rows] [--errors FILE.xlsx]
                     [--user USERNAME]
 
@@ -15,13 +15,20 @@ are listed on stdout first.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+from teamdash import validation
 from teamdash.cli.registry import command
 from teamdash.cli.session import authenticate, open_database
 from teamdash.clinical import disciplines
+from teamdash.exchange import importing
+from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
+from teamdash.services import patients, staff
 from teamdash.services.auth import Actor
+from teamdash.words import plural
 
 MAX_PROBLEMS_PRINTED = 100
 
@@ -59,11 +66,14 @@ def _import_arguments(imp: argparse.ArgumentParser) -> None:
     imp.add_argument("file", type=Path, metavar="FILE", help="an .xlsx workbook or a .csv file")
     imp.add_argument(
         "--kind",
-        choices=["patients", "measurements", "sessions", "staff"],
-        help="what the table holds (default: told by sheet names or headers; a TeamDash long-format "
-        "workbook imports its Staff, Patients, Measurements and Sessions sheets)",
+        choices=importing.KINDS,
+        metavar="KIND",
+        help="what the table holds: " + ", ".join(importing.KINDS) + " (default: told by sheet names or "
+        "headers; a TeamDash long-format workbook imports every sheet, in that order)",
     )
-    imp.add_argument("--sheet", metavar="NAME", help="the sheet to import (default: by kind)")
+    imp.add_argument(
+        "--sheet", metavar="NAME", help="the sheet of an .xlsx workbook to import (default: by kind; a CSV has none)"
+    )
     imp.add_argument("--dry-run", action="store_true", help="check everything, change nothing")
     imp.add_argument(
         "--skip-bad-rows",
@@ -88,13 +98,11 @@ def _actor(username: str | None) -> Actor:
     return authenticate(username)
 
 
-def _date(value: str | None, option: str):
-    from teamdash import validation
-
+def _date(value: str | None, option: str) -> dt.date | None:
     return validation.date(value, option, required=False) if value else None
 
 
-def _progress_printer(label: str):
+def _progress_printer(label: str) -> Callable[[int, int], None] | None:
     """Progress on stderr, only when someone is watching a terminal."""
     if not sys.stderr.isatty():
         return None
@@ -110,9 +118,6 @@ def _progress_printer(label: str):
     "export", help="write an Excel progress workbook (cohort, long-format or one patient)", arguments=_export_arguments
 )
 def _export(args: argparse.Namespace) -> int:
-    from teamdash.exchange.export import KIND_LABELS, ExportOptions, export
-    from teamdash.services import patients, staff
-
     open_database(args.db)
     actor = _actor(args.user)
     patient_id = None
@@ -142,10 +147,12 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("import", help="import patients, measurements or sessions from .xlsx or .csv", arguments=_import_arguments)
+@command(
+    "import",
+    help="import patients, measurements, sessions and the rest of the record from .xlsx or .csv",
+    arguments=_import_arguments,
+)
 def _import(args: argparse.Namespace) -> int:
-    from teamdash.exchange import importing
-
     open_database(args.db, create=True)
     actor = _actor(args.user)
     progress = _progress_printer("importing")
@@ -172,18 +179,18 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_report(report) -> None:
-    from teamdash.exchange import importing
-
+def _print_report(report: importing.ImportReport) -> None:
     for sheet in report.sheets:
         mapping = ", ".join(
             f"{header} → {importing.field_label(sheet.kind, name)}" for name, header in sheet.mapping.items()
         )
-        print(f"sheet {sheet.sheet!r} as {sheet.kind}: {sheet.rows:,} rows; columns: {mapping}")
+        print(f"sheet {sheet.sheet!r} as {sheet.what}: {plural(sheet.rows, 'row')}; columns: {mapping}")
         if sheet.ignored:
             print(f"  not imported: {', '.join(sheet.ignored)}")
     for problem in report.problems[:MAX_PROBLEMS_PRINTED]:
         print(f"problem: {problem}")
     more = report.problem_count - min(len(report.problems), MAX_PROBLEMS_PRINTED)
     if more > 0:
-        print(f"problem: … and {more:,} more")
+        print(f"problem: … and {plural(more, 'more problem')}")
+    if report.stopped:
+        print(report.stopped_text())

@@ -65,8 +65,19 @@ def _check_meeting(value) -> int | None:
     return int(value)
 
 
+# A clock a few minutes ahead on another workstation must not block entry.
+CLOCK_SKEW = dt.timedelta(minutes=10)
+
+
+def _moment(value, field: str) -> dt.datetime:
+    """A recorded moment (an import keeps when an item was created or completed)."""
+    return validation.datetime(value, field, not_after=clock.now() + CLOCK_SKEW)
+
+
 def _clean_action(values: dict, current: dict | None) -> dict:
     out = {}
+    if values.get("created_at") is not None:
+        out["created_at"] = _moment(values["created_at"], "created_at")
     if current is None or "text" in values:
         out["text"] = ACTION_FIELDS["text"].check(values.get("text"))
     if "owner" in values:
@@ -86,10 +97,18 @@ def _clean_action(values: dict, current: dict | None) -> dict:
     if current is None or "status" in values:
         out["status"] = ACTION_FIELDS["status"].check_or_default(values)
         was_open = current is None or current.get("status") == "open"
-        if out["status"] != "open" and was_open:
+        if out["status"] != "open" and values.get("completed_at") is not None:
+            out["completed_at"] = _moment(values["completed_at"], "completed_at")
+        elif out["status"] != "open" and was_open:
             out["completed_at"] = clock.now()
         elif out["status"] == "open":
             out["completed_at"] = None
+    created = out.get("created_at") or (current or {}).get("created_at")
+    if out.get("completed_at") and created and out["completed_at"] < created:
+        raise ValidationError(
+            f"{out['completed_at']:%Y-%m-%d %H:%M} is before the item was created ({created:%Y-%m-%d %H:%M})",
+            field="completed_at",
+        )
     return out
 
 
@@ -122,6 +141,8 @@ DECISION_FIELDS = FieldSpecs([FieldSpec("text", "text", max_length=4000)])
 
 def _clean_decision(values: dict, current: dict | None) -> dict:
     out = {}
+    if values.get("made_at") is not None:
+        out["made_at"] = _moment(values["made_at"], "made_at")
     if current is None or "text" in values:
         out["text"] = DECISION_FIELDS["text"].check(values.get("text"))
     if "checkin" in values:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 import logging
 import socket
 import zlib
@@ -85,6 +86,8 @@ def os_user() -> str:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, EncodedJSON):  # bulk paths hand JSON columns over encoded
+        return json.loads(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, dict):

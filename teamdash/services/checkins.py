@@ -4,7 +4,7 @@ snapshot: later corrections to scores never rewrite it."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from teamdash import clock, validation
@@ -45,6 +45,66 @@ def _attendees(user_ids: list[int]) -> list[dict]:
     ]
 
 
+def validate_new(values: dict) -> dict:
+    """``record_checkin``'s checks on one new check-in, without writing (an import
+    checks every row before it adds any): held on (not after tomorrow), attendees (staff
+    ids, kept with their names and disciplines as they are now), narrative, and who
+    recorded it (``created_by``, a staff id). Returns the clean column values."""
+    fields = {"held_on", "attendees", "narrative", "plan", "period_start", "next_checkin", "snapshot", "created_by"}
+    unknown = set(values) - fields
+    if unknown:
+        raise ValidationError(f"unknown check-in field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    created_by = values.get("created_by")
+    if created_by is not None and not User.select().where(User.id == created_by).exists():
+        raise ValidationError(f"no staff member with id {created_by}", field="created_by")
+    held_on = validation.date(values.get("held_on"), "held_on", not_after=clock.today() + dt.timedelta(days=1))
+    next_checkin = validation.date(values.get("next_checkin"), "next_checkin", required=False)
+    if next_checkin is not None and next_checkin <= held_on:
+        raise ValidationError("must be after the check-in date", field="next_checkin")
+    period_start = validation.date(values.get("period_start"), "period_start", required=False)
+    if period_start is not None and period_start > held_on:
+        raise ValidationError("must be on or before the check-in date", field="period_start")
+    return {
+        "held_on": held_on,
+        "attendees": _attendees(list(dict.fromkeys(values.get("attendees") or []))),
+        "narrative": validation.note(values.get("narrative"), "narrative"),
+        "plan": validation.text(values.get("plan"), "plan", required=False, max_length=MAX_PLAN),
+        "period_start": period_start,
+        "next_checkin": next_checkin,
+        "snapshot": values.get("snapshot"),
+        "created_by": created_by,
+    }
+
+
+def record_many(actor: Actor, rows: Sequence[dict], *, action: str = "checkin.import") -> list[int]:
+    """Store many check-ins at once (an import): each row as ``validate_new`` returned
+    it plus its ``patient``. One transaction, one audit event per check-in, the
+    patients' list summaries refreshed. Returns the new ids in order (decisions and
+    action items refer to them)."""
+    auth.require(actor, "write_checkin")
+    ids = []
+    with database.atomic():
+        for values in rows:
+            row_ops.get_row(Patient, values["patient"], "patient")
+            ids.append(row_ops.create_audited(actor, CheckIn, dict(values), action=action).id)
+        list_summary.refresh_many({values["patient"] for values in rows})
+    return ids
+
+
+def held(patient_ids: Iterable[int]) -> dict[tuple[int, dt.date], int]:
+    """The check-ins of these patients by (patient, day held): what decisions and
+    action items refer to by date, and what a new one must not repeat."""
+    out: dict[tuple[int, dt.date], int] = {}
+    ids = sorted(set(patient_ids))
+    for start in range(0, len(ids), 500):
+        query = CheckIn.select(CheckIn.patient, CheckIn.held_on, CheckIn.id).where(
+            CheckIn.patient.in_(ids[start : start + 500])
+        )
+        for pid, held_on, checkin_id in query.order_by(CheckIn.id).tuples():
+            out.setdefault((pid, held_on), checkin_id)
+    return out
+
+
 def record_checkin(
     actor: Actor,
     patient_id: int,
@@ -63,31 +123,24 @@ def record_checkin(
     their progress handout; the others are no longer named. None leaves the choice as
     it was."""
     auth.require(actor, "write_checkin")
-    held_on = validation.date(held_on, "held_on", not_after=clock.today() + dt.timedelta(days=1))
-    next_checkin = validation.date(next_checkin, "next_checkin", required=False)
-    if next_checkin is not None and next_checkin <= held_on:
-        raise ValidationError("must be after the check-in date", field="next_checkin")
-    period_start = validation.date(period_start, "period_start", required=False)
-    if period_start is not None and period_start > held_on:
-        raise ValidationError("must be on or before the check-in date", field="period_start")
-    narrative = validation.note(narrative, "narrative")
-    plan = validation.text(plan, "plan", required=False, max_length=MAX_PLAN)
+    values = validate_new(
+        {
+            "held_on": held_on,
+            "attendees": attendees,
+            "narrative": narrative,
+            "plan": plan,
+            "period_start": period_start,
+            "next_checkin": next_checkin,
+            "snapshot": snapshot,
+        }
+    )
+    next_checkin = values["next_checkin"]
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
         row = row_ops.create_audited(
             actor,
             CheckIn,
-            {
-                "patient": patient_id,
-                "held_on": held_on,
-                "attendees": _attendees(list(dict.fromkeys(attendees))),
-                "narrative": narrative,
-                "plan": plan,
-                "period_start": period_start,
-                "next_checkin": next_checkin,
-                "snapshot": snapshot,
-                "created_by": actor.user_id,
-            },
+            {**values, "patient": patient_id, "created_by": actor.user_id},
             action="checkin.create",
         )
         if on_handout is not None:

@@ -7,10 +7,12 @@ overdue) are stored as dates and judged when read.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import peewee as pw
@@ -201,17 +203,15 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
     }
     attendance: dict[int, list[str]] = defaultdict(list)
     last_session: dict[int, dt.date] = {}
-    for pid, held_at, kind in (
+    for pid, held_at, kind in database.execute(  # raw rows, as for measurements
         restrict(
             Session.select(Session.patient, Session.held_at, Session.attendance).where(Session.held_at <= now),
             Session.patient,
-        )
-        .order_by(Session.patient, Session.held_at)
-        .tuples()
+        ).order_by(Session.patient, Session.held_at)
     ):
         attendance[pid].append(kind)
         if kind == "attended":
-            last_session[pid] = held_at.date()
+            last_session[pid] = _as_datetime(held_at).date()
     goal_due = dict(
         restrict(
             Goal.select(Goal.patient, pw.fn.MIN(Goal.due_on)).where(
@@ -273,17 +273,51 @@ def _store(rows: list[dict]) -> None:
 
 def refresh(patient_id: int) -> None:
     """Recompute one patient's summary; call inside the writing transaction."""
+    pending = _deferred.get()
+    if pending is not None:
+        pending.add(patient_id)
+        return
     _store([compute(f) for f in _facts_for([patient_id], clock.now())])
 
 
-def refresh_many(patient_ids, chunk: int = 500) -> int:
+def refresh_many(patient_ids: Iterable[int], chunk: int = 500) -> int:
     """Recompute the summaries of some patients (a bulk import's), a few queries per
     ``chunk`` patients; call inside the writing transaction."""
     ids = sorted(set(patient_ids))
+    pending = _deferred.get()
+    if pending is not None:
+        pending.update(ids)
+        return len(ids)
     now = clock.now()
     for start in range(0, len(ids), chunk):
         _store([compute(f) for f in _facts_for(ids[start : start + chunk], now)])
     return len(ids)
+
+
+# Patients refreshed at the end of a ``deferred`` block (None: refresh at once).
+_deferred: ContextVar[set[int] | None] = ContextVar("teamdash_deferred_summaries", default=None)
+REFRESH_ALL_FROM = 2000  # patients: above this, one pass over every patient is cheaper
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[set[int]]:
+    """Collect the refreshes of the writes inside the block and do them once, when it
+    ends without an error (an import writes patients, then their measurements, then
+    their sessions: each summary is computed once, from all of them). Use inside the
+    writing transaction."""
+    if _deferred.get() is not None:  # already deferring: the outer block refreshes
+        yield _deferred.get() or set()
+        return
+    pending: set[int] = set()
+    token = _deferred.set(pending)
+    try:
+        yield pending
+    finally:
+        _deferred.reset(token)
+    if len(pending) > REFRESH_ALL_FROM:
+        refresh_all()
+    elif pending:
+        refresh_many(pending)
 
 
 def refresh_all(progress: Callable[[int, int], None] | None = None) -> int:

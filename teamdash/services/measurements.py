@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import peewee as pw
 
-from teamdash import clock, validation
+from teamdash import clock, validation, words
 from teamdash.clinical import instruments
 from teamdash.errors import Conflict, NotFound, TeamDashError, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
@@ -109,9 +109,12 @@ _BY_PATIENT = row_ops.Prepared(
 )
 
 
-def _taken_at(value, patient: Patient, now: dt.datetime) -> dt.datetime:
+def check_taken_at(value, date_of_birth: dt.date | None, now: dt.datetime) -> dt.datetime:
+    """When a measurement was taken: a real date and time, not in the future (a few
+    minutes' clock skew allowed), not before 1900 nor before the patient's birth (when
+    known). A missing time is now."""
     taken_at = validation.datetime(value if value is not None else now, "taken_at", not_after=now + CLOCK_SKEW)
-    if taken_at.date() < patient.date_of_birth:
+    if date_of_birth is not None and taken_at.date() < date_of_birth:
         raise ValidationError(f"{taken_at:%Y-%m-%d} is before the patient's date of birth", field="taken_at")
     return taken_at
 
@@ -144,6 +147,16 @@ def _require_scope(actor: Actor, instrument_id: str, patient_id: int) -> None:
     auth.require(actor, "write_clinical", discipline=instruments.get(instrument_id).discipline, patient_id=patient_id)
 
 
+def duplicate(instrument_id: str, taken_at: dt.datetime, whose: str = "this patient") -> ValidationError:
+    """The error for a measurement that repeats one already recorded: the same
+    patient, instrument and moment."""
+    name = instruments.get(instrument_id).short_name
+    return ValidationError(
+        f"{words.a(name)} taken at {taken_at:%Y-%m-%d %H:%M} is already recorded for {whose} (duplicate measurement)",
+        field="taken_at",
+    )
+
+
 def _check_duplicate(patient_id: int, instrument_id: str, taken_at: dt.datetime, exclude_id: int | None = None) -> None:
     query = Measurement.select().where(
         (Measurement.patient == patient_id)
@@ -153,11 +166,133 @@ def _check_duplicate(patient_id: int, instrument_id: str, taken_at: dt.datetime,
     if exclude_id is not None:
         query = query.where(Measurement.id != exclude_id)
     if query.exists():
-        name = instruments.get(instrument_id).short_name
+        raise duplicate(instrument_id, taken_at)
+
+
+def recorded(patient_ids: Iterable[int]) -> dict[int, set[tuple[str, dt.datetime]]]:
+    """(instrument, taken_at) of every measurement of these patients: what a new one
+    must not repeat (``duplicate``). One prepared query per patient (an import asks
+    patient by patient as it meets them)."""
+    return {pid: {(d["instrument"], d["taken_at"]) for d in _RECORDED.dicts(pid)} for pid in dict.fromkeys(patient_ids)}
+
+
+_RECORDED = row_ops.Prepared(
+    lambda patient_id: Measurement.select(Measurement.instrument, Measurement.taken_at).where(
+        Measurement.patient == patient_id
+    )
+)
+
+
+def validate_new(
+    instrument_id: str,
+    responses: Sequence,
+    *,
+    taken_at,
+    date_of_birth: dt.date,
+    now: dt.datetime | None = None,
+    note: str | None = None,
+    total: float | None = None,
+    item_names: Sequence[str | None] | None = None,
+) -> dict:
+    """``record_measurement``'s checks on one new measurement, without writing (an
+    import checks every row before it adds any): the responses scored (an invalid one
+    raises ``InvalidResponse`` naming the item), the time taken checked against now and
+    the patient's birth, the note. ``total`` is a total given beside the items (it must
+    agree with them) or instead of them (a score kept from before TeamDash: checked
+    against the range and banded; the items stay blank). Returns the measurement's
+    column values (JSON columns encoded); raises ``ValidationError`` naming the field."""
+    scored = score_new(instrument_id, responses, total, item_names)
+    return {
+        **scored,
+        "instrument": instruments.get(instrument_id).id,
+        "taken_at": check_taken_at(taken_at, date_of_birth, now or clock.now()),
+        "note": validation.note(note),
+    }
+
+
+def score_new(
+    instrument: instruments.Instrument | str,
+    responses: Sequence,
+    total=None,
+    item_names: Sequence[str | None] | None = None,
+) -> dict:
+    """The scored columns of a new measurement (JSON encoded; each distinct answer set
+    and total is checked and scored once, ``_score_cached``): see ``validate_new`` for
+    ``total``. Raises ``InvalidResponse`` naming the item, ``ValidationError`` for the
+    total. The result is shared: copy it before changing it."""
+    instrument_id = instrument.id if isinstance(instrument, instruments.Instrument) else instrument
+    names = tuple(item_names) if item_names is not None else None
+    try:
+        return _score_cached(instrument_id, tuple(responses), total, names)
+    except TypeError:  # an unhashable response or total: check it without the cache
+        return _score_new(instruments.get(instrument_id), responses, total, names)
+
+
+def clear_scoring_cache() -> None:
+    """Forget every answer set scored so far (a benchmark's cold start)."""
+    _score_cached.cache_clear()
+    encoded_scored_columns.cache_clear()
+
+
+@functools.lru_cache(maxsize=200_000)
+def _score_cached(instrument_id: str, responses: tuple, total, item_names: tuple | None) -> dict:
+    return _score_new(instruments.get(instrument_id), responses, total, item_names)
+
+
+def _score_new(inst: instruments.Instrument, responses: Sequence, total, item_names: tuple | None = None) -> dict:
+    n = len(inst.items)
+    responses = list(responses)
+    given = any(r is not None and r != "" for r in responses)
+    if total is not None:
+        total = validation.number(total, "total")
+    if not given:
+        if total is None:
+            raise ValidationError(f"no item responses and no total for {inst.short_name}", field="responses")
+        if n != 1:
+            return _from_total(inst, total)
+        responses = [total]  # a one-item measure: the total is the answer
+    try:
+        scored = encoded_scored_columns(inst.id, tuple(responses), item_names)
+    except TypeError:  # an unhashable response: score it without the cache
+        scored = dict(scored_columns(instruments.score(inst.id, responses, item_names)))
+        scored["responses"] = encode_json(scored["responses"])
+        scored["details"] = encode_json(scored["details"])
+        if scored["item_names"] is not None:
+            scored["item_names"] = encode_json(scored["item_names"])
+    if total is not None and given and scored["total"] is not None:
+        tolerance = 0.5 * 10**-inst.decimals
+        if abs(total - scored["total"]) > tolerance + 1e-9:
+            raise ValidationError(
+                f"the total {total:g} does not match the item responses, which score "
+                f"{inst.format(scored['total'])} (check the columns are mapped to the right items)",
+                field="total",
+            )
+    return scored
+
+
+def _from_total(inst: instruments.Instrument, total: float) -> dict:
+    """A total without item responses, kept from before TeamDash: checked against the
+    range and banded; no item is known, so neither is a safety item."""
+    low, high = inst.total_min, inst.total_max
+    if (low is not None and total < low) or (high is not None and total > high):
+        span = f"{low:g}–{high:g}" if low is not None and high is not None else f"{low if high is None else high:g}"
+        limit = "range" if low is not None and high is not None else ("minimum" if high is None else "maximum")
+        raise ValidationError(f"{total:g} is outside the {inst.short_name} {limit} {span}", field="total")
+    if inst.scoring and inst.scoring.subgroups:
         raise ValidationError(
-            f"a {name} taken at {taken_at:%Y-%m-%d %H:%M} is already recorded for this patient (duplicate measurement)",
-            field="taken_at",
+            f"{inst.short_name} is classified from its items, not its total: give the items", field="total"
         )
+    band = inst.band_for(total)
+    return {
+        "responses": encode_json([None] * len(inst.items)),
+        "total": total,
+        "band": band.label if band else None,
+        "band_severity": band.severity if band else None,
+        "details": encode_json(
+            {"total_only": True, "subscales": {}, "components": {}, "derived": {}, "missing_items": [], "flags": []}
+        ),
+        "safety": False,
+    }
 
 
 def record_measurement(
@@ -175,25 +310,23 @@ def record_measurement(
     naming the item; nothing is written unless everything is valid. ``item_names`` are
     the patient's names for the items of a patient-named instrument (PSFS activities)."""
     auth.require(actor, "write_clinical")
-    scored = instruments.score(instrument_id, responses, item_names)
-    now = now or clock.now()
-    note = validation.note(note)
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
         _require_scope(actor, instrument_id, patient_id)
-        when = _taken_at(taken_at, patient, now)
-        _check_duplicate(patient_id, instrument_id, when)
+        values = validate_new(
+            instrument_id,
+            responses,
+            taken_at=taken_at,
+            date_of_birth=patient.date_of_birth,
+            now=now,
+            note=note,
+            item_names=item_names,
+        )
+        _check_duplicate(patient_id, instrument_id, values["taken_at"])
         row = row_ops.create_audited(
             actor,
             Measurement,
-            {
-                "patient": patient_id,
-                "instrument": instrument_id,
-                "taken_at": when,
-                "entered_by": actor.user_id,
-                "note": note,
-                **scored_columns(scored),
-            },
+            {"patient": patient_id, "entered_by": actor.user_id, **values},
             action="measurement.create",
         )
         list_summary.refresh(patient_id)
@@ -231,7 +364,7 @@ def update_measurement(
             )
         if taken_at is not None:
             patient = row_ops.get_row(Patient, row.__data__["patient"], "patient")
-            changes["taken_at"] = _taken_at(taken_at, patient, now)
+            changes["taken_at"] = check_taken_at(taken_at, patient.date_of_birth, now)
             _check_duplicate(patient.id, row.instrument, changes["taken_at"], exclude_id=measurement_id)
         if note is not None:
             changes["note"] = validation.note(note)
@@ -287,6 +420,80 @@ def restore_measurement(actor: Actor, before: dict) -> MeasurementResult:
     return get_measurement(actor, before["id"])
 
 
+def safety_items(patient_ids: Iterable[int]) -> dict[tuple[int, str, dt.datetime], tuple[int, bool]]:
+    """The measurements of these patients with a positive safety item, by (patient,
+    instrument, taken at) -> (id, acknowledged): what an imported acknowledgement names."""
+    out: dict[tuple[int, str, dt.datetime], tuple[int, bool]] = {}
+    ids = sorted(set(patient_ids))
+    m, ack = Measurement, SafetyAcknowledgement
+    for start in range(0, len(ids), 500):
+        query = (
+            m.select(m.patient, m.instrument, m.taken_at, m.id, ack.id.is_null(False))
+            .join(ack, pw.JOIN.LEFT_OUTER, on=(ack.measurement == m.id))
+            .where(m.patient.in_(ids[start : start + 500]) & (m.safety == True))  # noqa: E712
+        )
+        for pid, instrument_id, taken_at, mid, acknowledged in query.tuples():
+            if not isinstance(taken_at, dt.datetime):
+                taken_at = dt.datetime.fromisoformat(taken_at)
+            out[(pid, instrument_id, taken_at)] = (mid, bool(acknowledged))
+    return out
+
+
+def acknowledged(measurement_ids: Iterable[int]) -> dict[tuple[int], int]:
+    """The acknowledgements of these measurements, by (measurement id,) -> id."""
+    ids = sorted(set(measurement_ids))
+    ack = SafetyAcknowledgement
+    out: dict[tuple[int], int] = {}
+    for start in range(0, len(ids), 500):
+        query = ack.select(ack.measurement, ack.id).where(ack.measurement.in_(ids[start : start + 500]))
+        out.update({(mid,): ack_id for mid, ack_id in query.tuples()})
+    return out
+
+
+def validate_acknowledgement(values: dict, *, now: dt.datetime | None = None) -> dict:
+    """``acknowledge_safety``'s checks on an acknowledgement recorded elsewhere (an
+    import): who (a staff id and the name kept with it), when (not in the future), what
+    was done. Returns the clean column values."""
+    by = values.get("acknowledged_by")
+    user = User.get_or_none(User.id == by) if by is not None else None
+    if user is None:
+        raise ValidationError(
+            "a safety flag must be acknowledged by a named clinician (a member of staff)", field="acknowledged_by"
+        )
+    now = now or clock.now()
+    return {
+        "acknowledged_by": user.id,
+        "acknowledged_by_name": user.full_name,
+        "acknowledged_at": validation.datetime(
+            values.get("acknowledged_at"), "acknowledged_at", not_after=now + CLOCK_SKEW
+        ),
+        "action_taken": validation.text(values.get("action_taken"), "action_taken", max_length=2000),
+    }
+
+
+def acknowledge_many(actor: Actor, rows: Sequence[dict], *, action: str = "safety.import") -> int:
+    """Record many acknowledgements at once (an import): each as
+    ``validate_acknowledgement`` returned it plus its ``measurement`` (one with a
+    positive safety item, not yet acknowledged). One transaction, one audit event each,
+    the patients' list summaries refreshed."""
+    auth.require(actor, "write_clinical")
+    patients: set[int] = set()
+    with database.atomic():
+        for values in rows:
+            row = row_ops.get_row(Measurement, values["measurement"], "measurement")
+            if not row.safety:
+                raise ValidationError(
+                    "this measurement has no positive safety item to acknowledge", field="measurement"
+                )
+            if SafetyAcknowledgement.select().where(SafetyAcknowledgement.measurement == row.id).exists():
+                raise Conflict("this safety flag has already been acknowledged")
+            pid = row.__data__["patient"]
+            row_ops.create_audited(actor, SafetyAcknowledgement, dict(values), action=action, patient_id=pid)
+            patients.add(pid)
+        list_summary.refresh_many(patients)
+    return len(rows)
+
+
 def acknowledge_safety(
     actor: Actor, measurement_id: int, action_taken: str, *, now: dt.datetime | None = None
 ) -> MeasurementResult:
@@ -297,29 +504,33 @@ def acknowledge_safety(
         raise ValidationError(
             "a safety flag must be acknowledged by a named clinician, not the system", field="acknowledged_by"
         )
-    action_taken = validation.text(action_taken, "action_taken", max_length=2000)
     with database.atomic():
-        row = row_ops.get_row(Measurement, measurement_id, "measurement")
-        _require_scope(actor, row.instrument, row.__data__["patient"])
-        if not row.safety:
-            raise ValidationError("this measurement has no positive safety item to acknowledge", field="measurement")
-        if SafetyAcknowledgement.get_or_none(SafetyAcknowledgement.measurement == measurement_id):
-            raise Conflict("this safety flag has already been acknowledged")
-        row_ops.create_audited(
-            actor,
-            SafetyAcknowledgement,
+        values = validate_acknowledgement(
             {
-                "measurement": measurement_id,
                 "acknowledged_by": actor.user_id,
-                "acknowledged_by_name": actor.display_name,
                 "acknowledged_at": (now or clock.now()).replace(microsecond=0),
                 "action_taken": action_taken,
             },
-            action="safety.acknowledge",
+            now=now,
+        )
+        row = _acknowledgeable(measurement_id)
+        _require_scope(actor, row.instrument, row.__data__["patient"])
+        row_ops.create_audited(
+            actor, SafetyAcknowledgement, {**values, "measurement": measurement_id}, action="safety.acknowledge"
         )
         # create_audited cannot see the patient through the measurement: name it.
         list_summary.refresh(row.__data__["patient"])
     return get_measurement(actor, measurement_id)
+
+
+def _acknowledgeable(measurement_id: int) -> Measurement:
+    """The measurement, if it has a positive safety item not yet acknowledged."""
+    row = row_ops.get_row(Measurement, measurement_id, "measurement")
+    if not row.safety:
+        raise ValidationError("this measurement has no positive safety item to acknowledge", field="measurement")
+    if SafetyAcknowledgement.select().where(SafetyAcknowledgement.measurement == measurement_id).exists():
+        raise Conflict("this safety flag has already been acknowledged")
+    return row
 
 
 # --- bulk path (demo, import) -------------------------------------------------------------
@@ -345,8 +556,36 @@ INSERT_FIELDS = (
 def insert_scored(rows: Iterable[tuple]) -> int:
     """Insert already validated and scored rows (tuples in ``INSERT_FIELDS`` order) in
     bulk; the caller holds the transaction, writes the audit event and refreshes
-    summaries. Returns the number of rows."""
+    summaries (the demo). Returns the number of rows."""
     return row_ops.bulk_insert(Measurement, INSERT_FIELDS, rows)
+
+
+def record_many(
+    actor: Actor, rows: Sequence[tuple], *, action: str = "measurement.import", details: dict | None = None
+) -> int:
+    """Store many measurements at once (an import): tuples in ``INSERT_FIELDS`` order
+    (``scored_row`` of what ``validate_new`` returned; date-times may be given as the
+    ISO text the database stores), checked by the caller against each other and against
+    what is ``recorded``. One transaction, one audit event per
+    patient (with the number of rows), the patients' list summaries refreshed."""
+    auth.require(actor, "write_clinical")
+    if not rows:
+        return 0
+    per_patient: dict[int, int] = {}
+    for row in rows:
+        per_patient[row[0]] = per_patient.get(row[0], 0) + 1
+    with database.atomic():
+        count = row_ops.bulk_insert(Measurement, INSERT_FIELDS, rows)
+        audit.record_many(
+            actor,
+            action,
+            [
+                {"patient_id": pid, "entity": "measurement", "details": {**(details or {}), "rows": n}}
+                for pid, n in per_patient.items()
+            ],
+        )
+        list_summary.refresh_many(per_patient)
+    return count
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -7,6 +7,7 @@ table joined to its maintained summary row; no Python loop ever walks all patien
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import peewee as pw
@@ -430,6 +431,14 @@ def _clean(values: dict, today: dt.date) -> dict:
             out[name] = bool(values[name])
     if "flag_note" in values:
         out["flag_note"] = validation.note(values["flag_note"], "flag_note")
+    if "status" in values:
+        out["status"] = validation.choice(
+            values["status"] or "active", "status", disciplines.vocabulary("patient_status")
+        )
+    if "status_changed_on" in values:
+        out["status_changed_on"] = validation.date(
+            values["status_changed_on"], "status_changed_on", required=False, not_after=today
+        )
     return out
 
 
@@ -507,11 +516,16 @@ def _check_clinic_id_free(clinic_id: str, exclude_patient_id: int | None = None)
         raise DuplicateValue(f"clinic ID {clinic_id!r} is already registered", field="clinic_id")
 
 
+# A new patient's fields: the editable ones, and the status of a patient registered
+# after the fact (an import of a clinic's earlier patients).
+NEW_FIELDS = (*EDITABLE, "status", "status_changed_on")
+
+
 def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
     """``create_patient``'s checks on one new patient's fields, without writing (bulk
     import validates many rows, then inserts them in one go). Returns the clean column
-    values; raises ``ValidationError`` naming the field."""
-    unknown = set(values) - set(EDITABLE)
+    values, defaults filled in; raises ``ValidationError`` naming the field."""
+    unknown = set(values) - set(NEW_FIELDS)
     if unknown:
         raise ValidationError(f"unknown patient field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     values = dict(values)
@@ -521,8 +535,75 @@ def validate_new(values: dict, *, today: dt.date | None = None) -> dict:
     if clean.get("episode_start") is None:
         clean["episode_start"] = clean["referral_date"]
     _check_dates(clean)
+    clean.setdefault("sex", "unknown")
+    clean.setdefault("status", disciplines.ACTIVE_STATUS)
+    clean.setdefault("research_consent", False)
+    clean.setdefault("flagged_for_review", False)
     clean["search_key"] = patient_search_key(clean["given_name"], clean["family_name"], clean["clinic_id"])
     return clean
+
+
+def registered(clinic_ids: Iterable[str]) -> dict[str, tuple[int, dt.date]]:
+    """(id, date of birth) of the patients with these clinic IDs that are registered:
+    what an import needs to attach rows to patients and date-check them."""
+    out: dict[str, tuple[int, dt.date]] = {}
+    ids = list(dict.fromkeys(clinic_ids))
+    for start in range(0, len(ids), 500):
+        query = Patient.select(Patient.clinic_id, Patient.id, Patient.date_of_birth)
+        for clinic_id, pid, dob in query.where(Patient.clinic_id.in_(ids[start : start + 500])).tuples():
+            out[clinic_id] = (pid, dob)
+    return out
+
+
+def all_registered() -> dict[str, tuple[int, dt.date]]:
+    """(id, date of birth) of every patient by clinic ID, in one query: an import that
+    meets many patients asks once."""
+    out = {}
+    for clinic_id, pid, dob in database.execute(Patient.select(Patient.clinic_id, Patient.id, Patient.date_of_birth)):
+        out[clinic_id] = (pid, dob if isinstance(dob, dt.date) else dt.date.fromisoformat(dob))
+    return out
+
+
+def all_clinic_ids() -> set[str]:
+    """Every registered clinic ID (an import's duplicate check)."""
+    return {cid for (cid,) in Patient.select(Patient.clinic_id).tuples()}
+
+
+def create_many(
+    actor: Actor, rows: Sequence[dict], *, action: str = "patient.import", details: dict | None = None
+) -> dict[str, int]:
+    """Register many patients at once (an import): each row as ``validate_new`` returns
+    it. One bulk insert in one transaction, one audit event per patient, their list
+    summaries refreshed. A clinic ID already registered raises ``Conflict`` and adds
+    nobody. Returns the new ids by clinic ID."""
+    auth.require(actor, "write_patient")
+    if not rows:
+        return {}
+    names = (*NEW_FIELDS, "search_key")
+    fields = [getattr(Patient, n) for n in names]
+    with database.atomic():
+        clinic_ids = [r["clinic_id"] for r in rows]
+        taken = registered(clinic_ids)
+        if taken or len(set(clinic_ids)) != len(clinic_ids):
+            twice = next(iter(taken), None) or next(c for c in clinic_ids if clinic_ids.count(c) > 1)
+            raise Conflict(f"clinic ID {twice!r} is already registered")
+        row_ops.bulk_insert(Patient, fields, [tuple(r.get(n) for n in names) for r in rows])
+        ids = {cid: pid for cid, (pid, _dob) in registered(clinic_ids).items()}
+        audit.record_many(
+            actor,
+            action,
+            [
+                {
+                    "patient_id": ids[cid],
+                    "entity": "patient",
+                    "entity_id": ids[cid],
+                    "details": {**(details or {}), "clinic_id": cid},
+                }
+                for cid in clinic_ids
+            ],
+        )
+        list_summary.refresh_many(ids.values())
+    return ids
 
 
 def update_patient(

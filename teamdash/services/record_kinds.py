@@ -6,13 +6,13 @@ class supplies permission, transaction, version check, audit and summary refresh
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 import peewee as pw
 
-from teamdash.errors import ValidationError
-from teamdash.services import auth, list_summary, row_ops
+from teamdash.errors import NotFound, ValidationError
+from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
@@ -113,15 +113,25 @@ class RecordKind(Generic[R]):
                 f"unknown {self.what} field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0]
             )
 
+    @property
+    def owner_key(self) -> str:
+        """The column naming the row's owner: the patient, or the parent row."""
+        return self.parent[1] if self.parent else "patient"
+
+    def validate_new(self, values: dict) -> dict:
+        """``add``'s checks on one new row's fields (the owner aside), without writing
+        (an import checks every row before it adds any). Returns the clean column
+        values; raises ``ValidationError`` naming the field."""
+        self._check_fields(values)
+        return self.clean(values, None)
+
     def add(self, actor: Actor, owner_id: int, **values) -> R:
         auth.require(actor, self.permission)
-        owner_key = self.parent[1] if self.parent else "patient"
-        self._check_fields({k: v for k, v in values.items() if k != owner_key})
-        clean = self.clean(values, None)
+        clean = self.validate_new({k: v for k, v in values.items() if k != self.owner_key})
         with database.atomic():
             if self.parent is None:
                 row_ops.get_row(Patient, owner_id, "patient")
-            clean[owner_key] = owner_id
+            clean[self.owner_key] = owner_id
             patient_id = self._patient_id(clean)
             self._require_scope(actor, clean, patient_id)
             row = row_ops.create_audited(
@@ -129,6 +139,81 @@ class RecordKind(Generic[R]):
             )
             list_summary.refresh(patient_id)
         return self.get(actor, row.id)
+
+    def add_many(
+        self, actor: Actor, rows: Sequence[dict], *, ids: bool = False, details: dict | None = None
+    ) -> list[int]:
+        """Add many rows at once (an import): each as ``validate_new`` returned it plus
+        its owner (``owner_key``). One transaction; the patients' list summaries
+        refreshed. With ``ids`` (rows that others will refer to: a plan's weeks) the
+        rows go in one by one, each with its own audit event, and their ids come back
+        in order; else in one bulk insert with one audit event per patient."""
+        auth.require(actor, self.permission)
+        if not rows:
+            return []
+        key = self.owner_key
+        with database.atomic():
+            patient_of = self._patients_of({r[key] for r in rows})
+            missing = next((r[key] for r in rows if r[key] not in patient_of), None)
+            if missing is not None:
+                what = self.parent[0]._meta.table_name.replace("_", " ") if self.parent else "patient"
+                raise NotFound(f"{what} {missing} does not exist (it may have been deleted on another workstation)")
+            out: list[int] = []
+            if ids:
+                for values in rows:
+                    row = row_ops.create_audited(
+                        actor,
+                        self.model,
+                        dict(values),
+                        action=f"{self.action}.import",
+                        patient_id=patient_of[values[key]],
+                    )
+                    out.append(row.get_id())
+            else:
+                names = list(dict.fromkeys(name for r in rows for name in r))
+                fields = [self.model._meta.fields[n] for n in names]
+                row_ops.bulk_insert(self.model, fields, [tuple(r.get(n) for n in names) for r in rows])
+                counts: dict[int, int] = {}
+                for r in rows:
+                    counts[patient_of[r[key]]] = counts.get(patient_of[r[key]], 0) + 1
+                audit.record_many(
+                    actor,
+                    f"{self.action}.import",
+                    [
+                        {
+                            "patient_id": pid,
+                            "entity": self.model._meta.table_name,
+                            "details": {**(details or {}), "rows": n},
+                        }
+                        for pid, n in counts.items()
+                    ],
+                )
+            list_summary.refresh_many(set(patient_of.values()))
+        return out
+
+    def existing(self, owner_ids: Iterable[int], fields: Sequence[str]) -> dict[tuple, int]:
+        """The rows of these owners by (owner, *the values of ``fields``) -> id: what an
+        import matches its rows against (a row already recorded; a plan its weeks name)."""
+        columns = [getattr(self.model, name) for name in fields]
+        owner = getattr(self.model, self.owner_key)
+        out: dict[tuple, int] = {}
+        ids = sorted(set(owner_ids))
+        for start in range(0, len(ids), 500):
+            query = self.model.select(self.model.id, owner, *columns).where(owner.in_(ids[start : start + 500]))
+            for row_id, *key in query.order_by(self.model.id).tuples():
+                out.setdefault(tuple(key), row_id)
+        return out
+
+    def _patients_of(self, owner_ids: set[int]) -> dict[int, int]:
+        """owner id -> patient id, for the owners that exist."""
+        model = self.parent[0] if self.parent else Patient
+        column = model.id if self.parent is None else model.patient
+        out: dict[int, int] = {}
+        ids = sorted(owner_ids)
+        for start in range(0, len(ids), 500):
+            query = model.select(model.id, column).where(model.id.in_(ids[start : start + 500]))
+            out.update(dict(query.tuples()))
+        return out
 
     def update(self, actor: Actor, row_id: int, expected_version: int, **changes) -> R:
         auth.require(actor, self.permission)

@@ -14,7 +14,7 @@ from teamdash.services import audit
 from teamdash.services.auth import Actor
 from teamdash.storage import db
 from teamdash.storage.db import database
-from teamdash.storage.models import ALL_MODELS, JSONText
+from teamdash.storage.models import ALL_MODELS, EncodedJSON, JSONText
 
 M = TypeVar("M", bound=pw.Model)
 
@@ -202,7 +202,8 @@ def bulk_insert(model: type[pw.Model], fields: Sequence[pw.Field], rows: Iterabl
         ", ".join([database.param] * len(columns)),
     )
     # Numbers, text, booleans, dates and ids go to the driver as they are; only JSON
-    # columns need converting (a per-value db_value call doubles the time of the load).
+    # columns need converting (a per-value db_value call doubles the time of the load),
+    # and not even those when the caller encoded them already (``EncodedJSON``).
     json_columns = [i for i, f in enumerate(fields) if isinstance(f, JSONText)]
     cursor = database.cursor()
     with db.translated():  # the driver's executemany bypasses peewee's error mapping
@@ -212,11 +213,12 @@ def bulk_insert(model: type[pw.Model], fields: Sequence[pw.Field], rows: Iterabl
 def _insert_chunks(cursor, sql: str, rows: Iterable[tuple], fields, json_columns, constant, batch: int) -> int:
     count, chunk = 0, []
     for row in rows:
-        if json_columns:
-            row = list(row)
-            for i in json_columns:
-                row[i] = fields[i].db_value(row[i])
-        chunk.append((*row, *constant))
+        for i in json_columns:
+            if type(row[i]) is not EncodedJSON and row[i] is not None:
+                values = list(row)
+                values[i] = fields[i].db_value(values[i])
+                row = tuple(values)
+        chunk.append(tuple(row) + constant)
         if len(chunk) == batch:
             cursor.executemany(sql, chunk)
             count, chunk = count + len(chunk), []

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import peewee as pw
 
-from teamdash import clock, validation
+from teamdash import clock, validation, words
 from teamdash.clinical import disciplines
 from teamdash.errors import ValidationError
-from teamdash.services import auth, list_summary, row_ops
+from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
@@ -100,10 +101,52 @@ def _clean(values: dict, now: dt.datetime) -> dict:
     return out
 
 
-def validate_new(values: dict, *, now: dt.datetime | None = None) -> dict:
-    """``add_session``'s checks on one session's fields (discipline, held_at, kind,
-    minutes, attendance, clinician, note), without writing: for bulk import."""
-    return _clean(values, now or clock.now())
+NEW_FIELDS = ("discipline", "held_at", "kind", "minutes", "attendance", "clinician", "note")
+
+
+def validate_new(values: dict, *, now: dt.datetime | None = None, date_of_birth: dt.date | None = None) -> dict:
+    """``add_session``'s checks on one new session's fields (discipline, held_at, kind,
+    minutes, attendance, clinician, note), without writing (an import checks every row
+    before it adds any). Minutes default to 0 and attendance to attended; a session
+    cannot be held before the patient's birth. Returns the clean column values."""
+    unknown = set(values) - set(NEW_FIELDS)
+    if unknown:
+        raise ValidationError(f"unknown session field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    values = {"minutes": 0, "attendance": "attended", "clinician": None, "note": None, **values}
+    for required in ("discipline", "held_at", "kind"):
+        values.setdefault(required, None)
+    if values["minutes"] in (None, ""):
+        values["minutes"] = 0
+    clean = _clean(values, now or clock.now())
+    if date_of_birth is not None and clean["held_at"].date() < date_of_birth:
+        raise ValidationError(f"{clean['held_at']:%Y-%m-%d} is before the patient's date of birth", field="held_at")
+    return clean
+
+
+def duplicate(discipline: str, held_at: dt.datetime, whose: str | None = None) -> ValidationError:
+    """The error for a session that repeats one already recorded: the same patient,
+    discipline and moment."""
+    return ValidationError(
+        f"{words.a(discipline)} session at {held_at:%Y-%m-%d %H:%M} is already recorded"
+        f"{f' for {whose}' if whose else ''} (duplicate session)",
+        field="held_at",
+    )
+
+
+def recorded(patient_ids: Iterable[int]) -> dict[int, set[tuple[str, dt.datetime]]]:
+    """(discipline, held_at) of every session of these patients: what a new one must
+    not repeat (``duplicate``). A few queries, however many patients."""
+    out: dict[int, set[tuple[str, dt.datetime]]] = {pid: set() for pid in patient_ids}
+    ids = list(out)
+    for start in range(0, len(ids), 500):
+        query = Session.select(Session.patient, Session.discipline, Session.held_at).where(
+            Session.patient.in_(ids[start : start + 500])
+        )
+        for pid, discipline, held_at in database.execute(query):
+            if not isinstance(held_at, dt.datetime):
+                held_at = dt.datetime.fromisoformat(held_at)
+            out[pid].add((discipline, held_at))
+    return out
 
 
 def add_session(
@@ -120,36 +163,69 @@ def add_session(
     now: dt.datetime | None = None,
 ) -> SessionResult:
     auth.require(actor, "write_clinical")
-    values = _clean(
-        {
-            "discipline": discipline,
-            "held_at": held_at,
-            "kind": kind,
-            "minutes": minutes,
-            "attendance": attendance,
-            "clinician": clinician,
-            "note": note,
-        },
-        now or clock.now(),
-    )
-    auth.require(actor, "write_clinical", discipline=values["discipline"])
+    values = {
+        "discipline": discipline,
+        "held_at": held_at,
+        "kind": kind,
+        "minutes": minutes,
+        "attendance": attendance,
+        "clinician": clinician,
+        "note": note,
+    }
+    checked = validate_new(values, now=now)  # the fields first: they need no database
+    auth.require(actor, "write_clinical", discipline=checked["discipline"])
     with database.atomic():
         patient = row_ops.get_row(Patient, patient_id, "patient")
-        if values["held_at"].date() < patient.date_of_birth:
-            raise ValidationError("is before the patient's date of birth", field="held_at")
-        duplicate = Session.select().where(
+        values = validate_new(values, now=now, date_of_birth=patient.date_of_birth)
+        duplicate_row = Session.select().where(
             (Session.patient == patient_id)
             & (Session.discipline == values["discipline"])
             & (Session.held_at == values["held_at"])
         )
-        if duplicate.exists():
-            raise ValidationError(
-                f"a {values['discipline']} session at {values['held_at']:%Y-%m-%d %H:%M} is already recorded (duplicate session)",
-                field="held_at",
-            )
+        if duplicate_row.exists():
+            raise duplicate(values["discipline"], values["held_at"])
         row = row_ops.create_audited(actor, Session, {"patient": patient_id, **values}, action="session.create")
         list_summary.refresh(patient_id)
     return get_session(actor, row.id)
+
+
+INSERT_FIELDS = (
+    Session.patient,
+    Session.discipline,
+    Session.held_at,
+    Session.kind,
+    Session.minutes,
+    Session.attendance,
+    Session.clinician,
+    Session.note,
+)
+
+
+def record_many(
+    actor: Actor, rows: Sequence[tuple], *, action: str = "session.import", details: dict | None = None
+) -> int:
+    """Store many sessions at once (an import): tuples in ``INSERT_FIELDS`` order of
+    what ``validate_new`` returned, checked by the caller against each other and what
+    is ``recorded``. One transaction, one audit event per patient (with the number of
+    rows), the patients' list summaries refreshed."""
+    auth.require(actor, "write_clinical")
+    if not rows:
+        return 0
+    per_patient: dict[int, int] = {}
+    for row in rows:
+        per_patient[row[0]] = per_patient.get(row[0], 0) + 1
+    with database.atomic():
+        count = row_ops.bulk_insert(Session, INSERT_FIELDS, rows)
+        audit.record_many(
+            actor,
+            action,
+            [
+                {"patient_id": pid, "entity": "session", "details": {**(details or {}), "rows": n}}
+                for pid, n in per_patient.items()
+            ],
+        )
+        list_summary.refresh_many(per_patient)
+    return count
 
 
 def update_session(

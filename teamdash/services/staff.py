@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import peewee as pw
@@ -86,6 +87,33 @@ def _clean_role(role: str, discipline: str | None) -> tuple[str, str | None]:
     return role, discipline
 
 
+NEW_FIELDS = ("username", "full_name", "role", "discipline", "is_case_manager", "active")
+
+
+def validate_new(values: dict) -> dict:
+    """``create_user``'s checks on one new staff member's fields, without writing (an
+    import checks every row before it adds any): the username rule, the name, a role
+    and (for a clinician) a discipline. Returns the clean column values; raises
+    ``ValidationError`` naming the field."""
+    unknown = set(values) - set(NEW_FIELDS)
+    if unknown:
+        raise ValidationError(f"unknown staff field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+    username = (validation.text(values.get("username"), "username", max_length=64) or "").lower()
+    if not USERNAME.match(username):
+        raise ValidationError(
+            f"{username!r} must start with a letter and use only a-z, 0-9, '.', '_' or '-'", field="username"
+        )
+    role, discipline = _clean_role(values.get("role") or auth.CLINICIAN, values.get("discipline"))
+    return {
+        "username": username,
+        "full_name": validation.text(values.get("full_name"), "full_name", max_length=120),
+        "role": role,
+        "discipline": discipline,
+        "is_case_manager": bool(values.get("is_case_manager")),
+        "active": values.get("active") is not False,
+    }
+
+
 def create_user(
     actor: Actor,
     *,
@@ -113,30 +141,24 @@ def _create(
     password: str | None,
     must_change_password: bool,
 ) -> StaffMember:
-    username = str(validation.text(username, "username", max_length=64)).lower()
-    if not USERNAME.match(username):
-        raise ValidationError(
-            f"{username!r} must start with a letter and use only a-z, 0-9, '.', '_' or '-'", field="username"
-        )
-    full_name = str(validation.text(full_name, "full_name", max_length=120))
-    role, discipline = _clean_role(role, discipline)
-    values: dict = {
-        "username": username,
-        "full_name": full_name,
-        "role": role,
-        "discipline": discipline,
-        "is_case_manager": bool(is_case_manager),
-    }
+    values = validate_new(
+        {
+            "username": username,
+            "full_name": full_name,
+            "role": role,
+            "discipline": discipline,
+            "is_case_manager": is_case_manager,
+        }
+    )
     if password is not None:
-        accounts.check_password(password, username=username, full_name=full_name)
+        accounts.check_password(password, username=values["username"], full_name=values["full_name"])
         values.update(
             password_hash=accounts.hash_password(password),
             password_changed_at=clock.now(),
             must_change_password=bool(must_change_password),
         )
     with database.atomic():
-        if User.select().where(User.username == username).exists():
-            raise Conflict(f"username {username!r} is already taken")
+        _check_free(values["username"])
         row = row_ops.create_audited(actor, User, values, action="user.create")
     return _result(row)
 
@@ -221,6 +243,25 @@ def set_active(actor: Actor, user_id: int, active: bool) -> StaffMember:
             action="user.reactivate" if active else "user.deactivate",
         )
     return get_user(actor, user_id)
+
+
+def create_users(actor: Actor, rows: Sequence[dict], *, action: str = "user.import") -> list[StaffMember]:
+    """Add many staff members at once (an import): each row as ``validate_new`` returns
+    it. One transaction, one audit event per person; a username already taken raises
+    ``Conflict`` and adds nobody."""
+    auth.require(actor, "manage_users")
+    out = []
+    with database.atomic():
+        for values in rows:
+            clean = validate_new(values)
+            _check_free(clean["username"])
+            out.append(_result(row_ops.create_audited(actor, User, clean, action=action)))
+    return out
+
+
+def _check_free(username: str) -> None:
+    if User.select().where(User.username == username).exists():
+        raise Conflict(f"username {username!r} is already taken")
 
 
 def list_staff(actor: Actor, *, include_inactive: bool = False) -> list[StaffMember]:

@@ -20,8 +20,11 @@ class EncodedJSON(str):
     """JSON text already encoded (bulk loads encode a repeated value once)."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # one, reused: bulk loads encode a lot
+
+
 def encode_json(value) -> EncodedJSON:
-    return EncodedJSON(json.dumps(value, separators=(",", ":"), sort_keys=True))
+    return EncodedJSON(_ENCODER.encode(value))
 
 
 class JSONText(pw.TextField):

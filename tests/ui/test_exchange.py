@@ -207,14 +207,15 @@ def test_wizard_shows_problems_blocks_the_import_until_bad_rows_are_skipped(qtbo
     check = wizard.check_page
     qtbot.waitUntil(lambda: check.checked is not None, timeout=WAIT)
     text = check.result.toPlainText()
-    assert text.startswith("2 problem(s) in 2 row(s)")
+    assert text.startswith("2 problems in 2 rows")
     assert "sheet 'mixed', row 3, column 'Patient ID': unknown patient 'TD-77777'" in text
     assert "row 4, column 'Item 1': item 1 of NRS pain: 12 is outside 0–10" in text
     assert not check.isComplete()
     check.skip.setChecked(True)
     check.run_check()
     qtbot.waitUntil(lambda: check.checked is not None, timeout=WAIT)
-    assert check.isComplete() and "1 measurements" in check.result.toPlainText()
+    assert check.isComplete()
+    assert check.result.toPlainText().startswith("Ready: would import 1 measurement; 2 bad rows skipped.")
     with qtbot.waitSignal(wizard.imported, timeout=WAIT) as done:
         wizard.next()
     report = done.args[0]
@@ -269,6 +270,38 @@ def test_wizard_imports_a_whole_teamdash_workbook(qtbot, database, tmp_path, new
         wizard.next()
     assert (done.args[0].imported("patients"), done.args[0].imported("measurements")) == (1, 1)
     assert User.select().count() == 0 and Patient.get().clinic_id == "N-1"
+
+
+def test_wizard_imports_every_sheet_of_a_long_export_into_an_empty_database(qtbot, clinic, tmp_path, new_context):
+    from teamdash.exchange.export import export
+    from teamdash.services.auth import SYSTEM
+    from teamdash.services.clinic import open_clinic
+    from teamdash.storage import db
+    from teamdash.storage.models import SleepDiaryNight
+    from tests.test_export_support import NOW
+
+    path = tmp_path / "long.xlsx"
+    export(SYSTEM, path, ExportOptions(kind="long"), now=NOW)
+    nights = SleepDiaryNight.select().count()
+    db.close()
+    open_clinic(f"sqlite:///{tmp_path / 'new.sqlite3'}", create=True)
+    context = new_context()
+    wizard = open_wizard(qtbot, context, path)
+    assert wizard.whole_workbook and wizard.file_page.sheet.currentText() == "All 18 recognised sheets"
+    info = wizard.file_page.info.text()
+    assert "in this order" in info and info.index("Staff") < info.index("Patients") < info.index("Sleep diary")
+    assert wizard.file_page.kind.findText("Graded activity weeks") > 0  # every kind can be chosen for one sheet
+    wizard.next()
+    wizard.next()
+    check = wizard.check_page
+    qtbot.waitUntil(lambda: check.checked is not None, timeout=WAIT)
+    text = check.result.toPlainText()
+    assert text.startswith("Ready: would import 8 staff members, 60 patients, ")
+    assert "Sheet 'Safety acknowledgements' as safety acknowledgements: 2 rows." in text
+    with qtbot.waitSignal(wizard.imported, timeout=WAIT) as done:
+        wizard.next()
+    assert done.args[0].imported("sleep_diary") == nights == SleepDiaryNight.select().count() > 0
+    context.jobs.wait()
 
 
 def test_wizard_says_why_a_file_cannot_be_read(qtbot, context, tmp_path):

@@ -20,8 +20,8 @@ from teamdash.services.action_items import ACTION_ITEMS
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.patients import PatientQuery
 from tests.demo_facts import DEMO_TODAY
-from tests.ui.privacy_walk import patient_identifiers, texts_naming_patients
 from tests.ui.helpers import settle
+from tests.ui.privacy_walk import patient_identifiers, texts_naming_patients
 from ui.app import install_extensions
 from ui.changes import Changes
 from ui.main_window import MainWindow

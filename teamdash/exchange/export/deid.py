@@ -36,8 +36,9 @@ METHOD_DATES = (
 )
 METHOD_LEFT_OUT = (
     "Left out: names, dates of birth, clinic IDs, contact details and all free text (notes, goal "
-    "wording, check-in narratives, decisions, action items, flag notes). Patients without research "
-    "consent are not included."
+    "wording, check-in narratives, decisions, action items, flag notes, safety actions taken, graded "
+    "activities, course names, plan items, flare triggers and what helped, support contacts' names and "
+    "relationships, modified duties, employer contacts). Patients without research consent are not included."
 )
 AGE_CAP = 90
 

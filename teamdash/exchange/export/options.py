@@ -19,8 +19,9 @@ KIND_LABELS = {
 KIND_DESCRIPTIONS = {
     "cohort": "one row per patient with baseline, latest and change of each key measure; every score, "
     "session, goal, check-in and action item in long sheets",
-    "long": "tidy long sheets of patients, staff, every score, session, goal, check-in and action item "
-    "(the layout 'teamdash import' reads back)",
+    "long": "tidy long sheets of every record: patients, staff, scores, sessions, goals, check-ins, action "
+    "items, decisions, safety acknowledgements, graded activity, courses, plan items, sleep diary, flares, "
+    "support network and return to work (the layout 'teamdash import' reads back)",
     "patient": "one patient: a summary, one sheet per discipline with its measures, sessions and goals, "
     "and line charts of the key measures over time",
 }

@@ -22,7 +22,26 @@ import peewee as pw
 
 from teamdash.clinical import instruments
 from teamdash.storage.db import database
-from teamdash.storage.models import ActionItem, CheckIn, Decision, Goal, Measurement, Patient, RtwPhase, Session, User
+from teamdash.storage.models import (
+    ActionItem,
+    CheckIn,
+    Course,
+    Decision,
+    Flare,
+    Goal,
+    GradedActivityPlan,
+    GradedActivityWeek,
+    Measurement,
+    Patient,
+    PlanItem,
+    PracticeWeek,
+    RtwPhase,
+    SafetyAcknowledgement,
+    Session,
+    SleepDiaryNight,
+    SupportContact,
+    User,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,12 +275,169 @@ class Selection:
 
     def action_query(self) -> pw.ModelSelect:
         a = ActionItem
-        query = a.select(a.patient, a.text, a.owner, a.due_on, a.status, a.created_at, a.completed_at)
+        query = a.select(
+            a.patient, a.text, a.owner, a.due_on, a.status, a.created_at, a.completed_at, CheckIn.held_on
+        ).join(CheckIn, pw.JOIN.LEFT_OUTER, on=(a.checkin == CheckIn.id))
         return self._where(query, a.patient, self._in_range(a.created_at, datetime_field=True))
 
     def actions(self) -> Iterator[tuple]:
+        """(patient, text, owner, due_on, status, created_at, completed_at, check-in held on)."""
         query = self.action_query().order_by(ActionItem.patient, ActionItem.created_at, ActionItem.id).tuples()
         yield from query
+
+    # --- the rest of the record (long workbook) -------------------------------------------------
+
+    def _discipline_is(self, code: str) -> pw.Expression | None:
+        """Rows of a discipline's own part (graded activity: pt) are kept only without a
+        discipline filter or with that discipline."""
+        if self.o.discipline and self.o.discipline != code:
+            return pw.SQL("1 = 0")  # another discipline's filter leaves them out
+        return None
+
+    def _started_by(self, field: pw.Field) -> pw.Expression | None:
+        """A plan started before the range ends is still worked on in it."""
+        return (field <= self.o.date_to) if self.o.date_to is not None else None
+
+    def decision_query(self) -> pw.ModelSelect:
+        d = Decision
+        query = d.select(d.patient, CheckIn.held_on, d.text, d.made_by, d.made_at).join(
+            CheckIn, pw.JOIN.LEFT_OUTER, on=(d.checkin == CheckIn.id)
+        )
+        query = self._where(query, d.patient, self._in_range(d.made_at, datetime_field=True))
+        return query.order_by(d.patient, d.made_at, d.id)
+
+    def safety_query(self) -> pw.ModelSelect:
+        m, ack = Measurement, SafetyAcknowledgement
+        query = ack.select(
+            m.patient,
+            m.instrument,
+            m.taken_at,
+            ack.acknowledged_by,
+            ack.acknowledged_by_name,
+            ack.acknowledged_at,
+            ack.action_taken,
+        ).join(m, on=(ack.measurement == m.id))
+        wanted = self.discipline_instruments
+        query = self._where(
+            query,
+            m.patient,
+            self._in_range(m.taken_at, datetime_field=True),
+            m.instrument.in_(wanted) if wanted is not None else None,
+        )
+        return query.order_by(m.patient, m.instrument, m.taken_at, ack.id)
+
+    def graded_plan_query(self) -> pw.ModelSelect:
+        g = GradedActivityPlan
+        query = g.select(
+            g.patient,
+            g.activity,
+            g.unit,
+            g.baseline_tolerance,
+            g.current_level,
+            g.target_level,
+            g.weekly_increment,
+            g.started_on,
+            g.status,
+        )
+        query = self._where(query, g.patient, self._started_by(g.started_on), self._discipline_is("pt"))
+        return query.order_by(g.patient, g.started_on, g.id)
+
+    def graded_week_query(self) -> pw.ModelSelect:
+        g, w = GradedActivityPlan, GradedActivityWeek
+        query = w.select(
+            g.patient,
+            g.activity,
+            g.started_on,
+            w.week_start,
+            w.planned_level,
+            w.achieved_level,
+            w.adherence_pct,
+            w.note,
+        ).join(g, on=(w.plan == g.id))
+        query = self._where(
+            query, g.patient, self._in_range(w.week_start, datetime_field=False), self._discipline_is("pt")
+        )
+        return query.order_by(g.patient, g.started_on, g.id, w.week_start)
+
+    def course_query(self) -> pw.ModelSelect:
+        c = Course
+        query = c.select(c.patient, c.kind, c.modules_total, c.modules_done, c.started_on, c.status)
+        query = self._where(query, c.patient, self._started_by(c.started_on), self._discipline_is("psychology"))
+        return query.order_by(c.patient, c.started_on, c.id)
+
+    def practice_query(self) -> pw.ModelSelect:
+        c, w = Course, PracticeWeek
+        query = w.select(c.patient, c.kind, c.started_on, w.week_start, w.minutes).join(c, on=(w.course == c.id))
+        query = self._where(
+            query, c.patient, self._in_range(w.week_start, datetime_field=False), self._discipline_is("psychology")
+        )
+        return query.order_by(c.patient, c.started_on, c.id, w.week_start)
+
+    def plan_item_query(self) -> pw.ModelSelect:
+        i = PlanItem
+        query = i.select(
+            i.patient,
+            i.discipline,
+            i.category,
+            i.text,
+            i.status,
+            i.adherence_pct,
+            i.started_on,
+            i.updated_on,
+            i.note,
+        )
+        query = self._where(
+            query,
+            i.patient,
+            self._started_by(i.started_on),
+            (i.discipline == self.o.discipline) if self.o.discipline else None,
+        )
+        return query.order_by(i.patient, i.discipline, i.category, i.started_on, i.id)
+
+    def night_query(self) -> pw.ModelSelect:
+        n = SleepDiaryNight
+        query = n.select(
+            n.patient,
+            n.night_of,
+            n.bed_time,
+            n.lights_out,
+            n.sol_minutes,
+            n.awakenings,
+            n.waso_minutes,
+            n.final_wake,
+            n.out_of_bed,
+            n.quality,
+            n.tib_minutes,
+            n.tst_minutes,
+            n.efficiency,
+            n.note,
+        )
+        query = self._where(
+            query, n.patient, self._in_range(n.night_of, datetime_field=False), self._discipline_is("sleep")
+        )
+        return query.order_by(n.patient, n.night_of)
+
+    def flare_query(self) -> pw.ModelSelect:
+        f = Flare
+        query = f.select(
+            f.patient, f.started_on, f.severity, f.suspected_trigger, f.what_helped, f.days_to_recover, f.note
+        )
+        query = self._where(query, f.patient, self._in_range(f.started_on, datetime_field=False))
+        return query.order_by(f.patient, f.started_on, f.id)
+
+    def contact_query(self) -> pw.ModelSelect:
+        c = SupportContact
+        query = c.select(c.patient, c.name, c.relationship, c.involved_in_goals, c.contact, c.note)
+        query = self._where(query, c.patient, self._discipline_is("social"))
+        return query.order_by(c.patient, c.name, c.id)
+
+    def rtw_query(self) -> pw.ModelSelect:
+        r = RtwPhase
+        query = r.select(
+            r.patient, r.phase, r.started_on, r.hours_per_week, r.modified_duties, r.employer_contact, r.note
+        )
+        query = self._where(query, r.patient, self._started_by(r.started_on), self._discipline_is("social"))
+        return query.order_by(r.patient, r.started_on, r.id)
 
     def rtw_phases(self) -> dict[int, int]:
         out: dict[int, int] = {}

@@ -387,14 +387,15 @@ def write_goals(job: Job, book: Book) -> int:
     return _done(job, sheet)
 
 
-def write_checkins(job: Job, book: Book) -> int:
+def write_checkins(job: Job, book: Book, *, decisions: bool = True) -> int:
+    """One row per check-in. ``decisions``: their decisions in a column (the cohort
+    workbook); the long workbook has a Decisions sheet instead."""
     if job.deidentify:
         columns = [
             Column(job.patient_header, LABEL),
             Column("Day", INT),
             Column("Week", NUMBER, "0.0"),
             Column("Attendees", INT),
-            Column("Decisions", INT),
         ]
     else:
         columns = [
@@ -402,26 +403,25 @@ def write_checkins(job: Job, book: Book) -> int:
             Column("Held on", DATE),
             Column("Attendees", TEXT),
             Column("Narrative", TEXT),
-            Column("Decisions", TEXT),
-            Column("Recorded by", LABEL),
         ]
+    if decisions:
+        columns.append(Column("Decisions", INT if job.deidentify else TEXT))
+    if not job.deidentify:
+        columns.append(Column("Recorded by", LABEL))
     sheet = TableSheet(book, "Check-ins", columns, freeze_columns=1)
-    for pid, held_on, attendees, narrative, created_by, decisions in job.select.checkins():
+    for pid, held_on, attendees, narrative, created_by, texts in job.select.checkins():
         if job.deidentify:
             days, weeks = job.relative(pid, held_on)
-            sheet.add([job.patient_label(pid), days, weeks, len(attendees), len(decisions)])
+            row = [job.patient_label(pid), days, weeks, len(attendees)]
+            if decisions:
+                row.append(len(texts))
         else:
             names = ", ".join(a.get("name", "") for a in attendees if isinstance(a, dict))
-            sheet.add(
-                [
-                    job.patient_label(pid),
-                    held_on,
-                    names or None,
-                    narrative,
-                    "\n".join(decisions) or None,
-                    job.staff_label(created_by),
-                ]
-            )
+            row = [job.patient_label(pid), held_on, names or None, narrative]
+            if decisions:
+                row.append("\n".join(texts) or None)
+            row.append(job.staff_label(created_by))
+        sheet.add(row)
         job.tick()
     return _done(job, sheet)
 
@@ -435,6 +435,7 @@ def write_actions(job: Job, book: Book) -> int:
             Column("Due (week)", NUMBER, "0.0"),
             Column("Status", LABEL),
             Column("Completed (week)", NUMBER, "0.0"),
+            Column("Check-in (week)", NUMBER, "0.0"),
         ]
     else:
         columns = [
@@ -445,9 +446,10 @@ def write_actions(job: Job, book: Book) -> int:
             Column("Status", LABEL),
             Column("Created at", DATETIME),
             Column("Completed at", DATETIME),
+            Column("Check-in", DATE),
         ]
     sheet = TableSheet(book, "Action items", columns, freeze_columns=1)
-    for pid, text, owner, due_on, status, created_at, completed_at in job.select.actions():
+    for pid, text, owner, due_on, status, created_at, completed_at, checkin_on in job.select.actions():
         if job.deidentify:
             sheet.add(
                 [
@@ -457,10 +459,22 @@ def write_actions(job: Job, book: Book) -> int:
                     job.relative(pid, due_on)[1],
                     status,
                     job.relative(pid, completed_at)[1],
+                    job.relative(pid, checkin_on)[1],
                 ]
             )
         else:
-            sheet.add([job.patient_label(pid), text, job.staff_label(owner), due_on, status, created_at, completed_at])
+            sheet.add(
+                [
+                    job.patient_label(pid),
+                    text,
+                    job.staff_label(owner),
+                    due_on,
+                    status,
+                    created_at,
+                    completed_at,
+                    checkin_on,
+                ]
+            )
         job.tick()
     return _done(job, sheet)
 
@@ -518,9 +532,11 @@ def about_rows(job: Job, file_name: str, instrument_ids: list[str]) -> list[tupl
             "Filters",
             "How filters apply",
             "Status and case manager are the patient's current ones. A discipline keeps patients with a session or "
-            "measure of that discipline and only that discipline's measures, sessions and goals. A date range keeps "
-            "patients who were in the programme during it (referral to discharge or drop-out, or today) or had a "
-            "measurement or session in it, and only rows dated inside it (goals set up to its end).",
+            "measure of that discipline and only that discipline's measures, sessions, goals and plans (graded "
+            "activity: PT; courses: psychology; sleep diary: sleep; support network and return to work: social "
+            "work). A date range keeps patients who were in the programme during it (referral to discharge or "
+            "drop-out, or today) or had a measurement or session in it, and only rows dated inside it (goals and "
+            "plans started up to its end).",
         ),
         ("Contents", "Patients", len(job.patients)),
     ]
@@ -641,10 +657,11 @@ def instruments_in_export(job: Job) -> list[str]:
     return sorted(ids, key=lambda i: (library[i].discipline, library[i].short_name))
 
 
-def write_record_sheets(job: Job, book: Book) -> None:
-    """The long sheets both the cohort and the long workbook carry."""
+def write_record_sheets(job: Job, book: Book, *, decisions: bool = True) -> None:
+    """The long sheets both the cohort and the long workbook carry (``decisions``: in a
+    column of the check-ins, where no Decisions sheet follows)."""
     write_measurements(job, book)
     write_sessions(job, book)
     write_goals(job, book)
-    write_checkins(job, book)
+    write_checkins(job, book, decisions=decisions)
     write_actions(job, book)
