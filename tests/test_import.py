@@ -148,6 +148,44 @@ def test_totals_without_items_are_kept_from_before_teamdash(registered, tmp_path
     assert Measurement.get(Measurement.instrument == "nrs_pain").responses == [7]
 
 
+PSFS_HEADERS = ["Patient ID", "Instrument", "Taken at", "Item 1", "Item 2", "Item 3", "Activity 1", "Activity 2"]
+
+
+def test_psfs_activities_are_read_back_with_their_ratings(registered, tmp_path):
+    path = workbook(
+        tmp_path / "psfs.xlsx",
+        [["P-1", "PSFS", "2026-03-02 10:00", 4, 6, None, "Bending to garden", "  Walking\nthe dog "]],
+        headers=PSFS_HEADERS,
+    )
+    report = imp(registered, path)
+    assert report.sheets[0].mapping["name_1"] == "Activity 1" and report.sheets[0].mapping["name_2"] == "Activity 2"
+    psfs = Measurement.get()
+    assert psfs.item_names == ["Bending to garden", "Walking the dog", None, None, None]  # one line, as on entry
+    assert psfs.responses == [4, 6, None, None, None] and psfs.total == 5
+
+
+PSFS_BAD_ROWS = [
+    (["P-1", "PSFS", "2026-03-02 10:00", 4, 6, None, "Bending", None], "Item 2 name", "rated 6 but the activity has"),
+    (["P-1", "PSFS", "2026-03-02 10:00", 4, 6, None, "Bending", " bending"], "Item 2 name", "is already activity 1"),
+    (
+        ["P-1", "phq9", "2026-03-02 10:00", 1, 1, 1, None, "Walking"],
+        "Item 2 name",
+        "its items are not named by the patient",
+    ),
+]
+
+
+@pytest.mark.parametrize(("row", "column", "reason"), PSFS_BAD_ROWS, ids=["unnamed", "twice", "phq9-named"])
+def test_a_bad_activity_name_is_named_by_its_column(registered, tmp_path, row, column, reason):
+    headers = [*PSFS_HEADERS[:6], "Item 1 name", "Item 2 name"]  # as TeamDash exports them
+    with pytest.raises(ImportFailed) as caught:
+        imp(registered, workbook(tmp_path / "psfs.xlsx", [row], headers=headers))
+    (problem,) = caught.value.report.problems
+    assert (problem.row, problem.column, problem.kind) == (2, column, "out_of_range")
+    assert reason in problem.reason
+    assert Measurement.select().count() == 0
+
+
 # --- every kind of bad row -------------------------------------------------------------------------
 
 
@@ -533,6 +571,7 @@ def _snapshot():
             m.safety,
             m.note,
             m.entered_by.username if m.entered_by else None,
+            tuple(m.item_names or ()),  # the patient's PSFS activities
         )
         for m in Measurement.select()
     )

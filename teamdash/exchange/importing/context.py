@@ -64,11 +64,16 @@ class Kind:
     # How many item columns (Item 1 … Item n) it may have: a function, so that the
     # instrument library is read only when a file is (the importer loads at start-up).
     items: Callable[[], int] | None = None
+    # How many item-name columns (Item 1 name … : the patient's PSFS activities) it may have.
+    names: Callable[[], int] | None = None
 
     derived: tuple[str, ...] = ()  # headers TeamDash computes: exported, never imported
 
     def item_count(self) -> int:
         return self.items() if self.items is not None else 0
+
+    def name_count(self) -> int:
+        return self.names() if self.names is not None else 0
 
     def count(self, n: int) -> str:
         return f"{n:,} {self.nouns[0] if n == 1 else self.nouns[1]}"

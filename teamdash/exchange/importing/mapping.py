@@ -15,6 +15,8 @@ from teamdash.exchange.importing.reading import Table
 from teamdash.exchange.importing.report import MalformedFile
 
 ITEM_RE = re.compile(r"^(?:item|q|question|response|answer)\s*(\d{1,2})$")
+# The patient's name for an item (a PSFS activity): "Item 1 name" (as exported), "Activity 1".
+NAME_RE = re.compile(r"^(?:(?:item|q|question)\s*(\d{1,2})\s*name|activity\s*(\d{1,2})(?:\s*name)?)$")
 # The kinds a table is told by its headers when its sheet's name says nothing, most
 # specific first.
 DETECT_ORDER = ("measurements", "sessions", "patients", "staff")
@@ -23,6 +25,8 @@ DETECT_ORDER = ("measurements", "sessions", "patients", "staff")
 def field_label(kind: str, name: str) -> str:
     if name.startswith("item_"):
         return f"Item {name[5:]}"
+    if name.startswith("name_"):
+        return f"Item {name[5:]} name"
     return next(f.label for f in kinds.FIELDS[kind] if f.name == name)
 
 
@@ -30,6 +34,7 @@ def fields_for(kind: str) -> list[tuple[str, str, bool]]:
     """(field, label, required) of a kind, items included: what the mapping page lists."""
     out = [(f.name, f.label, f.required) for f in kinds.FIELDS[kind]]
     out += [(f"item_{n}", f"Item {n}", False) for n in range(1, kinds.get(kind).item_count() + 1)]
+    out += [(f"name_{n}", f"Item {n} name", False) for n in range(1, kinds.get(kind).name_count() + 1)]
     return out
 
 
@@ -46,11 +51,19 @@ def auto_map(kind: str, headers: Sequence[str]) -> dict[str, int]:
                 used.add(hit)
                 break
     if kinds.get(kind).items is not None:
+        named = kinds.get(kind).name_count()
         for i, n in enumerate(normal):
             m = ITEM_RE.match(n)
             if m and i not in used and f"item_{int(m.group(1))}" not in out:
                 out[f"item_{int(m.group(1))}"] = i
                 used.add(i)
+                continue
+            m = NAME_RE.match(n) if named else None
+            if m and i not in used:
+                number = int(m.group(1) or m.group(2))
+                if 1 <= number <= named and f"name_{number}" not in out:
+                    out[f"name_{number}"] = i
+                    used.add(i)
     return out
 
 

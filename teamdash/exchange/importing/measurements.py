@@ -1,5 +1,6 @@
 """The Measurements sheet: one row per administration, the items in Item 1 … Item n
-(or a total kept from before TeamDash). Each row is checked by the measurement
+(or a total kept from before TeamDash), and for an instrument whose items the patient
+names (the PSFS activities) the names in Item 1 name … (or Activity 1 …). Each row is checked by the measurement
 service's own checks (``measurements.score_new``, ``check_taken_at``, the duplicate
 rule) and the good ones stored by ``measurements.record_many``. The loop is the hot
 path of a large import: no per-row objects beyond the row's values."""
@@ -14,7 +15,7 @@ from typing import Any
 
 from teamdash import validation, words
 from teamdash.clinical import instruments
-from teamdash.errors import InvalidResponse, ValidationError
+from teamdash.errors import InvalidItemName, InvalidResponse, ValidationError
 from teamdash.exchange.importing.cells import CellProblem, as_datetime, as_response, as_text
 from teamdash.exchange.importing.context import BATCH, Kind, Plan, Run, bare, problem_kind
 from teamdash.exchange.importing.fields import PATIENT_ALIASES, field
@@ -56,6 +57,13 @@ def max_items() -> int:
     return max(len(i.items) for i in instruments.library().values())
 
 
+@functools.cache
+def max_named() -> int:
+    """The most items an instrument whose items the patient names has: the item-name
+    columns a sheet may map."""
+    return max((len(i.items) for i in instruments.library().values() if i.named_items), default=0)
+
+
 class _Sheet:
     """One measurements sheet being loaded: its columns, the rows seen so far."""
 
@@ -67,6 +75,10 @@ class _Sheet:
         self.headers = plan.headers
         self.items = sorted((int(name[5:]), i) for name, i in m.items() if name.startswith("item_"))
         self.item_column = {n: plan.headers[i] for n, i in self.items}
+        # the columns of the patient's names for the items (PSFS activities), by item number
+        self.name_columns = sorted((int(name[5:]), i) for name, i in m.items() if name.startswith("name_"))
+        self.name_column = {n: plan.headers[i] for n, i in self.name_columns}
+        self._namers: dict[str, Callable[[list], tuple | None]] = {}
         self.p_col, self.i_col, self.t_col = m["patient"], m["instrument"], m["taken_at"]
         self.total_col, self.note_col, self.by_col = m.get("total"), m.get("note"), m.get("entered_by")
         self.first_row: dict[tuple, int] = {}  # (clinic ID, instrument, taken at) -> row of this file
@@ -111,6 +123,46 @@ class _Sheet:
 
             found = self._readers[instrument_id] = (get, beyond, n, inst.short_name)
         return found
+
+    def namer(self, instrument_id: str) -> Callable[[list], tuple | None]:
+        """For an instrument: a function from a row to the names it gives the items,
+        for the scorer to check. An instrument whose items the patient names gets one
+        per item (blank when its column is not mapped or empty); any other gets the
+        name cells only when one is filled (the scorer refuses names for it), else None."""
+        found = self._namers.get(instrument_id)
+        if found is None:
+            inst = instruments.get(instrument_id)
+            columns = dict(self.name_columns)
+            if not self.name_columns:
+
+                def found(values: list) -> tuple | None:
+                    return None
+
+            elif inst.named_items:
+                within = [columns.get(k) for k in range(1, len(inst.items) + 1)]
+
+                def found(values: list, within: list[int | None] = within) -> tuple | None:
+                    return tuple([None if i is None else as_text(values[i]) for i in within])
+
+            else:
+                every = [i for _n, i in self.name_columns]
+
+                def found(values: list, every: list[int] = every) -> tuple | None:
+                    names = tuple([as_text(values[i]) for i in every])
+                    return names if any(names) else None
+
+            self._namers[instrument_id] = found
+        return found
+
+    def score_column(self, exc: InvalidResponse, values: list) -> str | None:
+        """The column a scoring complaint is about: the item's, or its name's (a name
+        given for an instrument that takes none: the first such name)."""
+        if isinstance(exc, InvalidItemName) and exc.item is not None:
+            return self.name_column.get(exc.item) or self.item_column.get(exc.item)
+        if exc.item is not None:
+            return self.item_column.get(exc.item)
+        named = [n for n, i in self.name_columns if as_text(values[i])]
+        return self.name_column[named[0]] if named and not instruments.get(exc.instrument).named_items else None
 
     def row(self, number: int, values: list, problems: list[Problem]) -> tuple | None:
         """Check one row; its problems go to ``problems``. The row to insert, or None
@@ -228,6 +280,7 @@ class _Sheet:
             self.now_text,
             note,
             "import",
+            scored.get("item_names"),  # JSON text; absent for a total kept from before TeamDash
         )
 
     def score(self, number: int, values: list, problems: list[Problem], instrument_id: str) -> dict | None:
@@ -255,9 +308,11 @@ class _Sheet:
         if len(problems) > earlier:
             return None
         try:
-            return measurements.score_new(instrument_id, responses, None if total == "" else total)
+            return measurements.score_new(
+                instrument_id, responses, None if total == "" else total, self.namer(instrument_id)(values)
+            )
         except InvalidResponse as exc:
-            column = self.item_column.get(exc.item) if exc.item is not None else None
+            column = self.score_column(exc, values)
             problems.append(Problem(self.plan.sheet, number, column, exc.message, "out_of_range"))
         except ValidationError as exc:
             column = self.headers[self.total_col] if exc.field == "total" and self.total_col is not None else None
@@ -295,4 +350,5 @@ KIND = Kind(
     fields=FIELDS,
     load=load,
     items=max_items,
+    names=max_named,
 )
