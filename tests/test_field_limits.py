@@ -25,8 +25,12 @@ NIGHT = {
 }
 
 
+SESSION = {"discipline": "pt", "held_at": "2026-11-20 10:00", "kind": "Assessment"}
+
+
 def session_clean(values: dict, _current: dict | None) -> dict:
-    return sessions.validate_new(values, now=dt.datetime(2026, 11, 27, 14, 30))
+    """A new session (``validate_new`` checks a whole one) with the field changed."""
+    return sessions.validate_new({**SESSION, **values}, now=dt.datetime(2026, 11, 27, 14, 30))
 
 
 # (name, published fields, validator, a valid stored row the change applies to)

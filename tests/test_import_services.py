@@ -168,9 +168,9 @@ def _new_patient(clinic_id: str) -> dict:
     )
 
 
-def test_patients_create_many_checks_permission_audits_each_and_refreshes_summaries(database, clinician):
+def test_patients_create_many_checks_permission_audits_each_and_refreshes_summaries(database, physio):
     with pytest.raises(PermissionDenied):
-        patients.create_many(clinician, [_new_patient("B-1")])
+        patients.create_many(physio, [_new_patient("B-1")])  # a clinician neither registers nor imports
     ids = patients.create_many(SYSTEM, [_new_patient("B-1"), _new_patient("B-2")], details={"file": "x.xlsx"})
     assert set(ids) == {"B-1", "B-2"}
     events = audit.events(action_prefix="patient.import")

@@ -99,8 +99,10 @@ def test_a_negative_horizon_is_refused(clinic):
 
 
 @pytest.fixture
-def psychologist(clinic) -> Actor:
-    return actor_for("athistledown")
+def chair(clinic) -> Actor:
+    """The case manager who runs the meeting (saving check-ins, decisions and action
+    items is theirs)."""
+    return actor_for("mquillfeather")
 
 
 @pytest.fixture
@@ -109,21 +111,21 @@ def team(clinic) -> list[staff.StaffMember]:
 
 
 @pytest.fixture
-def meeting(psychologist, team):
-    entries = agenda.due_for_review(psychologist, today=TODAY)
+def meeting(chair, team):
+    entries = agenda.due_for_review(chair, today=TODAY)
     return meetings.start_meeting(
-        psychologist, attendees=[m.id for m in team[:4]], patient_ids=[e.patient_id for e in entries[:4]]
+        chair, attendees=[m.id for m in team[:4]], patient_ids=[e.patient_id for e in entries[:4]]
     )
 
 
-def test_starting_a_meeting_keeps_attendees_and_the_agenda_in_the_order_given(psychologist, team):
-    entries = agenda.due_for_review(psychologist, today=TODAY)
+def test_starting_a_meeting_keeps_attendees_and_the_agenda_in_the_order_given(chair, team):
+    entries = agenda.due_for_review(chair, today=TODAY)
     chosen = [entries[2].patient_id, entries[0].patient_id, entries[1].patient_id]
-    m = meetings.start_meeting(psychologist, attendees=[team[1].id, team[0].id, team[1].id], patient_ids=chosen)
+    m = meetings.start_meeting(chair, attendees=[team[1].id, team[0].id, team[1].id], patient_ids=chosen)
     assert [a.name for a in m.attendees] == [team[1].full_name, team[0].full_name]
     assert [i.patient for i in m.items] == chosen
     assert m.items[1].agenda_group == "safety" and "PHQ-9" in m.items[1].reason
-    assert m.open and m.started_by_name == "Avery Thistledown" and m.reviewed_count == 0
+    assert m.open and m.started_by_name == "Morgan Quillfeather" and m.reviewed_count == 0
     assert [e.action for e in audit.events(action_prefix="meeting.")] == ["meeting.start"]
 
 
@@ -131,26 +133,28 @@ def test_starting_a_meeting_keeps_attendees_and_the_agenda_in_the_order_given(ps
     ("attendees", "agenda_ids", "field"),
     [([], [8], "attendees"), ([9999], [8], "attendees"), ([1], [], "agenda"), ([1], [99999], "agenda")],
 )
-def test_a_meeting_needs_attendees_and_patients_that_exist(psychologist, attendees, agenda_ids, field):
+def test_a_meeting_needs_attendees_and_patients_that_exist(chair, attendees, agenda_ids, field):
     with pytest.raises(ValidationError) as err:
-        meetings.start_meeting(psychologist, attendees=attendees, patient_ids=agenda_ids)
+        meetings.start_meeting(chair, attendees=attendees, patient_ids=agenda_ids)
     assert err.value.field == field
-    assert meetings.list_meetings(psychologist) == []
+    assert meetings.list_meetings(chair) == []
 
 
-def test_a_viewer_cannot_start_a_meeting(clinic, team):
+def test_a_viewer_or_a_clinician_cannot_start_a_meeting(clinic, team):
     viewer = Actor(None, "viewer", "A Viewer", "viewer")
-    with pytest.raises(PermissionDenied):
-        meetings.start_meeting(viewer, attendees=[team[0].id], patient_ids=[8])
+    for someone in (viewer, actor_for("athistledown")):
+        with pytest.raises(PermissionDenied, match="may not save team check-ins"):
+            meetings.start_meeting(someone, attendees=[team[0].id], patient_ids=[8])
+    assert meetings.list_meetings(SYSTEM) == []
 
 
-def test_decisions_and_action_items_belong_to_the_meeting_and_the_patient(psychologist, meeting, team):
+def test_decisions_and_action_items_belong_to_the_meeting_and_the_patient(chair, meeting, team):
     patient = meeting.items[0].patient
-    decision = meetings.add_decision(psychologist, meeting.id, patient, "Refer to GP for a medication review")
+    decision = meetings.add_decision(chair, meeting.id, patient, "Refer to GP for a medication review")
     action = meetings.add_action_item(
-        psychologist, meeting.id, patient, text="Call the GP", owner=team[2].id, due_on="2026-12-04", discipline="pt"
+        chair, meeting.id, patient, text="Call the GP", owner=team[2].id, due_on="2026-12-04", discipline="pt"
     )
-    assert (decision.meeting, decision.patient, decision.made_by) == (meeting.id, patient, psychologist.user_id)
+    assert (decision.meeting, decision.patient, decision.made_by) == (meeting.id, patient, chair.user_id)
     assert (action.meeting, action.owner, action.due_on, action.discipline, action.status) == (
         meeting.id,
         team[2].id,
@@ -158,13 +162,13 @@ def test_decisions_and_action_items_belong_to_the_meeting_and_the_patient(psycho
         "pt",
         "open",
     )
-    decisions, actions = meetings.meeting_records(psychologist, meeting.id, patient)
+    decisions, actions = meetings.meeting_records(chair, meeting.id, patient)
     assert [d.text for d in decisions] == ["Refer to GP for a medication review"]
     assert [a.text for a in actions] == ["Call the GP"]
     # The patient's record shows the new action item among the open ones.
     from teamdash.services import chart
 
-    assert "Call the GP" in [a.text for a in chart.get_record(psychologist, patient, today=TODAY).open_actions]
+    assert "Call the GP" in [a.text for a in chart.get_record(chair, patient, today=TODAY).open_actions]
 
 
 @pytest.mark.parametrize(
@@ -178,36 +182,36 @@ def test_decisions_and_action_items_belong_to_the_meeting_and_the_patient(psycho
         ({"text": "Call GP", "owner": 1, "discipline": "cardiology"}, "discipline"),
     ],
 )
-def test_bad_action_items_name_the_field_and_change_nothing(psychologist, meeting, values, field):
+def test_bad_action_items_name_the_field_and_change_nothing(chair, meeting, values, field):
     patient = meeting.items[0].patient
     with pytest.raises(ValidationError) as err:
-        meetings.add_action_item(psychologist, meeting.id, patient, **values)
+        meetings.add_action_item(chair, meeting.id, patient, **values)
     assert err.value.field == field
-    assert meetings.meeting_records(psychologist, meeting.id, patient) == ([], [])
+    assert meetings.meeting_records(chair, meeting.id, patient) == ([], [])
 
 
-def test_only_patients_on_the_agenda_of_an_open_meeting_take_entries(psychologist, meeting):
+def test_only_patients_on_the_agenda_of_an_open_meeting_take_entries(chair, meeting):
     on_agenda = {i.patient for i in meeting.items}
-    other = next(p.id for p in patients.list_patients(psychologist).rows if p.id not in on_agenda)
+    other = next(p.id for p in patients.list_patients(chair).rows if p.id not in on_agenda)
     with pytest.raises(ValidationError) as err:
-        meetings.add_decision(psychologist, meeting.id, other, "Anything")
+        meetings.add_decision(chair, meeting.id, other, "Anything")
     assert err.value.field == "patient"
-    meetings.end_meeting(psychologist, meeting.id, meeting.version)
+    meetings.end_meeting(chair, meeting.id, meeting.version)
     with pytest.raises(Conflict, match="has ended"):
-        meetings.add_decision(psychologist, meeting.id, meeting.items[0].patient, "Too late")
+        meetings.add_decision(chair, meeting.id, meeting.items[0].patient, "Too late")
 
 
-def test_reviewed_records_the_checkin_with_snapshot_and_links_the_meetings_entries(psychologist, meeting, team):
+def test_reviewed_records_the_checkin_with_snapshot_and_links_the_meetings_entries(chair, meeting, team):
     patient = meeting.items[0].patient
-    meetings.add_decision(psychologist, meeting.id, patient, "Continue graded activity")
-    meetings.add_action_item(psychologist, meeting.id, patient, text="Book sleep review", owner=team[3].id)
-    before = len(checkins.list_checkins(psychologist, patient))
+    meetings.add_decision(chair, meeting.id, patient, "Continue graded activity")
+    meetings.add_action_item(chair, meeting.id, patient, text="Book sleep review", owner=team[3].id)
+    before = len(checkins.list_checkins(chair, patient))
 
-    after = meetings.mark_reviewed(psychologist, meeting.id, patient, note="Patient doing well overall")
+    after = meetings.mark_reviewed(chair, meeting.id, patient, note="Patient doing well overall")
 
     item = after.item_for(patient)
     assert item.reviewed and item.checkin is not None and after.reviewed_count == 1
-    saved = checkins.list_checkins(psychologist, patient)
+    saved = checkins.list_checkins(chair, patient)
     assert len(saved) == before + 1
     checkin = saved[-1]
     assert checkin.id == item.checkin and checkin.held_on == TODAY
@@ -221,61 +225,62 @@ def test_reviewed_records_the_checkin_with_snapshot_and_links_the_meetings_entri
     assert snap["measures"] and all({"instrument", "baseline", "latest", "verdict"} <= set(m) for m in snap["measures"])
     assert any(f["kind"] == "safety" for f in snap["flags"])  # the first patient is the safety one
     # The next check-in is booked at the default interval; the overdue flag is gone.
-    detail = patients.get_patient(psychologist, patient, today=TODAY)
+    detail = patients.get_patient(chair, patient, today=TODAY)
     assert detail.next_checkin == TODAY + dt.timedelta(days=agenda.settings().checkin_interval_days)
-    decisions, actions = meetings.meeting_records(psychologist, meeting.id, patient)
+    decisions, actions = meetings.meeting_records(chair, meeting.id, patient)
     assert [d.checkin for d in decisions] == [checkin.id] and [a.checkin for a in actions] == [checkin.id]
     with pytest.raises(Conflict, match="already been reviewed"):
-        meetings.mark_reviewed(psychologist, meeting.id, patient)
+        meetings.mark_reviewed(chair, meeting.id, patient)
 
 
-def test_the_snapshot_does_not_change_when_a_score_is_corrected_later(psychologist, meeting):
+def test_the_snapshot_does_not_change_when_a_score_is_corrected_later(chair, meeting):
     patient = meeting.items[0].patient
-    meetings.mark_reviewed(psychologist, meeting.id, patient, next_checkin="2027-01-15")
-    checkin = checkins.list_checkins(psychologist, patient)[-1]
-    pain = [m for m in measurements.list_measurements(psychologist, patient) if m.instrument == "nrs_pain"][-1]
-    measurements.update_measurement(psychologist, pain.id, pain.version, responses=[9])
-    again = checkins.get_checkin(psychologist, checkin.id)
+    meetings.mark_reviewed(chair, meeting.id, patient, next_checkin="2027-01-15")
+    checkin = checkins.list_checkins(chair, patient)[-1]
+    pain = [m for m in measurements.list_measurements(chair, patient) if m.instrument == "nrs_pain"][-1]
+    physio = actor_for("rbrightwater")  # the pain score is PT's to correct
+    measurements.update_measurement(physio, pain.id, pain.version, responses=[9])
+    again = checkins.get_checkin(chair, checkin.id)
     assert again.snapshot == checkin.snapshot
     stored = next(m for m in again.snapshot["measures"] if m["instrument"] == "nrs_pain")
     assert stored["latest"] == pain.total != 9
-    assert patients.get_patient(psychologist, patient).next_checkin == dt.date(2027, 1, 15)
+    assert patients.get_patient(chair, patient).next_checkin == dt.date(2027, 1, 15)
 
 
-def test_a_next_checkin_on_or_before_the_meeting_is_refused(psychologist, meeting):
+def test_a_next_checkin_on_or_before_the_meeting_is_refused(chair, meeting):
     patient = meeting.items[0].patient
     with pytest.raises(ValidationError) as err:
-        meetings.mark_reviewed(psychologist, meeting.id, patient, next_checkin=TODAY)
+        meetings.mark_reviewed(chair, meeting.id, patient, next_checkin=TODAY)
     assert err.value.field == "next_checkin"
-    assert not meetings.get_meeting(psychologist, meeting.id).item_for(patient).reviewed
+    assert not meetings.get_meeting(chair, meeting.id).item_for(patient).reviewed
 
 
-def test_the_agenda_can_be_reordered_added_to_and_shortened(psychologist, meeting):
+def test_the_agenda_can_be_reordered_added_to_and_shortened(chair, meeting):
     ids = [i.patient for i in meeting.items]
-    extra = next(p for p in patients.list_patients(psychologist, PatientQuery(status="active")).rows if p.id not in ids)
-    changed = meetings.set_agenda(psychologist, meeting.id, meeting.version, [ids[2], extra.id, ids[0], ids[1]])
+    extra = next(p for p in patients.list_patients(chair, PatientQuery(status="active")).rows if p.id not in ids)
+    changed = meetings.set_agenda(chair, meeting.id, meeting.version, [ids[2], extra.id, ids[0], ids[1]])
     assert [i.patient for i in changed.items] == [ids[2], extra.id, ids[0], ids[1]]
     added = changed.item_for(extra.id)
     assert added.agenda_group in ("safety", "deterioration", "overdue", "due", "added") and added.reason
     with pytest.raises(Conflict):  # someone else changed the agenda meanwhile
-        meetings.set_agenda(psychologist, meeting.id, meeting.version, ids)
-    meetings.mark_reviewed(psychologist, meeting.id, ids[0])
-    current = meetings.get_meeting(psychologist, meeting.id)
+        meetings.set_agenda(chair, meeting.id, meeting.version, ids)
+    meetings.mark_reviewed(chair, meeting.id, ids[0])
+    current = meetings.get_meeting(chair, meeting.id)
     with pytest.raises(ValidationError, match="already reviewed"):
-        meetings.set_agenda(psychologist, meeting.id, current.version, [ids[1]])
-    assert len(meetings.get_meeting(psychologist, meeting.id).items) == 4
+        meetings.set_agenda(chair, meeting.id, current.version, [ids[1]])
+    assert len(meetings.get_meeting(chair, meeting.id).items) == 4
 
 
-def test_ending_saves_minutes_that_later_edits_do_not_rewrite(psychologist, meeting, team):
+def test_ending_saves_minutes_that_later_edits_do_not_rewrite(chair, meeting, team):
     first, second = meeting.items[0].patient, meeting.items[1].patient
-    meetings.add_decision(psychologist, meeting.id, first, "Increase walking to 30 minutes")
+    meetings.add_decision(chair, meeting.id, first, "Increase walking to 30 minutes")
     action = meetings.add_action_item(
-        psychologist, meeting.id, first, text="Send activity diary", owner=team[0].id, due_on="2026-12-11"
+        chair, meeting.id, first, text="Send activity diary", owner=team[0].id, due_on="2026-12-11"
     )
-    meetings.mark_reviewed(psychologist, meeting.id, first)
-    current = meetings.get_meeting(psychologist, meeting.id)
+    meetings.mark_reviewed(chair, meeting.id, first)
+    current = meetings.get_meeting(chair, meeting.id)
 
-    minutes = meetings.end_meeting(psychologist, meeting.id, current.version)
+    minutes = meetings.end_meeting(chair, meeting.id, current.version)
 
     assert minutes.final and minutes.ended_at is not None
     assert [a.name for a in minutes.attendees] == [a.name for a in meeting.attendees]
@@ -285,23 +290,23 @@ def test_ending_saves_minutes_that_later_edits_do_not_rewrite(psychologist, meet
     assert reviewed.decisions == ("Increase walking to 30 minutes",)
     assert reviewed.actions[0].text == "Send activity diary" and reviewed.actions[0].owner_name == team[0].full_name
     assert reviewed.next_checkin == TODAY + dt.timedelta(days=42)
-    ACTION_ITEMS.update(psychologist, action.id, action.version + 1, text="Changed afterwards")
-    assert meetings.minutes(psychologist, meeting.id) == minutes
-    listed = meetings.list_meetings(psychologist)
+    ACTION_ITEMS.update(chair, action.id, action.version + 1, text="Changed afterwards")
+    assert meetings.minutes(chair, meeting.id) == minutes
+    listed = meetings.list_meetings(chair)
     assert [(m.id, m.open, m.patients, m.reviewed) for m in listed] == [(meeting.id, False, 4, 1)]
-    assert meetings.list_meetings(psychologist, open_only=True) == []
+    assert meetings.list_meetings(chair, open_only=True) == []
     with pytest.raises(Conflict):
-        meetings.end_meeting(psychologist, meeting.id, current.version + 1)
+        meetings.end_meeting(chair, meeting.id, current.version + 1)
     actions = [e.action for e in audit.events(action_prefix="meeting.")]
     assert actions[:2] == ["meeting.end", "meeting.reviewed"]
-    meetings.record_minutes_export(psychologist, meeting.id, fmt="pdf", privacy=True)
+    meetings.record_minutes_export(chair, meeting.id, fmt="pdf", privacy=True)
     event = audit.events(action_prefix="meeting.minutes")[0]
     assert event.details == {"format": "pdf", "privacy": True} and event.entity_id == meeting.id
 
 
-def test_minutes_of_a_running_meeting_are_the_state_so_far(psychologist, meeting):
-    meetings.add_decision(psychologist, meeting.id, meeting.items[1].patient, "Discuss with employer")
-    live = meetings.minutes(psychologist, meeting.id)
+def test_minutes_of_a_running_meeting_are_the_state_so_far(chair, meeting):
+    meetings.add_decision(chair, meeting.id, meeting.items[1].patient, "Discuss with employer")
+    live = meetings.minutes(chair, meeting.id)
     assert not live.final and live.decision_count == 1 and live.reviewed == ()
     assert meetings.Minutes.from_json(live.to_json()) == live
 
@@ -309,22 +314,22 @@ def test_minutes_of_a_running_meeting_are_the_state_so_far(psychologist, meeting
 # --- my action items ------------------------------------------------------------------------
 
 
-def test_my_action_items_put_overdue_ones_first_and_leave_closed_ones_out(psychologist, meeting, team):
-    me = psychologist.user_id
+def test_my_action_items_put_overdue_ones_first_and_leave_closed_ones_out(chair, meeting, team):
+    me = chair.user_id
     patient = meeting.items[0].patient
-    meetings.add_action_item(psychologist, meeting.id, patient, text="Later", owner=me, due_on="2027-01-20")
-    soon = meetings.add_action_item(psychologist, meeting.id, patient, text="Soon", owner=me, due_on="2026-12-01")
-    meetings.add_action_item(psychologist, meeting.id, patient, text="Whenever", owner=me)
-    meetings.add_action_item(psychologist, meeting.id, patient, text="Not mine", owner=team[1].id)
-    items = worklist.action_items_for(psychologist, today=TODAY)
+    meetings.add_action_item(chair, meeting.id, patient, text="Later", owner=me, due_on="2027-01-20")
+    soon = meetings.add_action_item(chair, meeting.id, patient, text="Soon", owner=me, due_on="2026-12-01")
+    meetings.add_action_item(chair, meeting.id, patient, text="Whenever", owner=me)
+    meetings.add_action_item(chair, meeting.id, patient, text="Not mine", owner=team[1].id)
+    items = worklist.action_items_for(chair, today=TODAY)
     assert [w.action.text for w in items] == ["Soon", "Later", "Whenever"]
     assert not any(w.overdue for w in items)
     # A week later the first is overdue and still first; done ones drop off.
-    later = worklist.action_items_for(psychologist, today=dt.date(2026, 12, 5))
+    later = worklist.action_items_for(chair, today=dt.date(2026, 12, 5))
     assert [(w.action.text, w.overdue) for w in later][:2] == [("Soon", True), ("Later", False)]
-    ACTION_ITEMS.update(psychologist, soon.id, soon.version, status="done")
-    assert [w.action.text for w in worklist.action_items_for(psychologist, today=TODAY)] == ["Later", "Whenever"]
-    everything = worklist.action_items_for(psychologist, include_closed=True, today=TODAY)
+    ACTION_ITEMS.update(chair, soon.id, soon.version, status="done")
+    assert [w.action.text for w in worklist.action_items_for(chair, today=TODAY)] == ["Later", "Whenever"]
+    everything = worklist.action_items_for(chair, include_closed=True, today=TODAY)
     assert "Soon" in [w.action.text for w in everything]
     assert items[0].clinic_id == meeting.items[0].clinic_id
     assert worklist.action_items_for(SYSTEM) == []

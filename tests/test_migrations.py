@@ -312,7 +312,10 @@ def test_upgrade_from_v3_brings_meetings_and_keeps_decisions_and_action_items(tm
     v3 = tuple(step for step in migrations.STEPS if step.version <= 3)
     monkeypatch.setattr(migrations, "STEPS", v3)
     monkeypatch.setattr(migrations, "LATEST", 3)
-    open_clinic(f"sqlite:///{path}", create=True)
+    # A schema v3 file, made by the storage layer alone (the services of today read
+    # columns that later steps add, such as v5's activity names).
+    db.connect(f"sqlite:///{path}", create=True)
+    assert migrations.migrate().current == 3
     db.close()
     monkeypatch.undo()
 

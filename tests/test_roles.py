@@ -7,7 +7,8 @@ rolled back, so the cases share one small clinic.
 
 Adding a service that writes: add one ``Case`` (``test_every_writing_service_is_in_the_
 matrix`` fails until you do; it finds functions that check a permission other than
-"read", or write through ``row_ops``, and every ``RecordKind``'s add/update/delete/restore).
+"read", or write through ``row_ops``, and every ``RecordKind``'s add/add_many/update/
+delete/restore).
 
 The clinic: patient P (TD-1) is treated by the PT clinician (a PT session with them);
 patient Q (TD-2) by the psychologist. Roles (keys used below):
@@ -53,6 +54,7 @@ from teamdash.services import (
     goals,
     maintenance,
     measurements,
+    meetings,
     patients,
     plans,
     registration,
@@ -238,9 +240,15 @@ def _kind_cases(
     def deleted(w: World) -> dict:
         return kind.delete(SYSTEM, w.row(name), version(kind, w.row(name)))
 
+    def add_many(a: Actor, w: World) -> Any:
+        owner, values = new(w)
+        return kind.add_many(a, [{**kind.validate_new(values), kind.owner_key: owner}])
+
     ref = f"record kind {kind.action}"
     return [
         Case(f"{name}.add", add, allowed, (f"{ref}.add",)),
+        # the import's bulk path: whoever may import, whatever their discipline
+        Case(f"{name}.add_many", add_many, MANAGERS, (f"{ref}.add_many",)),
         Case(f"{name}.update", update, allowed, (f"{ref}.update",)),
         Case(f"{name}.delete", delete, allowed, (f"{ref}.delete",)),
         Case(
@@ -268,6 +276,24 @@ def _workbook(w: World) -> Path:
     book.active.append(["TD-1", "nrs_pain", "2026-11-20 09:00", 4])
     book.save(path)
     return path
+
+
+def _meeting(w: World) -> meetings.MeetingResult:
+    """A meeting under way (started by the system) with P and Q on its agenda."""
+    return meetings.start_meeting(SYSTEM, attendees=[w.row("user_cm")], patient_ids=[P, Q])
+
+
+def _scored_pain(patient_id: int, score: int) -> tuple:
+    """A pain rating as an import hands it to ``measurements.record_many``."""
+    when = dt.datetime(2026, 11, 20, 9, 0)
+    clean = measurements.validate_new("nrs_pain", [score], taken_at=when, date_of_birth=dt.date(1970, 1, 1))
+    return measurements.scored_row(patient_id, "nrs_pain", clean, when, entered_by=None, entered_at=clock.now())
+
+
+def _session_row(patient_id: int, discipline: str) -> tuple:
+    """A session as an import hands it to ``sessions.record_many`` (INSERT_FIELDS order)."""
+    clean = sessions.validate_new({"discipline": discipline, "held_at": "2026-11-03 09:00", "kind": "Review"})
+    return (patient_id, *(clean[f.name] for f in sessions.INSERT_FIELDS[1:]))
 
 
 def _restore(a: Actor, w: World) -> Any:
@@ -579,6 +605,126 @@ CASES: list[Case] = [
         lambda w: (P, {"text": "Continue for four weeks"}),
         {"text": "Continue for six weeks"},
     ),
+    # the team meeting: a case manager runs it (check-ins, decisions, action items)
+    Case(
+        "meetings.start_meeting",
+        lambda a, w: meetings.start_meeting(a, attendees=[w.row("user_cm")], patient_ids=[P]),
+        MANAGERS,
+        (f"{S}.meetings.start_meeting",),
+    ),
+    Case(
+        "meetings.set_agenda",
+        lambda a, w: meetings.set_agenda(a, w.prepared.id, w.prepared.version, [Q, P]),
+        MANAGERS,
+        (f"{S}.meetings.set_agenda",),
+        prepare=_meeting,
+    ),
+    Case(
+        "meetings.add_decision",
+        lambda a, w: meetings.add_decision(a, w.prepared.id, P, "Continue graded walking"),
+        MANAGERS,
+        (f"{S}.meetings.add_decision",),
+        prepare=_meeting,
+    ),
+    Case(
+        "meetings.add_action_item",
+        lambda a, w: meetings.add_action_item(
+            a, w.prepared.id, P, text="Phone the employer", owner=w.row("user_social_cm"), discipline="social"
+        ),
+        MANAGERS,
+        (f"{S}.meetings.add_action_item",),
+        prepare=_meeting,
+    ),
+    Case(
+        "meetings.mark_reviewed",
+        lambda a, w: meetings.mark_reviewed(a, w.prepared.id, P, note="Doing well"),
+        MANAGERS,
+        (f"{S}.meetings.mark_reviewed",),
+        prepare=_meeting,
+    ),
+    Case(
+        "meetings.end_meeting",
+        lambda a, w: meetings.end_meeting(a, w.prepared.id, w.prepared.version),
+        MANAGERS,
+        (f"{S}.meetings.end_meeting",),
+        prepare=_meeting,
+    ),
+    Case(
+        "meetings.record_minutes_export",
+        lambda a, w: meetings.record_minutes_export(a, w.prepared.id, fmt="pdf", privacy=True),
+        EVERYONE - {"viewer"},
+        (f"{S}.meetings.record_minutes_export",),
+        prepare=_meeting,
+    ),
+    # the import's bulk paths: whoever may import (case managers, administrators), for
+    # every discipline; staff only by an administrator
+    Case(
+        "patients.create_many",
+        lambda a, w: patients.create_many(
+            a,
+            [
+                patients.validate_new(
+                    {
+                        "clinic_id": "TD-8",
+                        "given_name": "Bulk",
+                        "family_name": "Import",
+                        "date_of_birth": "1975-03-04",
+                        "referral_date": "2026-11-02",
+                    }
+                )
+            ],
+        ),
+        MANAGERS,
+        (f"{S}.patients.create_many",),
+    ),
+    Case(
+        "measurements.record_many (P and Q)",
+        lambda a, w: measurements.record_many(a, [_scored_pain(P, 4), _scored_pain(Q, 6)]),
+        MANAGERS,
+        (f"{S}.measurements.record_many",),
+    ),
+    Case(
+        "measurements.acknowledge_many",
+        lambda a, w: measurements.acknowledge_many(
+            a,
+            [
+                {
+                    **measurements.validate_acknowledgement(
+                        {
+                            "acknowledged_by": w.row("user_psych"),
+                            "acknowledged_at": "2026-10-01 11:00",
+                            "action_taken": "Phoned the patient; safety plan agreed",
+                        }
+                    ),
+                    "measurement": w.row("phq9"),
+                }
+            ],
+        ),
+        MANAGERS,
+        (f"{S}.measurements.acknowledge_many",),
+    ),
+    Case(
+        "sessions.record_many (PT and psychology)",
+        lambda a, w: sessions.record_many(a, [_session_row(P, "pt"), _session_row(Q, "psychology")]),
+        MANAGERS,
+        (f"{S}.sessions.record_many",),
+    ),
+    Case(
+        "checkins.record_many",
+        lambda a, w: checkins.record_many(
+            a, [{**checkins.validate_new({"held_on": "2026-11-20", "attendees": [w.row("user_cm")]}), "patient": Q}]
+        ),
+        MANAGERS,
+        (f"{S}.checkins.record_many",),
+    ),
+    Case(
+        "staff.create_users",
+        lambda a, w: staff.create_users(
+            a, [{"username": "bulk.pt", "full_name": "Bulk Physio", "role": "clinician", "discipline": "pt"}]
+        ),
+        ADMIN,
+        (f"{S}.staff.create_users",),
+    ),
     # accounts: administrators, except one's own password
     Case(
         "staff.create_user",
@@ -654,7 +800,7 @@ CASES: list[Case] = [
         "import",
         lambda a, w: importing.import_file(a, _workbook(w)),
         MANAGERS,
-        ("teamdash.exchange.importing.import_file",),
+        ("teamdash.exchange.importing.run.import_file",),
     ),
     Case(
         "demo.generate",
@@ -751,7 +897,7 @@ def _writing_functions() -> dict[str, str]:
     for module in modules:
         for name, obj in vars(module).items():
             if isinstance(obj, RecordKind):
-                for op in ("add", "update", "delete", "restore"):
+                for op in ("add", "add_many", "update", "delete", "restore"):
                     found[f"record kind {obj.action}.{op}"] = f"{module.__name__}.{name}"
             if name.startswith("_") or not inspect.isfunction(obj) or obj.__module__ != module.__name__:
                 continue

@@ -12,6 +12,12 @@ The role matrix (``ROLE_PERMISSIONS``) says which permissions a role holds at al
 the patients it treats. Administrators hold everything without scope. The UI asks the
 same rules through ``allows`` (no database access) to hide what a role cannot do; the
 services refuse it anyway.
+
+Bulk writes (``patients.create_many``, ``measurements.record_many``,
+``RecordKind.add_many``, …) serve imports: they require ``import`` and the record's own
+permission held by the role, without discipline scope (an import brings a whole clinic's
+records, and only case managers and administrators may import). Staff still need
+``manage_users`` to be added.
 """
 
 from __future__ import annotations

@@ -81,6 +81,7 @@ def record_many(actor: Actor, rows: Sequence[dict], *, action: str = "checkin.im
     it plus its ``patient``. One transaction, one audit event per check-in, the
     patients' list summaries refreshed. Returns the new ids in order (decisions and
     action items refer to them)."""
+    auth.require(actor, "import")  # bulk paths serve imports (see auth: bulk writes)
     auth.require(actor, "write_checkin")
     ids = []
     with database.atomic():

@@ -476,6 +476,7 @@ def acknowledge_many(actor: Actor, rows: Sequence[dict], *, action: str = "safet
     ``validate_acknowledgement`` returned it plus its ``measurement`` (one with a
     positive safety item, not yet acknowledged). One transaction, one audit event each,
     the patients' list summaries refreshed."""
+    auth.require(actor, "import")  # bulk paths serve imports (see auth: bulk writes)
     auth.require(actor, "write_clinical")
     patients: set[int] = set()
     with database.atomic():
@@ -568,6 +569,7 @@ def record_many(
     ISO text the database stores), checked by the caller against each other and against
     what is ``recorded``. One transaction, one audit event per
     patient (with the number of rows), the patients' list summaries refreshed."""
+    auth.require(actor, "import")  # bulk paths serve imports (see auth: bulk writes)
     auth.require(actor, "write_clinical")
     if not rows:
         return 0

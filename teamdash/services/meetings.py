@@ -8,6 +8,10 @@ screen (``add_decision``, ``add_action_item``) and marks the patient reviewed
 the meeting's decisions and action items to it. ``end_meeting`` saves the minutes
 (attendees, patients reviewed, decisions, action items) as they stand; a later edit to
 an action item does not rewrite them. Every write is audited; so is every export.
+
+Running a meeting (starting it, its agenda, reviewing a patient, ending it) is saving
+team check-ins (``write_checkin``); decisions and action items need ``write_actions``:
+case managers and administrators, as for check-ins and action items outside a meeting.
 """
 
 from __future__ import annotations
@@ -341,7 +345,7 @@ def start_meeting(
     actor: Actor, *, attendees: Sequence[int], patient_ids: Sequence[int], today: dt.date | None = None
 ) -> MeetingResult:
     """Open a meeting with these attendees and this agenda, in the order given."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_checkin")
     today = today or clock.today()
     people = _attendees(attendees)
     entries = agenda.entries_for(actor, _patient_ids(patient_ids), today=today)
@@ -377,7 +381,7 @@ def _item(meeting_id: int, patient_id: int) -> MeetingItem:
 def set_agenda(actor: Actor, meeting_id: int, expected_version: int, patient_ids: Sequence[int]) -> MeetingResult:
     """Reorder, add to or remove from a running meeting's agenda. Patients already
     reviewed stay on it (their check-in is recorded)."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_checkin")
     wanted = _patient_ids(patient_ids)
     with database.atomic():
         meeting = _open_meeting(meeting_id)
@@ -421,7 +425,7 @@ def set_agenda(actor: Actor, meeting_id: int, expected_version: int, patient_ids
 
 def add_decision(actor: Actor, meeting_id: int, patient_id: int, text: str) -> DecisionResult:
     """A decision the team made about the patient on screen."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_actions")
     with database.atomic():
         _open_meeting(meeting_id)
         item = _item(meeting_id, patient_id)
@@ -447,7 +451,7 @@ def add_action_item(
 ) -> ActionItemResult:
     """A new action item agreed for the patient on screen: who does what, by when, for
     which discipline. At a meeting every action item has an owner."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_actions")
     if owner in (None, ""):
         raise ValidationError("choose who will do it", field="owner")
     with database.atomic():
@@ -561,7 +565,7 @@ def mark_reviewed(
     """The team has reviewed the patient: record the check-in (attendees, the agreed
     plan as its narrative, the snapshot, the next check-in date) and link this meeting's
     decisions and action items for the patient to it."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_checkin")
     note = validation.note(note, "note")
     with database.atomic():
         _open_meeting(meeting_id)
@@ -663,7 +667,7 @@ def _build_minutes(meeting: MeetingResult, *, final: bool, ended_at: dt.datetime
 
 def end_meeting(actor: Actor, meeting_id: int, expected_version: int) -> Minutes:
     """Close the meeting and save its minutes as they stand now."""
-    auth.require(actor, "write_clinical")
+    auth.require(actor, "write_checkin")
     with database.atomic():
         _open_meeting(meeting_id)
         meeting = get_meeting(actor, meeting_id)

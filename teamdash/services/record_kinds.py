@@ -148,6 +148,7 @@ class RecordKind(Generic[R]):
         refreshed. With ``ids`` (rows that others will refer to: a plan's weeks) the
         rows go in one by one, each with its own audit event, and their ids come back
         in order; else in one bulk insert with one audit event per patient."""
+        auth.require(actor, "import")  # bulk paths serve imports (see auth: bulk writes)
         auth.require(actor, self.permission)
         if not rows:
             return []

@@ -208,6 +208,7 @@ def record_many(
     what ``validate_new`` returned, checked by the caller against each other and what
     is ``recorded``. One transaction, one audit event per patient (with the number of
     rows), the patients' list summaries refreshed."""
+    auth.require(actor, "import")  # bulk paths serve imports (see auth: bulk writes)
     auth.require(actor, "write_clinical")
     if not rows:
         return 0

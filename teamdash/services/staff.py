@@ -249,6 +249,7 @@ def create_users(actor: Actor, rows: Sequence[dict], *, action: str = "user.impo
     """Add many staff members at once (an import): each row as ``validate_new`` returns
     it. One transaction, one audit event per person; a username already taken raises
     ``Conflict`` and adds nobody."""
+    auth.require(actor, "import")  # bulk paths serve imports (see auth: bulk writes)
     auth.require(actor, "manage_users")
     out = []
     with database.atomic():

@@ -472,7 +472,7 @@ class CheckinWindow(QDialog):
         self.render_preview()
 
     def _set_editable(self, editable: bool) -> None:
-        writable = self.context.actor.can("write_clinical")
+        writable = self.context.actor.can("write_checkin")
         for text in (self.narrative, self.plan):
             text.setReadOnly(not editable)
         inputs: tuple[QWidget, ...] = (

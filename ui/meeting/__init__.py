@@ -59,9 +59,9 @@ class MeetingActions(QObject):
         )
         for action in (self.start_action, self.past_action, None, self.mine_action):
             self.menu.addSeparator() if action is None else self.menu.addAction(action)
-        self.start_action.setEnabled(self.context.actor.can("write_clinical"))
+        self.start_action.setEnabled(self.context.actor.can("write_checkin"))
         self.context.changes.changed.connect(
-            lambda _c: self.start_action.setEnabled(self.context.actor.can("write_clinical"))
+            lambda _c: self.start_action.setEnabled(self.context.actor.can("write_checkin"))
         )
 
     # --- starting and resuming ----------------------------------------------------------
