@@ -53,6 +53,8 @@ ACTION_FIELDS = FieldSpecs(
     [
         FieldSpec("text", "text", max_length=1000),
         FieldSpec("status", "choice", choices=partial(disciplines.vocabulary, "action_status"), default="open"),
+        # the discipline that carries it out (none: the team's, or the case manager's)
+        FieldSpec("discipline", "choice", required=False, choices=disciplines.codes),
     ]
 )
 
@@ -89,11 +91,7 @@ def _clean_action(values: dict, current: dict | None) -> dict:
     if "meeting" in values:
         out["meeting"] = _check_meeting(values["meeting"])
     if "discipline" in values:
-        out["discipline"] = (
-            None
-            if values["discipline"] in (None, "")
-            else validation.choice(values["discipline"], "discipline", disciplines.codes())
-        )
+        out["discipline"] = ACTION_FIELDS["discipline"].check(values["discipline"] or None)
     if current is None or "status" in values:
         out["status"] = ACTION_FIELDS["status"].check_or_default(values)
         was_open = current is None or current.get("status") == "open"

@@ -587,7 +587,9 @@ ACTION_ITEM = KindUi(
             required=False,
         ),
         Field("due_on", "Due by", "optional_date", required=False),
-        Field("discipline", "Discipline", "choice", ((None, "— any —"), *_discipline_choices()), required=False),
+        spec_field(
+            ACTION_ITEMS.fields, "discipline", "Discipline", choices=((None, "— any —"), *_discipline_choices())
+        ),
         spec_field(ACTION_ITEMS.fields, "status", "Status"),
     ],
     **_crud(ACTION_ITEMS, ACTION_NAMES),

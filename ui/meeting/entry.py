@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from teamdash.clinical import disciplines
-from teamdash.services.action_items import ActionItemResult, DecisionResult
+from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.services.chart import PatientRecord
 from teamdash.services.staff import StaffMember
 from ui.meeting.common import date_edit, date_of, day, qdate, short_day, widget_shortcut
@@ -96,6 +96,7 @@ class EntryPanel(QFrame):
         self.decision.setObjectName("decision")
         self.decision.setPlaceholderText("Type a decision, Enter adds it")
         self.decision.setAccessibleName("Decision (Ctrl+D)")
+        self.decision.setMaxLength(DECISIONS.fields["text"].max_length or 32767)  # the service's limit
         self.decision.returnPressed.connect(self._enter_decision)
         self.add_decision = self._button("Add decision", "Add the decision (Enter)", self._enter_decision)
 
@@ -103,6 +104,7 @@ class EntryPanel(QFrame):
         self.action_text.setObjectName("actionText")
         self.action_text.setPlaceholderText("What is to be done")
         self.action_text.setAccessibleName("New action item (Ctrl+I)")
+        self.action_text.setMaxLength(ACTION_ITEMS.fields["text"].max_length or 32767)
         self.owner = QComboBox(self)
         self.owner.setObjectName("actionOwner")
         self.owner.setAccessibleName("Owner of the action item")
@@ -112,8 +114,8 @@ class EntryPanel(QFrame):
         self.discipline.setObjectName("actionDiscipline")
         self.discipline.setAccessibleName("Discipline of the action item")
         self.discipline.addItem("— any —", None)
-        for d in disciplines.all_disciplines():
-            self.discipline.addItem(d.name, d.code)
+        for code in ACTION_ITEMS.fields["discipline"].allowed():  # the choices the service takes
+            self.discipline.addItem(disciplines.get(code).name, code)
         self.add_action = self._button("Add action item", "Add the action item (Enter)", self._enter_action)
         for field in (self.action_text,):
             field.returnPressed.connect(self._enter_action)
