@@ -24,6 +24,7 @@ CHOSEN_PATIENT = 13  # opened by clinic ID: at start-up, in a screenshot, from t
 PSYCHOLOGIST = "athistledown"  # a clinician who may write clinical data
 ADMINISTRATOR = "ckestrel"  # the demo administrator: writes every discipline's records
 CASE_MANAGER = "Morgan Quillfeather"
+MEETING_CHAIR = "mquillfeather"  # Morgan Quillfeather, a case manager without a discipline: runs the team meeting
 
 
 def clinic_id(patient_id: int) -> str:

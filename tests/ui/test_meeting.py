@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QApplication
 
 from teamdash.services import agenda, audit, checkins, meetings, patients, staff, worklist
 from teamdash.services.action_items import ACTION_ITEMS
-from teamdash.services.auth import SYSTEM, Actor
+from teamdash.services.auth import SYSTEM, Actor, actor_for
 from teamdash.services.patients import PatientQuery
-from tests.demo_facts import DEMO_TODAY
+from tests.demo_facts import DEMO_TODAY, MEETING_CHAIR
 from tests.ui.helpers import settle
 from tests.ui.privacy_walk import patient_identifiers, texts_naming_patients
 from ui.app import install_extensions
@@ -45,6 +45,13 @@ def key(widget, k, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
 
 def focused():
     return QApplication.focusWidget()
+
+
+@pytest.fixture
+def actor(clinic) -> Actor:
+    """The case manager who chairs: saving check-ins, decisions and action items is a
+    case manager's (a clinician may not)."""
+    return actor_for(MEETING_CHAIR)
 
 
 @pytest.fixture
