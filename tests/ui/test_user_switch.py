@@ -164,6 +164,8 @@ def test_auto_lock_hides_every_patient_detail_and_unlocking_brings_the_form_back
     type_into(dialog.editors["note"].widget, "Patient reports better sleep")
     secrets = (patient.family_name, patient.given_name, patient.clinic_id, f"{patient.date_of_birth:%d %b %Y}")
     assert any(patient.family_name in t for t in visible_texts())  # shown before locking
+    title = window.windowTitle()
+    assert patient.family_name in title  # the open patient names the window (and its task bar entry)
 
     idle.advance(5 * 60 - LOCK_WARNING_S + 1)
     lock.monitor.check()
@@ -173,6 +175,8 @@ def test_auto_lock_hides_every_patient_detail_and_unlocking_brings_the_form_back
     idle.advance(5 * 60 + 1)
     lock.monitor.check()
     assert lock.locked and window.windowTitle() == LOCKED_TITLE
+    context.presentation.set_privacy(True)  # whatever retitles the window meanwhile (here F8's switch)
+    assert window.windowTitle() == LOCKED_TITLE
     assert not dialog.isVisible() and not window.menuBar().isVisible() and not window.statusBar().isVisible()
     texts = "\n".join(visible_texts())
     for secret in secrets:
@@ -195,7 +199,9 @@ def test_auto_lock_hides_every_patient_detail_and_unlocking_brings_the_form_back
     type_into(page.form.password, DEMO_PASSWORD)
     page.form.submit()
     qtbot.waitUntil(lambda: not lock.locked)
-    assert window.windowTitle() == "TeamDash" and dialog.isVisible()
+    # The title comes back as it now reads: initials, presentation mode having been switched on.
+    assert window.windowTitle() == f"TeamDash — {patient.initials} · {patient.clinic_id}" != title
+    assert dialog.isVisible()
     assert dialog.editors["note"].get() == "Patient reports better sleep"  # nothing lost
     assert audit.events(action_prefix="signin", limit=1)[0].actor_name == "Avery Thistledown"
 

@@ -6,8 +6,9 @@ limit a small always-on-top warning counts down; any key or mouse movement dismi
 At the limit the ``LockController`` locks the workstation:
 
 - the main window shows the lock page instead of the list and the patient (its title
-  becomes "TeamDash — locked"; menus, toolbar and status bar are hidden; shortcuts do
-  nothing), so neither the screen, a screenshot nor a taskbar preview shows a patient;
+  becomes "TeamDash — locked" and stays so whatever sets it meanwhile; menus, toolbar
+  and status bar are hidden; shortcuts do nothing), so neither the screen, a
+  screenshot nor a taskbar preview shows a patient;
 - every other window (an open form, its unsaved entries included) is hidden, kept as it
   is for the user who opened it;
 - the same user's password unlocks and brings their windows back; another user's
@@ -339,6 +340,9 @@ class LockController(QObject):
         if not self.locked:
             return False
         kind = event.type()
+        if kind == QEvent.Type.WindowTitleChange and watched is self.window:
+            self._keep_locked_title()
+            return False
         if kind == QEvent.Type.Shortcut and isinstance(watched, QAction) and watched not in self._allowed_actions:
             return True
         if kind == QEvent.Type.Show and isinstance(watched, QWidget) and self._parks(watched):
@@ -346,6 +350,15 @@ class LockController(QObject):
             self.parked.setdefault(_key(self.owner), _Parked()).windows.append(watched)
             QTimer.singleShot(0, watched.hide)
         return False
+
+    def _keep_locked_title(self) -> None:
+        """The window's title stays the lock's while locked, whoever sets it (a patient
+        read before the lock arriving, presentation mode, a meeting): the new title is
+        kept for when the window is unlocked."""
+        title = self.window.windowTitle()
+        if title != LOCKED_TITLE:
+            self._title = title
+            self.window.setWindowTitle(LOCKED_TITLE)
 
     def _may_close(self) -> bool:
         """Quitting while forms are kept for someone (or while locked, for the person
