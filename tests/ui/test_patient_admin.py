@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialog, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 
 from teamdash.services import audit, episodes, measurements, patients
 from teamdash.services.auth import SYSTEM, actor_for
@@ -572,6 +572,30 @@ def test_on_hold_and_the_status_history(qtbot, window):
     qtbot.waitUntil(lambda: header.status.full_text == "Active")
     qtbot.waitUntil(lambda: list_ids(window) == [])
     assert count_text(window) == "0 on hold patients"
+
+
+def test_status_dialogs_follow_presentation_mode_while_open(qtbot, window):
+    """F8 on a projector with a status dialog open: its title and its intro switch to
+    initials and ID at once (and back)."""
+    context, actions = window.context, admin(window)
+    row = _long_standing_patient(window)
+    _open(qtbot, window, row.id)
+    patient = patients.get_patient(context.actor, row.id)
+    qtbot.waitUntil(lambda: actions.status_actions["discharged"].isEnabled())
+    actions.status_actions["discharged"].trigger()
+    dialog = top_dialog(qtbot, "dialog_status_discharged")
+    intro = dialog.findChild(QLabel, "intro")
+    assert patient.family_name in dialog.windowTitle() and patient.family_name in intro.text()
+    context.presentation.set_privacy(True)
+    for text in (dialog.windowTitle(), intro.text()):
+        assert patient.family_name not in text and f"{patient.initials} · {patient.clinic_id}" in text
+    dialog.reject()
+    actions.history.trigger()
+    history = top_dialog(qtbot, "dialog_status_history")
+    assert history.windowTitle() == f"Status history — {patient.initials} · {patient.clinic_id}"
+    context.presentation.set_privacy(False)
+    assert history.windowTitle() == f"Status history — {patient.full_name} · {patient.clinic_id}"
+    history.reject()
 
 
 def test_a_clinician_sees_the_header_but_cannot_administer(qtbot, clinic, new_context):

@@ -22,7 +22,7 @@ from ui.context import AppContext
 from ui.dialogs.fields import Field
 from ui.dialogs.form import FormDialog, show_dialog
 from ui.dialogs.patient_form import open_patient_dialog, open_pattern_dialog
-from ui.dialogs.record_dialog import patient_label
+from ui.dialogs.record_dialog import patient_label, title_with_patient
 from ui.dialogs.status_dialogs import events_for, open_history_dialog, open_status_dialog
 from ui.dialogs.writes import run_write
 from ui.errors import show_error
@@ -93,7 +93,8 @@ class DetailDialog(FormDialog):
         description: str,
         parent: QWidget | None = None,
     ):
-        super().__init__(f"{description} — {patient_label(patient, context)}", [field], parent)
+        super().__init__(description, [field], parent)
+        title_with_patient(self, context, patient, description)
         self.setObjectName(f"dialog_{field.name}")
         self.context, self.patient, self.description = context, patient, description
         self.set_values({field.name: getattr(patient, field.name)})

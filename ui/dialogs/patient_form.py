@@ -28,7 +28,7 @@ from ui.dialogs.confirm import confirm
 from ui.dialogs.fields import Field
 from ui.dialogs.form import ERROR_STYLE, FormDialog, show_dialog
 from ui.dialogs.kinds import vocabulary_choices
-from ui.dialogs.record_dialog import patient_label, same_value
+from ui.dialogs.record_dialog import patient_label, same_value, title_with_patient
 from ui.dialogs.writes import run_write
 from ui.errors import show_error
 from ui.undo import UndoEntry
@@ -162,6 +162,8 @@ class PatientDialog(FormDialog):
             else None
         )
         super().__init__(title, _fields(options, new), parent, intro=intro)
+        if existing is not None:
+            title_with_patient(self, context, existing, "Edit details")
         self.setObjectName("dialog_patient")
         self.result_row: PatientDetail | None = None
         self.id_check: ClinicIdCheck | None = None

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from teamdash.services.chart import PatientRecord
 from teamdash.services.patients import PatientDetail
@@ -29,6 +29,14 @@ def title_with_patient(dialog: QWidget, context: AppContext, patient: PatientDet
     """``title — patient``, switched between name and initials with privacy mode while
     the dialog is open."""
     context.presentation.follow(dialog, lambda: dialog.setWindowTitle(f"{title} — {patient_label(patient, context)}"))
+
+
+def intro_with_patient(dialog: QWidget, context: AppContext, text: Callable[[], str]) -> None:
+    """A form's intro that names the patient (``text()``), switched with privacy mode
+    while the dialog is open, like its title."""
+    intro = dialog.findChild(QLabel, "intro")
+    if intro is not None:
+        context.presentation.follow(dialog, lambda: intro.setText(text()))
 
 
 def same_value(new: Any, old: Any) -> bool:

@@ -20,7 +20,7 @@ from ui.changes import Changes
 from ui.context import AppContext
 from ui.dialogs.fields import Field
 from ui.dialogs.form import FormDialog, show_dialog
-from ui.dialogs.record_dialog import patient_label
+from ui.dialogs.record_dialog import intro_with_patient, patient_label, title_with_patient
 from ui.dialogs.writes import run_write
 from ui.errors import show_error
 from ui.undo import UndoEntry
@@ -83,9 +83,9 @@ class StatusDialog(FormDialog):
                 hint=note_hint if transition.reasons or transition.note_required else "",
             )
         )
-        super().__init__(
-            f"{title} — {patient_label(patient, context)}", fields, parent, intro=_intro(patient, event, context)
-        )
+        super().__init__(title, fields, parent, intro=_intro(patient, event, context))
+        title_with_patient(self, context, patient, title)
+        intro_with_patient(self, context, lambda: _intro(patient, event, context))
         self.setObjectName(f"dialog_status_{event}")
         # Not ``self.event``: that is the dialog's Qt event handler.
         self.context, self.patient, self.status_event = context, patient, event
@@ -138,12 +138,18 @@ class ReadmitDialog(FormDialog):
             Field("note", "Note", "note", required=False, hint="e.g. who re-referred and why"),
         ]
         ended = "discharged" if patient.status == "discharged" else "dropped out"
-        intro = (
-            f"{patient_label(patient, context)} {ended} on {_day(patient.status_changed_on)}. Readmission opens "
-            f"episode {patient.episode_number + 1}: change from baseline, MCID and reliable change restart at the "
-            f"new referral date. Episode {patient.episode_number} stays on the record and is shaded on the timelines."
-        )
-        super().__init__(f"Readmit — {patient_label(patient, context)}", fields, parent, intro=intro)
+
+        def intro() -> str:
+            return (
+                f"{patient_label(patient, context)} {ended} on {_day(patient.status_changed_on)}. Readmission opens "
+                f"episode {patient.episode_number + 1}: change from baseline, MCID and reliable change restart at "
+                f"the new referral date. Episode {patient.episode_number} stays on the record and is shaded on the "
+                "timelines."
+            )
+
+        super().__init__("Readmit", fields, parent, intro=intro())
+        title_with_patient(self, context, patient, "Readmit")
+        intro_with_patient(self, context, intro)
         self.setObjectName("dialog_readmit")
         self.context, self.patient = context, patient
         self.save_button.setText("Readmit")
@@ -214,7 +220,7 @@ class StatusHistoryDialog(QDialog):
         super().__init__(parent)
         self.context, self.patient = context, patient
         self.setObjectName("dialog_status_history")
-        self.setWindowTitle(f"Status history — {patient_label(patient, context)}")
+        title_with_patient(self, context, patient, "Status history")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Episodes of care</b>"))
         self.episodes = RecordTable(EPISODE_COLUMNS, self, max_rows=6)
