@@ -80,20 +80,25 @@ def _set_style_property(widget: QWidget, name: str, value) -> None:
 
 class ElidingToolButton(QToolButton):
     """A tool button whose text is cut with … when the header is narrow, so a long case
-    manager's name never widens the window; ``full_text`` keeps the whole text."""
+    manager's name never widens the window; ``full_text`` keeps the whole text, which is
+    also its accessible name and, with what a click does (``action_tip``), its tooltip."""
 
     MIN_WIDTH = 72
     SLACK = 3  # px: text measured in whole pixels may need a fraction more to draw uncut
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, action_tip: str = ""):
         super().__init__(parent)
         self.full_text = ""
+        self.action_tip = action_tip
+        self.setAccessibleDescription(action_tip)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # may shrink to MIN_WIDTH
 
     def set_full_text(self, text: str) -> None:
         if text != self.full_text:
             self.full_text = text
             self.setText(text)
+            self.setAccessibleName(text)
+            self.setToolTip(f"{text}\n{self.action_tip}" if self.action_tip else text)
             self.updateGeometry()
             self._elide()
 
@@ -128,9 +133,15 @@ class ElidingToolButton(QToolButton):
 
 class PatientHeader(QFrame):
     """Who the patient is and what needs attention. Flags cannot be hidden; in privacy
-    mode initials and ID replace the name and date of birth."""
+    mode initials and ID replace the name and date of birth.
+
+    The case manager and next check-in buttons sit beside the name when the header is
+    wide enough for the name and both in full; on a narrower header (the meeting's
+    column, a projector at 150 %) they move to a line of their own under it, so the
+    name is never squeezed and no button is cut."""
 
     MAX_OTHER_FLAGS = 3
+    NAME_MIN_CHARS = 12  # the name keeps at least this much room (initials always fit)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
@@ -146,6 +157,15 @@ class PatientHeader(QFrame):
         self.manager_button = self._menu_button("caseManagerButton", "Reassign the case manager")
         self.checkin_button = self._menu_button("checkinButton", "Set the next check-in")
         self.status = self._menu_button("statusChip", "Change the status: on hold, discharge, drop-out, readmission")
+        # the two buttons travel together: beside the name, or on a line of their own
+        self.admin_buttons = QWidget(self)
+        self.admin_buttons.setObjectName("headerAdminButtons")
+        admin_row = QHBoxLayout(self.admin_buttons)
+        admin_row.setContentsMargins(0, 0, 0, 0)
+        admin_row.setSpacing(10)
+        admin_row.addWidget(self.manager_button)
+        admin_row.addWidget(self.checkin_button)
+        self.buttons_inline = True
         self.managers: list[staff.StaffMember] | None = None
         self.calendar = QCalendarWidget(self)
         self.calendar.setObjectName("checkinCalendar")
@@ -167,17 +187,20 @@ class PatientHeader(QFrame):
         self.safety_pool: list[QLabel] = []
         self.flag_pool: list[QLabel] = []
         self._flag_lines: list[tuple[str, str]] = []
-        top = QHBoxLayout()
+        self.top = top = QHBoxLayout()
         top.setSpacing(10)
         top.addWidget(self.clinic_id)
         top.addWidget(self.name, 1)
-        top.addWidget(self.manager_button)
-        top.addWidget(self.checkin_button)
+        top.addWidget(self.admin_buttons)
         top.addWidget(self.status)
+        self.second = QHBoxLayout()  # the buttons' own line on a narrow header
+        self.second.setSpacing(10)
+        self.second.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(3)
         layout.addLayout(top)
+        layout.addLayout(self.second)
         layout.addWidget(self.facts)
         layout.addWidget(self.programme)
         layout.addWidget(self.actions)
@@ -186,7 +209,7 @@ class PatientHeader(QFrame):
         context.changes.changed.connect(lambda changes: "staff" in changes.kinds and self._load_managers())
 
     def _menu_button(self, name: str, tip: str) -> ElidingToolButton:
-        button = ElidingToolButton(self)
+        button = ElidingToolButton(self, tip)
         button.setObjectName(name)
         button.setToolTip(tip)
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -198,6 +221,33 @@ class PatientHeader(QFrame):
     @property
     def writable(self) -> bool:
         return self.context.actor.can("write_patient")
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_admin_buttons()
+
+    def _place_admin_buttons(self) -> None:
+        """Beside the name when the name and both buttons fit in full, else on their own
+        line (decided from the header's width and the texts alone: no back and forth)."""
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right()
+        spacing = self.top.spacing()
+        name = self.name.fontMetrics().horizontalAdvance(self.name.full_text) + 4
+        needed = sum(
+            w.sizeHint().width() + spacing
+            for w in (self.clinic_id, self.admin_buttons, self.status)
+            if not w.isHidden()
+        )
+        inline = name + needed <= room
+        if inline == self.buttons_inline:
+            return
+        self.buttons_inline = inline
+        if inline:
+            self.second.removeWidget(self.admin_buttons)
+            self.top.insertWidget(2, self.admin_buttons)
+        else:
+            self.top.removeWidget(self.admin_buttons)
+            self.second.insertWidget(0, self.admin_buttons)
 
     def show_action_items(self, shown: bool) -> None:
         """The line of open action items (the meeting screen lists them on its own)."""
@@ -215,7 +265,12 @@ class PatientHeader(QFrame):
         privacy = self.context.presentation.privacy
         self.clinic_id.setText(p.clinic_id)
         self.name.setText(p.initials if privacy else p.full_name)
+        metrics = self.name.fontMetrics()
+        self.name.setMinimumWidth(
+            min(metrics.horizontalAdvance(self.name.full_text), metrics.averageCharWidth() * self.NAME_MIN_CHARS) + 4
+        )
         self._set_admin_buttons(record)
+        self._place_admin_buttons()
         self.facts.setText(" · ".join(self._identity_facts(record, privacy)))
         self.programme.setText(" · ".join(self._programme_facts(record)))
         self.actions.setText(self._actions_text(record))

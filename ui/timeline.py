@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import NamedTuple
 
@@ -241,21 +241,46 @@ TitleRun = tuple[str, str, bool]  # text, colour, bold
 
 
 class _Title(QGraphicsItem):
-    """A plot's one-line title as coloured runs of text, cut at the plot's right edge.
+    """A plot's one-line title as coloured runs of text. When they do not fit the plot's
+    width (a meeting's column, a projector at 150 %), the ``optional`` runs (the band's
+    name, which the plot's shading shows too) are left out first, then runs with a
+    ``short`` wording take it ("MCID" for "MCID met", as on the cards), then the type
+    may shrink a little (to ``MIN_SQUEEZE`` of its size), and only then does the last
+    run shown end in …; never a word cut off mid-way. The whole title is its tooltip.
     Painted directly: a rich-text item lays its HTML out anew for every patient."""
+
+    GAP = "  "
+    MIN_SQUEEZE = 0.85
 
     def __init__(self, parent: QGraphicsItem):
         super().__init__(parent)
         self.max_width = 0.0
         self.runs: tuple[TitleRun, ...] = ()
+        self.optional: tuple[int, ...] = ()
+        self.short: dict[int, str] = {}
+        self._shown_key: tuple = ()
+        self._shown: list[TitleRun] = []
+        self._squeeze = 1.0  # the type's size as painted, against its set size
+        self._fonts: dict[bool, QFont] = {}
         self.font = QFont()
         self.font.setPointSizeF(9.0)
         self.bold = QFont(self.font)
         self.bold.setBold(True)
         self._height = float(QFontMetricsF(self.font).height())
 
-    def set_runs(self, runs: tuple[TitleRun, ...], point_size: float) -> None:
-        if runs == self.runs and point_size == self.font.pointSizeF():
+    def set_runs(
+        self,
+        runs: tuple[TitleRun, ...],
+        point_size: float,
+        optional: tuple[int, ...] = (),
+        short: dict[int, str] | None = None,
+    ) -> None:
+        short = short or {}
+        if (
+            runs == self.runs
+            and (optional, short) == (self.optional, self.short)
+            and point_size == self.font.pointSizeF()
+        ):
             return
         if point_size != self.font.pointSizeF():
             self.prepareGeometryChange()
@@ -263,25 +288,84 @@ class _Title(QGraphicsItem):
             self.bold.setPointSizeF(point_size)
             self._height = float(QFontMetricsF(self.font).height())
         self.runs = runs
+        self.optional = optional
+        self.short = short
+        self.setToolTip(self.text())
         self.update()
 
     def text(self) -> str:
-        return "  ".join(text for text, _colour, _bold in self.runs)
+        return self.GAP.join(text for text, _colour, _bold in self.runs)
+
+    def _font(self, bold: bool) -> QFont:
+        return self.bold if bold else self.font
+
+    def _width(self, runs: Sequence[TitleRun]) -> float:
+        """The width the runs take, with the gaps between them (none after the last)."""
+        widths = [QFontMetricsF(self._font(bold)).horizontalAdvance(text) for text, _c, bold in runs]
+        gaps = [QFontMetricsF(self._font(bold)).horizontalAdvance(self.GAP) for _t, _c, bold in runs[:-1]]
+        return sum(widths) + sum(gaps)
+
+    def shown_runs(self) -> list[TitleRun]:
+        """The runs as painted at the current width: optional ones left out when the
+        whole title does not fit, the last one ending in … when even that is too wide
+        (worked out once per title, width and size: the scene paints often)."""
+        key = (self.runs, self.optional, tuple(self.short.items()), self.max_width, self.font.pointSizeF())
+        if key != self._shown_key:
+            self._shown_key, self._shown = key, self._fit()
+        return self._shown
+
+    def _fit(self) -> list[TitleRun]:
+        self._squeeze = 1.0
+        runs = list(self.runs)
+        if self._width(runs) > self.max_width:
+            runs = [run for i, run in enumerate(self.runs) if i not in self.optional]
+        if self._width(runs) > self.max_width:
+            runs = [
+                (self.short.get(i, text), colour, bold)
+                for i, (text, colour, bold) in enumerate(self.runs)
+                if i not in self.optional
+            ]
+        needed = self._width(runs)
+        if needed > self.max_width and self.max_width / needed >= self.MIN_SQUEEZE:
+            self._squeeze = self.max_width / needed * 0.98  # text widths grow a little less than linearly
+            return runs
+        shown: list[TitleRun] = []
+        x = 0.0
+        for text, colour, bold in runs:
+            metrics = QFontMetricsF(self._font(bold))
+            width = metrics.horizontalAdvance(text)
+            if x + width > self.max_width:
+                room = self.max_width - x
+                if room > metrics.horizontalAdvance("…") * 3:
+                    shown.append((metrics.elidedText(text, Qt.TextElideMode.ElideRight, room), colour, bold))
+                break
+            shown.append((text, colour, bold))
+            x += metrics.horizontalAdvance(text + self.GAP)
+        return shown
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, max(self.max_width, 1.0), self._height + 4)
 
+    def painted_font(self, bold: bool) -> QFont:
+        """The font a run is painted in: the set one, or a little smaller (squeezed)."""
+        if self._squeeze == 1.0:
+            return self._font(bold)
+        font = self._fonts.get(bold)
+        size = self._font(bold).pointSizeF() * self._squeeze
+        if font is None or font.pointSizeF() != size:
+            font = self._fonts[bold] = QFont(self._font(bold))
+            font.setPointSizeF(size)
+        return font
+
     def paint(self, painter: QPainter, *_args) -> None:
         painter.setClipRect(self.boundingRect())
         x = 0.0
-        for text, colour, bold in self.runs:
-            font = self.bold if bold else self.font
+        for text, colour, bold in self.shown_runs():
+            font = self.painted_font(bold)
             painter.setFont(font)
             painter.setPen(QColor(colour))
             painter.drawText(QPointF(x, 2 + QFontMetricsF(font).ascent()), text)
-            x += QFontMetricsF(font).horizontalAdvance(text + "  ")
-            if x >= self.max_width:
-                break
+            x += QFontMetricsF(font).horizontalAdvance(text + self.GAP)
 
 
 class TimePlot(pg.GraphicsWidget):
@@ -325,8 +409,14 @@ class TimePlot(pg.GraphicsWidget):
     def addItem(self, item, ignoreBounds: bool = False) -> None:
         self.vb.addItem(item, ignoreBounds=ignoreBounds)
 
-    def set_title(self, runs: tuple[TitleRun, ...], point_size: float) -> None:
-        self.title_label.set_runs(runs, point_size)
+    def set_title(
+        self,
+        runs: tuple[TitleRun, ...],
+        point_size: float,
+        optional: tuple[int, ...] = (),
+        short: dict[int, str] | None = None,
+    ) -> None:
+        self.title_label.set_runs(runs, point_size, optional, short)
 
     def title(self) -> str:
         return self.title_label.text()
@@ -1035,7 +1125,16 @@ class MeasurePlot:
             self.plot.getViewBox().setYRange(*view, padding=0)
         self.markers.update(timeline, own, marker_lanes)
         title = self.title(series)
-        self.plot.set_title(title, 9.0 * self.scale)
+        # On a narrow plot the band's name gives way first (the shading shows the band),
+        # then the change takes the cards' shorter wording.
+        band = 2 if series.latest is not None and series.latest.band else None
+        short = self.short_change(series)
+        self.plot.set_title(
+            title,
+            9.0 * self.scale,
+            () if band is None else (band,),
+            {len(title) - 1: short} if short is not None else None,
+        )
 
     def _update_goals(self, series: MeasureSeries) -> None:
         lines = _pool(self.plot, self.goal_lines, len(series.goals), self._goal_line)
@@ -1050,6 +1149,19 @@ class MeasurePlot:
         self.goal_ends.pen, self.goal_ends.brush = _pen(series.colour, 1.6), _brush("#ffffff")
 
     @staticmethod
+    def _change_words(series: MeasureSeries, mcid_met: str) -> str | None:
+        inst, change = series.instrument, series.change
+        if change.points is None or change.verdict not in ("better", "worse") or series.latest is series.baseline:
+            return None
+        arrow = "▲" if change.points > 0 else "▼"
+        mcid = mcid_met if change.mcid_met else ""
+        # reliable change beside MCID: one says it matters, the other that it beats noise
+        rci = {"no reliable change": " · not reliable"}.get(
+            change.rci_verdict or "", " · reliable" if change.rci_verdict else ""
+        )
+        return f"{arrow}{inst.format(abs(change.points))}{mcid}{rci}"
+
+    @staticmethod
     def title(series: MeasureSeries) -> tuple[TitleRun, ...]:
         """Name, latest value, band and the change since baseline, as coloured runs."""
         inst = series.instrument
@@ -1058,17 +1170,16 @@ class MeasurePlot:
             runs.append((with_unit(inst, series.latest.value), "#3c4650", False))
             if series.latest.band:
                 runs.append((series.latest.band, "#5b6670", False))
-        change = series.change
-        if change.points is not None and change.verdict in ("better", "worse") and series.latest is not series.baseline:
-            colour = "#2e7d32" if change.verdict == "better" else "#c62828"
-            arrow = "▲" if change.points > 0 else "▼"
-            mcid = " · MCID met" if change.mcid_met else ""
-            # reliable change beside MCID: one says it matters, the other that it beats noise
-            rci = {"no reliable change": " · not reliable"}.get(
-                change.rci_verdict or "", " · reliable" if change.rci_verdict else ""
-            )
-            runs.append((f"{arrow}{inst.format(abs(change.points))}{mcid}{rci}", colour, False))
+        words = MeasurePlot._change_words(series, " · MCID met")
+        if words is not None:
+            runs.append((words, "#2e7d32" if series.change.verdict == "better" else "#c62828", False))
         return tuple(runs)
+
+    @staticmethod
+    def short_change(series: MeasureSeries) -> str | None:
+        """The change as the discipline cards word it ("▼3 MCID · reliable"): the
+        title's wording on a narrow plot."""
+        return MeasurePlot._change_words(series, " MCID")
 
     def select(self, measurement_id: int | None) -> bool:
         point = next(

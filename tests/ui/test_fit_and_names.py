@@ -125,6 +125,30 @@ def test_the_meeting_and_its_dialogs_name_their_controls(qtbot, ui_context):
     window.poll.stop()
 
 
+def test_the_sign_in_and_security_screens_name_their_controls(qtbot, ui_context):
+    """Sign-in, password, first start, passphrase, staff, settings and audit screens
+    (the lock page is part of the main window, checked above)."""
+    from ui.security.audit_screen import AuditDialog
+    from ui.security.signin import ChangePasswordDialog, FirstAdministratorDialog, PassphraseDialog, SignInDialog
+    from ui.security.staff_screen import MemberDialog, StaffDialog
+
+    dialogs = [
+        SignInDialog(ui_context.jobs, database="test database"),
+        ChangePasswordDialog(ui_context.jobs, ui_context.actor),
+        FirstAdministratorDialog(None, database="test database", new_file=True, encryption_available=True),
+        PassphraseDialog("test database", lambda _passphrase: None),
+        StaffDialog(ui_context),
+        MemberDialog(ui_context),
+        AuditDialog(ui_context),
+    ]
+    for dialog in dialogs:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        settle(qtbot, ui_context)
+        assert lc.unnamed(dialog) == [], type(dialog).__name__
+        dialog.close()
+
+
 def test_the_checks_find_what_they_look_for(qtbot):
     """A cut button, a truncated label and a nameless field are reported."""
     from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget

@@ -510,7 +510,8 @@ def test_discharge_and_readmit_restart_the_baseline_with_undo(qtbot, window, err
     assert (span.label, span.start, span.end) == ("Episode 1", row_detail.episode_start, dt.date(2026, 10, 30))
     plot = view.timeline.plot_for("nrs_pain")
     assert plot.backdrop.episodes == (span,) and (plot.backdrop.baseline, plot.backdrop.mcid) == (7, 5)
-    assert "▼3 · MCID met" in plot.title(pain)
+    # the title's change: from the new baseline, MCID met, and a reliable change (RCI)
+    assert ("▼3 · MCID met · reliable", "#2e7d32", False) in plot.title(pain)
     # The PT panel counts and compares within this episode only.
     window.patient_view.show_tab("pt")
     wait_idle(qtbot, window)

@@ -298,3 +298,35 @@ def test_plot_data_are_float_arrays(view):
     xs, ys = view.plot_for("nrs_pain").curve.getData()
     assert isinstance(xs, np.ndarray) and xs.dtype == float
     assert isinstance(view.plot_for("nrs_pain").plot.getAxis("bottom"), pg.DateAxisItem)
+
+
+def test_a_title_too_wide_for_its_plot_gives_up_the_band_first_and_is_never_cut_mid_word(qtbot, view):
+    """On a projector at 150 % or in a meeting's column the title keeps the measure, its
+    value and the change with its MCID and reliable-change verdict; the band's name
+    (shown by the shading too) goes first; whatever still does not fit ends in …."""
+    rec = patient_record()
+    view.set_record(rec)
+    plot = view.plot_for("odi")
+    label = plot.plot.title_label
+    series = plot.series
+    runs = plot.title(series)
+    assert [r[0] for r in runs][:3] == ["ODI", f"{series.latest.value:g} %", series.latest.band]
+    change = runs[3][0]
+    assert " · MCID " in change or "MCID" not in change
+    assert change.endswith((" · reliable", " · not reliable"))  # the RCI verdict beside MCID
+    assert label.toolTip() == label.text() == "  ".join(r[0] for r in runs)
+    label.max_width = label._width(runs) + 1
+    assert label.shown_runs() == list(runs)  # wide enough: everything
+    label.max_width = label._width([runs[0], runs[1], runs[3]]) + 1
+    assert label.shown_runs() == [runs[0], runs[1], runs[3]]  # the band gave way, the verdict stayed
+    short = (plot.short_change(series), runs[3][1], False)
+    assert short[0] == change.replace(" · MCID met", " MCID")  # the cards' wording
+    label.max_width = label._width([runs[0], runs[1], short]) + 1
+    assert label.shown_runs() == [runs[0], runs[1], short]
+    label.max_width = label._width([runs[0], runs[1], short]) * 0.9
+    assert label.shown_runs() == [runs[0], runs[1], short]  # in type a little smaller
+    assert 0.85 <= label.painted_font(False).pointSizeF() / label.font.pointSizeF() < 0.9
+    label.max_width = label._width(runs[:2]) + 80
+    shown = label.shown_runs()
+    assert shown[:2] == list(runs[:2]) and shown[2][0].endswith("…") and len(shown) == 3
+    assert short[0].startswith(shown[2][0][:-1])

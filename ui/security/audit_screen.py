@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -36,6 +35,7 @@ from teamdash.services import audit, patients
 from teamdash.services.audit import AuditEntry, AuditQuery
 from ui.context import AppContext
 from ui.errors import show_error
+from ui.security.signin import name_buttons, named_button
 from ui.widgets import palette
 
 LIMIT = 2000
@@ -75,9 +75,10 @@ class AuditModel(QAbstractTableModel):
         return values[index.column()]
 
 
-def _date_edit(name: str, on: QDate) -> QDateEdit:
+def _date_edit(name: str, on: QDate, spoken: str) -> QDateEdit:
     edit = QDateEdit(on)
     edit.setObjectName(name)
+    edit.setAccessibleName(spoken)
     edit.setCalendarPopup(True)
     edit.setDisplayFormat("yyyy-MM-dd")
     return edit
@@ -97,33 +98,38 @@ class AuditDialog(QDialog):
         today = context.today()
         self.patient = QLineEdit(clinic_id)
         self.patient.setObjectName("patient")
+        self.patient.setAccessibleName("Patient's clinic ID")
         self.patient.setPlaceholderText("clinic ID, e.g. TD-00012")
         self.patient.returnPressed.connect(self.search)
         self.user = QComboBox()
         self.user.setObjectName("user")
+        self.user.setAccessibleName("User")
         self.user.addItem("anyone", None)
         self.action = QComboBox()
         self.action.setObjectName("action")
+        self.action.setAccessibleName("Action")
         self.action.addItem("any action", None)
         for code, label in audit.ACTION_GROUPS.items():
             self.action.addItem(label, code)
         self.use_from = QCheckBox("from")
         self.use_from.setObjectName("use_from")
-        self.date_from = _date_edit("date_from", QDate(today.year, today.month, today.day).addDays(-30))
+        self.use_from.setAccessibleName("Only events from a date")
+        self.date_from = _date_edit("date_from", QDate(today.year, today.month, today.day).addDays(-30), "Events from")
         self.use_to = QCheckBox("to")
         self.use_to.setObjectName("use_to")
-        self.date_to = _date_edit("date_to", QDate(today.year, today.month, today.day))
-        search = QPushButton("Search")
-        search.setObjectName("primary")
+        self.use_to.setAccessibleName("Only events up to a date")
+        self.date_to = _date_edit("date_to", QDate(today.year, today.month, today.day), "Events up to")
+        search = named_button("Search", "primary")
         search.setDefault(True)
         search.clicked.connect(self.search)
         filters = QGridLayout()
-        filters.addWidget(QLabel("Patient"), 0, 0)
-        filters.addWidget(self.patient, 0, 1)
-        filters.addWidget(QLabel("User"), 0, 2)
-        filters.addWidget(self.user, 0, 3)
-        filters.addWidget(QLabel("Action"), 0, 4)
-        filters.addWidget(self.action, 0, 5)
+        for column, (text, field) in enumerate(
+            (("&Patient", self.patient), ("&User", self.user), ("&Action", self.action))
+        ):
+            label = QLabel(text)
+            label.setBuddy(field)
+            filters.addWidget(label, 0, 2 * column)
+            filters.addWidget(field, 0, 2 * column + 1)
         dates = QHBoxLayout()
         for w in (self.use_from, self.date_from, self.use_to, self.date_to):
             dates.addWidget(w)
@@ -135,6 +141,7 @@ class AuditDialog(QDialog):
         self.model = AuditModel(self)
         self.table = QTableView()
         self.table.setObjectName("auditTable")
+        self.table.setAccessibleName("Audit events")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
@@ -145,6 +152,7 @@ class AuditDialog(QDialog):
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._show_details())
         self.details = QPlainTextEdit()
         self.details.setObjectName("auditDetails")
+        self.details.setAccessibleName("What the selected event recorded")
         self.details.setReadOnly(True)
         self.details.setPlaceholderText("Select an event to see what it recorded (before and after).")
         split = QSplitter(Qt.Orientation.Vertical)
@@ -154,14 +162,14 @@ class AuditDialog(QDialog):
         self.chain = QLabel()
         self.chain.setObjectName("chainResult")
         self.chain.setWordWrap(True)
-        verify = QPushButton("Verify the chain")
-        verify.setObjectName("verify_chain")
+        verify = named_button("Verify the chain", "verify_chain")
         verify.setToolTip("Check that no event was edited, deleted or inserted since it was recorded")
         verify.clicked.connect(self.verify)
         bottom = QHBoxLayout()
         bottom.addWidget(verify)
         bottom.addWidget(self.chain, 1)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        name_buttons(close)
         close.rejected.connect(self.reject)
         bottom.addWidget(close)
         layout = QVBoxLayout(self)

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -45,7 +44,7 @@ from teamdash.services import accounts
 from teamdash.services.accounts import SignIn
 from teamdash.services.auth import Actor
 from ui.context import AppContext
-from ui.security.signin import ChangePasswordDialog, SignInForm
+from ui.security.signin import ChangePasswordDialog, SignInForm, named_button
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +139,7 @@ class LockWarning(QDialog):
         self.text = QLabel()
         self.text.setObjectName("lockCountdown")
         self.text.setWordWrap(True)
-        button = QPushButton("Lock now")
+        button = named_button("Lock now", "lockNow")
         button.clicked.connect(self.lock_now.emit)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
@@ -170,9 +169,8 @@ class LockPage(QWidget):
         self.who.setObjectName("lockWho")
         self.who.setWordWrap(True)
         self.form = SignInForm(context.jobs, fixed_username=True)
-        self.form.button.setText("Unlock")
-        self.other = QPushButton("Sign in as someone else")
-        self.other.setObjectName("signInOther")
+        self.form.set_button_text("Unlock")
+        self.other = named_button("Sign in as someone else", "signInOther")
         self.other.setFlat(True)
         self.other.clicked.connect(self.sign_in_other)
         card = QFrame()
@@ -204,13 +202,13 @@ class LockPage(QWidget):
                 + (f" {owner.display_name}'s unsaved work is kept for them." if owner and owner.user_id else "")
             )
             self.form.set_username("", fixed=False)
-            self.form.button.setText("Sign in")
+            self.form.set_button_text("Sign in")
             self.other.hide()
         else:
             self.title.setText("TeamDash is locked")
             self.who.setText(f"{owner.display_name} was signed in. Enter the password to continue.")
             self.form.set_username(owner.username, fixed=True)
-            self.form.button.setText("Unlock")
+            self.form.set_button_text("Unlock")
             self.other.show()
         self.form.focus()
 

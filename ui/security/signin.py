@@ -45,6 +45,29 @@ def password_field(name: str) -> QLineEdit:
     return field
 
 
+def add_row(form: QFormLayout, label: str, field: QWidget) -> None:
+    """A form row whose field is named for screen readers after its label (and the
+    label focuses the field: Alt and its underlined letter)."""
+    caption = QLabel(label)
+    caption.setBuddy(field)
+    field.setAccessibleName(label.replace("&", ""))
+    form.addRow(caption, field)
+
+
+def named_button(text: str, name: str = "") -> QPushButton:
+    """A push button with an accessible name that reads as its caption."""
+    button = QPushButton(text)
+    if name:
+        button.setObjectName(name)
+    button.setAccessibleName(text.replace("&", "").rstrip("…"))
+    return button
+
+
+def name_buttons(box: QDialogButtonBox) -> None:
+    for button in box.buttons():
+        button.setAccessibleName(button.text().replace("&", ""))
+
+
 def message_label(name: str = "message") -> QLabel:
     label = QLabel()
     label.setObjectName(name)
@@ -73,15 +96,14 @@ class SignInForm(QWidget):
         self.password = password_field("password")
         self.password.setPlaceholderText("password")
         self.message = message_label()
-        self.button = QPushButton("Sign in")
-        self.button.setObjectName("primary")
+        self.button = named_button("Sign in", "primary")
         self.button.setDefault(True)
         self.button.clicked.connect(self.submit)
         self.password.returnPressed.connect(self.submit)
         self.username.returnPressed.connect(lambda: self.password.setFocus())
         form = QFormLayout()
-        form.addRow("Username", self.username)
-        form.addRow("Password", self.password)
+        add_row(form, "&Username", self.username)
+        add_row(form, "&Password", self.password)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
@@ -90,6 +112,11 @@ class SignInForm(QWidget):
 
     def focus(self) -> None:
         (self.password if self.username.text() else self.username).setFocus()
+
+    def set_button_text(self, text: str) -> None:
+        """ "Sign in" or "Unlock", read out as shown."""
+        self.button.setText(text)
+        self.button.setAccessibleName(text)
 
     def set_username(self, username: str, *, fixed: bool) -> None:
         self.username.setText(username)
@@ -145,8 +172,7 @@ class SignInDialog(QDialog):
         self.hint.setVisible(bool(hint))
         self.form = SignInForm(jobs, username=username)
         self.form.signed_in.connect(self._signed_in)
-        cancel = QPushButton("Quit")
-        cancel.setObjectName("quit")
+        cancel = named_button("Quit", "quit")
         cancel.clicked.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows with a message
@@ -193,10 +219,11 @@ class ChangePasswordDialog(QDialog):
         policy.setWordWrap(True)
         self.message = message_label()
         form = QFormLayout()
-        form.addRow("Current password", self.current)
-        form.addRow("New password", self.new)
-        form.addRow("New password again", self.repeat)
+        add_row(form, "&Current password", self.current)
+        add_row(form, "&New password", self.new)
+        add_row(form, "New password &again", self.repeat)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        name_buttons(self.buttons)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -274,20 +301,21 @@ class FirstAdministratorDialog(QDialog):
         self.password = password_field("password")
         self.repeat = password_field("repeat")
         form = QFormLayout()
-        form.addRow("Full name", self.full_name)
-        form.addRow("Username", self.username)
-        form.addRow("Password", self.password)
-        form.addRow("Password again", self.repeat)
+        add_row(form, "&Full name", self.full_name)
+        add_row(form, "&Username", self.username)
+        add_row(form, "&Password", self.password)
+        add_row(form, "Password &again", self.repeat)
         policy = QLabel(POLICY)
         policy.setObjectName("muted")
         policy.setWordWrap(True)
         self.encrypt = QCheckBox("Encrypt the database file with a passphrase (SQLCipher)")
         self.encrypt.setObjectName("encrypt")
+        self.encrypt.setAccessibleName(self.encrypt.text())
         self.passphrase = password_field("passphrase")
         self.passphrase_repeat = password_field("passphrase_repeat")
         crypto = QFormLayout()
-        crypto.addRow("Passphrase", self.passphrase)
-        crypto.addRow("Passphrase again", self.passphrase_repeat)
+        add_row(crypto, "Pa&ssphrase", self.passphrase)
+        add_row(crypto, "Passphrase a&gain", self.passphrase_repeat)
         self.crypto_box = QWidget()
         self.crypto_box.setLayout(crypto)
         self.crypto_box.setVisible(False)
@@ -301,12 +329,10 @@ class FirstAdministratorDialog(QDialog):
         crypto_note.setWordWrap(True)
         self.encrypt.setEnabled(encryption_available)
         self.message = message_label()
-        self.create_button = QPushButton("Create the administrator")
-        self.create_button.setObjectName("primary")
+        self.create_button = named_button("Create the administrator", "primary")
         self.create_button.setDefault(True)
         self.create_button.clicked.connect(self.save)
-        self.demo_button = QPushButton("Try the demo clinic instead")
-        self.demo_button.setObjectName("demo")
+        self.demo_button = named_button("Try the demo clinic instead", "demo")
         self.demo_button.setToolTip(
             f"A synthetic clinic; every demo account (e.g. ckestrel, an administrator) signs in with {demo.DEMO_PASSWORD!r}"
         )
@@ -390,10 +416,11 @@ class PassphraseDialog(QDialog):
         self.passphrase.returnPressed.connect(self.submit)
         self.message = message_label()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        name_buttons(buttons)
         buttons.accepted.connect(self.submit)
         buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("Passphrase", self.passphrase)
+        add_row(form, "&Passphrase", self.passphrase)
         layout = QVBoxLayout(self)
         layout.addWidget(text)
         layout.addLayout(form)

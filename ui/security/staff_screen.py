@@ -37,7 +37,7 @@ from teamdash.services import accounts, auth, clinic_settings, maintenance, staf
 from teamdash.services.staff import StaffMember
 from ui.context import AppContext
 from ui.errors import show_error
-from ui.security.signin import POLICY, message_label, password_field
+from ui.security.signin import POLICY, add_row, message_label, name_buttons, named_button, password_field
 
 COLUMNS = ("Name", "Username", "Role", "Discipline", "Case manager", "Account", "Last sign-in")
 
@@ -129,14 +129,15 @@ class MemberDialog(QDialog):
         self.password = password_field("password")
         self.repeat = password_field("repeat")
         form = QFormLayout()
-        form.addRow("Full name", self.full_name)
-        form.addRow("Username", self.username)
-        form.addRow("Role", self.role)
-        form.addRow("Discipline", self.discipline)
+        add_row(form, "&Full name", self.full_name)
+        add_row(form, "&Username", self.username)
+        add_row(form, "&Role", self.role)
+        add_row(form, "&Discipline", self.discipline)
+        self.case_manager.setAccessibleName(self.case_manager.text())
         form.addRow("", self.case_manager)
         if member is None:
-            form.addRow("First password", self.password)
-            form.addRow("First password again", self.repeat)
+            add_row(form, "First &password", self.password)
+            add_row(form, "First password &again", self.repeat)
         help_text = QLabel(
             "Clinicians write their own discipline's records, and measures and flares of the patients they treat. "
             "Case managers write check-ins, action items and patient administration. Read-only users write nothing. "
@@ -147,6 +148,7 @@ class MemberDialog(QDialog):
         help_text.setWordWrap(True)
         self.message = message_label()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        name_buttons(self.buttons)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -198,13 +200,14 @@ class ResetPasswordDialog(QDialog):
         self.password = password_field("password")
         self.repeat = password_field("repeat")
         form = QFormLayout()
-        form.addRow("New password", self.password)
-        form.addRow("New password again", self.repeat)
+        add_row(form, "&New password", self.password)
+        add_row(form, "New password &again", self.repeat)
         note = QLabel(f"{POLICY} {member.full_name} chooses their own at the next sign-in; a lockout is lifted.")
         note.setObjectName("muted")
         note.setWordWrap(True)
         self.message = message_label()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        name_buttons(self.buttons)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -248,7 +251,8 @@ class SettingsTab(QWidget):
         self.lock_minutes.setSuffix(" min")
         self.folder = QLineEdit()
         self.folder.setObjectName("backup_folder")
-        browse = QPushButton("Choose…")
+        browse = named_button("Choose…")
+        browse.setAccessibleName("Choose the backup folder")
         browse.clicked.connect(self._browse)
         folder_row = QHBoxLayout()
         folder_row.addWidget(self.folder, 1)
@@ -262,10 +266,13 @@ class SettingsTab(QWidget):
         for spin in (self.lock_minutes, self.keep_daily, self.keep_weekly):
             spin.setMaximumWidth(160)
         form = QFormLayout()
-        form.addRow("Lock after inactivity", self.lock_minutes)
-        form.addRow("Backup folder", folder_row)
-        form.addRow("Daily backups kept", self.keep_daily)
-        form.addRow("Weekly backups kept", self.keep_weekly)
+        add_row(form, "&Lock after inactivity", self.lock_minutes)
+        folder_label = QLabel("Backup &folder")
+        folder_label.setBuddy(self.folder)
+        self.folder.setAccessibleName("Backup folder")
+        form.addRow(folder_label, folder_row)
+        add_row(form, "&Daily backups kept", self.keep_daily)
+        add_row(form, "&Weekly backups kept", self.keep_weekly)
         note = QLabel(
             "TeamDash takes one verified backup a day (when it starts and every hour while it runs) into the backup "
             "folder and keeps the newest of each of the last days and weeks. Restoring a backup: "
@@ -276,11 +283,9 @@ class SettingsTab(QWidget):
         self.status = QLabel()
         self.status.setObjectName("settingsStatus")
         self.status.setWordWrap(True)
-        save = QPushButton("Save settings")
-        save.setObjectName("save_settings")
+        save = named_button("Save settings", "save_settings")
         save.clicked.connect(self.save)
-        backup_now = QPushButton("Back up now")
-        backup_now.setObjectName("backup_now")
+        backup_now = named_button("Back up now", "backup_now")
         backup_now.clicked.connect(self.backup_now)
         buttons = QHBoxLayout()
         buttons.addWidget(backup_now)
@@ -366,6 +371,7 @@ class StaffDialog(QDialog):
         self.model = StaffModel(context, self)
         self.table = QTableView()
         self.table.setObjectName("staffTable")
+        self.table.setAccessibleName("Staff accounts")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
@@ -375,6 +381,7 @@ class StaffDialog(QDialog):
         self.table.doubleClicked.connect(lambda _i: self.edit())
         self.show_inactive = QCheckBox("Show deactivated accounts")
         self.show_inactive.setObjectName("show_inactive")
+        self.show_inactive.setAccessibleName(self.show_inactive.text())
         self.show_inactive.toggled.connect(lambda _on: self.reload())
         self.add_button = self._button("Add…", "add_member", self.add)
         self.edit_button = self._button("Edit…", "edit_member", self.edit)
@@ -392,9 +399,11 @@ class StaffDialog(QDialog):
         staff_layout.addWidget(self.table)
         self.settings = SettingsTab(context)
         self.tabs = QTabWidget()
+        self.tabs.tabBar().setAccessibleName("Staff, or auto-lock and backups")
         self.tabs.addTab(staff_tab, "Staff")
         self.tabs.addTab(self.settings, "Auto-lock and backups")
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        name_buttons(close)
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
@@ -404,8 +413,7 @@ class StaffDialog(QDialog):
         self.reload()
 
     def _button(self, text: str, name: str, slot) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
+        button = named_button(text, name)
         button.clicked.connect(slot)
         return button
 
@@ -419,6 +427,7 @@ class StaffDialog(QDialog):
             b.setEnabled(member is not None)
         self.unlock_button.setEnabled(member is not None and member.locked(self.context.now()))
         self.active_button.setText("Reactivate" if member is not None and not member.active else "Deactivate")
+        self.active_button.setAccessibleName(self.active_button.text())
 
     def reload(self, keep: int | None = None) -> None:
         actor, inactive = self.context.actor, self.show_inactive.isChecked()
