@@ -60,7 +60,9 @@ def test_old_schema_is_backed_up_then_upgraded(tmp_path):
     _make_v1_file(path)
     open_clinic(f"sqlite:///{path}", create=True)
     assert _versions(path) == ALL_VERSIONS
-    assert {"deidentification_key", "episode", "status_change", "clinic_setting"} <= set(db.database.get_tables())
+    tables = set(db.database.get_tables())
+    assert {"deidentification_key", "episode", "status_change", "clinic_setting"} <= tables
+    assert "setting" not in tables  # clinic-wide settings have one table
     backups = list(tmp_path.glob("clinic.sqlite3.v1-*.bak"))
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as old:

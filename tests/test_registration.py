@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 
 from teamdash.errors import PermissionDenied, ValidationError
-from teamdash.services import audit, patients, registration
+from teamdash.services import audit, clinic_settings, patients, registration
 from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.registration import ClinicIdPattern
+from teamdash.storage.models import ClinicSetting
 
 VIEWER = Actor(None, "v", "Visiting Viewer", "viewer")
 
@@ -83,13 +84,30 @@ def test_changing_the_pattern_is_audited_and_shared(database):
     assert registration.clinic_id_pattern(SYSTEM).text == "CLB-2026-000"  # every workstation reads it
     assert registration.suggest_clinic_id(SYSTEM) == "CLB-2026-001"
     event = audit.events(action_prefix="setting.")[0]
-    assert (event.before, event.after) == ({"value": "TD-00000"}, {"value": "CLB-2026-000"})
+    assert (event.before, event.after) == ({"clinic_id_pattern": "TD-00000"}, {"clinic_id_pattern": "CLB-2026-000"})
     with pytest.raises(ValidationError) as err:
         registration.set_clinic_id_pattern(SYSTEM, "no digits")
     assert err.value.field == "pattern"
     assert registration.clinic_id_pattern(SYSTEM).text == "CLB-2026-000"  # unchanged
     with pytest.raises(PermissionDenied):
         registration.set_clinic_id_pattern(VIEWER, "TD-000")
+
+
+def test_the_pattern_is_one_of_the_clinics_settings(database, case_manager):
+    """One table and one service for clinic-wide settings: the pattern is kept beside the
+    auto-lock and backup settings, and each says who may change it."""
+    registration.set_clinic_id_pattern(case_manager, "CLB-2026-000")
+    assert clinic_settings.current().clinic_id_pattern == "CLB-2026-000"
+    assert clinic_settings.current().pattern.example == "CLB-2026-001"
+    assert clinic_settings.current().lock_minutes == 5  # the others keep their defaults
+    with pytest.raises(PermissionDenied):  # the security settings are the administrators'
+        clinic_settings.change(case_manager, "lock_minutes", 10)
+    with pytest.raises(ValidationError, match="has no run of zeros") as err:
+        clinic_settings.change(SYSTEM, "clinic_id_pattern", "CLB-X")
+    assert err.value.field == "clinic_id_pattern"
+    clinic_settings.change(SYSTEM, "clinic_id_pattern", "")  # back to the default
+    assert registration.clinic_id_pattern(SYSTEM).text == registration.DEFAULT_PATTERN == "TD-00000"
+    assert [r.key for r in ClinicSetting.select()] == []
 
 
 # --- checking a typed ID ---------------------------------------------------------------------

@@ -344,13 +344,17 @@ def _settings_arguments(parser: argparse.ArgumentParser) -> None:
     _as_option(parser)
 
 
-@command("settings", help="show or change the clinic's auto-lock and backup settings", arguments=_settings_arguments)
+@command(
+    "settings",
+    help="show or change the clinic's settings: clinic ID pattern, auto-lock and backups",
+    arguments=_settings_arguments,
+)
 def _settings(args: argparse.Namespace) -> int:
     open_database(getattr(args, "db", None))
     if args.key is not None:
         if args.value is None:
             raise ValidationError('give the new value ("" returns it to the default)', field=args.key)
-        actor = authenticate(args.as_user, require="manage_settings")
+        actor = authenticate(args.as_user, require=clinic_settings.SETTINGS[args.key].permission)
         clinic_settings.change(actor, args.key, args.value)
     current = clinic_settings.current()
     for key, definition in clinic_settings.SETTINGS.items():

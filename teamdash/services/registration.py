@@ -2,7 +2,8 @@
 clinic ID while it is typed, and finding likely duplicates of the person being
 registered (same name and date of birth, or a near-identical name).
 
-The pattern is a clinic-wide setting (every workstation suggests from the same one):
+The pattern is a clinic-wide setting (``clinic_settings``: every workstation suggests
+from the same one):
 the last run of zeros is the number, the rest is kept as written, so ``TD-00000``
 gives TD-00001, TD-00002, … and ``CLB-2026-000`` gives CLB-2026-001.
 """
@@ -11,25 +12,23 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
 import unicodedata
 from dataclasses import dataclass
 
 import peewee as pw
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
-from teamdash import clock, validation
+from teamdash import validation
 from teamdash.errors import ValidationError
-from teamdash.services import audit, auth
+from teamdash.services import auth, clinic_settings
 from teamdash.services.auth import Actor
+from teamdash.services.clinic_settings import CLINIC_ID_LENGTH, ClinicIdPattern
+from teamdash.services.clinic_settings import DEFAULT_PATTERN as DEFAULT_PATTERN  # the pattern until one is set
 from teamdash.storage import db
 from teamdash.storage.db import database
-from teamdash.storage.models import ClinicSetting, Patient
+from teamdash.storage.models import Patient
 
-DEFAULT_PATTERN = "TD-00000"
-PATTERN_KEY = "clinic_id_pattern"
-CLINIC_ID_LENGTH = 32  # Patient.clinic_id
-MIN_DIGITS = 2
+PATTERN_KEY = "clinic_id_pattern"  # a clinic setting (``clinic_settings``)
 
 # Likely duplicates: at most this many candidates (see ``likely_duplicates``) are judged.
 CANDIDATE_LIMIT = 20_000
@@ -41,75 +40,17 @@ SIMILAR_WITH_SAME_BIRTH = 0.85
 # --- the clinic ID pattern --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ClinicIdPattern:
-    text: str
-    prefix: str
-    width: int
-    suffix: str
-
-    @classmethod
-    def parse(cls, text: str) -> ClinicIdPattern:
-        value = validation.text(text, "pattern", max_length=CLINIC_ID_LENGTH)
-        assert value is not None
-        runs = list(re.finditer(r"0+", value))
-        if not runs:
-            raise ValidationError(
-                f"{value!r} has no run of zeros for the number (write e.g. TD-00000 or CLB-2026-000)", field="pattern"
-            )
-        number = runs[-1]
-        if len(number.group()) < MIN_DIGITS:
-            raise ValidationError(
-                f"the number in {value!r} needs at least {MIN_DIGITS} digits (write e.g. TD-00000)", field="pattern"
-            )
-        if any(ch.isspace() for ch in value):
-            raise ValidationError(f"{value!r} contains a space; clinic IDs are typed without spaces", field="pattern")
-        return cls(value, value[: number.start()], len(number.group()), value[number.end() :])
-
-    def format(self, number: int) -> str:
-        return f"{self.prefix}{number:0{self.width}d}{self.suffix}"
-
-    def number_of(self, clinic_id: str) -> int | None:
-        """The number in an ID that follows the pattern, else None."""
-        if not (clinic_id.startswith(self.prefix) and clinic_id.endswith(self.suffix)):
-            return None
-        middle = clinic_id[len(self.prefix) : len(clinic_id) - len(self.suffix)]
-        if len(middle) < self.width or not middle.isdigit() or not middle.isascii():
-            return None
-        return int(middle)
-
-    def matches(self, clinic_id: str) -> bool:
-        return self.number_of(clinic_id) is not None
-
-    @property
-    def example(self) -> str:
-        return self.format(1)
-
-
 def clinic_id_pattern(actor: Actor) -> ClinicIdPattern:
     auth.require(actor, "read")
-    row = ClinicSetting.get_or_none(ClinicSetting.key == PATTERN_KEY)
-    return ClinicIdPattern.parse(row.value if row else DEFAULT_PATTERN)
+    return ClinicIdPattern.parse(clinic_settings.get(PATTERN_KEY))
 
 
 def set_clinic_id_pattern(actor: Actor, text: str) -> ClinicIdPattern:
     """Change the clinic's pattern (every workstation suggests from it from now on);
-    existing IDs stay as they are."""
-    auth.require(actor, "write_patient")
-    pattern = ClinicIdPattern.parse(text)
-    with database.atomic():
-        row = ClinicSetting.get_or_none(ClinicSetting.key == PATTERN_KEY)
-        before = {"value": row.value} if row else {"value": DEFAULT_PATTERN}
-        ClinicSetting.insert(
-            key=PATTERN_KEY, value=pattern.text, updated_at=clock.now(), updated_by_name=actor.display_name
-        ).on_conflict_replace().execute()
-        audit.record(
-            actor,
-            "setting.clinic_id_pattern",
-            entity="clinic_setting",
-            before=before,
-            after={"value": pattern.text},
-        )
+    existing IDs stay as they are. A clinic setting: ``clinic_settings.change`` checks
+    who may (case managers, administrators), stores and audits it."""
+    pattern = ClinicIdPattern.parse(text)  # named as the registration form names it
+    clinic_settings.change(actor, PATTERN_KEY, pattern.text)
     return pattern
 
 

@@ -35,7 +35,6 @@ from teamdash.storage.models import (
     Patient,
     PatientSummary,
     SchemaVersion,
-    Setting,
     StatusChange,
     User,
 )
@@ -81,9 +80,10 @@ def _v5_measurement_item_names(database: pw.Database, migrator: SchemaMigrator) 
 
 
 def _v6_episodes_and_status_history(database: pw.Database, migrator: SchemaMigrator) -> None:
-    """Earlier episodes of care, the status history and clinic-wide settings, and the
-    name and birth-date indexes of the likely-duplicate check. Patients registered before
-    keep their current episode on their own row: no history to copy."""
+    """Earlier episodes of care, the status history and the clinic-wide settings (one
+    table, JSON values: the clinic ID pattern here, auto-lock and backups from v8 on),
+    and the name and birth-date indexes of the likely-duplicate check. Patients
+    registered before keep their current episode on their own row: no history to copy."""
     database.create_tables([Episode, StatusChange, ClinicSetting])
     Patient._schema.create_indexes(safe=True)  # the new ones; those already there are kept
 
@@ -102,8 +102,9 @@ def _v7_checkin_plan(database: pw.Database, migrator: SchemaMigrator) -> None:
 
 def _v8_sign_in_and_audit_chain(database: pw.Database, migrator: SchemaMigrator) -> None:
     """Sign-in state on users (lockout, password age, forced change, version), the
-    workstation and hash chain on audit events, and the clinic settings table. Events
-    recorded before get their digests here, in id order, so the chain covers them."""
+    workstation and hash chain on audit events (the security settings share v6's clinic
+    settings table). Events recorded before get their digests here, in id order, so the
+    chain covers them."""
     user_columns = ("failed_sign_ins", "locked_until", "password_changed_at", "must_change_password")
     user_columns += ("last_sign_in_at", "version")
     event_columns = ("workstation", "is_change", "prev_digest", "digest")
@@ -111,7 +112,6 @@ def _v8_sign_in_and_audit_chain(database: pw.Database, migrator: SchemaMigrator)
     operations += [migrator.add_column("audit_event", name, getattr(AuditEvent, name)) for name in event_columns]
     operations.append(migrator.add_index("audit_event", ("actor_id",), False))  # is_change's comes with it
     apply_operations(*operations)
-    database.create_tables([Setting])
     # Only writes count as changes that other workstations refresh for.
     AuditEvent.update(is_change=False).where(AuditEvent.action == "export").execute()
     cursor = database.execute_sql(audit_chain.select_sql())
@@ -153,7 +153,7 @@ STEPS: tuple[Step, ...] = (
     Step(6, "episodes of care, status history and clinic settings", _v6_episodes_and_status_history),
     Step(7, "check-in plan, period and next date; supporters named on the patient's handout", _v7_checkin_plan),
     Step(
-        8, "sign-in lockout, hash-chained audit events with workstation, clinic settings", _v8_sign_in_and_audit_chain
+        8, "sign-in lockout, hash-chained audit events with workstation", _v8_sign_in_and_audit_chain
     ),
     Step(11, "team meetings: agendas, minutes; decisions and action items linked to them", _v11_meetings),
 )

@@ -164,10 +164,11 @@ class StatusChange(BaseModel):
 
 
 class ClinicSetting(BaseModel):
-    """Clinic-wide settings shared by every workstation (the clinic ID pattern)."""
+    """A clinic-wide setting shared by every workstation, as JSON (the clinic ID pattern,
+    auto-lock minutes, backup folder and rotation): ``services.clinic_settings``."""
 
     key = pw.CharField(primary_key=True, max_length=64)
-    value = pw.TextField()
+    value = JSONText()
     updated_at = pw.DateTimeField(default=_now)
     updated_by_name = pw.CharField(null=True)
 
@@ -513,15 +514,6 @@ class DeidentificationKey(BaseModel):
         table_name = "deidentification_key"
 
 
-class Setting(BaseModel):
-    """A clinic-wide setting (auto-lock minutes, backup folder and rotation), as JSON."""
-
-    key = pw.CharField(primary_key=True, max_length=64)
-    value = JSONText()
-    updated_at = pw.DateTimeField(default=_now)
-    updated_by = pw.CharField(null=True)
-
-
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaVersion,
     Discipline,
@@ -551,5 +543,4 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     AuditEvent,
     PatientSummary,
     DeidentificationKey,
-    Setting,
 )
