@@ -152,9 +152,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(6, "episodes of care, status history and clinic settings", _v6_episodes_and_status_history),
     Step(7, "check-in plan, period and next date; supporters named on the patient's handout", _v7_checkin_plan),
-    Step(
-        8, "sign-in lockout, hash-chained audit events with workstation", _v8_sign_in_and_audit_chain
-    ),
+    Step(8, "sign-in lockout, hash-chained audit events with workstation", _v8_sign_in_and_audit_chain),
     Step(11, "team meetings: agendas, minutes; decisions and action items linked to them", _v11_meetings),
 )
 LATEST = STEPS[-1].version if STEPS else 1
