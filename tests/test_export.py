@@ -262,6 +262,14 @@ def test_long_workbook_sheets_and_patient_columns(clinic, tmp_path):
     assert row["Given name"] == first.given_name and row["Date of birth"].date() == first.date_of_birth
     assert row["Research consent"] is first.research_consent
     assert [r["Username"] for r in records(wb["Staff"])] and header(wb["Staff"])[:2] == ["Username", "Full name"]
+    # what the sheets do not carry is said, so nobody takes the workbook for a whole copy
+    about = {(r["Section"], r["Item"]): r["Value"] for r in records(wb["About"])}
+    left_out = about[("Contents", "Not in this workbook")]
+    assert all(words in left_out for words in ("earlier episodes", "status history", "team meetings", "passwords"))
+    # the team's newer fields travel: action items' discipline, a check-in's plan and next date
+    assert "Discipline" in header(wb["Action items"])
+    assert {"Period from", "Plan", "Next check-in"} <= set(header(wb["Check-ins"]))
+    assert "On handout" in header(wb["Support contacts"])
 
 
 # --- the per-patient workbook -------------------------------------------------------------------

@@ -680,6 +680,7 @@ def _fill_optional_fields():
     blank), text that looks like a formula included."""
     from teamdash.storage.models import (
         ActionItem,
+        CheckIn,
         Decision,
         Flare,
         GradedActivityWeek,
@@ -700,6 +701,13 @@ def _fill_optional_fields():
     first = Decision.select().order_by(Decision.id).first()
     Decision.update(checkin=None, made_by=None).where(Decision.id == first.id).execute()  # between check-ins
     ActionItem.update(checkin=None, owner=None, due_on=None).where(ActionItem.id % 11 == 0).execute()
+    ActionItem.update(discipline="social").where(ActionItem.id % 4 == 1).execute()  # who carries it out
+    SupportContact.update(on_handout=True).where(SupportContact.id % 3 == 0).execute()  # named on the handout
+    for checkin in CheckIn.select().where(CheckIn.id % 3 == 0):  # a summary's period, plan and next date
+        checkin.period_start = checkin.held_on - dt.timedelta(days=28)
+        checkin.plan = "Walk 20 minutes a day; =keep the diary"
+        checkin.next_checkin = checkin.held_on + dt.timedelta(days=35)
+        checkin.save()
 
 
 def test_long_export_imported_into_an_empty_database_gives_the_same_workbook(clinic, tmp_path):

@@ -66,6 +66,26 @@ def test_the_username_rule_is_the_staff_services(database, tmp_path):
     assert User.select().count() == 0
 
 
+def test_a_clinician_without_a_discipline_is_refused_by_the_staff_services_rule(database, tmp_path):
+    """A clinician's records are their discipline's (the role rule of sign-in and roles):
+    a staff sheet that leaves it blank is refused at the Discipline column, and a role
+    that needs none (a case manager) imports without one."""
+    with pytest.raises(ValidationError) as direct:
+        staff.validate_new({"username": "newpt", "full_name": "New Physio", "role": "clinician"})
+    path = sheet(
+        tmp_path / "s.xlsx",
+        "Staff",
+        ["Username", "Full name", "Role", "Discipline"],
+        [["newpt", "New Physio", "clinician", None], ["newcm", "New Manager", "case_manager", None]],
+    )
+    (problem,) = problems_of(SYSTEM, path)
+    assert (problem.row, problem.column) == (2, "Discipline") and problem.reason in direct.value.message
+    assert "a clinician needs a discipline" in problem.reason
+    assert User.select().count() == 0
+    importing.import_file(SYSTEM, path, now=NOW, skip_bad_rows=True)
+    assert [(u.username, u.role, u.discipline_id) for u in User.select()] == [("newcm", "case_manager", None)]
+
+
 def test_the_importer_reports_whatever_the_services_check_says(registered, tmp_path, monkeypatch):
     """A rule changed in the service is the importer's rule at once: it holds no copy."""
 

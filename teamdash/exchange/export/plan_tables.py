@@ -305,6 +305,7 @@ def _contact_columns(job: Job) -> list[Column]:
         Column("Involved in goals", BOOL),
         Column("Contact", TEXT),
         Column("Note", TEXT),
+        Column("On handout", BOOL),  # the patient chose to have them named on the progress handout
     ]
 
 

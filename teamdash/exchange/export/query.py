@@ -252,11 +252,14 @@ class Selection:
 
     def checkin_query(self) -> pw.ModelSelect:
         c = CheckIn
-        query = c.select(c.id, c.patient, c.held_on, c.attendees, c.narrative, c.created_by)
+        query = c.select(
+            c.id, c.patient, c.held_on, c.attendees, c.narrative, c.created_by, c.plan, c.period_start, c.next_checkin
+        )
         return self._where(query, c.patient, self._in_range(c.held_on, datetime_field=False))
 
     def checkins(self) -> Iterator[tuple]:
-        """(patient, held_on, attendees, narrative, created_by, decisions text list)."""
+        """(patient, held_on, attendees, narrative, created_by, decisions text list, plan,
+        period start, next check-in)."""
         query = self.checkin_query().order_by(CheckIn.patient, CheckIn.held_on, CheckIn.id).tuples()
         rows = list(query)
         decisions: dict[int, list[str]] = {}
@@ -270,18 +273,29 @@ class Selection:
                 .tuples()
             ):
                 decisions.setdefault(checkin_id, []).append(text)
-        for checkin_id, pid, held_on, attendees, narrative, created_by in rows:
-            yield pid, held_on, attendees or [], narrative, created_by, decisions.get(checkin_id, [])
+        for checkin_id, pid, held_on, attendees, narrative, created_by, plan, since, following in rows:
+            yield (
+                pid,
+                held_on,
+                attendees or [],
+                narrative,
+                created_by,
+                decisions.get(checkin_id, []),
+                plan,
+                since,
+                following,
+            )
 
     def action_query(self) -> pw.ModelSelect:
         a = ActionItem
         query = a.select(
-            a.patient, a.text, a.owner, a.due_on, a.status, a.created_at, a.completed_at, CheckIn.held_on
+            a.patient, a.text, a.owner, a.due_on, a.status, a.created_at, a.completed_at, CheckIn.held_on, a.discipline
         ).join(CheckIn, pw.JOIN.LEFT_OUTER, on=(a.checkin == CheckIn.id))
         return self._where(query, a.patient, self._in_range(a.created_at, datetime_field=True))
 
     def actions(self) -> Iterator[tuple]:
-        """(patient, text, owner, due_on, status, created_at, completed_at, check-in held on)."""
+        """(patient, text, owner, due_on, status, created_at, completed_at, check-in held on,
+        discipline)."""
         query = self.action_query().order_by(ActionItem.patient, ActionItem.created_at, ActionItem.id).tuples()
         yield from query
 
@@ -427,7 +441,7 @@ class Selection:
 
     def contact_query(self) -> pw.ModelSelect:
         c = SupportContact
-        query = c.select(c.patient, c.name, c.relationship, c.involved_in_goals, c.contact, c.note)
+        query = c.select(c.patient, c.name, c.relationship, c.involved_in_goals, c.contact, c.note, c.on_handout)
         query = self._where(query, c.patient, self._discipline_is("social"))
         return query.order_by(c.patient, c.name, c.id)
 

@@ -401,15 +401,18 @@ def write_checkins(job: Job, book: Book, *, decisions: bool = True) -> int:
         columns = [
             Column(job.patient_header, LABEL),
             Column("Held on", DATE),
+            Column("Period from", DATE),  # the start of the period its summary covered
             Column("Attendees", TEXT),
             Column("Narrative", TEXT),
+            Column("Plan", TEXT),  # the plan agreed for the next period
+            Column("Next check-in", DATE),  # the date set for the next one
         ]
     if decisions:
         columns.append(Column("Decisions", INT if job.deidentify else TEXT))
     if not job.deidentify:
         columns.append(Column("Recorded by", LABEL))
     sheet = TableSheet(book, "Check-ins", columns, freeze_columns=1)
-    for pid, held_on, attendees, narrative, created_by, texts in job.select.checkins():
+    for pid, held_on, attendees, narrative, created_by, texts, plan, since, following in job.select.checkins():
         if job.deidentify:
             days, weeks = job.relative(pid, held_on)
             row = [job.patient_label(pid), days, weeks, len(attendees)]
@@ -417,7 +420,7 @@ def write_checkins(job: Job, book: Book, *, decisions: bool = True) -> int:
                 row.append(len(texts))
         else:
             names = ", ".join(a.get("name", "") for a in attendees if isinstance(a, dict))
-            row = [job.patient_label(pid), held_on, names or None, narrative]
+            row = [job.patient_label(pid), held_on, since, names or None, narrative, plan, following]
             if decisions:
                 row.append("\n".join(texts) or None)
             row.append(job.staff_label(created_by))
@@ -431,6 +434,7 @@ def write_actions(job: Job, book: Book) -> int:
         columns = [
             Column(job.patient_header, LABEL),
             Column("Owner", LABEL),
+            Column("Discipline", LABEL),
             Column("Created (week)", NUMBER, "0.0"),
             Column("Due (week)", NUMBER, "0.0"),
             Column("Status", LABEL),
@@ -442,6 +446,7 @@ def write_actions(job: Job, book: Book) -> int:
             Column(job.patient_header, LABEL),
             Column("Action", TEXT),
             Column("Owner", LABEL),
+            Column("Discipline", LABEL),
             Column("Due on", DATE),
             Column("Status", LABEL),
             Column("Created at", DATETIME),
@@ -449,12 +454,13 @@ def write_actions(job: Job, book: Book) -> int:
             Column("Check-in", DATE),
         ]
     sheet = TableSheet(book, "Action items", columns, freeze_columns=1)
-    for pid, text, owner, due_on, status, created_at, completed_at, checkin_on in job.select.actions():
+    for pid, text, owner, due_on, status, created_at, completed_at, checkin_on, discipline in job.select.actions():
         if job.deidentify:
             sheet.add(
                 [
                     job.patient_label(pid),
                     job.staff_label(owner),
+                    discipline,
                     job.relative(pid, created_at)[1],
                     job.relative(pid, due_on)[1],
                     status,
@@ -468,6 +474,7 @@ def write_actions(job: Job, book: Book) -> int:
                     job.patient_label(pid),
                     text,
                     job.staff_label(owner),
+                    discipline,
                     due_on,
                     status,
                     created_at,
@@ -502,6 +509,16 @@ def _done(job: Job, sheet: TableSheet) -> int:
 
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text or "").strip()
+
+
+# What the long workbook (and so an import of it) does not carry: it stays in the clinic's
+# database and its backups.
+NOT_EXCHANGED = (
+    "earlier episodes of care and the status history (reasons, notes, who recorded each change: the "
+    "Patients sheet has the current episode and status); team meetings (agendas, minutes, which meeting "
+    "a decision or action item came from); the snapshot a saved check-in froze; staff passwords; the "
+    "audit trail; clinic settings. They stay in the clinic's database and its backups."
+)
 
 
 def about_rows(job: Job, file_name: str, instrument_ids: list[str]) -> list[tuple[str, str, object]]:
@@ -541,6 +558,8 @@ def about_rows(job: Job, file_name: str, instrument_ids: list[str]) -> list[tupl
         ("Contents", "Patients", len(job.patients)),
     ]
     rows += [("Contents", f"Rows in '{name}'", count) for name, count in job.rows.items()]
+    if o.kind == "long":
+        rows.append(("Contents", "Not in this workbook", NOT_EXCHANGED))
     rows += [
         (
             "Method",

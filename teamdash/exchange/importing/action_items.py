@@ -1,5 +1,5 @@
-"""The Action items sheet: what the team agreed someone would do, by when, and whether
-it was done. Checked by ``action_items.ACTION_ITEMS`` (when an item was created and
+"""The Action items sheet: what the team agreed someone would do (and which discipline
+carries it out), by when, and whether it was done. Checked by ``action_items.ACTION_ITEMS`` (when an item was created and
 completed is kept)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ SHEET = r.RecordSheet(
         patient_field(),
         field("text", "Action", True, "action item", "task"),
         field("owner", "Owner", False, "who", "assigned to"),
+        field("discipline", "Discipline", False, "carried out by"),
         field("due_on", "Due on", False, "due", "due date"),
         field("status", "Status", False),
         field("created_at", "Created at", False, "created", "created on"),
@@ -28,6 +29,7 @@ SHEET = r.RecordSheet(
     readers={
         "text": r.text,
         "owner": r.staff,
+        "discipline": r.discipline,
         "due_on": r.date,
         "status": r.word,
         "created_at": r.moment,

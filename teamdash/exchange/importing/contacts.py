@@ -19,6 +19,7 @@ SHEET = r.RecordSheet(
         field("involved_in_goals", "Involved in goals", False, "involved"),
         field("contact", "Contact", False, "contact details", "phone"),
         field("note", "Note", False, "notes", "comment"),
+        field("on_handout", "On handout", False, "named on handout"),
     ),
     readers={
         "name": r.text,
@@ -26,6 +27,7 @@ SHEET = r.RecordSheet(
         "involved_in_goals": r.yes_no,
         "contact": r.text,
         "note": r.text,
+        "on_handout": r.yes_no,
     },
     validate=CONTACTS.validate_new,
     key=("name",),
