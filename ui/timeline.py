@@ -813,17 +813,21 @@ def lanes(y_range: tuple[float, float]) -> tuple[tuple[float, float], tuple[floa
 def checkin_labels(
     checkins, x0: float, x1: float, width_px: float, spacing_px: float = CHECKIN_LABEL_PX
 ) -> list[timelines.CheckInMarker]:
-    """The check-ins whose date fits above their line at this zoom: in view, and far
-    enough from the previous dated one not to overlap it."""
+    """The check-ins whose date fits above their line at this zoom: in view, and clear of
+    the previous dated one. A date sits right of its line, or left of it by the plot's
+    right edge (``Backdrop.paint``): ``spacing_px`` is the room a date takes either way."""
     if x1 <= x0 or width_px <= 0:
         return []
     px_per_second = width_px / (x1 - x0)
-    shown, last_px = [], -math.inf
+    shown, last_right = [], -math.inf
     for marker in checkins:
         px = (marker.x - x0) * px_per_second
-        if 0 <= px <= width_px and px - last_px >= spacing_px:
+        if not 0 <= px <= width_px:
+            continue
+        left = px if px + spacing_px <= width_px else px - spacing_px
+        if left >= last_right:
             shown.append(marker)
-            last_px = px
+            last_right = left + spacing_px
     return shown
 
 

@@ -103,6 +103,11 @@ def test_check_in_dates_never_overlap():
     ]
     shown = timelines_labels(markers, 0.0, 200.0, 200.0)
     assert [m.checkin_id for m in shown] == [0, 2, 3]  # 10 px after the first: left out
+    # By the right edge a date goes left of its line: it must clear the date before it.
+    near_edge = [
+        timelines.CheckInMarker(i, dt.date(2026, 1, 1), float(x), "Check-in 1 Jan") for i, x in enumerate([0, 150, 190])
+    ]
+    assert [m.checkin_id for m in timelines_labels(near_edge, 0.0, 200.0, 200.0, 48.0)] == [0, 1]
 
 
 def test_sessions_are_ticks_on_their_disciplines_plots(view):
