@@ -95,6 +95,11 @@ class NoDatabase(DatabaseUnavailable):
     """There is no database at the path given (a mistyped ``--db`` must not create one)."""
 
 
+class ConnectionLost(DatabaseUnavailable):
+    """The connection to the database server broke (server restarted, network blip).
+    The transaction in progress was rolled back by the server; TeamDash reconnects."""
+
+
 class ReadOnlyDatabase(DatabaseUnavailable):
     """A write to a database opened read-only (a read-only file, folder or mount)."""
 

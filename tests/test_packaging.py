@@ -37,7 +37,9 @@ def test_the_lock_file_pins_what_pyproject_asks_for():
     locked = {name.replace("_", "-"): version for name, version in locked.items()}
     for name, version in _pins().items():
         assert locked.get(name) == version, f"{name}=={version} is not in requirements.lock; run `make lock`"
-    assert "pyside6-essentials" in locked and locked["pyside6-essentials"].startswith("6.11.")  # not 6.12 (none_dealloc)
+    assert "pyside6-essentials" in locked and locked["pyside6-essentials"].startswith(
+        "6.11."
+    )  # not 6.12 (none_dealloc)
     assert "--hash=sha256:" in (ROOT / "requirements.lock").read_text()
 
 
@@ -102,7 +104,11 @@ def test_the_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
     where = run("--version")
     assert where.returncode == 0 and where.stdout.startswith("teamdash ")
     located = subprocess.run(
-        [str(python), "-c", "import teamdash, teamdash.resources as r; print(teamdash.__file__); print(r.resources_dir())"],
+        [
+            str(python),
+            "-c",
+            "import teamdash, teamdash.resources as r; print(teamdash.__file__); print(r.resources_dir())",
+        ],
         cwd=outside,
         env=env,
         capture_output=True,
