@@ -19,6 +19,7 @@ from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import age_on, build, weeks_between
 from teamdash.services.staff import initials as name_initials
+from teamdash.storage import search_index
 from teamdash.storage.db import database
 from teamdash.storage.models import Patient, PatientSummary, User
 from teamdash.text import fold, patient_search_key
@@ -168,9 +169,11 @@ def search_words(search: str) -> list[str]:
 
 
 def _search_condition(search: str) -> pw.Expression | None:
-    """Every folded word must occur in the patient's folded names or clinic ID."""
-    condition = None
-    for word in search_words(search):
+    """Every folded word must occur in the patient's folded names or clinic ID. The
+    trigram index answers the words it can (storage.search_index); the rest are matched
+    by a scan of the key."""
+    condition, rest = search_index.matching_ids(database, Patient.id, search_words(search))
+    for word in rest:
         term = Patient.search_key.contains(word)  # LIKE '%word%' with %, _ and \ escaped
         condition = term if condition is None else condition & term
     return condition

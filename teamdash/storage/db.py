@@ -460,18 +460,23 @@ def _unreachable(target: DatabaseInfo, exc: Exception) -> str:
     return f"cannot connect to PostgreSQL at {host}:{port} (database {parsed.path.lstrip('/')!r}): {reason}"
 
 
+def open_handle(url: str | None = None, *, create: bool = False) -> tuple[peewee.Database, DatabaseInfo]:
+    """A connection to the database at ``url`` that the models are not bound to (a
+    second database beside the open one: ``teamdash transfer`` reads its source so)."""
+    target = parse_url(url or default_url())
+    if target.backend == "sqlite":
+        target = _sqlite_target(target, create)
+        return _open_sqlite(target), target
+    return _open_postgresql(target), target
+
+
 def connect(url: str | None = None, *, create: bool = False) -> DatabaseInfo:
     """Open the database at ``url`` (default: the user's embedded SQLite file) and bind
     the models to it. A missing SQLite file is created only with ``create``; a file
     this user may not write opens read-only (``info().read_only``)."""
     global _info
-    target = parse_url(url or default_url())
     close()
-    if target.backend == "sqlite":
-        target = _sqlite_target(target, create)
-        handle = _open_sqlite(target)
-    else:
-        handle = _open_postgresql(target)
+    handle, target = open_handle(url, create=create)
     database.initialize(handle)
     _info = target
     log.info("opened %s database%s", target.backend, " read-only" if target.read_only else "")

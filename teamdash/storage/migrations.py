@@ -21,7 +21,7 @@ from playhouse.migrate import migrate as apply_operations
 
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
-from teamdash.storage import db
+from teamdash.storage import db, postgres, search_index
 from teamdash.storage.models import ALL_MODELS, DeidentificationKey, PatientSummary, SchemaVersion
 from teamdash.text import patient_search_key
 
@@ -57,10 +57,29 @@ def _v4_patient_search_key(database: pw.Database, migrator: SchemaMigrator) -> N
     database.cursor().executemany(f"UPDATE patient SET search_key = {database.param} WHERE id = {database.param}", keys)
 
 
+def _v9_search_index_and_change_notifications(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Search through a trigram index on both backends; on PostgreSQL, notifications of
+    every change for the other workstations, and floats at full precision."""
+    postgres.widen_float_columns(database, ALL_MODELS)
+    _build_extras(database)
+
+
+def _build_extras(database: pw.Database) -> None:
+    """Schema objects the models do not describe (trigram index, triggers): built by
+    their migration and with every new database."""
+    search_index.create(database)
+    postgres.create_change_notifications(database)
+
+
 STEPS: tuple[Step, ...] = (
     Step(2, "per-patient summary for the patient list", _v2_patient_summary, rebuild_summaries=True),
     Step(3, "secret key for pseudonymous codes in de-identified exports", _v3_deidentification_key),
     Step(4, "folded search key on patients (case and accents in every language)", _v4_patient_search_key),
+    Step(
+        9,
+        "trigram search index on patients; change notifications and double-precision floats on PostgreSQL",
+        _v9_search_index_and_change_notifications,
+    ),
 )
 LATEST = STEPS[-1].version if STEPS else 1
 INITIAL_DESCRIPTION = "initial schema"
@@ -113,7 +132,7 @@ def _backup_before_migrating(version: int) -> Path | None:
 
 def _create_fresh() -> MigrationState:
     database = db.database
-    other_tables = [t for t in database.get_tables() if not t.startswith("sqlite_")]
+    other_tables = [t for t in database.get_tables() if not t.startswith(("sqlite_", search_index.FTS_TABLE))]
     if other_tables:
         raise DatabaseUnavailable(
             f"the database holds tables ({', '.join(sorted(other_tables)[:5])}) but no TeamDash schema; "
@@ -121,6 +140,7 @@ def _create_fresh() -> MigrationState:
         )
     with database.atomic():
         database.create_tables(ALL_MODELS)
+        _build_extras(database)
         SchemaVersion.create(version=LATEST, description=INITIAL_DESCRIPTION)
     return MigrationState(LATEST, LATEST, applied=(LATEST,))
 
