@@ -76,7 +76,13 @@ class UnknownInstrument(NotFound):
 
 class Conflict(TeamDashError):
     """A write that lost a race: someone else changed or deleted the record first,
-    or the write would create a duplicate."""
+    or the write would create a duplicate. ``current`` is the record as it is stored
+    now (its columns by field name, with its ``version``) when the race was over an
+    edit: the UI shows it beside the user's values to reload or overwrite."""
+
+    def __init__(self, message: str, *, current: dict | None = None):
+        super().__init__(message)
+        self.current = current
 
 
 class PermissionDenied(TeamDashError):

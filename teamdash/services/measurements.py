@@ -128,11 +128,15 @@ def _check_duplicate(patient_id: int, instrument_id: str, taken_at: dt.datetime,
     if exclude_id is not None:
         query = query.where(Measurement.id != exclude_id)
     if query.exists():
-        name = instruments.get(instrument_id).short_name
-        raise ValidationError(
-            f"a {name} taken at {taken_at:%Y-%m-%d %H:%M} is already recorded for this patient (duplicate measurement)",
-            field="taken_at",
-        )
+        raise _duplicate(instrument_id, taken_at)
+
+
+def _duplicate(instrument_id: str, taken_at: dt.datetime) -> ValidationError:
+    name = instruments.get(instrument_id).short_name
+    return ValidationError(
+        f"a {name} taken at {taken_at:%Y-%m-%d %H:%M} is already recorded for this patient (duplicate measurement)",
+        field="taken_at",
+    )
 
 
 def record_measurement(
@@ -155,6 +159,7 @@ def record_measurement(
         patient = row_ops.get_row(Patient, patient_id, "patient")
         when = _taken_at(taken_at, patient, now)
         _check_duplicate(patient_id, instrument_id, when)
+        # Two workstations entering the same form at once: the unique index lets one through.
         row = row_ops.create_audited(
             actor,
             Measurement,
@@ -167,6 +172,7 @@ def record_measurement(
                 **scored_columns(scored),
             },
             action="measurement.create",
+            duplicate=lambda: _duplicate(instrument_id, when),
         )
         list_summary.refresh(patient_id)
     return get_measurement(actor, row.id)

@@ -417,9 +417,13 @@ def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> P
     today = _today(today)
     clean = validate_new(values, today=today)
     with database.atomic():
+        taken = lambda: Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")  # noqa: E731
         if Patient.select().where(Patient.clinic_id == clean["clinic_id"]).exists():
-            raise Conflict(f"clinic ID {clean['clinic_id']!r} is already registered")
-        row = row_ops.create_audited(actor, Patient, {**clean, "status": "active"}, action="patient.create")
+            raise taken()
+        # Two workstations registering the same ID at once: the unique index lets one through.
+        row = row_ops.create_audited(
+            actor, Patient, {**clean, "status": "active"}, action="patient.create", duplicate=taken
+        )
         list_summary.refresh(row.id)
     return get_patient(actor, row.id, today=today)
 

@@ -133,7 +133,11 @@ def test_another_workstations_write_is_picked_up_by_polling(qtbot, window, conte
     )  # no change-bus signal: as if elsewhere
     with qtbot.waitSignal(context.changes.changed, timeout=5000) as remote:
         window._poll_other_workstations()
-    assert remote.args[0].patient_ids is None
+    change = remote.args[0]
+    assert "remote" in change.kinds and change.patient_ids == frozenset({patient_id})
+    assert [(r.entity, r.patient_id, r.action) for r in change.records] == [
+        ("measurement", patient_id, "measurement.create")
+    ]
     settle(qtbot, context)
     assert window.list_panel.model.patient_at(window.list_panel.model.row_of(patient_id)).pain_latest == 7.0
 

@@ -63,6 +63,9 @@ class KindUi:
     prepare: Callable[[Actor], dict] | None = None  # options loaded on the DB thread first
     # Connects fields that depend on each other once the form exists (form, ctx).
     wire: Callable[[Any, FormContext], None] | None = None
+    # The table its records are audited under: an open form notices another
+    # workstation's change of its record by it.
+    entity: str | None = None
 
 
 def _crud(kind: RecordKind, names: tuple[str, ...]) -> dict:
@@ -72,6 +75,7 @@ def _crud(kind: RecordKind, names: tuple[str, ...]) -> dict:
         "delete": kind.delete,
         "restore": kind.restore,
         "values_of": lambda row: {name: getattr(row, name) for name in names},
+        "entity": kind.entity,
     }
 
 
@@ -154,6 +158,7 @@ SESSION = KindUi(
     defaults=_session_defaults,
     prepare=_load_staff,
     wire=_wire_session,
+    entity="session",
 )
 
 
