@@ -123,8 +123,16 @@ class PostgresServer:
         self.prefix = f"td_{os.getpid()}"
 
     def execute(self, sql: str) -> None:
-        with self.conn.cursor() as cur:
-            cur.execute(sql)
+        import psycopg2
+
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):  # the server was restarted (a fault test)
+            self.conn = psycopg2.connect(self.admin_url, connect_timeout=5)
+            self.conn.autocommit = True
+            with self.conn.cursor() as cur:
+                cur.execute(sql)
 
     def create(self, *, template: str | None = None, label: str = "t") -> PostgresDatabase:
         name = f"{self.prefix}_{label}_{next(self._names)}"

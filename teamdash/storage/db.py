@@ -246,6 +246,14 @@ class TeamDashSqlite(_Translating, peewee.SqliteDatabase):
             lock_type = "DEFERRED" if self.read_only else "IMMEDIATE"
         return super().begin(lock_type)
 
+    def rollback(self):
+        # Some faults (a full disk, an I/O error) make SQLite roll the transaction back
+        # itself; a second ROLLBACK would replace the user's message by "no transaction".
+        conn = self._state.conn
+        if conn is not None and not conn.in_transaction:
+            return None
+        return super().rollback()
+
 
 class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
     # Peewee maps FloatField to REAL (single precision, 6 digits) on PostgreSQL: a BMI of
