@@ -96,3 +96,19 @@ def test_an_index_out_of_step_is_reported(clinic):
     db.database.execute_sql(f"INSERT INTO {search_index.FTS_TABLE}(rowid, search_key) VALUES (999999, 'ghost')")
     problems = health.problems()
     assert any("out of step" in p for p in problems), problems
+
+
+def test_imported_patients_are_found_like_registered_ones(database, case_manager, tmp_path):
+    from teamdash.exchange import importing
+
+    path = tmp_path / "patients.csv"
+    path.write_text(
+        "Patient ID,Given name,Family name,Date of birth,Referral date\n"
+        "IMP-1,Émile,Zola-Fenwick,1970-03-04,2026-02-01\n"
+        "IMP-2,Ødegaard,Lind,1982-07-09,2026-02-03\n",
+        encoding="utf-8",
+    )
+    report = importing.import_file(case_manager, path)
+    assert sum(s.imported for s in report.sheets) == 2, report.summary()
+    assert found("emile zola") == ["IMP-1"]
+    assert found("odegaard") == ["IMP-2"] and found("imp-") == ["IMP-1", "IMP-2"]

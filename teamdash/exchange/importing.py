@@ -1119,6 +1119,7 @@ class _Run:
         "research_consent",
         "flagged_for_review",
         "flag_note",
+        "search_key",  # imported patients are found by search like registered ones
     )
     DATE_FIELDS = {
         "date_of_birth",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 from teamdash.services import audit, auth
 from teamdash.services.auth import Actor
@@ -59,9 +60,10 @@ def latest_event_id(actor: Actor) -> int:
 def changes_since(actor: Actor, event_id: int) -> RemoteChanges:
     """The changes committed after audit event ``event_id`` (by anyone)."""
     auth.require(actor, "read")
-    rows = list(
+    event = AuditEvent._meta.primary_key
+    query = (
         AuditEvent.select(
-            AuditEvent.id,
+            event,
             AuditEvent.entity,
             AuditEvent.entity_id,
             AuditEvent.patient_id,
@@ -69,11 +71,12 @@ def changes_since(actor: Actor, event_id: int) -> RemoteChanges:
             AuditEvent.actor_name,
             AuditEvent.at,
         )
-        .where(AuditEvent.id > event_id)
-        .order_by(AuditEvent.id)
+        .where(event > event_id)
+        .order_by(event)
         .limit(MAX_LISTED + 1)
         .tuples()
     )
+    rows = cast(list[tuple[Any, ...]], list(query))
     if not rows:
         return RemoteChanges(event_id, frozenset())
     if len(rows) > MAX_LISTED:

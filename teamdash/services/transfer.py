@@ -73,8 +73,21 @@ class TransferMismatch(TeamDashError):
 
 
 def _models() -> list[type[pw.Model]]:
-    """Every table, parents before children."""
-    return pw.sort_models(list(ALL_MODELS))
+    """Every table, parents before children (a row's foreign keys find their row)."""
+    ordered: list[type[pw.Model]] = []
+
+    def visit(model: type[pw.Model]) -> None:
+        if model in ordered:
+            return
+        for field in model._meta.refs:
+            parent = field.rel_model
+            if parent is not model and parent in ALL_MODELS:
+                visit(parent)
+        ordered.append(model)
+
+    for model in ALL_MODELS:
+        visit(model)
+    return ordered
 
 
 # --- reading values the same way on both backends -----------------------------------------------
@@ -150,16 +163,18 @@ def _converter(field: pw.Field, target_backend: str) -> Callable[[Any], Any] | N
 def _select_sql(model: type[pw.Model], quote: str) -> str:
     columns = ", ".join(f"{quote}{f.column_name}{quote}" for f in model._meta.sorted_fields)
     pk = model._meta.primary_key
+    assert isinstance(pk, pw.Field), f"{model._meta.table_name} has no single-column primary key"
     return f"SELECT {columns} FROM {quote}{model._meta.table_name}{quote} ORDER BY {quote}{pk.column_name}{quote}"
 
 
 def _ordered(model: type[pw.Model], rows: Iterator[tuple]) -> Iterator[tuple]:
     """Rows in primary key order. Integer keys are ordered by the database; text keys
     (discipline codes) in Python, where no collation differs between servers."""
-    if isinstance(model._meta.primary_key, (pw.AutoField, pw.IntegerField, pw.ForeignKeyField)):
+    key = model._meta.primary_key
+    if isinstance(key, (pw.AutoField, pw.IntegerField, pw.ForeignKeyField)):
         yield from rows
         return
-    index = model._meta.sorted_fields.index(model._meta.primary_key)
+    index = model._meta.sorted_fields.index(key)
     yield from sorted(rows, key=lambda r: str(r[index]))
 
 
@@ -297,8 +312,8 @@ def _copy(
     results = []
     with db.database.atomic():
         _refuse_non_empty(target)
-        for model in SEEDED:
-            model.delete().execute()
+        for seeded in SEEDED:
+            seeded.delete().execute()
         if target.backend == "postgresql":  # one notification for the whole clinic, not one per event
             db.database.execute_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_notify")
         for model in models:

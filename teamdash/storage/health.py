@@ -59,7 +59,9 @@ def schema_problems() -> list[str]:
 
 
 def _unique_column_sets(model: type[pw.Model]) -> list[tuple[str, ...]]:
-    sets = [(f.column_name,) for f in model._meta.sorted_fields if f.unique and not f.primary_key]
+    sets: list[tuple[str, ...]] = [
+        (f.column_name,) for f in model._meta.sorted_fields if f.unique and not f.primary_key
+    ]
     for fields, unique in model._meta.indexes:
         if unique and isinstance(fields, (tuple, list)):
             sets.append(tuple(model._meta.fields[name].column_name for name in fields))

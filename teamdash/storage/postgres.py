@@ -140,7 +140,7 @@ class ChangeFeed:
     def __init__(self, handle: pw.PostgresqlDatabase):
         import psycopg2
 
-        self._own = getattr(handle, "backend_pids", set())
+        self._own: set[int] = getattr(handle, "backend_pids", set())
         params = dict(handle.connect_params)
         params.pop("application_name", None)
         try:

@@ -61,6 +61,15 @@ def conflict_table(rows: list[ConflictRow]) -> str:
 
 def ask_conflict(parent: QWidget | None, noun: str, changed_by: str, rows: list[ConflictRow]) -> str:
     """OVERWRITE, RELOAD or KEEP_EDITING (Esc)."""
+    box = conflict_box(parent, noun, changed_by, rows)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is None:
+        return KEEP_EDITING
+    return {"conflict_overwrite": OVERWRITE, "conflict_reload": RELOAD}.get(clicked.objectName(), KEEP_EDITING)
+
+
+def conflict_box(parent: QWidget | None, noun: str, changed_by: str, rows: list[ConflictRow]) -> QMessageBox:
     box = QMessageBox(parent)
     box.setObjectName("conflict_box")
     box.setIcon(QMessageBox.Icon.Warning)
@@ -70,6 +79,7 @@ def ask_conflict(parent: QWidget | None, noun: str, changed_by: str, rows: list[
         "Nothing has been overwritten. Choose which version to keep:"
     )
     box.setInformativeText(conflict_table(rows))
+    box.setStyleSheet("QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 520px; }")
     overwrite = box.addButton("Overwrite with mine", QMessageBox.ButtonRole.DestructiveRole)
     overwrite.setObjectName("conflict_overwrite")
     reload = box.addButton("Use theirs (discard mine)", QMessageBox.ButtonRole.ResetRole)
@@ -78,9 +88,7 @@ def ask_conflict(parent: QWidget | None, noun: str, changed_by: str, rows: list[
     keep.setObjectName("cancel")
     box.setDefaultButton(keep)
     box.setEscapeButton(keep)
-    box.exec()
-    clicked = box.clickedButton()
-    return OVERWRITE if clicked is overwrite else RELOAD if clicked is reload else KEEP_EDITING
+    return box
 
 
 def rebased(existing: Any, current: dict, convert: Callable[[Any, Any], Any] | None = None) -> Any:

@@ -83,7 +83,7 @@ class RecordDialog(FormDialog):
         if kind.wire:
             kind.wire(self, form_ctx)
         self.result_row = None  # the saved row, for callers and tests
-        self.changed_underneath = False
+        self.changed_underneath = None  # another workstation's change of this record, once seen
         context.changes.changed.connect(self._on_changes)
 
     # --- another workstation -------------------------------------------------------------
@@ -96,7 +96,7 @@ class RecordDialog(FormDialog):
         change = changes.record(self.kind.entity, self.existing.id)
         if change is None:
             return
-        self.changed_underneath = True
+        self.changed_underneath = change
         deleted = change.action.endswith(".delete")
         what = "deleted" if deleted else "changed"
         then = "saving cannot bring it back; Cancel to close" if deleted else "saving will show both versions first"
@@ -127,7 +127,9 @@ class RecordDialog(FormDialog):
             )
             for name, value in changes.items()
         ]
-        choice = conflict.ask_conflict(self, self.kind.noun, "Someone on another workstation", rows)
+        seen = self.changed_underneath
+        who = f"{seen.actor_name} (on another workstation)" if seen is not None else "Someone on another workstation"
+        choice = conflict.ask_conflict(self, self.kind.noun, who, rows)
         self.existing = conflict.rebased(self.existing, current)
         if choice == conflict.OVERWRITE:
             self._save_changes(changes, self.kind.values_of(self.existing))
