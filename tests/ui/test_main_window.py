@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 from teamdash.services import chart, measurements, patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
-from tests.conftest import DEMO_TODAY
+from tests.conftest import DEMO_TODAY, url_of
 from tests.ui.shell_helpers import make_context, settle
 from ui.changes import Changes
 from ui.main_window import MainWindow
@@ -287,9 +287,7 @@ def test_the_app_installs_data_entry_and_exchange_actions(qtbot, clinic, tmp_pat
     app = QApplication.instance()
     font, sheet = app.font(), app.styleSheet()  # open_session styles the whole application
     try:
-        session = open_session(
-            f"sqlite:///{clinic}", None, QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat)
-        )
+        session = open_session(url_of(clinic), None, QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat))
         window = session.window
         qtbot.addWidget(window)
         window.resize(1300, 850)
