@@ -130,8 +130,8 @@ def problems(database: pw.Database | pw.DatabaseProxy) -> list[str]:
             "the patient search index is missing (pg_trgm or the FTS5 trigram tokenizer is not available): "
             "searches read every patient"
         ]
-    if _is_postgres(database):
-        return []
+    if _is_postgres(database) or getattr(_handle(database), "read_only", False):
+        return []  # FTS5 runs its check as a write command: a read-only file cannot take it
     try:
         database.execute_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('integrity-check', 1)")
     except Exception as exc:  # noqa: BLE001 - the check reports what SQLite says

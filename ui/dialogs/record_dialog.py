@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from teamdash.errors import Conflict
+from teamdash.services.changes import ChangedRecord
 from teamdash.services.chart import PatientRecord
 from teamdash.services.patients import PatientDetail
 from ui.changes import Changes
@@ -83,7 +84,8 @@ class RecordDialog(FormDialog):
         if kind.wire:
             kind.wire(self, form_ctx)
         self.result_row = None  # the saved row, for callers and tests
-        self.changed_underneath = None  # another workstation's change of this record, once seen
+        # Another workstation's change of this record, once seen.
+        self.changed_underneath: ChangedRecord | None = None
         context.changes.changed.connect(self._on_changes)
 
     # --- another workstation -------------------------------------------------------------
