@@ -106,9 +106,20 @@ def matching_ids(
     database: pw.Database | pw.DatabaseProxy, id_column: pw.Field, words: list[str]
 ) -> tuple[pw.Node | None, list[str]]:
     """A condition on ``id_column`` that the index answers for the words it can, and the
-    words left for the plain scan. On PostgreSQL the GIN index serves the plain
-    ``ILIKE`` itself: every word is left to it."""
-    if _is_postgres(database) or not _cached_present(database):
+    words left for the plain scan.
+
+    PostgreSQL: ``search_key LIKE '%word%'`` for every word, which the GIN index serves
+    (the planner still scans when most patients match). The key is folded to lower case
+    already, so LIKE, three times cheaper per row than the ILIKE of a plain ``contains``,
+    finds the same patients."""
+    if _is_postgres(database):
+        key = id_column.model.search_key
+        condition = None
+        for word in words:
+            term = pw.Expression(key, pw.OP.LIKE, key._escape_like_expr(word, "%%%s%%"))
+            condition = term if condition is None else condition & term
+        return condition, []
+    if not _cached_present(database):
         return None, words
     indexed = [w for w in words if indexable(w)]
     if not indexed:
