@@ -19,7 +19,7 @@ from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, health, postgres, search_index
 from teamdash.storage.models import AuditEvent, Measurement
-from tests.conftest import DEMO_PATIENTS
+from tests.demo_facts import DEMO_PATIENTS
 from ui.cli import main
 
 pytestmark = pytest.mark.postgres

@@ -14,15 +14,8 @@ from teamdash.errors import ConnectionLost
 from teamdash.services import changes as remote
 from teamdash.services import goals, measurements
 from teamdash.services.auth import SYSTEM, actor_for
-from tests.ui.entry_helpers import (
-    PLAIN_PATIENT,
-    answer_next_question,
-    get_record,
-    press_enter,
-    top_dialog,
-    type_into,
-)
-from tests.ui.shell_helpers import make_context, settle
+from tests.demo_facts import PLAIN_PATIENT
+from tests.ui.helpers import answer_next_question, get_record, press_enter, settle, top_dialog, type_into
 from tests.ui.test_main_window import open_window
 from ui.dialogs.kinds import GOAL
 from ui.dialogs.record_dialog import open_record_dialog
@@ -35,13 +28,13 @@ LOST = ConnectionLost(
 
 
 @pytest.fixture
-def shell(qtbot, clinic, tmp_path):
+def shell(qtbot, clinic, new_context):
     """Main windows on the clinic, each closed at the end of the test once its database
     jobs have answered (no polling, listening or reloading after the test)."""
     opened = []
 
     def make(actor=SYSTEM):
-        context = make_context(tmp_path, actor)
+        context = new_context(actor)
         window = open_window(qtbot, context, PLAIN_PATIENT)
         opened.append((context, window))
         return context, window
