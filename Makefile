@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: run test test-shifted-clock lint typecheck lock bench screenshot clean
+.PHONY: run test test-shifted-clock test-postgres lint typecheck lock bench screenshot clean
 
 # Every package comes from the lock file (versions and hashes of the whole tree); the
 # project itself is installed editable on top, without resolving anything again.
@@ -43,6 +43,23 @@ SHIFTED_CLOCK ?= $(shell date -d "$$(date +%Y-%m-01) +13 months -1 day" +%F) 23:
 test-shifted-clock: $(STAMP)
 	QT_QPA_PLATFORM=offscreen faketime '$(SHIFTED_CLOCK)' \
 		$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# Every database-facing test again on PostgreSQL: a throwaway server (.ci/postgres.sh) is
+# started in a temporary folder and stopped on exit, whatever happens. Without PostgreSQL
+# installed this fails (apt-get install -y postgresql); set TEAMDASH_TEST_DATABASE to use
+# a server of your own instead (the user must be allowed to create databases).
+test-postgres: $(STAMP)
+	@set -e; \
+	if [ -n "$$TEAMDASH_TEST_DATABASE" ]; then \
+		QT_QPA_PLATFORM=offscreen TEAMDASH_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q -p no:cacheprovider --postgres-only $(PYTEST_ARGS); \
+		exit; \
+	fi; \
+	dir=$$(mktemp -d /tmp/teamdash-pg.XXXXXX); \
+	trap '.ci/postgres.sh stop "$$dir" >/dev/null 2>&1 || true; rm -rf "$$dir"' EXIT; \
+	url=$$(.ci/postgres.sh start "$$dir"); \
+	echo "PostgreSQL test server: $$url"; \
+	QT_QPA_PLATFORM=offscreen TEAMDASH_TEST_DATABASE=$$url TEAMDASH_TEST_POSTGRES_DIR=$$dir TEAMDASH_REQUIRE_POSTGRES=1 \
+		$(BIN)/python -m pytest -q -p no:cacheprovider --postgres-only $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks $(ARGS)

@@ -85,7 +85,13 @@ class UnknownInstrument(NotFound):
 
 class Conflict(TeamDashError):
     """A write that lost a race: someone else changed or deleted the record first,
-    or the write would create a duplicate."""
+    or the write would create a duplicate. ``current`` is the record as it is stored
+    now (its columns by field name, with its ``version``) when the race was over an
+    edit: the UI shows it beside the user's values to reload or overwrite."""
+
+    def __init__(self, message: str, *, current: dict | None = None):
+        super().__init__(message)
+        self.current = current
 
 
 class DuplicateValue(Conflict):
@@ -130,6 +136,11 @@ class SchemaTooNew(DatabaseUnavailable):
 
 class NoDatabase(DatabaseUnavailable):
     """There is no database at the path given (a mistyped ``--db`` must not create one)."""
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection to the database server broke (server restarted, network blip).
+    The transaction in progress was rolled back by the server; TeamDash reconnects."""
 
 
 class ReadOnlyDatabase(DatabaseUnavailable):

@@ -1,11 +1,21 @@
 """Shared fixtures: a fresh temp-file database, a demo clinic (built once per session,
 copied per test), the acting users. What the tests know of the demo clinic (its moment,
-size, named patients) is in tests/demo_facts.py."""
+size, named patients) is in tests/demo_facts.py.
+
+With ``TEAMDASH_TEST_DATABASE=postgresql://user@host:port/db`` (a server where that user
+may create databases; ``.ci/postgres.sh`` starts a throwaway one) the ``database`` and
+``clinic`` fixtures give each test a fresh PostgreSQL database instead (copied from a
+template built once per session), and ``--postgres-only`` runs just the tests that use
+them. ``TEAMDASH_REQUIRE_POSTGRES=1`` (CI) makes a missing server an error; on a developer
+machine without one the PostgreSQL-only tests skip and say why.
+"""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import argon2
@@ -49,17 +59,185 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     db.close()
 
 
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+ENV_TEST_DATABASE = "TEAMDASH_TEST_DATABASE"
+ENV_REQUIRE_POSTGRES = "TEAMDASH_REQUIRE_POSTGRES"
+# Tests that use one of these fixtures talk to the database: they run again on PostgreSQL.
+DATABASE_FIXTURES = {"database", "clinic", "db_url"}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgres-only",
+        action="store_true",
+        help=f"run only the database-facing tests, on the PostgreSQL server in ${ENV_TEST_DATABASE}",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: the test is about the SQLite file itself (not run on PostgreSQL)")
+    config.addinivalue_line("markers", "postgres: needs a PostgreSQL server (skips without one, fails in CI)")
+    if config.getoption("--postgres-only") and not os.environ.get(ENV_TEST_DATABASE):
+        raise pytest.UsageError(f"--postgres-only needs ${ENV_TEST_DATABASE}=postgresql://user@host:port/db")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--postgres-only"):
+        return
+    keep, drop = [], []
+    for item in items:
+        facing = (DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))) or item.get_closest_marker("postgres")
+        (keep if facing and not item.get_closest_marker("sqlite_only") else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+def postgres_admin_url() -> str | None:
+    return os.environ.get(ENV_TEST_DATABASE) or None
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    """A throwaway database on the test server."""
+
+    admin_url: str
+    name: str
+
+    @property
+    def url(self) -> str:
+        base, _, _ = self.admin_url.rpartition("/")
+        return f"{base}/{self.name}"
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class PostgresServer:
+    """Creates and drops the test databases (through the server's maintenance database)."""
+
+    _names = itertools.count(1)
+
+    def __init__(self, admin_url: str):
+        import psycopg2
+
+        self.admin_url = admin_url
+        self.conn = psycopg2.connect(admin_url, connect_timeout=5)
+        self.conn.autocommit = True
+        self.prefix = f"td_{os.getpid()}"
+
+    def execute(self, sql: str) -> None:
+        import psycopg2
+
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql)
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):  # the server was restarted (a fault test)
+            self.conn = psycopg2.connect(self.admin_url, connect_timeout=5)
+            self.conn.autocommit = True
+            with self.conn.cursor() as cur:
+                cur.execute(sql)
+
+    def create(self, *, template: str | None = None, label: str = "t") -> PostgresDatabase:
+        name = f"{self.prefix}_{label}_{next(self._names)}"
+        self.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        return PostgresDatabase(self.admin_url, name)
+
+    def drop(self, database: PostgresDatabase) -> None:
+        self.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The test server, or a skip (a failure with TEAMDASH_REQUIRE_POSTGRES=1)."""
+    url = postgres_admin_url()
+    required = os.environ.get(ENV_REQUIRE_POSTGRES) == "1"
+    if url is None:
+        if required:
+            pytest.fail(f"${ENV_REQUIRE_POSTGRES}=1 but ${ENV_TEST_DATABASE} is not set (.ci/postgres.sh start DIR)")
+        pytest.skip(f"no PostgreSQL server: set ${ENV_TEST_DATABASE} (e.g. make test-postgres)")
+    try:
+        server = PostgresServer(url)
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the server is the same finding
+        if required:
+            pytest.fail(f"the PostgreSQL test server at ${ENV_TEST_DATABASE} is unreachable: {exc}")
+        pytest.skip(f"the PostgreSQL test server is unreachable: {exc}")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def postgres_database(postgres_server, fixed_clock):
+    """A fresh, empty PostgreSQL database (no schema yet); dropped afterwards."""
+    target = postgres_server.create(label="raw")
+    yield target
+    db.close()
+    postgres_server.drop(target)
+
+
+def on_postgres(config: pytest.Config) -> bool:
+    return bool(config.getoption("--postgres-only"))
+
+
+@pytest.fixture(scope="session")
+def _postgres_empty_template(postgres_server):
+    template = postgres_server.create(label="empty")
+    with clock.use(clock.FixedClock(DEMO_NOW)):
+        open_clinic(template.url, create=True)
+    db.close()
+    yield template
+    postgres_server.drop(template)
+
+
+@pytest.fixture(scope="session")
+def _postgres_demo_template(postgres_server):
+    """The demo clinic generated on PostgreSQL (the same seed gives the same clinic)."""
+    template = postgres_server.create(label="demo")
+    with clock.use(clock.FixedClock(DEMO_NOW)):
+        open_clinic(template.url, create=True)
+        demo.generate(SYSTEM, patients=DEMO_PATIENTS, today=DEMO_TODAY)
+    db.close()
+    yield template
+    postgres_server.drop(template)
+
+
+# --- the database fixtures -------------------------------------------------------------------
+
+
 @pytest.fixture
 def db_file(tmp_path) -> Path:
     return tmp_path / "clinic.sqlite3"
 
 
 @pytest.fixture
-def database(db_file):
-    """An empty, migrated TeamDash database in a temp file."""
+def database(request, db_file):
+    """An empty, migrated TeamDash database in a temp file (on PostgreSQL: a fresh
+    database on the test server)."""
+    if on_postgres(request.config):
+        server = request.getfixturevalue("postgres_server")
+        target = server.create(template=request.getfixturevalue("_postgres_empty_template").name)
+        open_clinic(target.url)
+        yield target
+        db.close()
+        server.drop(target)
+        return
     open_clinic(f"sqlite:///{db_file}", create=True)
     yield db_file
     db.close()
+
+
+def url_of(target: Path | PostgresDatabase) -> str:
+    """The URL of what the ``database`` or ``clinic`` fixture gave."""
+    return target.url if isinstance(target, PostgresDatabase) else f"sqlite:///{target}"
+
+
+@pytest.fixture
+def db_url(request) -> str:
+    """The URL of the test's clinic (``clinic`` fixture) on whichever backend runs."""
+    return url_of(request.getfixturevalue("clinic"))
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +252,17 @@ def _demo_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def clinic(_demo_template, tmp_path):
-    """A copy of the 60-patient demo clinic (generated for DEMO_TODAY), connected."""
+def clinic(request, _demo_template, tmp_path):
+    """A copy of the 60-patient demo clinic (generated for DEMO_TODAY), connected (on
+    PostgreSQL: a database copied from the demo template)."""
+    if on_postgres(request.config):
+        server = request.getfixturevalue("postgres_server")
+        target = server.create(template=request.getfixturevalue("_postgres_demo_template").name)
+        open_clinic(target.url)
+        yield target
+        db.close()
+        server.drop(target)
+        return
     path = tmp_path / "clinic.sqlite3"
     shutil.copy(_demo_template, path)
     open_clinic(f"sqlite:///{path}", create=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import url_of
 from tests.demo_facts import CASE_MANAGER, DEMO_PATIENTS
 from ui.cli import main
 
@@ -23,7 +24,7 @@ def run(capsys, *argv):
 
 
 def test_patients_json_lists_objects(clinic, capsys):
-    code, out, err = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--json")
+    code, out, err = run(capsys, "--db", url_of(clinic), "patients", "--json")
     assert code == 0 and err == ""
     rows = json.loads(out)
     assert len(rows) == DEMO_PATIENTS
@@ -31,21 +32,21 @@ def test_patients_json_lists_objects(clinic, capsys):
 
 
 def test_patients_search_and_filters(clinic, capsys):
-    code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--search", "TD-00012", "--json")
+    code, out, _ = run(capsys, "--db", url_of(clinic), "patients", "--search", "TD-00012", "--json")
     assert code == 0 and [r["clinic_id"] for r in json.loads(out)] == ["TD-00012"]
-    code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--status", "dropped_out", "--json")
+    code, out, _ = run(capsys, "--db", url_of(clinic), "patients", "--status", "dropped_out", "--json")
     assert code == 0 and json.loads(out) and all(r["status"] == "dropped_out" for r in json.loads(out))
-    code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--case-manager", CASE_MANAGER, "--json")
+    code, out, _ = run(capsys, "--db", url_of(clinic), "patients", "--case-manager", CASE_MANAGER, "--json")
     assert code == 0 and all(r["case_manager"] == CASE_MANAGER for r in json.loads(out))
 
 
 def test_db_option_after_the_subcommand_works_too(clinic, capsys):
-    code, out, _ = run(capsys, "patients", "--db", f"sqlite:///{clinic}", "--json", "--limit", "3")
+    code, out, _ = run(capsys, "patients", "--db", url_of(clinic), "--json", "--limit", "3")
     assert code == 0 and len(json.loads(out)) == 3
 
 
 def test_environment_variable_selects_the_database(clinic, capsys, monkeypatch):
-    monkeypatch.setenv("TEAMDASH_DATABASE_URL", f"sqlite:///{clinic}")
+    monkeypatch.setenv("TEAMDASH_DATABASE_URL", url_of(clinic))
     code, out, _ = run(capsys, "patients", "--json", "--limit", "2")
     assert code == 0 and len(json.loads(out)) == 2
 
@@ -79,7 +80,7 @@ def test_score_with_a_missing_item(capsys):
 )
 def test_user_errors_print_one_line_and_exit_2(clinic, capsys, argv, words):
     if "--db" not in argv and argv[0] != "score":
-        argv = ["--db", f"sqlite:///{clinic}", *argv]
+        argv = ["--db", url_of(clinic), *argv]
     code, out, err = run(capsys, *argv)
     assert code == 2
     assert err.startswith("teamdash: error: ") and words in err
@@ -88,9 +89,9 @@ def test_user_errors_print_one_line_and_exit_2(clinic, capsys, argv, words):
 
 def test_backup_writes_a_copy_and_refuses_to_overwrite(clinic, capsys, tmp_path):
     dest = tmp_path / "b.sqlite3"
-    code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "backup", "--out", str(dest))
+    code, out, _ = run(capsys, "--db", url_of(clinic), "backup", "--out", str(dest))
     assert code == 0 and dest.exists() and str(dest) in out
-    code, _, err = run(capsys, "--db", f"sqlite:///{clinic}", "backup", "--out", str(dest))
+    code, _, err = run(capsys, "--db", url_of(clinic), "backup", "--out", str(dest))
     assert code == 2 and "already exists" in err
 
 
@@ -148,8 +149,6 @@ def test_a_bug_is_logged_not_shown(capsys, monkeypatch, tmp_path):
 
 def test_console_script_runs_in_a_fresh_process(clinic):
     script = Path(sys.executable).parent / "teamdash"
-    done = subprocess.run(
-        [str(script), "--db", f"sqlite:///{clinic}", "check"], capture_output=True, text=True, timeout=60
-    )
+    done = subprocess.run([str(script), "--db", url_of(clinic), "check"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "integrity: ok" in done.stdout

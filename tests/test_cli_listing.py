@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from tests.conftest import url_of
 from tests.demo_facts import DEMO_PATIENTS
 from ui.cli import main
 
@@ -19,7 +20,7 @@ def run(capsys, *argv):
 
 
 def listed(clinic, capsys, *argv) -> tuple[list[dict], str]:
-    code, out, err = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--json", "--status", "active", *argv)
+    code, out, err = run(capsys, "--db", url_of(clinic), "patients", "--json", "--status", "active", *argv)
     assert code == 0, err
     return json.loads(out), err
 
@@ -38,13 +39,13 @@ def test_limit_0_lists_everyone_page_by_page(clinic, capsys, monkeypatch):
     from teamdash.services import patients
 
     monkeypatch.setattr(patients, "MAX_PAGE", 7)  # several service pages for one listing
-    code, out, err = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--json", "--limit", "0")
+    code, out, err = run(capsys, "--db", url_of(clinic), "patients", "--json", "--limit", "0")
     ids = [r["clinic_id"] for r in json.loads(out)]
     assert code == 0 and len(ids) == DEMO_PATIENTS == len(set(ids)) and err == ""
 
 
 def test_plain_output_has_a_header_and_each_flag_kind_once(clinic, capsys):
-    code, out, _ = run(capsys, "--db", f"sqlite:///{clinic}", "patients", "--flagged", "--sort", "flags")
+    code, out, _ = run(capsys, "--db", url_of(clinic), "patients", "--flagged", "--sort", "flags")
     lines = out.splitlines()
     assert code == 0 and lines[0].split()[:2] == ["CLINIC", "ID"] and "FLAGS" in lines[0]
     for line in lines[1:]:
@@ -69,7 +70,7 @@ def test_case_manager_by_username_or_full_name(clinic, capsys):
     ],
 )
 def test_bad_listing_options_are_named(clinic, capsys, argv, words):
-    code, _, err = run(capsys, "--db", f"sqlite:///{clinic}", "patients", *argv)
+    code, _, err = run(capsys, "--db", url_of(clinic), "patients", *argv)
     assert code == 2 and words in err and err.count("\n") == 1
 
 

@@ -70,6 +70,7 @@ def test_first_connect_creates_the_file_and_its_folder(tmp_path):
     assert db.info().path == target
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(database):
     pragma = lambda name: db.database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
     assert pragma("journal_mode") == "wal"
@@ -97,6 +98,7 @@ def test_a_foreign_sqlite_database_is_refused_untouched(tmp_path):
     assert tables == {"invoices"}
 
 
+@pytest.mark.sqlite_only
 def test_online_backup_is_a_consistent_copy(clinic, tmp_path):
     before = patients.count_patients(SYSTEM)
     dest = db.backup(tmp_path / "copy.sqlite3")

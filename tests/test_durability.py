@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from teamdash.services import measurements, patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
@@ -29,6 +31,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.sqlite_only
 def test_sigkill_mid_stream_loses_nothing_committed(database):
     patient = patients.create_patient(
         SYSTEM,

@@ -159,6 +159,7 @@ def test_codes_are_stable_keyed_and_not_a_hash_of_the_clinic_id(deidentified, tm
     assert len(key) == 32 and deid.database_key() == key  # one per database, kept
 
 
+@pytest.mark.sqlite_only
 def test_another_database_gives_other_codes(deidentified, clinic, tmp_path):
     codes = {c.value for c in column(deidentified["long"]["Patients"], "Patient code")}
     copy = tmp_path / "copy.sqlite3"

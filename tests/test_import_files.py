@@ -18,6 +18,7 @@ from teamdash.exchange import importing
 from teamdash.exchange.importing import ImportFailed, MalformedFile
 from teamdash.services import patients
 from teamdash.storage.models import AuditEvent, Measurement, Patient
+from tests.conftest import url_of
 from tests.test_export_support import NOW
 from ui.cli import main
 
@@ -294,13 +295,13 @@ def test_cli_import_reports_problems_and_exits_2_changing_nothing(registered, da
     path.write_text(
         "Patient ID,Instrument,Taken at,Item 1\nP-1,nrs_pain,2026-03-02 10:00,5\nP-9,nrs_pain,2026-03-02 10:00,11\n"
     )
-    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(path))
+    code, out, err = run(capsys, "--db", url_of(database), "import", str(path))
     assert code == 2
     assert "problem: sheet 'm', row 3, column 'Patient ID': unknown patient 'P-9'" in out
     assert "problem: sheet 'm', row 3, column 'Item 1': item 1 of NRS pain: 11 is outside 0–10" in out
     assert err.count("\n") == 1 and err.startswith("teamdash: error: 2 problems in 1 row, so nothing was imported")
     assert "fix them, or import with --skip-bad-rows to import the good rows" in err
-    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(path), "--skip-bad-rows")
+    code, out, err = run(capsys, "--db", url_of(database), "import", str(path), "--skip-bad-rows")
     assert code == 0 and "imported 1 measurement; 1 bad row skipped (written to" in out
     assert (tmp_path / "m-errors.xlsx").exists()
     assert "sheet 'm' as measurements: 2 rows; columns: Patient ID → Patient ID" in out
@@ -309,12 +310,12 @@ def test_cli_import_reports_problems_and_exits_2_changing_nothing(registered, da
 def test_cli_import_dry_run_and_a_malformed_file(registered, database, tmp_path, capsys):
     path = tmp_path / "m.csv"
     path.write_text("Patient ID,Instrument,Taken at,Item 1\nP-1,nrs_pain,2026-03-02 10:00,5\n")
-    code, out, _ = run(capsys, "--db", f"sqlite:///{database}", "import", str(path), "--dry-run")
+    code, out, _ = run(capsys, "--db", url_of(database), "import", str(path), "--dry-run")
     assert code == 0 and "would import 1 measurement; nothing was changed (dry run)" in out
     assert Measurement.select().count() == 0
     bad = tmp_path / "bad.xlsx"
     bad.write_text("not really")
-    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(bad))
+    code, out, err = run(capsys, "--db", url_of(database), "import", str(bad))
     assert (
         code == 2 and err == "teamdash: error: bad.xlsx is not a spreadsheet: its contents are not an Excel workbook\n"
     )
@@ -325,7 +326,7 @@ def test_cli_export_and_its_errors(clinic, tmp_path, capsys):
     code, out, err = run(
         capsys,
         "--db",
-        f"sqlite:///{clinic}",
+        url_of(clinic),
         "export",
         "--out",
         str(out_file),
@@ -343,7 +344,7 @@ def test_cli_export_and_its_errors(clinic, tmp_path, capsys):
     code, out, err = run(
         capsys,
         "--db",
-        f"sqlite:///{clinic}",
+        url_of(clinic),
         "export",
         "--out",
         str(tmp_path / "p.xlsx"),
@@ -360,13 +361,13 @@ def test_cli_export_and_its_errors(clinic, tmp_path, capsys):
         (["--from", "2026-13-01"], "is not a date"),
         (["--discipline", "yoga"], "'yoga' is not one of"),
     ):
-        code, out, err = run(capsys, "--db", f"sqlite:///{clinic}", "export", "--out", str(tmp_path / "e.xlsx"), *argv)
+        code, out, err = run(capsys, "--db", url_of(clinic), "export", "--out", str(tmp_path / "e.xlsx"), *argv)
         assert code == 2 and message in err and err.count("\n") == 1, argv
     assert not (tmp_path / "e.xlsx").exists()
     code, out, err = run(
         capsys,
         "--db",
-        f"sqlite:///{clinic}",
+        url_of(clinic),
         "export",
         "--out",
         str(tmp_path / "d.xlsx"),

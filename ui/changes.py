@@ -7,13 +7,23 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
 
+from teamdash.services.changes import ChangedRecord
+
 
 @dataclass(frozen=True)
 class Changes:
     # None: anything may have changed (import, demo, another workstation).
     patient_ids: frozenset[int] | None = None
     # What kind of rows: "patient", "measurement", "session", "goal", "plan", "checkin", "action", "staff" …
+    # ("remote": written on another workstation).
     kinds: frozenset[str] = field(default_factory=frozenset)
+    # Another workstation's changes, record by record (who, when), so that an open form
+    # can say that its record changed underneath it.
+    records: tuple[ChangedRecord, ...] = ()
+
+    def record(self, entity: str, entity_id: int) -> ChangedRecord | None:
+        found = [r for r in self.records if r.entity == entity and r.entity_id == entity_id]
+        return found[-1] if found else None
 
     def touches(self, patient_id: int | None) -> bool:
         return self.patient_ids is None or (patient_id is not None and patient_id in self.patient_ids)

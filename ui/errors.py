@@ -5,16 +5,40 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from teamdash import logs
-from teamdash.errors import TeamDashError
+from teamdash.errors import ConnectionLost, TeamDashError
 from teamdash.services import clinic
 
 log = logging.getLogger(__name__)
 
 _apologised = False
+
+# Who shows a lost connection (the main window's status bar): while one is registered,
+# a lost connection is shown there, once, instead of a dialog per failed job.
+_connection_watchers: list[Callable[[ConnectionLost], None]] = []
+
+
+def watch_connection(watcher: Callable[[ConnectionLost], None]) -> None:
+    _connection_watchers.append(watcher)
+
+
+def unwatch_connection(watcher: Callable[[ConnectionLost], None]) -> None:
+    if watcher in _connection_watchers:
+        _connection_watchers.remove(watcher)
+
+
+def report_connection_lost(exc: BaseException) -> bool:
+    """Tell the watchers about a lost connection; True when one took it."""
+    known = clinic.user_error(exc)
+    if not isinstance(known, ConnectionLost) or not _connection_watchers:
+        return False
+    for watcher in list(_connection_watchers):
+        watcher(known)
+    return True
 
 
 def user_message(exc: BaseException) -> str | None:
@@ -24,6 +48,8 @@ def user_message(exc: BaseException) -> str | None:
 
 
 def show_error(parent: QWidget | None, exc: BaseException, *, title: str = "TeamDash") -> None:
+    if report_connection_lost(exc):
+        return
     message = user_message(exc)
     if message is not None:
         QMessageBox.warning(parent, title, message)

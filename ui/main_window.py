@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSocketNotifier, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,8 +28,11 @@ from PySide6.QtWidgets import (
 
 from teamdash import __version__, logs
 from teamdash.clinical import disciplines
+from teamdash.errors import ConnectionLost
 from teamdash.services import audit, patients
+from teamdash.services import changes as remote
 from teamdash.services.patients import PatientQuery
+from ui import errors as ui_errors
 from ui import settings as ui_settings
 from ui.changes import Changes
 from ui.context import AppContext
@@ -42,7 +45,9 @@ from ui.timeline import MODE_NORMALISED, MODE_PER_MEASURE, RANGE_3M, RANGE_12M, 
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 5000  # how often to look for writes from another workstation
+POLL_MS = 5000  # how often an SQLite workstation looks for writes from another one
+HEARTBEAT_MS = 30_000  # with PostgreSQL notifications the poll only checks the connection
+RETRY_MS = 3000  # while the connection is lost: how often to try again
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,9 @@ class MainWindow(QMainWindow):
         self.counts: ClinicCounts | None = None
         self._patient_id: int | None = None
         self._known_event: int | None = None
+        self._feed: remote.ChangeFeed | None = None
+        self._notifier: QSocketNotifier | None = None
+        self.offline: str | None = None  # why the connection is lost, None while it works
         self._requested_patient: int | None = None
         self._list_width = 520
         self.scale = self.settings.scale()
@@ -126,6 +134,10 @@ class MainWindow(QMainWindow):
         self.poll = QTimer(self)
         self.poll.setInterval(POLL_MS)
         self.poll.timeout.connect(self._poll_other_workstations)
+        self._restored_timer = QTimer(self)
+        self._restored_timer.setSingleShot(True)
+        self._restored_timer.timeout.connect(self.connection_label.hide)
+        ui_errors.watch_connection(self.connection_lost)
 
     # --- the API other parts use --------------------------------------------------------------
 
@@ -328,6 +340,9 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.database_label = QLabel(f"Database: {self.database}", self)
         self.database_label.setObjectName("statusDatabase")
+        self.connection_label = QLabel("", self)
+        self.connection_label.setObjectName("statusConnection")
+        self.connection_label.hide()
         self.counts_label = QLabel("", self)
         self.user_label = QLabel(f"Signed in: {self.context.actor.description}", self)
         self.user_label.setObjectName("statusUser")
@@ -336,6 +351,7 @@ class MainWindow(QMainWindow):
         self.privacy_label.hide()
         status.addWidget(self.database_label, 1)
         status.addPermanentWidget(self.privacy_label)
+        status.addWidget(self.connection_label)
         status.addPermanentWidget(self.counts_label)
         status.addPermanentWidget(self.user_label)
 
@@ -409,6 +425,8 @@ class MainWindow(QMainWindow):
             event.ignore()  # e.g. a form kept for someone who is not signed in
             return
         self.poll.stop()
+        ui_errors.unwatch_connection(self.connection_lost)
+        self._close_feed()
         self.save_settings()
         super().closeEvent(event)
 
@@ -421,6 +439,7 @@ class MainWindow(QMainWindow):
         self.list_panel.start()
         self._load_counts(open_first=True)
         self._read_event_counter()
+        self._open_feed()
         self.poll.start()
 
     def _load_counts(self, *, open_first: bool = False) -> None:
@@ -504,17 +523,110 @@ class MainWindow(QMainWindow):
     def _set_known_event(self, event_id: int) -> None:
         self._known_event = max(event_id, self._known_event or 0)
 
+    # --- other workstations, and the connection ------------------------------------------------
+
     def _poll_other_workstations(self) -> None:
-        """Another workstation wrote: refresh everything once."""
+        """SQLite: look for other workstations' writes. PostgreSQL: they are announced
+        (``_feed_ready``); this only checks the connection. While it is lost: try again."""
+        if self.offline is not None:
+            self.context.jobs.run(
+                lambda _p, _c: remote.ping(), on_done=lambda _r: self._back_online(), on_error=self._still_offline
+            )
+            return
+        self._fetch_remote_changes()
 
-        def seen(event_id: int) -> None:
-            if self._known_event is not None and event_id > self._known_event:
-                log.info("changes from another workstation: refreshing")
-                self._known_event = event_id
-                self.context.changes.emit(Changes(None, frozenset({"remote"})))
-            self._set_known_event(event_id)
+    def _fetch_remote_changes(self) -> None:
+        actor, known = self.context.actor, self._known_event
+        if known is None:
+            self._read_event_counter()
+            return
+        self.context.jobs.run(
+            lambda _p, _c: remote.changes_since(actor, known), on_done=self._remote_changes, on_error=self._poll_failed
+        )
 
-        self.context.jobs.run(lambda _p, _c: audit.latest_event_id(), on_done=seen)
+    def _remote_changes(self, found: remote.RemoteChanges) -> None:
+        """Another workstation wrote: the list, the open patient and any open form on a
+        changed record refresh or say so (one signal, patients and records named)."""
+        if self._known_event is not None and found.latest_event_id > self._known_event and found.any:
+            log.info("changes from another workstation: refreshing")
+            self._known_event = found.latest_event_id
+            self.context.changes.emit(Changes(found.patient_ids, frozenset({"remote"}), found.records))
+        self._set_known_event(found.latest_event_id)
+
+    def _poll_failed(self, exc: BaseException) -> None:
+        if not ui_errors.report_connection_lost(exc):
+            log.warning("looking for other workstations' changes failed: %s", exc)
+
+    def _open_feed(self) -> None:
+        self.context.jobs.run(lambda _p, _c: remote.open_feed(), on_done=self._feed_opened, on_error=self._poll_failed)
+
+    def _feed_opened(self, feed: remote.ChangeFeed | None) -> None:
+        self._close_feed()
+        if feed is None:  # SQLite: polled
+            self.poll.setInterval(POLL_MS)
+            return
+        self._feed = feed
+        self._notifier = QSocketNotifier(feed.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._feed_ready)
+        self.poll.setInterval(HEARTBEAT_MS)
+        self._fetch_remote_changes()  # whatever was committed before listening began
+
+    def _feed_ready(self, *_args) -> None:
+        """Notifications arrived (a non-blocking read of what the socket holds)."""
+        if self._feed is None:
+            return
+        try:
+            notes = self._feed.drain()
+        except ConnectionLost as exc:
+            self._close_feed()
+            self.connection_lost(exc)
+            return
+        if notes:
+            self._fetch_remote_changes()
+
+    def _close_feed(self) -> None:
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
+        if self._feed is not None:
+            self._feed.close()
+            self._feed = None
+
+    def connection_lost(self, exc: ConnectionLost) -> None:
+        """The status bar says so; TeamDash retries every few seconds. Open forms keep
+        their input (their save failed with the same message and nothing was written)."""
+        self.connection_label.setToolTip(str(exc))
+        if self.offline is not None:
+            return
+        self.offline = str(exc)
+        log.warning("connection to the database lost; retrying")
+        self._restored_timer.stop()
+        self.connection_label.setProperty("state", "lost")
+        self.connection_label.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.connection_label.setText("⚠ Connection to the database lost · retrying · unsaved input is kept")
+        self.connection_label.show()
+        self._close_feed()
+        self.poll.setInterval(RETRY_MS)
+        if not self.poll.isActive():
+            self.poll.start()
+
+    def _still_offline(self, exc: BaseException) -> None:
+        self.connection_label.setToolTip(str(exc))
+
+    def _back_online(self) -> None:
+        if self.offline is None:
+            return
+        self.offline = None
+        log.info("connection to the database restored")
+        self.connection_label.setProperty("state", "restored")
+        self.connection_label.setStyleSheet("")
+        self.connection_label.setText("Connection restored")
+        self.connection_label.setToolTip("")
+        self._restored_timer.start(8000)
+        self.poll.setInterval(POLL_MS)
+        self._open_feed()
+        self.refresh()  # whatever others saved meanwhile
 
     # --- actions ------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from teamdash.errors import DatabaseCorrupt, ValidationError
 from teamdash.services import maintenance, patients, staff
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
-from teamdash.storage import db, migrations
+from teamdash.storage import db, health, migrations
 
 EXIT_PROBLEMS = 2
 DEFAULT_LIST_LIMIT = 1000
@@ -153,20 +153,39 @@ def _patient_json(r) -> dict:
     }
 
 
-@command("check", help="integrity check and schema state")
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--counts", action="store_true", help="print the number of rows in every table")
+
+
+@command(
+    "check",
+    help="create or upgrade the schema, then check it: integrity, tables, keys, search index, row counts",
+    arguments=_check_arguments,
+)
 def _check(args: argparse.Namespace) -> int:
     try:
+        # An empty PostgreSQL database (created by its administrator) gets the schema
+        # here; an SQLite file must exist (a mistyped path creates nothing).
         info = open_database(args.db)
     except DatabaseCorrupt as exc:  # too damaged to open: that is the finding
         print(f"database: {db.parse_url(args.db or db.default_url()).display}")
         print(f"problem: {exc}")
         return EXIT_PROBLEMS
     state = migrations.state()
-    problems = db.integrity_problems()
+    problems = health.problems()
     print(f"database: {info.display}" + (f" (read-only: {info.read_only_reason})" if info.read_only else ""))
     print(
         f"schema: version {state.current} of {state.latest} ({'up to date' if state.up_to_date else 'needs migration'})"
     )
+    if not problems:
+        counts = health.row_counts()
+        patients_count = next((c.rows for c in counts if c.table == "patient"), 0)
+        print(
+            f"tables: {len(counts)} present, {patients_count:,} patients, {sum(c.rows for c in counts):,} rows in all"
+        )
+        if args.counts:
+            for c in counts:
+                print(f"  {c.table:<28} {c.rows:>12,}")
     if problems:
         for p in problems:
             print(f"problem: {p}")

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from teamdash import __version__, logs
-from teamdash.cli import commands, exchange, security  # noqa: F401 - they register their commands
+from teamdash.cli import commands, exchange, security, transfer  # noqa: F401 - they register their commands
 from teamdash.cli.registry import COMMANDS, Parser
 from teamdash.errors import TeamDashError
 from teamdash.storage import db

@@ -266,9 +266,16 @@ def _as_date(value) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
+# Every column but the key is taken from the new row (an upsert both backends run; REPLACE
+# is SQLite's own).
+_UPSERT_COLUMNS = [f for f in PatientSummary._meta.sorted_fields if f is not PatientSummary.patient]
+
+
 def _store(rows: list[dict]) -> None:
     for start in range(0, len(rows), 200):
-        PatientSummary.insert_many(rows[start : start + 200]).on_conflict_replace().execute()
+        PatientSummary.insert_many(rows[start : start + 200]).on_conflict(
+            conflict_target=[PatientSummary.patient], preserve=_UPSERT_COLUMNS
+        ).execute()
 
 
 def refresh(patient_id: int) -> None:

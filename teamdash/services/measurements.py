@@ -323,11 +323,13 @@ def record_measurement(
             item_names=item_names,
         )
         _check_duplicate(patient_id, instrument_id, values["taken_at"])
+        # Two workstations entering the same form at once: the unique index lets one through.
         row = row_ops.create_audited(
             actor,
             Measurement,
             {"patient": patient_id, "entered_by": actor.user_id, **values},
             action="measurement.create",
+            duplicate=lambda: duplicate(instrument_id, values["taken_at"]),
         )
         list_summary.refresh(patient_id)
     return get_measurement(actor, row.id)

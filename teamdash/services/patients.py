@@ -20,6 +20,7 @@ from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import age_on, build, weeks_between
 from teamdash.services.staff import initials as name_initials
+from teamdash.storage import search_index
 from teamdash.storage.db import database
 from teamdash.storage.models import Episode, Patient, PatientSummary, StatusChange, User
 from teamdash.text import fold, patient_search_key
@@ -178,9 +179,11 @@ def search_words(search: str) -> list[str]:
 
 
 def _search_condition(search: str) -> pw.Expression | None:
-    """Every folded word must occur in the patient's folded names or clinic ID."""
-    condition = None
-    for word in search_words(search):
+    """Every folded word must occur in the patient's folded names or clinic ID. The
+    trigram index answers the words it can (storage.search_index); the rest are matched
+    by a scan of the key."""
+    condition, rest = search_index.matching_ids(database, Patient.id, search_words(search))
+    for word in rest:
         term = Patient.search_key.contains(word)  # LIKE '%word%' with %, _ and \ escaped
         condition = term if condition is None else condition & term
     return condition
@@ -485,8 +488,13 @@ def create_patient(actor: Actor, *, today: dt.date | None = None, **values) -> P
     clean = validate_new(values, today=today)
     with database.atomic():
         _check_clinic_id_free(clean["clinic_id"])
+        # Two workstations registering the same ID at once: the unique index lets one through.
         row = row_ops.create_audited(
-            actor, Patient, {**clean, "status": disciplines.ACTIVE_STATUS}, action="patient.create"
+            actor,
+            Patient,
+            {**clean, "status": disciplines.ACTIVE_STATUS},
+            action="patient.create",
+            duplicate=lambda: _clinic_id_taken(clean["clinic_id"]),
         )
         StatusChange.create(
             patient=row.id,
@@ -508,12 +516,16 @@ def _refresh_search_key(clean: dict, merged: dict) -> None:
         clean["search_key"] = patient_search_key(merged["given_name"], merged["family_name"], merged["clinic_id"])
 
 
+def _clinic_id_taken(clinic_id: str) -> DuplicateValue:
+    return DuplicateValue(f"clinic ID {clinic_id!r} is already registered", field="clinic_id")
+
+
 def _check_clinic_id_free(clinic_id: str, exclude_patient_id: int | None = None) -> None:
     query = Patient.select().where(Patient.clinic_id == clinic_id)
     if exclude_patient_id is not None:
         query = query.where(Patient.id != exclude_patient_id)
     if query.exists():
-        raise DuplicateValue(f"clinic ID {clinic_id!r} is already registered", field="clinic_id")
+        raise _clinic_id_taken(clinic_id)
 
 
 # A new patient's fields: the editable ones, and the status of a patient registered

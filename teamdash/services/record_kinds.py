@@ -64,6 +64,11 @@ class RecordKind(Generic[R]):
             lambda owner: model.select().where(owner_field == owner).order_by(*self.order_by)
         )
 
+    @property
+    def entity(self) -> str:
+        """The name changes of this kind carry in the audit trail (``Changes.records``)."""
+        return self.model._meta.table_name
+
     # --- reading ---------------------------------------------------------------------
 
     def get(self, actor: Actor, row_id: int) -> R:

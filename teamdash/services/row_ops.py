@@ -39,7 +39,8 @@ def _check_version(row: pw.Model, expected_version: int | None, what: str) -> No
         raise Conflict(
             f"this {what} was changed by someone else while you were editing "
             f"(you edited version {expected_version}, it is now version {row.version}); "
-            "reload it and apply your change again"
+            "reload it and apply your change again",
+            current=audit.row_dict(row),
         )
 
 
@@ -67,7 +68,11 @@ def update_versioned(
         .execute()
     )
     if updated != 1:  # another workstation committed between our read and our write
-        raise Conflict(f"this {what} was changed by someone else just now; reload it and apply your change again")
+        now = model.get_or_none(model._meta.primary_key == row_id)
+        raise Conflict(
+            f"this {what} was changed by someone else just now; reload it and apply your change again",
+            current=audit.row_dict(now) if now is not None else None,
+        )
     row = get_row(model, row_id, what)
     _audit(actor, action, row, patient_id, before=before, after=audit.row_dict(row), details=details)
     return row
@@ -98,11 +103,40 @@ def delete_versioned(
 
 
 def create_audited(
-    actor: Actor, model: type[M], values: dict[str, Any], *, action: str, patient_id: int | None = None
+    actor: Actor,
+    model: type[M],
+    values: dict[str, Any],
+    *,
+    action: str,
+    patient_id: int | None = None,
+    duplicate: Callable[[], Exception] | None = None,
 ) -> M:
-    row = model.create(**values)
+    """Insert and audit. A unique constraint that stops the row (another workstation
+    saved the same one a moment ago, past the caller's check) raises ``duplicate()``,
+    or a ``Conflict`` naming the kind of record."""
+    try:
+        row = model.create(**values)
+    except pw.IntegrityError as exc:
+        raise integrity_error(model, exc, duplicate) from exc
     _audit(actor, action, row, patient_id, after=audit.row_dict(row))
     return row
+
+
+def integrity_error(
+    model: type[pw.Model], exc: pw.IntegrityError, duplicate: Callable[[], Exception] | None = None
+) -> Exception:
+    """The user's error for a constraint the database enforced."""
+    text = str(exc).lower()
+    what = model._meta.table_name.replace("_", " ")
+    if "unique" in text or "duplicate key" in text:
+        if duplicate is not None:
+            return duplicate()
+        return Conflict(f"this {what} is already recorded (another workstation saved the same one a moment ago)")
+    if "foreign key" in text:
+        return NotFound(
+            f"the record this {what} belongs to no longer exists (it may have been deleted on another workstation)"
+        )
+    return exc
 
 
 def _audit(

@@ -28,6 +28,8 @@ import peewee
 
 from teamdash import files, paths
 from teamdash.errors import (
+    Conflict,
+    ConnectionLost,
     DatabaseBusy,
     DatabaseCorrupt,
     DatabaseUnavailable,
@@ -135,6 +137,10 @@ def translate(exc: BaseException, target: DatabaseInfo | None = None) -> TeamDas
     where = target.display if target else "the database"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     lowered = text.lower()
+    if target is not None and target.backend == "postgresql":
+        fault = _postgres_fault(exc, where)
+        if fault is not None:
+            return fault
     if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
         reason = f" ({target.read_only_reason})" if target and target.read_only_reason else ""
         return ReadOnlyDatabase(f"the database {where} is read-only{reason}; nothing was changed")
@@ -150,12 +156,60 @@ def translate(exc: BaseException, target: DatabaseInfo | None = None) -> TeamDas
     if "database or disk is full" in lowered or "no space left" in lowered:
         return DatabaseUnavailable(f"the disk holding {where} is full; nothing was changed")
     if target is not None and target.backend == "postgresql" and isinstance(exc, peewee.OperationalError):
-        return DatabaseUnavailable(f"lost the connection to {where}: {_one_line(text)}")
+        return DatabaseUnavailable(f"the database server {where} refused the action: {_one_line(text)}")
     return None
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# How a broken connection shows itself: SQLSTATE class 08 (connection exception) and
+# 57P01-57P03 (server shut down or starting up), or psycopg2's own words for a dead socket.
+_LOST_STATES = ("08", "57P01", "57P02", "57P03")
+_LOST_WORDS = (
+    "server closed the connection",
+    "terminating connection",
+    "connection already closed",
+    "connection not open",
+    "could not receive data",
+    "could not send data",
+    "no connection to the server",
+    "ssl connection has been closed",
+    "connection refused",
+    "connection timed out",
+    "could not connect",
+    "the database system is",
+    "server conn crashed",
+)
+
+
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's own exception behind peewee's wrapper (it carries the SQLSTATE)."""
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+    return inner or exc.__cause__ or exc.__context__ or exc
+
+
+def _postgres_fault(exc: BaseException, where: str) -> TeamDashError | None:
+    inner = _driver_error(exc)
+    code = getattr(inner, "pgcode", None) or getattr(exc, "pgcode", None) or ""
+    text = _one_line(str(inner) or str(exc))
+    lowered = text.lower()
+    if code in ("40P01", "40001"):  # deadlock, serialization failure: the whole transaction was undone
+        return Conflict(
+            "another workstation was changing the same records at the same moment; nothing was saved. Try again"
+        )
+    if code == "53100":
+        return DatabaseUnavailable(f"the disk of the database server {where} is full; nothing was changed")
+    if code == "23505":
+        return None  # a duplicate: the service that wrote it says what it was
+    if code.startswith(_LOST_STATES) or any(word in lowered for word in _LOST_WORDS):
+        reason = text.split(": ", 1)[-1] if "failed: " in text else text
+        return ConnectionLost(
+            f"lost the connection to the database server {where} ({reason[:160]}); nothing from the action in "
+            "progress was saved. TeamDash reconnects as soon as the server answers: try again in a moment"
+        )
+    return None
 
 
 class _Translating:
@@ -179,7 +233,7 @@ def translated():
     """Driver faults inside the block come out as user errors (see ``translate``)."""
     try:
         yield
-    except (peewee.DatabaseError, sqlite3.DatabaseError) as exc:
+    except (peewee.DatabaseError, peewee.InterfaceError, sqlite3.DatabaseError) as exc:
         error = translate(exc)
         if error is None:
             raise
@@ -187,11 +241,109 @@ def translated():
 
 
 class TeamDashSqlite(_Translating, peewee.SqliteDatabase):
-    pass
+    read_only = False
+
+    def begin(self, lock_type=None):
+        # A transaction takes the write lock when it starts (BEGIN IMMEDIATE), waiting up
+        # to busy_timeout for another writer. A deferred one that reads first fails at
+        # once when it writes if another workstation committed in between (SQLITE_BUSY
+        # snapshot): two people saving at once would get "locked" instead of waiting.
+        # Reads that need one consistent view use ``read_snapshot()``.
+        if lock_type is None:
+            lock_type = "DEFERRED" if self.read_only else "IMMEDIATE"
+        return super().begin(lock_type)
+
+    def rollback(self):
+        # Some faults (a full disk, an I/O error) make SQLite roll the transaction back
+        # itself; a second ROLLBACK would replace the user's message by "no transaction".
+        conn = self._state.conn
+        if conn is not None and not conn.in_transaction:
+            return None
+        return super().rollback()
 
 
 class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
-    pass
+    # Peewee maps FloatField to REAL (single precision, 6 digits) on PostgreSQL: a BMI of
+    # 24.728066544 would come back as 24.728067. SQLite's REAL is a double; so is ours.
+    field_types = {**peewee.PostgresqlDatabase.field_types, "FLOAT": "DOUBLE PRECISION"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The server-side ids of this process's connections: notifications of changes
+        # made through them are this workstation's own (teamdash.storage.postgres).
+        self.backend_pids: set[int] = set()
+
+    def _initialize_connection(self, conn) -> None:
+        super()._initialize_connection(conn)
+        self.backend_pids.add(conn.get_backend_pid())
+
+    # A broken connection (server restarted, network blip): the server has rolled back
+    # whatever transaction was open on it, so no write is ever half done. Inside a
+    # transaction the failure is reported and the dead connection stays until the
+    # transaction unwinds (every further statement fails the same way); outside one it is
+    # replaced, and a read is repeated once on the new connection.
+
+    def _dead(self) -> bool:
+        conn = self._state.conn
+        return conn is not None and bool(getattr(conn, "closed", 0))
+
+    def _drop_connection(self) -> None:
+        conn = self._state.conn
+        with contextlib.suppress(Exception):
+            if conn is not None:
+                conn.close()
+        self._state.reset()
+
+    def _lost(self, exc: TeamDashError) -> bool:
+        return isinstance(exc, ConnectionLost) or (isinstance(exc, DatabaseUnavailable) and self._dead())
+
+    def begin(self, *args, **kwargs):
+        try:
+            return super().begin(*args, **kwargs)
+        except TeamDashError as exc:
+            if not self._lost(exc):
+                raise
+            self._drop_connection()  # nothing was done yet: start again on a new connection
+            return super().begin(*args, **kwargs)
+
+    def execute_sql(self, sql, params=None):
+        try:
+            return super().execute_sql(sql, params)
+        except TeamDashError as exc:
+            if not self._lost(exc) or self.in_transaction():
+                raise
+            self._drop_connection()
+            if not sql.lstrip()[:6].upper() == "SELECT":
+                raise
+            return super().execute_sql(sql, params)
+
+    def commit(self, *args, **kwargs):
+        try:
+            return super().commit(*args, **kwargs)
+        except TeamDashError as exc:
+            if not self._lost(exc):
+                raise
+            raise ConnectionLost(
+                f"lost the connection to the database server {_info.display if _info else 'the database'} "
+                "while saving: the change was either saved whole or not at all. Check it once the connection "
+                "is back (TeamDash reconnects by itself)"
+            ) from exc
+
+    def rollback(self):
+        if self.is_closed() or self._dead():
+            if not self.in_transaction():
+                self._drop_connection()
+            return None  # the server undid the transaction when the connection broke
+        try:
+            return super().rollback()
+        except (TeamDashError, peewee.InterfaceError, peewee.OperationalError):
+            return None
+
+    def close(self):
+        if self._dead() and not self.in_transaction():
+            self._drop_connection()
+            return True
+        return super().close()
 
 
 def busy_timeout_ms() -> int:
@@ -373,6 +525,7 @@ def _open_sqlite(target: DatabaseInfo) -> peewee.SqliteDatabase:
     last: Exception | None = None
     for name, pragmas, uri in attempts:
         db = TeamDashSqlite(name, pragmas=pragmas, check_same_thread=False, uri=uri, timeout=busy_timeout_ms() / 1000)
+        db.read_only = target.read_only
         try:
             db.connect(reuse_if_open=True)
             db.execute_sql("SELECT count(*) FROM sqlite_master").fetchone()
@@ -400,6 +553,13 @@ def _open_postgresql(target: DatabaseInfo) -> peewee.Database:
         host=parsed.hostname,
         port=parsed.port,
         connect_timeout=10,
+        # A half-open connection (a network blip, a server that vanished) is noticed
+        # within about a minute instead of the operating system's two hours.
+        keepalives=1,
+        keepalives_idle=30,
+        keepalives_interval=10,
+        keepalives_count=3,
+        application_name="TeamDash",
     )
     try:
         db.connect(reuse_if_open=True)
@@ -419,6 +579,26 @@ def _unreachable(target: DatabaseInfo, exc: Exception) -> str:
     return f"cannot connect to PostgreSQL at {host}:{port} (database {parsed.path.lstrip('/')!r}): {reason}"
 
 
+def open_handle(
+    url: str | None = None, *, create: bool = False, passphrase: str | None = None, encrypt: bool = False
+) -> tuple[peewee.Database, DatabaseInfo]:
+    """A connection to the database at ``url`` that the models are not bound to (a
+    second database beside the open one: ``teamdash transfer`` reads its source so).
+    See ``connect`` for the arguments."""
+    target = parse_url(url or default_url())
+    if passphrase is None:
+        passphrase = os.environ.get(ENV_PASSPHRASE) or None
+    if target.backend != "sqlite":
+        return _open_postgresql(target), target
+    if encrypt and target.path is None:
+        raise ValidationError("an in-memory database cannot be encrypted", field="database URL")
+    target = _sqlite_target(target, create, passphrase, encrypt)
+    if target.encrypted:
+        assert passphrase is not None
+        return _open_sqlcipher(target, passphrase), target
+    return _open_sqlite(target), target
+
+
 def connect(
     url: str | None = None, *, create: bool = False, passphrase: str | None = None, encrypt: bool = False
 ) -> DatabaseInfo:
@@ -428,21 +608,8 @@ def connect(
     read-only (``info().read_only``). An encrypted file needs its ``passphrase``
     (default ``$TEAMDASH_DB_PASSPHRASE``)."""
     global _info
-    target = parse_url(url or default_url())
-    if passphrase is None:
-        passphrase = os.environ.get(ENV_PASSPHRASE) or None
     close()
-    if target.backend == "sqlite":
-        if encrypt and target.path is None:
-            raise ValidationError("an in-memory database cannot be encrypted", field="database URL")
-        target = _sqlite_target(target, create, passphrase, encrypt)
-        if target.encrypted:
-            assert passphrase is not None
-            handle = _open_sqlcipher(target, passphrase)
-        else:
-            handle = _open_sqlite(target)
-    else:
-        handle = _open_postgresql(target)
+    handle, target = open_handle(url, create=create, passphrase=passphrase, encrypt=encrypt)
     database.initialize(handle)
     _info = target
     log.info(
@@ -463,6 +630,20 @@ def change_passphrase(new: str) -> None:
     check_passphrase(new)
     database.obj.rekey(new)
     log.info("database passphrase changed")
+
+
+def read_snapshot():
+    """A transaction that only reads and sees one consistent state while other
+    workstations write (SQLite: a deferred transaction; PostgreSQL: repeatable read)."""
+    if isinstance(database.obj, peewee.PostgresqlDatabase):
+        return database.atomic(isolation_level="REPEATABLE READ")
+    return database.atomic("DEFERRED")
+
+
+def ping() -> None:
+    """One round trip to the database; replaces a broken PostgreSQL connection. Raises
+    ``ConnectionLost`` while the server does not answer."""
+    database.execute_sql("SELECT 1").fetchone()
 
 
 def close() -> None:

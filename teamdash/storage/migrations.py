@@ -20,7 +20,7 @@ from playhouse.migrate import migrate as apply_operations
 
 from teamdash import clock
 from teamdash.errors import DatabaseUnavailable, ReadOnlyDatabase, SchemaTooNew
-from teamdash.storage import audit_chain, db
+from teamdash.storage import audit_chain, db, postgres, search_index
 from teamdash.storage.models import (
     ALL_MODELS,
     ActionItem,
@@ -120,6 +120,20 @@ def _v8_sign_in_and_audit_chain(database: pw.Database, migrator: SchemaMigrator)
         AuditEvent.update(prev_digest=prev_digest, digest=digest).where(AuditEvent.id == event_id).execute()
 
 
+def _v9_search_index_and_change_notifications(database: pw.Database, migrator: SchemaMigrator) -> None:
+    """Search through a trigram index on both backends; on PostgreSQL, notifications of
+    every change for the other workstations, and floats at full precision."""
+    postgres.widen_float_columns(database, ALL_MODELS)
+    _build_extras(database)
+
+
+def _build_extras(database: pw.Database) -> None:
+    """Schema objects the models do not describe (trigram index, triggers): built by
+    their migration and with every new database."""
+    search_index.create(database)
+    postgres.create_change_notifications(database)
+
+
 def _v11_meetings(database: pw.Database, migrator: SchemaMigrator) -> None:
     """Team meetings and their agendas; decisions and action items say which meeting
     they were agreed at, action items also which discipline carries them out."""
@@ -153,6 +167,11 @@ STEPS: tuple[Step, ...] = (
     Step(6, "episodes of care, status history and clinic settings", _v6_episodes_and_status_history),
     Step(7, "check-in plan, period and next date; supporters named on the patient's handout", _v7_checkin_plan),
     Step(8, "sign-in lockout, hash-chained audit events with workstation", _v8_sign_in_and_audit_chain),
+    Step(
+        9,
+        "trigram search index on patients; change notifications and double-precision floats on PostgreSQL",
+        _v9_search_index_and_change_notifications,
+    ),
     Step(11, "team meetings: agendas, minutes; decisions and action items linked to them", _v11_meetings),
 )
 LATEST = STEPS[-1].version if STEPS else 1
@@ -206,7 +225,7 @@ def _backup_before_migrating(version: int) -> Path | None:
 
 def _create_fresh() -> MigrationState:
     database = db.database
-    other_tables = [t for t in database.get_tables() if not t.startswith("sqlite_")]
+    other_tables = [t for t in database.get_tables() if not t.startswith(("sqlite_", search_index.FTS_TABLE))]
     if other_tables:
         raise DatabaseUnavailable(
             f"the database holds tables ({', '.join(sorted(other_tables)[:5])}) but no TeamDash schema; "
@@ -214,6 +233,7 @@ def _create_fresh() -> MigrationState:
         )
     with database.atomic():
         database.create_tables(ALL_MODELS)
+        _build_extras(database)
         SchemaVersion.create(version=LATEST, description=INITIAL_DESCRIPTION)
     return MigrationState(LATEST, LATEST, applied=(LATEST,))
 

@@ -409,8 +409,10 @@ def test_an_edit_that_lost_the_race_says_so_and_overwrites_nothing(qtbot, ui_con
     type_into(dialog.editors["minutes"].widget, "20")
     answer_next_question("confirm_yes")
     press_enter(dialog.save_button)
+    seen = answer_next_question("cancel")  # "Keep editing" in the box showing both versions
     qtbot.waitUntil(lambda: dialog.banner.isVisible())
-    assert "changed by someone else" in dialog.banner.text()
+    assert "saved a change to this session while you were editing it" in seen[0]
+    assert "changed on another workstation. Your input is kept" in dialog.banner.text()
     now = sessions.get_session(ui_context.actor, target.id)
     assert (now.minutes, now.note, now.version) == (target.minutes, "Entered at reception", theirs.version)
-    assert dialog.isVisible()
+    assert dialog.isVisible() and dialog.editors["minutes"].get() == 20

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 from teamdash.services import chart, measurements, patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
+from tests.conftest import url_of
 from tests.demo_facts import CHOSEN_PATIENT, DEMO_TODAY, clinic_id
 from tests.ui.helpers import settle
 from ui.changes import Changes
@@ -133,7 +134,11 @@ def test_another_workstations_write_is_picked_up_by_polling(qtbot, window, conte
     )  # no change-bus signal: as if elsewhere
     with qtbot.waitSignal(context.changes.changed, timeout=5000) as remote:
         window._poll_other_workstations()
-    assert remote.args[0].patient_ids is None
+    change = remote.args[0]
+    assert "remote" in change.kinds and change.patient_ids == frozenset({patient_id})
+    assert [(r.entity, r.patient_id, r.action) for r in change.records] == [
+        ("measurement", patient_id, "measurement.create")
+    ]
     settle(qtbot, context)
     assert window.list_panel.model.patient_at(window.list_panel.model.row_of(patient_id)).pain_latest == 7.0
 
@@ -281,9 +286,7 @@ def test_the_app_installs_data_entry_and_exchange_actions(qtbot, clinic, tmp_pat
     app = QApplication.instance()
     font, sheet = app.font(), app.styleSheet()  # open_session styles the whole application
     try:
-        session = open_session(
-            f"sqlite:///{clinic}", None, QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat)
-        )
+        session = open_session(url_of(clinic), None, QSettings(str(tmp_path / "app.ini"), QSettings.Format.IniFormat))
         window = session.window
         qtbot.addWidget(window)
         window.resize(1300, 850)

@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
+from tests.conftest import url_of
 from tests.demo_facts import CHOSEN_PATIENT, clinic_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def screenshot(db_file: Path, out: Path, *args: str) -> subprocess.CompletedProcess:
+def screenshot(clinic, out: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    command = [sys.executable, "-m", "ui.cli", "--db", f"sqlite:///{db_file}", "gui", "--screenshot", str(out), *args]
+    command = [sys.executable, "-m", "ui.cli", "--db", url_of(clinic), "gui", "--screenshot", str(out), *args]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
 
 

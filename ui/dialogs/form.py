@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from teamdash.errors import TeamDashError
 from ui.dialogs.fields import Editor, Field, NoteEdit, make_editor
-from ui.errors import show_error
+from ui.errors import report_connection_lost, show_error
 from ui.widgets import palette
 
 ERROR_STYLE = f"color: {palette.WORSE};"
@@ -212,6 +212,7 @@ class FormDialog(QDialog):
         if not isinstance(exc, TeamDashError):
             show_error(self, exc)
             return
+        report_connection_lost(exc)  # the status bar says so too; the message stays here, with the input
         # Bad input, or a value that must be unique and is taken (a clinic ID), names its field.
         name = self.field_for(getattr(exc, "field", None))
         if name is None:

@@ -101,6 +101,10 @@ class KindUi:
         """Whether the panel offers Add / Edit / Delete for this kind."""
         return self.allows(actor, discipline, bool(record is not None and record.treating))
 
+    # The table its records are audited under: an open form notices another
+    # workstation's change of its record by it.
+    entity: str | None = None
+
 
 def _crud(kind: RecordKind, names: tuple[str, ...]) -> dict:
     return {
@@ -112,6 +116,7 @@ def _crud(kind: RecordKind, names: tuple[str, ...]) -> dict:
         "limits": kind.fields,
         "permission": kind.permission,
         "allows": lambda actor, discipline, treating: kind.allows(actor, discipline=discipline, treating=treating),
+        "entity": kind.entity,
     }
 
 
@@ -201,6 +206,7 @@ SESSION = KindUi(
     defaults=_session_defaults,
     prepare=_load_staff,
     wire=_wire_session,
+    entity="session",
 )
 
 

@@ -9,9 +9,13 @@ from typing import Any
 
 from PySide6.QtWidgets import QLabel, QWidget
 
+from teamdash.errors import Conflict
+from teamdash.services.changes import ChangedRecord
 from teamdash.services.chart import PatientRecord
 from teamdash.services.patients import PatientDetail
+from ui.changes import Changes
 from ui.context import AppContext
+from ui.dialogs import conflict
 from ui.dialogs.confirm import confirm
 from ui.dialogs.form import FormDialog, show_dialog
 from ui.dialogs.kinds import FormContext, KindUi
@@ -95,6 +99,73 @@ class RecordDialog(FormDialog):
         if kind.wire:
             kind.wire(self, form_ctx)
         self.result_row = None  # the saved row, for callers and tests
+        # Another workstation's change of this record, once seen.
+        self.changed_underneath: ChangedRecord | None = None
+        context.changes.changed.connect(self._on_changes)
+
+    # --- another workstation -------------------------------------------------------------
+
+    def _on_changes(self, changes: Changes) -> None:
+        """Another workstation saved or deleted this very record while the form is open:
+        say so now, not only when saving."""
+        if self.existing is None or self.kind.entity is None or "remote" not in changes.kinds:
+            return
+        change = changes.record(self.kind.entity, self.existing.id)
+        if change is None:
+            return
+        self.changed_underneath = change
+        deleted = change.action.endswith(".delete")
+        what = "deleted" if deleted else "changed"
+        then = "saving cannot bring it back; Cancel to close" if deleted else "saving will show both versions first"
+        self.banner.setText(
+            f"{change.actor_name} {what} this {self.kind.noun} on another workstation at {change.at:%H:%M}. "
+            f"Your input is kept; {then}."
+        )
+        self.banner.show()
+
+    def show_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, Conflict) and exc.current is not None and self.existing is not None:
+            self.set_busy(False)
+            self._resolve(exc.current)
+            return
+        super().show_failure(exc)
+
+    def _resolve(self, current: dict) -> None:
+        """The save lost the race: show both versions, and do what the user chooses."""
+        changes = self.changes()
+        opened = self.kind.values_of(self.existing)
+        theirs = self.kind.values_of(conflict.rebased(self.existing, current))
+        rows = [
+            conflict.ConflictRow(
+                self._label(name),
+                conflict.shown(opened.get(name), self._choices(name)),
+                conflict.shown(value, self._choices(name)),
+                conflict.shown(theirs.get(name), self._choices(name)),
+            )
+            for name, value in changes.items()
+        ]
+        seen = self.changed_underneath
+        who = f"{seen.actor_name} (on another workstation)" if seen is not None else "Someone on another workstation"
+        choice = conflict.ask_conflict(self, self.kind.noun, who, rows)
+        self.existing = conflict.rebased(self.existing, current)
+        if choice == conflict.OVERWRITE:
+            self._save_changes(changes, self.kind.values_of(self.existing))
+        elif choice == conflict.RELOAD:
+            self.set_values(theirs)
+            self.banner.setText(
+                f"Showing the {self.kind.noun} as saved on the other workstation; your edits were discarded."
+            )
+            self.banner.show()
+        else:
+            self.banner.setText(
+                f"This {self.kind.noun} was changed on another workstation. Your input is kept; "
+                "saving again will overwrite their change."
+            )
+            self.banner.show()
+
+    def _choices(self, name: str) -> dict:
+        editor = self.editors.get(name)
+        return dict(editor.field.choices) if editor is not None and editor.field.kind == "choice" else {}
 
     def changes(self) -> dict[str, Any]:
         old = self.kind.values_of(self.existing)
@@ -140,6 +211,11 @@ class RecordDialog(FormDialog):
             detail=detail,
         ):
             return False
+        self._save_changes(changes, old)
+        return None
+
+    def _save_changes(self, changes: dict[str, Any], old: dict[str, Any]) -> None:
+        self.set_busy(True)
         kind, row = self.kind, self.existing
         previous = {name: old.get(name) for name in changes}
         run_write(
@@ -156,7 +232,6 @@ class RecordDialog(FormDialog):
             on_done=self._saved,
             on_error=self.show_failure,
         )
-        return None
 
     def _label(self, name: str) -> str:
         return next((e.field.label for n, e in self.editors.items() if n == name), name)

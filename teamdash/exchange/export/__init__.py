@@ -22,7 +22,7 @@ from teamdash.errors import NotFound, ValidationError
 from teamdash.exchange.export.options import KIND_LABELS, KINDS, ExportOptions, ExportResult
 from teamdash.services import audit, auth
 from teamdash.services.auth import Actor
-from teamdash.storage.db import database
+from teamdash.storage import db
 
 __all__ = ["export", "ExportOptions", "ExportResult", "KINDS", "KIND_LABELS"]
 
@@ -60,7 +60,7 @@ def export(
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     book = sheets.Book()
     try:
-        with database.atomic():  # one snapshot: counts and rows agree while others write
+        with db.read_snapshot():  # one snapshot: counts and rows agree while others write
             job = Job(actor, options, now=now, progress=progress, cancelled=cancelled, key=key)
             if options.kind == "patient" and not job.patients:
                 raise NotFound("the patient does not exist or does not match the filters; nothing was exported")
