@@ -61,6 +61,7 @@ from teamdash.services import (
     sessions,
     sleep_diary,
     staff,
+    transfer,
 )
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS
 from teamdash.services.auth import SYSTEM, Actor, actor_for
@@ -301,6 +302,11 @@ def _restore(a: Actor, w: World) -> Any:
     if not backup.exists():
         db.backup(backup)
     return maintenance.restore_backup(a, backup)
+
+
+def _transfer(a: Actor, w: World) -> Any:
+    """The open clinic copied into a new file (which then is the open database)."""
+    return transfer.transfer(a, f"sqlite:///{db.info().path}", f"sqlite:///{w.tmp / f'copy-{a.username}.sqlite3'}")
 
 
 S = "teamdash.services"
@@ -816,6 +822,7 @@ CASES: list[Case] = [
         (f"{S}.maintenance.take_backup",),
     ),
     Case("maintenance.restore_backup", _restore, ADMIN, (f"{S}.maintenance.restore_backup",), fresh=True),
+    Case("transfer.transfer", _transfer, MANAGERS, (f"{S}.transfer.transfer",), fresh=True),
 ]
 
 

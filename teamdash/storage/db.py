@@ -727,8 +727,16 @@ def copy_to(dest: Path) -> None:
     exist). An encrypted database is copied encrypted, with the same passphrase."""
     passphrase = current_passphrase()
     if passphrase is None:
+        source_path = info().path
         with contextlib.closing(sqlite3.connect(dest)) as copy:
-            database.connection().backup(copy)
+            if source_path is None:  # an in-memory database has only this connection
+                database.connection().backup(copy)
+            else:
+                # A connection of its own: the copy holds what is committed, and a write
+                # transaction open on the app's connection cannot stall it (SQLite answers
+                # LOCKED to a backup from a writing connection and Python retries forever).
+                with contextlib.closing(sqlite3.connect(f"file:{quote(str(source_path))}?mode=ro", uri=True)) as src:
+                    src.backup(copy)
             # A backup is one self-contained file: no WAL mode copied from the live
             # database (reading it would leave -wal and -shm files beside it).
             copy.execute("PRAGMA journal_mode=DELETE")

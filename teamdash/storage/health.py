@@ -62,7 +62,10 @@ def _unique_column_sets(model: type[pw.Model]) -> list[tuple[str, ...]]:
     sets: list[tuple[str, ...]] = [
         (f.column_name,) for f in model._meta.sorted_fields if f.unique and not f.primary_key
     ]
-    for fields, unique in model._meta.indexes:
+    for index in model._meta.indexes:
+        if not isinstance(index, tuple):  # a ModelIndex over expressions (lookups, not uniqueness)
+            continue
+        fields, unique = index
         if unique and isinstance(fields, (tuple, list)):
             sets.append(tuple(model._meta.fields[name].column_name for name in fields))
     return sets
