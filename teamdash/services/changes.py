@@ -71,7 +71,7 @@ def changes_since(actor: Actor, event_id: int) -> RemoteChanges:
             AuditEvent.actor_name,
             AuditEvent.at,
         )
-        .where(event > event_id)
+        .where((event > event_id) & AuditEvent.is_change)  # views, sign-ins, exports change nothing
         .order_by(event)
         .limit(MAX_LISTED + 1)
         .tuples()

@@ -1,8 +1,8 @@
 """What only PostgreSQL has: change notifications between workstations, sequences,
 catalog checks.
 
-Every audit event is a change: a trigger on ``audit_event`` sends ``NOTIFY
-teamdash_changes`` with the event id and patient id when the writing transaction
+Every audit event that records a change (not a view, a sign-in or an export) is
+announced: a trigger on ``audit_event`` sends ``NOTIFY teamdash_changes`` with the event id and patient id when the writing transaction
 commits. Each workstation listens on a connection of its own (``ChangeFeed``) and
 refreshes what changed, ignoring its own writes; SQLite workstations poll the audit
 counter instead (``teamdash.services.changes``).
@@ -35,7 +35,7 @@ $$ LANGUAGE plpgsql
 """
 _NOTIFY_TRIGGER = """
 CREATE TRIGGER audit_event_notify AFTER INSERT ON audit_event
-FOR EACH ROW EXECUTE FUNCTION teamdash_notify_change()
+FOR EACH ROW WHEN (NEW.is_change) EXECUTE FUNCTION teamdash_notify_change()
 """
 
 

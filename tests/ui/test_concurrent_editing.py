@@ -14,7 +14,7 @@ from teamdash.errors import ConnectionLost
 from teamdash.services import changes as remote
 from teamdash.services import goals, measurements
 from teamdash.services.auth import SYSTEM, actor_for
-from tests.demo_facts import PLAIN_PATIENT
+from tests.demo_facts import ADMINISTRATOR, PLAIN_PATIENT
 from tests.ui.helpers import answer_next_question, get_record, press_enter, settle, top_dialog, type_into
 from tests.ui.test_main_window import open_window
 from ui.dialogs.kinds import GOAL
@@ -51,7 +51,10 @@ def close(qtbot, window) -> None:
 
 
 def a_goal(context):
-    return goals.GOALS.list(context.actor, PLAIN_PATIENT)[0]
+    """A goal the context's user may edit: one of their discipline's when they have one."""
+    listed = goals.GOALS.list(context.actor, PLAIN_PATIENT)
+    own = [g for g in listed if g.discipline == context.actor.discipline]
+    return (own or listed)[0]
 
 
 def edit_goal_dialog(qtbot, context, goal):
@@ -100,7 +103,7 @@ def test_an_open_form_says_when_its_record_changes_on_another_workstation(qtbot,
     goal = a_goal(context)
     dialog = edit_goal_dialog(qtbot, context, goal)
     type_into(dialog.editors["text"].widget, "Half typed")
-    other = actor_for("qmarrowby")
+    other = actor_for(ADMINISTRATOR)  # writes every discipline's goals
     goals.GOALS.update(other, goal.id, goal.version, text="Changed elsewhere")  # another workstation, no signal here
     window._poll_other_workstations()
     qtbot.waitUntil(dialog.banner.isVisible)
