@@ -115,11 +115,12 @@ class EditConflict(Conflict):
         differences: tuple[tuple[str, object, object], ...] = (),
         current_version: int | None = None,
         changed_by: str | None = None,
+        current: dict | None = None,
     ):
         self.differences = differences  # (field, yours, saved)
         self.current_version = current_version
         self.changed_by = changed_by
-        super().__init__(message)
+        super().__init__(message, current=current)
 
 
 class PermissionDenied(TeamDashError):

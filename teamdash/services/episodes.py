@@ -23,7 +23,7 @@ import peewee as pw
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
 from teamdash.errors import Conflict, EditConflict, ValidationError
-from teamdash.services import auth, list_summary, patients, row_ops
+from teamdash.services import audit, auth, list_summary, patients, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.patients import ENDED_STATUSES
 from teamdash.storage.db import database
@@ -262,6 +262,7 @@ def _patient_for_change(patient_id: int, expected_version: int) -> Patient:
             f"{expected_version}, it is now version {patient.version}); nothing was saved — "
             "look at the patient again and repeat the change if it still applies",
             current_version=patient.version,
+            current=audit.row_dict(patient),
         )
     return patient
 

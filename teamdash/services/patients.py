@@ -712,6 +712,7 @@ def _edit_conflict(current: Patient, expected_version: int, clean: dict) -> Edit
         differences=differences,
         current_version=current.version,
         changed_by=who,
+        current=audit.row_dict(current),
     )
 
 
