@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import argon2
@@ -29,6 +28,7 @@ from teamdash.services import accounts, staff
 from teamdash.services.auth import SYSTEM, Actor, actor_for
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db
+from tests.databases import PostgresDatabase, url_of
 from tests.demo_facts import DEMO_NOW, DEMO_PATIENTS, DEMO_TODAY
 
 
@@ -95,22 +95,6 @@ def pytest_collection_modifyitems(config, items):
 
 def postgres_admin_url() -> str | None:
     return os.environ.get(ENV_TEST_DATABASE) or None
-
-
-@dataclass(frozen=True)
-class PostgresDatabase:
-    """A throwaway database on the test server."""
-
-    admin_url: str
-    name: str
-
-    @property
-    def url(self) -> str:
-        base, _, _ = self.admin_url.rpartition("/")
-        return f"{base}/{self.name}"
-
-    def __str__(self) -> str:
-        return self.url
 
 
 class PostgresServer:
@@ -227,11 +211,6 @@ def database(request, db_file):
     open_clinic(f"sqlite:///{db_file}", create=True)
     yield db_file
     db.close()
-
-
-def url_of(target: Path | PostgresDatabase) -> str:
-    """The URL of what the ``database`` or ``clinic`` fixture gave."""
-    return target.url if isinstance(target, PostgresDatabase) else f"sqlite:///{target}"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import url_of
+from tests.databases import url_of
 from tests.demo_facts import CASE_MANAGER, DEMO_PATIENTS
 from ui.cli import main
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.conftest import url_of
+from tests.databases import url_of
 from tests.demo_facts import DEMO_PATIENTS
 from ui.cli import main
 

@@ -18,7 +18,7 @@ from teamdash.exchange import importing
 from teamdash.exchange.importing import ImportFailed, MalformedFile
 from teamdash.services import patients
 from teamdash.storage.models import AuditEvent, Measurement, Patient
-from tests.conftest import url_of
+from tests.databases import url_of
 from tests.test_export_support import NOW
 from ui.cli import main
 

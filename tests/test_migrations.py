@@ -16,7 +16,7 @@ from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, migrations
 from teamdash.storage.models import ALL_MODELS, PatientSummary, SchemaVersion
-from tests.conftest import url_of
+from tests.databases import url_of
 
 V1_SCHEMA = Path(__file__).parent / "data" / "schema_v1.sql"
 ALL_VERSIONS = [1, *(step.version for step in migrations.STEPS)]

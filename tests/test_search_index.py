@@ -14,7 +14,7 @@ from teamdash.services.patients import PatientQuery
 from teamdash.storage import db, health, migrations, search_index
 from teamdash.storage.models import Patient, SchemaVersion
 from teamdash.text import fold
-from tests.conftest import url_of
+from tests.databases import url_of
 
 SEARCHES = ["kerr", "ke", "k", "TD-0004", "td-00012", "bram ble", "moss wick", "OÏ", "zz", "_", "%", "e_", "quill"]
 

@@ -14,7 +14,7 @@ from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db, health
 from teamdash.storage.models import ALL_MODELS, AuditEvent, DeidentificationKey, Patient
-from tests.conftest import url_of
+from tests.databases import url_of
 from tests.demo_facts import DEMO_PATIENTS
 from ui.cli import main
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QPushButton
 from teamdash.services import chart, measurements, patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
-from tests.conftest import url_of
+from tests.databases import url_of
 from tests.demo_facts import CHOSEN_PATIENT, DEMO_TODAY, clinic_id
 from tests.ui.helpers import settle
 from ui.changes import Changes

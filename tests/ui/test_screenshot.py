@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.conftest import url_of
+from tests.databases import url_of
 from tests.demo_facts import CHOSEN_PATIENT, clinic_id
 
 ROOT = Path(__file__).resolve().parents[2]
