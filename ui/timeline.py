@@ -1385,13 +1385,13 @@ class TimelineView(QWidget):
         self.canvas.setAccessibleName("Outcome timelines: hover a point for its details, click to select it")
         self.canvas.ci.setContentsMargins(0, 0, 0, 0)
         self.canvas.ci.setSpacing(4)
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Always shown: a scroll bar coming and going would change the width and re-lay out every plot.
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-        self.scroll.setWidget(self.canvas)
+        self.scroll_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.scroll_area.setWidget(self.canvas)
         self.date_strip = pg.GraphicsLayoutWidget()
         self.date_strip.setObjectName("timelineDates")
         self.date_strip.setAccessibleName("Dates of the timelines")
@@ -1412,7 +1412,7 @@ class TimelineView(QWidget):
         page = QVBoxLayout(plots_page)
         page.setContentsMargins(0, 0, 0, 0)
         page.setSpacing(0)
-        page.addWidget(self.scroll, 1)
+        page.addWidget(self.scroll_area, 1)
         page.addLayout(dates_row)
         self.plots_page = plots_page
         self.empty = QLabel("No measurements recorded for this patient yet.", self)
@@ -1502,7 +1502,7 @@ class TimelineView(QWidget):
     # --- layout ------------------------------------------------------------------------------
 
     def _columns(self, count: int) -> int:
-        width = self.scroll.viewport().width() or self.width()
+        width = self.scroll_area.viewport().width() or self.width()
         return max(1, min(MAX_COLUMNS, count, width // MIN_COLUMN_WIDTH))
 
     def _arrange(self, shown: list[MeasureSeries]) -> None:
@@ -1550,18 +1550,18 @@ class TimelineView(QWidget):
         beyond). The canvas keeps that height until the view changes by more than a line
         or two: the header growing by one flag line must not re-lay out and repaint every
         plot on a patient switch."""
-        available = self.scroll.viewport().height()
+        available = self.scroll_area.viewport().height()
         self._fitted_for = available
         row = max(int(MIN_PLOT_HEIGHT * self.scale), available // max(self._rows, 1))
         self.canvas.setFixedHeight(row * max(self._rows, 1))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         self.dates_gutter.setFixedWidth(bar.width() if bar.isVisible() else bar.sizeHint().width())
         if self.timeline is None:
             return
-        if abs(self.scroll.viewport().height() - self._fitted_for) > REFIT_PX:
+        if abs(self.scroll_area.viewport().height() - self._fitted_for) > REFIT_PX:
             self._fit_height()
         if self.mode == MODE_PER_MEASURE:
             shown = self.shown_series()

@@ -65,7 +65,7 @@ class FormDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setModal(True)
-        self.editors: dict[str, Editor] = {}
+        self.editors: dict[str, Editor[QWidget]] = {}
         self.errors: dict[str, QLabel] = {}
         self._aliases: dict[str, str] = {}
         self._labels: list[QLabel] = []
@@ -88,12 +88,12 @@ class FormDialog(QDialog):
             self._add_row(field)
         self.extra = QVBoxLayout()  # subclasses put live summaries here
         # Long questionnaires (RMDQ's 24 items) scroll; Tab keeps the focused item in view.
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.form_host)
-        outer.addWidget(self.scroll, 1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(self.form_host)
+        outer.addWidget(self.scroll_area, 1)
         outer.addLayout(self.extra)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
@@ -111,8 +111,8 @@ class FormDialog(QDialog):
     def _fit(self) -> None:
         self._size_labels()
         hint = self.form_host.sizeHint()
-        self.scroll.setMinimumHeight(min(hint.height() + 4, 560))
-        self.scroll.setMinimumWidth(max(460, min(hint.width() + 24, 820)))
+        self.scroll_area.setMinimumHeight(min(hint.height() + 4, 560))
+        self.scroll_area.setMinimumWidth(max(460, min(hint.width() + 24, 820)))
 
     # --- layout ---------------------------------------------------------------------------
 
