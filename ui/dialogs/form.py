@@ -5,7 +5,7 @@ saves, Esc cancels, and nothing is written until the service accepts the whole f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -48,7 +48,10 @@ def field_message(exc: TeamDashError, field: str | None) -> str:
 _OPEN: set[QDialog] = set()
 
 
-def show_dialog(dialog: QDialog) -> QDialog:
+DialogT = TypeVar("DialogT", bound=QDialog)
+
+
+def show_dialog(dialog: DialogT) -> DialogT:
     """Open ``dialog`` (window-modal, not blocking) and keep it alive until it closes:
     a dialog opened without a parent would otherwise be collected at once."""
     _OPEN.add(dialog)
