@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QPersistentModelIndex,
     QRect,
     QRectF,
     QSize,
@@ -351,7 +352,7 @@ class PatientListModel(QAbstractTableModel):
     def patient_at(self, row: int) -> PatientRow:
         return self.rows[row]
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # Called several times per visible cell on every paint: dispatch on the role's
         # int value (comparing with enum members is slow in PySide6) and bail out early
         # for the many roles this model does not provide.
@@ -459,7 +460,9 @@ class FlagDelegate(QStyledItemDelegate):
     BADGE = 17
     GAP = 3
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         # Draw the row's background/selection with no text, then the badges on top.
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
@@ -580,7 +583,7 @@ class PatientListPanel(QWidget):
         toggles.addWidget(self.due_filter)
         toggles.addStretch(1)
         toggles.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
+        layout = self.box = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 4, 8)
         layout.setSpacing(6)
         layout.addWidget(self.search)
@@ -633,7 +636,7 @@ class PatientListPanel(QWidget):
         """The panel width closest below ``target`` at which the list ends at a column's
         edge, so no column shows half its title ("Pa" for "Pain")."""
         header = self.table.horizontalHeader()
-        margins = self.layout().contentsMargins()
+        margins = self.box.contentsMargins()
         table_chrome = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
         chrome = margins.left() + margins.right() + table_chrome
         width = chrome

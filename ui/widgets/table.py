@@ -83,13 +83,15 @@ class RowsModel(QAbstractTableModel):
 class ProgressDelegate(QStyledItemDelegate):
     """A thin bar behind the cell's text for columns that declare ``progress``."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:
         hint = super().sizeHint(option, index)
         if index.data(PROGRESS_ROLE) is not None:
             hint.setWidth(max(hint.width() + 24, 90))
         return hint
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         value = index.data(PROGRESS_ROLE)
         if value is None:
             super().paint(painter, option, index)
