@@ -385,7 +385,7 @@ class TimePlot(pg.GraphicsWidget):
         # the whole grid (every view box resized, every value axis redrawn).
         self.title_label = _Title(self)
         self.title_label.setPos(2 + LEFT_AXIS_WIDTH, 1)
-        self.title_height = TITLE_HEIGHT
+        self.title_height: float = TITLE_HEIGHT
         grid = QGraphicsGridLayout()
         grid.setContentsMargins(2, 2 + TITLE_HEIGHT, 6, 2)
         grid.setSpacing(0)
@@ -570,14 +570,21 @@ class Marks(pg.GraphicsObject):
         self.tip, self.on_click, self.hover_size = tip, on_click, hover_size
         self.x = np.zeros(0)
         self.y = np.zeros(0)
-        self.payloads: list = []
+        self.payloads: list[object] = []
         self.hovered: int | None = None
         self._tip_shown = False
         self.setAcceptHoverEvents(tip is not None or hover_size is not None)
 
     # --- data ---------------------------------------------------------------------------
 
-    def set_points(self, x, y, payloads: list | None = None, *, brush: QBrush | None = None) -> None:
+    def set_points(
+        self,
+        x: Sequence[float] | np.ndarray,
+        y: Sequence[float | None] | np.ndarray,
+        payloads: Sequence[object] | None = None,
+        *,
+        brush: QBrush | None = None,
+    ) -> None:
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         payloads = list(payloads) if payloads is not None else [None] * len(x)
         if brush is not None:
@@ -780,14 +787,17 @@ class SessionTicks(pg.GraphicsObject):
             self._tip_shown = False
 
 
+def _flare_tip(_x: float, _y: float, flare: object) -> str:
+    assert isinstance(flare, timelines.FlareMarker)  # the flare marks' payloads
+    return flare.text
+
+
 class _Markers:
     """Session ticks (below the data) and flare marks (above it), both with hover text."""
 
     def __init__(self, plot: TimePlot):
         self.sessions = SessionTicks()
-        self.flares = Marks(
-            symbol="t", size=10, pen=_pen("#ffffff", 0.8), brush=_brush(FLARE_COLOUR), tip=lambda x, y, d: d.text
-        )
+        self.flares = Marks(symbol="t", size=10, pen=_pen("#ffffff", 0.8), brush=_brush(FLARE_COLOUR), tip=_flare_tip)
         for item in (self.sessions, self.flares):
             item.setZValue(5)
             plot.addItem(item, ignoreBounds=item is self.sessions)
@@ -931,8 +941,8 @@ class Backdrop(pg.GraphicsObject):
                 painter.fillRect(QRectF(x, top, line, bottom - top), CHECKIN_FILL)
         if self.today_x is not None:
             painter.setPen(_pen(TODAY_COLOUR, 1, Qt.PenStyle.DotLine))
-            x = round(self.today_x * scale_x + shift_x) + 0.5
-            painter.drawLine(QLineF(x, top, x, bottom))
+            today_px = round(self.today_x * scale_x + shift_x) + 0.5
+            painter.drawLine(QLineF(today_px, top, today_px, bottom))
         start = max(x0, self.lines_from) if self.lines_from is not None else x0
         start_px = start * scale_x + shift_x
         for value, colour, style in (
@@ -1089,13 +1099,18 @@ class MeasurePlot:
         self.backdrop.font = _small_font(scale)
         _style_plot(self.plot, scale)
 
-    def _tip(self, x, y, data) -> str:
-        return measurement_tip(self.series, data, self.backdrop.episodes)
+    # The marks get their points in ``update``, which sets ``series`` first.
 
-    def _goal_tip(self, x, y, data) -> str:
-        return goal_tip(self.series, data)
+    def _tip(self, _x: float, _y: float, point: object) -> str:
+        assert self.series is not None and isinstance(point, MeasurePoint)
+        return measurement_tip(self.series, point, self.backdrop.episodes)
+
+    def _goal_tip(self, _x: float, _y: float, goal: object) -> str:
+        assert self.series is not None and isinstance(goal, timelines.GoalTarget)
+        return goal_tip(self.series, goal)
 
     def _goal_line(self) -> pg.PlotCurveItem:
+        assert self.series is not None
         return ClippedCurve(pen=_pen(self.series.colour, 1.6, Qt.PenStyle.DashLine))
 
     def update(self, series: MeasureSeries, timeline: PatientTimeline, labelled: bool) -> None:
@@ -1468,11 +1483,12 @@ class TimelineView(QWidget):
         return shown
 
     def _refresh(self) -> None:
-        shown = self.shown_series() if self.timeline else []
-        if not shown:
+        timeline = self.timeline
+        shown = self.shown_series() if timeline else []
+        if not shown or timeline is None:
             self.empty.setText(
                 "No measurements recorded for this patient yet."
-                if self.timeline and not self.timeline.series
+                if timeline and not timeline.series
                 else "No measure selected: choose some under “Measures”."
             )
             self.stack.setCurrentWidget(self.empty)
@@ -1480,13 +1496,13 @@ class TimelineView(QWidget):
         self.stack.setCurrentWidget(self.plots_page)
         self._arrange(shown)
         if self.mode == MODE_NORMALISED:
-            self.normalised.update(shown, self.timeline)
+            self.normalised.update(shown, timeline)
             self.normalised.select(self.selected_measurement)
             return
         columns = self._columns(len(shown))
         for index, series in enumerate(shown):
             plot = self.plot_for(series.id)
-            plot.update(series, self.timeline, labelled=index < columns)
+            plot.update(series, timeline, labelled=index < columns)
             plot.select(self.selected_measurement)
 
     def plot_for(self, instrument_id: str) -> MeasurePlot:
