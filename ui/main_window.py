@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSocketNotifier, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -396,7 +396,7 @@ class MainWindow(QMainWindow):
         self._set_timeline_mode(s.timeline_mode() or MODE_PER_MEASURE)
         self.list_action.setChecked(self.splitter.sizes()[0] > 0 if s.splitter("main") is not None else True)
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._default_splits:  # first run: proportions of the actual window
             self._default_splits = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -51,6 +52,7 @@ from teamdash.services.patients import PatientQuery, PatientRow
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
+from ui.jobs import Progress
 
 FIRST_PAGE = 60  # two screens of rows on a 1080p projector; small enough to come back in a frame
 PAGE = 200
@@ -228,8 +230,9 @@ class PatientListModel(QAbstractTableModel):
         query = dataclasses.replace(self.query, today=self._today())
         actor = self.context.actor
 
-        def fetch(_p, _c):
-            rows, offset, more = [], 0, True
+        def fetch(_p: Progress, _c: Callable[[], bool]) -> tuple[patients.PatientPage, int]:
+            rows: list[PatientRow] = []
+            offset, more = 0, True
             while more and len(rows) < wanted:
                 limit = min(patients.MAX_PAGE, wanted - len(rows))
                 page = patients.list_patients(actor, dataclasses.replace(query, offset=offset, limit=limit))
@@ -291,10 +294,10 @@ class PatientListModel(QAbstractTableModel):
 
     # --- lazy paging ------------------------------------------------------------------------
 
-    def canFetchMore(self, parent=QModelIndex()) -> bool:
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:
         return not parent.isValid() and self.has_more and not self._fetching
 
-    def fetchMore(self, parent=QModelIndex()) -> None:
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:
         if not self.canFetchMore(parent):
             return
         generation = self._generation
@@ -330,13 +333,13 @@ class PatientListModel(QAbstractTableModel):
 
     # --- the table --------------------------------------------------------------------------
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
         column = COLUMNS[section]

@@ -13,7 +13,15 @@ import html
 import math
 
 from PySide6.QtCore import QDate, QEvent, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAbstractTextDocumentLayout, QMouseEvent, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QCalendarWidget,
     QFrame,
@@ -116,7 +124,7 @@ class ElidingToolButton(QToolButton):
     def minimumSizeHint(self) -> QSize:
         return QSize(min(self.MIN_WIDTH, self.sizeHint().width()), super().minimumSizeHint().height())
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._elide()
 
@@ -228,7 +236,7 @@ class PatientHeader(QFrame):
     def writable(self) -> bool:
         return self.context.actor.can("write_patient")
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_admin_buttons()
 
@@ -612,16 +620,16 @@ class RichBody(QWidget):
         if height != self.maximumHeight() or height != self.minimumHeight():
             self.setFixedHeight(height)
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
 
-    def changeEvent(self, event) -> None:
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._fit(force=True)
 
-    def paintEvent(self, _event) -> None:
+    def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)
         context = QAbstractTextDocumentLayout.PaintContext()
         palette = self.palette()
@@ -713,7 +721,7 @@ class DisciplineCard(_Card):
         self.setMinimumWidth(140)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         # "Physical therapy" would be cut on a narrow card: say "PT" instead.
         room = self.contentsRect().width() - self.aside.sizeHint().width() - 30
@@ -795,7 +803,7 @@ class Cards(QScrollArea):
         for c in range(len(self.cards())):
             self.grid.setColumnStretch(c, 1 if c < columns else 0)
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._arrange()
 

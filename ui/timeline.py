@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPixmap
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsGridLayout,
@@ -703,7 +703,7 @@ class SessionTicks(pg.GraphicsObject):
     TICK_PX = 7
     HOVER_PX = 4
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.ticks: tuple[timelines.SessionTick, ...] = ()
         self.x = np.zeros(0)
@@ -1018,7 +1018,7 @@ class _AxisCell(pg.GraphicsWidget):
     """One column's date axis in the strip under the plots, laid out like a plot (same
     margins, a blank where the plot's value axis is) so its dates line up with them."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.axis = _DateAxis(orientation="bottom")
         self.view: pg.ViewBox | None = None
@@ -1571,7 +1571,7 @@ class TimelineView(QWidget):
         row = max(int(MIN_PLOT_HEIGHT * self.scale), available // max(self._rows, 1))
         self.canvas.setFixedHeight(row * max(self._rows, 1))
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         bar = self.scroll_area.verticalScrollBar()
         self.dates_gutter.setFixedWidth(bar.width() if bar.isVisible() else bar.sizeHint().width())

@@ -30,7 +30,7 @@ class DayAxis(pg.AxisItem):
     """Dates as '07 Apr' (or 'Apr 2026' for long spans) at day, week or month steps that
     never overlap: pyqtgraph's DateAxisItem crowds a narrow chart with mixed labels."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(orientation="bottom")
         self._step_days = 7
 
