@@ -25,14 +25,12 @@ def text(value: Any, field: str, *, required: bool = True, max_length: int = 200
         if required:
             raise ValidationError("is required", field=field)
         return None
-    if not isinstance(value, str):
-        value = str(value)
-    value = value.strip()
-    if len(value) > max_length:
-        raise ValidationError(f"is too long ({len(value)} characters, at most {max_length})", field=field)
-    if "\x00" in value:
+    cleaned = (value if isinstance(value, str) else str(value)).strip()
+    if len(cleaned) > max_length:
+        raise ValidationError(f"is too long ({len(cleaned)} characters, at most {max_length})", field=field)
+    if "\x00" in cleaned:
         raise ValidationError("contains a NUL character", field=field)
-    return value
+    return cleaned
 
 
 def note(value: Any, field: str = "note") -> str | None:
@@ -51,41 +49,47 @@ def date(
         if required:
             raise ValidationError("is required", field=field)
         return None
+    day: dt.date
     if isinstance(value, dt.datetime):
-        value = value.date()
+        day = value.date()
     elif isinstance(value, str):
         try:
-            value = dt.date.fromisoformat(value.strip())
+            day = dt.date.fromisoformat(value.strip())
         except ValueError:
             raise ValidationError(f"{value!r} is not a date (use YYYY-MM-DD)", field=field) from None
-    elif not isinstance(value, dt.date):
+    elif isinstance(value, dt.date):
+        day = value
+    else:
         raise ValidationError(f"{value!r} is not a date", field=field)
-    if not_before is not None and value < not_before:
-        raise ValidationError(f"{value.isoformat()} is before {not_before.isoformat()}", field=field)
-    if not_after is not None and value > not_after:
-        raise ValidationError(f"{value.isoformat()} is after {not_after.isoformat()}", field=field)
-    return value
+    if not_before is not None and day < not_before:
+        raise ValidationError(f"{day.isoformat()} is before {not_before.isoformat()}", field=field)
+    if not_after is not None and day > not_after:
+        raise ValidationError(f"{day.isoformat()} is after {not_after.isoformat()}", field=field)
+    return day
 
 
 def datetime(value: Any, field: str, *, not_after: dt.datetime | None = None) -> dt.datetime:
     if value is None or value == "":
         raise ValidationError("is required", field=field)
+    moment: dt.datetime
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value.strip())
+            moment = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValidationError(f"{value!r} is not a date and time (use YYYY-MM-DD HH:MM)", field=field) from None
-    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time(12, 0))
-    elif not isinstance(value, dt.datetime):
+    elif isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time(12, 0))
+    else:
         raise ValidationError(f"{value!r} is not a date and time", field=field)
-    if value.tzinfo is not None or value.microsecond:
-        value = value.replace(tzinfo=None, microsecond=0)
-    if value < _EARLIEST_MOMENT:
-        raise ValidationError(f"{value:%Y-%m-%d} is before {EARLIEST_DATE.isoformat()}", field=field)
-    if not_after is not None and value > not_after:
-        raise ValidationError(f"{value:%Y-%m-%d %H:%M} is in the future", field=field)
-    return value
+    if moment.tzinfo is not None or moment.microsecond:
+        moment = moment.replace(tzinfo=None, microsecond=0)
+    if moment < _EARLIEST_MOMENT:
+        raise ValidationError(f"{moment:%Y-%m-%d} is before {EARLIEST_DATE.isoformat()}", field=field)
+    if not_after is not None and moment > not_after:
+        raise ValidationError(f"{moment:%Y-%m-%d %H:%M} is in the future", field=field)
+    return moment
 
 
 def number(
@@ -121,9 +125,10 @@ def number(
 
 
 def choice(value: Any, field: str, allowed: tuple[str, ...] | list[str]) -> str:
-    if value not in allowed:
-        raise ValidationError(f"{value!r} is not one of: {', '.join(allowed)}", field=field)
-    return value
+    for option in allowed:
+        if value == option:
+            return option
+    raise ValidationError(f"{value!r} is not one of: {', '.join(allowed)}", field=field)
 
 
 def clock_time(value: Any, field: str) -> str:

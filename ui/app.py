@@ -17,9 +17,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from teamdash import logs
 from teamdash.clinical import instruments
@@ -31,6 +32,10 @@ from ui.changes import ChangeBus
 from ui.context import AppContext
 from ui.errors import install_excepthook
 from ui.jobs import JobRunner
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow  # imported at run time after QApplication (see open_session)
+    from ui.security.signin import FirstAdministratorDialog
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +50,13 @@ EXIT_TO_RESTORE = 75
 class Session:
     app: QApplication
     context: AppContext
-    window: "MainWindow"  # noqa: F821 - imported lazily below
+    window: MainWindow
 
 
 def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    if not isinstance(app, QApplication):  # a QCoreApplication cannot show a window
+        raise TypeError("the dashboard needs a QApplication, not a QCoreApplication")
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_NAME)
     app.setApplicationDisplayName(APP_NAME)
@@ -85,7 +92,7 @@ def open_session(
     return Session(app, context, window)
 
 
-def install_extensions(window, *, automatic: bool = True) -> None:
+def install_extensions(window: MainWindow, *, automatic: bool = True) -> None:
     """Patient → New patient… (Ctrl+N), Edit details…, Status; Record measurement…
     (Ctrl+M), Add …, Undo; File → Import…, Export…; lock, switch user, password, staff
     and audit (``user_switch``); Meeting → Start…, Past meetings…, My action items…."""
@@ -262,7 +269,7 @@ def _check_health_in_background(session: Session, db_url: str | None) -> None:
     session.context.jobs.run(lambda _p, _c: clinic.health_problems(), on_done=checked)
 
 
-def _offer_backup(parent, db_url: str | None, problems: list[str]) -> bool:
+def _offer_backup(parent: QWidget | None, db_url: str | None, problems: list[str]) -> bool:
     """Before any window: the file would not open. True when a backup was restored."""
     newest = clinic.newest_backup(db_url)
     if recovery.ask(parent, clinic.database_file(db_url), problems, newest) != recovery.RESTORE:
@@ -270,7 +277,7 @@ def _offer_backup(parent, db_url: str | None, problems: list[str]) -> bool:
     return _restore_newest(parent, SYSTEM, db_url)
 
 
-def _restore_newest(parent, actor, db_url: str | None) -> bool:
+def _restore_newest(parent: QWidget | None, actor: Actor, db_url: str | None) -> bool:
     newest = clinic.newest_backup(db_url)
     if newest is None:
         return False
@@ -299,7 +306,7 @@ def refusal_text() -> str | None:
     return "\n".join(lines)
 
 
-def show_refusals(window) -> QMessageBox | None:
+def show_refusals(window: QWidget) -> QMessageBox | None:
     """Refused clinic definitions, told once at start (not a traceback, not a modal loop):
     the file, the key and the reason of each."""
     text = refusal_text()
@@ -335,18 +342,18 @@ def _open_database(db_url: str | None) -> bool:
     try:
         clinic.open_clinic(db_url)
     except WrongPassphrase:
-        dialog = PassphraseDialog(target.display, lambda passphrase: clinic.open_clinic(db_url, passphrase=passphrase))
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        unlock = PassphraseDialog(target.display, lambda passphrase: clinic.open_clinic(db_url, passphrase=passphrase))
+        if unlock.exec() != QDialog.DialogCode.Accepted:
             return False
     if not accounts.has_accounts():
-        dialog = FirstAdministratorDialog(None, database=target.display, new_file=False, encryption_available=False)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
+        first = FirstAdministratorDialog(None, database=target.display, new_file=False, encryption_available=False)
+        if first.exec() != QDialog.DialogCode.Accepted:
             return False
-        return _after_first_start(dialog)
+        return _after_first_start(first)
     return True
 
 
-def _after_first_start(dialog) -> bool:
+def _after_first_start(dialog: FirstAdministratorDialog) -> bool:
     """The demo clinic, when chosen at first start, is built before signing in."""
     if dialog.chose_demo:
         from PySide6.QtWidgets import QProgressDialog

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from teamdash.services.changes import ChangedRecord
 
@@ -33,8 +33,22 @@ class Changes:
         return Changes(None if patient_id is None else frozenset({patient_id}), frozenset(kinds))
 
 
-class ChangeBus(QObject):
+class _Signal(QObject):
     changed = Signal(object)  # Changes
+
+
+class ChangeBus:
+    """``context.changes``: ``emit(changes)`` after a write, ``changed`` to listen. It holds
+    its QObject rather than being one, so its ``emit`` does not override ``QObject.emit``."""
+
+    def __init__(self, parent: QObject | None = None):
+        self._signal = _Signal(parent)
+        self.changed: SignalInstance = self._signal.changed
+
+    @property
+    def qobject(self) -> QObject:
+        """The bus's QObject: a parent for what must live exactly as long as the bus."""
+        return self._signal
 
     def emit(self, changes: Changes) -> None:
         self.changed.emit(changes)

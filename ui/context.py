@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QObject, QSettings, Signal, SignalInstance
+from PySide6.QtWidgets import QMenu
 
 from teamdash import clock
 from teamdash.services.auth import Actor
@@ -87,3 +88,18 @@ class AppContext:
 
     def now(self) -> dt.datetime:
         return clock.now()
+
+
+@runtime_checkable
+class PatientWindow(Protocol):
+    """What the main window promises the parts that extend it (the Patient menu's
+    actions): its menus by name, the open patient and the context. Those parts check
+    it with ``isinstance`` on the widget they are given."""
+
+    context: AppContext
+    menus: dict[str, QMenu]
+
+    @property
+    def patient_changed(self) -> SignalInstance: ...  # the open patient's id
+
+    def current_patient_id(self) -> int | None: ...

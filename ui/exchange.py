@@ -45,6 +45,7 @@ from teamdash.words import plural
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
+from ui.jobs import JobHandle
 
 LAST_FOLDER = "exchange/last_folder"
 NOT_IMPORTED = "(not imported)"
@@ -52,7 +53,7 @@ NOT_IMPORTED = "(not imported)"
 
 def _folder(context: AppContext) -> str:
     folder = context.settings.value(LAST_FOLDER, "")
-    if folder and Path(folder).is_dir():
+    if isinstance(folder, str) and folder and Path(folder).is_dir():
         return folder
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     return documents if documents and Path(documents).is_dir() else str(Path.home())
@@ -92,7 +93,7 @@ class ExportDialog(QDialog):
         self.context = context
         self.setWindowTitle("Export to Excel")
         self.setObjectName("export_dialog")
-        self.handle = None
+        self.handle: JobHandle | None = None
         self.result_: ExportResult | None = None
         self.error: BaseException | None = None
         self.current_clinic_id: str | None = None  # the open patient's, once loaded
@@ -349,7 +350,7 @@ class ExportDialog(QDialog):
         self.failed.emit(exc)
 
     def _cancel_or_close(self) -> None:
-        if self.running:
+        if self.handle is not None:  # running
             self.handle.cancel()
             self.message.setText("Cancelling…")
             self.cancel_button.setEnabled(False)
@@ -435,6 +436,11 @@ class ImportWizard(QWizard):
         info = self.sheet_info()
         return info.kind if info else None
 
+    def chosen_path(self) -> str:
+        """The file read by the first page (the later pages open only once it was read)."""
+        assert self.path is not None
+        return self.path
+
     def sheet_info(self) -> importing.SheetInfo | None:
         name = self.sheet
         if name is None and self.sheets and not self.whole_workbook:
@@ -479,7 +485,7 @@ class FilePage(QWizardPage):
         self.sheet.currentIndexChanged.connect(self._describe)
         self.kind.currentIndexChanged.connect(self._describe)
         self._loading = False
-        self.handle = None
+        self.handle: JobHandle | None = None
 
     def _choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -610,6 +616,7 @@ class MappingPage(QWizardPage):
         self.table.setEnabled(True)
         info = self.wiz.sheet_info()
         kind = self.wiz.kind
+        assert info is not None and kind is not None  # the file page is complete only with both
         headers = list(info.headers)
         auto = importing.auto_map(kind, headers)
         fields = importing.fields_for(kind)
@@ -683,12 +690,12 @@ class CheckPage(QWizardPage):
         layout.addWidget(self.result, 2)
         self.checked: importing.ImportReport | None = None
         self.problems = False
-        self.handle = None
+        self.handle: JobHandle | None = None
         self.skip.toggled.connect(self._reset)
 
     def initializePage(self) -> None:
         self._reset()
-        path, sheet = self.wiz.path, self.wiz.sheet
+        path, sheet = self.wiz.chosen_path(), self.wiz.sheet
         if self.wiz.whole_workbook:
             first = next((s.name for s in self.wiz.sheets if s.kind), None)
             sheet = first
@@ -721,7 +728,7 @@ class CheckPage(QWizardPage):
         self.completeChanged.emit()
 
     def run_check(self) -> None:
-        actor, path, skip = self.wiz.context.actor, self.wiz.path, self.skip.isChecked()
+        actor, path, skip = self.wiz.context.actor, self.wiz.chosen_path(), self.skip.isChecked()
         arguments = self.wiz.import_arguments()
         self._reset()
         self.check_button.setEnabled(False)
@@ -801,12 +808,12 @@ class RunPage(QWizardPage):
         row.addWidget(self.cancel_button)
         layout.addLayout(row)
         layout.addStretch(1)
-        self.handle = None
+        self.handle: JobHandle | None = None
         self.finished_ = False
 
     def initializePage(self) -> None:
         self.finished_ = False
-        actor, path = self.wiz.context.actor, self.wiz.path
+        actor, path = self.wiz.context.actor, self.wiz.chosen_path()
         skip = self.wiz.check_page.skip.isChecked()
         arguments = self.wiz.import_arguments()
         self.progress.setRange(0, 0)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QSocketNotifier, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -371,17 +371,18 @@ class MainWindow(QMainWindow):
 
     def _restore(self) -> None:
         s = self.settings
-        if s.geometry() is not None:
-            self.restoreGeometry(s.geometry())
+        if (geometry := s.geometry()) is not None:
+            self.restoreGeometry(geometry)
         else:
             self.resize(1440, 900)
-        if s.window_state() is not None:
-            self.restoreState(s.window_state())
-        self._default_splits = s.splitter("main") is None
-        if not self._default_splits:
-            self.splitter.restoreState(s.splitter("main"))
-        if s.splitter("overview") is not None:
-            self.patient_view.overview.restoreState(s.splitter("overview"))
+        if (state := s.window_state()) is not None:
+            self.restoreState(state)
+        main_split = s.splitter("main")
+        self._default_splits = main_split is None
+        if main_split is not None:
+            self.splitter.restoreState(main_split)
+        if (overview_split := s.splitter("overview")) is not None:
+            self.patient_view.overview.restoreState(overview_split)
             self.patient_view.auto_split = False
         self.list_panel.restore_header_state(s.list_header(), s.scale())
         sort = s.list_sort()
@@ -395,7 +396,7 @@ class MainWindow(QMainWindow):
         self._set_timeline_mode(s.timeline_mode() or MODE_PER_MEASURE)
         self.list_action.setChecked(self.splitter.sizes()[0] > 0 if s.splitter("main") is not None else True)
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._default_splits:  # first run: proportions of the actual window
             self._default_splits = False
@@ -494,8 +495,10 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         """The open patient in the title bar (and the task bar): initials in privacy mode."""
         record = self.patient_view.record
-        shown = record is not None and self.right.currentWidget() is self.patient_view
-        self.setWindowTitle(f"TeamDash — {self.context.presentation.label(record.patient)}" if shown else "TeamDash")
+        if record is not None and self.right.currentWidget() is self.patient_view:
+            self.setWindowTitle(f"TeamDash — {self.context.presentation.label(record.patient)}")
+        else:
+            self.setWindowTitle("TeamDash")
 
     def _toggle_privacy(self) -> None:
         self.context.presentation.set_privacy(self.privacy_action.isChecked())
@@ -676,7 +679,7 @@ class MainWindow(QMainWindow):
         """Scale the whole UI (fonts, paddings, timelines) for a projector or a small screen."""
         self.scale = ui_settings.clamp_scale(scale)
         app = QApplication.instance()
-        if app is not None:
+        if isinstance(app, QApplication):  # always, while a window exists
             ui_settings.apply_scale(app, self.scale)
         self.list_panel.apply_scale(self.scale)
         self.patient_view.timeline.apply_scale(self.scale)

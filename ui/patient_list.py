@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -19,6 +20,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QPersistentModelIndex,
     QRect,
     QRectF,
     QSize,
@@ -50,6 +52,7 @@ from teamdash.services.patients import PatientQuery, PatientRow
 from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
+from ui.jobs import Progress
 
 FIRST_PAGE = 60  # two screens of rows on a 1080p projector; small enough to come back in a frame
 PAGE = 200
@@ -227,8 +230,9 @@ class PatientListModel(QAbstractTableModel):
         query = dataclasses.replace(self.query, today=self._today())
         actor = self.context.actor
 
-        def fetch(_p, _c):
-            rows, offset, more = [], 0, True
+        def fetch(_p: Progress, _c: Callable[[], bool]) -> tuple[patients.PatientPage, int]:
+            rows: list[PatientRow] = []
+            offset, more = 0, True
             while more and len(rows) < wanted:
                 limit = min(patients.MAX_PAGE, wanted - len(rows))
                 page = patients.list_patients(actor, dataclasses.replace(query, offset=offset, limit=limit))
@@ -290,10 +294,10 @@ class PatientListModel(QAbstractTableModel):
 
     # --- lazy paging ------------------------------------------------------------------------
 
-    def canFetchMore(self, parent=QModelIndex()) -> bool:
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:
         return not parent.isValid() and self.has_more and not self._fetching
 
-    def fetchMore(self, parent=QModelIndex()) -> None:
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> None:
         if not self.canFetchMore(parent):
             return
         generation = self._generation
@@ -329,13 +333,13 @@ class PatientListModel(QAbstractTableModel):
 
     # --- the table --------------------------------------------------------------------------
 
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
         column = COLUMNS[section]
@@ -351,7 +355,7 @@ class PatientListModel(QAbstractTableModel):
     def patient_at(self, row: int) -> PatientRow:
         return self.rows[row]
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         # Called several times per visible cell on every paint: dispatch on the role's
         # int value (comparing with enum members is slow in PySide6) and bail out early
         # for the many roles this model does not provide.
@@ -459,7 +463,9 @@ class FlagDelegate(QStyledItemDelegate):
     BADGE = 17
     GAP = 3
 
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
         # Draw the row's background/selection with no text, then the badges on top.
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
@@ -580,7 +586,7 @@ class PatientListPanel(QWidget):
         toggles.addWidget(self.due_filter)
         toggles.addStretch(1)
         toggles.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
+        layout = self.box = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 4, 8)
         layout.setSpacing(6)
         layout.addWidget(self.search)
@@ -633,7 +639,7 @@ class PatientListPanel(QWidget):
         """The panel width closest below ``target`` at which the list ends at a column's
         edge, so no column shows half its title ("Pa" for "Pain")."""
         header = self.table.horizontalHeader()
-        margins = self.layout().contentsMargins()
+        margins = self.box.contentsMargins()
         table_chrome = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
         chrome = margins.left() + margins.right() + table_chrome
         width = chrome

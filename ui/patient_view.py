@@ -13,7 +13,15 @@ import html
 import math
 
 from PySide6.QtCore import QDate, QEvent, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAbstractTextDocumentLayout, QMouseEvent, QPainter, QPalette, QTextDocument
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+    QTextDocument,
+)
 from PySide6.QtWidgets import (
     QCalendarWidget,
     QFrame,
@@ -36,7 +44,9 @@ from teamdash.clinical.analytics import Flag
 from teamdash.clinical.disciplines import DisciplineDef
 from teamdash.clinical.intake import BaselineChecklist
 from teamdash.services import chart, episodes, goals, sessions, staff, timelines
+from teamdash.services.auth import Actor
 from teamdash.services.chart import PatientRecord
+from teamdash.services.patients import PatientDetail
 from teamdash.services.timelines import MeasureSeries, PatientTimeline
 from ui.changes import Changes
 from ui.context import AppContext
@@ -44,7 +54,7 @@ from ui.dialogs.measurement_dialog import open_measurement_dialog
 from ui.dialogs.patient_admin import reassign, set_next_checkin
 from ui.dialogs.status_dialogs import EVENT_TEXT, events_for, open_history_dialog, open_status_dialog
 from ui.errors import show_error
-from ui.panels import create_panel
+from ui.panels import DisciplinePanel, create_panel
 from ui.timeline import TimelineView, with_unit
 from ui.widgets.labels import ElidedLabel
 from ui.widgets.palette import severity_colour
@@ -114,7 +124,7 @@ class ElidingToolButton(QToolButton):
     def minimumSizeHint(self) -> QSize:
         return QSize(min(self.MIN_WIDTH, self.sizeHint().width()), super().minimumSizeHint().height())
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._elide()
 
@@ -179,8 +189,8 @@ class PatientHeader(QFrame):
         self.facts.setObjectName("patientFacts")
         self.programme = ElidedLabel("", self)
         self.programme.setObjectName("patientFacts")
-        self.actions = ElidedLabel("", self)
-        self.actions.setObjectName("patientActions")
+        self.action_items = ElidedLabel("", self)  # the open action items (not QWidget.actions())
+        self.action_items.setObjectName("patientActions")
         self.flag_box = QVBoxLayout()
         self.flag_box.setSpacing(3)
         self.flag_labels: list[QLabel] = []
@@ -196,17 +206,21 @@ class PatientHeader(QFrame):
         self.second = QHBoxLayout()  # the buttons' own line on a narrow header
         self.second.setSpacing(10)
         self.second.addStretch(1)
-        layout = QVBoxLayout(self)
+        layout = self.box = QVBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         layout.setSpacing(3)
         layout.addLayout(top)
         layout.addLayout(self.second)
         layout.addWidget(self.facts)
         layout.addWidget(self.programme)
-        layout.addWidget(self.actions)
+        layout.addWidget(self.action_items)
         layout.addLayout(self.flag_box)
         context.presentation.privacy_changed.connect(self._privacy_changed)
-        context.changes.changed.connect(lambda changes: "staff" in changes.kinds and self._load_managers())
+        context.changes.changed.connect(self._staff_changed)
+
+    def _staff_changed(self, changes: Changes) -> None:
+        if "staff" in changes.kinds:
+            self._load_managers()
 
     def _menu_button(self, name: str, tip: str) -> ElidingToolButton:
         button = ElidingToolButton(self, tip)
@@ -222,14 +236,14 @@ class PatientHeader(QFrame):
     def writable(self) -> bool:
         return self.context.actor.can("write_patient")
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_admin_buttons()
 
     def _place_admin_buttons(self) -> None:
         """Beside the name when the name and both buttons fit in full, else on their own
         line (decided from the header's width and the texts alone: no back and forth)."""
-        margins = self.layout().contentsMargins()
+        margins = self.box.contentsMargins()
         room = self.width() - margins.left() - margins.right()
         spacing = self.top.spacing()
         name = self.name.fontMetrics().horizontalAdvance(self.name.full_text) + 4
@@ -251,7 +265,7 @@ class PatientHeader(QFrame):
 
     def show_action_items(self, shown: bool) -> None:
         """The line of open action items (the meeting screen lists them on its own)."""
-        self.actions.setVisible(shown)
+        self.action_items.setVisible(shown)
 
     def _privacy_changed(self, _on: bool) -> None:
         # A bound method: the connection ends with the header (the meeting screen's
@@ -273,8 +287,8 @@ class PatientHeader(QFrame):
         self._place_admin_buttons()
         self.facts.setText(" · ".join(self._identity_facts(record, privacy)))
         self.programme.setText(" · ".join(self._programme_facts(record)))
-        self.actions.setText(self._actions_text(record))
-        _set_style_property(self.actions, "overdue", any(a.overdue(record.today) for a in record.open_actions))
+        self.action_items.setText(self._actions_text(record))
+        _set_style_property(self.action_items, "overdue", any(a.overdue(record.today) for a in record.open_actions))
         self._set_flags(record.flags)
 
     @staticmethod
@@ -382,7 +396,7 @@ class PatientHeader(QFrame):
         if self.record is not None:
             reassign(self, self.context, self.record.patient, manager_id)
 
-    def _fill_checkin_menu(self, p) -> None:
+    def _fill_checkin_menu(self, p: PatientDetail) -> None:
         menu = self.checkin_button.menu()
         menu.clear()
         today = self.record.today if self.record else self.context.today()
@@ -391,8 +405,9 @@ class PatientHeader(QFrame):
             action = menu.addAction(f"In {weeks} weeks ({_day(day)})")
             action.triggered.connect(lambda _c=False, d=day: self._checkin_chosen(d))
         menu.addSeparator()
-        self.calendar.setSelectedDate(QDate(p.next_checkin or today + dt.timedelta(weeks=4)))
-        self.calendar.setMinimumDate(QDate(p.referral_date))
+        selected = p.next_checkin or today + dt.timedelta(weeks=4)
+        self.calendar.setSelectedDate(QDate(selected.year, selected.month, selected.day))
+        self.calendar.setMinimumDate(QDate(p.referral_date.year, p.referral_date.month, p.referral_date.day))
         menu.addAction(self.calendar_action)
         if p.next_checkin is not None:
             menu.addSeparator()
@@ -560,7 +575,9 @@ class BaselineStrip(QFrame):
         open_measurement_dialog(self.window(), self.context, self.record.patient, instrument_id=link.split(":", 1)[1])
 
     def due_text(self) -> str:
-        return self.checklist.due_text() if self.checklist and self.isVisibleTo(self.parentWidget()) else ""
+        parent = self.parentWidget()
+        shown = parent is not None and self.isVisibleTo(parent)
+        return self.checklist.due_text() if self.checklist and shown else ""
 
 
 # --- overview cards --------------------------------------------------------------------------
@@ -603,16 +620,16 @@ class RichBody(QWidget):
         if height != self.maximumHeight() or height != self.minimumHeight():
             self.setFixedHeight(height)
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
 
-    def changeEvent(self, event) -> None:
+    def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._fit(force=True)
 
-    def paintEvent(self, _event) -> None:
+    def paintEvent(self, _event: QPaintEvent) -> None:
         painter = QPainter(self)
         context = QAbstractTextDocumentLayout.PaintContext()
         palette = self.palette()
@@ -704,7 +721,7 @@ class DisciplineCard(_Card):
         self.setMinimumWidth(140)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         # "Physical therapy" would be cut on a narrow card: say "PT" instead.
         room = self.contentsRect().width() - self.aside.sizeHint().width() - 30
@@ -759,7 +776,7 @@ class Cards(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        content = QWidget(self)
+        self.content = content = QWidget(self)
         content.setObjectName("cardsContent")
         self.discipline_cards = {d.code: DisciplineCard(d, content) for d in disciplines.all_disciplines()}
         for code, card in self.discipline_cards.items():
@@ -786,7 +803,7 @@ class Cards(QScrollArea):
         for c in range(len(self.cards())):
             self.grid.setColumnStretch(c, 1 if c < columns else 0)
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._arrange()
 
@@ -796,7 +813,7 @@ class Cards(QScrollArea):
 
     def content_height(self) -> int:
         """The height the cards need at the current width (wrapped lines included)."""
-        content = self.widget()
+        content = self.content
         width = self.viewport().width()
         return content.heightForWidth(width) if content.hasHeightForWidth() else content.sizeHint().height()
 
@@ -804,7 +821,7 @@ class Cards(QScrollArea):
 # --- the view ------------------------------------------------------------------------------------
 
 
-def read_record(actor, patient_id: int, today: dt.date) -> tuple[PatientRecord, PatientTimeline]:
+def read_record(actor: Actor, patient_id: int, today: dt.date) -> tuple[PatientRecord, PatientTimeline]:
     """On the database thread: the record and its timeline data, ready to show."""
     record = chart.get_record(actor, patient_id, today=today)
     return record, timelines.build(record)
@@ -849,11 +866,13 @@ class PatientView(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.overview, "Overview")
         self.tab_codes = [OVERVIEW]
-        self.panels: dict[str, QWidget] = {}
+        self.panels: dict[str, DisciplinePanel] = {}
+        self._holders: dict[str, QVBoxLayout] = {}  # each discipline tab's layout, for its panel
         self._panel_records: dict[str, PatientRecord] = {}  # the record each panel was given
         for d in disciplines.all_disciplines():
             holder = QWidget()
-            QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+            self._holders[d.code] = QVBoxLayout(holder)
+            self._holders[d.code].setContentsMargins(0, 0, 0, 0)
             self.tabs.addTab(holder, d.name)
             self.tab_codes.append(d.code)
         self.tabs.currentChanged.connect(lambda _i: self._fill_current_panel())
@@ -884,7 +903,7 @@ class PatientView(QWidget):
             self._generation += 1  # an answer still on its way for another patient is dropped
             self.set_record(ahead[0], timeline=ahead[1])
         else:
-            self._load()
+            self._load(patient_id)
 
     def preload(self, patient_ids: list[int]) -> None:
         """Read these patients (the list's neighbours of the one shown) on the database
@@ -899,12 +918,15 @@ class PatientView(QWidget):
         for patient_id in patient_ids:
             if patient_id == self.patient_id or patient_id in self._ahead or patient_id in self._reading:
                 continue
-            self._reading.add(patient_id)
-            self.context.jobs.run(
-                lambda _p, _c, pid=patient_id: read_record(actor, pid, today),
-                on_done=lambda result, pid=patient_id: self._read_ahead(pid, result),
-                on_error=lambda _exc, pid=patient_id: self._reading.discard(pid),  # shown when asked for
-            )
+            self._start_reading_ahead(patient_id, actor, today)
+
+    def _start_reading_ahead(self, patient_id: int, actor: Actor, today: dt.date) -> None:
+        self._reading.add(patient_id)
+        self.context.jobs.run(
+            lambda _p, _c: read_record(actor, patient_id, today),
+            on_done=lambda result: self._read_ahead(patient_id, result),
+            on_error=lambda _exc: self._reading.discard(patient_id),  # shown when asked for
+        )
 
     def _read_ahead(self, patient_id: int, result: tuple[PatientRecord, PatientTimeline]) -> None:
         self._reading.discard(patient_id)
@@ -915,9 +937,9 @@ class PatientView(QWidget):
         while len(self._ahead) > AHEAD:
             self._ahead.pop(next(iter(self._ahead)))
 
-    def _load(self, *, panels: bool = True) -> None:
+    def _load(self, patient_id: int, *, panels: bool = True) -> None:
         self._generation += 1
-        generation, patient_id = self._generation, self.patient_id
+        generation = self._generation
         actor, today = self.context.actor, self.context.today()
         self.context.jobs.run(
             lambda _p, _c: read_record(actor, patient_id, today),
@@ -971,7 +993,7 @@ class PatientView(QWidget):
                 self._ahead.pop(patient_id, None)
         # Staff names appear in the header and hover texts, whoever the change was for.
         if self.patient_id is not None and (changes.touches(self.patient_id) or "staff" in changes.kinds):
-            self._load(panels=False)  # panels reload themselves on the same signal
+            self._load(self.patient_id, panels=False)  # panels reload themselves on the same signal
 
     # --- tabs -----------------------------------------------------------------------------------
 
@@ -983,12 +1005,12 @@ class PatientView(QWidget):
             raise ValueError(f"unknown tab {code!r}; choose one of {', '.join(self.tab_codes)}")
         self.tabs.setCurrentIndex(self.tab_codes.index(code))
 
-    def panel(self, code: str) -> QWidget:
+    def panel(self, code: str) -> DisciplinePanel:
         """The discipline's panel, created on first use."""
         if code not in self.panels:
-            holder = self.tabs.widget(self.tab_codes.index(code))
-            panel = create_panel(code, self.context, holder)
-            holder.layout().addWidget(panel)
+            holder = self._holders[code]
+            panel = create_panel(code, self.context, holder.parentWidget())
+            holder.addWidget(panel)
             self.panels[code] = panel
         return self.panels[code]
 

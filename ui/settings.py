@@ -33,7 +33,7 @@ def stylesheet_template() -> str:
 def scaled_stylesheet(text: str, scale: float) -> str:
     """Every ``Npx``/``Npt`` in ``text`` times ``scale`` (hairlines stay at least 1px)."""
 
-    def scaled(match: re.Match) -> str:
+    def scaled(match: re.Match[str]) -> str:
         value = float(match[1]) * scale
         if match[2] == "px":
             return f"{max(1, round(value)) if float(match[1]) > 0 else 0}px"
@@ -124,9 +124,12 @@ class Settings:
 
     # scale
     def scale(self) -> float:
+        value = self.q.value("ui/scale", 1.0)
+        if not isinstance(value, str | int | float):  # a value of another type is ignored
+            return 1.0
         try:
-            return clamp_scale(float(self.q.value("ui/scale", 1.0)))
-        except (TypeError, ValueError):
+            return clamp_scale(float(value))
+        except ValueError:
             return 1.0
 
     def save_scale(self, scale: float) -> None:

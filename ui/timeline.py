@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPixmap
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGraphicsGridLayout,
@@ -385,7 +385,7 @@ class TimePlot(pg.GraphicsWidget):
         # the whole grid (every view box resized, every value axis redrawn).
         self.title_label = _Title(self)
         self.title_label.setPos(2 + LEFT_AXIS_WIDTH, 1)
-        self.title_height = TITLE_HEIGHT
+        self.title_height: float = TITLE_HEIGHT
         grid = QGraphicsGridLayout()
         grid.setContentsMargins(2, 2 + TITLE_HEIGHT, 6, 2)
         grid.setSpacing(0)
@@ -570,14 +570,21 @@ class Marks(pg.GraphicsObject):
         self.tip, self.on_click, self.hover_size = tip, on_click, hover_size
         self.x = np.zeros(0)
         self.y = np.zeros(0)
-        self.payloads: list = []
+        self.payloads: list[object] = []
         self.hovered: int | None = None
         self._tip_shown = False
         self.setAcceptHoverEvents(tip is not None or hover_size is not None)
 
     # --- data ---------------------------------------------------------------------------
 
-    def set_points(self, x, y, payloads: list | None = None, *, brush: QBrush | None = None) -> None:
+    def set_points(
+        self,
+        x: Sequence[float] | np.ndarray,
+        y: Sequence[float | None] | np.ndarray,
+        payloads: Sequence[object] | None = None,
+        *,
+        brush: QBrush | None = None,
+    ) -> None:
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         payloads = list(payloads) if payloads is not None else [None] * len(x)
         if brush is not None:
@@ -696,7 +703,7 @@ class SessionTicks(pg.GraphicsObject):
     TICK_PX = 7
     HOVER_PX = 4
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.ticks: tuple[timelines.SessionTick, ...] = ()
         self.x = np.zeros(0)
@@ -780,14 +787,17 @@ class SessionTicks(pg.GraphicsObject):
             self._tip_shown = False
 
 
+def _flare_tip(_x: float, _y: float, flare: object) -> str:
+    assert isinstance(flare, timelines.FlareMarker)  # the flare marks' payloads
+    return flare.text
+
+
 class _Markers:
     """Session ticks (below the data) and flare marks (above it), both with hover text."""
 
     def __init__(self, plot: TimePlot):
         self.sessions = SessionTicks()
-        self.flares = Marks(
-            symbol="t", size=10, pen=_pen("#ffffff", 0.8), brush=_brush(FLARE_COLOUR), tip=lambda x, y, d: d.text
-        )
+        self.flares = Marks(symbol="t", size=10, pen=_pen("#ffffff", 0.8), brush=_brush(FLARE_COLOUR), tip=_flare_tip)
         for item in (self.sessions, self.flares):
             item.setZValue(5)
             plot.addItem(item, ignoreBounds=item is self.sessions)
@@ -931,8 +941,8 @@ class Backdrop(pg.GraphicsObject):
                 painter.fillRect(QRectF(x, top, line, bottom - top), CHECKIN_FILL)
         if self.today_x is not None:
             painter.setPen(_pen(TODAY_COLOUR, 1, Qt.PenStyle.DotLine))
-            x = round(self.today_x * scale_x + shift_x) + 0.5
-            painter.drawLine(QLineF(x, top, x, bottom))
+            today_px = round(self.today_x * scale_x + shift_x) + 0.5
+            painter.drawLine(QLineF(today_px, top, today_px, bottom))
         start = max(x0, self.lines_from) if self.lines_from is not None else x0
         start_px = start * scale_x + shift_x
         for value, colour, style in (
@@ -1008,7 +1018,7 @@ class _AxisCell(pg.GraphicsWidget):
     """One column's date axis in the strip under the plots, laid out like a plot (same
     margins, a blank where the plot's value axis is) so its dates line up with them."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.axis = _DateAxis(orientation="bottom")
         self.view: pg.ViewBox | None = None
@@ -1089,13 +1099,18 @@ class MeasurePlot:
         self.backdrop.font = _small_font(scale)
         _style_plot(self.plot, scale)
 
-    def _tip(self, x, y, data) -> str:
-        return measurement_tip(self.series, data, self.backdrop.episodes)
+    # The marks get their points in ``update``, which sets ``series`` first.
 
-    def _goal_tip(self, x, y, data) -> str:
-        return goal_tip(self.series, data)
+    def _tip(self, _x: float, _y: float, point: object) -> str:
+        assert self.series is not None and isinstance(point, MeasurePoint)
+        return measurement_tip(self.series, point, self.backdrop.episodes)
+
+    def _goal_tip(self, _x: float, _y: float, goal: object) -> str:
+        assert self.series is not None and isinstance(goal, timelines.GoalTarget)
+        return goal_tip(self.series, goal)
 
     def _goal_line(self) -> pg.PlotCurveItem:
+        assert self.series is not None
         return ClippedCurve(pen=_pen(self.series.colour, 1.6, Qt.PenStyle.DashLine))
 
     def update(self, series: MeasureSeries, timeline: PatientTimeline, labelled: bool) -> None:
@@ -1385,13 +1400,13 @@ class TimelineView(QWidget):
         self.canvas.setAccessibleName("Outcome timelines: hover a point for its details, click to select it")
         self.canvas.ci.setContentsMargins(0, 0, 0, 0)
         self.canvas.ci.setSpacing(4)
-        self.scroll = QScrollArea(self)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area = QScrollArea(self)
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # Always shown: a scroll bar coming and going would change the width and re-lay out every plot.
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-        self.scroll.setWidget(self.canvas)
+        self.scroll_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.scroll_area.setWidget(self.canvas)
         self.date_strip = pg.GraphicsLayoutWidget()
         self.date_strip.setObjectName("timelineDates")
         self.date_strip.setAccessibleName("Dates of the timelines")
@@ -1412,7 +1427,7 @@ class TimelineView(QWidget):
         page = QVBoxLayout(plots_page)
         page.setContentsMargins(0, 0, 0, 0)
         page.setSpacing(0)
-        page.addWidget(self.scroll, 1)
+        page.addWidget(self.scroll_area, 1)
         page.addLayout(dates_row)
         self.plots_page = plots_page
         self.empty = QLabel("No measurements recorded for this patient yet.", self)
@@ -1468,11 +1483,12 @@ class TimelineView(QWidget):
         return shown
 
     def _refresh(self) -> None:
-        shown = self.shown_series() if self.timeline else []
-        if not shown:
+        timeline = self.timeline
+        shown = self.shown_series() if timeline else []
+        if not shown or timeline is None:
             self.empty.setText(
                 "No measurements recorded for this patient yet."
-                if self.timeline and not self.timeline.series
+                if timeline and not timeline.series
                 else "No measure selected: choose some under “Measures”."
             )
             self.stack.setCurrentWidget(self.empty)
@@ -1480,13 +1496,13 @@ class TimelineView(QWidget):
         self.stack.setCurrentWidget(self.plots_page)
         self._arrange(shown)
         if self.mode == MODE_NORMALISED:
-            self.normalised.update(shown, self.timeline)
+            self.normalised.update(shown, timeline)
             self.normalised.select(self.selected_measurement)
             return
         columns = self._columns(len(shown))
         for index, series in enumerate(shown):
             plot = self.plot_for(series.id)
-            plot.update(series, self.timeline, labelled=index < columns)
+            plot.update(series, timeline, labelled=index < columns)
             plot.select(self.selected_measurement)
 
     def plot_for(self, instrument_id: str) -> MeasurePlot:
@@ -1502,7 +1518,7 @@ class TimelineView(QWidget):
     # --- layout ------------------------------------------------------------------------------
 
     def _columns(self, count: int) -> int:
-        width = self.scroll.viewport().width() or self.width()
+        width = self.scroll_area.viewport().width() or self.width()
         return max(1, min(MAX_COLUMNS, count, width // MIN_COLUMN_WIDTH))
 
     def _arrange(self, shown: list[MeasureSeries]) -> None:
@@ -1550,18 +1566,18 @@ class TimelineView(QWidget):
         beyond). The canvas keeps that height until the view changes by more than a line
         or two: the header growing by one flag line must not re-lay out and repaint every
         plot on a patient switch."""
-        available = self.scroll.viewport().height()
+        available = self.scroll_area.viewport().height()
         self._fitted_for = available
         row = max(int(MIN_PLOT_HEIGHT * self.scale), available // max(self._rows, 1))
         self.canvas.setFixedHeight(row * max(self._rows, 1))
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         self.dates_gutter.setFixedWidth(bar.width() if bar.isVisible() else bar.sizeHint().width())
         if self.timeline is None:
             return
-        if abs(self.scroll.viewport().height() - self._fitted_for) > REFIT_PX:
+        if abs(self.scroll_area.viewport().height() - self._fitted_for) > REFIT_PX:
             self._fit_height()
         if self.mode == MODE_PER_MEASURE:
             shown = self.shown_series()

@@ -105,6 +105,6 @@ def stack_for(context: AppContext) -> UndoStack:
     """The application's undo stack (created on first use, kept with the context)."""
     stack = context.__dict__.get("_undo_stack")
     if stack is None:
-        stack = UndoStack(context, context.changes)
+        stack = UndoStack(context, context.changes.qobject)
         context.__dict__["_undo_stack"] = stack
     return stack

@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from teamdash.clinical import instruments
 from teamdash.clinical.instruments import Instrument, ItemFlag
@@ -69,8 +69,12 @@ class Point(NamedTuple):
     value: float | None
     id: int | None = None
     band: str | None = None
-    responses: tuple | None = None
-    item_names: tuple | None = None
+    responses: tuple[float | str | None, ...] | None = None
+    item_names: tuple[str | None, ...] | None = None
+
+
+# A Point, or a plain tuple of its fields in order (as a query returns them).
+PointLike = Point | tuple[Any, ...]
 
 
 def _moment(when: dt.date | dt.datetime) -> dt.datetime:
@@ -83,25 +87,25 @@ def _day(when: dt.date | dt.datetime) -> dt.date:
     return when.date() if isinstance(when, dt.datetime) else when
 
 
-def _points(points: Iterable) -> list[Point]:
+def _points(points: Iterable[PointLike]) -> list[Point]:
     """Points with a value (a PSQI with a missing component has none), as ``Point``s."""
     return [p for p in (Point(*raw) for raw in points) if p.value is not None]
 
 
-def _order(point: Point) -> tuple:
+def _order(point: Point) -> tuple[dt.datetime, int]:
     # Later time wins; for an identical time the later entry (higher id) wins, because
     # it was entered to replace or correct the first. Both rows are kept by the caller.
     return (_moment(point.taken_at), point.id if point.id is not None else -1)
 
 
-def latest(points: Iterable) -> Point | None:
+def latest(points: Iterable[PointLike]) -> Point | None:
     """The measurement taken last (ties: the later entry). Out-of-order entry does not
     matter: the time taken decides, not the order of the list."""
     valid = _points(points)
     return max(valid, key=_order) if valid else None
 
 
-def baseline(points: Iterable, episode_start: dt.date | dt.datetime | None = None) -> Point | None:
+def baseline(points: Iterable[PointLike], episode_start: dt.date | dt.datetime | None = None) -> Point | None:
     """The first measurement of the episode (taken on or after ``episode_start``). When two
     share the first moment, the later entry is taken, as for ``latest``."""
     valid = _points(points)
@@ -113,7 +117,7 @@ def baseline(points: Iterable, episode_start: dt.date | dt.datetime | None = Non
     return max((p for p in valid if _moment(p.taken_at) == first), key=_order)
 
 
-def at_or_before(points: Iterable, when: dt.date | dt.datetime) -> Point | None:
+def at_or_before(points: Iterable[PointLike], when: dt.date | dt.datetime) -> Point | None:
     """The latest measurement taken at or before ``when`` (a date includes that whole
     day): the value the team saw at a check-in."""
     limit = when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time.max)
@@ -258,8 +262,10 @@ def _meaningful(instrument: Instrument, gain: float | None, baseline: float, *, 
         return None
     if instrument.mcid_abs is not None and gain >= instrument.mcid_abs - EPS:
         return True
-    use_pct = instrument.mcid_pct is not None and baseline and not (worse and instrument.mcid_abs is not None)
-    return bool(use_pct and gain * 100 / abs(baseline) >= instrument.mcid_pct - EPS)
+    pct = instrument.mcid_pct
+    if pct is None or not baseline or (worse and instrument.mcid_abs is not None):
+        return False
+    return gain * 100 / abs(baseline) >= pct - EPS
 
 
 def _reliable(instrument: Instrument, points: float, improvement: float | None) -> tuple[float | None, str | None]:
@@ -443,7 +449,7 @@ class Progress:
 
 def progress(
     instrument: Instrument,
-    points: Iterable,
+    points: Iterable[PointLike],
     episode_start: dt.date | dt.datetime | None = None,
     last_checkin_at: dt.date | dt.datetime | None = None,
 ) -> Progress:
@@ -520,8 +526,9 @@ def iapt_outcome(phq9_first: float, phq9_last: float, gad7_first: float, gad7_la
         raise ValidationError("an NHS Talking Therapies outcome needs first and last PHQ-9 and GAD-7 totals")
     phq9, gad7 = instruments.get("phq9"), instruments.get("gad7")
     phq_change, gad_change = _tidy(phq9_last - phq9_first), _tidy(gad7_last - gad7_first)
-    improved = [c <= -r.reliable_change for c, r in ((phq_change, phq9), (gad_change, gad7))]
-    worse = [c >= r.reliable_change for c, r in ((phq_change, phq9), (gad_change, gad7))]
+    thresholds = ((phq_change, _reliable_change(phq9)), (gad_change, _reliable_change(gad7)))
+    improved = [c <= -r for c, r in thresholds]
+    worse = [c >= r for c, r in thresholds]
     case_start = phq9_first >= PHQ9_CASENESS or gad7_first >= GAD7_CASENESS
     case_end = phq9_last >= PHQ9_CASENESS or gad7_last >= GAD7_CASENESS
     reliable_improvement = any(improved) and not any(worse)
@@ -558,7 +565,13 @@ class Flag:
         return self.acknowledged_at is None
 
 
-def _flag(kind: str, reason: str, **extra) -> Flag:
+def _reliable_change(instrument: Instrument) -> float:
+    if instrument.reliable_change is None:
+        raise instruments.DefinitionError(f"instrument {instrument.id} has no reliable change threshold")
+    return instrument.reliable_change
+
+
+def _flag(kind: str, reason: str, **extra: Any) -> Flag:
     return Flag(kind=kind, severity=FLAG_SEVERITY[kind], reason=reason, **extra)
 
 
@@ -594,7 +607,8 @@ def safety_flag(
     if item_flag is not None:
         detail = item_flag.reason
     else:
-        rule = next((r for r in inst.scoring.flags if r.kind == "safety"), None)
+        rules = inst.scoring.flags if inst.scoring is not None else ()
+        rule = next((r for r in rules if r.kind == "safety"), None)
         item = inst.items[rule.item - 1] if rule else None
         what = f"item {rule.item}" + (f" ({item.label})" if item and item.label else "") if rule else "a safety item"
         detail = f"{inst.short_name} {what} answered positively: assess risk and follow the safety protocol"
@@ -621,7 +635,7 @@ def safety_flags(
     by_id = acknowledgements if isinstance(acknowledgements, Mapping) else dict.fromkeys(acknowledgements)
     out = []
     for fact in facts:
-        ack = by_id.get(fact.measurement_id)
+        ack = by_id.get(fact.measurement_id) if fact.measurement_id is not None else None
         if fact.measurement_id in by_id and not include_acknowledged:
             continue
         for item_flag in (f for f in fact.item_flags if f.kind == "safety"):
@@ -657,7 +671,7 @@ def reliable_deterioration(
 
 def deterioration_flag(
     instrument: Instrument,
-    points: Iterable,
+    points: Iterable[PointLike],
     episode_start: dt.date | None = None,
     last_checkin_at: dt.date | dt.datetime | None = None,
 ) -> Flag | None:
@@ -738,6 +752,8 @@ def _overdue_measure(instrument: Instrument, due: dt.date, today: dt.date, last:
 def overdue_measure(instrument: Instrument, last_taken: dt.date | dt.datetime | None, today: dt.date) -> Flag | None:
     """Overdue when today is past last taken + interval + grace. A measure never taken
     has no interval to be late for (its baseline is the intake's business), so no flag."""
+    if last_taken is None:
+        return None
     due = measure_due_date(instrument, last_taken)
     return _overdue_measure(instrument, due, today, _day(last_taken)) if due else None
 
@@ -796,7 +812,7 @@ def date_flags(
 # --- storage form -----------------------------------------------------------------------
 
 
-def flag_to_dict(flag: Flag) -> dict:
+def flag_to_dict(flag: Flag) -> dict[str, Any]:
     """A JSON-ready form (dates as ISO text) for storing flags with a summary row."""
     out = asdict(flag)
     out["since"] = flag.since.isoformat() if flag.since else None
@@ -804,7 +820,7 @@ def flag_to_dict(flag: Flag) -> dict:
     return out
 
 
-def flag_from_dict(d: Mapping) -> Flag:
+def flag_from_dict(d: Mapping[str, Any]) -> Flag:
     kind = d["kind"]
     return Flag(
         kind=kind,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from teamdash import paths, resources
 from teamdash.errors import InvalidItemName, InvalidResponse, TeamDashError, UnknownInstrument
@@ -40,6 +41,9 @@ METHODS = ("value", "sum", "mean", "percent_of_max", "components", "formula")
 Z95 = 1.96  # two-sided 95 % normal quantile used by Jacobson & Truax (1991)
 Z90 = 1.645  # two-sided 90 % normal quantile of a published MDC90 (Stratford 1996, Davidson & Keating 2002)
 MAX_ITEM_NAME = 80  # characters in a patient-named item (a PSFS activity)
+
+# One item's response once checked: a number, a time of day "HH:MM", or None (blank).
+Response = float | str | None
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -292,7 +296,7 @@ class Instrument:
             parts.append("reverse-scored")
         return ", ".join(parts)
 
-    def prorated(self, responses: Sequence) -> bool:
+    def prorated(self, responses: Sequence[object]) -> bool:
         """Whether a stored administration's total was prorated (items left blank on an
         instrument whose sum is prorated)."""
         if self.scoring is None or not self.scoring.prorate:
@@ -450,7 +454,7 @@ def parse_responses(text: str) -> list[str | None]:
     return [part.strip() or None for part in text.split(",")]
 
 
-def result_json(result: ScoreResult) -> dict:
+def result_json(result: ScoreResult) -> dict[str, Any]:
     """A ScoreResult as plain JSON-ready data (the CLI's ``--json`` and stored details)."""
     return {
         "instrument": result.instrument,
@@ -522,7 +526,7 @@ def normal_item_name(name: str) -> str:
 
 
 def _item_names(
-    inst: Instrument, values: Sequence, names: Sequence[str | None] | None
+    inst: Instrument, values: Sequence[Response], names: Sequence[str | None] | None
 ) -> tuple[str | None, ...] | None:
     """Checked names of a patient-named instrument's items: every rated item named, no
     name twice. None for other instruments (which take no names)."""
@@ -611,7 +615,7 @@ def _invalid(inst: Instrument, item: Item, message: str) -> InvalidResponse:
     )
 
 
-def _normalise_all(inst: Instrument, responses: Sequence) -> list[float | str | None]:
+def _normalise_all(inst: Instrument, responses: Sequence[object]) -> list[Response]:
     if isinstance(responses, (str, bytes)) or not isinstance(responses, Sequence):
         raise InvalidResponse(
             f"responses for {inst.short_name}: expected a list of {len(inst.items)} responses",
@@ -628,12 +632,18 @@ def _normalise_all(inst: Instrument, responses: Sequence) -> list[float | str | 
     return [_normalise(inst, item, raw) for item, raw in zip(inst.items, responses)]
 
 
-def _is_blank(raw) -> bool:
+def _is_blank(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-def _normalise(inst: Instrument, item: Item, raw) -> float | str | None:
-    if type(raw) is int and item.kind in ("int", "float") and item.minimum <= raw <= item.maximum:
+def _normalise(inst: Instrument, item: Item, raw: object) -> Response:
+    if (
+        type(raw) is int
+        and item.kind in ("int", "float")
+        and item.minimum is not None
+        and item.maximum is not None
+        and item.minimum <= raw <= item.maximum
+    ):
         return raw if item.kind == "int" else float(raw)  # the common case, checked cheaply
     if _is_blank(raw):
         return None
@@ -642,7 +652,8 @@ def _normalise(inst: Instrument, item: Item, raw) -> float | str | None:
     if item.kind == "bool":
         return _parse_bool(inst, item, raw)
     number = _parse_number(inst, item, raw)
-    if not item.minimum <= number <= item.maximum:
+    low, high = _bounds(item)
+    if not low <= number <= high:
         raise _invalid(inst, item, f"{_fmt(number)} is outside {item.allowed()}")
     if item.kind == "int":
         if not float(number).is_integer():
@@ -651,7 +662,7 @@ def _normalise(inst: Instrument, item: Item, raw) -> float | str | None:
     return number
 
 
-def _shown(raw) -> str:
+def _shown(raw: object) -> str:
     """A response as the message echoes it: short, whatever was typed."""
     if not isinstance(raw, str):
         shown = repr(raw)
@@ -660,7 +671,7 @@ def _shown(raw) -> str:
     return repr(text) if len(text) <= 24 else f"{text[:12]!r}… ({len(text):,} characters)"
 
 
-def _parse_number(inst: Instrument, item: Item, raw) -> float:
+def _parse_number(inst: Instrument, item: Item, raw: object) -> float:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise _invalid(inst, item, f"{_shown(raw)} is not a number (allowed {item.allowed()})")
     if isinstance(raw, str) and not raw.isascii():
@@ -683,7 +694,7 @@ _TRUE = {"1", "yes", "y", "true", "agree"}
 _FALSE = {"0", "no", "n", "false", "disagree"}
 
 
-def _parse_bool(inst: Instrument, item: Item, raw) -> int:
+def _parse_bool(inst: Instrument, item: Item, raw: object) -> int:
     text = str(raw).strip().lower()
     if isinstance(raw, float) and raw in (0.0, 1.0):
         text = str(int(raw))
@@ -697,20 +708,22 @@ def _parse_bool(inst: Instrument, item: Item, raw) -> int:
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
-def _parse_time(inst: Instrument, item: Item, raw) -> str:
+def _parse_time(inst: Instrument, item: Item, raw: object) -> str:
     match = _TIME.match(raw.strip()) if isinstance(raw, str) else None
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
         raise _invalid(inst, item, f"{raw!r} is not {item.allowed()}")
     return f"{int(match[1]):02d}:{match[2]}"
 
 
-def _required(item: Item, values: Sequence) -> bool:
-    if item.required_when is not None:
-        return item.required_when.holds(_as_number(values[item.required_when.subject - 1]))
+def _required(item: Item, values: Sequence[Response]) -> bool:
+    condition = item.required_when
+    if condition is not None:
+        assert isinstance(condition.subject, int)  # an item's condition names an item (the parser checks)
+        return condition.holds(_as_number(values[condition.subject - 1]))
     return not item.optional
 
 
-def _check_missing(inst: Instrument, values: Sequence) -> tuple[int, ...]:
+def _check_missing(inst: Instrument, values: Sequence[Response]) -> tuple[int, ...]:
     missing = tuple(item.number for item, v in zip(inst.items, values) if v is None)
     if len(missing) == len(values):
         raise InvalidResponse(f"responses for {inst.short_name}: no item was answered", instrument=inst.id, item=None)
@@ -736,11 +749,11 @@ def _check_missing(inst: Instrument, values: Sequence) -> tuple[int, ...]:
     return missing
 
 
-def _as_number(value) -> float | None:
+def _as_number(value: object) -> float | None:
     return value if isinstance(value, (int, float)) else None
 
 
-def _item_scores(inst: Instrument, values: Sequence) -> list[float | None]:
+def _item_scores(inst: Instrument, values: Sequence[Response]) -> list[float | None]:
     spec = _rules(inst)
     out: list[float | None] = []
     for item, value in zip(inst.items, values):
@@ -757,12 +770,13 @@ def _item_scores(inst: Instrument, values: Sequence) -> list[float | None]:
     return out
 
 
-def _sum_or_none(item_scores: Sequence, items: Sequence[int]) -> float | None:
+def _sum_or_none(item_scores: Sequence[float | None], items: Sequence[int]) -> float | None:
     picked = [item_scores[i - 1] for i in items]
-    return None if any(v is None for v in picked) else float(sum(picked))
+    numbers = [v for v in picked if v is not None]
+    return None if len(numbers) < len(picked) else float(sum(numbers))
 
 
-def _derive(inst: Instrument, values: Sequence) -> dict[str, float | None]:
+def _derive(inst: Instrument, values: Sequence[Response]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for d in _rules(inst).derivations:
         args = [values[i - 1] for i in d.inputs]
@@ -773,17 +787,18 @@ def _derive(inst: Instrument, values: Sequence) -> dict[str, float | None]:
     return out
 
 
-def _component(c: Component, item_scores: Sequence, derived: Mapping) -> float | None:
+def _component(c: Component, item_scores: Sequence[float | None], derived: Mapping[str, float | None]) -> float | None:
+    raw: float | None
     if c.derived is not None:
         raw = derived.get(c.derived)
     else:
-        parts = []
+        parts: list[float] = []
         for number in c.items:
             value = item_scores[number - 1]
-            if value is not None and number in c.recode:
-                value = c.recode[number].apply(value)
-            parts.append(value)
-        raw = None if any(v is None for v in parts) else sum(parts)
+            if value is None:
+                break
+            parts.append(c.recode[number].apply(value) if number in c.recode else value)
+        raw = None if len(parts) < len(c.items) else sum(parts)
     if raw is None:
         return None
     return float(c.mapping.apply(raw) if c.mapping else raw)
@@ -795,7 +810,12 @@ def round_half_up(value: float, decimals: int = 0) -> float:
     return float(Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_UP))
 
 
-def _total(inst: Instrument, item_scores: Sequence, components: Mapping, derived: Mapping) -> tuple[float | None, bool]:
+def _total(
+    inst: Instrument,
+    item_scores: Sequence[float | None],
+    components: Mapping[str, float | None],
+    derived: Mapping[str, float | None],
+) -> tuple[float | None, bool]:
     """The total and whether it was prorated."""
     spec = _rules(inst)
     method = spec.method
@@ -815,27 +835,31 @@ def _total(inst: Instrument, item_scores: Sequence, components: Mapping, derived
         top = sum(_bounds(item)[1] for item, v in zip(inst.items, item_scores) if v is not None)
         return sum(answered) * 100 / top, False
     if method == "components":
-        parts = list(components.values())
-        return (None if any(v is None for v in parts) else float(sum(parts))), False
+        parts = [v for v in components.values() if v is not None]
+        return (None if len(parts) < len(components) else float(sum(parts))), False
     return (derived.get(spec.total_key) if spec.total_key else None), False  # "formula"
 
 
-def _classify(inst: Instrument, total: float | None, subscales: Mapping) -> tuple[str | None, int | None]:
-    if inst.scoring.subgroups:
+def _classify(
+    inst: Instrument, total: float | None, subscales: Mapping[str, float | None]
+) -> tuple[str | None, int | None]:
+    subgroups = _rules(inst).subgroups
+    if subgroups:
         scores = {"total": total, **subscales}
-        for group in inst.scoring.subgroups:
-            if all(c.holds(scores.get(c.subject)) for c in group.when):
+        for group in subgroups:
+            # Subgroup conditions name scores (the parser checks), never item numbers.
+            if all(c.holds(scores.get(c.subject) if isinstance(c.subject, str) else None) for c in group.when):
                 return group.label, group.severity
         return None, None
     band = inst.band_for(total)
     return (band.label, band.severity) if band else (None, None)
 
 
-def _flags(inst: Instrument, values: Sequence) -> tuple[ItemFlag, ...]:
+def _flags(inst: Instrument, values: Sequence[Response]) -> tuple[ItemFlag, ...]:
     out = []
-    for rule in inst.scoring.flags:
+    for rule in _rules(inst).flags:
         value = _as_number(values[rule.item - 1])
-        if rule.when.holds(value):
+        if value is not None and rule.when.holds(value):
             item = inst.items[rule.item - 1]
             answer = item.choice_label(value) or _fmt(value)
             reason = rule.reason.replace("{value}", _fmt(value)).replace("{answer}", answer)
@@ -843,7 +867,7 @@ def _flags(inst: Instrument, values: Sequence) -> tuple[ItemFlag, ...]:
     return tuple(out)
 
 
-def _fmt(value) -> str:
+def _fmt(value: object) -> str:
     if value is None:
         return "–"
     if isinstance(value, (int, float)) and abs(value) >= 1e9:
@@ -861,7 +885,7 @@ class BoundaryCase:
     """One test administration of a definition and what the scorer made of it."""
 
     label: str  # "all items at minimum", "band 'Mild' from 5"
-    responses: tuple | None  # None: no response set reaches this value
+    responses: tuple[float | str, ...] | None  # None: no response set reaches this value
     result: ScoreResult | None
     problem: str | None = None  # why it could not be scored
     value: float | None = None  # the band edge looked for
@@ -880,21 +904,28 @@ def _extreme(item: Item, top: bool) -> float | str:
     return int(value) if item.kind in ("int", "bool") else value
 
 
-def _names_for(inst: Instrument, responses: Sequence) -> list[str | None] | None:
+def _names_for(inst: Instrument, responses: Sequence[object]) -> list[str | None] | None:
     if not inst.named_items:
         return None
     return [None if r is None else f"{inst.item_name_label} {n}" for n, r in enumerate(responses, 1)]
 
 
-def _try(inst: Instrument, label: str, responses: Sequence, **extra) -> BoundaryCase:
+def _try(
+    inst: Instrument,
+    label: str,
+    responses: Sequence[float | str],
+    *,
+    value: float | None = None,
+    band: str | None = None,
+) -> BoundaryCase:
     try:
         result = score_with(inst, responses, _names_for(inst, responses))
     except TeamDashError as exc:
-        return BoundaryCase(label, tuple(responses), None, str(exc), **extra)
-    return BoundaryCase(label, tuple(responses), result, **extra)
+        return BoundaryCase(label, tuple(responses), None, str(exc), value=value, band=band)
+    return BoundaryCase(label, tuple(responses), result, value=value, band=band)
 
 
-def _answers_for_total(inst: Instrument, target: float) -> list | None:
+def _answers_for_total(inst: Instrument, target: float) -> list[float] | None:
     """Answers (every item answered) whose total is exactly ``target``, for sum, mean and
     percent-of-maximum instruments without recoding; None when none exists."""
     spec = inst.scoring
@@ -924,7 +955,7 @@ def _answers_for_total(inst: Instrument, target: float) -> list | None:
         step = min(span, extra)
         scores.append(lo + step)
         extra = round(extra - step, 9)
-    answers: list = []
+    answers: list[float] = []
     for item, item_score, low, high in zip(items, scores, lows, highs):
         value = low + high - item_score if item.number in spec.reverse else item_score
         answers.append(int(value) if item.kind in ("int", "bool") else value)
@@ -981,7 +1012,7 @@ class FormulaInputError(Exception):
 
 @dataclass(frozen=True)
 class Formula:
-    fn: Callable[[Sequence], dict[str, float | None]]
+    fn: Callable[[Sequence[Any]], dict[str, float | None]]
     inputs: int
     outputs: tuple[str, ...]
 
@@ -997,7 +1028,7 @@ def minutes_between(start: str, end: str) -> int:
     return (minutes_of_day(end) - minutes_of_day(start)) % 1440
 
 
-def bmi(args: Sequence) -> dict[str, float | None]:
+def bmi(args: Sequence[Any]) -> dict[str, float | None]:
     """Body mass index from weight (kg) and height (cm), in that order."""
     weight_kg, height_cm = args
     return {"bmi": weight_kg / (height_cm / 100) ** 2}
@@ -1007,13 +1038,13 @@ def _pct(numerator: float, denominator: float) -> float:
     return numerator * 100 / denominator
 
 
-def wpai(args: Sequence) -> dict[str, float | None]:
+def wpai(args: Sequence[Any]) -> dict[str, float | None]:
     """WPAI:SHP scores (Reilly Associates scoring): Q1 employed (1/0), Q2 hours missed
     for the problem, Q3 hours missed for other reasons, Q4 hours worked, Q5 effect on
     productivity while working (0-10), Q6 effect on regular activities (0-10). Work
     scores exist only for people in paid work; each is None when undefined."""
     employed, missed, _other, worked, at_work, activity = args
-    out = {"absenteeism_pct": None, "presenteeism_pct": None, "work_impairment_pct": None}
+    out: dict[str, float | None] = {"absenteeism_pct": None, "presenteeism_pct": None, "work_impairment_pct": None}
     out["activity_impairment_pct"] = None if activity is None else _pct(activity, 10)
     if employed != 1:
         return out
@@ -1029,7 +1060,7 @@ def wpai(args: Sequence) -> dict[str, float | None]:
     return out
 
 
-def sleep_diary(args: Sequence) -> dict[str, float | None]:
+def sleep_diary(args: Sequence[Any]) -> dict[str, float | None]:
     """One night of the Consensus Sleep Diary: into bed, lights out, sleep-onset latency
     (min), awakenings, wake after sleep onset (min), final wake, out of bed, quality.
     Clock times run forward across midnight in that order.
@@ -1063,7 +1094,7 @@ def sleep_diary(args: Sequence) -> dict[str, float | None]:
     }
 
 
-def psqi_sleep_efficiency(args: Sequence) -> dict[str, float | None]:
+def psqi_sleep_efficiency(args: Sequence[Any]) -> dict[str, float | None]:
     """PSQI habitual sleep efficiency: hours asleep (Q4) / hours in bed (Q1 bed time to
     Q3 getting-up time, crossing midnight) * 100."""
     bed, rise, asleep = args
@@ -1093,7 +1124,7 @@ FORMULAS: dict[str, Formula] = {
 class _Table:
     """A TOML table that names the file and key in every complaint."""
 
-    def __init__(self, file: str, data: Mapping, where: str = ""):
+    def __init__(self, file: str, data: Mapping[str, Any], where: str = "") -> None:
         self.file, self.data, self.where = file, data, where
 
     def error(self, key: str, problem: str) -> DefinitionError:
@@ -1104,7 +1135,8 @@ class _Table:
             problem=problem,
         )
 
-    def get(self, key: str, kinds: type | tuple, default=..., *, allow_none: bool = False):
+    def get(self, key: str, kinds: type | tuple[type, ...], default: Any = ..., *, allow_none: bool = False) -> Any:
+        """The value at ``key`` (TOML: any type), checked to be of ``kinds``."""
         if key not in self.data:
             if default is ...:
                 raise self.error(key, "is required")
@@ -1139,7 +1171,7 @@ class _Table:
 
     def tables(self, key: str) -> list[_Table]:
         rows = self.get(key, list, [])
-        out = []
+        out: list[_Table] = []
         for n, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise self.error(f"{key}[{n}]", "must be a table")
@@ -1147,8 +1179,8 @@ class _Table:
         return out
 
 
-def _kind_name(kinds) -> str:
-    names = {
+def _kind_name(kinds: type | tuple[type, ...]) -> str:
+    names: dict[type, str] = {
         str: "text",
         int: "a whole number",
         float: "a number",
@@ -1191,7 +1223,7 @@ TOP_KEYS = (
 )
 
 
-def _parse_file(file: str, data: Mapping, *, origin: str = "shipped", path: str | None = None) -> Instrument:
+def _parse_file(file: str, data: Mapping[str, Any], *, origin: str = "shipped", path: str | None = None) -> Instrument:
     t = _Table(file, data)
     t.only(*TOP_KEYS)
     items, numbering, naming = _parse_items(t)
@@ -1241,15 +1273,15 @@ class _Numbering:
         return f"item numbers 1–{self.count}"
 
 
-def _choice(t: _Table, key: str, allowed: tuple, default=...):
-    value = t.get(key, str, default)
+def _choice(t: _Table, key: str, allowed: tuple[str | None, ...], default: Any = ...) -> str | None:
+    value: str | None = t.get(key, str, default)
     if value not in allowed:
         shown = ", ".join(str(a) for a in allowed if a is not None)
         raise t.error(key, f"must be one of {shown}{' or absent' if None in allowed else ''}, not {value!r}")
     return value
 
 
-def _header(t: _Table, file: str) -> dict:
+def _header(t: _Table, file: str) -> dict[str, Any]:
     inst_id = t.get("id", str)
     if inst_id != file.removesuffix(".toml"):
         raise t.error("id", f"must match the file name ({file.removesuffix('.toml')!r}), not {inst_id!r}")
@@ -1276,13 +1308,13 @@ def _header(t: _Table, file: str) -> dict:
 
 
 def _text(t: _Table, key: str) -> str | None:
-    value = t.get(key, str, None)
+    value: str | None = t.get(key, str, None)
     if value is not None and not value.strip():
         raise t.error(key, "must not be empty (leave the key out instead)")
     return None if value is None else " ".join(value.split())
 
 
-def _parse_mcid(t: _Table) -> dict:
+def _parse_mcid(t: _Table) -> dict[str, Any]:
     mcid = t.table("mcid")
     if mcid is None:
         return {"mcid_abs": None, "mcid_pct": None}
@@ -1291,13 +1323,13 @@ def _parse_mcid(t: _Table) -> dict:
 
 
 def _strings(t: _Table, key: str) -> list[str]:
-    values = t.get(key, list, [])
+    values: list[str] = t.get(key, list, [])
     if not values or not all(isinstance(v, str) and v.strip() for v in values):
         raise t.error(key, "must be a non-empty list of texts")
     return values
 
 
-def _parse_items(t: _Table) -> tuple[tuple[Item, ...], _Numbering, dict]:
+def _parse_items(t: _Table) -> tuple[tuple[Item, ...], _Numbering, dict[str, Any]]:
     spec = t.required("items")
     spec.only(
         "count", "kind", "min", "max", "unit", "labels", "choices", "optional", "source", "source_numbers", "named",
@@ -1314,7 +1346,7 @@ def _parse_items(t: _Table) -> tuple[tuple[Item, ...], _Numbering, dict]:
     numbering = _parse_source_numbers(spec, count)
     if numbering.numbers is not None:
         labels = [label or f"{numbering.source} item {n}" for label, n in zip(labels, numbering.numbers)]
-    overrides = {}
+    overrides: dict[int, _Table] = {}
     for row in t.tables("item"):
         row.only(
             "number", "kind", "min", "max", "unit", "label", "choices", "optional", "required_when", "score_if_missing",
@@ -1353,20 +1385,26 @@ def _parse_source_numbers(spec: _Table, count: int) -> _Numbering:
     return _Numbering(count, source, tuple(numbers))
 
 
-def _pick(default: _Table, override: _Table | None, key: str, kinds, fallback=...):
+def _pick(
+    default: _Table, override: _Table | None, key: str, kinds: type | tuple[type, ...], fallback: Any = ...
+) -> Any:
     if override is not None and key in override.data:
         return override.get(key, kinds)
     return default.get(key, kinds, fallback)
 
 
-def _parse_item(number: int, spec: _Table, row: _Table | None, label, source_number: int | None = None) -> Item:
+def _parse_item(
+    number: int, spec: _Table, row: _Table | None, label: str | None, source_number: int | None = None
+) -> Item:
     where = row or spec
     kind = _pick(spec, row, "kind", str, "int")
     if kind not in ITEM_KINDS:
         raise where.error("kind", f"must be one of {', '.join(ITEM_KINDS)}, not {kind!r}")
-    low = high = None
+    low: float | None = None
+    high: float | None = None
     if kind in ("int", "float"):
         low, high = _pick(spec, row, "min", float), _pick(spec, row, "max", float)
+        assert low is not None and high is not None  # required keys: _pick raised if absent
         if low > high:
             raise where.error("min", f"({_fmt(low)}) must not exceed max ({_fmt(high)})")
     elif kind == "bool":
@@ -1393,7 +1431,7 @@ def _parse_item(number: int, spec: _Table, row: _Table | None, label, source_num
     )
 
 
-def _choices(t: _Table, raw: list) -> tuple[tuple[float, str], ...]:
+def _choices(t: _Table, raw: list[Any]) -> tuple[tuple[float, str], ...]:
     if not all(isinstance(c, list) and len(c) == 2 and _is_number(c[0]) and isinstance(c[1], str) for c in raw):
         raise t.error("choices", "must be a list of [code, label] pairs")
     return tuple((float(code), text) for code, text in raw)
@@ -1424,7 +1462,7 @@ def _steps(t: _Table) -> Steps:
     return Steps(rule, tuple(steps), t.get("otherwise", float))
 
 
-def _is_number(x) -> bool:
+def _is_number(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
@@ -1439,12 +1477,12 @@ def _item_list(t: _Table, key: str, count: _Numbering) -> tuple[int, ...]:
 def _recode_table(t: _Table | None, count: _Numbering) -> dict[int, Steps]:
     if t is None:
         return {}
-    out = {}
+    out: dict[int, Steps] = {}
     for key in t.data:
         position = count.position(int(key)) if key.isdigit() else None
         if position is None:
             raise t.error(key, f"must be one of the {count.allowed()}")
-        out[position] = _steps(t.table(key))
+        out[position] = _steps(t.required(key))
     return out
 
 
@@ -1465,7 +1503,7 @@ def _parse_scoring(t: _Table, items: tuple[Item, ...], numbering: _Numbering) ->
     for number in reverse:
         if items[number - 1].kind not in ("int", "float"):
             raise s.error("reverse", f"item {number} is not numeric and cannot be reversed")
-    subscales = {}
+    subscales: dict[str, tuple[int, ...]] = {}
     if (table := s.table("subscales")) is not None:
         subscales = {name: _item_list(table, name, count) for name in table.data}
     derivations = tuple(_derivation(d, count) for d in s.tables("derived"))
@@ -1554,7 +1592,7 @@ def _parse_bands(t: _Table) -> tuple[Band, ...]:
     return tuple(bands)
 
 
-def _parse_reliability(t: _Table, *, named: bool) -> dict:
+def _parse_reliability(t: _Table, *, named: bool) -> dict[str, Any]:
     """The reliable change threshold and SEM (of the total and, for patient-named items,
     of one item) from one published figure each:
 

@@ -118,7 +118,7 @@ def verify(rows: Iterable[dict[str, Any]]) -> ChainCheck:
     return ChainCheck(count, previous["id"], previous["digest"])
 
 
-def _link_problem(row: dict, previous: dict | None, before_previous: dict | None) -> str:
+def _link_problem(row: dict[str, Any], previous: dict[str, Any] | None, before_previous: dict[str, Any] | None) -> str:
     event_id = row["id"]
     if previous is None:
         return f"event {event_id} is the first event left but does not start the chain: earlier events were deleted"

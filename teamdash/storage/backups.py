@@ -151,7 +151,7 @@ def rotate(
     return removed
 
 
-def _open_read_only(path: Path, passphrase: str | None):
+def _open_read_only(path: Path, passphrase: str | None) -> db.Connection:
     if not _is_sqlite(path):
         if passphrase is None:
             raise ValidationError(

@@ -20,8 +20,10 @@ import logging
 import os
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeAlias
 from urllib.parse import quote, unquote, urlparse
 
 import peewee
@@ -44,6 +46,11 @@ log = logging.getLogger(__name__)
 
 database = peewee.DatabaseProxy()
 
+# A DB-API cursor: sqlite3's, SQLCipher's or psycopg2's (peewee's execute_sql is untyped).
+Cursor: TypeAlias = Any
+# A DB-API connection of one of those drivers.
+Connection: TypeAlias = Any
+
 ENV_URL = "TEAMDASH_DATABASE_URL"
 ENV_PASSPHRASE = "TEAMDASH_DB_PASSPHRASE"
 MIN_PASSPHRASE = 12
@@ -55,7 +62,7 @@ ENV_BUSY_TIMEOUT = "TEAMDASH_BUSY_TIMEOUT_MS"
 
 # WAL lets the GUI read while a worker writes; synchronous=normal in WAL mode loses
 # nothing committed when the process is killed; busy_timeout rides out short locks.
-SQLITE_PRAGMAS = {
+SQLITE_PRAGMAS: dict[str, object] = {
     "journal_mode": "wal",
     "foreign_keys": 1,
     "busy_timeout": BUSY_TIMEOUT_MS,
@@ -63,7 +70,12 @@ SQLITE_PRAGMAS = {
     "cache_size": -32000,
 }
 # A file opened read-only: nothing that would write, and writes refused by SQLite itself.
-SQLITE_READ_ONLY_PRAGMAS = {"foreign_keys": 1, "busy_timeout": BUSY_TIMEOUT_MS, "cache_size": -32000, "query_only": 1}
+SQLITE_READ_ONLY_PRAGMAS: dict[str, object] = {
+    "foreign_keys": 1,
+    "busy_timeout": BUSY_TIMEOUT_MS,
+    "cache_size": -32000,
+    "query_only": 1,
+}
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -212,24 +224,31 @@ def _postgres_fault(exc: BaseException, where: str) -> TeamDashError | None:
     return None
 
 
-class _Translating:
-    """Driver faults raised while talking to the database come out as user errors."""
+class _Translating(peewee.Database):
+    """Driver faults raised while talking to the database come out as user errors.
+    A mixin placed before the driver's database class (its MRO then reaches peewee's
+    Database after the driver's class, as without the mixin)."""
 
-    def execute_sql(self, sql, params=None):
-        with translated():
-            return super().execute_sql(sql, params)  # type: ignore[misc]
+    # Set by peewee's Database.__init__; its stubs leave the connection state out.
+    _state: peewee._ConnectionLocal
 
-    def begin(self, *args, **kwargs):
+    def execute_sql(self, sql: str, params: Any = None) -> Cursor:
         with translated():
-            return super().begin(*args, **kwargs)  # type: ignore[misc]
+            # peewee's execute_sql is unannotated, and through super() mypy cannot match
+            # it against untyped_calls_exclude.
+            return super().execute_sql(sql, params)  # type: ignore[no-untyped-call]
 
-    def commit(self, *args, **kwargs):
+    def begin(self, *args: Any, **kwargs: Any) -> None:
         with translated():
-            return super().commit(*args, **kwargs)  # type: ignore[misc]
+            return super().begin(*args, **kwargs)
+
+    def commit(self, *args: Any, **kwargs: Any) -> None:
+        with translated():
+            return super().commit(*args, **kwargs)
 
 
 @contextlib.contextmanager
-def translated():
+def translated() -> Iterator[None]:
     """Driver faults inside the block come out as user errors (see ``translate``)."""
     try:
         yield
@@ -243,7 +262,7 @@ def translated():
 class TeamDashSqlite(_Translating, peewee.SqliteDatabase):
     read_only = False
 
-    def begin(self, lock_type=None):
+    def begin(self, lock_type: str | None = None) -> None:
         # A transaction takes the write lock when it starts (BEGIN IMMEDIATE), waiting up
         # to busy_timeout for another writer. A deferred one that reads first fails at
         # once when it writes if another workstation committed in between (SQLITE_BUSY
@@ -253,7 +272,7 @@ class TeamDashSqlite(_Translating, peewee.SqliteDatabase):
             lock_type = "DEFERRED" if self.read_only else "IMMEDIATE"
         return super().begin(lock_type)
 
-    def rollback(self):
+    def rollback(self) -> None:
         # Some faults (a full disk, an I/O error) make SQLite roll the transaction back
         # itself; a second ROLLBACK would replace the user's message by "no transaction".
         conn = self._state.conn
@@ -276,14 +295,14 @@ class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
     # 24.728066544 would come back as 24.728067. SQLite's REAL is a double; so is ours.
     field_types = {**peewee.PostgresqlDatabase.field_types, "FLOAT": "DOUBLE PRECISION"}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The server-side ids of this process's connections: notifications of changes
         # made through them are this workstation's own (teamdash.storage.postgres).
         self.backend_pids: set[int] = set()
 
-    def _initialize_connection(self, conn) -> None:
-        super()._initialize_connection(conn)
+    def _initialize_connection(self, conn: Connection) -> None:
+        super()._initialize_connection(conn)  # type: ignore[misc]  # peewee's stubs leave this hook out
         self.backend_pids.add(conn.get_backend_pid())
 
     # A broken connection (server restarted, network blip): the server has rolled back
@@ -306,7 +325,7 @@ class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
     def _lost(self, exc: TeamDashError) -> bool:
         return isinstance(exc, ConnectionLost) or (isinstance(exc, DatabaseUnavailable) and self._dead())
 
-    def begin(self, *args, **kwargs):
+    def begin(self, *args: Any, **kwargs: Any) -> None:
         try:
             return super().begin(*args, **kwargs)
         except TeamDashError as exc:
@@ -315,7 +334,7 @@ class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
             self._drop_connection()  # nothing was done yet: start again on a new connection
             return super().begin(*args, **kwargs)
 
-    def execute_sql(self, sql, params=None):
+    def execute_sql(self, sql: str, params: Any = None) -> Cursor:
         try:
             return super().execute_sql(sql, params)
         except TeamDashError as exc:
@@ -326,7 +345,7 @@ class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
                 raise
             return super().execute_sql(sql, params)
 
-    def commit(self, *args, **kwargs):
+    def commit(self, *args: Any, **kwargs: Any) -> None:
         try:
             return super().commit(*args, **kwargs)
         except TeamDashError as exc:
@@ -338,7 +357,7 @@ class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
                 "is back (TeamDash reconnects by itself)"
             ) from exc
 
-    def rollback(self):
+    def rollback(self) -> None:
         if self.is_closed() or self._dead():
             if not self.in_transaction():
                 self._drop_connection()
@@ -348,7 +367,7 @@ class TeamDashPostgres(_Translating, peewee.PostgresqlDatabase):
         except (TeamDashError, peewee.InterfaceError, peewee.OperationalError):
             return None
 
-    def close(self):
+    def close(self) -> bool:
         if self._dead() and not self.in_transaction():
             self._drop_connection()
             return True
@@ -360,12 +379,12 @@ def busy_timeout_ms() -> int:
     return int(raw) if raw.isdigit() else BUSY_TIMEOUT_MS
 
 
-def _pragmas(read_only: bool) -> dict:
+def _pragmas(read_only: bool) -> dict[str, object]:
     base = SQLITE_READ_ONLY_PRAGMAS if read_only else SQLITE_PRAGMAS
     return {**base, "busy_timeout": busy_timeout_ms()}
 
 
-def sqlcipher_module():
+def sqlcipher_module() -> Any:
     """The SQLCipher driver (the optional ``encryption`` extra), or a clear error."""
     try:
         from sqlcipher3 import dbapi2
@@ -380,7 +399,7 @@ def _quoted(passphrase: str) -> str:
     return "'" + passphrase.replace("'", "''") + "'"
 
 
-def cipher_connect(path: str | Path, passphrase: str, **kwargs):
+def cipher_connect(path: str | Path, passphrase: str, **kwargs: Any) -> Connection:
     """A SQLCipher connection with the key set (nothing read yet: a wrong key shows
     at the first query). SQLCipher's own complaints stay off the terminal."""
     driver = sqlcipher_module()
@@ -394,22 +413,22 @@ def cipher_connect(path: str | Path, passphrase: str, **kwargs):
     return conn
 
 
-def _cipher_database_class():
+def _cipher_database_class() -> type[peewee.SqliteDatabase]:
     from playhouse.sqlcipher_ext import SqlCipherDatabase
 
     class TeamDashSqlCipher(_Translating, SqlCipherDatabase):
-        def _connect(self):
+        def _connect(self) -> Connection:
             params = dict(self.connect_params)
             passphrase = params.pop("passphrase", "")
             conn = cipher_connect(self.database, passphrase, isolation_level=None, **params)
             try:
-                self._add_conn_hooks(conn)
+                self._add_conn_hooks(conn)  # type: ignore[attr-defined]  # peewee's stubs leave this hook out
             except BaseException:
                 conn.close()
                 raise
             return conn
 
-        def rekey(self, passphrase):
+        def rekey(self, passphrase: str) -> bool:
             self.execute_sql(f"PRAGMA rekey = {_quoted(passphrase)}")
             self.connect_params["passphrase"] = passphrase
             return True
@@ -528,9 +547,9 @@ def _open_sqlite(target: DatabaseInfo) -> peewee.SqliteDatabase:
         return db
     attempts = [(str(target.path), _pragmas(False), False)]
     if target.read_only:
-        uri = f"file:{quote(str(target.path))}?mode=ro"
+        read_only_uri = f"file:{quote(str(target.path))}?mode=ro"
         # A read-only folder or mount may hold no -shm file for WAL: read it as immutable.
-        attempts = [(uri, _pragmas(True), True), (uri + "&immutable=1", _pragmas(True), True)]
+        attempts = [(read_only_uri, _pragmas(True), True), (read_only_uri + "&immutable=1", _pragmas(True), True)]
     last: Exception | None = None
     for name, pragmas, uri in attempts:
         db = TeamDashSqlite(name, pragmas=pragmas, check_same_thread=False, uri=uri, timeout=busy_timeout_ms() / 1000)
@@ -641,7 +660,7 @@ def change_passphrase(new: str) -> None:
     log.info("database passphrase changed")
 
 
-def read_snapshot():
+def read_snapshot() -> peewee._atomic:
     """A transaction that only reads and sees one consistent state while other
     workstations write (SQLite: a deferred transaction; PostgreSQL: repeatable read)."""
     if isinstance(database.obj, peewee.PostgresqlDatabase):
@@ -728,7 +747,8 @@ def current_passphrase() -> str | None:
     handle = database.obj
     if handle is None or not info().encrypted:
         return None
-    return handle.connect_params.get("passphrase")
+    passphrase: str | None = handle.connect_params.get("passphrase")
+    return passphrase
 
 
 def copy_to(dest: Path) -> None:

@@ -42,12 +42,15 @@ from teamdash.text import patient_search_key
 
 log = logging.getLogger(__name__)
 
+# Steps run on the models' database: the proxy (``db.database``) or a handle.
+Database = pw.Database | pw.DatabaseProxy
+
 
 @dataclass(frozen=True)
 class Step:
     version: int
     description: str
-    run: Callable[[pw.Database, SchemaMigrator], None]
+    run: Callable[[Database, SchemaMigrator], None]
     # Derived tables cannot be rebuilt inside a step (the code that rebuilds them
     # follows the latest models); steps ask for a rebuild after the last one instead.
     rebuild_summaries: bool = False
@@ -56,15 +59,15 @@ class Step:
     rescore_measurements: bool = False
 
 
-def _v2_patient_summary(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v2_patient_summary(database: Database, migrator: SchemaMigrator) -> None:
     database.create_tables([PatientSummary])
 
 
-def _v3_deidentification_key(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v3_deidentification_key(database: Database, migrator: SchemaMigrator) -> None:
     database.create_tables([DeidentificationKey])
 
 
-def _v4_patient_search_key(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v4_patient_search_key(database: Database, migrator: SchemaMigrator) -> None:
     """Search that folds case and accents in every language (LIKE folds ASCII only)."""
     apply_operations(
         migrator.add_column("patient", "search_key", pw.CharField(null=True)),
@@ -75,11 +78,11 @@ def _v4_patient_search_key(database: pw.Database, migrator: SchemaMigrator) -> N
     database.cursor().executemany(f"UPDATE patient SET search_key = {database.param} WHERE id = {database.param}", keys)
 
 
-def _v5_measurement_item_names(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v5_measurement_item_names(database: Database, migrator: SchemaMigrator) -> None:
     apply_operations(migrator.add_column("measurement", "item_names", JSONText(null=True)))
 
 
-def _v6_episodes_and_status_history(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v6_episodes_and_status_history(database: Database, migrator: SchemaMigrator) -> None:
     """Earlier episodes of care, the status history and the clinic-wide settings (one
     table, JSON values: the clinic ID pattern here, auto-lock and backups from v8 on),
     and the name and birth-date indexes of the likely-duplicate check. Patients
@@ -88,7 +91,7 @@ def _v6_episodes_and_status_history(database: pw.Database, migrator: SchemaMigra
     Patient._schema.create_indexes(safe=True)  # the new ones; those already there are kept
 
 
-def _v7_checkin_plan(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v7_checkin_plan(database: Database, migrator: SchemaMigrator) -> None:
     """Check-ins keep the plan for the next period, the period their summary covered and
     the next date set; a support contact says whether the patient wants them named on
     the progress handout (nobody is, until the patient chooses)."""
@@ -100,12 +103,12 @@ def _v7_checkin_plan(database: pw.Database, migrator: SchemaMigrator) -> None:
     )
 
 
-def _v8_sign_in_and_audit_chain(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v8_sign_in_and_audit_chain(database: Database, migrator: SchemaMigrator) -> None:
     """Sign-in state on users (lockout, password age, forced change, version), the
     workstation and hash chain on audit events (the security settings share v6's clinic
     settings table). Events recorded before get their digests here, in id order, so the
     chain covers them."""
-    user_columns = ("failed_sign_ins", "locked_until", "password_changed_at", "must_change_password")
+    user_columns: tuple[str, ...] = ("failed_sign_ins", "locked_until", "password_changed_at", "must_change_password")
     user_columns += ("last_sign_in_at", "version")
     event_columns = ("workstation", "is_change", "prev_digest", "digest")
     operations = [migrator.add_column("user", name, getattr(User, name)) for name in user_columns]
@@ -120,21 +123,21 @@ def _v8_sign_in_and_audit_chain(database: pw.Database, migrator: SchemaMigrator)
         AuditEvent.update(prev_digest=prev_digest, digest=digest).where(AuditEvent.id == event_id).execute()
 
 
-def _v9_search_index_and_change_notifications(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v9_search_index_and_change_notifications(database: Database, migrator: SchemaMigrator) -> None:
     """Search through a trigram index on both backends; on PostgreSQL, notifications of
     every change for the other workstations, and floats at full precision."""
     postgres.widen_float_columns(database, ALL_MODELS)
     _build_extras(database)
 
 
-def _build_extras(database: pw.Database) -> None:
+def _build_extras(database: Database) -> None:
     """Schema objects the models do not describe (trigram index, triggers): built by
     their migration and with every new database."""
     search_index.create(database)
     postgres.create_change_notifications(database)
 
 
-def _v11_meetings(database: pw.Database, migrator: SchemaMigrator) -> None:
+def _v11_meetings(database: Database, migrator: SchemaMigrator) -> None:
     """Team meetings and their agendas; decisions and action items say which meeting
     they were agreed at, action items also which discipline carries them out."""
     database.create_tables([Meeting, MeetingItem], safe=True)
@@ -194,8 +197,10 @@ class MigrationState:
         return self.current == self.latest
 
 
-def _migrator(database: pw.Database) -> SchemaMigrator:
-    if isinstance(database, pw.PostgresqlDatabase):
+def _migrator(database: Database) -> SchemaMigrator:
+    # The proxy is never a PostgresqlDatabase itself: look at the database behind it.
+    handle = database.obj if isinstance(database, pw.DatabaseProxy) else database
+    if isinstance(handle, pw.PostgresqlDatabase):
         return PostgresqlMigrator(database)
     return SqliteMigrator(database)
 
@@ -205,7 +210,8 @@ def current_version() -> int | None:
     database = db.database
     if not database.table_exists(SchemaVersion._meta.table_name):
         return None
-    return SchemaVersion.select(pw.fn.MAX(SchemaVersion.version)).scalar()
+    version: int | None = SchemaVersion.select(pw.fn.MAX(SchemaVersion.version)).scalar()
+    return version
 
 
 def state() -> MigrationState:

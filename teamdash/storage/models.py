@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any, ClassVar
 
 import peewee as pw
 
@@ -23,19 +24,19 @@ class EncodedJSON(str):
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # one, reused: bulk loads encode a lot
 
 
-def encode_json(value) -> EncodedJSON:
+def encode_json(value: Any) -> EncodedJSON:
     return EncodedJSON(_ENCODER.encode(value))
 
 
 class JSONText(pw.TextField):
     """JSON stored as text: the same on SQLite and PostgreSQL, readable in any tool."""
 
-    def db_value(self, value):
+    def db_value(self, value: Any) -> str | None:
         if value is None or isinstance(value, EncodedJSON):
             return value
         return encode_json(value)
 
-    def python_value(self, value):
+    def python_value(self, value: str | None) -> Any:
         return None if value is None else json.loads(value)
 
 
@@ -44,6 +45,9 @@ def _now() -> dt.datetime:
 
 
 class BaseModel(pw.Model):
+    # Set on every model class by peewee's metaclass; its stubs leave it out.
+    _schema: ClassVar[pw.SchemaManager]
+
     class Meta:
         database = database
         legacy_table_names = False
@@ -179,6 +183,7 @@ class ClinicSetting(BaseModel):
 class Measurement(BaseModel):
     """One administration of an instrument: the item responses and their score."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="measurements", on_delete="CASCADE")
     instrument = pw.CharField(max_length=32)
     taken_at = pw.DateTimeField()
@@ -204,6 +209,7 @@ class Measurement(BaseModel):
 class SafetyAcknowledgement(BaseModel):
     """A clinician has seen a positive safety item and recorded what was done."""
 
+    id = pw.AutoField()
     measurement = pw.ForeignKeyField(Measurement, unique=True, on_delete="CASCADE")
     acknowledged_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     acknowledged_by_name = pw.CharField()
@@ -212,6 +218,7 @@ class SafetyAcknowledgement(BaseModel):
 
 
 class Session(BaseModel):
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="sessions", on_delete="CASCADE")
     discipline = pw.ForeignKeyField(Discipline)
     held_at = pw.DateTimeField()
@@ -229,6 +236,7 @@ class Session(BaseModel):
 class Goal(BaseModel):
     """A SMART goal, optionally tied to a measure whose value drives its progress."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="goals", on_delete="CASCADE")
     discipline = pw.ForeignKeyField(Discipline)
     text = pw.TextField()
@@ -245,6 +253,7 @@ class Goal(BaseModel):
 class GradedActivityPlan(BaseModel):
     """PT graded activity / graded exposure: one activity built up week by week."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="graded_plans", on_delete="CASCADE")
     activity = pw.CharField()
     unit = pw.CharField(default="minutes")
@@ -258,6 +267,7 @@ class GradedActivityPlan(BaseModel):
 
 
 class GradedActivityWeek(BaseModel):
+    id = pw.AutoField()
     plan = pw.ForeignKeyField(GradedActivityPlan, backref="weeks", on_delete="CASCADE")
     week_start = pw.DateField()
     planned_level = pw.FloatField()
@@ -273,6 +283,7 @@ class GradedActivityWeek(BaseModel):
 class Course(BaseModel):
     """A psychology course (CBT, mindfulness, pain education) and its progress."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="courses", on_delete="CASCADE")
     kind = pw.CharField()
     modules_total = pw.IntegerField()
@@ -283,6 +294,7 @@ class Course(BaseModel):
 
 
 class PracticeWeek(BaseModel):
+    id = pw.AutoField()
     course = pw.ForeignKeyField(Course, backref="practice", on_delete="CASCADE")
     week_start = pw.DateField()
     minutes = pw.IntegerField()
@@ -295,6 +307,7 @@ class PracticeWeek(BaseModel):
 class SleepDiaryNight(BaseModel):
     """One night of the Consensus Sleep Diary; the computed values are stored for lists."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="sleep_nights", on_delete="CASCADE")
     night_of = pw.DateField()
     bed_time = pw.CharField(max_length=5)
@@ -318,6 +331,7 @@ class SleepDiaryNight(BaseModel):
 class PlanItem(BaseModel):
     """A structured plan entry of a discipline (nutrition, sleep hygiene, social work)."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="plan_items", on_delete="CASCADE")
     discipline = pw.ForeignKeyField(Discipline)
     category = pw.CharField(max_length=32)
@@ -333,6 +347,7 @@ class PlanItem(BaseModel):
 class SupportContact(BaseModel):
     """Someone in the patient's support network."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="contacts", on_delete="CASCADE")
     name = pw.CharField()
     relationship = pw.CharField()
@@ -347,6 +362,7 @@ class SupportContact(BaseModel):
 class RtwPhase(BaseModel):
     """One phase of the return-to-work plan; the latest by start date is current."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="rtw_phases", on_delete="CASCADE")
     phase = pw.IntegerField()
     started_on = pw.DateField()
@@ -360,6 +376,7 @@ class RtwPhase(BaseModel):
 class Flare(BaseModel):
     """A flare-up or setback: the programme teaches managing them, the team reviews them."""
 
+    id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="flares", on_delete="CASCADE")
     started_on = pw.DateField()
     severity = pw.IntegerField()  # 0–10
@@ -457,6 +474,7 @@ class AuditEvent(BaseModel):
     ``is_change`` tells writes (which other workstations refresh for) from views,
     sign-ins and exports."""
 
+    id = pw.AutoField()
     at = pw.DateTimeField(default=_now, index=True)
     actor_id = pw.IntegerField(null=True, index=True)
     actor_name = pw.CharField()

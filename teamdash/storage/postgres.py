@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import select
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import peewee as pw
@@ -53,7 +54,7 @@ def create_change_notifications(database: pw.Database | pw.DatabaseProxy) -> Non
     database.execute_sql(_NOTIFY_TRIGGER)
 
 
-def widen_float_columns(database: pw.Database | pw.DatabaseProxy, models) -> int:
+def widen_float_columns(database: pw.Database | pw.DatabaseProxy, models: Iterable[type[pw.Model]]) -> int:
     """Databases created before floats were double precision: REAL (6 digits) columns
     become DOUBLE PRECISION. Returns how many columns changed."""
     if not _is_postgres(database):
@@ -75,7 +76,7 @@ def widen_float_columns(database: pw.Database | pw.DatabaseProxy, models) -> int
     return changed
 
 
-def reset_sequences(database: pw.Database | pw.DatabaseProxy, models) -> None:
+def reset_sequences(database: pw.Database | pw.DatabaseProxy, models: Iterable[type[pw.Model]]) -> None:
     """After rows were copied in with their ids, each table's id sequence continues
     after the highest id (the next patient gets max + 1, not 1)."""
     if not _is_postgres(database):
@@ -154,7 +155,8 @@ class ChangeFeed:
             ) from exc
 
     def fileno(self) -> int:
-        return self._conn.fileno()
+        descriptor: int = self._conn.fileno()
+        return descriptor
 
     def drain(self) -> list[ChangeNote]:
         import psycopg2

@@ -338,8 +338,8 @@ def test_a_meeting_patient_view_shows_the_new_action_item(qtbot, window, ui_cont
     screen.add_action(NewAction("Book a joint session", ui_context.actor.user_id, DEMO_TODAY, "social"))
     qtbot.waitUntil(lambda: any("Book a joint session" in t for t in screen.entry.entry_texts()), timeout=10000)
     window.open_patient(patient_id)
-    qtbot.waitUntil(lambda: "Book a joint session" in window.patient_view.header.actions.full_text, timeout=10000)
-    assert "Book a joint session (Social, due today)" in window.patient_view.header.actions.full_text
+    qtbot.waitUntil(lambda: "Book a joint session" in window.patient_view.header.action_items.full_text, timeout=10000)
+    assert "Book a joint session (Social, due today)" in window.patient_view.header.action_items.full_text
 
 
 def test_a_viewer_cannot_start_a_meeting(qtbot, window, ui_context):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal, SignalInstance
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -54,12 +54,12 @@ class Field:
     placeholder: str | None = None  # grey text in an empty field (default: the allowed range)
     max_length: int | None = None  # characters a one-line text field takes (the service's limit)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown field kind {self.kind!r}")
 
 
-def changed_signal(editor: Editor):
+def changed_signal(editor: Editor[QWidget]) -> SignalInstance | None:
     """The signal a live preview listens to, whatever the widget."""
     widget = editor.widget
     for name in (
@@ -72,7 +72,7 @@ def changed_signal(editor: Editor):
         "toggled",
     ):
         if hasattr(widget, name):
-            return getattr(widget, name)
+            return cast(SignalInstance, getattr(widget, name))
     return None
 
 
@@ -81,7 +81,8 @@ class _TabLeaves:
     in a form Tab must move to the next field (sections: type on, or Left/Right)."""
 
     def focusNextPrevChild(self, forward: bool) -> bool:
-        return QWidget.focusNextPrevChild(self, forward)
+        # Mixed only into QWidget subclasses (below): skip the spin box's own Tab handling.
+        return QWidget.focusNextPrevChild(cast(QWidget, self), forward)
 
 
 class FormDateEdit(_TabLeaves, QDateEdit):
@@ -115,10 +116,13 @@ class NoteEdit(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
-class Editor:
+W = TypeVar("W", bound=QWidget, covariant=True)  # the editor's widget (read-only once built)
+
+
+class Editor(Generic[W]):
     """A field's widget with plain-Python ``get``/``set``."""
 
-    def __init__(self, field: Field, widget: QWidget):
+    def __init__(self, field: Field, widget: W):
         self.field = field
         self.widget = widget
         widget.setObjectName(f"field_{field.name}")
@@ -130,76 +134,83 @@ class Editor:
         raise NotImplementedError
 
 
-class TextEditor(Editor):
-    def get(self):
+class TextEditor(Editor[QLineEdit]):
+    def get(self) -> str | None:
         return self.widget.text().strip() or None
 
-    def set(self, value):
+    def set(self, value: object) -> None:
         self.widget.setText("" if value is None else str(value))
 
 
-class NoteEditor(Editor):
-    def get(self):
+class NoteEditor(Editor[QPlainTextEdit]):
+    def get(self) -> str | None:
         return self.widget.toPlainText().strip() or None
 
-    def set(self, value):
+    def set(self, value: str | None) -> None:
         self.widget.setPlainText(value or "")
 
 
-class IntEditor(Editor):
-    def get(self):
+class IntEditor(Editor[QSpinBox]):
+    def get(self) -> int:
         return self.widget.value()
 
-    def set(self, value):
+    def set(self, value: int | str | None) -> None:
         self.widget.setValue(int(value or 0))
 
 
-def _number_text(value) -> str:
+def _number_text(value: object) -> str:
     if value is None:
         return ""
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-class NumberEditor(Editor):
+class NumberEditor(Editor[QLineEdit]):
     """Decimal or optional numbers as text: blank means 'not given'; the service
     parses and range-checks, and its message appears under the field."""
 
-    def get(self):
+    def get(self) -> str | None:
         return self.widget.text().strip() or None
 
-    def set(self, value):
+    def set(self, value: object) -> None:
         self.widget.setText(_number_text(value))
 
 
-class DateEditor(Editor):
-    def get(self):
-        return self.widget.date().toPython()
+class DateEditor(Editor[QDateEdit]):
+    def get(self) -> dt.date:
+        return cast(dt.date, self.widget.date().toPython())
 
-    def set(self, value):
-        self.widget.setDate(QDate(value) if value else QDate.currentDate())
+    def set(self, value: dt.date | None) -> None:
+        self.widget.setDate(QDate(value.year, value.month, value.day) if value else QDate.currentDate())
 
 
-class OptionalDateEditor(Editor):
-    def get(self):
+class OptionalDateEditor(Editor[QLineEdit]):
+    def get(self) -> str | None:
         return self.widget.text().strip() or None
 
-    def set(self, value):
+    def set(self, value: dt.date | str | None) -> None:
         self.widget.setText(value.isoformat() if isinstance(value, dt.date) else (value or ""))
 
 
-class DateTimeEditor(Editor):
-    def get(self):
-        return self.widget.dateTime().toPython().replace(second=0, microsecond=0)
+def _qdatetime(value: dt.datetime) -> QDateTime:
+    return QDateTime(
+        QDate(value.year, value.month, value.day),
+        QTime(value.hour, value.minute, value.second, value.microsecond // 1000),
+    )
 
-    def set(self, value):
-        self.widget.setDateTime(QDateTime(value) if value else QDateTime.currentDateTime())
+
+class DateTimeEditor(Editor[QDateTimeEdit]):
+    def get(self) -> dt.datetime:
+        return cast(dt.datetime, self.widget.dateTime().toPython()).replace(second=0, microsecond=0)
+
+    def set(self, value: dt.datetime | None) -> None:
+        self.widget.setDateTime(_qdatetime(value) if value else QDateTime.currentDateTime())
 
 
-class ChoiceEditor(Editor):
-    def get(self):
+class ChoiceEditor(Editor[QComboBox]):
+    def get(self) -> Any:  # the stored value of the chosen item, whatever its type
         return self.widget.currentData()
 
-    def set(self, value):
+    def set(self, value: Any) -> None:
         index = self.widget.findData(value)
         if index < 0 and value is not None:  # a stored value no longer offered: keep it
             self.widget.addItem(str(value), value)
@@ -207,27 +218,27 @@ class ChoiceEditor(Editor):
         self.widget.setCurrentIndex(max(index, 0))
 
 
-class SuggestEditor(Editor):
-    def get(self):
+class SuggestEditor(Editor[QComboBox]):
+    def get(self) -> str | None:
         return self.widget.currentText().strip() or None
 
-    def set(self, value):
+    def set(self, value: str | None) -> None:
         self.widget.setCurrentText(value or "")
 
 
-class BoolEditor(Editor):
-    def get(self):
+class BoolEditor(Editor[QCheckBox]):
+    def get(self) -> bool:
         return self.widget.isChecked()
 
-    def set(self, value):
+    def set(self, value: object) -> None:
         self.widget.setChecked(bool(value))
 
 
-class TimeEditor(Editor):
-    def get(self):
+class TimeEditor(Editor[QTimeEdit]):
+    def get(self) -> str:
         return self.widget.time().toString("HH:mm")
 
-    def set(self, value):
+    def set(self, value: str | None) -> None:
         self.widget.setTime(QTime.fromString(value, "HH:mm") if value else QTime(0, 0))
 
 
@@ -239,8 +250,9 @@ def _combo(field: Field, editable: bool) -> QComboBox:
     if editable:
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         combo.setCurrentText("")
-        if field.max_length:
-            combo.lineEdit().setMaxLength(field.max_length)
+        line = combo.lineEdit()  # an editable combo box always has one
+        if field.max_length and line is not None:
+            line.setMaxLength(field.max_length)
     return combo
 
 
@@ -252,7 +264,7 @@ def _line(field: Field, placeholder: str) -> QLineEdit:
     return line
 
 
-def make_editor(field: Field) -> Editor:
+def make_editor(field: Field) -> Editor[QWidget]:
     kind = field.kind
     if kind == "text":
         return TextEditor(field, _line(field, "" if field.required else "optional"))
@@ -271,19 +283,19 @@ def make_editor(field: Field) -> Editor:
         )
         return NumberEditor(field, _line(field, shown))
     if kind == "date":
-        edit = FormDateEdit()
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd")
-        return DateEditor(field, edit)
+        date_edit = FormDateEdit()
+        date_edit.setCalendarPopup(True)
+        date_edit.setDisplayFormat("yyyy-MM-dd")
+        return DateEditor(field, date_edit)
     if kind == "optional_date":
         return OptionalDateEditor(field, _line(field, "YYYY-MM-DD (optional)"))
     if kind == "typed_date":  # any date, typed (a birth date is decades from today's); the service checks it
         return OptionalDateEditor(field, _line(field, field.placeholder or "YYYY-MM-DD"))
     if kind == "datetime":
-        edit = FormDateTimeEdit()
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        return DateTimeEditor(field, edit)
+        datetime_edit = FormDateTimeEdit()
+        datetime_edit.setCalendarPopup(True)
+        datetime_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        return DateTimeEditor(field, datetime_edit)
     if kind == "choice":
         return ChoiceEditor(field, _combo(field, editable=False))
     if kind == "suggest":

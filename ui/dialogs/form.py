@@ -5,7 +5,7 @@ saves, Esc cancels, and nothing is written until the service accepts the whole f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -48,7 +48,10 @@ def field_message(exc: TeamDashError, field: str | None) -> str:
 _OPEN: set[QDialog] = set()
 
 
-def show_dialog(dialog: QDialog) -> QDialog:
+DialogT = TypeVar("DialogT", bound=QDialog)
+
+
+def show_dialog(dialog: DialogT) -> DialogT:
     """Open ``dialog`` (window-modal, not blocking) and keep it alive until it closes:
     a dialog opened without a parent would otherwise be collected at once."""
     _OPEN.add(dialog)
@@ -65,7 +68,7 @@ class FormDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setModal(True)
-        self.editors: dict[str, Editor] = {}
+        self.editors: dict[str, Editor[QWidget]] = {}
         self.errors: dict[str, QLabel] = {}
         self._aliases: dict[str, str] = {}
         self._labels: list[QLabel] = []
@@ -88,12 +91,12 @@ class FormDialog(QDialog):
             self._add_row(field)
         self.extra = QVBoxLayout()  # subclasses put live summaries here
         # Long questionnaires (RMDQ's 24 items) scroll; Tab keeps the focused item in view.
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self.form_host)
-        outer.addWidget(self.scroll, 1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area.setWidget(self.form_host)
+        outer.addWidget(self.scroll_area, 1)
         outer.addLayout(self.extra)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
@@ -111,8 +114,8 @@ class FormDialog(QDialog):
     def _fit(self) -> None:
         self._size_labels()
         hint = self.form_host.sizeHint()
-        self.scroll.setMinimumHeight(min(hint.height() + 4, 560))
-        self.scroll.setMinimumWidth(max(460, min(hint.width() + 24, 820)))
+        self.scroll_area.setMinimumHeight(min(hint.height() + 4, 560))
+        self.scroll_area.setMinimumWidth(max(460, min(hint.width() + 24, 820)))
 
     # --- layout ---------------------------------------------------------------------------
 

@@ -8,13 +8,14 @@ until the service has scored the whole form."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from teamdash import clock
 from teamdash.clinical import disciplines, instruments
-from teamdash.clinical.instruments import Instrument, Item
+from teamdash.clinical.instruments import DefinitionError, Instrument, Item
 from teamdash.errors import InvalidItemName, InvalidResponse, TeamDashError
 from teamdash.services import measurements
 from teamdash.services.measurements import MeasurementResult
@@ -98,17 +99,19 @@ def item_field(inst: Instrument, item: Item) -> Field:
     if inst.named_items:  # the name is on the row above: this row is its rating
         label = f"{item.number}. {item.label or 'Rating'}"
     required = item.required_when is None and not item.optional
-    common = {"required": required, "hint": _item_hint(inst, item), "aliases": (f"item {item.number}",)}
+    common = Field(name, label, required=required, hint=_item_hint(inst, item), aliases=(f"item {item.number}",))
     if item.kind == "bool":
-        return Field(name, label, "choice", ((None, "—"), (1, "Yes"), (0, "No")), **common)
+        return replace(common, kind="choice", choices=((None, "—"), (1, "Yes"), (0, "No")))
     if item.kind == "time":
-        return Field(name, label, "clock", **common)
+        return replace(common, kind="clock")
+    if item.minimum is None or item.maximum is None:  # the parser sets both for every numeric item
+        raise DefinitionError(f"item {item.number} of {inst.id} has no numeric range")
     span = item.maximum - item.minimum
     if item.choices or (item.kind == "int" and span < MAX_LISTED_VALUES):
         values = [code for code, _ in item.choices] or [item.minimum + n for n in range(int(span) + 1)]
         shown = tuple((_number(v, item.kind), _choice_text(item, v)) for v in values)
-        return Field(name, label, "choice", ((None, "—"), *shown), **common)
-    return Field(name, label, "number", minimum=item.minimum, maximum=item.maximum, suffix=item.unit or "", **common)
+        return replace(common, kind="choice", choices=((None, "—"), *shown))
+    return replace(common, kind="number", minimum=item.minimum, maximum=item.maximum, suffix=item.unit or "")
 
 
 def _choice_text(item: Item, value: float) -> str:

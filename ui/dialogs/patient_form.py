@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QMessageBox, QWidget
 
 from teamdash.errors import EditConflict, TeamDashError
 from teamdash.services import patients, registration, staff
@@ -277,7 +277,7 @@ class PatientDialog(FormDialog):
     def _grow(self) -> None:
         """Messages appearing under fields make the form taller: the dialog grows with
         it (up to a screenful) rather than hiding the last fields behind a scroll bar."""
-        scroll = cast(QScrollArea, self.scroll)  # FormDialog's scroll area (it shadows QWidget.scroll)
+        scroll = self.scroll_area
         needed = min(self.form_host.sizeHint().height() + 4, 640)
         if needed > scroll.minimumHeight():
             scroll.setMinimumHeight(needed)

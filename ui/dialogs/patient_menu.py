@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QWidget
 
 from teamdash.services import chart, measurements
 from teamdash.services.chart import PatientRecord
-from ui.context import AppContext
+from ui.changes import Changes
+from ui.context import AppContext, PatientWindow
 from ui.dialogs import kinds
 from ui.dialogs.checkin_dialog import open_checkin_window
 from ui.dialogs.kinds import KindUi
@@ -41,6 +42,8 @@ class PatientActions(QObject):
 
     def __init__(self, window: QWidget):
         super().__init__(window)
+        if not isinstance(window, PatientWindow):
+            raise TypeError("the Patient menu needs the main window's menus, open patient and context")
         self.window = window
         self.context: AppContext = window.context
         self.undo_stack = stack_for(self.context)
@@ -70,7 +73,7 @@ class PatientActions(QObject):
         menu.addAction(self.undo)
         window.patient_changed.connect(self._patient_changed)
         self.undo_stack.changed.connect(self._update)
-        self.context.changes.changed.connect(lambda changes: "user" in changes.kinds and self._update())
+        self.context.changes.changed.connect(self._user_changed)
         connect_timeline(window, self.measurement_selected)
         self._update()
 
@@ -83,6 +86,10 @@ class PatientActions(QObject):
         return action
 
     # --- state ----------------------------------------------------------------------------------
+
+    def _user_changed(self, changes: Changes) -> None:
+        if "user" in changes.kinds:
+            self._update()
 
     def _patient_changed(self, _patient_id: int) -> None:
         self.selected_measurement = None

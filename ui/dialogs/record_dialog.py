@@ -173,7 +173,8 @@ class RecordDialog(FormDialog):
 
     def write(self, values: dict[str, Any]) -> bool | None:
         if self.existing is None:
-            return self._add(values)
+            self._add(values)
+            return None
         return self._edit()
 
     def _add(self, values: dict[str, Any]) -> None:
@@ -274,11 +275,12 @@ def open_record_dialog(
         if on_open:
             on_open(dialog)
 
-    if kind.prepare is None:
+    prepare = kind.prepare
+    if prepare is None:
         build({})
         return
     actor = context.actor
-    context.jobs.run(lambda _p, _c: kind.prepare(actor), on_done=build, on_error=lambda exc: show_error(parent, exc))
+    context.jobs.run(lambda _p, _c: prepare(actor), on_done=build, on_error=lambda exc: show_error(parent, exc))
 
 
 def delete_record(

@@ -49,7 +49,7 @@ def body_trends(record: PatientRecord) -> list[Trend]:
 
 
 class BodyMeasuresCard(Card):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("Weight, BMI and waist", object_name="card_body_measures")
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)

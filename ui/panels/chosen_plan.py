@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QWidget
 
 from teamdash.services.chart import PatientRecord
 from ui.context import AppContext
+from ui.dialogs.kinds import KindUi
 from ui.dialogs.record_dialog import delete_record, open_record_dialog
 from ui.widgets.cards import Card, muted
 
@@ -18,7 +19,7 @@ Buttons = tuple[tuple[str, str, str], tuple[str, str, str], tuple[str, str, str]
 
 
 class ChosenPlanCard(Card):
-    kind = None  # the record-dialog kind of the plan
+    kind: KindUi  # the record-dialog kind of the plan (each subclass names it)
     discipline = ""
 
     def __init__(
@@ -93,9 +94,7 @@ class ChosenPlanCard(Card):
 
     def _show_selected(self) -> None:
         chosen = self.selected()
-        writable = self.kind is not None and self.kind.writable(
-            self.context.actor, self.discipline or None, self.record
-        )
+        writable = self.kind.writable(self.context.actor, self.discipline or None, self.record)
         self.add_button.setEnabled(writable and self.record is not None)
         self.edit_button.setEnabled(writable and chosen is not None)
         self.delete_button.setEnabled(writable and chosen is not None)
@@ -119,22 +118,22 @@ class ChosenPlanCard(Card):
             )
 
     def edit(self) -> None:
-        chosen = self.selected()
-        if chosen is not None:
+        chosen, record = self.selected(), self.record
+        if chosen is not None and record is not None:
             open_record_dialog(
                 self,
                 self.context,
                 self.kind,
-                patient=self.record.patient,
-                record=self.record,
+                patient=record.patient,
+                record=record,
                 discipline=self.discipline,
                 existing=self.plan_of(chosen),
             )
 
     def delete(self) -> None:
-        chosen = self.selected()
-        if chosen is not None:
-            delete_record(self, self.context, self.kind, self.plan_of(chosen), patient_id=self.record.patient.id)
+        chosen, record = self.selected(), self.record
+        if chosen is not None and record is not None:
+            delete_record(self, self.context, self.kind, self.plan_of(chosen), patient_id=record.patient.id)
 
 
 def content_row(card: ChosenPlanCard) -> QHBoxLayout:

@@ -5,8 +5,10 @@ its structured plan items."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from teamdash.clinical import disciplines
@@ -46,6 +48,7 @@ PARTS: dict[str, Callable[[AppContext], QWidget]] = {
 SAFETY_PART = "safety"
 # Instruments a special part shows in its own richer way instead of a line of its own.
 SHOWN_BY_PARTS = {"sleep_diary": "sleep_diary"}
+SectionT = TypeVar("SectionT", bound=QWidget)
 
 
 def known_parts() -> frozenset[str]:
@@ -127,7 +130,7 @@ class DisciplinePanel(QScrollArea):
             self.layout_.addWidget(self.safety)
         self.sections.append(self.safety)
 
-    def _add(self, section: QWidget) -> QWidget:
+    def _add(self, section: SectionT) -> SectionT:
         self.layout_.addWidget(section)
         self.sections.append(section)
         return section
@@ -184,7 +187,7 @@ class DisciplinePanel(QScrollArea):
         if self.isVisible():
             self.reload()
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         if self._stale:
             self.reload()
@@ -194,7 +197,7 @@ class DisciplinePanel(QScrollArea):
             return
         self._loading = True
         self._stale = False
-        patient_id, actor, today = self.patient_id(), self.context.actor, self.context.today()
+        patient_id, actor, today = self.record.patient.id, self.context.actor, self.context.today()
         self.context.jobs.run(
             lambda _progress, _cancelled: chart.get_record(actor, patient_id, today=today),
             on_done=self._loaded,

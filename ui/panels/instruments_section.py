@@ -8,7 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from teamdash.clinical import instruments
@@ -260,8 +260,8 @@ class InstrumentsSection(Card):
         self.grid = QGridLayout()
         self.grid.setHorizontalSpacing(10)
         self.grid.setVerticalSpacing(8)
-        for column, text in enumerate(HEADERS):
-            header = muted(text)
+        headers = [muted(text) for text in HEADERS]
+        for column, header in enumerate(headers):
             self.grid.addWidget(header, 0, column)
         self.named = {i: instruments.get(i).named_items for i in instrument_ids}
         self.lines = {i: InstrumentLine(self, i) for i in instrument_ids}
@@ -272,11 +272,11 @@ class InstrumentsSection(Card):
         self.grid.setColumnStretch(3, 2)
         self.grid.setColumnStretch(4, 2)
         self.body.addLayout(self.grid)
-        self.course_header = self.grid.itemAtPosition(0, HEADERS.index("Course")).widget()
+        self.course_header = headers[HEADERS.index("Course")]
         self.compact = False
         self._em = 0
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         # On a laptop or a projector at 150 % the sparklines give way (the timelines on
         # the Overview show the course) so that no column, value or button is cut.

@@ -28,7 +28,7 @@ class RecordListCard(Card):
         discipline: str | None = None,
         owner: Callable[[PatientRecord], int | None] | None = None,
         empty: str = "Nothing recorded yet.",
-        summary: Callable[[PatientRecord, Sequence[Any]], str] | None = None,
+        summary: Callable[[PatientRecord, list[Any]], str] | None = None,  # gets the rows listed
         max_rows: int = 10,
         table_width: int | None = None,
         parent: QWidget | None = None,

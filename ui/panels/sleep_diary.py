@@ -116,7 +116,7 @@ def diary_summary(weeks: list[SleepWeek]) -> str:
 class SleepTrendCard(Card):
     """Efficiency and total sleep per night with the programme's target, and weekly means."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("Sleep diary: weekly means", object_name="card_sleep_weeks")
         row = QHBoxLayout()
         self.weeks = RecordTable(WEEK_COLUMNS, max_rows=8)

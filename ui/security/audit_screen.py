@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,7 +43,7 @@ COLUMNS = ("When", "User", "Workstation", "Action", "Patient", "Record")
 
 
 class AuditModel(QAbstractTableModel):
-    def __init__(self, parent=None):
+    def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.rows: list[AuditEntry] = []
 
@@ -58,12 +58,14 @@ class AuditModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return len(COLUMNS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> str | None:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> str | None:
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
             return None
         e = self.rows[index.row()]
@@ -109,8 +111,8 @@ class AuditDialog(QDialog):
         self.action.setObjectName("action")
         self.action.setAccessibleName("Action")
         self.action.addItem("any action", None)
-        for code, label in audit.ACTION_GROUPS.items():
-            self.action.addItem(label, code)
+        for code, group in audit.ACTION_GROUPS.items():
+            self.action.addItem(group, code)
         self.use_from = QCheckBox("from")
         self.use_from.setObjectName("use_from")
         self.use_from.setAccessibleName("Only events from a date")

@@ -271,7 +271,7 @@ class FirstAdministratorDialog(QDialog):
         database: str,
         new_file: bool,
         encryption_available: bool,
-        create: Callable[[str | None], None] | None = None,
+        create: Callable[[str | None], object] | None = None,
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
@@ -405,7 +405,7 @@ class FirstAdministratorDialog(QDialog):
 class PassphraseDialog(QDialog):
     """The passphrase of an encrypted database, asked for before anything is read."""
 
-    def __init__(self, database: str, try_open: Callable[[str], None], parent: QWidget | None = None):
+    def __init__(self, database: str, try_open: Callable[[str], object], parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("passphraseDialog")
         self.setWindowTitle("Encrypted clinic database")

@@ -30,7 +30,7 @@ class DayAxis(pg.AxisItem):
     """Dates as '07 Apr' (or 'Apr 2026' for long spans) at day, week or month steps that
     never overlap: pyqtgraph's DateAxisItem crowds a narrow chart with mixed labels."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(orientation="bottom")
         self._step_days = 7
 
@@ -93,12 +93,13 @@ class SmallChart(pg.PlotWidget):
             axis.setTextPen(pg.mkPen("#3b4552"))
         if y_label:
             plot.setLabel("left", y_label, color="#3b4552", size="8pt")
-        self.legend = None
+        self.legend: pg.LegendItem | None = None
 
     def add_legend(self) -> None:
         # Bottom right: the lines of these charts rise towards the top right.
-        self.legend = self.getPlotItem().addLegend(offset=(-8, -8), labelTextSize="8pt", labelTextColor="#3b4552")
-        self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
+        legend = self.getPlotItem().addLegend(offset=(-8, -8), labelTextSize="8pt", labelTextColor="#3b4552")
+        legend.setBrush(pg.mkBrush(255, 255, 255, 220))
+        self.legend = legend
 
     def line(
         self,
