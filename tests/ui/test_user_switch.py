@@ -300,6 +300,13 @@ def test_staff_screen_adds_resets_and_deactivates(qtbot, clinic, tmp_path, new_c
     screen.toggle_active()
     settle(qtbot, context)
     assert not staff.find_by_username(SYSTEM, "nhaddad").active
+    assert all(m.username != "nhaddad" for m in screen.model.rows)  # hidden until asked for
+    screen.show_inactive.setChecked(True)
+    settle(qtbot, context)
+    row = next(r for r in range(screen.model.rowCount()) if screen.model.rows[r].username == "nhaddad")
+    assert screen.model.data(screen.model.index(row, 5)) == "deactivated"
+    grey = screen.model.data(screen.model.index(row, 0), Qt.ItemDataRole.ForegroundRole)
+    assert grey.color().name() == "#8a94a3"  # a deactivated account reads in grey
     screen.tabs.setCurrentIndex(1)
     settle(qtbot, context)
     assert screen.settings.lock_minutes.value() == 5

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -37,44 +37,25 @@ from ui.context import AppContext
 from ui.errors import show_error
 from ui.security.signin import name_buttons, named_button
 from ui.widgets import palette
+from ui.widgets.table import Column, RowsModel
 
 LIMIT = 2000
-COLUMNS = ("When", "User", "Workstation", "Action", "Patient", "Record")
 
 
-class AuditModel(QAbstractTableModel):
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self.rows: list[AuditEntry] = []
+def _record(e: AuditEntry) -> str:
+    """The record a change touched ("goal 12"); views and sign-ins name none."""
+    changed = e.action.rsplit(".", 1)[-1] in ("create", "update", "delete", "restore")
+    return f"{e.entity.replace('_', ' ')} {e.entity_id}" if changed and e.entity and e.entity_id is not None else ""
 
-    def set_rows(self, rows: list[AuditEntry]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> str | None:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> str | None:
-        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        e = self.rows[index.row()]
-        changed = e.action.rsplit(".", 1)[-1] in ("create", "update", "delete", "restore")
-        record = (
-            f"{e.entity.replace('_', ' ')} {e.entity_id}" if changed and e.entity and e.entity_id is not None else ""
-        )
-        values = (f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor_name, e.workstation or "—", e.what, e.clinic_id or "", record)
-        return values[index.column()]
+AUDIT_COLUMNS = (
+    Column("When", lambda e: f"{e.at:%Y-%m-%d %H:%M:%S}"),
+    Column("User", lambda e: e.actor_name),
+    Column("Workstation", lambda e: e.workstation or "—"),
+    Column("Action", lambda e: e.what),
+    Column("Patient", lambda e: e.clinic_id or ""),
+    Column("Record", _record),
+)
 
 
 def _date_edit(name: str, on: QDate, spoken: str) -> QDateEdit:
@@ -140,7 +121,7 @@ class AuditDialog(QDialog):
         filters.addLayout(dates, 1, 0, 1, 6)
         self.summary = QLabel()
         self.summary.setObjectName("auditSummary")
-        self.model = AuditModel(self)
+        self.model = RowsModel(AUDIT_COLUMNS, self)
         self.table = QTableView()
         self.table.setObjectName("auditTable")
         self.table.setAccessibleName("Audit events")

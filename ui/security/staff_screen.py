@@ -11,7 +11,9 @@ administrator) and is an audit event.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+import datetime as dt
+from collections.abc import Callable
+
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,65 +40,41 @@ from teamdash.services.staff import StaffMember
 from ui.context import AppContext
 from ui.errors import show_error
 from ui.security.signin import POLICY, add_row, message_label, name_buttons, named_button, password_field
+from ui.widgets.table import Column, RowsModel
 
-COLUMNS = ("Name", "Username", "Role", "Discipline", "Case manager", "Account", "Last sign-in")
+INACTIVE_GREY = "#8a94a3"
 
 
-class StaffModel(QAbstractTableModel):
-    def __init__(self, context: AppContext, parent=None):
-        super().__init__(parent)
-        self.context = context
-        self.rows: list[StaffMember] = []
+def account_state(m: StaffMember, now: dt.datetime) -> str:
+    if not m.active:
+        return "deactivated"
+    if m.locked(now):
+        return f"locked until {m.locked_until:%H:%M}"
+    if not m.has_password:
+        return "no password yet"
+    if m.must_change_password:
+        return "must choose a password"
+    return "active"
 
-    def set_rows(self, rows: list[StaffMember]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
+def staff_columns(context: AppContext) -> tuple[Column, ...]:
+    """The staff table's columns; deactivated accounts in grey."""
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return len(COLUMNS)
+    def grey(m: StaffMember) -> str | None:
+        return None if m.active else INACTIVE_GREY
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def column(header: str, text: Callable[[StaffMember], str]) -> Column:
+        return Column(header, text, colour=grey)
 
-    def state(self, m: StaffMember) -> str:
-        if not m.active:
-            return "deactivated"
-        if m.locked(self.context.now()):
-            return f"locked until {m.locked_until:%H:%M}"
-        if not m.has_password:
-            return "no password yet"
-        if m.must_change_password:
-            return "must choose a password"
-        return "active"
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
-            return None
-        m = self.rows[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            discipline = disciplines.get(m.discipline).name if m.discipline else "—"
-            last = f"{m.last_sign_in_at:%d %b %Y %H:%M}" if m.last_sign_in_at else "never"
-            values = (
-                m.full_name,
-                m.username,
-                m.role_label,
-                discipline,
-                "yes" if m.is_case_manager else "",
-                self.state(m),
-                last,
-            )
-            return values[index.column()]
-        if role == Qt.ItemDataRole.ForegroundRole and not m.active:
-            from PySide6.QtGui import QColor
-
-            return QColor("#8a94a3")
-        return None
+    return (
+        column("Name", lambda m: m.full_name),
+        column("Username", lambda m: m.username),
+        column("Role", lambda m: m.role_label),
+        column("Discipline", lambda m: disciplines.get(m.discipline).name if m.discipline else "—"),
+        column("Case manager", lambda m: "yes" if m.is_case_manager else ""),
+        column("Account", lambda m: account_state(m, context.now())),
+        column("Last sign-in", lambda m: f"{m.last_sign_in_at:%d %b %Y %H:%M}" if m.last_sign_in_at else "never"),
+    )
 
 
 class MemberDialog(QDialog):
@@ -368,7 +346,7 @@ class StaffDialog(QDialog):
         self.setObjectName("staffDialog")
         self.setWindowTitle("Staff and security")
         self.context = context
-        self.model = StaffModel(context, self)
+        self.model = RowsModel(staff_columns(context), self)
         self.table = QTableView()
         self.table.setObjectName("staffTable")
         self.table.setAccessibleName("Staff accounts")
