@@ -25,6 +25,7 @@ from ui.changes import Changes
 from ui.context import AppContext
 from ui.errors import show_error
 from ui.jobs import JobHandle
+from ui.widgets.cards import centre_card
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +102,7 @@ class FirstStartPage(QWidget):
         # A fixed width lets the wrapped paragraphs take the height they need (an aligned
         # widget in a box layout gets its size hint and would cut them).
         card.setFixedWidth(600)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(card)
-        row.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
+        centre_card(self, card)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -59,21 +59,6 @@ def same_value(new: Any, old: Any) -> bool:
     return new == old
 
 
-def _shown(value: Any) -> str:
-    if value in (None, ""):
-        return "(empty)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dt.datetime):
-        return f"{value:%Y-%m-%d %H:%M}"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return f"{value:g}"
-    text = str(value)
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
 class RecordDialog(FormDialog):
     def __init__(
         self,
@@ -202,7 +187,8 @@ class RecordDialog(FormDialog):
             return None
         old = self.kind.values_of(self.existing)
         detail = "\n".join(
-            f"{self._label(name)}: {_shown(old.get(name))} → {_shown(value)}" for name, value in changes.items()
+            f"{self._label(name)}: {conflict.shown(old.get(name))} → {conflict.shown(value)}"
+            for name, value in changes.items()
         )
         if not confirm(
             self,

@@ -45,6 +45,7 @@ from teamdash.services.accounts import SignIn
 from teamdash.services.auth import Actor
 from ui.context import AppContext
 from ui.security.signin import ChangePasswordDialog, SignInForm, named_button
+from ui.widgets.cards import centre_card
 
 log = logging.getLogger(__name__)
 
@@ -183,14 +184,7 @@ class LockPage(QWidget):
         inner.addWidget(self.form)
         inner.addWidget(self.other, 0, Qt.AlignmentFlag.AlignLeft)
         card.setFixedWidth(460)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(card)
-        row.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.addStretch(1)
-        outer.addLayout(row)
-        outer.addStretch(2)
+        centre_card(self, card)
         self.owner: Actor | None = None
 
     def show_for(self, owner: Actor | None, *, switching: bool = False) -> None:

@@ -196,3 +196,16 @@ class Sparkline(QWidget):
         painter.setBrush(self._colour)
         painter.drawEllipse(at(*self._points[-1]), 3.4, 3.4)
         painter.end()
+
+
+def centre_card(page: QWidget, card: QWidget) -> None:
+    """Lay ``card`` out in the middle of ``page``, a little above centre (the first-start
+    page and the lock screen)."""
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(card)
+    row.addStretch(1)
+    outer = QVBoxLayout(page)
+    outer.addStretch(1)
+    outer.addLayout(row)
+    outer.addStretch(2)
