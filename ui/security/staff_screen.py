@@ -77,7 +77,37 @@ def staff_columns(context: AppContext) -> tuple[Column, ...]:
     )
 
 
-class MemberDialog(QDialog):
+class _AccountDialog(QDialog):
+    """A staff-account form: its fields, a note, a message line for refusals, Save/Cancel."""
+
+    def _lay_out(self, form: QFormLayout, note: QLabel, min_width: int) -> None:
+        note.setObjectName("muted")
+        note.setWordWrap(True)
+        self.message = message_label()
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        name_buttons(self.buttons)
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(self.message)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(min_width)
+
+    def save(self) -> None:
+        raise NotImplementedError
+
+    def _failed(self, exc: BaseException) -> None:
+        self.buttons.setEnabled(True)
+        if isinstance(exc, TeamDashError):
+            self.message.setText(str(exc))
+            self.message.show()
+        else:
+            show_error(self, exc)
+
+
+class MemberDialog(_AccountDialog):
     """Add a member of staff, or edit one (name, role, discipline, case manager)."""
 
     def __init__(self, context: AppContext, member: StaffMember | None = None, parent: QWidget | None = None):
@@ -122,19 +152,7 @@ class MemberDialog(QDialog):
             "Administrators manage accounts, restore backups and run de-identified exports."
             + (f"<br><br>{POLICY} They choose their own password at the first sign-in." if member is None else "")
         )
-        help_text.setObjectName("muted")
-        help_text.setWordWrap(True)
-        self.message = message_label()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        name_buttons(self.buttons)
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(help_text)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
-        self.setMinimumWidth(480)
+        self._lay_out(form, help_text, 480)
 
     def save(self) -> None:
         if self.member is None and self.password.text() != self.repeat.text():
@@ -160,16 +178,8 @@ class MemberDialog(QDialog):
         self.buttons.setEnabled(False)
         self.context.jobs.run(write, on_done=lambda _m: self.accept(), on_error=self._failed)
 
-    def _failed(self, exc: BaseException) -> None:
-        self.buttons.setEnabled(True)
-        if isinstance(exc, TeamDashError):
-            self.message.setText(str(exc))
-            self.message.show()
-        else:
-            show_error(self, exc)
 
-
-class ResetPasswordDialog(QDialog):
+class ResetPasswordDialog(_AccountDialog):
     def __init__(self, context: AppContext, member: StaffMember, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("resetPasswordDialog")
@@ -181,19 +191,7 @@ class ResetPasswordDialog(QDialog):
         add_row(form, "&New password", self.password)
         add_row(form, "New password &again", self.repeat)
         note = QLabel(f"{POLICY} {member.full_name} chooses their own at the next sign-in; a lockout is lifted.")
-        note.setObjectName("muted")
-        note.setWordWrap(True)
-        self.message = message_label()
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        name_buttons(self.buttons)
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(note)
-        layout.addWidget(self.message)
-        layout.addWidget(self.buttons)
-        self.setMinimumWidth(440)
+        self._lay_out(form, note, 440)
 
     def save(self) -> None:
         if self.password.text() != self.repeat.text():
@@ -207,14 +205,6 @@ class ResetPasswordDialog(QDialog):
             on_done=lambda _r: self.accept(),
             on_error=self._failed,
         )
-
-    def _failed(self, exc: BaseException) -> None:
-        self.buttons.setEnabled(True)
-        if isinstance(exc, TeamDashError):
-            self.message.setText(str(exc))
-            self.message.show()
-        else:
-            show_error(self, exc)
 
 
 class SettingsTab(QWidget):
