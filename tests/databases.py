@@ -26,3 +26,9 @@ class PostgresDatabase:
 def url_of(target: Path | PostgresDatabase) -> str:
     """The URL of what the ``database`` or ``clinic`` fixture gave."""
     return target.url if isinstance(target, PostgresDatabase) else f"sqlite:///{target}"
+
+
+def every(model, n: int, rest: int = 0):
+    """A condition on the rows whose id leaves ``rest`` when divided by ``n``, on either
+    backend (peewee's ``%`` operator means LIKE, not modulo)."""
+    return model.id.in_([row.id for row in model.select(model.id) if row.id % n == rest])

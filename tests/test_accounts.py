@@ -217,6 +217,7 @@ def reopen_read_only(monkeypatch) -> None:
     assert open_clinic(f"sqlite:///{path}").read_only
 
 
+@pytest.mark.sqlite_only  # a read-only file
 def test_sign_in_on_a_read_only_database_works_but_records_nothing(admin, riley, caplog, monkeypatch):
     reopen_read_only(monkeypatch)
     before = len(audit.events(limit=10_000))

@@ -20,6 +20,7 @@ from teamdash.services.auth import SYSTEM, actor_for
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import audit_chain, db, migrations
 from teamdash.storage.models import AuditEvent
+from tests.databases import url_of
 from tests.demo_facts import DEMO_NOW
 from tests.test_accounts import reopen_read_only
 from ui.cli import main
@@ -27,9 +28,14 @@ from ui.cli import main
 SAFETY_PATIENT_ID = 8
 
 
+def _sql(sql: str) -> str:
+    """``?`` placeholders in the open backend's style (PostgreSQL's driver takes %s)."""
+    return sql.replace("?", db.database.param)
+
+
 def _tamper(sql: str, *params) -> None:
     """What someone with a database tool could do to the file behind TeamDash's back."""
-    db.database.execute_sql(sql, params)
+    db.database.execute_sql(_sql(sql), params)
 
 
 def _event(action: str) -> audit.AuditEntry:
@@ -111,6 +117,7 @@ def test_views_do_not_count_as_changes_for_other_workstations(clinic):
     assert audit.latest_event_id() > before
 
 
+@pytest.mark.sqlite_only  # a read-only file
 def test_viewing_on_a_read_only_database_is_logged_as_skipped(clinic, monkeypatch, caplog):
     reopen_read_only(monkeypatch)
     events = AuditEvent.select().count()
@@ -143,7 +150,7 @@ def test_an_edited_event_with_a_recomputed_digest_breaks_the_next_link(trail):
     row = next(
         audit_chain.rows_as_dicts(
             db.database.execute_sql(
-                audit_chain.select_sql().replace("ORDER BY", 'WHERE "id" = ? ORDER BY'), (trail.head_id - 2,)
+                _sql(audit_chain.select_sql().replace("ORDER BY", 'WHERE "id" = ? ORDER BY')), (trail.head_id - 2,)
             )
         )
     )
@@ -173,7 +180,7 @@ def test_an_inserted_event_is_named_even_with_a_well_formed_digest(trail):
     at = trail.head_id - 1
     for event_id in range(trail.head_id, at - 1, -1):
         _tamper("UPDATE audit_event SET id = id + 1 WHERE id = ?", event_id)
-    previous = db.database.execute_sql("SELECT digest FROM audit_event WHERE id = ?", (at - 1,)).fetchone()[0]
+    previous = db.database.execute_sql(_sql("SELECT digest FROM audit_event WHERE id = ?"), (at - 1,)).fetchone()[0]
     forged = {
         "at": "2026-11-27 14:00:00",
         "actor_id": None,
@@ -191,7 +198,7 @@ def test_an_inserted_event_is_named_even_with_a_well_formed_digest(trail):
     }
     _tamper(
         "INSERT INTO audit_event (id, at, actor_id, actor_name, workstation, action, is_change, patient_id, entity,"
-        " entity_id, prev_digest, digest) VALUES (?, ?, NULL, ?, ?, ?, 1, 1, 'patient', 1, ?, ?)",
+        " entity_id, prev_digest, digest) VALUES (?, ?, NULL, ?, ?, ?, TRUE, 1, 'patient', 1, ?, ?)",
         at,
         forged["at"],
         forged["actor_name"],
@@ -211,6 +218,7 @@ def test_deleting_the_first_events_is_caught(trail):
     assert check.broken_at == 3 and "earlier events were deleted" in check.problem
 
 
+@pytest.mark.sqlite_only  # compares with a backup file's events (PostgreSQL backups are pg_dump archives)
 def test_a_rewritten_chain_is_caught_against_an_earlier_backup(trail, tmp_path):
     backup = maintenance.take_backup(SYSTEM, tmp_path / "before.sqlite3")
     rows = list(audit_chain.rows_as_dicts(db.database.execute_sql(audit_chain.select_sql()).fetchall()))
@@ -308,7 +316,7 @@ def run(capsys, *argv):
 
 
 def test_audit_cli_lists_who_saw_and_changed_a_record_and_verifies(clinic, capsys):
-    url = f"sqlite:///{clinic}"
+    url = url_of(clinic)
     chart.get_record(actor_for("rbrightwater"), 6)
     measurements.record_measurement(actor_for("athistledown"), 6, "gad7", [2] * 7)
     code, out, err = run(capsys, "--db", url, "audit", "--patient", "TD-00006")

@@ -19,6 +19,10 @@ from teamdash.storage import backups, db, migrations
 from teamdash.storage.models import Patient
 from ui.cli import main
 
+# SQLite files: SQLCipher encryption, the daily backup files and their rotation, restore
+# (a PostgreSQL clinic is backed up with pg_dump by its server's own tools).
+pytestmark = pytest.mark.sqlite_only
+
 PASSPHRASE = "long enough passphrase"
 
 

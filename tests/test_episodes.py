@@ -366,8 +366,10 @@ def test_prepared_queries_return_plain_values_for_functions(patient):
     from teamdash.storage.models import Patient
 
     counted = row_ops.Prepared(
-        lambda pid: Patient.select(pw.fn.COUNT(Patient.id).alias("n"), Patient.clinic_id.alias("cid")).where(
-            Patient.id == pid
+        lambda pid: (
+            Patient.select(pw.fn.COUNT(Patient.id).alias("n"), Patient.clinic_id.alias("cid"))
+            .where(Patient.id == pid)
+            .group_by(Patient.clinic_id)
         )
     )
     (row,) = counted.dicts(patient.id)

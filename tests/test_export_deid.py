@@ -32,6 +32,7 @@ from teamdash.storage.models import (
     SupportContact,
     User,
 )
+from tests.databases import every
 from tests.test_export_support import NOW, all_cells, column, header, records, reopen
 
 FREE_TEXT_NOTE = "Lives with her sister Jo at 14 Elm Row; call after 5"
@@ -47,14 +48,14 @@ def _add_free_text():
     ).execute()
     Session.update(note=SESSION_NOTE).where(Session.id.in_(Session.select(Session.id).limit(50))).execute()
     # The rest of the record: every free-text field of every kind holds something.
-    GradedActivityPlan.update(activity="Walking to Elm Row bakery").where(GradedActivityPlan.id % 2 == 0).execute()
-    GradedActivityWeek.update(note="Walked to her sister's flat").where(GradedActivityWeek.id % 5 == 0).execute()
-    Course.update(kind="Pain course at St Anne's").where(Course.id % 2 == 0).execute()
-    PlanItem.update(note="Budget meeting with debt adviser Mr Okafor").where(PlanItem.id % 3 == 0).execute()
-    SleepDiaryNight.update(note="Baby woke twice, partner away").where(SleepDiaryNight.id % 4 == 0).execute()
-    Flare.update(note="Flare after the court hearing").where(Flare.id % 2 == 0).execute()
+    GradedActivityPlan.update(activity="Walking to Elm Row bakery").where(every(GradedActivityPlan, 2, 0)).execute()
+    GradedActivityWeek.update(note="Walked to her sister's flat").where(every(GradedActivityWeek, 5, 0)).execute()
+    Course.update(kind="Pain course at St Anne's").where(every(Course, 2, 0)).execute()
+    PlanItem.update(note="Budget meeting with debt adviser Mr Okafor").where(every(PlanItem, 3, 0)).execute()
+    SleepDiaryNight.update(note="Baby woke twice, partner away").where(every(SleepDiaryNight, 4, 0)).execute()
+    Flare.update(note="Flare after the court hearing").where(every(Flare, 2, 0)).execute()
     SupportContact.update(contact="jo.elm@example.org, 07700 900123", note="Has keys to the flat").execute()
-    RtwPhase.update(note="Manager Priya at the depot agrees").where(RtwPhase.id % 2 == 0).execute()
+    RtwPhase.update(note="Manager Priya at the depot agrees").where(every(RtwPhase, 2, 0)).execute()
 
 
 def identifiers() -> dict[str, set]:

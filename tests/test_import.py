@@ -18,6 +18,7 @@ from teamdash.services.auth import SYSTEM, Actor
 from teamdash.services.clinic import open_clinic
 from teamdash.storage import db
 from teamdash.storage.models import AuditEvent, Measurement, Patient, PatientSummary, Session, User
+from tests.databases import every
 from tests.test_export_support import AFTER_BOOKINGS, NOW, records, reopen
 
 HEADERS = [
@@ -690,20 +691,20 @@ def _fill_optional_fields():
         SupportContact,
     )
 
-    GradedActivityWeek.update(note="Knee sore after the hill walk").where(GradedActivityWeek.id % 7 == 0).execute()
-    Flare.update(note='=HYPERLINK("http://x","y")').where(Flare.id % 3 == 0).execute()
+    GradedActivityWeek.update(note="Knee sore after the hill walk").where(every(GradedActivityWeek, 7, 0)).execute()
+    Flare.update(note='=HYPERLINK("http://x","y")').where(every(Flare, 3, 0)).execute()
     SupportContact.update(contact="07700 900123", note="Drives her to sessions").where(
-        SupportContact.id % 2 == 0
+        every(SupportContact, 2, 0)
     ).execute()
-    RtwPhase.update(note="Phased return agreed with occupational health").where(RtwPhase.id % 4 == 0).execute()
-    PlanItem.update(note="- less than before").where(PlanItem.id % 5 == 0).execute()
-    SleepDiaryNight.update(note="Neighbours' party").where(SleepDiaryNight.id % 9 == 0).execute()
+    RtwPhase.update(note="Phased return agreed with occupational health").where(every(RtwPhase, 4, 0)).execute()
+    PlanItem.update(note="- less than before").where(every(PlanItem, 5, 0)).execute()
+    SleepDiaryNight.update(note="Neighbours' party").where(every(SleepDiaryNight, 9, 0)).execute()
     first = Decision.select().order_by(Decision.id).first()
     Decision.update(checkin=None, made_by=None).where(Decision.id == first.id).execute()  # between check-ins
-    ActionItem.update(checkin=None, owner=None, due_on=None).where(ActionItem.id % 11 == 0).execute()
-    ActionItem.update(discipline="social").where(ActionItem.id % 4 == 1).execute()  # who carries it out
-    SupportContact.update(on_handout=True).where(SupportContact.id % 3 == 0).execute()  # named on the handout
-    for checkin in CheckIn.select().where(CheckIn.id % 3 == 0):  # a summary's period, plan and next date
+    ActionItem.update(checkin=None, owner=None, due_on=None).where(every(ActionItem, 11, 0)).execute()
+    ActionItem.update(discipline="social").where(every(ActionItem, 4, 1)).execute()  # who carries it out
+    SupportContact.update(on_handout=True).where(every(SupportContact, 3, 0)).execute()  # named on the handout
+    for checkin in CheckIn.select().where(every(CheckIn, 3, 0)):  # a summary's period, plan and next date
         checkin.period_start = checkin.held_on - dt.timedelta(days=28)
         checkin.plan = "Walk 20 minutes a day; =keep the diary"
         checkin.next_checkin = checkin.held_on + dt.timedelta(days=35)

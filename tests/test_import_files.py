@@ -399,7 +399,7 @@ def test_a_huge_junk_file_stops_after_a_bounded_number_of_problems(registered, d
     assert report.stopped and report.sheets[0].rows == checked and report.bad_rows == checked
     assert report.problem_count == 3 * checked and len(report.problems) == importing.report.MAX_PROBLEMS
     assert report.rows_unchecked == JUNK_ROWS - checked
-    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(path))
+    code, out, err = run(capsys, "--db", url_of(database), "import", str(path))
     assert code == 2 and err.count("\n") == 1
     assert err.startswith(
         f"teamdash: error: {3 * checked:,} problems in {checked} rows (checking stopped after {3 * checked:,} "
@@ -416,7 +416,7 @@ def test_sheet_on_a_csv_is_refused(registered, database, tmp_path, capsys):
     path = tmp_path / "m.csv"
     path.write_text("Patient ID,Instrument,Taken at,Item 1\nP-1,nrs_pain,2026-03-02 10:00,5\n")
     before = state()
-    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(path), "--sheet", "Scores")
+    code, out, err = run(capsys, "--db", url_of(database), "import", str(path), "--sheet", "Scores")
     assert code == 2 and out == ""
     assert err == (
         "teamdash: error: sheet 'Scores' cannot be chosen: m.csv is a CSV file, which holds one table and no "
@@ -431,17 +431,17 @@ def test_messages_count_and_name_things_in_good_english(registered, database, tm
         "Patient ID,Instrument,Taken at,Item 1,Item 2,Item 3,Item 4,Item 5,Item 6,Item 7\n"
         "P-1,isi,2026-03-02 10:00,1,1,1,1,1,1,1\n"
     )
-    code, out, _ = run(capsys, "--db", f"sqlite:///{database}", "import", str(first))
+    code, out, _ = run(capsys, "--db", url_of(database), "import", str(first))
     assert code == 0 and "sheet 'isi' as measurements: 1 row;" in out and "imported 1 measurement\n" in out
     before = state()
-    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(first))
+    code, out, err = run(capsys, "--db", url_of(database), "import", str(first))
     assert code == 2
     assert "an ISI taken at 2026-03-02 10:00 is already recorded for P-1 (duplicate measurement)" in out
     assert err.startswith("teamdash: error: 1 problem in 1 row, so nothing was imported; fix them, or import with ")
     assert "--skip-bad-rows" in err
     one_item = tmp_path / "nrs.csv"
     one_item.write_text("Patient ID,Instrument,Taken at,Item 1,Item 2\nP-1,nrs_pain,2026-03-03 10:00,4,4\n")
-    code, out, err = run(capsys, "--db", f"sqlite:///{database}", "import", str(one_item))
+    code, out, err = run(capsys, "--db", url_of(database), "import", str(one_item))
     assert code == 2 and "column 'Item 2': NRS pain has 1 item; this column must be empty" in out
     assert state() == before
 

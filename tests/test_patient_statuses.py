@@ -11,6 +11,7 @@ from teamdash.errors import ValidationError
 from teamdash.services import patients
 from teamdash.services.auth import SYSTEM
 from teamdash.services.patients import PatientQuery
+from tests.databases import url_of
 from ui.cli import main
 
 
@@ -51,7 +52,7 @@ def test_a_status_added_to_the_file_reaches_the_services(clinic, transferred):
 
 @pytest.mark.parametrize("command", [["patients"], ["export", "--out", "x.xlsx"]])
 def test_a_status_added_to_the_file_reaches_the_command_line(clinic, transferred, capsys, command):
-    code = main(["--db", f"sqlite:///{clinic}", *command, "--status", "nonsense"])
+    code = main(["--db", url_of(clinic), *command, "--status", "nonsense"])
     err = capsys.readouterr().err
     assert code == 2
     assert (
@@ -61,5 +62,5 @@ def test_a_status_added_to_the_file_reaches_the_command_line(clinic, transferred
 
 
 def test_the_command_line_filters_by_a_status_from_the_file(clinic, capsys):
-    assert main(["--db", f"sqlite:///{clinic}", "patients", "--status", "discharged", "--json"]) == 0
+    assert main(["--db", url_of(clinic), "patients", "--status", "discharged", "--json"]) == 0
     assert '"status": "discharged"' in capsys.readouterr().out

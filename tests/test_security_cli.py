@@ -14,6 +14,7 @@ from teamdash.errors import SignInFailed
 from teamdash.services import accounts, audit, staff
 from teamdash.services.auth import SYSTEM
 from teamdash.storage import db
+from tests.databases import url_of
 from ui.cli import main
 
 ADMIN_PASSWORD = "tea kettle 42"
@@ -203,7 +204,7 @@ def test_import_as_a_named_user_needs_their_password(clinic, capsys, monkeypatch
     book.active.append(["Clinic ID", "Instrument", "Taken at", "Item 1"])
     book.active.append(["TD-00001", "nrs_pain", "2026-11-26 09:00", 3])
     book.save(tmp_path / "m.xlsx")
-    url = f"sqlite:///{clinic}"
+    url = url_of(clinic)
     db.close()
     code, _, err = run(
         capsys, monkeypatch, "--db", url, "import", str(tmp_path / "m.xlsx"), "--user", "mquillfeather", stdin="guess\n"

@@ -13,13 +13,14 @@ import pytest
 
 from teamdash.services import audit, checkin_summary, patients
 from teamdash.services.auth import SYSTEM
+from tests.databases import url_of
 from tests.demo_facts import DEMO_TODAY
 from tests.ui.pdf_helpers import needs_poppler, pdf_info, pdf_text
 from ui.cli import main
 
 
 def run(capsys, clinic, *argv):
-    code = main(["--db", f"sqlite:///{clinic}", "summary", *argv])
+    code = main(["--db", url_of(clinic), "summary", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -128,7 +129,7 @@ def test_renders_offscreen_in_a_fresh_process_without_a_display(clinic, tmp_path
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     target = tmp_path / "fresh.pdf"
     done = subprocess.run(
-        [str(script), "--db", f"sqlite:///{clinic}", "summary", "TD-00008", "--out", str(target)],
+        [str(script), "--db", url_of(clinic), "summary", "TD-00008", "--out", str(target)],
         capture_output=True,
         text=True,
         timeout=120,

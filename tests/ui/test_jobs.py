@@ -57,14 +57,24 @@ def test_jobs_run_in_order_on_one_thread_with_one_connection(qtbot, runner):
     assert id(db_handle.connection()) not in connections  # the GUI thread keeps its own
 
 
+def is_closed(conn) -> bool:
+    """Whether a driver connection (sqlite3 or psycopg2) was closed."""
+    if isinstance(conn, sqlite3.Connection):
+        try:
+            conn.execute("select 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+    return bool(conn.closed)
+
+
 def test_the_connection_is_closed_when_the_thread_shuts_down(qtbot, runner):
-    opened: list[sqlite3.Connection] = []
+    opened: list = []
     runner.run(lambda _p, _c: opened.append(db_handle.connection()))
     finish(qtbot, runner)
-    opened[0].execute("select 1")  # open while the thread lives
+    assert not is_closed(opened[0])  # open while the thread lives
     assert runner.shutdown()
-    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-        opened[0].execute("select 1")
+    assert is_closed(opened[0])
     # A job after shutdown gets a thread (and connection) of its own.
     runner.run(lambda _p, _c: opened.append(db_handle.connection()))
     finish(qtbot, runner)
@@ -144,7 +154,7 @@ def test_interrupts_stop_the_thread_and_the_app_not_reported_as_failures(qtbot, 
     exits: list[int] = []
     monkeypatch.setattr(QCoreApplication, "exit", staticmethod(exits.append))
     failures: list[BaseException] = []
-    opened: list[sqlite3.Connection] = []
+    opened: list = []
     later: list[BaseException] = []
     never_ran: list[int] = []
 
@@ -163,8 +173,7 @@ def test_interrupts_stop_the_thread_and_the_app_not_reported_as_failures(qtbot, 
     assert failures == []  # not swallowed as a job failure
     assert exits == [code]  # the application is asked to end, as on the main thread
     assert never_ran == [] and isinstance(later[0], Cancelled)
-    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
-        opened[0].execute("select 1")
+    assert is_closed(opened[0])
 
 
 def test_cancel_stops_a_running_job(qtbot, runner):
