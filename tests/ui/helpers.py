@@ -4,6 +4,7 @@ named patients and moment are in tests/demo_facts.py; the fixtures in conftest.p
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
@@ -114,3 +115,14 @@ def type_into(widget, text: str) -> None:
     elif hasattr(widget, "lineEdit") and widget.lineEdit() is not None:
         widget.lineEdit().selectAll()
     QTest.keyClicks(widget, text)
+
+
+def shot(widget: QWidget, name: str) -> Path | None:
+    """Keep a picture of ``widget`` to look at when TEAMDASH_SHOTS names a folder."""
+    folder = os.environ.get("TEAMDASH_SHOTS")
+    if not folder:
+        return None
+    path = Path(folder) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert widget.grab().save(str(path))
+    return path

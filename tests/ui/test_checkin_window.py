@@ -18,7 +18,7 @@ from teamdash.services import audit, checkin_summary, checkin_text, checkins, me
 from teamdash.services.auth import Actor, actor_for
 from teamdash.services.staff import create_user
 from tests.demo_facts import DEMO_TODAY
-from tests.ui.helpers import activate, answer_next_question, settle, top_dialog
+from tests.ui.helpers import activate, answer_next_question, settle, shot, top_dialog
 from tests.ui.pdf_helpers import needs_poppler, pdf_text
 from tests.ui.test_undo import FakeMainWindow
 from ui.changes import Changes
@@ -63,6 +63,7 @@ def test_ctrl_k_opens_the_preparation_screen_for_the_open_patient(qtbot, manager
     qtbot.waitUntil(lambda: window.summary is not None, timeout=15000)
     settle(qtbot, manager_context)
     summary = window.summary
+    shot(window, "prepare-checkin")
     assert summary.patient.clinic_id == "TD-00008"
     assert window.windowTitle() == f"Prepare check-in — {summary.patient.full_name} · TD-00008"
     text = preview_text(window)

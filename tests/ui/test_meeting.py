@@ -20,7 +20,7 @@ from teamdash.services.action_items import ACTION_ITEMS
 from teamdash.services.auth import SYSTEM, Actor, actor_for
 from teamdash.services.patients import PatientQuery
 from tests.demo_facts import DEMO_TODAY, MEETING_CHAIR
-from tests.ui.helpers import settle
+from tests.ui.helpers import settle, shot
 from tests.ui.privacy_walk import patient_identifiers, texts_naming_patients
 from ui.app import install_extensions
 from ui.changes import Changes
@@ -240,6 +240,10 @@ def test_privacy_hides_every_name_in_the_meeting_and_on_every_tab(qtbot, window,
         qtbot.waitUntil(lambda i=index: screen.shown_patient == screen.meeting.items[i].patient, timeout=15000)
         settle(qtbot, ui_context)
         assert texts_naming_patients(screen, names) == []
+    for width, height in ((1366, 768), (1920, 1080)):  # pictures to look at (TEAMDASH_SHOTS)
+        screen.resize(width, height)
+        settle(qtbot, ui_context)
+        shot(screen, f"meeting-privacy-{width}x{height}")
     # The main window behind it, every tab of the open patient, and its title bar.
     window.open_patient(screen.meeting.items[0].patient)
     settle(qtbot, ui_context)

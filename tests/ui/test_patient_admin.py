@@ -9,8 +9,6 @@ Set ``TEAMDASH_SHOTS`` to a folder to keep the screenshots these tests take."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt
@@ -21,7 +19,7 @@ from teamdash.services import audit, episodes, measurements, patients
 from teamdash.services.auth import SYSTEM, actor_for
 from teamdash.services.patients import PatientQuery
 from tests.demo_facts import DEMO_TODAY
-from tests.ui.helpers import activate, answer_next_question, settle, top_dialog
+from tests.ui.helpers import activate, answer_next_question, settle, shot, top_dialog
 from ui.dialogs import install_actions, install_admin_actions
 from ui.main_window import MainWindow
 from ui.patient_list import COLUMN_KEYS
@@ -29,17 +27,6 @@ from ui.undo import stack_for
 
 CASE_MANAGER = "mquillfeather"  # Morgan Quillfeather, a demo case manager
 OTHER_WORKSTATION = "jambersmith"
-
-
-def shot(widget: QWidget, name: str) -> Path | None:
-    """Keep a picture of ``widget`` when TEAMDASH_SHOTS names a folder."""
-    folder = os.environ.get("TEAMDASH_SHOTS")
-    if not folder:
-        return None
-    path = Path(folder) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert widget.grab().save(str(path))
-    return path
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ and what each role is offered."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -23,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from teamdash.services import accounts, audit, patients, staff
 from teamdash.services.auth import SYSTEM, actor_for
-from tests.ui.helpers import settle, top_dialog, type_into
+from tests.ui.helpers import settle, shot, top_dialog, type_into
 from tests.ui.test_main_window import open_window
 from ui import user_switch
 from ui.changes import Changes
@@ -34,7 +32,6 @@ from ui.security.signin import ChangePasswordDialog, SignInDialog
 from ui.security.staff_screen import MemberDialog, ResetPasswordDialog, StaffDialog
 
 DEMO_PASSWORD = "demo-clinic-2026"
-SHOTS = Path("/work/shots/i15-security")
 
 
 class FakeIdleClock:
@@ -46,12 +43,6 @@ class FakeIdleClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def _shot(widget: QWidget, name: str) -> None:
-    """Keep a picture to look at (only where the shots folder exists)."""
-    if SHOTS.is_dir():
-        widget.grab().save(str(SHOTS / name))
 
 
 def visible_texts() -> list[str]:
@@ -121,7 +112,7 @@ def test_sign_in_dialog_says_what_went_wrong_and_signs_in(qtbot, clinic, tmp_pat
         dialog.form.submit()
         settle(qtbot, context)
     assert "is now locked for 15 minutes" in dialog.form.message.text()
-    _shot(dialog, "sign-in-locked.png")
+    shot(dialog, "sign-in-locked")
     accounts.unlock(SYSTEM, actor_for("rbrightwater").user_id)
     type_into(dialog.form.password, DEMO_PASSWORD)
     with qtbot.waitSignal(dialog.accepted, timeout=10000):
@@ -182,7 +173,7 @@ def test_auto_lock_hides_every_patient_detail_and_unlocking_brings_the_form_back
     for secret in secrets:
         assert secret not in texts
     assert "Avery Thistledown was signed in" in texts
-    _shot(window, "locked-window.png")
+    shot(window, "locked-window")
     image = window.grab().toImage()
     assert image.width() > 0  # the grab is of the lock page: checked above through its widgets
 
@@ -288,7 +279,7 @@ def test_staff_screen_adds_resets_and_deactivates(qtbot, clinic, tmp_path, new_c
     row = next(r for r in range(screen.model.rowCount()) if screen.model.rows[r].username == "nhaddad")
     screen.table.selectRow(row)
     assert screen.model.data(screen.model.index(row, 5)) == "must choose a password"
-    _shot(screen, "staff-screen.png")
+    shot(screen, "staff-screen")
     reset = ResetPasswordDialog(context, screen.selected(), screen)
     qtbot.addWidget(reset)
     reset.show()
@@ -316,7 +307,7 @@ def test_staff_screen_adds_resets_and_deactivates(qtbot, clinic, tmp_path, new_c
     from teamdash.services import clinic_settings
 
     assert clinic_settings.current().lock_minutes == 10
-    _shot(screen, "staff-settings.png")
+    shot(screen, "staff-settings")
 
 
 def test_audit_screen_filters_and_verifies(qtbot, clinic, tmp_path, new_context):
@@ -353,7 +344,7 @@ def test_audit_screen_filters_and_verifies(qtbot, clinic, tmp_path, new_context)
     screen.user.setCurrentIndex(0)
     screen.search()
     settle(qtbot, context)
-    _shot(screen, "audit-screen.png")
+    shot(screen, "audit-screen")
 
 
 def test_the_idle_limit_follows_the_clinic_setting(qtbot, signed_in):
