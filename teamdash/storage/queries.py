@@ -20,11 +20,11 @@ Query: TypeAlias = "pw.ModelSelect[Any]"
 Row: TypeAlias = tuple[Any, ...]
 
 
-def tuples(query: Query) -> Iterator[Row]:
+def tuples(query: pw.BaseQuery) -> Iterator[Row]:
     """The rows of ``query`` as plain tuples, in its column order (runs the query)."""
     return cast(Iterator[Row], iter(query.tuples()))
 
 
-def dicts(query: Query) -> Iterator[dict[str, Any]]:
+def dicts(query: pw.BaseQuery) -> Iterator[dict[str, Any]]:
     """The rows of ``query`` as dicts by column name (runs the query)."""
     return cast(Iterator[dict[str, Any]], iter(query.dicts()))
