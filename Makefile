@@ -33,8 +33,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The import-linter contracts run inside the suite (tests/test_layering.py).
-test: lint $(STAMP)
+# The import-linter contracts run inside the suite (tests/test_layering.py); mypy checks
+# teamdash and ui (pyproject.toml [tool.mypy]: strict on a growing list of modules).
+test: lint typecheck $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The suite under a system clock moved to the last day of the month a year from now, just

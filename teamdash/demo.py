@@ -20,6 +20,7 @@ import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeAlias
 
 from teamdash import clock
 from teamdash.clinical import instruments
@@ -48,6 +49,7 @@ from teamdash.storage.models import (
     SupportContact,
     User,
 )
+from teamdash.storage.queries import Row, tuples
 from teamdash.text import patient_search_key
 
 MAX_PATIENTS = 200_000
@@ -201,10 +203,10 @@ class DemoReport:
 class _Rows:
     """Column tuples per table, flushed in bulk."""
 
-    tables: dict[type, list[tuple]] = field(default_factory=dict)
+    tables: dict[str, list[Row]] = field(default_factory=dict)
 
-    def add(self, model: type, row: tuple) -> None:
-        self.tables.setdefault(model, []).append(row)
+    def add(self, table: str, row: Row) -> None:
+        self.tables.setdefault(table, []).append(row)
 
 
 # --- trajectories ------------------------------------------------------------------------
@@ -238,6 +240,7 @@ def _responses(definition: instruments.Instrument, badness: float, rng: random.R
     out = []
     for item in definition.items:
         lo, hi = item.minimum, item.maximum
+        assert lo is not None and hi is not None  # numeric items: the questionnaires the demo fills in
         level = badness if worse_up != (item.number in reverse) else 1 - badness
         value = lo + (hi - lo) * min(1.0, max(0.0, level + rng.gauss(0, 0.12)))
         out.append(int(round(value)))
@@ -561,7 +564,7 @@ class _PatientBuilder:
                 "active" if self.p["kind"] != "dropout" else "paused",
             ),
         )
-        self.rows.add("graded_weeks", weeks)
+        self.rows.add("graded_weeks", tuple(weeks))
         modules_done = min(8, self.end_week // 2)
         practice = [(start + dt.timedelta(weeks=w), rng.randint(30, 150)) for w in range(min(self.end_week, 8))]
         self.rows.add(
@@ -761,10 +764,13 @@ PATIENT_COLUMNS = (
 
 
 CHUNK = 500
+# A chunk built (in a worker process, perhaps): its patients' values and their other rows
+# by table, keyed by the patient's place in the chunk.
+Built: TypeAlias = tuple[list[dict[str, Any]], dict[str, list[Row]]]
 PARALLEL_FROM = 2000  # below this, starting a worker process costs more than it saves
 
 
-def _build_chunk(indexes: range, seed: int, today: dt.date, staff: dict) -> tuple[list[dict], dict]:
+def _build_chunk(indexes: range, seed: int, today: dt.date, staff: dict[str, Any]) -> Built:
     """Patients and their rows, keyed 0..n-1 within the chunk (pure: runs in a worker)."""
     rows = _Rows()
     people = []
@@ -790,7 +796,7 @@ def _built_chunks(patients: int, seed: int, today: dt.date, staff: dict):
         return
     context = multiprocessing.get_context("spawn")  # never fork a process that may host Qt threads
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending = collections.deque()
+        pending: collections.deque[tuple[range, concurrent.futures.Future[Built]]] = collections.deque()
         queue = iter(ranges)
         for r in itertools.islice(queue, workers + 1):
             pending.append((r, pool.submit(_build_chunk, r, seed, today, staff)))
@@ -802,18 +808,16 @@ def _built_chunks(patients: int, seed: int, today: dt.date, staff: dict):
             yield r, future.result()
 
 
-def _write_chunk(
-    indexes: range, built: tuple[list[dict], dict], today: dt.date, staff: dict, report: DemoReport
-) -> None:
+def _write_chunk(indexes: range, built: Built, today: dt.date, staff: dict[str, Any], report: DemoReport) -> None:
     """Insert the chunk's patients, then every other row with the chunk-local key
     replaced by the patient's id."""
     people, tables = built
     rows = _Rows(tables)
     _insert(Patient, PATIENT_COLUMNS, [tuple(p[c] for c in PATIENT_COLUMNS) for p in people])
-    ids = dict(
-        Patient.select(Patient.clinic_id, Patient.id)
-        .where(Patient.clinic_id.in_([p["clinic_id"] for p in people]))
-        .tuples()
+    ids: dict[str, int] = dict(
+        tuples(
+            Patient.select(Patient.clinic_id, Patient.id).where(Patient.clinic_id.in_([p["clinic_id"] for p in people]))
+        )
     )
     patient_ids = [ids[p["clinic_id"]] for p in people]
     for table, table_rows in rows.tables.items():
@@ -853,7 +857,7 @@ LEAVING_REASONS = {"discharged": "goals_met", "dropped_out": "stopped_attending"
 def _status_history(people: list[dict], patient_ids: list[int], staff: dict) -> list[tuple]:
     """Each patient's registration and, for those who left, their discharge or drop-out,
     recorded by their case manager as the services record them (so Undo works on them)."""
-    rows = []
+    rows: list[Row] = []
     for person, pid in zip(people, patient_ids):
         manager = person["case_manager"]
         name = staff["names"][manager]
@@ -1060,9 +1064,8 @@ def _acknowledge_safety(indexes: range, staff: dict) -> None:
         Measurement.select(Measurement.id, Measurement.taken_at)
         .join(Patient)
         .where(Patient.clinic_id.in_(clinic_ids) & (Measurement.safety == True))  # noqa: E712
-        .tuples()
     )
-    for mid, taken_at in positives:
+    for mid, taken_at in tuples(positives):
         SafetyAcknowledgement.insert(
             measurement=mid,
             acknowledged_by=psychologist,

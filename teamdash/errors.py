@@ -6,6 +6,9 @@ field or in a dialog. Anything that is not a ``TeamDashError`` is a bug.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 
 class TeamDashError(Exception):
     """Base of every error whose message is meant for the user."""
@@ -89,7 +92,7 @@ class Conflict(TeamDashError):
     now (its columns by field name, with its ``version``) when the race was over an
     edit: the UI shows it beside the user's values to reload or overwrite."""
 
-    def __init__(self, message: str, *, current: dict | None = None):
+    def __init__(self, message: str, *, current: dict[str, Any] | None = None):
         super().__init__(message)
         self.current = current
 
@@ -171,7 +174,7 @@ class SignInFailed(TeamDashError):
 class AccountLocked(SignInFailed):
     """Too many failed sign-ins: the account is locked until ``until``."""
 
-    def __init__(self, message: str, *, until):
+    def __init__(self, message: str, *, until: dt.datetime | None):
         super().__init__(message)
         self.until = until
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 _PACKAGE = Path(__file__).resolve().parent
 _INSTALLED = _PACKAGE / "resources_data"
@@ -24,6 +25,6 @@ def path(*parts: str) -> Path:
 
 
 @cache
-def load_toml(*parts: str) -> dict:
+def load_toml(*parts: str) -> dict[str, Any]:
     with path(*parts).open("rb") as fh:
         return tomllib.load(fh)

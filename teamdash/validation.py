@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from teamdash.errors import ValidationError
 
@@ -37,6 +37,24 @@ def note(value: Any, field: str = "note") -> str | None:
     return text(value, field, required=False, max_length=MAX_TEXT)
 
 
+@overload
+def date(
+    value: Any,
+    field: str,
+    *,
+    required: Literal[True] = True,
+    not_after: dt.date | None = None,
+    not_before: dt.date | None = EARLIEST_DATE,
+) -> dt.date: ...
+@overload
+def date(
+    value: Any,
+    field: str,
+    *,
+    required: bool,
+    not_after: dt.date | None = None,
+    not_before: dt.date | None = EARLIEST_DATE,
+) -> dt.date | None: ...
 def date(
     value: Any,
     field: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from teamdash.errors import TeamDashError
 
@@ -46,7 +47,7 @@ def command(name: str, *, help: str, arguments: Arguments = _no_arguments) -> Ca
 class Parser(argparse.ArgumentParser):
     """argparse, but bad arguments are user errors like any other (one line, exit 2)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         if message.endswith("expected one argument"):
             # argparse reads "-1,2,3" as an option, not as the option's value.
             option = message.split()[1].rstrip(":")

@@ -91,7 +91,8 @@ def get(code: str) -> DisciplineDef:
 
 
 def plan_category_label(category: str) -> str:
-    return resources.load_toml(FILE)["plan_category_labels"].get(category, category.replace("_", " ").capitalize())
+    labels: dict[str, str] = resources.load_toml(FILE)["plan_category_labels"]
+    return labels.get(category, category.replace("_", " ").capitalize())
 
 
 def discipline_of_plan_category(category: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from teamdash import clock, validation
 from teamdash.clinical import disciplines
@@ -77,7 +78,7 @@ def _moment(value, field: str) -> dt.datetime:
 
 
 def _clean_action(values: dict, current: dict | None) -> dict:
-    out = {}
+    out: dict[str, Any] = {}
     if values.get("created_at") is not None:
         out["created_at"] = _moment(values["created_at"], "created_at")
     if current is None or "text" in values:
@@ -138,7 +139,7 @@ DECISION_FIELDS = FieldSpecs([FieldSpec("text", "text", max_length=4000)])
 
 
 def _clean_decision(values: dict, current: dict | None) -> dict:
-    out = {}
+    out: dict[str, Any] = {}
     if values.get("made_at") is not None:
         out["made_at"] = _moment(values["made_at"], "made_at")
     if current is None or "text" in values:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, cast
 
 from teamdash.services import audit, auth
 from teamdash.services.auth import Actor
 from teamdash.storage import db, postgres
 from teamdash.storage.models import AuditEvent
 from teamdash.storage.postgres import ChangeFeed, ChangeNote
+from teamdash.storage.queries import tuples
 
 __all__ = ["ChangeFeed", "ChangeNote", "ChangedRecord", "RemoteChanges", "changes_since", "open_feed", "ping"]
 
@@ -74,9 +74,8 @@ def changes_since(actor: Actor, event_id: int) -> RemoteChanges:
         .where((event > event_id) & AuditEvent.is_change)  # views, sign-ins, exports change nothing
         .order_by(event)
         .limit(MAX_LISTED + 1)
-        .tuples()
     )
-    rows = cast(list[tuple[Any, ...]], list(query))
+    rows = list(tuples(query))
     if not rows:
         return RemoteChanges(event_id, frozenset())
     if len(rows) > MAX_LISTED:

@@ -26,6 +26,7 @@ from teamdash.services import (
 )
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.services.auth import Actor
+from teamdash.services.checkins import CheckInResult
 from teamdash.services.episodes import EpisodeResult
 from teamdash.services.measurements import MeasurementResult
 from teamdash.services.sleep_diary import NIGHTS, NightResult
@@ -58,7 +59,7 @@ class PatientRecord:
     contacts: tuple[plans.ContactResult, ...]
     rtw_phases: tuple[plans.RtwPhaseResult, ...]
     flares: tuple[flares.FlareResult, ...]
-    checkins: tuple[checkins.CheckInResult, ...]
+    checkins: tuple[CheckInResult, ...]
     decisions: tuple[DecisionResult, ...]
     actions: tuple[ActionItemResult, ...]
     today: dt.date
@@ -68,7 +69,7 @@ class PatientRecord:
     # UI offers cross-discipline entries (measures, flares) only then.
     treating: bool = False
 
-    def series(self, instrument: str) -> list[measurements.MeasurementResult]:
+    def series(self, instrument: str) -> list[MeasurementResult]:
         return [m for m in self.measurements if m.instrument == instrument]
 
     def measurement(self, measurement_id: int | None) -> MeasurementResult | None:
@@ -95,7 +96,7 @@ class PatientRecord:
         return [a for a in self.actions if a.status == "open"]
 
     @property
-    def last_checkin(self) -> checkins.CheckInResult | None:
+    def last_checkin(self) -> CheckInResult | None:
         return self.checkins[-1] if self.checkins else None
 
     @property

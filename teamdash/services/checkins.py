@@ -14,6 +14,7 @@ from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
 from teamdash.storage.models import CheckIn, Patient, SupportContact, User
+from teamdash.storage.queries import tuples
 
 MAX_PLAN = 4000  # characters: a plan is a few agreed steps, not a report
 
@@ -101,7 +102,7 @@ def held(patient_ids: Iterable[int]) -> dict[tuple[int, dt.date], int]:
         query = CheckIn.select(CheckIn.patient, CheckIn.held_on, CheckIn.id).where(
             CheckIn.patient.in_(ids[start : start + 500])
         )
-        for pid, held_on, checkin_id in query.order_by(CheckIn.id).tuples():
+        for pid, held_on, checkin_id in tuples(query.order_by(CheckIn.id)):
             out.setdefault((pid, held_on), checkin_id)
     return out
 

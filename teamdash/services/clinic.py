@@ -18,6 +18,7 @@ from teamdash.storage import backups, db, migrations
 from teamdash.storage.backups import BackupFile
 from teamdash.storage.db import DatabaseInfo, ThreadConnection
 from teamdash.storage.models import Discipline
+from teamdash.storage.queries import tuples
 
 __all__ = [
     "BackupFile",
@@ -101,7 +102,7 @@ def _sync_disciplines() -> None:
     """Disciplines are data in resources/; their table follows the file. Rows are
     written only when they differ, so opening a current database writes nothing."""
     wanted = {d.code: (d.name, i) for i, d in enumerate(disciplines.all_disciplines())}
-    stored = {code: (name, order) for code, name, order in Discipline.select().tuples()}
+    stored = {code: (name, order) for code, name, order in tuples(Discipline.select())}
     changed = {code: value for code, value in wanted.items() if stored.get(code) != value}
     if not changed:
         return

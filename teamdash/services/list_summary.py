@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import peewee as pw
 
@@ -31,6 +32,7 @@ from teamdash.storage.models import (
     SafetyAcknowledgement,
     Session,
 )
+from teamdash.storage.queries import Query, Row, tuples
 
 PAIN = "nrs_pain"
 DISABILITY = ("odi", "rmdq")  # the first one a patient has in this episode is shown
@@ -65,7 +67,7 @@ class PatientFacts:
     active: bool
     # (measurement id, instrument, taken_at, total, band, safety, responses, item_names) in
     # time order; responses and item names only for patient-named instruments (PSFS)
-    measurements: list[tuple]
+    measurements: list[Row]
     acknowledged: set[int]
     # attendance of sessions already held, in time order
     attendance: list[str]
@@ -75,7 +77,7 @@ class PatientFacts:
     last_checkin: dt.date | None = None
 
 
-def compute(facts: PatientFacts) -> dict:
+def compute(facts: PatientFacts) -> dict[str, Any]:
     """The summary row's values (pure)."""
     series: dict[str, list[analytics.Point]] = defaultdict(list)
     flags: list[Flag] = []
@@ -86,7 +88,7 @@ def compute(facts: PatientFacts) -> dict:
             responses, names = named if named else (None, None)
             series[instrument_id].append(analytics.Point(taken_at, total, mid, band, responses, names))
 
-    row = {"patient": facts.patient_id, "safety_open": len(flags)}
+    row: dict[str, Any] = {"patient": facts.patient_id, "safety_open": len(flags)}
     row.update(_measure_columns("pain", PAIN, series.get(PAIN)))
     disability = next((i for i in DISABILITY if series.get(i)), None)
     row.update(_measure_columns("disability", disability, series.get(disability) if disability else None))
@@ -125,15 +127,15 @@ def compute(facts: PatientFacts) -> dict:
     return row
 
 
-def _measure_columns(prefix: str, instrument_id: str | None, points: list | None) -> dict:
+def _measure_columns(prefix: str, instrument_id: str | None, points: list[analytics.Point] | None) -> dict[str, object]:
     """Latest value, change from baseline and its direction-aware verdict."""
-    out = {f"{prefix}_latest": None, f"{prefix}_change": None, f"{prefix}_verdict": None}
+    out: dict[str, object] = {f"{prefix}_latest": None, f"{prefix}_change": None, f"{prefix}_verdict": None}
     if prefix == "disability":
         out["disability_band"] = None
-    if not points:
+    latest = analytics.latest(points) if points else None
+    if not points or instrument_id is None or latest is None:  # every point has a value
         return out
     definition = instruments.get(instrument_id)
-    latest = analytics.latest(points)
     out[f"{prefix}_latest"] = latest.value
     if prefix == "disability":
         band = definition.band_for(latest.value)
@@ -149,13 +151,19 @@ def _normalised(instrument_id: str | None, value: float | None) -> float | None:
     if instrument_id is None or value is None:
         return None
     definition = instruments.get(instrument_id)
-    return 100.0 * (value - definition.total_min) / (definition.total_max - definition.total_min)
+    low, high = definition.total_min, definition.total_max
+    if low is None or high is None:  # the disability measures (ODI, RMDQ) have a range
+        return None
+    return 100.0 * (value - low) / (high - low)
 
 
-def _first_overdue(series: dict[str, list]) -> tuple[dt.date | None, str | None]:
+def _first_overdue(series: dict[str, list[analytics.Point]]) -> tuple[dt.date | None, str | None]:
     best: tuple[dt.date | None, str | None] = (None, None)
     for instrument_id, points in series.items():
-        due = analytics.measure_overdue_after(instruments.get(instrument_id), analytics.latest(points).taken_at)
+        latest = analytics.latest(points)
+        if latest is None:  # a series holds measured values only
+            continue
+        due = analytics.measure_overdue_after(instruments.get(instrument_id), latest.taken_at)
         if due is not None and (best[0] is None or due < best[0]):
             best = (due, instrument_id)
     return best
@@ -167,11 +175,11 @@ def _first_overdue(series: dict[str, list]) -> tuple[dt.date | None, str | None]
 def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[PatientFacts]:
     """Facts for some patients (None: all) in five queries, whatever their number."""
 
-    def restrict(query: pw.ModelSelect, field: pw.Field) -> pw.ModelSelect:
+    def restrict(query: Query, field: pw.Field[Any]) -> Query:
         return query if patient_ids is None else query.where(field.in_(patient_ids))
 
-    patients = restrict(Patient.select(Patient.id, Patient.episode_start, Patient.status), Patient.id).tuples()
-    measurements: dict[int, list] = defaultdict(list)
+    patients = restrict(Patient.select(Patient.id, Patient.episode_start, Patient.status), Patient.id)
+    measurements: dict[int, list[Row]] = defaultdict(list)
     named = {i for i, inst in instruments.library().items() if inst.named_items}
     # Raw rows: Peewee's per-value conversion costs more than the query here. Responses
     # and names are decoded only for patient-named instruments (their change matches items).
@@ -191,15 +199,17 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
             Measurement.patient,
         ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id)
     ):
-        row: tuple = (mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety))
+        row: Row = (mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety))
         if instrument_id in named:
             row += (_json_tuple(responses), _json_tuple(names))
         measurements[pid].append(row)
     acknowledged = {
         mid
-        for (mid,) in restrict(
-            SafetyAcknowledgement.select(SafetyAcknowledgement.measurement).join(Measurement), Measurement.patient
-        ).tuples()
+        for (mid,) in tuples(
+            restrict(
+                SafetyAcknowledgement.select(SafetyAcknowledgement.measurement).join(Measurement), Measurement.patient
+            )
+        )
     }
     attendance: dict[int, list[str]] = defaultdict(list)
     last_session: dict[int, dt.date] = {}
@@ -212,29 +222,31 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
         attendance[pid].append(kind)
         if kind == "attended":
             last_session[pid] = _as_datetime(held_at).date()
-    goal_due = dict(
-        restrict(
-            Goal.select(Goal.patient, pw.fn.MIN(Goal.due_on)).where(
-                (Goal.status == "active") & Goal.due_on.is_null(False)
-            ),
-            Goal.patient,
+    goal_due: dict[int, dt.date | str] = dict(
+        tuples(
+            restrict(
+                Goal.select(Goal.patient, pw.fn.MIN(Goal.due_on)).where(
+                    (Goal.status == "active") & Goal.due_on.is_null(False)
+                ),
+                Goal.patient,
+            ).group_by(Goal.patient)
         )
-        .group_by(Goal.patient)
-        .tuples()
     )
     rtw: dict[int, int] = {}
-    for pid, phase in (
-        restrict(RtwPhase.select(RtwPhase.patient, RtwPhase.phase), RtwPhase.patient)
-        .order_by(RtwPhase.patient, RtwPhase.started_on, RtwPhase.id)
-        .tuples()
+    for pid, phase in tuples(
+        restrict(RtwPhase.select(RtwPhase.patient, RtwPhase.phase), RtwPhase.patient).order_by(
+            RtwPhase.patient, RtwPhase.started_on, RtwPhase.id
+        )
     ):
         rtw[pid] = phase  # the last row per patient is its current phase
-    last_checkin = dict(
-        restrict(CheckIn.select(CheckIn.patient, pw.fn.MAX(CheckIn.held_on)), CheckIn.patient)
-        .group_by(CheckIn.patient)
-        .tuples()
+    last_checkin: dict[int, dt.date | str] = dict(
+        tuples(
+            restrict(CheckIn.select(CheckIn.patient, pw.fn.MAX(CheckIn.held_on)), CheckIn.patient).group_by(
+                CheckIn.patient
+            )
+        )
     )
-    for pid, episode_start, status in patients:
+    for pid, episode_start, status in tuples(patients):
         yield PatientFacts(
             pid,
             episode_start,

@@ -19,6 +19,7 @@ from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
 from teamdash.storage.models import Measurement, Patient, SafetyAcknowledgement, User, encode_json
+from teamdash.storage.queries import Query, tuples
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ _COLUMNS = (
 )
 
 
-def _select() -> pw.ModelSelect:
+def _select() -> Query:
     return (
         Measurement.select(*_COLUMNS)
         .join(EnteredBy, pw.JOIN.LEFT_OUTER, on=(Measurement.entered_by == EnteredBy.id))
@@ -434,7 +435,7 @@ def safety_items(patient_ids: Iterable[int]) -> dict[tuple[int, str, dt.datetime
             .join(ack, pw.JOIN.LEFT_OUTER, on=(ack.measurement == m.id))
             .where(m.patient.in_(ids[start : start + 500]) & (m.safety == True))  # noqa: E712
         )
-        for pid, instrument_id, taken_at, mid, acknowledged in query.tuples():
+        for pid, instrument_id, taken_at, mid, acknowledged in tuples(query):
             if not isinstance(taken_at, dt.datetime):
                 taken_at = dt.datetime.fromisoformat(taken_at)
             out[(pid, instrument_id, taken_at)] = (mid, bool(acknowledged))
@@ -448,7 +449,7 @@ def acknowledged(measurement_ids: Iterable[int]) -> dict[tuple[int], int]:
     out: dict[tuple[int], int] = {}
     for start in range(0, len(ids), 500):
         query = ack.select(ack.measurement, ack.id).where(ack.measurement.in_(ids[start : start + 500]))
-        out.update({(mid,): ack_id for mid, ack_id in query.tuples()})
+        out.update({(mid,): ack_id for mid, ack_id in tuples(query)})
     return out
 
 

@@ -17,9 +17,9 @@ case managers and administrators, as for check-ins and action items outside a me
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, cast
+from typing import Any
 
 import peewee as pw
 
@@ -32,17 +32,17 @@ from teamdash.services.auth import Actor
 from teamdash.services.staff import initials
 from teamdash.storage.db import database
 from teamdash.storage.models import ActionItem, Decision, Meeting, MeetingItem, Patient, User
+from teamdash.storage.queries import dicts, tuples
 
 # --- results ------------------------------------------------------------------------------------
 
 
 def _dicts(query: pw.BaseQuery) -> list[dict[str, Any]]:
-    """Rows as dicts (the stubs type ``.dicts()`` iteration as model instances)."""
-    return list(cast(Iterable[dict[str, Any]], query.dicts()))
+    return list(dicts(query))
 
 
 def _tuples(query: pw.BaseQuery) -> list[tuple[Any, ...]]:
-    return list(cast(Iterable[tuple[Any, ...]], query.tuples()))
+    return list(tuples(query))
 
 
 def _jsonable(value: Any) -> Any:

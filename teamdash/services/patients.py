@@ -23,6 +23,7 @@ from teamdash.services.staff import initials as name_initials
 from teamdash.storage import search_index
 from teamdash.storage.db import database
 from teamdash.storage.models import Episode, Patient, PatientSummary, StatusChange, User
+from teamdash.storage.queries import Query, dicts, tuples
 from teamdash.text import fold, patient_search_key
 
 SORT_KEYS = (
@@ -178,7 +179,7 @@ def search_words(search: str) -> list[str]:
     return words
 
 
-def _search_condition(search: str) -> pw.Expression | None:
+def _search_condition(search: str) -> pw.ColumnBase | None:
     """Every folded word must occur in the patient's folded names or clinic ID. The
     trigram index answers the words it can (storage.search_index); the rest are matched
     by a scan of the key."""
@@ -189,7 +190,7 @@ def _search_condition(search: str) -> pw.Expression | None:
     return condition
 
 
-def _flag_rank(today: dt.date) -> pw.Node:
+def _flag_rank(today: dt.date) -> pw.ColumnBase:
     """0 safety, 1 deterioration, 2 any other flag, 3 none: the agenda order."""
     s = PatientSummary
     active = Patient.status == disciplines.ACTIVE_STATUS
@@ -215,7 +216,7 @@ def _sort_columns(query: PatientQuery, today: dt.date) -> list[pw.Node]:
     desc = query.descending
     s = PatientSummary
 
-    def order(node: pw.Node, reverse: bool = False) -> pw.Node:
+    def order(node: pw.ColumnBase, reverse: bool = False) -> pw.Node:
         return node.desc(nulls="LAST") if desc != reverse else node.asc(nulls="LAST")
 
     by = {
@@ -236,14 +237,14 @@ def _sort_columns(query: PatientQuery, today: dt.date) -> list[pw.Node]:
     return by[query.sort] + tiebreak
 
 
-def _filtered(query: PatientQuery, today: dt.date, columns: list[pw.Node]) -> pw.ModelSelect:
+def _filtered(query: PatientQuery, today: dt.date, columns: list[pw.Node]) -> Query:
     select = (
         Patient.select(*columns)
         .join(CaseManager, pw.JOIN.LEFT_OUTER, on=(Patient.case_manager == CaseManager.id))
         .switch(Patient)
         .join(PatientSummary, pw.JOIN.LEFT_OUTER, on=(PatientSummary.patient == Patient.id))
     )
-    conditions = []
+    conditions: list[pw.ColumnBase | None] = []
     if query.search.strip():
         conditions.append(_search_condition(query.search))
     if query.status:
@@ -294,9 +295,8 @@ def list_patients(actor: Actor, query: PatientQuery = PatientQuery()) -> Patient
         .order_by(*_sort_columns(query, today))
         .offset(query.offset)
         .limit(query.limit + 1)  # one extra row tells whether another page exists
-        .dicts()
     )
-    rows = list(select)
+    rows = list(dicts(select))
     has_more = len(rows) > query.limit
     return PatientPage(tuple(list_row(d, today) for d in rows[: query.limit]), query.offset, has_more)
 
@@ -306,8 +306,8 @@ def rows_where(actor: Actor, condition: pw.Expression, *, today: dt.date | None 
     ``PatientSummary`` columns), for other services' lists such as the meeting agenda."""
     auth.require(actor, "read")
     today = _today(today)
-    select = _filtered(PatientQuery(), today, list(LIST_COLUMNS)).where(condition).order_by(Patient.id).dicts()
-    return [list_row(d, today) for d in select]
+    select = _filtered(PatientQuery(), today, list(LIST_COLUMNS)).where(condition).order_by(Patient.id)
+    return [list_row(d, today) for d in dicts(select)]
 
 
 def count_patients(actor: Actor, query: PatientQuery = PatientQuery()) -> int:
@@ -562,7 +562,7 @@ def registered(clinic_ids: Iterable[str]) -> dict[str, tuple[int, dt.date]]:
     ids = list(dict.fromkeys(clinic_ids))
     for start in range(0, len(ids), 500):
         query = Patient.select(Patient.clinic_id, Patient.id, Patient.date_of_birth)
-        for clinic_id, pid, dob in query.where(Patient.clinic_id.in_(ids[start : start + 500])).tuples():
+        for clinic_id, pid, dob in tuples(query.where(Patient.clinic_id.in_(ids[start : start + 500]))):
             out[clinic_id] = (pid, dob)
     return out
 
@@ -578,7 +578,7 @@ def all_registered() -> dict[str, tuple[int, dt.date]]:
 
 def all_clinic_ids() -> set[str]:
     """Every registered clinic ID (an import's duplicate check)."""
-    return {cid for (cid,) in Patient.select(Patient.clinic_id).tuples()}
+    return {cid for (cid,) in tuples(Patient.select(Patient.clinic_id))}
 
 
 def create_many(

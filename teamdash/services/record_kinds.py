@@ -6,20 +6,23 @@ class supplies permission, transaction, version check, audit and summary refresh
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
-from typing import Generic, TypeVar
-
-import peewee as pw
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from teamdash.errors import NotFound, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
-from teamdash.storage.models import Patient
+from teamdash.storage.models import Patient, VersionedModel
+from teamdash.storage.queries import tuples
 from teamdash.validation import FieldSpecs
 
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")  # a frozen result dataclass
 
 # clean(values, current) -> validated column values. ``current`` is the stored row's
 # data on update (None on add) so that checks spanning fields see the merged record.
@@ -31,14 +34,14 @@ Scope = str | Callable[[dict], str | None] | None
 class RecordKind(Generic[R]):
     def __init__(
         self,
-        model: type[pw.Model],
+        model: type[VersionedModel],
         result: type[R],
         clean: Cleaner,
         *,
         what: str,
         action: str,
         order_by: tuple = (),
-        parent: tuple[type[pw.Model], str] | None = None,
+        parent: tuple[type[VersionedModel], str] | None = None,
         permission: str = "write_clinical",
         fields: FieldSpecs | None = None,
         discipline: Scope = None,
@@ -147,7 +150,7 @@ class RecordKind(Generic[R]):
 
     def add_many(
         self, actor: Actor, rows: Sequence[dict], *, ids: bool = False, details: dict | None = None
-    ) -> list[int]:
+    ) -> builtins.list[int]:
         """Add many rows at once (an import): each as ``validate_new`` returned it plus
         its owner (``owner_key``). One transaction; the patients' list summaries
         refreshed. With ``ids`` (rows that others will refer to: a plan's weeks) the
@@ -164,7 +167,7 @@ class RecordKind(Generic[R]):
             if missing is not None:
                 what = self.parent[0]._meta.table_name.replace("_", " ") if self.parent else "patient"
                 raise NotFound(f"{what} {missing} does not exist (it may have been deleted on another workstation)")
-            out: list[int] = []
+            out: builtins.list[int] = []
             if ids:
                 for values in rows:
                     row = row_ops.create_audited(
@@ -206,19 +209,19 @@ class RecordKind(Generic[R]):
         ids = sorted(set(owner_ids))
         for start in range(0, len(ids), 500):
             query = self.model.select(self.model.id, owner, *columns).where(owner.in_(ids[start : start + 500]))
-            for row_id, *key in query.order_by(self.model.id).tuples():
+            for row_id, *key in tuples(query.order_by(self.model.id)):
                 out.setdefault(tuple(key), row_id)
         return out
 
     def _patients_of(self, owner_ids: set[int]) -> dict[int, int]:
         """owner id -> patient id, for the owners that exist."""
         model = self.parent[0] if self.parent else Patient
-        column = model.id if self.parent is None else model.patient
+        column = model.id if self.parent is None else model._meta.fields["patient"]
         out: dict[int, int] = {}
         ids = sorted(owner_ids)
         for start in range(0, len(ids), 500):
             query = model.select(model.id, column).where(model.id.in_(ids[start : start + 500]))
-            out.update(dict(query.tuples()))
+            out.update(dict(tuples(query)))
         return out
 
     def update(self, actor: Actor, row_id: int, expected_version: int, **changes) -> R:

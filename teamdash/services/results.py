@@ -6,11 +6,14 @@ import dataclasses
 import datetime as dt
 import types
 import typing
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from teamdash.clinical import programme
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def build(cls: type[T], data: dict[str, Any], **extra: Any) -> T:

@@ -14,9 +14,11 @@ from teamdash.services import audit
 from teamdash.services.auth import Actor
 from teamdash.storage import db
 from teamdash.storage.db import database
-from teamdash.storage.models import ALL_MODELS, EncodedJSON, JSONText
+from teamdash.storage.models import ALL_MODELS, EncodedJSON, JSONText, VersionedModel
+from teamdash.storage.queries import Query
 
 M = TypeVar("M", bound=pw.Model)
+V = TypeVar("V", bound=VersionedModel)
 
 
 def get_row(model: type[M], row_id: int, what: str) -> M:
@@ -34,7 +36,7 @@ def _patient_id_of(row: pw.Model) -> int | None:
     return None
 
 
-def _check_version(row: pw.Model, expected_version: int | None, what: str) -> None:
+def _check_version(row: VersionedModel, expected_version: int | None, what: str) -> None:
     if expected_version is not None and row.version != expected_version:
         raise Conflict(
             f"this {what} was changed by someone else while you were editing "
@@ -46,7 +48,7 @@ def _check_version(row: pw.Model, expected_version: int | None, what: str) -> No
 
 def update_versioned(
     actor: Actor,
-    model: type[M],
+    model: type[V],
     row_id: int,
     expected_version: int | None,
     changes: dict[str, Any],
@@ -55,7 +57,7 @@ def update_versioned(
     action: str,
     patient_id: int | None = None,
     details: dict | None = None,
-) -> M:
+) -> V:
     """Apply ``changes`` if the row is still at ``expected_version``; audit before/after
     (and ``details``: what the change was about, beyond the row). Must run inside the
     caller's transaction."""
@@ -92,7 +94,7 @@ def delete_versioned(
     """Delete the row if still at ``expected_version``; the audit event keeps a full copy
     (plus ``extra``, e.g. child rows) so the deletion can be undone."""
     row = get_row(model, row_id, what)
-    if "version" in model._meta.fields:
+    if isinstance(row, VersionedModel):  # the rows that carry a version
         _check_version(row, expected_version, what)
     before = audit.row_dict(row)
     if extra:
@@ -269,7 +271,7 @@ class Prepared:
 
     SENTINEL = -7_654_321
 
-    def __init__(self, build: Callable[[int], pw.ModelSelect]):
+    def __init__(self, build: Callable[[int], Query]):
         self._build = build
         self._compiled_for: object | None = None
 
@@ -278,7 +280,7 @@ class Prepared:
         self._sql, params = query.sql()
         self._params = list(params)
         self._slot = self._params.index(self.SENTINEL)
-        self._columns = [_output(node) for node in query._returning]
+        self._columns = [_output(node) for node in query.selected_columns]
         self._compiled_for = database.obj
 
     def dicts(self, value: int) -> list[dict]:
@@ -298,10 +300,10 @@ def _output(node) -> tuple[str, Callable | None]:
     if isinstance(node, pw.Alias):
         inner = node.node
         if isinstance(inner, pw.Field):
-            return node._alias, inner.python_value
+            return node.name, inner.python_value
         # A function's ``python_value`` is a builder method, not a converter: the converter
         # it was given (if any) is kept in ``_python_value``.
-        return node._alias, getattr(inner, "_python_value", None)
+        return node.name, getattr(inner, "_python_value", None)
     if isinstance(node, pw.Field):
         return node.name, node.python_value
     raise TypeError(f"cannot prepare a select of {node!r}")

@@ -17,6 +17,7 @@ from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
 from teamdash.storage.models import Patient, Session, User
+from teamdash.storage.queries import Query
 from teamdash.validation import FieldSpec, FieldSpecs
 
 
@@ -270,7 +271,7 @@ def restore_session(actor: Actor, before: dict) -> SessionResult:
     return get_session(actor, row)
 
 
-def _select() -> pw.ModelSelect:
+def _select() -> Query:
     return Session.select(Session, Clinician.full_name.alias("clinician_name")).join(
         Clinician, pw.JOIN.LEFT_OUTER, on=(Session.clinician == Clinician.id)
     )

@@ -5,7 +5,9 @@ in one place; weekly means for the sleep panel and check-ins."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from teamdash import clock, validation
 from teamdash.clinical import instruments
@@ -66,10 +68,14 @@ def _diary_fields() -> list[FieldSpec]:
             continue
         if item.choices:
             codes = tuple(int(code) for code, _label in item.choices)
-            specs.append(FieldSpec(name, "choice", required=not item.optional, choices=lambda codes=codes: codes))
+            specs.append(FieldSpec(name, "choice", required=not item.optional, choices=_fixed(codes)))
         else:
             specs.append(FieldSpec(name, "int", not item.optional, minimum=item.minimum, maximum=item.maximum))
     return [*specs, FieldSpec("note", "note", required=False)]
+
+
+def _fixed(codes: tuple[int, ...]) -> Callable[[], tuple[int, ...]]:
+    return lambda: codes
 
 
 FIELDS = FieldSpecs(_diary_fields)
@@ -77,7 +83,7 @@ FIELDS = FieldSpecs(_diary_fields)
 
 def _clean(values: dict, current: dict | None) -> dict:
     merged = {**(current or {}), **values}
-    out = {}
+    out: dict[str, Any] = {}
     if current is None or "night_of" in values:
         out["night_of"] = validation.date(values.get("night_of"), "night_of", not_after=clock.today())
     if "note" in values:

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import peewee as pw
 
@@ -188,7 +189,7 @@ def update_user(
     *,
     full_name: str | None = None,
     role: str | None = None,
-    discipline: str | None | bool = False,
+    discipline: str | None | Literal[False] = False,
     is_case_manager: bool | None = None,
 ) -> StaffMember:
     """Change a member of staff's name, role, discipline (None clears it; leave out to
@@ -201,7 +202,7 @@ def update_user(
             changes["full_name"] = validation.text(full_name, "full_name", max_length=120)
         new_role = role if role is not None else current.role
         new_discipline = current.__data__.get("discipline") if discipline is False else discipline
-        new_role, new_discipline = _clean_role(new_role, new_discipline)  # type: ignore[arg-type]
+        new_role, new_discipline = _clean_role(new_role, new_discipline)
         if new_role != current.role:
             if current.role == auth.ADMIN and current.active and not _other_active_admins(user_id):
                 raise ValidationError(

@@ -232,7 +232,7 @@ def line_with_gaps(
     return tuple(xs), tuple(ys)
 
 
-def display_range(instrument: Instrument, values: Iterable[float]) -> tuple[float, float]:
+def display_range(instrument: Instrument, values: Iterable[float | None]) -> tuple[float, float]:
     """The y range a measure is drawn on (see ``FULL_RANGE_UNITS``)."""
     lo, hi = instrument.total_min, instrument.total_max
     if instrument.unit in FULL_RANGE_UNITS and lo is not None and hi is not None:
@@ -325,8 +325,8 @@ def _series(
     by_id = {p.measurement_id: p for p in points}
     first = analytics.baseline(valued, episode_start)
     last = analytics.latest(valued)
-    baseline = by_id[first.id] if first else None
-    latest = by_id[last.id] if last else None
+    baseline = by_id[first.id] if first and first.id is not None else None  # points of stored rows: ids set
+    latest = by_id[last.id] if last and last.id is not None else None
     threshold = mcid_threshold(instrument, baseline.value if baseline else None)
     goals = _goals(record, instrument, today_x)
     line_x, line_y = line_with_gaps(points, instrument.interval_days, breaks)

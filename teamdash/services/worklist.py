@@ -4,9 +4,7 @@ ones first, then by due date. Marking one done goes through ``ACTION_ITEMS.updat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, cast
 
 from teamdash import clock
 from teamdash.services import auth
@@ -15,6 +13,7 @@ from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.services.staff import initials
 from teamdash.storage.models import ActionItem, Patient
+from teamdash.storage.queries import dicts
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def action_items_for(
     if not include_closed:
         query = query.where(ActionItem.status == "open")
     items = []
-    for d in cast(Iterable[dict[str, Any]], query.dicts()):
+    for d in dicts(query):
         action = build(ActionItemResult, d)
         items.append(
             WorkItem(action, d["patient"], d["clinic_id"], d["given_name"], d["family_name"], action.overdue(today))

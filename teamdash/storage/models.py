@@ -53,6 +53,16 @@ class BaseModel(pw.Model):
         legacy_table_names = False
 
 
+class VersionedModel(BaseModel):
+    """A row the team edits: ``version`` counts its edits, and an update states the
+        version it read (``services.row_ops``). Each subclass declares the column itself, as
+        its last (peewee orders columns by declaration: one here would come first), and its
+    ``id`` first."""
+
+    id: pw.AutoField[int]
+    version: pw.IntegerField[int]
+
+
 class SchemaVersion(BaseModel):
     """One row per applied schema version (the highest is the current schema)."""
 
@@ -67,7 +77,7 @@ class Discipline(BaseModel):
     sort_order = pw.IntegerField(default=0)
 
 
-class User(BaseModel):
+class User(VersionedModel):
     """A member of staff (administrator, case manager, clinician, read-only) and their
     sign-in: an argon2 password hash, failed attempts and the lockout they cause."""
 
@@ -88,7 +98,7 @@ class User(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class Patient(BaseModel):
+class Patient(VersionedModel):
     id = pw.AutoField()  # implicit otherwise; declared so type checkers see it
     clinic_id = pw.CharField(unique=True, max_length=32)
     given_name = pw.CharField()
@@ -180,7 +190,7 @@ class ClinicSetting(BaseModel):
         table_name = "clinic_setting"
 
 
-class Measurement(BaseModel):
+class Measurement(VersionedModel):
     """One administration of an instrument: the item responses and their score."""
 
     id = pw.AutoField()
@@ -217,7 +227,7 @@ class SafetyAcknowledgement(BaseModel):
     action_taken = pw.TextField()
 
 
-class Session(BaseModel):
+class Session(VersionedModel):
     id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="sessions", on_delete="CASCADE")
     discipline = pw.ForeignKeyField(Discipline)
@@ -233,7 +243,7 @@ class Session(BaseModel):
         indexes = ((("patient", "held_at"), False),)
 
 
-class Goal(BaseModel):
+class Goal(VersionedModel):
     """A SMART goal, optionally tied to a measure whose value drives its progress."""
 
     id = pw.AutoField()
@@ -250,7 +260,7 @@ class Goal(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class GradedActivityPlan(BaseModel):
+class GradedActivityPlan(VersionedModel):
     """PT graded activity / graded exposure: one activity built up week by week."""
 
     id = pw.AutoField()
@@ -266,7 +276,7 @@ class GradedActivityPlan(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class GradedActivityWeek(BaseModel):
+class GradedActivityWeek(VersionedModel):
     id = pw.AutoField()
     plan = pw.ForeignKeyField(GradedActivityPlan, backref="weeks", on_delete="CASCADE")
     week_start = pw.DateField()
@@ -280,7 +290,7 @@ class GradedActivityWeek(BaseModel):
         indexes = ((("plan", "week_start"), True),)
 
 
-class Course(BaseModel):
+class Course(VersionedModel):
     """A psychology course (CBT, mindfulness, pain education) and its progress."""
 
     id = pw.AutoField()
@@ -293,7 +303,7 @@ class Course(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class PracticeWeek(BaseModel):
+class PracticeWeek(VersionedModel):
     id = pw.AutoField()
     course = pw.ForeignKeyField(Course, backref="practice", on_delete="CASCADE")
     week_start = pw.DateField()
@@ -304,7 +314,7 @@ class PracticeWeek(BaseModel):
         indexes = ((("course", "week_start"), True),)
 
 
-class SleepDiaryNight(BaseModel):
+class SleepDiaryNight(VersionedModel):
     """One night of the Consensus Sleep Diary; the computed values are stored for lists."""
 
     id = pw.AutoField()
@@ -328,7 +338,7 @@ class SleepDiaryNight(BaseModel):
         indexes = ((("patient", "night_of"), True),)
 
 
-class PlanItem(BaseModel):
+class PlanItem(VersionedModel):
     """A structured plan entry of a discipline (nutrition, sleep hygiene, social work)."""
 
     id = pw.AutoField()
@@ -344,7 +354,7 @@ class PlanItem(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class SupportContact(BaseModel):
+class SupportContact(VersionedModel):
     """Someone in the patient's support network."""
 
     id = pw.AutoField()
@@ -359,7 +369,7 @@ class SupportContact(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class RtwPhase(BaseModel):
+class RtwPhase(VersionedModel):
     """One phase of the return-to-work plan; the latest by start date is current."""
 
     id = pw.AutoField()
@@ -373,7 +383,7 @@ class RtwPhase(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class Flare(BaseModel):
+class Flare(VersionedModel):
     """A flare-up or setback: the programme teaches managing them, the team reviews them."""
 
     id = pw.AutoField()
@@ -387,7 +397,7 @@ class Flare(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class CheckIn(BaseModel):
+class CheckIn(VersionedModel):
     """A team check-in. ``snapshot`` is the summary as signed off: later edits to
     scores never rewrite it."""
 
@@ -410,7 +420,7 @@ class CheckIn(BaseModel):
         indexes = ((("patient", "held_on"), False),)
 
 
-class Meeting(BaseModel):
+class Meeting(VersionedModel):
     """A team meeting: who attended and, once it has ended, its minutes as saved then
     (attendees, patients reviewed, decisions, action items), frozen like a check-in."""
 
@@ -423,7 +433,7 @@ class Meeting(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class MeetingItem(BaseModel):
+class MeetingItem(VersionedModel):
     """One patient on a meeting's agenda, in agenda order; ``checkin`` once reviewed."""
 
     id = pw.AutoField()
@@ -440,7 +450,7 @@ class MeetingItem(BaseModel):
         indexes = ((("meeting", "patient"), True),)
 
 
-class Decision(BaseModel):
+class Decision(VersionedModel):
     id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="decisions", on_delete="CASCADE")
     checkin = pw.ForeignKeyField(CheckIn, null=True, backref="decisions", on_delete="SET NULL")
@@ -451,7 +461,7 @@ class Decision(BaseModel):
     version = pw.IntegerField(default=1)
 
 
-class ActionItem(BaseModel):
+class ActionItem(VersionedModel):
     id = pw.AutoField()
     patient = pw.ForeignKeyField(Patient, backref="actions", on_delete="CASCADE")
     checkin = pw.ForeignKeyField(CheckIn, null=True, backref="actions", on_delete="SET NULL")

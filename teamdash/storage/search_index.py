@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from typing import Any
 
 import peewee as pw
 
@@ -103,8 +104,8 @@ def indexable(word: str) -> bool:
 
 
 def matching_ids(
-    database: pw.Database | pw.DatabaseProxy, id_column: pw.Field, words: list[str]
-) -> tuple[pw.Node | None, list[str]]:
+    database: pw.Database | pw.DatabaseProxy, id_column: pw.Field[Any], words: list[str]
+) -> tuple[pw.ColumnBase | None, list[str]]:
     """A condition on ``id_column`` that the index answers for the words it can, and the
     words left for the plain scan.
 

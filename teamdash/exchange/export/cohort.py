@@ -154,6 +154,7 @@ def write_cohort(job: Job, book: Book) -> int:
         chunk = patients[start : start + PATIENT_CHUNK]
         series = _series([p.id for p in chunk], job, ids)
         for p in chunk:
+            row: list[object]  # a cell value per column: text, numbers, dates, yes/no
             if job.deidentify:
                 status_week = job.relative(p.id, p.status_changed_on)[1] if p.status != "active" else None
                 row = [

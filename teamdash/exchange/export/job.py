@@ -43,9 +43,10 @@ class Job:
         self.total = 0
         self._next_check = CHECK_EVERY
         self.patients: list[PatientInfo] = self.select.patients()
-        if self.deidentify:
+        pseudonyms = self.pseudonyms  # set exactly when de-identifying
+        if pseudonyms is not None:
             # Registration order (clinic IDs) must not survive in a de-identified sheet.
-            self.patients.sort(key=lambda p: self.pseudonyms.patient(p.id))
+            self.patients.sort(key=lambda p: pseudonyms.patient(p.id))
         self.by_id: dict[int, PatientInfo] = {p.id: p for p in self.patients}
         self.staff = staff_names()
         self.rows: dict[str, int] = {}
@@ -57,14 +58,14 @@ class Job:
         return "Patient code" if self.deidentify else "Patient ID"
 
     def patient_label(self, patient_id: int) -> str:
-        if self.deidentify:
+        if self.pseudonyms is not None:
             return self.pseudonyms.patient(patient_id)
         return self.by_id[patient_id].clinic_id
 
     def staff_label(self, user_id: int | None) -> str | None:
         if user_id is None:
             return None
-        if self.deidentify:
+        if self.pseudonyms is not None:
             return self.pseudonyms.staff(user_id)
         return self.staff.get(user_id)
 

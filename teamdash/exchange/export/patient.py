@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 import peewee as pw
 from openpyxl.chart import LineChart, Reference
@@ -30,6 +31,7 @@ from teamdash.exchange.export.sheets import (
     Column,
 )
 from teamdash.storage.models import CheckIn, Measurement, SafetyAcknowledgement
+from teamdash.storage.queries import tuples
 
 CHART_MIN_POINTS = 2
 
@@ -39,8 +41,8 @@ def count(job: Job) -> int:
 
 
 def _checkin_dates(job: Job, patient_id: int) -> list[dt.date]:
-    query = CheckIn.select(CheckIn.held_on).where(CheckIn.patient == patient_id).order_by(CheckIn.held_on).tuples()
-    return [d for (d,) in query]
+    query = CheckIn.select(CheckIn.held_on).where(CheckIn.patient == patient_id).order_by(CheckIn.held_on)
+    return [d for (d,) in tuples(query)]
 
 
 def _open_safety(patient_id: int) -> int:
@@ -211,7 +213,7 @@ def progress_row(inst: instruments.Instrument, p: analytics.Progress) -> list:
     return [
         inst.short_name,
         disciplines.get(inst.discipline).name,
-        first.taken_at.date() if first else None,
+        _day(first.taken_at) if first else None,
         _rounded(inst, first.value) if first else None,
         first.band if first else None,
         _rounded(inst, p.last_checkin.value) if p.last_checkin else None,
@@ -325,7 +327,8 @@ def _discipline_sheet(
         Column("Entered by", LABEL),
         Column("Note", TEXT),
     ]
-    rows, spans = [], []
+    rows: list[list[Any]] = []
+    spans: list[tuple[instruments.Instrument, int, int]] = []
     for instrument_id in order:
         inst = library.get(instrument_id)
         if inst is None or inst.discipline != d.code:
@@ -399,7 +402,7 @@ def _discipline_sheet(
 def _line_chart(ws, inst: instruments.Instrument, first_row: int, last_row: int) -> LineChart:
     """A native Excel line chart of one measure's totals over time (a date axis)."""
     chart = LineChart()
-    direction = {"higher_worse": "lower is better", "higher_better": "higher is better"}.get(inst.direction)
+    direction = {"higher_worse": "lower is better", "higher_better": "higher is better"}.get(inst.direction or "")
     chart.title = f"{inst.short_name}" + (f" ({direction})" if direction else "")
     chart.style = 2
     chart.height, chart.width = 7.5, 16

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import cast
 
 import peewee as pw
 
@@ -32,6 +31,7 @@ from teamdash.exchange.export.sheets import (
     Column,
     TableSheet,
 )
+from teamdash.storage.queries import tuples
 
 WEEK = "0.0"  # weeks since programme start, one decimal
 
@@ -368,7 +368,7 @@ def write(job: Job, book: Book, sheets: Iterable[RecordSheet] = SHEETS) -> None:
 def _write(job: Job, book: Book, spec: RecordSheet) -> int:
     sheet = TableSheet(book, spec.title, spec.columns(job), freeze_columns=1)
     make = spec.deidentified if job.deidentify else spec.identified
-    for row in cast(Iterable[tuple], spec.query(job).tuples()):
+    for row in tuples(spec.query(job)):
         sheet.add(make(job, row))
         job.tick()
     rows = sheet.close()

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import peewee as pw
 
@@ -42,6 +43,7 @@ from teamdash.storage.models import (
     SupportContact,
     User,
 )
+from teamdash.storage.queries import Query, Row, tuples
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,17 +124,17 @@ class Selection:
             cond &= Patient.id.in_(sessions) | Patient.id.in_(measured)
         return cond
 
-    def patient_ids(self) -> pw.ModelSelect:
+    def patient_ids(self) -> Query:
         return Patient.select(Patient.id).where(self.patient_condition())
 
     def patients(self) -> list[PatientInfo]:
         fields = [getattr(Patient, name) for name in PatientInfo.__slots__]
-        query = Patient.select(*fields).where(self.patient_condition()).order_by(Patient.clinic_id).tuples()
-        return [PatientInfo(*row) for row in query]
+        query = Patient.select(*fields).where(self.patient_condition()).order_by(Patient.clinic_id)
+        return [PatientInfo(*row) for row in tuples(query)]
 
     # --- rows ---------------------------------------------------------------------------
 
-    def _in_range(self, field: pw.Field, *, datetime_field: bool) -> pw.Expression | None:
+    def _in_range(self, field: pw.Field[Any], *, datetime_field: bool) -> pw.Expression | None:
         o = self.o
         cond = None
         if o.date_from is not None:
@@ -142,7 +144,13 @@ class Selection:
             cond = upper if cond is None else cond & upper
         return cond
 
-    def _where(self, query: pw.ModelSelect, patient_field: pw.Field, *conditions, patient_ids=None) -> pw.ModelSelect:
+    def _where(
+        self,
+        query: Query,
+        patient_field: pw.Field[Any],
+        *conditions: pw.ColumnBase | None,
+        patient_ids: Iterable[int] | None = None,
+    ) -> Query:
         query = query.where(patient_field.in_(self.patient_ids() if patient_ids is None else patient_ids))
         for c in conditions:
             if c is not None:
@@ -151,7 +159,7 @@ class Selection:
 
     def measurement_query(
         self, instrument_ids: tuple[str, ...] | None = None, patient_ids: list[int] | None = None
-    ) -> pw.ModelSelect:
+    ) -> Query:
         m = Measurement
         query = m.select(
             m.patient,
@@ -182,7 +190,7 @@ class Selection:
         *,
         light: bool = False,
         patient_ids: list[int] | None = None,
-    ) -> Iterator[tuple]:
+    ) -> Iterator[Row]:
         """(patient, instrument, taken_at, responses, total, band, safety, entered_by,
         source, note, id, item_names) in patient, instrument, time order (the table's
         unique index: no sort). ``light`` skips decoding responses (the cohort needs
@@ -206,7 +214,7 @@ class Selection:
     def count_measurements(self, instrument_ids: tuple[str, ...] | None = None) -> int:
         return self.measurement_query(instrument_ids).count()
 
-    def session_query(self) -> pw.ModelSelect:
+    def session_query(self) -> Query:
         s = Session
         query = s.select(s.patient, s.discipline, s.held_at, s.kind, s.minutes, s.attendance, s.clinician, s.note)
         return self._where(
@@ -216,14 +224,14 @@ class Selection:
             (s.discipline == self.o.discipline) if self.o.discipline else None,
         )
 
-    def sessions(self) -> Iterator[tuple]:
+    def sessions(self) -> Iterator[Row]:
         query = self.session_query().order_by(Session.patient, Session.held_at, Session.id)
         for pid, discipline, held_at, kind, minutes, attendance, clinician, note in database.execute(query):
             if not isinstance(held_at, dt.datetime):
                 held_at = dt.datetime.fromisoformat(held_at)
             yield pid, discipline, held_at, kind, minutes, attendance, clinician, note
 
-    def goal_query(self) -> pw.ModelSelect:
+    def goal_query(self) -> Query:
         g = Goal
         query = g.select(
             g.patient,
@@ -246,31 +254,28 @@ class Selection:
             (g.discipline == self.o.discipline) if self.o.discipline else None,
         )
 
-    def goals(self) -> Iterator[tuple]:
-        query = self.goal_query().order_by(Goal.patient, Goal.discipline, Goal.set_on, Goal.id).tuples()
-        yield from query
+    def goals(self) -> Iterator[Row]:
+        yield from tuples(self.goal_query().order_by(Goal.patient, Goal.discipline, Goal.set_on, Goal.id))
 
-    def checkin_query(self) -> pw.ModelSelect:
+    def checkin_query(self) -> Query:
         c = CheckIn
         query = c.select(
             c.id, c.patient, c.held_on, c.attendees, c.narrative, c.created_by, c.plan, c.period_start, c.next_checkin
         )
         return self._where(query, c.patient, self._in_range(c.held_on, datetime_field=False))
 
-    def checkins(self) -> Iterator[tuple]:
+    def checkins(self) -> Iterator[Row]:
         """(patient, held_on, attendees, narrative, created_by, decisions text list, plan,
         period start, next check-in)."""
-        query = self.checkin_query().order_by(CheckIn.patient, CheckIn.held_on, CheckIn.id).tuples()
-        rows = list(query)
+        rows = list(tuples(self.checkin_query().order_by(CheckIn.patient, CheckIn.held_on, CheckIn.id)))
         decisions: dict[int, list[str]] = {}
         ids = [r[0] for r in rows]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for checkin_id, text in (
+            for checkin_id, text in tuples(
                 Decision.select(Decision.checkin, Decision.text)
                 .where(Decision.checkin.in_(chunk))
                 .order_by(Decision.made_at, Decision.id)
-                .tuples()
             ):
                 decisions.setdefault(checkin_id, []).append(text)
         for checkin_id, pid, held_on, attendees, narrative, created_by, plan, since, following in rows:
@@ -286,33 +291,32 @@ class Selection:
                 following,
             )
 
-    def action_query(self) -> pw.ModelSelect:
+    def action_query(self) -> Query:
         a = ActionItem
         query = a.select(
             a.patient, a.text, a.owner, a.due_on, a.status, a.created_at, a.completed_at, CheckIn.held_on, a.discipline
         ).join(CheckIn, pw.JOIN.LEFT_OUTER, on=(a.checkin == CheckIn.id))
         return self._where(query, a.patient, self._in_range(a.created_at, datetime_field=True))
 
-    def actions(self) -> Iterator[tuple]:
+    def actions(self) -> Iterator[Row]:
         """(patient, text, owner, due_on, status, created_at, completed_at, check-in held on,
         discipline)."""
-        query = self.action_query().order_by(ActionItem.patient, ActionItem.created_at, ActionItem.id).tuples()
-        yield from query
+        yield from tuples(self.action_query().order_by(ActionItem.patient, ActionItem.created_at, ActionItem.id))
 
     # --- the rest of the record (long workbook) -------------------------------------------------
 
-    def _discipline_is(self, code: str) -> pw.Expression | None:
+    def _discipline_is(self, code: str) -> pw.ColumnBase | None:
         """Rows of a discipline's own part (graded activity: pt) are kept only without a
         discipline filter or with that discipline."""
         if self.o.discipline and self.o.discipline != code:
             return pw.SQL("1 = 0")  # another discipline's filter leaves them out
         return None
 
-    def _started_by(self, field: pw.Field) -> pw.Expression | None:
+    def _started_by(self, field: pw.Field[Any]) -> pw.Expression | None:
         """A plan started before the range ends is still worked on in it."""
         return (field <= self.o.date_to) if self.o.date_to is not None else None
 
-    def decision_query(self) -> pw.ModelSelect:
+    def decision_query(self) -> Query:
         d = Decision
         query = d.select(d.patient, CheckIn.held_on, d.text, d.made_by, d.made_at).join(
             CheckIn, pw.JOIN.LEFT_OUTER, on=(d.checkin == CheckIn.id)
@@ -320,7 +324,7 @@ class Selection:
         query = self._where(query, d.patient, self._in_range(d.made_at, datetime_field=True))
         return query.order_by(d.patient, d.made_at, d.id)
 
-    def safety_query(self) -> pw.ModelSelect:
+    def safety_query(self) -> Query:
         m, ack = Measurement, SafetyAcknowledgement
         query = ack.select(
             m.patient,
@@ -340,7 +344,7 @@ class Selection:
         )
         return query.order_by(m.patient, m.instrument, m.taken_at, ack.id)
 
-    def graded_plan_query(self) -> pw.ModelSelect:
+    def graded_plan_query(self) -> Query:
         g = GradedActivityPlan
         query = g.select(
             g.patient,
@@ -356,7 +360,7 @@ class Selection:
         query = self._where(query, g.patient, self._started_by(g.started_on), self._discipline_is("pt"))
         return query.order_by(g.patient, g.started_on, g.id)
 
-    def graded_week_query(self) -> pw.ModelSelect:
+    def graded_week_query(self) -> Query:
         g, w = GradedActivityPlan, GradedActivityWeek
         query = w.select(
             g.patient,
@@ -373,13 +377,13 @@ class Selection:
         )
         return query.order_by(g.patient, g.started_on, g.id, w.week_start)
 
-    def course_query(self) -> pw.ModelSelect:
+    def course_query(self) -> Query:
         c = Course
         query = c.select(c.patient, c.kind, c.modules_total, c.modules_done, c.started_on, c.status)
         query = self._where(query, c.patient, self._started_by(c.started_on), self._discipline_is("psychology"))
         return query.order_by(c.patient, c.started_on, c.id)
 
-    def practice_query(self) -> pw.ModelSelect:
+    def practice_query(self) -> Query:
         c, w = Course, PracticeWeek
         query = w.select(c.patient, c.kind, c.started_on, w.week_start, w.minutes).join(c, on=(w.course == c.id))
         query = self._where(
@@ -387,7 +391,7 @@ class Selection:
         )
         return query.order_by(c.patient, c.started_on, c.id, w.week_start)
 
-    def plan_item_query(self) -> pw.ModelSelect:
+    def plan_item_query(self) -> Query:
         i = PlanItem
         query = i.select(
             i.patient,
@@ -408,7 +412,7 @@ class Selection:
         )
         return query.order_by(i.patient, i.discipline, i.category, i.started_on, i.id)
 
-    def night_query(self) -> pw.ModelSelect:
+    def night_query(self) -> Query:
         n = SleepDiaryNight
         query = n.select(
             n.patient,
@@ -431,7 +435,7 @@ class Selection:
         )
         return query.order_by(n.patient, n.night_of)
 
-    def flare_query(self) -> pw.ModelSelect:
+    def flare_query(self) -> Query:
         f = Flare
         query = f.select(
             f.patient, f.started_on, f.severity, f.suspected_trigger, f.what_helped, f.days_to_recover, f.note
@@ -439,13 +443,13 @@ class Selection:
         query = self._where(query, f.patient, self._in_range(f.started_on, datetime_field=False))
         return query.order_by(f.patient, f.started_on, f.id)
 
-    def contact_query(self) -> pw.ModelSelect:
+    def contact_query(self) -> Query:
         c = SupportContact
         query = c.select(c.patient, c.name, c.relationship, c.involved_in_goals, c.contact, c.note, c.on_handout)
         query = self._where(query, c.patient, self._discipline_is("social"))
         return query.order_by(c.patient, c.name, c.id)
 
-    def rtw_query(self) -> pw.ModelSelect:
+    def rtw_query(self) -> Query:
         r = RtwPhase
         query = r.select(
             r.patient, r.phase, r.started_on, r.hours_per_week, r.modified_duties, r.employer_contact, r.note
@@ -459,22 +463,21 @@ class Selection:
             RtwPhase.select(RtwPhase.patient, RtwPhase.phase)
             .where(RtwPhase.patient.in_(self.patient_ids()))
             .order_by(RtwPhase.patient, RtwPhase.started_on, RtwPhase.id)
-            .tuples()
         )
-        for pid, phase in query:
+        for pid, phase in tuples(query):
             out[pid] = phase
         return out
 
 
 def staff_names() -> dict[int, str]:
-    return dict(User.select(User.id, User.full_name).tuples())
+    return dict(tuples(User.select(User.id, User.full_name)))
 
 
-def staff_rows() -> list[tuple]:
+def staff_rows() -> list[Row]:
     return list(
-        User.select(
-            User.id, User.username, User.full_name, User.role, User.discipline, User.is_case_manager, User.active
+        tuples(
+            User.select(
+                User.id, User.username, User.full_name, User.role, User.discipline, User.is_case_manager, User.active
+            ).order_by(User.full_name)
         )
-        .order_by(User.full_name)
-        .tuples()
     )

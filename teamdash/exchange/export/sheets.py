@@ -114,7 +114,7 @@ def is_risky(value: str) -> bool:
     return value.startswith(RISKY_START)
 
 
-def text_cell(ws, value: str) -> WriteOnlyCell:
+def text_cell(ws, value: str) -> Cell:
     """A string cell that is never a formula, whatever it starts with."""
     cell = WriteOnlyCell(ws)
     cell.value = value  # "=…" makes openpyxl choose a formula ...
@@ -280,7 +280,7 @@ def _values_to_row(self, values, row_idx):
             cell = WriteOnlyCell(self)
 
 
-def header_cell(ws, text: str) -> WriteOnlyCell:
+def header_cell(ws, text: str) -> Cell:
     cell = WriteOnlyCell(ws, value=clean_text(text))
     cell.data_type = "s"
     cell.font = HEADER_FONT
@@ -290,7 +290,7 @@ def header_cell(ws, text: str) -> WriteOnlyCell:
     return cell
 
 
-def section_cell(ws, text: str) -> WriteOnlyCell:
+def section_cell(ws, text: str) -> Cell:
     cell = WriteOnlyCell(ws, value=clean_text(text))
     cell.data_type = "s"
     cell.font = SECTION_FONT
@@ -306,10 +306,10 @@ class RowMaker:
         self.ws = ws
         self.columns = list(columns)
         self.wrap_text = wrap_text  # free text wraps in its cell (stacked tables)
-        self.styled: list[tuple[int, WriteOnlyCell, bool]] = []
+        self.styled: list[tuple[int, Cell, bool]] = []
         self.text: list[int] = []
         self.labels: list[int] = []
-        self.bools: list[tuple[int, WriteOnlyCell]] = []
+        self.bools: list[tuple[int, Cell]] = []
         self.mixed: list[int] = []
         for i, c in enumerate(self.columns):
             if c.kind == TEXT:
@@ -320,7 +320,7 @@ class RowMaker:
                 self.labels.append(i)
             elif c.kind == BOOL:
                 cell = WriteOnlyCell(ws)
-                cell.number_format = c.format
+                cell.number_format = c.format or BOOL_FORMAT  # a yes/no column always has one
                 self.bools.append((i, cell))
             elif c.format:
                 cell = WriteOnlyCell(ws)
@@ -538,7 +538,7 @@ class BlockSheet:
             while current < (heading or b.first_row):
                 ws.append([])
                 current += 1
-            if heading:
+            if heading and b.title:
                 ws.append([section_cell(ws, b.title)])
                 current += 1
             ws.append([header_cell(ws, c.header) for c in b.columns])
