@@ -118,7 +118,7 @@ class EditConflict(Conflict):
         differences: tuple[tuple[str, object, object], ...] = (),
         current_version: int | None = None,
         changed_by: str | None = None,
-        current: dict | None = None,
+        current: dict[str, Any] | None = None,
     ):
         self.differences = differences  # (field, yours, saved)
         self.current_version = current_version

@@ -284,3 +284,15 @@ def test_instrument_ids_are_case_insensitive(typed):
 def test_get_unknown_instrument():
     with pytest.raises(UnknownInstrument):
         instruments.get("nope")
+
+
+def test_text_read_as_a_number_before_is_still_checked_against_each_item():
+    # "7" and "2.5" are read once and remembered; each item still checks its own range and kind.
+    assert instruments.score("nrs_pain", ["7"]).total == 7
+    error = raises("phq9", ["7", "0", "0", "0", "0", "0", "0", "0", "0"])
+    assert str(error) == "item 1 of PHQ-9: 7 is outside 0–3"
+    assert instruments.score("bmi", ["80.5", "180"]).responses[:2] == (80.5, 180.0)
+    error = raises("nrs_pain", ["2.5"])
+    assert str(error) == "item 1 of NRS pain: 2.5 is not a whole number (allowed 0–10)"
+    error = raises("bmi", ["7", "180"])
+    assert str(error) == "item 1 of BMI: 7 is outside 20–400 kg"

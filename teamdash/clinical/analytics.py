@@ -89,19 +89,30 @@ def _day(when: dt.date | dt.datetime) -> dt.date:
 
 def _points(points: Iterable[PointLike]) -> list[Point]:
     """Points with a value (a PSQI with a missing component has none), as ``Point``s."""
-    return [p for p in (Point(*raw) for raw in points) if p.value is not None]
+    out: list[Point] = []
+    for raw in points:
+        p = raw if type(raw) is Point else Point(*raw)  # a Point is kept as it is (immutable)
+        if p.value is not None:
+            out.append(p)
+    return out
 
 
 def _order(point: Point) -> tuple[dt.datetime, int]:
     # Later time wins; for an identical time the later entry (higher id) wins, because
     # it was entered to replace or correct the first. Both rows are kept by the caller.
-    return (_moment(point.taken_at), point.id if point.id is not None else -1)
+    taken_at = point.taken_at
+    moment = taken_at if type(taken_at) is dt.datetime else _moment(taken_at)
+    return (moment, point.id if point.id is not None else -1)
 
 
 def latest(points: Iterable[PointLike]) -> Point | None:
     """The measurement taken last (ties: the later entry). Out-of-order entry does not
     matter: the time taken decides, not the order of the list."""
-    valid = _points(points)
+    return _latest(_points(points))
+
+
+def _latest(valid: list[Point]) -> Point | None:
+    """``latest`` of points already checked by ``_points``."""
     return max(valid, key=_order) if valid else None
 
 
@@ -111,6 +122,11 @@ def baseline(points: Iterable[PointLike], episode_start: dt.date | dt.datetime |
     valid = _points(points)
     if episode_start is not None:
         valid = [p for p in valid if _day(p.taken_at) >= _day(episode_start)]
+    return _baseline(valid)
+
+
+def _baseline(valid: list[Point]) -> Point | None:
+    """``baseline`` of points already checked by ``_points`` (and limited to the episode)."""
     if not valid:
         return None
     first = min(_moment(p.taken_at) for p in valid)
@@ -120,8 +136,13 @@ def baseline(points: Iterable[PointLike], episode_start: dt.date | dt.datetime |
 def at_or_before(points: Iterable[PointLike], when: dt.date | dt.datetime) -> Point | None:
     """The latest measurement taken at or before ``when`` (a date includes that whole
     day): the value the team saw at a check-in."""
+    return _at_or_before(_points(points), when)
+
+
+def _at_or_before(valid: list[Point], when: dt.date | dt.datetime) -> Point | None:
+    """``at_or_before`` of points already checked by ``_points``."""
     limit = when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time.max)
-    return latest(p for p in _points(points) if _moment(p.taken_at) <= limit)
+    return _latest([p for p in valid if _moment(p.taken_at) <= limit])
 
 
 # --- change -----------------------------------------------------------------------------
@@ -679,13 +700,13 @@ def deterioration_flag(
     failing that, from the value at the last check-in: a relapse after good progress
     can still sit below baseline, and the team needs to see it."""
     pts = [p for p in _points(points) if episode_start is None or _day(p.taken_at) >= _day(episode_start)]
-    first, last = baseline(pts), latest(pts)
+    first, last = _baseline(pts), _latest(pts)
     if first is None or last is None or first == last:
         return None
     flag = reliable_deterioration(change_between(instrument, first, last), measurement_id=last.id, since=last.taken_at)
     if flag is not None or last_checkin_at is None:
         return flag
-    reviewed = at_or_before(pts, last_checkin_at)
+    reviewed = _at_or_before(pts, last_checkin_at)
     if reviewed is None or reviewed in (first, last):
         return None
     flag = reliable_deterioration(

@@ -519,6 +519,9 @@ def score_with(
     )
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  # control characters: never in a one-line name
+
+
 def normal_item_name(name: str) -> str:
     """How two item names are compared (the same activity written twice): case, accents
     kept, spacing and letter case ignored."""
@@ -558,7 +561,7 @@ def _item_names(
                 item=item.number,
             )
         name = " ".join(raw.split()) if raw else None  # line breaks and runs of spaces become one space
-        if name and (len(name) > MAX_ITEM_NAME or any(ord(c) < 32 or ord(c) == 127 for c in name)):
+        if name and (len(name) > MAX_ITEM_NAME or _CONTROL.search(name)):
             raise InvalidItemName(
                 f"item {item.number} of {inst.short_name}: the {what} name must be one line of at most "
                 f"{MAX_ITEM_NAME} characters",
@@ -636,22 +639,33 @@ def _is_blank(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
+# Text read as a number before ("7", " 3,5"): what ``_parse_number`` made of it. An
+# import meets the same few cells thousands of times; the range is checked per item.
+_TEXT_NUMBERS: dict[str, float] = {}
+_TEXT_NUMBERS_MAX = 20_000
+
+
 def _normalise(inst: Instrument, item: Item, raw: object) -> Response:
+    kind = item.kind
     if (
         type(raw) is int
-        and item.kind in ("int", "float")
+        and kind in ("int", "float")
         and item.minimum is not None
         and item.maximum is not None
         and item.minimum <= raw <= item.maximum
     ):
-        return raw if item.kind == "int" else float(raw)  # the common case, checked cheaply
-    if _is_blank(raw):
-        return None
-    if item.kind == "time":
-        return _parse_time(inst, item, raw)
-    if item.kind == "bool":
-        return _parse_bool(inst, item, raw)
-    number = _parse_number(inst, item, raw)
+        return raw if kind == "int" else float(raw)  # the common case, checked cheaply
+    number = _TEXT_NUMBERS.get(raw) if isinstance(raw, str) and kind in ("int", "float") else None
+    if number is None:
+        if _is_blank(raw):
+            return None
+        if kind == "time":
+            return _parse_time(inst, item, raw)
+        if kind == "bool":
+            return _parse_bool(inst, item, raw)
+        number = _parse_number(inst, item, raw)
+        if isinstance(raw, str) and len(_TEXT_NUMBERS) < _TEXT_NUMBERS_MAX:
+            _TEXT_NUMBERS[raw] = number
     low, high = _bounds(item)
     if not low <= number <= high:
         raise _invalid(inst, item, f"{_fmt(number)} is outside {item.allowed()}")

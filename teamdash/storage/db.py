@@ -280,7 +280,7 @@ class TeamDashSqlite(_Translating, peewee.SqliteDatabase):
             return None
         return super().rollback()
 
-    def execute_sql(self, sql, params=None):
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
         # The same for a nested block (a savepoint): after SQLite's own rollback there is
         # no savepoint to roll back to, and "no such savepoint" would hide the fault.
         if sql.startswith("ROLLBACK TO SAVEPOINT") or sql.startswith("RELEASE SAVEPOINT"):

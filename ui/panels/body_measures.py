@@ -38,13 +38,13 @@ class Trend:
 
 def body_trends(record: PatientRecord) -> list[Trend]:
     start = record.patient.episode_start
-    bmi = [m for m in record.series("bmi") if m.taken_at.date() >= start and m.total is not None]
-    waist = [m for m in record.series("waist") if m.taken_at.date() >= start and m.total is not None]
+    bmi = [m for m in record.series("bmi") if m.taken_at.date() >= start]
+    waist = [m for m in record.series("waist") if m.taken_at.date() >= start]
     weight = [(m.taken_at, float(m.responses[0])) for m in bmi if m.responses and m.responses[0] is not None]
     return [
         Trend("weight", "Weight", "kg", 1, tuple(weight)),
-        Trend("bmi", "BMI", "kg/m²", 1, tuple((m.taken_at, m.total) for m in bmi)),
-        Trend("waist", "Waist", "cm", 0, tuple((m.taken_at, m.total) for m in waist)),
+        Trend("bmi", "BMI", "kg/m²", 1, tuple((m.taken_at, m.total) for m in bmi if m.total is not None)),
+        Trend("waist", "Waist", "cm", 0, tuple((m.taken_at, m.total) for m in waist if m.total is not None)),
     ]
 
 

@@ -51,6 +51,18 @@ def _response(value: Any) -> Any:
     return None if value is None or value == "" else as_response(value)
 
 
+def _all_none(columns: list[int]) -> Callable[[list], bool]:
+    """A test that a row's cells in these columns are all None (blank as read): the
+    common case, checked without a loop over the cells."""
+    if not columns:
+        return lambda values: True
+    if len(columns) == 1:
+        only = columns[0]
+        return lambda values: values[only] is None
+    pick, width = operator.itemgetter(*columns), len(columns)
+    return lambda values: pick(values).count(None) == width
+
+
 @functools.cache
 def max_items() -> int:
     """The most items an instrument has: the item columns a sheet may map."""
@@ -85,7 +97,9 @@ class _Sheet:
         self.recorded: dict[int, set[tuple[str, dt.datetime]]] = {}  # per patient: already in the database
         self._columns: dict[int, tuple[list[int | None], list[tuple[int, int]]]] = {}
         self._instruments: dict[str, str | None] = {}  # as written -> id (None: unknown)
-        self._readers: dict[str, tuple[Callable[[list], tuple], list[tuple[int, int]], int, str]] = {}
+        self._readers: dict[
+            str, tuple[Callable[[list], tuple], list[tuple[int, int]], Callable[[list], bool], int, str]
+        ] = {}
         # What an item cell holds that the scorer takes as it is (anything else is converted).
         self.cell_types = frozenset({str, int, float, type(None)})
         self.batch: list[tuple] = []
@@ -106,22 +120,31 @@ class _Sheet:
             self._columns[n] = found
         return found
 
-    def reader(self, instrument_id: str) -> tuple[Callable[[list], tuple], list[tuple[int, int]], int, str]:
+    def reader(
+        self, instrument_id: str
+    ) -> tuple[Callable[[list], tuple], list[tuple[int, int]], Callable[[list], bool], int, str]:
         """For an instrument: a function from a row to its responses (blank for an
-        unmapped item), the item columns beyond its items, its item count and name."""
+        unmapped item), the item columns beyond its items and a quick test that none of
+        them holds anything (a cell read as None), its item count and name."""
         found = self._readers.get(instrument_id)
         if found is None:
             inst = instruments.get(instrument_id)
             n = len(inst.items)
             within, beyond = self.item_columns(n)
+            get: Callable[[list], tuple]
             if n > 1 and None not in within:
-                get: Callable[[list], tuple] = operator.itemgetter(*within)
+                get = operator.itemgetter(*within)
+            elif n == 1 and within[0] is not None:
+
+                def get(values: list, i: int = within[0]) -> tuple:
+                    return (values[i],)
+
             else:
 
                 def get(values: list, within: list[int | None] = within) -> tuple:
                     return tuple([None if i is None else values[i] for i in within])
 
-            found = self._readers[instrument_id] = (get, beyond, n, inst.short_name)
+            found = self._readers[instrument_id] = (get, beyond, _all_none([i for _k, i in beyond]), n, inst.short_name)
         return found
 
     def namer(self, instrument_id: str) -> Callable[[list], tuple | None]:
@@ -146,8 +169,11 @@ class _Sheet:
 
             else:
                 every = [i for _n, i in self.name_columns]
+                empty = _all_none(every)
 
                 def found(values: list, every: list[int] = every) -> tuple | None:
+                    if empty(values):
+                        return None
                     names = tuple([as_text(values[i]) for i in every])
                     return names if any(names) else None
 
@@ -286,14 +312,14 @@ class _Sheet:
     def score(self, number: int, values: list, problems: list[Problem], instrument_id: str) -> dict | None:
         """The responses scored by the measurement service (and a total beside them
         checked), or None with the problems recorded."""
-        get, beyond, n, name = self.reader(instrument_id)
+        get, beyond, beyond_empty, n, name = self.reader(instrument_id)
         earlier = len(problems)  # this row's other problems: still score it, to report all of them
         # The cells as read (the scorer reads text and numbers itself; each distinct
         # answer set is checked and scored once, however it is written).
         responses: tuple[Any, ...] = get(values)
         if not self.cell_types.issuperset(map(type, responses)):
             responses = tuple(map(_response, responses))  # a time of day in a date cell: "HH:MM"
-        for item, index in beyond:
+        for item, index in () if beyond_empty(values) else beyond:
             if values[index] is not None and values[index] != "":
                 problems.append(
                     Problem(

@@ -220,8 +220,9 @@ class SpreadsheetFile:
             number = 0
             try:
                 for number, values in enumerate(reader, start=1):
-                    # CSV holds no formulas; a cell can only be too long.
-                    suspect = bool(values) and max(map(len, values)) > MAX_CELL
+                    # CSV holds no formulas; a cell can only be too long (only when the
+                    # row is: joining is cheaper than measuring every cell).
+                    suspect = len("".join(values)) > MAX_CELL and max(map(len, values)) > MAX_CELL
                     yield number, [v or None for v in values], suspect  # a blank cell is None
             except csv.Error as exc:
                 raise MalformedFile(

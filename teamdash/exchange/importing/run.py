@@ -5,8 +5,10 @@ first looks at a file (``inspect``, ``preview``)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Mapping
+import gc
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,7 +155,7 @@ def import_file(
     now = (now or clock.now()).replace(microsecond=0)
     report = ImportReport(path, dry_run, skip_bad_rows)
     error_path = Path(error_file).expanduser() if error_file else None
-    with SpreadsheetFile(path) as f:
+    with _collector_paused(), SpreadsheetFile(path) as f:
         plans = plans_for(f, kind=kind, sheet=sheet, mapping=mapping)
         run = Run(actor, report, now=now, error_file=error_path, progress=progress, cancelled=cancelled)
         run.total = sum(t.estimated_rows for t, _ in plans)
@@ -184,6 +186,23 @@ def import_file(
     if progress is not None:
         progress(run.done, max(run.total, run.done))
     return report
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a file is imported. A large import keeps
+    hundreds of thousands of objects alive (rows seen, answer sets scored, batches), and
+    the collector would walk them again and again as they grow: a fifth of the import's
+    time, for no garbage (the rows hold no reference cycles; they are freed by their
+    counts). It is switched back on, as it was, however the import ends."""
+    if not gc.isenabled():  # already off (a caller's own pause)
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _load(run: Run, table: Table, plan: Plan) -> SheetReport:
