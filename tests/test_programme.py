@@ -42,25 +42,16 @@ def custom_programme(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("efficiency", "met", "rating"),
-    [
-        (None, None, None),
-        (100, True, "met"),
-        (85, True, "met"),
-        (84.9, False, "near"),
-        (75, False, "near"),
-        (74.9, False, "below"),
-        (0, False, "below"),
-    ],
+    ("efficiency", "rating"),
+    [(None, None), (100, "met"), (85, "met"), (84.9, "near"), (75, "near"), (74.9, "below"), (0, "below")],
 )
-def test_sleep_efficiency_against_the_target(efficiency, met, rating):
-    assert programme.se_target_met(efficiency) is met
+def test_sleep_efficiency_against_the_target(efficiency, rating):
     assert programme.se_rating(efficiency) == rating
 
 
 def test_a_clinic_can_set_its_own_sleep_target(custom_programme):
     custom_programme(sleep={"efficiency_target_pct": 80})
-    assert programme.se_target_met(82) is True
+    assert programme.se_rating(82) == "met"
     assert programme.se_rating(79) == "near"
 
 

@@ -143,10 +143,3 @@ def patient_status_label(code: str) -> str:
 def patient_status_choices() -> tuple[tuple[str, str], ...]:
     """(code, label) per status, for filters and forms."""
     return tuple((code, patient_status_label(code)) for code in patient_statuses())
-
-
-def require_in(name: str, value: str, *, field: str) -> str:
-    allowed = vocabulary(name)
-    if value not in allowed:
-        raise ValidationError(f"{value!r} is not one of {', '.join(allowed)}", field=field)
-    return value

@@ -50,14 +50,6 @@ def settings() -> ProgrammeSettings:
 # --- sleep ------------------------------------------------------------------------------
 
 
-def se_target_met(efficiency_pct: float | None) -> bool | None:
-    """Whether a night's (or a week's mean) sleep efficiency reaches the target; None
-    when there is no efficiency (a night without time in bed)."""
-    if efficiency_pct is None:
-        return None
-    return efficiency_pct >= settings().se_target_pct
-
-
 def se_rating(efficiency_pct: float | None) -> SleepRating | None:
     """'met' at or above the target, 'near' from the near threshold up, else 'below'."""
     if efficiency_pct is None:

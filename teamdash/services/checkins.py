@@ -197,8 +197,3 @@ def list_checkins(actor: Actor, patient_id: int) -> list[CheckInResult]:
 _BY_PATIENT = row_ops.Prepared(
     lambda patient_id: CheckIn.select().where(CheckIn.patient == patient_id).order_by(CheckIn.held_on, CheckIn.id)
 )
-
-
-def last_checkin_before(checkins: list[CheckInResult], when: dt.date) -> CheckInResult | None:
-    earlier = [c for c in checkins if c.held_on <= when]
-    return earlier[-1] if earlier else None

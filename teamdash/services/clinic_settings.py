@@ -20,7 +20,7 @@ from teamdash import clock, paths, validation
 from teamdash.errors import ValidationError
 from teamdash.services import audit, auth
 from teamdash.services.auth import Actor
-from teamdash.storage import db
+from teamdash.storage import db, queries
 from teamdash.storage.db import database
 from teamdash.storage.models import ClinicSetting
 
@@ -176,7 +176,7 @@ def change(actor: Actor, key: str, value: Any) -> ClinicSettings:
         before = ClinicSetting.get_or_none(ClinicSetting.key == key)
         old = before.value if before is not None else definition.default
         if clean is None:
-            ClinicSetting.delete().where(ClinicSetting.key == key).execute()
+            queries.delete_where(ClinicSetting, ClinicSetting.key == key)
         else:
             ClinicSetting.insert(key=key, value=clean, updated_at=now, updated_by_name=actor.display_name).on_conflict(
                 conflict_target=[ClinicSetting.key],

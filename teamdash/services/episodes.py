@@ -26,6 +26,7 @@ from teamdash.errors import Conflict, EditConflict, ValidationError
 from teamdash.services import audit, auth, list_summary, patients, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.patients import ENDED_STATUSES
+from teamdash.storage import queries
 from teamdash.storage.db import database
 from teamdash.storage.models import Episode, Patient, StatusChange, User
 
@@ -521,7 +522,7 @@ def undo_change(actor: Actor, change_id: int) -> StatusChangeResult:
                 "(on another workstation or by a later edit); nothing was undone — change the status again instead"
             )
         if change.event == READMITTED:
-            Episode.delete().where((Episode.patient == patient_id) & (Episode.number == change.episode - 1)).execute()
+            queries.delete_where(Episode, Episode.patient == patient_id, Episode.number == change.episode - 1)
         restored = row_ops.from_plain(Patient, change.previous or {})
         row_ops.update_versioned(
             actor,

@@ -17,6 +17,7 @@ from teamdash.errors import Conflict, NotFound, TeamDashError, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
+from teamdash.storage import queries
 from teamdash.storage.db import database
 from teamdash.storage.models import Measurement, Patient, SafetyAcknowledgement, User, encode_json
 from teamdash.storage.queries import Query, tuples
@@ -382,7 +383,7 @@ def update_measurement(
         )
         if changes.get("responses") is not None and not changes.get("safety"):
             # A corrected item 9 of 0 leaves nothing to acknowledge.
-            SafetyAcknowledgement.delete().where(SafetyAcknowledgement.measurement == measurement_id).execute()
+            queries.delete_where(SafetyAcknowledgement, SafetyAcknowledgement.measurement == measurement_id)
         list_summary.refresh(row.__data__["patient"])
     return get_measurement(actor, measurement_id)
 

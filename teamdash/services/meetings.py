@@ -30,6 +30,7 @@ from teamdash.services import agenda, audit, auth, chart, checkins, row_ops, tim
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.services.auth import Actor
 from teamdash.services.staff import initials
+from teamdash.storage import queries
 from teamdash.storage.db import database
 from teamdash.storage.models import ActionItem, Decision, Meeting, MeetingItem, Patient, User
 from teamdash.storage.queries import dicts, tuples
@@ -400,7 +401,7 @@ def set_agenda(actor: Actor, meeting_id: int, expected_version: int, patient_ids
             actor, Meeting, meeting_id, expected_version, {}, what="meeting", action="meeting.agenda"
         )
         if dropped:
-            MeetingItem.delete().where(MeetingItem.id.in_([i.id for i in dropped])).execute()
+            queries.delete_where(MeetingItem, MeetingItem.id.in_([i.id for i in dropped]))
         for position, pid in enumerate(wanted):
             if pid in current:
                 if current[pid].position != position:

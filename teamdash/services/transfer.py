@@ -32,7 +32,7 @@ from teamdash.errors import Cancelled, TeamDashError, ValidationError
 from teamdash.services import audit, auth
 from teamdash.services.auth import Actor
 from teamdash.services.clinic import open_clinic
-from teamdash.storage import db, postgres
+from teamdash.storage import db, postgres, queries
 from teamdash.storage.db import DatabaseInfo
 from teamdash.storage.models import ALL_MODELS, Discipline, JSONText, SchemaVersion
 
@@ -313,7 +313,7 @@ def _copy(
     with db.database.atomic():
         _refuse_non_empty(target)
         for seeded in SEEDED:
-            seeded.delete().execute()
+            queries.delete_where(seeded)
         if target.backend == "postgresql":  # one notification for the whole clinic, not one per event
             db.database.execute_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_notify")
         for model in models:

@@ -28,3 +28,12 @@ def tuples(query: pw.BaseQuery) -> Iterator[Row]:
 def dicts(query: pw.BaseQuery) -> Iterator[dict[str, Any]]:
     """The rows of ``query`` as dicts by column name (runs the query)."""
     return cast(Iterator[dict[str, Any]], iter(query.dicts()))
+
+
+def delete_where(model: type[pw.Model], *conditions: Any) -> int:
+    """DELETE the rows of ``model`` that meet every condition (every row without one);
+    how many went. (Called on a concrete model class, the stubs' ``delete`` is ambiguous.)"""
+    query = model.delete()
+    if conditions:
+        query = query.where(*conditions)
+    return int(query.execute())

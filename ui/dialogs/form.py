@@ -226,9 +226,6 @@ class FormDialog(QDialog):
         self.errors[name].show()
         self.editors[name].widget.setFocus()
 
-    def error_text(self, name: str) -> str:
-        return self.errors[name].text() if name in self.errors else self.banner.text()
-
     # --- saving ---------------------------------------------------------------------------
 
     def set_busy(self, busy: bool) -> None:
