@@ -13,7 +13,17 @@ import pytest
 from teamdash import demo
 from teamdash.clinical import instruments
 from teamdash.errors import PermissionDenied, ValidationError
-from teamdash.services import audit, checkin_summary, checkin_text, checkins, measurements, patients, plans, staff
+from teamdash.services import (
+    audit,
+    chart,
+    checkin_summary,
+    checkin_text,
+    checkins,
+    measurements,
+    patients,
+    plans,
+    staff,
+)
 from teamdash.services.auth import SYSTEM, Actor, actor_for
 from teamdash.services.checkin_summary import Signoff
 from teamdash.storage.models import CheckIn
@@ -109,6 +119,15 @@ def test_values_are_the_first_of_the_episode_the_last_before_the_period_and_the_
     assert (odi.current.value, odi.current.taken_on) == (series[-1].total, series[-1].taken_at.date())
     assert odi.since_start.points == pytest.approx(series[-1].total - before[-1].total)
     assert odi.history == tuple((m.taken_at.date(), m.total) for m in series)
+
+
+def test_psfs_change_is_over_the_activities_rated_both_times_as_on_the_cards(clinic):
+    s = _summary("TD-00008")
+    row = s.measure("psfs")
+    record = chart.get_record(SYSTEM, s.patient.id)
+    expected = record.progress("psfs").from_baseline
+    assert expected.matched_items  # the demo names its activities
+    assert row.since_baseline is not None and row.since_baseline.points == expected.points
 
 
 def test_a_chosen_period_and_a_bad_one(clinic):

@@ -32,7 +32,7 @@ from teamdash.clinical.instruments import Instrument
 from teamdash.errors import UnknownInstrument, ValidationError
 from teamdash.services import audit, auth, chart, checkins, goals, staff
 from teamdash.services.auth import Actor
-from teamdash.services.chart import PatientRecord
+from teamdash.services.chart import PatientRecord, point_of
 from teamdash.services.checkins import CheckInResult
 from teamdash.services.measurements import MeasurementResult
 from teamdash.services.results import from_json, to_json
@@ -547,7 +547,7 @@ def _measure_row(inst: Instrument, series: Sequence[MeasurementResult], period: 
     by_id = {m.id: m for m in series}
     progress = analytics.progress(
         inst,
-        [Point(m.taken_at, m.total, m.id) for m in series],
+        [point_of(m) for m in series],
         episode_start=episode,
         last_checkin_at=period.reference_day,
     )
@@ -560,8 +560,9 @@ def _measure_row(inst: Instrument, series: Sequence[MeasurementResult], period: 
     def change(before: MeasurementResult | None, computed: Change | None) -> Verdict | None:
         if before is None or last is None or before.id == last.id or computed is None:
             return None
-        # Rule-based instruments (STarT Back) keep their subgroup with the measurement.
-        if before.band != computed.band_from or last.band != computed.band_to:
+        # Rule-based instruments (STarT Back) keep their subgroup with the measurement;
+        # patient-named items (PSFS) keep the change over the activities rated both times.
+        if not inst.named_items and (before.band != computed.band_from or last.band != computed.band_to):
             computed = analytics.change(
                 inst, before.total, last.total, band_from=before.band or None, band_to=last.band or None
             )
@@ -625,7 +626,7 @@ def _goals(record: PatientRecord, end: dt.date) -> tuple[GoalRow, ...]:
         latest = None
         if g.instrument:
             values = [m for m in record.series(g.instrument) if m.total is not None and m.taken_at.date() <= end]
-            point = analytics.latest(Point(m.taken_at, m.total, m.id) for m in values)
+            point = analytics.latest(point_of(m) for m in values)
             latest = point.value if point else None
         rows.append(
             GoalRow(

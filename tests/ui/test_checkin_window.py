@@ -63,7 +63,10 @@ def test_ctrl_k_opens_the_preparation_screen_for_the_open_patient(qtbot, manager
     qtbot.waitUntil(lambda: window.summary is not None, timeout=15000)
     settle(qtbot, manager_context)
     summary = window.summary
-    shot(window, "prepare-checkin")
+    for width, height in ((1366, 768), (1920, 1080)):  # pictures to look at (TEAMDASH_SHOTS)
+        window.resize(width, height)
+        settle(qtbot, manager_context)
+        shot(window, f"prepare-checkin-{width}x{height}")
     assert summary.patient.clinic_id == "TD-00008"
     assert window.windowTitle() == f"Prepare check-in — {summary.patient.full_name} · TD-00008"
     text = preview_text(window)
