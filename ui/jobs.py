@@ -190,6 +190,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._thread: DatabaseThread | None = None
         self._handles: set[JobHandle] = set()
+        self._closed = False  # see close()
         self.interrupted.connect(self._exit_application)
 
     @property
@@ -216,6 +217,9 @@ class JobRunner(QObject):
         on_progress: Callable[[int, int], None] | None = None,
     ) -> JobHandle:
         handle = JobHandle(self)
+        if self._closed:  # a widget outliving its session: nothing more reaches the database
+            log.debug("job dropped: the database thread was closed")
+            return handle
         app = QCoreApplication.instance()
         if app is not None and QThread.currentThread() is not app.thread():
             handle.signals.moveToThread(app.thread())  # results always arrive on the GUI thread
@@ -253,6 +257,13 @@ class JobRunner(QObject):
                 return False
         _LIVE.discard(thread)
         return True
+
+    def close(self, msecs: int = -1) -> bool:
+        """``shutdown`` for good: jobs asked for later are dropped instead of starting a
+        new thread (a window that outlives its session, say its poll timer, must not open
+        a connection again). False if ``msecs`` passed first."""
+        self._closed = True
+        return self.shutdown(msecs)
 
     def _exit_application(self, exc: BaseException) -> None:
         """A job raised KeyboardInterrupt or SystemExit: the application ends, as it

@@ -29,7 +29,7 @@ def new_context(qtbot, tmp_path) -> Iterator[Callable[..., AppContext]]:
 
     yield make
     for context in made:
-        context.jobs.shutdown()
+        context.jobs.close()  # what the test's windows ask for later never runs
 
 
 @pytest.fixture

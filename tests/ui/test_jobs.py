@@ -89,6 +89,16 @@ def test_shutdown_runs_what_was_queued_first(qtbot, runner):
     assert ran == [0, 1, 2]
 
 
+def test_after_close_no_job_runs_and_no_thread_starts(qtbot, runner):
+    ran: list[int] = []
+    runner.run(lambda _p, _c: ran.append(1))
+    assert runner.close()
+    handle = runner.run(lambda _p, _c: ran.append(2))  # e.g. a leftover window's poll timer
+    QCoreApplication.processEvents()
+    assert ran == [1] and runner.idle() and not handle.is_cancelled()
+    assert runner.thread_ident is not None and not any(t.isRunning() for t in jobs._LIVE)
+
+
 def test_results_progress_and_errors_arrive_on_the_gui_thread(qtbot, runner):
     gui = threading.get_ident()
     where: dict[str, int] = {}
