@@ -96,7 +96,7 @@ def test_after_close_no_job_runs_and_no_thread_starts(qtbot, runner):
     handle = runner.run(lambda _p, _c: ran.append(2))  # e.g. a leftover window's poll timer
     QCoreApplication.processEvents()
     assert ran == [1] and runner.idle() and not handle.is_cancelled()
-    assert runner.thread_ident is not None and not any(t.isRunning() for t in jobs._LIVE)
+    assert runner._thread is not None and not runner._thread.isRunning()  # no new thread was started
 
 
 def test_results_progress_and_errors_arrive_on_the_gui_thread(qtbot, runner):
