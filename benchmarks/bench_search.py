@@ -39,25 +39,12 @@ TODAY = dt.date(2026, 11, 27)
 CACHE = Path(os.environ.get("TEAMDASH_BENCH_CACHE") or tempfile.gettempdir()) / "teamdash-bench"
 # A name typed letter by letter, a clinic ID, two words.
 KEYSTROKES = ("b", "br", "bra", "bram", "brambl", "TD-0421", "moss wick")
-COLUMNS = (
-    "clinic_id",
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "referral_date",
-    "programme_start",
-    "episode_start",
-    "research_consent",
-    "status",
-    "search_key",
-)
 
 
 def patients_only_clinic(count: int) -> Path:
     """An SQLite clinic of ``count`` patients (cached by size)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"search-{count}-v9.sqlite3"
+    path = CACHE / f"search-{count}-v11.sqlite3"
     if path.exists():
         return path
     partial = Path(f"{path}.part")
@@ -69,25 +56,12 @@ def patients_only_clinic(count: int) -> Path:
         for i in range(1, count + 1):
             person = demo._patient_values(i, random.Random(f"2026:{i}"), TODAY, [None])
             key = patient_search_key(person["given_name"], person["family_name"], person["clinic_id"])
-            rows.append(
-                (
-                    person["clinic_id"],
-                    person["given_name"],
-                    person["family_name"],
-                    person["date_of_birth"],
-                    person["sex"],
-                    person["referral_date"],
-                    person["programme_start"],
-                    person["episode_start"],
-                    person["research_consent"],
-                    "active",
-                    key,
-                )
-            )
+            values = {**person, "status": "active", "status_changed_on": None, "next_checkin": None, "search_key": key}
+            rows.append(tuple(values[c] for c in demo.PATIENT_COLUMNS))
         from teamdash.services import row_ops
 
         with db.database.atomic():
-            row_ops.bulk_insert(Patient, [getattr(Patient, c) for c in COLUMNS], rows)
+            row_ops.bulk_insert(Patient, [getattr(Patient, c) for c in demo.PATIENT_COLUMNS], rows)
         db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
     partial.rename(path)

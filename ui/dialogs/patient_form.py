@@ -35,18 +35,9 @@ from ui.undo import UndoEntry
 from ui.widgets import palette
 
 CHECK_DELAY_MS = 250  # the ID and duplicate checks wait for a pause in typing
-EDITABLE = (
-    "clinic_id",
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "referral_date",
-    "programme_start",
-    "case_manager",
-    "next_checkin",
-    "research_consent",
-)
+# The details form edits the service's fields but the episode (readmission sets it) and
+# the review flag (set from the header).
+EDITABLE = tuple(f for f in patients.EDITABLE if f not in ("episode_start", "flagged_for_review", "flag_note"))
 LABELS = {
     "clinic_id": "Clinic ID",
     "given_name": "Given name",
