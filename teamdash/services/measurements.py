@@ -577,21 +577,7 @@ def record_many(
     auth.require(actor, "write_clinical")
     if not rows:
         return 0
-    per_patient: dict[int, int] = {}
-    for row in rows:
-        per_patient[row[0]] = per_patient.get(row[0], 0) + 1
-    with database.atomic():
-        count = row_ops.bulk_insert(Measurement, INSERT_FIELDS, rows)
-        audit.record_many(
-            actor,
-            action,
-            [
-                {"patient_id": pid, "entity": "measurement", "details": {**(details or {}), "rows": n}}
-                for pid, n in per_patient.items()
-            ],
-        )
-        list_summary.refresh_many(per_patient)
-    return count
+    return row_ops.bulk_insert_audited(actor, Measurement, INSERT_FIELDS, rows, action=action, details=details)
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import peewee as pw
 
 from teamdash.errors import Conflict, NotFound
-from teamdash.services import audit
+from teamdash.services import audit, list_summary
 from teamdash.services.auth import Actor
 from teamdash.storage import db
 from teamdash.storage.db import database
@@ -244,6 +244,36 @@ def bulk_insert(model: type[pw.Model], fields: Sequence[pw.Field], rows: Iterabl
     cursor = database.cursor()
     with db.translated():  # the driver's executemany bypasses peewee's error mapping
         return _insert_chunks(cursor, sql, rows, fields, json_columns, constant, batch)
+
+
+def bulk_insert_audited(
+    actor: Actor,
+    model: type[pw.Model],
+    fields: Sequence[pw.Field],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> int:
+    """Many rows of a patient's record at once (an import), each starting with its
+    patient id: one transaction, one audit event per patient with its number of rows,
+    and the patients' list summaries refreshed. The caller checked the rows."""
+    per_patient: dict[int, int] = {}
+    for row in rows:
+        per_patient[row[0]] = per_patient.get(row[0], 0) + 1
+    entity = model._meta.table_name
+    with database.atomic():
+        count = bulk_insert(model, fields, rows)
+        audit.record_many(
+            actor,
+            action,
+            [
+                {"patient_id": pid, "entity": entity, "details": {**(details or {}), "rows": n}}
+                for pid, n in per_patient.items()
+            ],
+        )
+        list_summary.refresh_many(per_patient)
+    return count
 
 
 def _insert_chunks(cursor, sql: str, rows: Iterable[tuple], fields, json_columns, constant, batch: int) -> int:

@@ -12,7 +12,7 @@ import peewee as pw
 from teamdash import clock, validation, words
 from teamdash.clinical import disciplines
 from teamdash.errors import ValidationError
-from teamdash.services import audit, auth, list_summary, row_ops
+from teamdash.services import auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage.db import database
@@ -213,21 +213,7 @@ def record_many(
     auth.require(actor, "write_clinical")
     if not rows:
         return 0
-    per_patient: dict[int, int] = {}
-    for row in rows:
-        per_patient[row[0]] = per_patient.get(row[0], 0) + 1
-    with database.atomic():
-        count = row_ops.bulk_insert(Session, INSERT_FIELDS, rows)
-        audit.record_many(
-            actor,
-            action,
-            [
-                {"patient_id": pid, "entity": "session", "details": {**(details or {}), "rows": n}}
-                for pid, n in per_patient.items()
-            ],
-        )
-        list_summary.refresh_many(per_patient)
-    return count
+    return row_ops.bulk_insert_audited(actor, Session, INSERT_FIELDS, rows, action=action, details=details)
 
 
 def update_session(
