@@ -39,3 +39,24 @@ def fold(text: str) -> str:
 def patient_search_key(given_name: str | None, family_name: str | None, clinic_id: str | None) -> str:
     """What a patient search matches against: both names and the clinic ID, folded."""
     return fold(" ".join(part for part in (given_name, family_name, clinic_id) if part))
+
+
+def initials(full_name: str) -> str:
+    """ "Robin Fennelcott" → "RF" (privacy mode on a projector shows initials, not names)."""
+    return "".join(part[0].upper() for part in full_name.replace("-", " ").split() if part[0].isalpha())
+
+
+class Named:
+    """A person's result with ``given_name`` and ``family_name``: their full name, and
+    their initials for privacy mode."""
+
+    given_name: str
+    family_name: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    @property
+    def initials(self) -> str:
+        return initials(self.full_name)

@@ -22,8 +22,8 @@ from teamdash.errors import ValidationError
 from teamdash.services import auth, list_summary, patients
 from teamdash.services.auth import Actor
 from teamdash.services.patients import PatientRow
-from teamdash.services.staff import initials
 from teamdash.storage.models import Patient, PatientSummary
+from teamdash.text import Named
 
 FILE = "meetings.toml"
 SAFETY, DETERIORATION, OVERDUE, DUE, ADDED = "safety", "deterioration", "overdue", "due", "added"
@@ -60,7 +60,7 @@ def group_rank(code: str) -> int:
 
 
 @dataclass(frozen=True)
-class AgendaEntry:
+class AgendaEntry(Named):
     """One patient the agenda proposes (or the team added), with why."""
 
     patient_id: int
@@ -71,14 +71,6 @@ class AgendaEntry:
     reasons: tuple[str, ...]  # what a clinician reads: the flags and the check-in date
     next_checkin: dt.date | None
     since: dt.date | None  # when the group's reason began (flag date, check-in due date)
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
-
-    @property
-    def initials(self) -> str:
-        return initials(self.full_name)
 
     @property
     def group_label(self) -> str:

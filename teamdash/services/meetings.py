@@ -29,11 +29,11 @@ from teamdash.errors import Conflict, ValidationError
 from teamdash.services import agenda, audit, auth, chart, checkins, row_ops, timelines
 from teamdash.services.action_items import ACTION_ITEMS, DECISIONS, ActionItemResult, DecisionResult
 from teamdash.services.auth import Actor
-from teamdash.services.staff import initials
 from teamdash.storage import queries
 from teamdash.storage.db import database
 from teamdash.storage.models import ActionItem, Decision, Meeting, MeetingItem, Patient, User
 from teamdash.storage.queries import dicts, tuples
+from teamdash.text import Named
 
 # --- results ------------------------------------------------------------------------------------
 
@@ -57,19 +57,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-class _Named:
-    given_name: str
-    family_name: str
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
-
-    @property
-    def initials(self) -> str:
-        return initials(self.full_name)
-
-
 @dataclass(frozen=True)
 class Attendee:
     user_id: int
@@ -78,7 +65,7 @@ class Attendee:
 
 
 @dataclass(frozen=True)
-class AgendaItem(_Named):
+class AgendaItem(Named):
     id: int
     meeting: int
     patient: int
@@ -158,7 +145,7 @@ class MinutesAction:
 
 
 @dataclass(frozen=True)
-class MinutesPatient(_Named):
+class MinutesPatient(Named):
     patient_id: int
     clinic_id: str
     given_name: str

@@ -19,12 +19,11 @@ from teamdash.errors import Conflict, DuplicateValue, EditConflict, NotFound, Va
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import age_on, build, weeks_between
-from teamdash.services.staff import initials as name_initials
 from teamdash.storage import search_index
 from teamdash.storage.db import database
 from teamdash.storage.models import Episode, Patient, PatientSummary, StatusChange, User
 from teamdash.storage.queries import Query, dicts, tuples
-from teamdash.text import fold, patient_search_key
+from teamdash.text import Named, fold, patient_search_key
 
 SORT_KEYS = (
     "clinic_id",
@@ -63,22 +62,8 @@ class PatientQuery:
         return replace(self, offset=offset)
 
 
-class _Named:
-    given_name: str
-    family_name: str
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
-
-    @property
-    def initials(self) -> str:
-        """For privacy mode on a projector: initials instead of the name."""
-        return name_initials(self.full_name)
-
-
 @dataclass(frozen=True)
-class PatientRow(_Named):
+class PatientRow(Named):
     """One line of the patient list."""
 
     id: int
@@ -123,7 +108,7 @@ class PatientPage:
 
 
 @dataclass(frozen=True)
-class PatientDetail(_Named):
+class PatientDetail(Named):
     id: int
     clinic_id: str
     given_name: str

@@ -23,6 +23,7 @@ from teamdash.services.auth import SYSTEM, Actor
 from teamdash.storage import db
 from teamdash.storage.db import database
 from teamdash.storage.models import User
+from teamdash.text import initials
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 
@@ -52,10 +53,6 @@ class StaffMember:
 
     def locked(self, now: dt.datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
-
-
-def initials(full_name: str) -> str:
-    return "".join(part[0].upper() for part in full_name.replace("-", " ").split() if part[0].isalpha())
 
 
 def _result(user: User) -> StaffMember:

@@ -11,27 +11,19 @@ from teamdash.services import auth
 from teamdash.services.action_items import ActionItemResult
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
-from teamdash.services.staff import initials
 from teamdash.storage.models import ActionItem, Patient
 from teamdash.storage.queries import dicts
+from teamdash.text import Named
 
 
 @dataclass(frozen=True)
-class WorkItem:
+class WorkItem(Named):
     action: ActionItemResult
     patient_id: int
     clinic_id: str
     given_name: str
     family_name: str
     overdue: bool
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
-
-    @property
-    def initials(self) -> str:
-        return initials(self.full_name)
 
 
 def action_items_for(
