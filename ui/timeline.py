@@ -544,7 +544,26 @@ def _stamp(symbol: str, size: float, pen_rgba: int, pen_width: float, fill_rgba:
     return pixmap
 
 
-class Marks(pg.GraphicsObject):
+class _ViewFilling(pg.GraphicsObject):
+    """An item as large as its view box: it draws only what the view shows (marks
+    outside it are never drawn), and its bounds follow the view as it pans and zooms."""
+
+    def _view(self) -> tuple[float, float, float, float]:
+        view = self.getViewBox()
+        if view is None:
+            return 0.0, 1.0, 0.0, 1.0
+        (x0, x1), (y0, y1) = view.viewRange()
+        return x0, x1, y0, y1
+
+    def boundingRect(self) -> QRectF:
+        x0, x1, y0, y1 = self._view()
+        return QRectF(x0, y0, x1 - x0, y1 - y0)
+
+    def viewRangeChanged(self) -> None:
+        self.prepareGeometryChange()
+
+
+class Marks(_ViewFilling):
     """Points of one style (measurements, positive safety items, goal targets, flares,
     the selected measurement), with hover text and click. Stamps a pre-drawn symbol at
     each point in device pixels; pyqtgraph's scatter item builds and styles a spot
@@ -600,20 +619,6 @@ class Marks(pg.GraphicsObject):
         return [Spot(float(x), float(y), d, self.symbol) for x, y, d in zip(self.x, self.y, self.payloads)]
 
     # --- geometry and painting ----------------------------------------------------------
-
-    def _view(self) -> tuple[float, float, float, float]:
-        view = self.getViewBox()
-        if view is None:
-            return 0.0, 1.0, 0.0, 1.0
-        (x0, x1), (y0, y1) = view.viewRange()
-        return x0, x1, y0, y1
-
-    def boundingRect(self) -> QRectF:
-        x0, x1, y0, y1 = self._view()  # the view: marks outside it are never drawn
-        return QRectF(x0, y0, x1 - x0, y1 - y0)
-
-    def viewRangeChanged(self) -> None:
-        self.prepareGeometryChange()
 
     def paint(self, painter: QPainter, *_args) -> None:
         if not len(self.x):
@@ -694,7 +699,7 @@ def _pool(plot: TimePlot, pool: list, count: int, factory: Callable[[], pg.Graph
     return pool[:count]
 
 
-class SessionTicks(pg.GraphicsObject):
+class SessionTicks(_ViewFilling):
     """A discipline's sessions as short vertical ticks in a lane below the data, coloured
     by attendance, each with its hover text. One item drawing plain lines in device
     pixels: a scatter item builds a styled spot per session, which made the ticks the
@@ -728,20 +733,6 @@ class SessionTicks(pg.GraphicsObject):
 
     def getData(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x, np.full(len(self.x), self.y)
-
-    def _view(self) -> tuple[float, float, float, float]:
-        view = self.getViewBox()
-        if view is None:
-            return 0.0, 1.0, 0.0, 1.0
-        (x0, x1), (y0, y1) = view.viewRange()
-        return x0, x1, y0, y1
-
-    def boundingRect(self) -> QRectF:
-        x0, x1, y0, y1 = self._view()
-        return QRectF(x0, y0, x1 - x0, y1 - y0)
-
-    def viewRangeChanged(self) -> None:
-        self.prepareGeometryChange()
 
     def paint(self, painter: QPainter, *_args) -> None:
         if not len(self.x):
@@ -841,7 +832,7 @@ def checkin_labels(
     return shown
 
 
-class Backdrop(pg.GraphicsObject):
+class Backdrop(_ViewFilling):
     """Everything behind a plot's data, drawn by one item: severity bands, check-in
     lines with their dates, today, and the baseline and MCID lines with their values.
 
@@ -885,31 +876,19 @@ class Backdrop(pg.GraphicsObject):
         self.lines_from = episode_start_x if episodes else None
         self.update()
 
-    def _view(self) -> tuple[float, float, float, float, float]:
-        view = self.getViewBox()
-        if view is None:
-            return 0.0, 1.0, 0.0, 1.0, 0.0
-        (x0, x1), (y0, y1) = view.viewRange()
-        return x0, x1, y0, y1, view.width()
-
-    def boundingRect(self) -> QRectF:
-        x0, x1, y0, y1, _w = self._view()
-        return QRectF(x0, y0, x1 - x0, y1 - y0)
-
-    def viewRangeChanged(self) -> None:
-        self.prepareGeometryChange()
-
     def dated_checkins(self) -> list[timelines.CheckInMarker]:
         """The check-ins whose date this plot shows at the current zoom."""
         if not self.dated:
             return []
-        x0, x1, _y0, _y1, width = self._view()
+        x0, x1, _y0, _y1 = self._view()
+        view = self.getViewBox()
+        width = view.width() if view is not None else 0.0
         # The widest date ("28 Aug") at the current type size, and a little air.
         spacing = max(CHECKIN_LABEL_PX, QFontMetricsF(self.font).horizontalAdvance("28 Aug") + 10)
         return checkin_labels(self.checkins, x0, x1, width, spacing)
 
     def paint(self, painter: QPainter, *_args) -> None:
-        x0, x1, y0, y1, _w = self._view()
+        x0, x1, y0, y1 = self._view()
         # Drawn in device pixels: lines at epoch-second x through a view transform took
         # the painter's slow path, a tenth of a millisecond per check-in line.
         to_device = painter.transform()
