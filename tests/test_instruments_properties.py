@@ -3,6 +3,9 @@ out-of-range item raises naming its item number."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -184,3 +187,46 @@ def test_phq9_prorated_total_keeps_bands_caseness_and_safety(responses, blanks):
     assert result.prorated is bool(blanks)
     assert result.band == instruments.get("phq9").band_for(result.total).label
     assert result.has_safety_flag == (responses[8] > 0)
+
+
+# Cells as a spreadsheet or a form gives them: text, numbers, yes/no, blanks, nonsense.
+CELLS = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "0", "1", "2", "3", " 3 ", "3,5", "2.5", "10", "-1", "yes", "no", "07:30", "24:00", "x"]),
+    st.sampled_from(["١", "１", "1e400", "nan"]),
+    st.integers(-2, 12),
+    st.sampled_from([0.0, 1.0, 2.0, 2.5, 7.5, 45.0, 1.75, math.inf, math.nan]),
+    st.booleans(),
+)
+
+
+def _outcome(inst: instruments.Instrument, cells: list) -> object:
+    try:
+        return instruments.result_json(instruments.score_with(inst, cells))
+    except InvalidResponse as refusal:
+        return (str(refusal), refusal.item)
+
+
+@pytest.mark.parametrize("instrument_id", sorted(LIBRARY))
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_a_cell_read_before_scores_as_it_did_the_first_time(instrument_id, data):
+    """The scorer remembers what each item's cells read as (an import meets the same
+    cells thousands of times). A definition that has read many cells scores any cells,
+    valid or not, exactly as a fresh copy of it that has read none: True is never taken
+    for 1, nor 2.0 read differently from 2."""
+    seasoned = LIBRARY[instrument_id]
+    for _ in range(3):  # the library's copy reads a few sets first
+        _outcome(seasoned, data.draw(st.lists(CELLS, min_size=len(seasoned.items), max_size=len(seasoned.items))))
+    cells = data.draw(st.lists(CELLS, min_size=len(seasoned.items), max_size=len(seasoned.items)))
+    fresh = dataclasses.replace(seasoned)  # the same definition, nothing remembered
+    assert _outcome(seasoned, cells) == _outcome(fresh, cells)
+    assert _outcome(seasoned, cells) == _outcome(seasoned, cells)  # and again, now remembered
+
+
+def test_true_is_refused_for_a_number_after_1_was_read():
+    inst = dataclasses.replace(LIBRARY["phq9"])
+    assert instruments.score_with(inst, [1, 0, 0, 0, 0, 0, 0, 0, 0]).total == 1
+    with pytest.raises(InvalidResponse, match="item 1 of PHQ-9: True is not a number"):
+        instruments.score_with(inst, [True, 0, 0, 0, 0, 0, 0, 0, 0])
+    assert instruments.score_with(inst, [1.0, 0, 0, 0, 0, 0, 0, 0, 0]).responses[0] == 1

@@ -25,9 +25,9 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from teamdash import paths, resources
 from teamdash.errors import InvalidItemName, InvalidResponse, TeamDashError, UnknownInstrument
@@ -249,6 +249,29 @@ class Instrument:
     origin: str = "shipped"  # or "clinic": a definition from the clinic's own folder
     path: str | None = None  # the definition file
 
+    # Worked out once per definition for the scorer (cached, not fields: never compared).
+
+    @cached_property
+    def cells_read(self) -> tuple[dict[object, Response], ...]:
+        """Per item, what cells already read made of it (``_normalise_all``)."""
+        return tuple({} for _ in self.items)
+
+    @cached_property
+    def names_checked(self) -> dict[tuple[tuple[object, ...], tuple[bool, ...]], tuple[str | None, ...] | None]:
+        """Item names already checked (``_item_names``), by the names and which items were rated."""
+        return {}
+
+    @cached_property
+    def scores_are_answers(self) -> bool:
+        """An answered item scores its answer as it is: no recoding, reversing or time."""
+        spec = self.scoring
+        return spec is not None and not spec.recode and not spec.reverse and all(i.kind != "time" for i in self.items)
+
+    @cached_property
+    def top_score(self) -> float:
+        """The sum of every item's maximum (a percent of maximum with all items answered)."""
+        return sum(_bounds(item)[1] for item in self.items)
+
     def item_name_words(self, count: int = 1) -> str:
         """'activity' / 'activities': what a patient-named item is called in a sentence."""
         word = self.item_name_label.lower()
@@ -270,9 +293,9 @@ class Instrument:
         if value is None or self.subgroup_labels:
             return None
         shown = self.displayed(value)
-        hits = [b for b in self.bands if b.contains(shown)]
-        if not hits:
-            return None
+        hits = [b for b in self.bands if b.low <= shown <= b.high]  # Band.contains, inlined: scoring calls it per row
+        if len(hits) < 2:
+            return hits[0] if hits else None
         pick = min if self.band_ties == "lower" else max
         return pick(hits, key=lambda b: b.low)
 
@@ -533,6 +556,24 @@ def _item_names(
 ) -> tuple[str | None, ...] | None:
     """Checked names of a patient-named instrument's items: every rated item named, no
     name twice. None for other instruments (which take no names)."""
+    if names is None and not inst.named_items:
+        return None
+    if inst.named_items and type(names) is tuple:
+        # A patient's activities come back with every rating: checked once per set rated.
+        key = (names, tuple([v is not None for v in values]))
+        try:
+            return inst.names_checked[key]
+        except KeyError:
+            checked = inst.names_checked[key] = _check_item_names(inst, values, names)
+            return checked
+        except TypeError:  # a name that cannot be a key (a list): checked, not remembered
+            pass
+    return _check_item_names(inst, values, names)
+
+
+def _check_item_names(
+    inst: Instrument, values: Sequence[Response], names: Sequence[str | None] | None
+) -> tuple[str | None, ...] | None:
     given = [] if names is None else list(names)
     if not inst.named_items:
         if any(not _is_blank(n) for n in given):
@@ -619,12 +660,13 @@ def _invalid(inst: Instrument, item: Item, message: str) -> InvalidResponse:
 
 
 def _normalise_all(inst: Instrument, responses: Sequence[object]) -> list[Response]:
-    if isinstance(responses, (str, bytes)) or not isinstance(responses, Sequence):
-        raise InvalidResponse(
-            f"responses for {inst.short_name}: expected a list of {len(inst.items)} responses",
-            instrument=inst.id,
-            item=None,
-        )
+    if type(responses) is not tuple and type(responses) is not list:  # the usual two, checked cheaply
+        if isinstance(responses, (str, bytes)) or not isinstance(responses, Sequence):
+            raise InvalidResponse(
+                f"responses for {inst.short_name}: expected a list of {len(inst.items)} responses",
+                instrument=inst.id,
+                item=None,
+            )
     if len(responses) != len(inst.items):
         raise InvalidResponse(
             f"responses for {inst.short_name}: expected {len(inst.items)} responses "
@@ -632,47 +674,51 @@ def _normalise_all(inst: Instrument, responses: Sequence[object]) -> list[Respon
             instrument=inst.id,
             item=None,
         )
-    return [_normalise(inst, item, raw) for item, raw in zip(inst.items, responses)]
+    values: list[Response] = []
+    for item, raw, read in zip(inst.items, responses, inst.cells_read):
+        if type(raw) in _REMEMBERED:
+            value = read.get(raw, _UNREAD)
+            if value is _UNREAD:
+                value = _normalise(inst, item, raw)
+                if len(read) < _REMEMBERED_PER_ITEM:
+                    read[raw] = value
+            values.append(value)  # type: ignore[arg-type]  # never _UNREAD here
+        else:
+            values.append(_normalise(inst, item, raw))
+    return values
+
+
+# The cell values an item's reading is remembered for (``Instrument.cells_read``): an
+# import meets the same few cells ("3", 3, 2.5, blank) thousands of times. Never a bool:
+# True equals 1 as a key but is refused as a number. Equal keys of these types (2, 2.0)
+# read the same for every item kind.
+_REMEMBERED = frozenset({str, int, float, type(None)})
+_REMEMBERED_PER_ITEM = 1_000
+_UNREAD = object()
 
 
 def _is_blank(raw: object) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
-# Text read as a number before ("7", " 3,5"): what ``_parse_number`` made of it. An
-# import meets the same few cells thousands of times; the range is checked per item.
-_TEXT_NUMBERS: dict[str, float] = {}
-_TEXT_NUMBERS_MAX = 20_000
-
-
 def _normalise(inst: Instrument, item: Item, raw: object) -> Response:
+    """One cell read and checked for its item (a number in range, a time, yes/no) or
+    None when blank; raises ``InvalidResponse`` naming the item."""
+    if _is_blank(raw):
+        return None
     kind = item.kind
-    if (
-        type(raw) is int
-        and kind in ("int", "float")
-        and item.minimum is not None
-        and item.maximum is not None
-        and item.minimum <= raw <= item.maximum
-    ):
-        return raw if kind == "int" else float(raw)  # the common case, checked cheaply
-    number = _TEXT_NUMBERS.get(raw) if isinstance(raw, str) and kind in ("int", "float") else None
-    if number is None:
-        if _is_blank(raw):
-            return None
-        if kind == "time":
-            return _parse_time(inst, item, raw)
-        if kind == "bool":
-            return _parse_bool(inst, item, raw)
-        number = _parse_number(inst, item, raw)
-        if isinstance(raw, str) and len(_TEXT_NUMBERS) < _TEXT_NUMBERS_MAX:
-            _TEXT_NUMBERS[raw] = number
+    if kind == "time":
+        return _parse_time(inst, item, raw)
+    if kind == "bool":
+        return _parse_bool(inst, item, raw)
+    number = _parse_number(inst, item, raw)
     low, high = _bounds(item)
     if not low <= number <= high:
         raise _invalid(inst, item, f"{_fmt(number)} is outside {item.allowed()}")
-    if item.kind == "int":
+    if kind == "int":
         if not float(number).is_integer():
             raise _invalid(inst, item, f"{_fmt(number)} is not a whole number (allowed {item.allowed()})")
-        number = int(number)
+        return int(number)
     return number
 
 
@@ -738,6 +784,8 @@ def _required(item: Item, values: Sequence[Response]) -> bool:
 
 
 def _check_missing(inst: Instrument, values: Sequence[Response]) -> tuple[int, ...]:
+    if None not in values:  # every item answered: the usual case
+        return ()
     missing = tuple(item.number for item, v in zip(inst.items, values) if v is None)
     if len(missing) == len(values):
         raise InvalidResponse(f"responses for {inst.short_name}: no item was answered", instrument=inst.id, item=None)
@@ -768,6 +816,8 @@ def _as_number(value: object) -> float | None:
 
 
 def _item_scores(inst: Instrument, values: Sequence[Response]) -> list[float | None]:
+    if inst.scores_are_answers and None not in values:
+        return list(values)  # type: ignore[arg-type]  # no time item: every answer is a number
     spec = _rules(inst)
     out: list[float | None] = []
     for item, value in zip(inst.items, values):
@@ -833,7 +883,8 @@ def _total(
     """The total and whether it was prorated."""
     spec = _rules(inst)
     method = spec.method
-    answered = [v for v in item_scores if v is not None]
+    complete = None not in item_scores
+    answered = cast(Sequence[float], item_scores) if complete else [v for v in item_scores if v is not None]
     if method == "value":
         return item_scores[0], False
     if method == "sum":
@@ -846,7 +897,11 @@ def _total(
         return sum(answered) / len(answered), False
     if method == "percent_of_max":
         # Multiply before dividing so 9/45 gives exactly 20.0, not 20.000000000000004.
-        top = sum(_bounds(item)[1] for item, v in zip(inst.items, item_scores) if v is not None)
+        top = (
+            inst.top_score
+            if complete
+            else sum(_bounds(item)[1] for item, v in zip(inst.items, item_scores) if v is not None)
+        )
         return sum(answered) * 100 / top, False
     if method == "components":
         parts = [v for v in components.values() if v is not None]
