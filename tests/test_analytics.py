@@ -9,6 +9,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from teamdash.clinical import analytics, instruments
 from teamdash.clinical.analytics import Acknowledgement, Point, SafetyFact
@@ -356,6 +358,46 @@ def test_missing_values_are_skipped_and_empty_gives_none():
     assert analytics.latest(points).id == 2
     assert analytics.baseline(points).id == 2
     assert analytics.latest([]) is None and analytics.baseline([]) is None
+
+
+@st.composite
+def measurement_series(draw) -> list[Point]:
+    """Points as a patient's record holds them: dates and times, some at the same
+    moment, some without a value or an id."""
+    points = []
+    for n in range(draw(st.integers(0, 12))):
+        day = D(2024, 1, 1) + dt.timedelta(days=draw(st.integers(0, 40)))
+        when = day if draw(st.booleans()) else T.combine(day, dt.time(draw(st.sampled_from([0, 9, 15]))))
+        value = draw(st.one_of(st.none(), st.integers(0, 50)))
+        points.append(Point(when, value, draw(st.one_of(st.none(), st.just(n + 1)))))
+    return points
+
+
+@settings(max_examples=400, deadline=None)
+@given(measurement_series(), st.sampled_from([None, D(2024, 1, 10), T(2024, 1, 20, 12)]), st.randoms())
+def test_points_in_time_order_give_what_any_order_gives(points, when, shuffle):
+    """A series in time order (as queries return it) is read without a search: its
+    baseline, latest, value at a check-in, progress and deterioration flag are those of
+    the same points in any order."""
+    ordered = sorted(
+        points,
+        key=lambda p: (p.taken_at if isinstance(p.taken_at, T) else T.combine(p.taken_at, dt.time.min), p.id or -1),
+    )
+    mixed = list(points)
+    shuffle.shuffle(mixed)
+    pcs = instruments.get("pcs")
+
+    def read(pts):
+        return (
+            analytics.latest(pts),
+            analytics.baseline(pts),
+            analytics.baseline(pts, when),
+            analytics.at_or_before(pts, when or D(2024, 1, 15)),
+            analytics.progress(pcs, pts, episode_start=when, last_checkin_at=D(2024, 1, 25)),
+            analytics.deterioration_flag(pcs, pts, episode_start=when, last_checkin_at=D(2024, 1, 25)),
+        )
+
+    assert read(ordered) == read(mixed) == read(analytics.series(ordered))
 
 
 def test_value_at_last_checkin():

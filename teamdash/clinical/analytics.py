@@ -8,6 +8,7 @@ gather the facts; this module decides what they mean.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -87,14 +88,43 @@ def _day(when: dt.date | dt.datetime) -> dt.date:
     return when.date() if isinstance(when, dt.datetime) else when
 
 
-def _points(points: Iterable[PointLike]) -> list[Point]:
-    """Points with a value (a PSQI with a missing component has none), as ``Point``s."""
+class _InTimeOrder(tuple[Point, ...]):
+    """Points with a value, each strictly after the one before (``_order``): the
+    earliest is first and the latest last, found without a search. A tuple, so it
+    stays in order."""
+
+
+def series(points: Iterable[PointLike]) -> Sequence[Point]:
+    """The points with a value, checked once for use by several of the functions here
+    (a summary asks one series for its baseline, latest, change and flags)."""
+    return _points(points)
+
+
+def _points(points: Iterable[PointLike]) -> Sequence[Point]:
+    """Points with a value (a PSQI with a missing component has none), as ``Point``s;
+    an ``_InTimeOrder`` when they are in time order (as queries return them)."""
+    if type(points) is _InTimeOrder:
+        return points
     out: list[Point] = []
+    ordered, previous = True, None
     for raw in points:
         p = raw if type(raw) is Point else Point(*raw)  # a Point is kept as it is (immutable)
         if p.value is not None:
+            if ordered:
+                key = _order(p)
+                ordered = previous is None or previous < key  # ties are left to the search
+                previous = key
             out.append(p)
-    return out
+    return _InTimeOrder(out) if ordered else out
+
+
+def _from(valid: Sequence[Point], episode_start: dt.date | dt.datetime | None) -> Sequence[Point]:
+    """The points taken on or after the episode's first day (all without one)."""
+    if episode_start is None:
+        return valid
+    start = _day(episode_start)
+    kept = [p for p in valid if _day(p.taken_at) >= start]
+    return _InTimeOrder(kept) if type(valid) is _InTimeOrder else kept
 
 
 def _order(point: Point) -> tuple[dt.datetime, int]:
@@ -111,24 +141,29 @@ def latest(points: Iterable[PointLike]) -> Point | None:
     return _latest(_points(points))
 
 
-def _latest(valid: list[Point]) -> Point | None:
+def _latest(valid: Sequence[Point]) -> Point | None:
     """``latest`` of points already checked by ``_points``."""
+    if type(valid) is _InTimeOrder:
+        return valid[-1] if valid else None
     return max(valid, key=_order) if valid else None
 
 
 def baseline(points: Iterable[PointLike], episode_start: dt.date | dt.datetime | None = None) -> Point | None:
     """The first measurement of the episode (taken on or after ``episode_start``). When two
     share the first moment, the later entry is taken, as for ``latest``."""
-    valid = _points(points)
-    if episode_start is not None:
-        valid = [p for p in valid if _day(p.taken_at) >= _day(episode_start)]
-    return _baseline(valid)
+    return _baseline(_from(_points(points), episode_start))
 
 
-def _baseline(valid: list[Point]) -> Point | None:
+def _baseline(valid: Sequence[Point]) -> Point | None:
     """``baseline`` of points already checked by ``_points`` (and limited to the episode)."""
     if not valid:
         return None
+    if type(valid) is _InTimeOrder:  # the last of the points sharing the first moment
+        first = _moment(valid[0].taken_at)
+        at = 0
+        while at + 1 < len(valid) and _moment(valid[at + 1].taken_at) == first:
+            at += 1
+        return valid[at]
     first = min(_moment(p.taken_at) for p in valid)
     return max((p for p in valid if _moment(p.taken_at) == first), key=_order)
 
@@ -139,9 +174,12 @@ def at_or_before(points: Iterable[PointLike], when: dt.date | dt.datetime) -> Po
     return _at_or_before(_points(points), when)
 
 
-def _at_or_before(valid: list[Point], when: dt.date | dt.datetime) -> Point | None:
+def _at_or_before(valid: Sequence[Point], when: dt.date | dt.datetime) -> Point | None:
     """``at_or_before`` of points already checked by ``_points``."""
     limit = when if isinstance(when, dt.datetime) else dt.datetime.combine(when, dt.time.max)
+    if type(valid) is _InTimeOrder:
+        taken = bisect.bisect_right(valid, limit, key=lambda p: _moment(p.taken_at))
+        return valid[taken - 1] if taken else None
     return _latest([p for p in valid if _moment(p.taken_at) <= limit])
 
 
@@ -477,9 +515,9 @@ def progress(
     """Baseline (first in the episode), value at the last check-in, latest, the change
     from baseline and from the last check-in (MCID, reliable change, band movement;
     patient-named items matched by name), and when the measure is next due."""
-    pts = sorted(
-        (p for p in _points(points) if episode_start is None or _day(p.taken_at) >= _day(episode_start)), key=_order
-    )
+    pts = _from(_points(points), episode_start)
+    if type(pts) is not _InTimeOrder:
+        pts = sorted(pts, key=_order)
     first, last = baseline(pts), latest(pts)
     at_checkin = at_or_before(pts, last_checkin_at) if last_checkin_at is not None else None
     if last_checkin_at is None:
@@ -699,7 +737,7 @@ def deterioration_flag(
     """Reliable deterioration of the latest measurement from the episode's baseline or,
     failing that, from the value at the last check-in: a relapse after good progress
     can still sit below baseline, and the team needs to see it."""
-    pts = [p for p in _points(points) if episode_start is None or _day(p.taken_at) >= _day(episode_start)]
+    pts = _from(_points(points), episode_start)
     first, last = _baseline(pts), _latest(pts)
     if first is None or last is None or first == last:
         return None

@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -79,14 +79,16 @@ class PatientFacts:
 
 def compute(facts: PatientFacts) -> dict[str, Any]:
     """The summary row's values (pure)."""
-    series: dict[str, list[analytics.Point]] = defaultdict(list)
+    points: dict[str, list[analytics.Point]] = defaultdict(list)
     flags: list[Flag] = []
     for mid, instrument_id, taken_at, total, band, safety, *named in facts.measurements:
         if safety and mid not in facts.acknowledged:
             flags.append(analytics.safety_flag(instrument_id, taken_at, mid))
         if total is not None and taken_at.date() >= facts.episode_start:
             responses, names = named if named else (None, None)
-            series[instrument_id].append(analytics.Point(taken_at, total, mid, band, responses, names))
+            points[instrument_id].append(analytics.Point(taken_at, total, mid, band, responses, names))
+    # Each series is asked for its baseline, latest value, change and flags: checked once.
+    series = {instrument_id: analytics.series(pts) for instrument_id, pts in points.items()}
 
     row: dict[str, Any] = {"patient": facts.patient_id, "safety_open": len(flags)}
     row.update(_measure_columns("pain", PAIN, series.get(PAIN)))
@@ -127,7 +129,9 @@ def compute(facts: PatientFacts) -> dict[str, Any]:
     return row
 
 
-def _measure_columns(prefix: str, instrument_id: str | None, points: list[analytics.Point] | None) -> dict[str, object]:
+def _measure_columns(
+    prefix: str, instrument_id: str | None, points: Sequence[analytics.Point] | None
+) -> dict[str, object]:
     """Latest value, change from baseline and its direction-aware verdict."""
     out: dict[str, object] = {f"{prefix}_latest": None, f"{prefix}_change": None, f"{prefix}_verdict": None}
     if prefix == "disability":
@@ -157,7 +161,7 @@ def _normalised(instrument_id: str | None, value: float | None) -> float | None:
     return 100.0 * (value - low) / (high - low)
 
 
-def _first_overdue(series: dict[str, list[analytics.Point]]) -> tuple[dt.date | None, str | None]:
+def _first_overdue(series: dict[str, Sequence[analytics.Point]]) -> tuple[dt.date | None, str | None]:
     best: tuple[dt.date | None, str | None] = (None, None)
     for instrument_id, points in series.items():
         latest = analytics.latest(points)
@@ -181,6 +185,7 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
     patients = restrict(Patient.select(Patient.id, Patient.episode_start, Patient.status), Patient.id)
     measurements: dict[int, list[Row]] = defaultdict(list)
     named = {i for i, inst in instruments.library().items() if inst.named_items}
+    decoded: dict[str, tuple | None] = {}  # a patient's activity names repeat on every rating
     # Raw rows: Peewee's per-value conversion costs more than the query here. Responses
     # and names are decoded only for patient-named instruments (their change matches items).
     for pid, mid, instrument_id, taken_at, total, band, safety, responses, names in database.execute(
@@ -201,7 +206,7 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
     ):
         row: Row = (mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety))
         if instrument_id in named:
-            row += (_json_tuple(responses), _json_tuple(names))
+            row += (_json_tuple(responses, decoded), _json_tuple(names, decoded))
         measurements[pid].append(row)
     acknowledged = {
         mid
@@ -261,11 +266,17 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
         )
 
 
-def _json_tuple(value) -> tuple | None:
+def _json_tuple(value, decoded: dict[str, tuple | None]) -> tuple | None:
+    """A JSON list column as a tuple; text seen before is decoded once (``decoded``)."""
     if value is None:
         return None
-    decoded = json.loads(value) if isinstance(value, str) else value
-    return None if decoded is None else tuple(decoded)
+    if not isinstance(value, str):  # PostgreSQL's driver may decode it already
+        return tuple(value)
+    found = decoded.get(value)
+    if found is None:
+        items = json.loads(value)
+        found = decoded[value] = None if items is None else tuple(items)
+    return found
 
 
 def _as_datetime(value) -> dt.datetime:

@@ -194,7 +194,9 @@ def _collector_paused() -> Iterator[None]:
     hundreds of thousands of objects alive (rows seen, answer sets scored, batches), and
     the collector would walk them again and again as they grow: a fifth of the import's
     time, for no garbage (the rows hold no reference cycles; they are freed by their
-    counts). It is switched back on, as it was, however the import ends."""
+    counts). It is switched back on, as it was, however the import ends: the objects
+    made meanwhile join the oldest generation unexamined (freeze, then unfreeze), or the
+    first allocation after would walk every one of them at once."""
     if not gc.isenabled():  # already off (a caller's own pause)
         yield
         return
@@ -202,6 +204,8 @@ def _collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         gc.enable()
 
 
