@@ -660,13 +660,13 @@ def _invalid(inst: Instrument, item: Item, message: str) -> InvalidResponse:
 
 
 def _normalise_all(inst: Instrument, responses: Sequence[object]) -> list[Response]:
-    if type(responses) is not tuple and type(responses) is not list:  # the usual two, checked cheaply
-        if isinstance(responses, (str, bytes)) or not isinstance(responses, Sequence):
-            raise InvalidResponse(
-                f"responses for {inst.short_name}: expected a list of {len(inst.items)} responses",
-                instrument=inst.id,
-                item=None,
-            )
+    usual = type(responses) is tuple or type(responses) is list  # checked cheaply, before the ABC
+    if not usual and (isinstance(responses, (str, bytes)) or not isinstance(responses, Sequence)):
+        raise InvalidResponse(
+            f"responses for {inst.short_name}: expected a list of {len(inst.items)} responses",
+            instrument=inst.id,
+            item=None,
+        )
     if len(responses) != len(inst.items):
         raise InvalidResponse(
             f"responses for {inst.short_name}: expected {len(inst.items)} responses "
