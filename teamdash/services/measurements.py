@@ -244,7 +244,7 @@ def _score_cached(instrument_id: str, responses: tuple, total, item_names: tuple
 def _score_new(inst: instruments.Instrument, responses: Sequence, total, item_names: tuple | None = None) -> dict:
     n = len(inst.items)
     responses = list(responses)
-    given = any(r is not None and r != "" for r in responses)
+    given = responses.count(None) + responses.count("") < len(responses)  # any item given
     if total is not None:
         total = validation.number(total, "total")
     if not given:
@@ -580,13 +580,20 @@ def record_many(
     return row_ops.bulk_insert_audited(actor, Measurement, INSERT_FIELDS, rows, action=action, details=details)
 
 
+# The details of most administrations (no subscale, component, missing item or flag),
+# encoded once.
+_NO_DETAILS = scored_columns(instruments.ScoreResult("", None, None, None, {}, {}, {}, (), (), ()))["details"]
+_NOTHING_TO_DETAIL = encode_json(_NO_DETAILS)
+
+
 @functools.lru_cache(maxsize=200_000)
 def encoded_scored_columns(instrument_id: str, responses: tuple, item_names: tuple | None = None) -> dict:
     """``scored_columns`` with the JSON already encoded, once per distinct answer set:
     bulk loads (demo, import) meet the same weekly pain rating thousands of times."""
     columns = scored_columns(instruments.score(instrument_id, responses, item_names))
     columns["responses"] = encode_json(columns["responses"])
-    columns["details"] = encode_json(columns["details"])
+    details = columns["details"]
+    columns["details"] = _NOTHING_TO_DETAIL if details == _NO_DETAILS else encode_json(details)
     if columns["item_names"] is not None:
         columns["item_names"] = encode_json(columns["item_names"])
     return columns
