@@ -363,13 +363,18 @@ def test_missing_values_are_skipped_and_empty_gives_none():
 @st.composite
 def measurement_series(draw) -> list[Point]:
     """Points as a patient's record holds them: dates and times, some at the same
-    moment, some without a value or an id."""
-    points = []
+    moment, some without a value or an id; never two at the same moment without ids
+    to tell them apart (which of those is later, no order can say)."""
+    points, keys = [], set()
     for n in range(draw(st.integers(0, 12))):
         day = D(2024, 1, 1) + dt.timedelta(days=draw(st.integers(0, 40)))
         when = day if draw(st.booleans()) else T.combine(day, dt.time(draw(st.sampled_from([0, 9, 15]))))
         value = draw(st.one_of(st.none(), st.integers(0, 50)))
-        points.append(Point(when, value, draw(st.one_of(st.none(), st.just(n + 1)))))
+        point = Point(when, value, draw(st.one_of(st.none(), st.just(n + 1))))
+        key = (when if isinstance(when, T) else T.combine(when, dt.time.min), point.id)
+        if key not in keys:
+            keys.add(key)
+            points.append(point)
     return points
 
 
