@@ -12,9 +12,11 @@ machine without one the PostgreSQL-only tests skip and say why.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import argon2
@@ -196,17 +198,27 @@ def db_file(tmp_path) -> Path:
     return tmp_path / "clinic.sqlite3"
 
 
+@contextlib.contextmanager
+def _postgres_copy(request, template_fixture: str) -> Iterator[PostgresDatabase]:
+    """A fresh database on the test server copied from a template fixture's, connected
+    for the test and dropped after it."""
+    server = request.getfixturevalue("postgres_server")
+    target = server.create(template=request.getfixturevalue(template_fixture).name)
+    open_clinic(target.url)
+    try:
+        yield target
+    finally:
+        db.close()
+        server.drop(target)
+
+
 @pytest.fixture
 def database(request, db_file):
     """An empty, migrated TeamDash database in a temp file (on PostgreSQL: a fresh
     database on the test server)."""
     if on_postgres(request.config):
-        server = request.getfixturevalue("postgres_server")
-        target = server.create(template=request.getfixturevalue("_postgres_empty_template").name)
-        open_clinic(target.url)
-        yield target
-        db.close()
-        server.drop(target)
+        with _postgres_copy(request, "_postgres_empty_template") as target:
+            yield target
         return
     open_clinic(f"sqlite:///{db_file}", create=True)
     yield db_file
@@ -235,12 +247,8 @@ def clinic(request, _demo_template, tmp_path):
     """A copy of the 60-patient demo clinic (generated for DEMO_TODAY), connected (on
     PostgreSQL: a database copied from the demo template)."""
     if on_postgres(request.config):
-        server = request.getfixturevalue("postgres_server")
-        target = server.create(template=request.getfixturevalue("_postgres_demo_template").name)
-        open_clinic(target.url)
-        yield target
-        db.close()
-        server.drop(target)
+        with _postgres_copy(request, "_postgres_demo_template") as target:
+            yield target
         return
     path = tmp_path / "clinic.sqlite3"
     shutil.copy(_demo_template, path)

@@ -36,7 +36,7 @@ _C_ENCODE = (
 
 
 def encode_json(value: Any) -> EncodedJSON:
-    if _C_ENCODE is not None and not isinstance(value, str):
+    if _C_ENCODE is not None:
         return EncodedJSON("".join(_C_ENCODE(value, 0)))
     return EncodedJSON(_ENCODER.encode(value))
 
