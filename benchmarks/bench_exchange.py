@@ -391,12 +391,12 @@ def _import_breakdown(template: Path, path: Path) -> dict[str, float]:
     """CPU seconds of one import spent scoring distinct answer sets, storing the rows
     (insert and audit) and refreshing the patient-list summaries: what is left when the
     per-row checks are lean."""
-    from teamdash.clinical import instruments
     from teamdash.services import list_summary, measurements
 
     spent: dict[str, float] = {}
     wrapped = {
-        "scoring distinct answer sets": (instruments, "score"),
+        # once per distinct answer set and total (``score_new``'s cache misses)
+        "scoring and encoding distinct answer sets": (measurements, "_score_new"),
         "storing rows (insert, audit)": (measurements, "record_many"),
         "patient-list summaries": (list_summary, "refresh_many"),
     }

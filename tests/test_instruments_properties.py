@@ -230,3 +230,31 @@ def test_true_is_refused_for_a_number_after_1_was_read():
     with pytest.raises(InvalidResponse, match="item 1 of PHQ-9: True is not a number"):
         instruments.score_with(inst, [True, 0, 0, 0, 0, 0, 0, 0, 0])
     assert instruments.score_with(inst, [1.0, 0, 0, 0, 0, 0, 0, 0, 0]).responses[0] == 1
+
+
+NAMES = st.one_of(
+    st.none(), st.sampled_from(["", "Walking", "walking ", "Gardening", "Sitting\tdown", "x" * 81, "Cycling"])
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ratings=st.lists(st.one_of(CELLS, st.integers(0, 10)), min_size=5, max_size=5), names=st.lists(NAMES, max_size=6)
+)
+def test_the_names_of_the_items_never_change_the_score(ratings, names):
+    """An import scores a patient-named instrument's ratings once and adds each patient's
+    names (``read`` then ``score_read``): what it stores must be what ``score_with``
+    gives, refusals included, in the same order, and a score without names the same
+    apart from the names."""
+    psfs = LIBRARY["psfs"]
+    try:
+        whole = instruments.result_json(instruments.score_with(psfs, ratings, names))
+    except InvalidResponse as refusal:
+        with pytest.raises(InvalidResponse) as split:
+            values, checked = instruments.read(psfs, ratings, names)
+            instruments.score_read(psfs, values, checked)
+        assert (str(split.value), split.value.item) == (str(refusal), refusal.item)
+        return
+    values, checked = instruments.read(psfs, ratings, names)
+    unnamed = instruments.result_json(instruments.score_read(psfs, values, None))
+    assert {**unnamed, "item_names": whole["item_names"]} == whole

@@ -4,6 +4,7 @@ patient summary that the list shows follows every write."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -240,3 +241,25 @@ def test_rescoring_changes_only_rows_whose_rules_changed(patient, clinician):
     assert (again.total, again.version) == (34.0, 2)
     assert measurements.get_measurement(SYSTEM, pain.id).version == 1
     assert measurements.rescore_all(SYSTEM).changed == 0  # nothing left to correct
+
+
+def test_the_same_psfs_ratings_under_other_names_keep_each_patients_names():
+    """An import scores the same ratings once whoever named the activities: each row
+    still stores its own names, and names that break the rules are still refused."""
+    from teamdash.errors import InvalidItemName
+
+    measurements.clear_scoring_cache()
+    first = measurements.score_new(
+        "psfs", ("3", "4", None, None, None), None, ("Walking", "Gardening", None, None, None)
+    )
+    other = measurements.score_new(
+        "psfs", (3, 4, None, None, None), None, ("Lifting a box", "Cycling", None, None, None)
+    )
+    assert json.loads(first["item_names"]) == ["Walking", "Gardening", None, None, None]
+    assert json.loads(other["item_names"]) == ["Lifting a box", "Cycling", None, None, None]
+    assert {**first, "item_names": None} == {**other, "item_names": None}
+    assert (first["total"], json.loads(first["responses"])) == (3.5, [3, 4, None, None, None])
+    with pytest.raises(InvalidItemName, match="'walking' is already activity 1"):
+        measurements.score_new("psfs", (3, 4, None, None, None), None, ("Walking", "walking", None, None, None))
+    with pytest.raises(InvalidItemName, match="rated 4 but the activity has no name"):
+        measurements.score_new("psfs", (3, 4, None, None, None), None, ("Walking", None, None, None, None))

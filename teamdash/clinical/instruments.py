@@ -515,9 +515,30 @@ def score_with(
     item_names: Sequence[str | None] | None = None,
 ) -> ScoreResult:
     """``score`` for a definition that need not be in the library (one being checked)."""
-    spec = _rules(inst)
+    values, names = read(inst, responses, item_names)
+    return score_read(inst, values, names)
+
+
+def read(
+    inst: Instrument,
+    responses: Sequence[str | int | float | None],
+    item_names: Sequence[str | None] | None = None,
+) -> tuple[tuple[Response, ...], tuple[str | None, ...] | None]:
+    """The first half of ``score_with``: each cell read for its item, and the names of
+    a patient-named instrument's items checked against what was rated. Raises what
+    ``score_with`` raises for a bad cell or name, in the same order."""
+    _rules(inst)  # a definition without rules is refused before any cell is read
     values = _normalise_all(inst, responses)
-    names = _item_names(inst, values, item_names)
+    return tuple(values), _item_names(inst, values, item_names)
+
+
+def score_read(
+    inst: Instrument, values: tuple[Response, ...], item_names: tuple[str | None, ...] | None
+) -> ScoreResult:
+    """The second half of ``score_with``: what ``read`` returned, scored. The names do
+    not change the score, so a patient's activities rated the same twice score once
+    (an import keys its cache by the values alone and adds the names)."""
+    spec = _rules(inst)
     missing = _check_missing(inst, values)
     item_scores = _item_scores(inst, values)
     derived = _derive(inst, values)
@@ -535,10 +556,10 @@ def score_with(
         components=components,
         derived={k: _clean(v) for k, v in derived.items()},
         missing_items=missing,
-        responses=tuple(values),
+        responses=values,
         flags=_flags(inst, values),
         prorated=prorated,
-        item_names=names,
+        item_names=item_names,
     )
 
 

@@ -19,7 +19,7 @@ from teamdash.services.auth import Actor
 from teamdash.services.results import build
 from teamdash.storage import queries
 from teamdash.storage.db import database
-from teamdash.storage.models import Measurement, Patient, SafetyAcknowledgement, User, encode_json
+from teamdash.storage.models import EncodedJSON, Measurement, Patient, SafetyAcknowledgement, User, encode_json
 from teamdash.storage.queries import Query, tuples
 
 log = logging.getLogger(__name__)
@@ -232,8 +232,8 @@ def score_new(
 
 def clear_scoring_cache() -> None:
     """Forget every answer set scored so far (a benchmark's cold start)."""
-    _score_cached.cache_clear()
-    encoded_scored_columns.cache_clear()
+    for cached in (_score_cached, encoded_scored_columns, _encoded_ratings, _encoded_names):
+        cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -590,7 +590,31 @@ _NOTHING_TO_DETAIL = encode_json(_NO_DETAILS)
 def encoded_scored_columns(instrument_id: str, responses: tuple, item_names: tuple | None = None) -> dict:
     """``scored_columns`` with the JSON already encoded, once per distinct answer set:
     bulk loads (demo, import) meet the same weekly pain rating thousands of times."""
-    columns = scored_columns(instruments.score(instrument_id, responses, item_names))
+    inst = instruments.get(instrument_id)
+    values, names = instruments.read(inst, responses, item_names)
+    if not inst.named_items:
+        return _encoded(instruments.score_read(inst, values, names))
+    # The patient's names for the items do not change the score: each patient names
+    # their own activities, and the ratings alone repeat across patients.
+    columns = dict(_encoded_ratings(inst.id, values, tuple(map(type, values))))
+    columns["item_names"] = None if names is None else _encoded_names(names)
+    return columns
+
+
+@functools.lru_cache(maxsize=200_000)
+def _encoded_ratings(instrument_id: str, values: tuple, types: tuple) -> dict:
+    """The encoded columns of a patient-named instrument's ratings, without the names
+    (``types`` keeps 2 and 2.0 apart)."""
+    return _encoded(instruments.score_read(instruments.get(instrument_id), values, None))
+
+
+@functools.lru_cache(maxsize=200_000)
+def _encoded_names(names: tuple) -> EncodedJSON:
+    return encode_json(list(names))
+
+
+def _encoded(scored: instruments.ScoreResult) -> dict:
+    columns = scored_columns(scored)
     columns["responses"] = encode_json(columns["responses"])
     details = columns["details"]
     columns["details"] = _NOTHING_TO_DETAIL if details == _NO_DETAILS else encode_json(details)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from typing import Any, ClassVar
 
 import peewee as pw
@@ -19,6 +20,12 @@ from teamdash.storage.db import database
 
 class EncodedJSON(str):
     """JSON text already encoded (bulk loads encode a repeated value once)."""
+
+
+# sqlite3 binds an exact str directly but first tries its adaptation protocols on a
+# subclass, which fail slowly: registered, it is bound as the text it is (a bulk load
+# binds two per row).
+sqlite3.register_adapter(EncodedJSON, str.__str__)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # one, reused: bulk loads encode a lot
