@@ -791,3 +791,28 @@ def test_deterioration_since_the_last_checkin_after_good_progress():
     assert "6 → 14" in flag.reason
     # A check-in before any measurement, or one whose value is the baseline, adds nothing.
     assert analytics.deterioration_flag(phq9, points, last_checkin_at=D(2026, 1, 6)) is None
+
+
+# Instruments whose change is judged from two values (patient-named ones match items).
+TWO_VALUE_INSTRUMENTS = sorted(i for i, inst in instruments.library().items() if not inst.named_items)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.sampled_from(TWO_VALUE_INSTRUMENTS),
+    st.floats(-50, 700, allow_nan=False),
+    st.floats(-50, 700, allow_nan=False),
+    st.sampled_from([(1, 2), (2, 1), (3, 3), (None, None)]),
+)
+def test_a_deterioration_is_flagged_exactly_when_the_change_says_reliably_worse(instrument_id, before, after, ids):
+    """A list summary asks every series whether it deteriorated reliably, answered
+    without building the whole Change when it plainly did not: the answer is the
+    Change's own, whatever the instrument, the values and the entries."""
+    inst = instruments.get(instrument_id)
+    first = Point(T(2024, 1, 5, 9), round(before, 2), ids[0])
+    last = Point(T(2024, 3, 5, 9), round(after, 2), ids[1])
+    full = analytics.reliable_deterioration(
+        analytics.change_between(inst, first, last), measurement_id=last.id, since=last.taken_at
+    )
+    assert analytics._deterioration_between(inst, first, last) == full
+    assert analytics.deterioration_flag(inst, [first, last]) == (None if first == last else full)

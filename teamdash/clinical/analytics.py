@@ -741,18 +741,30 @@ def deterioration_flag(
     first, last = _baseline(pts), _latest(pts)
     if first is None or last is None or first == last:
         return None
-    flag = reliable_deterioration(change_between(instrument, first, last), measurement_id=last.id, since=last.taken_at)
+    flag = _deterioration_between(instrument, first, last)
     if flag is not None or last_checkin_at is None:
         return flag
     reviewed = _at_or_before(pts, last_checkin_at)
     if reviewed is None or reviewed in (first, last):
         return None
-    flag = reliable_deterioration(
-        change_between(instrument, reviewed, last), measurement_id=last.id, since=last.taken_at
-    )
+    flag = _deterioration_between(instrument, reviewed, last)
     if flag is None:
         return None
     return replace(flag, reason=f"{flag.reason} since the check-in of {_day(last_checkin_at):%Y-%m-%d}")
+
+
+def _deterioration_between(instrument: Instrument, before: Point, after: Point) -> Flag | None:
+    """``reliable_deterioration`` of ``change_between``. Most changes are not reliably
+    worse: for two values (no patient-named items to match) that is judged as ``change``
+    judges it, before the whole ``Change`` and its wording are built (a list summary asks
+    this of every series of every patient)."""
+    if not instrument.named_items and before.id != after.id:
+        points = _tidy(after.value - before.value)  # type: ignore[operator]  # a series' points have values
+        if _reliable(instrument, points, _improvement(instrument, points))[1] != "reliable deterioration":
+            return None
+    return reliable_deterioration(
+        change_between(instrument, before, after), measurement_id=after.id, since=after.taken_at
+    )
 
 
 def missed_session_streak(attendance_in_date_order: Sequence[str]) -> int:

@@ -186,8 +186,9 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
     measurements: dict[int, list[Row]] = defaultdict(list)
     named = {i for i, inst in instruments.library().items() if inst.named_items}
     decoded: dict[str, tuple | None] = {}  # a patient's activity names repeat on every rating
+    moments: dict[Any, dt.datetime] = {}  # the measures of one visit share their time
     # Raw rows: Peewee's per-value conversion costs more than the query here. Responses
-    # and names are decoded only for patient-named instruments (their change matches items).
+    # and names are read only for patient-named instruments (their change matches items).
     for pid, mid, instrument_id, taken_at, total, band, safety, responses, names in database.execute(
         restrict(
             Measurement.select(
@@ -198,13 +199,16 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
                 Measurement.total,
                 Measurement.band,
                 Measurement.safety,
-                Measurement.responses,
-                Measurement.item_names,
+                _only_named(Measurement.responses, named),
+                _only_named(Measurement.item_names, named),
             ),
             Measurement.patient,
         ).order_by(Measurement.patient, Measurement.taken_at, Measurement.id)
     ):
-        row: Row = (mid, instrument_id, _as_datetime(taken_at), total, band, bool(safety))
+        moment = moments.get(taken_at)
+        if moment is None:
+            moment = moments[taken_at] = _as_datetime(taken_at)
+        row: Row = (mid, instrument_id, moment, total, band, bool(safety))
         if instrument_id in named:
             row += (_json_tuple(responses, decoded), _json_tuple(names, decoded))
         measurements[pid].append(row)
@@ -217,7 +221,7 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
         )
     }
     attendance: dict[int, list[str]] = defaultdict(list)
-    last_session: dict[int, dt.date] = {}
+    last_attended: dict[int, Any] = {}  # as the driver gives it: read once per patient
     for pid, held_at, kind in database.execute(  # raw rows, as for measurements
         restrict(
             Session.select(Session.patient, Session.held_at, Session.attendance).where(Session.held_at <= now),
@@ -226,7 +230,8 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
     ):
         attendance[pid].append(kind)
         if kind == "attended":
-            last_session[pid] = _as_datetime(held_at).date()
+            last_attended[pid] = held_at
+    last_session = {pid: _as_datetime(held_at).date() for pid, held_at in last_attended.items()}
     goal_due: dict[int, dt.date | str] = dict(
         tuples(
             restrict(
@@ -264,6 +269,11 @@ def _facts_for(patient_ids: list[int] | None, now: dt.datetime) -> Iterable[Pati
             last_session.get(pid),
             _as_date(last_checkin.get(pid)),
         )
+
+
+def _only_named(column: pw.Field[Any], named: set[str]) -> pw.Node:
+    """The column for patient-named instruments, NULL for the others (not read at all)."""
+    return pw.Case(None, [(Measurement.instrument.in_(sorted(named)), column)], None)
 
 
 def _json_tuple(value, decoded: dict[str, tuple | None]) -> tuple | None:
