@@ -18,11 +18,11 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from benchmarks.common import absolute, compare, figure, measure
 from teamdash import demo
-from teamdash.services import registration, row_ops
+from teamdash.services import registration
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.services.registration import normalise_name
-from teamdash.storage import db
+from teamdash.storage import bulk, db
 from teamdash.storage.models import Patient
 
 PATIENTS = 100_000
@@ -49,7 +49,7 @@ def _fill(count: int) -> tuple[str, str, dt.date]:
         Patient.status,
     )
     with db.database.atomic():
-        row_ops.bulk_insert(Patient, fields, rows)
+        bulk.insert(Patient, fields, rows)
     _, given, family, born, *_ = rows[count // 2]
     return given, family, born
 

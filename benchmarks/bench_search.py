@@ -31,7 +31,7 @@ from teamdash.services import patients, transfer
 from teamdash.services.auth import SYSTEM
 from teamdash.services.clinic import open_clinic
 from teamdash.services.patients import PatientQuery
-from teamdash.storage import db, search_index
+from teamdash.storage import bulk, db, search_index
 from teamdash.storage.models import Patient
 from teamdash.text import patient_search_key
 
@@ -58,10 +58,9 @@ def patients_only_clinic(count: int) -> Path:
             key = patient_search_key(person["given_name"], person["family_name"], person["clinic_id"])
             values = {**person, "status": "active", "status_changed_on": None, "next_checkin": None, "search_key": key}
             rows.append(tuple(values[c] for c in demo.PATIENT_COLUMNS))
-        from teamdash.services import row_ops
 
         with db.database.atomic():
-            row_ops.bulk_insert(Patient, [getattr(Patient, c) for c in demo.PATIENT_COLUMNS], rows)
+            bulk.insert(Patient, [getattr(Patient, c) for c in demo.PATIENT_COLUMNS], rows)
         db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
     partial.rename(path)

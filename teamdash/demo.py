@@ -25,8 +25,9 @@ from typing import Any, TypeAlias
 from teamdash import clock
 from teamdash.clinical import instruments
 from teamdash.errors import Cancelled, ValidationError
-from teamdash.services import accounts, audit, auth, list_summary, measurements, row_ops
+from teamdash.services import accounts, audit, auth, list_summary, measurements
 from teamdash.services.auth import Actor
+from teamdash.storage import bulk
 from teamdash.storage.db import database
 from teamdash.storage.models import (
     ActionItem,
@@ -905,7 +906,7 @@ def _final_status(person: dict, today: dt.date) -> dict:
 
 
 def _insert(model, fields: tuple[str, ...], rows: list[tuple]) -> int:
-    return row_ops.bulk_insert(model, [getattr(model, f) for f in fields], rows)
+    return bulk.insert(model, [getattr(model, f) for f in fields], rows)
 
 
 def _ids_by_patient(model, patient_ids: list[int], *keys: str) -> dict[tuple, int]:

@@ -28,7 +28,7 @@ from teamdash import clock
 from teamdash.errors import ReadOnlyDatabase
 from teamdash.services import auth
 from teamdash.services.auth import Actor
-from teamdash.storage import audit_chain, db
+from teamdash.storage import audit_chain, bulk, db
 from teamdash.storage.db import database
 from teamdash.storage.models import AuditEvent, EncodedJSON, Patient, User, encode_json
 
@@ -199,10 +199,13 @@ def record_many(actor: Actor, action: str, events: Iterable[dict[str, Any]]) -> 
             )
             values["prev_digest"] = previous
             values["digest"] = previous = audit_chain.digest(values)
-            rows.append(values)
-        for start in range(0, len(rows), 500):
-            AuditEvent.insert_many(rows[start : start + 500]).execute()
+            rows.append(tuple(values[f.name] for f in _BULK_FIELDS))
+        bulk.insert(AuditEvent, _BULK_FIELDS, rows)
     return len(rows)
+
+
+# The columns ``record_many`` writes (every one but the id).
+_BULK_FIELDS = [f for f in AuditEvent._meta.sorted_fields if f is not AuditEvent.id]
 
 
 def record_if_writable(actor: Actor, action: str, **kwargs: Any) -> int | None:

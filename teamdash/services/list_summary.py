@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,7 +21,7 @@ import peewee as pw
 from teamdash import clock
 from teamdash.clinical import analytics, disciplines, instruments
 from teamdash.clinical.analytics import Flag
-from teamdash.storage import db
+from teamdash.storage import bulk
 from teamdash.storage.db import database
 from teamdash.storage.models import (
     CheckIn,
@@ -301,35 +300,9 @@ def _as_date(value) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-# The summary's columns, the key first; on a conflict every other column is taken from
-# the new row (an upsert both backends run).
-_COLUMNS = [PatientSummary.patient, *(f for f in PatientSummary._meta.sorted_fields if f is not PatientSummary.patient)]
-_BATCH = 200  # rows per statement
-
-
-@functools.cache
-def _upsert_sql(param: str, count: int) -> str:
-    """An INSERT of ``count`` rows that replaces a patient's existing summary (``param``:
-    the backend's placeholder)."""
-    names = [f'"{f.column_name}"' for f in _COLUMNS]
-    row = f"({', '.join([param] * len(names))})"
-    return (
-        f'INSERT INTO "{PatientSummary._meta.table_name}" ({", ".join(names)}) VALUES {", ".join([row] * count)} '
-        f"ON CONFLICT ({names[0]}) DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in names[1:])}"
-    )
-
-
 def _store(rows: list[dict]) -> None:
-    """Write the summary rows, ``_BATCH`` to a statement: raw SQL, because building a
-    Peewee insert of 200 rows costs more than running it (a bulk import refreshes
-    thousands). Each row has every column (``compute``)."""
-    cursor = database.cursor()
-    with db.translated():
-        for start in range(0, len(rows), _BATCH):
-            batch = rows[start : start + _BATCH]
-            cursor.execute(
-                _upsert_sql(database.param, len(batch)), [f.db_value(row[f.name]) for row in batch for f in _COLUMNS]
-            )
+    """Write the summary rows (each has every column: ``compute``)."""
+    bulk.upsert(PatientSummary, rows)
 
 
 def refresh(patient_id: int) -> None:

@@ -17,7 +17,7 @@ from teamdash.errors import Conflict, NotFound, TeamDashError, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
-from teamdash.storage import queries
+from teamdash.storage import bulk, queries
 from teamdash.storage.db import database
 from teamdash.storage.models import EncodedJSON, Measurement, Patient, SafetyAcknowledgement, User, encode_json
 from teamdash.storage.queries import Query, tuples
@@ -562,7 +562,7 @@ def insert_scored(rows: Iterable[tuple]) -> int:
     """Insert already validated and scored rows (tuples in ``INSERT_FIELDS`` order) in
     bulk; the caller holds the transaction, writes the audit event and refreshes
     summaries (the demo). Returns the number of rows."""
-    return row_ops.bulk_insert(Measurement, INSERT_FIELDS, rows)
+    return bulk.insert(Measurement, INSERT_FIELDS, rows)
 
 
 def record_many(

@@ -19,7 +19,7 @@ from teamdash.errors import Conflict, DuplicateValue, EditConflict, NotFound, Va
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import age_on, build, weeks_between
-from teamdash.storage import search_index
+from teamdash.storage import bulk, search_index
 from teamdash.storage.db import database
 from teamdash.storage.models import Episode, Patient, PatientSummary, StatusChange, User
 from teamdash.storage.queries import Query, dicts, tuples
@@ -585,7 +585,7 @@ def create_many(
         if taken or len(set(clinic_ids)) != len(clinic_ids):
             twice = next(iter(taken), None) or next(c for c in clinic_ids if clinic_ids.count(c) > 1)
             raise Conflict(f"clinic ID {twice!r} is already registered")
-        row_ops.bulk_insert(Patient, fields, [tuple(r.get(n) for n in names) for r in rows])
+        bulk.insert(Patient, fields, [tuple(r.get(n) for n in names) for r in rows])
         ids = {cid: pid for cid, (pid, _dob) in registered(clinic_ids).items()}
         audit.record_many(
             actor,

@@ -14,6 +14,7 @@ from teamdash.errors import NotFound, ValidationError
 from teamdash.services import audit, auth, list_summary, row_ops
 from teamdash.services.auth import Actor
 from teamdash.services.results import build
+from teamdash.storage import bulk
 from teamdash.storage.db import database
 from teamdash.storage.models import Patient, VersionedModel
 from teamdash.storage.queries import tuples
@@ -181,7 +182,7 @@ class RecordKind(Generic[R]):
             else:
                 names = list(dict.fromkeys(name for r in rows for name in r))
                 fields = [self.model._meta.fields[n] for n in names]
-                row_ops.bulk_insert(self.model, fields, [tuple(r.get(n) for n in names) for r in rows])
+                bulk.insert(self.model, fields, [tuple(r.get(n) for n in names) for r in rows])
                 counts: dict[int, int] = {}
                 for r in rows:
                     counts[patient_of[r[key]]] = counts.get(patient_of[r[key]], 0) + 1

@@ -4,7 +4,7 @@ update/delete that refuse to overwrite someone else's newer edit."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import peewee as pw
@@ -12,9 +12,9 @@ import peewee as pw
 from teamdash.errors import Conflict, NotFound
 from teamdash.services import audit, list_summary
 from teamdash.services.auth import Actor
-from teamdash.storage import db
+from teamdash.storage import bulk
 from teamdash.storage.db import database
-from teamdash.storage.models import ALL_MODELS, EncodedJSON, JSONText, VersionedModel
+from teamdash.storage.models import ALL_MODELS, VersionedModel
 from teamdash.storage.queries import Query
 
 M = TypeVar("M", bound=pw.Model)
@@ -220,32 +220,6 @@ def restore_children(children: dict[str, list[dict]]) -> None:
         model.insert_many([from_plain(model, r) for r in rows]).execute()
 
 
-def bulk_insert(model: type[pw.Model], fields: Sequence[pw.Field], rows: Iterable[tuple], *, batch: int = 5000) -> int:
-    """Insert many rows with one prepared statement (``executemany``): the demo and
-    import path, several times faster than building an INSERT per batch. Columns left
-    out get their model default. The caller holds the transaction and audits."""
-    names = {f.name for f in fields}
-    defaults = [
-        (f, f.default() if callable(f.default) else f.default)
-        for f in model._meta.sorted_fields
-        if f.name not in names and not f.primary_key and f.default is not None
-    ]
-    columns = [*fields, *(f for f, _ in defaults)]
-    constant = tuple(f.db_value(v) for f, v in defaults)
-    sql = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
-        model._meta.table_name,
-        ", ".join(f'"{f.column_name}"' for f in columns),
-        ", ".join([database.param] * len(columns)),
-    )
-    # Numbers, text, booleans, dates and ids go to the driver as they are; only JSON
-    # columns need converting (a per-value db_value call doubles the time of the load),
-    # and not even those when the caller encoded them already (``EncodedJSON``).
-    json_columns = [i for i, f in enumerate(fields) if isinstance(f, JSONText)]
-    cursor = database.cursor()
-    with db.translated():  # the driver's executemany bypasses peewee's error mapping
-        return _insert_chunks(cursor, sql, rows, fields, json_columns, constant, batch)
-
-
 def bulk_insert_audited(
     actor: Actor,
     model: type[pw.Model],
@@ -263,7 +237,7 @@ def bulk_insert_audited(
         per_patient[row[0]] = per_patient.get(row[0], 0) + 1
     entity = model._meta.table_name
     with database.atomic():
-        count = bulk_insert(model, fields, rows)
+        count = bulk.insert(model, fields, rows)
         audit.record_many(
             actor,
             action,
@@ -273,24 +247,6 @@ def bulk_insert_audited(
             ],
         )
         list_summary.refresh_many(per_patient)
-    return count
-
-
-def _insert_chunks(cursor, sql: str, rows: Iterable[tuple], fields, json_columns, constant, batch: int) -> int:
-    count, chunk = 0, []
-    for row in rows:
-        for i in json_columns:
-            if type(row[i]) is not EncodedJSON and row[i] is not None:
-                values = list(row)
-                values[i] = fields[i].db_value(values[i])
-                row = tuple(values)
-        chunk.append(tuple(row) + constant)
-        if len(chunk) == batch:
-            cursor.executemany(sql, chunk)
-            count, chunk = count + len(chunk), []
-    if chunk:
-        cursor.executemany(sql, chunk)
-        count += len(chunk)
     return count
 
 
