@@ -145,8 +145,16 @@ class Steps:
     otherwise: float
 
     def apply(self, value: float) -> float:
-        meets = operator.ge if self.rule == "at_least" else operator.gt
-        return next((score for threshold, score in self.steps if meets(value, threshold)), self.otherwise)
+        # Plain loops: scoring a PSQI applies a dozen of these (a bulk import, thousands).
+        if self.rule == "at_least":
+            for threshold, score in self.steps:
+                if value >= threshold:
+                    return score
+        else:
+            for threshold, score in self.steps:
+                if value > threshold:
+                    return score
+        return self.otherwise
 
 
 @dataclass(frozen=True)
