@@ -21,6 +21,7 @@ the run prints which one it used.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import datetime as dt
@@ -360,11 +361,23 @@ def _run_child(kind: str, db_path: Path, out: Path) -> tuple[float, float, str]:
 
 
 def _fresh(template: Path) -> Path:
-    copy = CACHE / "import-run.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    """A working copy of the template, this process's own (two runs at once do not
+    share one), removed when the run ends."""
+    copy = CACHE / f"import-run-{os.getpid()}.sqlite3"
+    _remove(copy)
+    if not _fresh_copies:
+        atexit.register(lambda: [_remove(c) for c in _fresh_copies])
+    _fresh_copies.add(copy)
     shutil.copy(template, copy)
     return copy
+
+
+_fresh_copies: set[Path] = set()
+
+
+def _remove(database: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
 
 
 def _import_ours(template: Path, path: Path) -> tuple[float, float]:
