@@ -230,6 +230,33 @@ def test_each_bad_row_is_named_by_sheet_row_column_and_reason_and_nothing_is_imp
     assert state() == before  # all or nothing: the two good rows did not go in either
 
 
+def test_a_time_shared_by_several_rows_is_checked_against_each_patients_birth(registered, tmp_path):
+    """A visit's measures share one time, read once; each row is still checked against
+    its own patient (born before or after it), and a time in the future on every row."""
+    patients.create_patient(
+        registered,
+        clinic_id="P-3",
+        given_name="Cedar",
+        family_name="Test",
+        date_of_birth=dt.date(1990, 6, 1),
+        referral_date=dt.date(2026, 1, 10),
+        today=NOW.date(),
+    )
+    shared = "1985-03-02 10:00"  # after P-1's and P-2's birth, before P-3's
+    path = workbook(tmp_path / "m.xlsx", [phq9("P-1", shared), phq9("P-3", shared), phq9("P-2", shared)])
+    with pytest.raises(ImportFailed) as caught:
+        imp(registered, path)
+    assert [(p.row, p.column, p.kind, p.reason) for p in caught.value.report.problems] == [
+        (3, "Taken at", "impossible_date", "1985-03-02 is before the patient's date of birth")
+    ]
+    future = "2027-01-05 10:00"
+    with pytest.raises(ImportFailed) as caught:
+        imp(registered, workbook(tmp_path / "f.xlsx", [phq9("P-1", future), phq9("P-2", future)]))
+    assert [(p.row, p.kind) for p in caught.value.report.problems] == [(2, "impossible_date"), (3, "impossible_date")]
+    report = imp(registered, workbook(tmp_path / "ok.xlsx", [phq9("P-1", shared), phq9("P-2", shared)]))
+    assert report.imported("measurements") == 2
+
+
 def test_a_measurement_already_recorded_is_a_duplicate(registered, tmp_path):
     imp(registered, workbook(tmp_path / "first.xlsx", [phq9()]))
     before = state()

@@ -116,9 +116,15 @@ def check_taken_at(value, date_of_birth: dt.date | None, now: dt.datetime) -> dt
     minutes' clock skew allowed), not before 1900 nor before the patient's birth (when
     known). A missing time is now."""
     taken_at = validation.datetime(value if value is not None else now, "taken_at", not_after=now + CLOCK_SKEW)
+    check_after_birth(taken_at, date_of_birth)
+    return taken_at
+
+
+def check_after_birth(taken_at: dt.datetime, date_of_birth: dt.date | None) -> None:
+    """The patient's part of ``check_taken_at`` (an import checks the rest once per
+    distinct time: the measures of a visit share it)."""
     if date_of_birth is not None and taken_at.date() < date_of_birth:
         raise ValidationError(f"{taken_at:%Y-%m-%d} is before the patient's date of birth", field="taken_at")
-    return taken_at
 
 
 def scored_columns(scored: instruments.ScoreResult) -> dict:

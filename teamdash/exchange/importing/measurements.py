@@ -63,6 +63,9 @@ def _all_none(columns: list[int]) -> Callable[[list], bool]:
     return lambda values: pick(values).count(None) == width
 
 
+MOMENTS_KEPT = 100_000  # distinct time cells remembered by one sheet (a visit's measures share one)
+
+
 @functools.cache
 def max_items() -> int:
     """The most items an instrument has: the item columns a sheet may map."""
@@ -104,6 +107,7 @@ class _Sheet:
         self.cell_types = frozenset({str, int, float, type(None)})
         self.batch: list[tuple] = []
         self.now_text = str(run.now)
+        self.moments: dict[str, dt.datetime] = {}  # time cells read and checked (``taken_at``)
 
     def problem(self, problems: list[Problem], number: int, column: int | None, reason: str, kind: str) -> None:
         problems.append(
@@ -217,20 +221,13 @@ class _Sheet:
                 self.problem(
                     problems, number, self.i_col, f"unknown instrument {name!r} (known: {known})", "unknown_instrument"
                 )
-        taken_at = None
-        try:
-            taken_at = as_datetime(values[self.t_col])
-        except CellProblem as exc:
-            self.problem(problems, number, self.t_col, exc.reason, exc.kind)
-        else:
-            if taken_at is None:
-                self.problem(problems, number, self.t_col, "the date taken is required", "missing")
-            else:
-                try:
-                    taken_at = measurements.check_taken_at(taken_at, patient[1] if patient else None, run.now)
-                except ValidationError as exc:
-                    self.problem(problems, number, self.t_col, bare(exc), "impossible_date")
-                    taken_at = None
+        taken_at = self.taken_at(number, values[self.t_col], problems)
+        if taken_at is not None and patient is not None:
+            try:
+                measurements.check_after_birth(taken_at, patient[1])
+            except ValidationError as exc:
+                self.problem(problems, number, self.t_col, bare(exc), "impossible_date")
+                taken_at = None
         scored = self.score(number, values, problems, instrument_id) if instrument_id is not None else None
         note = None
         if self.note_col is not None:
@@ -251,6 +248,30 @@ class _Sheet:
         return self.new(
             number, problems, clinic_id or "", patient[0], instrument_id, taken_at, scored, note, entered_by
         )
+
+    def taken_at(self, number: int, cell: Any, problems: list[Problem]) -> dt.datetime | None:
+        """The time a cell gives, checked against now (``check_taken_at`` without the
+        patient's birth); None with the problem recorded. A time written before is
+        read once: the measures of a visit share it."""
+        known = self.moments.get(cell) if type(cell) is str else None
+        if known is not None:
+            return known
+        try:
+            taken_at = as_datetime(cell)
+        except CellProblem as exc:
+            self.problem(problems, number, self.t_col, exc.reason, exc.kind)
+            return None
+        if taken_at is None:
+            self.problem(problems, number, self.t_col, "the date taken is required", "missing")
+            return None
+        try:
+            taken_at = measurements.check_taken_at(taken_at, None, self.run.now)
+        except ValidationError as exc:
+            self.problem(problems, number, self.t_col, bare(exc), "impossible_date")
+            return None
+        if type(cell) is str and len(self.moments) < MOMENTS_KEPT:
+            self.moments[cell] = taken_at
+        return taken_at
 
     def new(
         self,
