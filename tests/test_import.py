@@ -53,19 +53,23 @@ def phq9(clinic_id="P-1", when="2026-03-02 10:00", items=(1, 1, 1, 1, 1, 1, 1, 1
     return [clinic_id, "phq9", when, *items, note]
 
 
+def register(actor, clinic_id, name, born=dt.date(1980, 5, 1)):
+    patients.create_patient(
+        actor,
+        clinic_id=clinic_id,
+        given_name=name,
+        family_name="Test",
+        date_of_birth=born,
+        referral_date=dt.date(2026, 1, 10),
+        today=NOW.date(),
+    )
+
+
 @pytest.fixture
 def registered(case_manager):
     """Two patients in an otherwise empty database."""
     for cid, name in (("P-1", "Ash"), ("P-2", "Birch")):
-        patients.create_patient(
-            case_manager,
-            clinic_id=cid,
-            given_name=name,
-            family_name="Test",
-            date_of_birth=dt.date(1980, 5, 1),
-            referral_date=dt.date(2026, 1, 10),
-            today=NOW.date(),
-        )
+        register(case_manager, cid, name)
     return case_manager
 
 
@@ -233,15 +237,7 @@ def test_each_bad_row_is_named_by_sheet_row_column_and_reason_and_nothing_is_imp
 def test_a_time_shared_by_several_rows_is_checked_against_each_patients_birth(registered, tmp_path):
     """A visit's measures share one time, read once; each row is still checked against
     its own patient (born before or after it), and a time in the future on every row."""
-    patients.create_patient(
-        registered,
-        clinic_id="P-3",
-        given_name="Cedar",
-        family_name="Test",
-        date_of_birth=dt.date(1990, 6, 1),
-        referral_date=dt.date(2026, 1, 10),
-        today=NOW.date(),
-    )
+    register(registered, "P-3", "Cedar", born=dt.date(1990, 6, 1))
     shared = "1985-03-02 10:00"  # after P-1's and P-2's birth, before P-3's
     path = workbook(tmp_path / "m.xlsx", [phq9("P-1", shared), phq9("P-3", shared), phq9("P-2", shared)])
     with pytest.raises(ImportFailed) as caught:
