@@ -68,6 +68,15 @@ def _demo_db(path: Path, patients: int) -> None:
     db.close()
 
 
+def _schema() -> str:
+    """The schema version the fixtures are built at, in their names: a fixture kept
+    from an older version would be migrated (and its measurements rescored) inside
+    the timed runs."""
+    from teamdash.storage.migrations import LATEST
+
+    return f"v{LATEST}"
+
+
 @contextlib.contextmanager
 def _building() -> Iterator[None]:
     """Held while the shared fixtures are checked and built: a second run started
@@ -99,7 +108,7 @@ def _settle(database: Path, *statements: str) -> None:
 
 def export_db() -> Path:
     """A clinic of exactly EXPORT_ROWS measurements and nothing else clinical."""
-    path = CACHE / f"export-{EXPORT_ROWS}.sqlite3"
+    path = CACHE / f"export-{EXPORT_ROWS}-{_schema()}.sqlite3"
     with _building():
         return path if path.exists() else _build_export_db(path)
 
@@ -145,7 +154,7 @@ def import_fixtures() -> tuple[Path, Path, Path]:
     """(database with the patients and no measurements, .xlsx, .csv) of IMPORT_ROWS rows,
     with the PSFS activities the patients named (an import refuses a rated activity
     without its name)."""
-    stem = f"import-{IMPORT_ROWS}-named"
+    stem = f"import-{IMPORT_ROWS}-named-{_schema()}"
     target = CACHE / f"{stem}.sqlite3"
     xlsx, csv_path = CACHE / f"{stem}.xlsx", CACHE / f"{stem}.csv"
     with _building():
@@ -234,7 +243,7 @@ def _child_export_ours(db_path: str, out: str) -> None:
     from teamdash.services.clinic import open_clinic
 
     open_clinic(f"sqlite:///{db_path}", create=True)
-    result = export(SYSTEM, out, ExportOptions(kind="long"), now=NOW)
+    result = export(SYSTEM, out, ExportOptions(kind="long"), overwrite=True, now=NOW)  # the last run's file
     print(json.dumps({"rows": result.rows}))
 
 
