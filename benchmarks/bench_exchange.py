@@ -37,7 +37,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.common import Timing, compare, figure
+from benchmarks.common import Timing, compare, figure, schema_tag
 
 EXPORT_ROWS = 1_000_000
 IMPORT_ROWS = 100_000
@@ -66,15 +66,6 @@ def _demo_db(path: Path, patients: int) -> None:
     demo.generate(SYSTEM, patients=patients, today=DEMO_TODAY)
     db.database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-
-
-def _schema() -> str:
-    """The schema version the fixtures are built at, in their names: a fixture kept
-    from an older version would be migrated (and its measurements rescored) inside
-    the timed runs."""
-    from teamdash.storage.migrations import LATEST
-
-    return f"v{LATEST}"
 
 
 @contextlib.contextmanager
@@ -108,7 +99,7 @@ def _settle(database: Path, *statements: str) -> None:
 
 def export_db() -> Path:
     """A clinic of exactly EXPORT_ROWS measurements and nothing else clinical."""
-    path = CACHE / f"export-{EXPORT_ROWS}-{_schema()}.sqlite3"
+    path = CACHE / f"export-{EXPORT_ROWS}-{schema_tag()}.sqlite3"
     with _building():
         return path if path.exists() else _build_export_db(path)
 
@@ -154,7 +145,7 @@ def import_fixtures() -> tuple[Path, Path, Path]:
     """(database with the patients and no measurements, .xlsx, .csv) of IMPORT_ROWS rows,
     with the PSFS activities the patients named (an import refuses a rated activity
     without its name)."""
-    stem = f"import-{IMPORT_ROWS}-named-{_schema()}"
+    stem = f"import-{IMPORT_ROWS}-named-{schema_tag()}"
     target = CACHE / f"{stem}.sqlite3"
     xlsx, csv_path = CACHE / f"{stem}.xlsx", CACHE / f"{stem}.csv"
     with _building():

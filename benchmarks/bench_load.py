@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import figure
+from benchmarks.common import figure, schema_tag
 
 MOMENT = dt.datetime(2026, 11, 27, 14, 30)
 CACHE = Path(os.environ.get("TEAMDASH_BENCH_CACHE") or tempfile.gettempdir()) / "teamdash-bench"
@@ -58,7 +58,7 @@ def clinic_file() -> Path:
     from teamdash.storage import db
 
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"load-{PATIENTS}-v9.sqlite3"
+    path = CACHE / f"load-{PATIENTS}-{schema_tag()}.sqlite3"
     if not path.exists():
         partial = Path(f"{path}.part")
         partial.unlink(missing_ok=True)

@@ -25,7 +25,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import Timing, compare, figure, measure
+from benchmarks.common import Timing, compare, figure, measure, schema_tag
 from teamdash import clock, demo
 from teamdash.services import patients, transfer
 from teamdash.services.auth import SYSTEM
@@ -44,7 +44,7 @@ KEYSTROKES = ("b", "br", "bra", "bram", "brambl", "TD-0421", "moss wick")
 def patients_only_clinic(count: int) -> Path:
     """An SQLite clinic of ``count`` patients (cached by size)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    path = CACHE / f"search-{count}-v11.sqlite3"
+    path = CACHE / f"search-{count}-{schema_tag()}.sqlite3"
     if path.exists():
         return path
     partial = Path(f"{path}.part")

@@ -54,3 +54,12 @@ def absolute(name: str, ours: Timing, *, target_ms: float | None = None, note: s
 
 def figure(name: str, value: str) -> None:
     print(f"{name:<52} {value}")
+
+
+def schema_tag() -> str:
+    """The schema version, for the names of cached fixture databases: one kept from an
+    older version would be migrated (its measurements perhaps rescored) inside the
+    timed runs, so a new version builds its own."""
+    from teamdash.storage.migrations import LATEST
+
+    return f"v{LATEST}"
