@@ -24,6 +24,7 @@ from teamdash.storage import db
 
 JOBS = 500
 CHARTS = 60
+CLINIC_PATIENTS = 300
 
 
 def _count() -> object:
@@ -41,7 +42,7 @@ def run() -> None:
 
     app = QCoreApplication.instance() or QCoreApplication(sys.argv[:1])
     clock.set_clock(clock.FixedClock(TODAY))
-    open_clinic(f"sqlite:///{demo_database(300)}")
+    open_clinic(f"sqlite:///{demo_database(CLINIC_PATIENTS)}")
     connections: set[int] = set()
     runner = JobRunner()
     jobs: queue.Queue = queue.Queue()

@@ -14,7 +14,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import absolute, compare, figure, measure
+from benchmarks.common import absolute, compare, figure, measure, schema_tag
 from teamdash import demo
 from teamdash.services import chart, measurements, patients
 from teamdash.services.auth import SYSTEM
@@ -25,12 +25,14 @@ from teamdash.storage.models import Measurement, Patient
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 TODAY = dt.date(2026, 11, 27)
+BULK_ROWS = 100_000  # measurements inserted at once
+LIST_PATIENTS = 10_000  # the clinic the list page and the full record are read from
 
 
 def demo_database(patients_count: int) -> Path:
     """A demo clinic of this size, generated once and kept in benchmarks/.cache."""
     CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"demo-{patients_count}.sqlite3"
+    path = CACHE / f"demo-{patients_count}-{schema_tag()}.sqlite3"
     if not path.exists():
         start = dt.datetime.now()
         open_clinic(f"sqlite:///{path}.part", create=True)
@@ -67,6 +69,7 @@ def _measurement_rows(count: int, patient_ids: list[int]) -> list[tuple]:
                 now,
                 None,
                 "import",
+                None,  # item names: a PHQ-9's items are not named by the patient
             )
         )
     return rows
@@ -108,7 +111,7 @@ def bench_bulk_insert(count: int = 100_000) -> None:
         )
         sql = (
             "INSERT INTO measurement (patient_id, instrument, taken_at, responses, total, band, band_severity, details,"
-            " safety, entered_by_id, entered_at, note, source, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,1)"
+            " safety, entered_by_id, entered_at, note, source, item_names, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)"
         )
 
         def plain():
@@ -130,8 +133,9 @@ def bench_bulk_insert(count: int = 100_000) -> None:
                         at.isoformat(" "),
                         note,
                         src,
+                        names,
                     )
-                    for p, inst, t, r, tot, band, sev, det, safe, by, at, note, src in rows
+                    for p, inst, t, r, tot, band, sev, det, safe, by, at, note, src, names in rows
                 ],
             )
             plain_conn.execute("COMMIT")
@@ -191,5 +195,5 @@ def bench_list_and_record(patients_count: int = 10_000) -> None:
 
 
 def run() -> None:
-    bench_bulk_insert()
-    bench_list_and_record()
+    bench_bulk_insert(BULK_ROWS)
+    bench_list_and_record(LIST_PATIENTS)
