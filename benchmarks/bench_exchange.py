@@ -231,10 +231,11 @@ def _build_import_fixtures(target: Path, xlsx: Path, csv_path: Path) -> None:
 def _child_export_ours(db_path: str, out: str) -> None:
     from teamdash.exchange.export import ExportOptions, export
     from teamdash.services.auth import SYSTEM
-    from teamdash.services.clinic import open_clinic
+    from teamdash.services.clinic import close_clinic, open_clinic
 
     open_clinic(f"sqlite:///{db_path}", create=True)
     result = export(SYSTEM, out, ExportOptions(kind="long"), overwrite=True, now=NOW)  # the last run's file
+    close_clinic()
     print(json.dumps({"rows": result.rows}))
 
 
@@ -560,7 +561,7 @@ def run() -> None:
     figure("openpyxl XML backend", "lxml" if openpyxl.LXML else "xml.etree (lxml not installed or disabled)")
 
     db_path = export_db()
-    with sqlite3.connect(db_path) as conn:
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
         rows = conn.execute("SELECT count(*) FROM measurement").fetchone()[0]
         patients = conn.execute("SELECT count(*) FROM patient").fetchone()[0]
     figure("export database", f"{rows:,} measurements, {patients:,} patients")
