@@ -51,25 +51,27 @@ def _measurement_rows(count: int, patient_ids: list[int]) -> list[tuple]:
     base = dt.datetime(2025, 1, 1, 9, 0)
     now = dt.datetime(2026, 11, 27, 9, 0)
     rows = []
+    details = {"subscales": {}, "components": {}, "derived": {}, "missing_items": [], "flags": []}
     for i in range(count):
         items = [rng.randint(0, 3) for _ in range(9)]
-        total = sum(items)
+        scored = {
+            "responses": items,
+            "total": float(sum(items)),
+            "band": "Moderate",
+            "band_severity": 2,
+            "details": details,
+            "safety": False,
+        }
+        # In INSERT_FIELDS order, as the service builds it (a row written by hand here
+        # fell out of step when the table gained a column).
         rows.append(
-            (
+            measurements.scored_row(
                 patient_ids[i % len(patient_ids)],
                 "phq9",
+                scored,
                 base + dt.timedelta(minutes=i),
-                items,
-                float(total),
-                "Moderate",
-                2,
-                {"subscales": {}, "components": {}, "derived": {}, "missing_items": [], "flags": []},
-                False,
-                None,
-                now,
-                None,
-                "import",
-                None,  # item names: a PHQ-9's items are not named by the patient
+                entered_by=None,
+                entered_at=now,
             )
         )
     return rows
